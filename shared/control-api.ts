@@ -1,0 +1,78 @@
+import { z } from "zod";
+
+/** Fixed number of beacon shards: the beacon's size never grows with the mesh. */
+export const BEACON_SHARDS = 64;
+
+/**
+ * The version beacon: the config version and one content hash per shard of edges. Each shard hash
+ * names an immutable KV manifest (`shard/<hash>`) mapping its edges to their snapshot hashes.
+ */
+export const Beacon = z.object({ version: z.number().int().min(0), shards: z.array(z.string()).length(BEACON_SHARDS) });
+export type Beacon = z.infer<typeof Beacon>;
+
+export const ShardManifest = z.object({ edges: z.record(z.string(), z.string()) });
+export type ShardManifest = z.infer<typeof ShardManifest>;
+
+export const snapshotKey = (edge: string, hash: string) => `snap/${edge}/${hash}`;
+export const shardKey = (hash: string) => `shard/${hash}`;
+
+/** Which edge runs what: one isolate's report of the snapshot it serves (xDS ACK/NACK). */
+export const EdgeReport = z.object({
+  edge: z.string(),
+  isolate: z.string(),
+  /** Beacon version the isolate has caught up with. */
+  version: z.number().int(),
+  hash: z.string(),
+  state: z.enum(["synced", "rejected"]),
+  error: z.string().optional(),
+});
+export type EdgeReport = z.infer<typeof EdgeReport>;
+
+/** Counters and latency histogram of one (reporter, source, destination, version, route, code) series. */
+export const MetricSeries = z.object({
+  reporter: z.string(),
+  source: z.string(),
+  destination: z.string(),
+  version: z.string(),
+  route: z.string(),
+  code: z.number().int(),
+  count: z.number().int(),
+  sumMs: z.number(),
+  /** Counts per histogram bucket, aligned with `LATENCY_BUCKETS_MS` (last = +Inf). */
+  buckets: z.array(z.number().int()),
+  retries: z.number().int().default(0),
+  flags: z.record(z.string(), z.number().int()).default({}),
+});
+export type MetricSeries = z.infer<typeof MetricSeries>;
+
+/** A span, as edges export them (also the source of OTLP export). */
+export const Span = z.object({
+  traceId: z.string(),
+  spanId: z.string(),
+  parentSpanId: z.string().optional(),
+  service: z.string(),
+  edge: z.string(),
+  name: z.string(),
+  startMs: z.number(),
+  durationMs: z.number(),
+  status: z.number().int(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+export type Span = z.infer<typeof Span>;
+
+export const TelemetryBatch = z.object({
+  report: EdgeReport,
+  windowStart: z.number(),
+  series: z.array(MetricSeries).default([]),
+  spans: z.array(Span).default([]),
+  explains: z.array(z.unknown()).default([]),
+});
+export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
+
+/** What edges call on the control worker through their CONTROL service binding (RPC). */
+export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
+  beacon(): Promise<Beacon>;
+  /** A snapshot KV does not have yet (eventual consistency): the body for edge and hash. */
+  snapshot(edge: string, hash: string): Promise<string | null>;
+  report(batch: TelemetryBatch): Promise<void>;
+}

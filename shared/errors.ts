@@ -1,0 +1,41 @@
+import { H } from "./headers.ts";
+
+/** Codes users can search for; each maps to the status the mesh answers with (DESIGN §3). */
+export const ERROR_STATUS = {
+  authn_failed: 401,
+  rbac_denied: 403,
+  no_route: 404,
+  rate_limited: 429,
+  circuit_open: 503,
+  overloaded: 503,
+  no_healthy_backend: 503,
+  upstream_timeout: 504,
+  upstream_failure: 502,
+  no_backend: 500,
+  fault_abort: 0, // status comes from the fault
+  bad_request: 400,
+  payload_too_large: 413,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error the mesh itself produces: a value with a code, the resource and rule responsible. */
+export class MeshError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly detail: Record<string, unknown> = {},
+    readonly status: number = ERROR_STATUS[code],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  toResponse(): Response {
+    const body = JSON.stringify({ error: { code: this.code, ...this.detail, message: this.message } });
+    return new Response(body, {
+      status: this.status,
+      headers: { "content-type": "application/json", [H.error]: this.code, ...this.headers },
+    });
+  }
+}

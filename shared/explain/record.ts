@@ -1,0 +1,31 @@
+/** One decision of one stage, in the mesh's own words. */
+export type Decision = { stage: string; decision: string; [detail: string]: unknown };
+
+/** Everything one edge decided about one request (a node of the explain tree). */
+export type HopRecord = {
+  id: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  edge: string;
+  caller: string;
+  method: string;
+  url: string;
+  at: number;
+  status?: number;
+  decisions: Decision[];
+};
+
+/**
+ * Collects decisions when someone asked for them, and costs one boolean check when nobody did:
+ * stages write `if (x.record.on) x.record.note(...)` so no detail object is built otherwise.
+ */
+export class DecisionLog {
+  readonly decisions: Decision[] = [];
+  constructor(readonly on: boolean) {}
+  note(stage: string, decision: string, detail: Record<string, unknown> = {}): void {
+    if (this.on) this.decisions.push({ stage, decision, ...detail });
+  }
+}
+
+export const NO_RECORD = new DecisionLog(false);

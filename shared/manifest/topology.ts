@@ -1,0 +1,25 @@
+import { z } from "zod";
+import type { Manifest } from "./schema.ts";
+
+/**
+ * What the control plane knows of the mesh's shape: services, their versions and who calls whom.
+ * Derived from the manifest at `gen` time and handed to the control worker as a var.
+ */
+export const Topology = z.object({
+  mesh: z.string(),
+  services: z.array(
+    z.object({
+      name: z.string(),
+      versions: z.array(z.string()),
+      calls: z.array(z.string()),
+    }),
+  ),
+});
+export type Topology = z.infer<typeof Topology>;
+
+export function topologyOf(m: Manifest): Topology {
+  return {
+    mesh: m.name,
+    services: m.services.map((s) => ({ name: s.name, versions: s.versions.map((v) => v.name), calls: s.calls })),
+  };
+}

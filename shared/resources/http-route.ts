@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { Duration } from "../duration.ts";
+import { envelope } from "./metadata.ts";
+
+// Gateway API HTTPRoute (gateway.networking.k8s.io/v1), GAMMA style for east-west.
+
+const MAX_REGEX = 256;
+const Regex = z
+  .string()
+  .min(1)
+  .max(MAX_REGEX, `regular expressions are limited to ${MAX_REGEX} characters`)
+  .superRefine((src, ctx) => {
+    try {
+      new RegExp(src);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
+      return;
+    }
+    // Nested quantifiers like (a+)+ backtrack exponentially: refuse them so no route can hang an edge.
+    if (/\([^)]*[+*][^)]*\)[+*{]/.test(src) || /\\\d/.test(src))
+      ctx.addIssue({ code: "custom", message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)" });
+  });
+
+export const PathMatch = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("Exact"), value: z.string().startsWith("/", "path must start with /") }),
+  z.object({ type: z.literal("PathPrefix"), value: z.string().startsWith("/", "path must start with /") }),
+  z.object({ type: z.literal("RegularExpression"), value: Regex }),
+]);
+
+const HeaderName = z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name");
+
+export const HeaderMatch = z.union([
+  z.object({ type: z.literal("Exact").default("Exact"), name: HeaderName, value: z.string().max(4096) }),
+  z.object({ type: z.literal("RegularExpression"), name: HeaderName, value: Regex }),
+]);
+
+export const QueryParamMatch = z.union([
+  z.object({ type: z.literal("Exact").default("Exact"), name: z.string().min(1).max(256), value: z.string().max(4096) }),
+  z.object({ type: z.literal("RegularExpression"), name: z.string().min(1).max(256), value: Regex }),
+]);
+
+export const Method = z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
+
+export const RouteMatch = z.object({
+  path: PathMatch.default({ type: "PathPrefix", value: "/" }),
+  headers: z.array(HeaderMatch).max(16).default([]),
+  queryParams: z.array(QueryParamMatch).max(16).default([]),
+  method: Method.optional(),
+});
+
+const HeaderValue = z.object({ name: HeaderName, value: z.string().max(4096) });
+export const HeaderModifier = z.object({
+  set: z.array(HeaderValue).default([]),
+  add: z.array(HeaderValue).default([]),
+  remove: z.array(HeaderName).default([]),
+});
+
+const PathModifier = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ReplaceFullPath"), replaceFullPath: z.string().startsWith("/") }),
+  z.object({ type: z.literal("ReplacePrefixMatch"), replacePrefixMatch: z.string().startsWith("/") }),
+]);
+
+export const BackendRef = z.object({
+  group: z.string().optional(),
+  kind: z.string().optional(),
+  /** A service (routes on the gateway) or the parent service itself (GAMMA routes, with `version`). */
+  name: z.string().min(1),
+  /** Which version of the service (isomesh extension for GAMMA routes). */
+  version: z.string().optional(),
+  port: z.number().int().optional(),
+  weight: z.number().int("weight must be an integer").min(0, "weight must be >= 0").max(1_000_000).default(1),
+});
+
+export const RouteFilter = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("RequestHeaderModifier"), requestHeaderModifier: HeaderModifier }),
+  z.object({ type: z.literal("ResponseHeaderModifier"), responseHeaderModifier: HeaderModifier }),
+  z.object({
+    type: z.literal("RequestRedirect"),
+    requestRedirect: z.object({
+      scheme: z.enum(["http", "https"]).optional(),
+      hostname: z.string().optional(),
+      port: z.number().int().min(1).max(65535).optional(),
+      path: PathModifier.optional(),
+      statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
+    }),
+  }),
+  z.object({
+    type: z.literal("URLRewrite"),
+    urlRewrite: z.object({ hostname: z.string().optional(), path: PathModifier.optional() }),
+  }),
+  z.object({
+    type: z.literal("RequestMirror"),
+    requestMirror: z.object({
+      backendRef: BackendRef.omit({ weight: true }),
+      percent: z.number().int().min(0).max(100).optional(),
+      fraction: z.object({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) }).optional(),
+    }),
+  }),
+]);
+
+export const RouteRetry = z.object({
+  codes: z.array(z.number().int().min(400).max(599)).default([500, 502, 503, 504]),
+  attempts: z.number().int().min(0).max(10).default(2),
+  backoff: Duration.optional(),
+  /** isomesh extension: also retry non-idempotent methods. */
+  unsafeMethods: z.boolean().default(false),
+});
+
+export const RouteRule = z
+  .object({
+    name: z.string().optional(),
+    matches: z.array(RouteMatch).max(64).prefault([{}]),
+    filters: z.array(RouteFilter).max(16).default([]),
+    backendRefs: z.array(BackendRef).max(64).default([]),
+    timeouts: z.object({ request: Duration.optional(), backendRequest: Duration.optional() }).optional(),
+    retry: RouteRetry.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const types = rule.filters.map((f) => f.type);
+    const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
+    for (const t of once)
+      if (types.filter((x) => x === t).length > 1) ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
+    if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
+      ctx.addIssue({ code: "custom", path: ["filters"], message: "RequestRedirect and URLRewrite cannot be used together" });
+    if (types.includes("RequestRedirect") && rule.backendRefs.length > 0)
+      ctx.addIssue({ code: "custom", path: ["backendRefs"], message: "a rule with RequestRedirect must not have backendRefs" });
+    const t = rule.timeouts;
+    if (t?.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
+      ctx.addIssue({ code: "custom", path: ["timeouts", "backendRequest"], message: "backendRequest must not exceed request" });
+    rule.filters.forEach((f, i) => {
+      const mod = f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
+      if (mod?.type !== "ReplacePrefixMatch") return;
+      if (!rule.matches.every((m) => m.path.type === "PathPrefix"))
+        ctx.addIssue({ code: "custom", path: ["filters", i], message: "ReplacePrefixMatch requires every match to be a PathPrefix match" });
+    });
+  });
+
+export const ParentRef = z.object({
+  group: z.string().optional(),
+  kind: z.enum(["Gateway", "Service"]).default("Gateway"),
+  name: z.string().min(1),
+});
+
+const Hostname = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "invalid hostname (lower-case DNS name, optional leading *.)");
+
+export const HTTPRouteSpec = z.object({
+  parentRefs: z.array(ParentRef).min(1, "a route needs at least one parentRef").max(32),
+  hostnames: z.array(Hostname).max(16).default([]),
+  rules: z.array(RouteRule).max(256).prefault([{}]),
+});
+
+export const HTTPRoute = envelope("gateway.networking.k8s.io/v1", "HTTPRoute", HTTPRouteSpec);
+export type HTTPRoute = z.infer<typeof HTTPRoute>;
+export type RouteRule = z.infer<typeof RouteRule>;
+export type RouteMatch = z.infer<typeof RouteMatch>;
+export type RouteFilter = z.infer<typeof RouteFilter>;
+export type BackendRef = z.infer<typeof BackendRef>;

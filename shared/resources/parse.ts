@@ -1,0 +1,69 @@
+import { parseAllDocuments } from "yaml";
+import { KINDS, resolveKind, type Resource } from "./index.ts";
+import { formatPath, type ResourceIssue } from "./issues.ts";
+
+/** A resource as the user wrote it (validated), which is what the store keeps and `get` returns. */
+export type Document = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: unknown }; spec: unknown };
+export type Parsed = { doc: Document; resource: Resource };
+
+/** Splits a request body (YAML multi-document, a JSON object, a JSON array or a List) into documents. */
+export function splitDocuments(text: string): { docs: unknown[]; errors: ResourceIssue[] } {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      return { docs: unwrapList(JSON.parse(trimmed)), errors: [] };
+    } catch (e) {
+      return { docs: [], errors: [{ resource: "(body)", path: "", message: `invalid JSON: ${(e as Error).message}` }] };
+    }
+  }
+  const docs: unknown[] = [];
+  const errors: ResourceIssue[] = [];
+  parseAllDocuments(text).forEach((d, i) => {
+    if (d.errors.length) errors.push({ resource: `(document ${i + 1})`, path: "", message: `invalid YAML: ${d.errors[0].message}` });
+    else {
+      const value = d.toJS();
+      if (value !== null && value !== undefined) docs.push(...unwrapList(value));
+    }
+  });
+  return { docs, errors };
+}
+
+function unwrapList(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (value && typeof value === "object" && (value as { kind?: unknown }).kind === "List") return ((value as { items?: unknown[] }).items ?? []) as unknown[];
+  return [value];
+}
+
+/** Validates documents against their kind's schema. Every problem is reported; status is ignored. */
+export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: ResourceIssue[] } {
+  const parsed: Parsed[] = [];
+  const errors: ResourceIssue[] = [];
+  const seen = new Set<string>();
+  docs.forEach((raw, i) => {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+      errors.push({ resource: `(document ${i + 1})`, path: "", message: "expected an object with apiVersion, kind, metadata and spec" });
+      return;
+    }
+    const obj = raw as Record<string, unknown>;
+    const name = (obj.metadata as { name?: unknown } | undefined)?.name;
+    const label = `${String(obj.kind ?? "?")}/${typeof name === "string" ? name : "?"}`;
+    const kind = typeof obj.kind === "string" ? resolveKind(obj.kind) : undefined;
+    if (!kind || kind !== obj.kind) {
+      errors.push({ resource: label, path: "kind", message: `unknown kind ${JSON.stringify(obj.kind)} (expected one of ${Object.keys(KINDS).join(", ")})` });
+      return;
+    }
+    const { status: _status, ...doc } = obj;
+    const result = KINDS[kind].safeParse(doc);
+    if (!result.success) {
+      for (const issue of result.error.issues) errors.push({ resource: label, path: formatPath(issue.path), message: issue.message });
+      return;
+    }
+    if (seen.has(label)) {
+      errors.push({ resource: label, path: "metadata.name", message: "the same resource appears twice in one apply" });
+      return;
+    }
+    seen.add(label);
+    parsed.push({ doc: doc as Document, resource: result.data as Resource });
+  });
+  return { parsed, errors };
+}

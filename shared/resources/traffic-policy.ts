@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { Duration } from "../duration.ts";
+import { envelope, TargetRef } from "./metadata.ts";
+import { HeaderMatch } from "./http-route.ts";
+
+const Percent = z.number().min(0).max(100);
+
+/** Where a key comes from: a header, a cookie, a JWT claim, the caller or the client IP. */
+export const KeySource = z.union([
+  z.strictObject({ header: z.string().min(1) }),
+  z.strictObject({ cookie: z.string().min(1) }),
+  z.strictObject({ claim: z.string().min(1) }),
+  z.strictObject({ caller: z.literal(true) }),
+  z.strictObject({ clientIp: z.literal(true) }),
+]);
+export type KeySource = z.infer<typeof KeySource>;
+
+export const RateLimit = z.object({
+  requests: z.number().int().min(1),
+  per: Duration,
+  key: KeySource.optional(),
+  mode: z.enum(["local", "global"]).default("local"),
+});
+
+export const FaultInjection = z
+  .object({
+    match: z.object({ headers: z.array(HeaderMatch).default([]) }).optional(),
+    delay: z.object({ fixedDelay: Duration, percentage: Percent.default(100) }).optional(),
+    abort: z.object({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) }).optional(),
+  })
+  .refine((f) => f.delay || f.abort, { message: "faultInjection needs a delay or an abort" });
+
+export const TrafficPolicySpec = z.object({
+  targetRefs: z.array(TargetRef).min(1),
+  retryBudget: z.object({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) }).optional(),
+  outlierDetection: z
+    .object({
+      consecutiveErrors: z.number().int().min(1).default(5),
+      interval: Duration.default(10_000),
+      baseEjectionTime: Duration.default(30_000),
+      maxEjectionPercent: Percent.default(50),
+    })
+    .optional(),
+  concurrencyLimit: z.number().int().min(1).optional(),
+  rateLimits: z.array(RateLimit).max(8).default([]),
+  faultInjection: FaultInjection.optional(),
+  stickySession: z.object({ hashOn: KeySource }).optional(),
+});
+
+export const TrafficPolicy = envelope("isomesh.dev/v1", "TrafficPolicy", TrafficPolicySpec);
+export type TrafficPolicy = z.infer<typeof TrafficPolicy>;

@@ -1,0 +1,142 @@
+import { edgeName, GATEWAY } from "../names.ts";
+import type { Topology } from "../manifest/topology.ts";
+import type { Resource, ResourceOf } from "../resources/index.ts";
+import type { HTTPRoute } from "../resources/http-route.ts";
+import { type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
+import { edgesFedBy } from "./scope.ts";
+
+/** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
+export type StoredResource = { resource: Resource; createdAt: number };
+
+const DEFAULT_BACKOFF_MS = 25; // Envoy's base retry interval
+const PATH_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
+
+/**
+ * Compiles the scoped snapshot of one edge. `inputs` may hold the whole mesh's resources;
+ * only those attached to this edge are read, so the result never grows with the rest of the mesh.
+ */
+export function compileSnapshot(topology: Topology, edge: string, inputs: StoredResource[], version: number): Snapshot {
+  const mine = inputs.filter((s) => edgesFedBy(s.resource).includes(edge));
+  const service = topology.services.find((s) => edgeName(s.name) === edge);
+  const role = edge === GATEWAY ? "gateway" : "service";
+  if (role === "service" && !service) throw new Error(`unknown edge "${edge}"`);
+
+  const routes = mine.filter((s): s is { resource: HTTPRoute; createdAt: number } => s.resource.kind === "HTTPRoute");
+  const policies = mine
+    .filter((s) => s.resource.kind === "TrafficPolicy")
+    .sort(byAge)
+    .map((s) => s.resource as ResourceOf<"TrafficPolicy">);
+
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    mesh: topology.mesh,
+    edge,
+    role,
+    service: service?.name,
+    version,
+    backends: service ? service.versions : topology.services.map((s) => s.name),
+    vhosts: compileVirtualHosts(routes, service?.name),
+    defaultBackends: service ? service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) : [],
+    policy: policies[0] ? compilePolicy(policies[0]) : undefined,
+  };
+}
+
+const byAge = (a: StoredResource, b: StoredResource) =>
+  a.createdAt - b.createdAt || a.resource.metadata.name.localeCompare(b.resource.metadata.name);
+
+/** Groups route entries by hostname (like Envoy virtual hosts) and sorts each by Gateway API precedence. */
+function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], service?: string): VirtualHost[] {
+  const byHost = new Map<string, { entry: CompiledRoute; key: SortKey }[]>();
+  for (const { resource, createdAt } of routes) {
+    const hosts = resource.spec.hostnames.length ? resource.spec.hostnames : ["*"];
+    const entries = compileRoute(resource, createdAt, service);
+    for (const h of hosts) byHost.set(h, [...(byHost.get(h) ?? []), ...entries]);
+  }
+  return [...byHost.entries()]
+    .map(([host, entries]) => ({
+      hostnames: host === "*" ? [] : [host],
+      routes: entries.sort((a, b) => compareKeys(a.key, b.key)).map((e) => e.entry),
+    }))
+    .sort((a, b) => (a.hostnames[0] ?? "").localeCompare(b.hostnames[0] ?? ""));
+}
+
+type SortKey = [number, number, number, number, number, number, string, number, number];
+
+function compileRoute(r: HTTPRoute, createdAt: number, service?: string): { entry: CompiledRoute; key: SortKey }[] {
+  const out: { entry: CompiledRoute; key: SortKey }[] = [];
+  r.spec.rules.forEach((rule, ruleIndex) => {
+    const backends: CompiledBackend[] = rule.backendRefs.map((b) => ({
+      service: service ?? b.name,
+      version: service ? b.version : undefined,
+      weight: b.weight,
+    }));
+    rule.matches.forEach((m, matchIndex) => {
+      const entry: CompiledRoute = {
+        route: r.metadata.name,
+        rule: ruleIndex,
+        ruleName: rule.name,
+        match: matchIndex,
+        path: m.path,
+        method: m.method,
+        headers: m.headers,
+        queryParams: m.queryParams,
+        filters: rule.filters,
+        backends,
+        timeouts: { requestMs: rule.timeouts?.request, backendRequestMs: rule.timeouts?.backendRequest },
+        retry: rule.retry && {
+          codes: rule.retry.codes,
+          attempts: rule.retry.attempts,
+          backoffMs: rule.retry.backoff ?? DEFAULT_BACKOFF_MS,
+          unsafeMethods: rule.retry.unsafeMethods,
+        },
+      };
+      // Gateway API precedence: exact path, longest prefix, method, most headers, most query params,
+      // oldest route, route name, rule order (then match order within the rule).
+      const key: SortKey = [
+        PATH_RANK[m.path.type],
+        -m.path.value.length,
+        m.method ? 0 : 1,
+        -m.headers.length,
+        -m.queryParams.length,
+        createdAt,
+        r.metadata.name,
+        ruleIndex,
+        matchIndex,
+      ];
+      out.push({ entry, key });
+    });
+  });
+  return out;
+}
+
+function compareKeys(a: SortKey, b: SortKey): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    return typeof x === "string" ? x.localeCompare(y as string) : (x as number) - (y as number);
+  }
+  return 0;
+}
+
+function compilePolicy(p: ResourceOf<"TrafficPolicy">): CompiledPolicy {
+  const s = p.spec;
+  return {
+    name: p.metadata.name,
+    retryBudget: s.retryBudget ?? { percent: 20, minRetriesPerSecond: 10 },
+    outlierDetection: s.outlierDetection && {
+      consecutiveErrors: s.outlierDetection.consecutiveErrors,
+      intervalMs: s.outlierDetection.interval,
+      baseEjectionMs: s.outlierDetection.baseEjectionTime,
+      maxEjectionPercent: s.outlierDetection.maxEjectionPercent,
+    },
+    concurrencyLimit: s.concurrencyLimit,
+    rateLimits: s.rateLimits.map((r) => ({ requests: r.requests, perMs: r.per, key: r.key, mode: r.mode })),
+    faultInjection: s.faultInjection && {
+      headers: s.faultInjection.match?.headers ?? [],
+      delay: s.faultInjection.delay && { ms: s.faultInjection.delay.fixedDelay, percentage: s.faultInjection.delay.percentage },
+      abort: s.faultInjection.abort && { status: s.faultInjection.abort.httpStatus, percentage: s.faultInjection.abort.percentage },
+    },
+    stickySession: s.stickySession,
+  };
+}

@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { HeaderMatch, Method, PathMatch, QueryParamMatch, RouteFilter } from "../resources/http-route.ts";
+import { KeySource } from "../resources/traffic-policy.ts";
+
+export const SNAPSHOT_SCHEMA = 1;
+
+export const CompiledBackend = z.object({
+  service: z.string(),
+  /** Set on service edges: the version of the service this backend is. */
+  version: z.string().optional(),
+  weight: z.number().int().min(0),
+});
+
+/** One (rule, match) pair of one route: the unit of Gateway API precedence. */
+export const CompiledRoute = z.object({
+  route: z.string(),
+  rule: z.number().int(),
+  ruleName: z.string().optional(),
+  match: z.number().int(),
+  path: PathMatch,
+  method: Method.optional(),
+  headers: z.array(HeaderMatch),
+  queryParams: z.array(QueryParamMatch),
+  filters: z.array(RouteFilter),
+  backends: z.array(CompiledBackend),
+  timeouts: z.object({ requestMs: z.number().optional(), backendRequestMs: z.number().optional() }),
+  retry: z
+    .object({ codes: z.array(z.number()), attempts: z.number(), backoffMs: z.number(), unsafeMethods: z.boolean() })
+    .optional(),
+});
+
+export const VirtualHost = z.object({
+  /** Exact names and `*.suffix` wildcards; empty means every host. */
+  hostnames: z.array(z.string()),
+  /** Sorted by Gateway API precedence: the first that matches wins. */
+  routes: z.array(CompiledRoute),
+});
+
+export const CompiledPolicy = z.object({
+  name: z.string(),
+  retryBudget: z.object({ percent: z.number(), minRetriesPerSecond: z.number() }),
+  outlierDetection: z
+    .object({ consecutiveErrors: z.number(), intervalMs: z.number(), baseEjectionMs: z.number(), maxEjectionPercent: z.number() })
+    .optional(),
+  concurrencyLimit: z.number().optional(),
+  rateLimits: z.array(z.object({ requests: z.number(), perMs: z.number(), key: KeySource.optional(), mode: z.enum(["local", "global"]) })),
+  faultInjection: z
+    .object({
+      headers: z.array(HeaderMatch),
+      delay: z.object({ ms: z.number(), percentage: z.number() }).optional(),
+      abort: z.object({ status: z.number(), percentage: z.number() }).optional(),
+    })
+    .optional(),
+  stickySession: z.object({ hashOn: KeySource }).optional(),
+});
+
+export const Snapshot = z.object({
+  schema: z.literal(SNAPSHOT_SCHEMA),
+  mesh: z.string(),
+  edge: z.string(),
+  role: z.enum(["gateway", "service"]),
+  /** The service a service edge fronts; absent on the gateway. */
+  service: z.string().optional(),
+  /** Config version this snapshot was compiled from. */
+  version: z.number().int().min(0),
+  /** What this edge may call: services (gateway) or versions (service edge). */
+  backends: z.array(z.string()),
+  vhosts: z.array(VirtualHost),
+  /** Service edges with no route: where traffic goes (equal split, or a Rollout's weights). */
+  defaultBackends: z.array(CompiledBackend),
+  /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3"), for explanations. */
+  defaultSource: z.string().optional(),
+  policy: CompiledPolicy.optional(),
+});
+
+export type Snapshot = z.infer<typeof Snapshot>;
+export type CompiledRoute = z.infer<typeof CompiledRoute>;
+export type CompiledBackend = z.infer<typeof CompiledBackend>;
+export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
+export type VirtualHost = z.infer<typeof VirtualHost>;

@@ -1,0 +1,49 @@
+import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
+import { GATEWAY } from "../../shared/names.ts";
+import { factsOf } from "../../shared/routing/request-facts.ts";
+import type { Snapshot } from "../../shared/snapshot/schema.ts";
+import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
+import type { EdgeProps } from "./env.ts";
+import type { Exchange } from "./exchange.ts";
+import { continueTrace } from "./trace.ts";
+
+const MAX_DEADLINE_MS = 3_600_000;
+
+/**
+ * Establishes who is calling and what the request carries, before any stage runs. Identity comes
+ * from the binding's props (set at deploy time); x-isomesh-* headers are only believed from the
+ * gateway, and a request from outside the mesh loses them all.
+ */
+export function createExchange(request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, snapshot: Snapshot, record = NO_RECORD): Exchange {
+  const external = snapshot.role === "gateway" || !props?.caller;
+  const caller = external ? "external" : props.caller!;
+  const trustedCaller = caller === GATEWAY;
+  const upstreamHeaders = new Headers(request.headers);
+  let deadlineAt: number | undefined;
+  const deadlineHeader = Number(request.headers.get(H.deadline));
+  if (!external && Number.isFinite(deadlineHeader) && deadlineHeader >= 0 && request.headers.has(H.deadline))
+    deadlineAt = Date.now() + Math.min(deadlineHeader, MAX_DEADLINE_MS);
+  for (const name of [...upstreamHeaders.keys()])
+    if (name.startsWith(INTERNAL_PREFIX) && !(trustedCaller && name !== H.caller)) upstreamHeaders.delete(name);
+  const url = new URL(request.url);
+  return {
+    startedAt: Date.now(),
+    ctx,
+    caller,
+    trustedCaller,
+    requestId: request.headers.get(H.requestId) || crypto.randomUUID(),
+    trace: continueTrace(request.headers),
+    deadlineAt,
+    inbound: request,
+    url,
+    upstreamHeaders,
+    facts: factsOf(request, url),
+    principal: trustedCaller ? request.headers.get(H.principal) ?? undefined : undefined,
+    attempts: 0,
+    responseHooks: [],
+    flags: new Set(),
+    record,
+  };
+}
+
+

@@ -1,0 +1,53 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { EdgeReport } from "../../shared/control-api.ts";
+import type { EdgeEnv, EdgeProps } from "./env.ts";
+import { createExchange } from "./inbound.ts";
+import { buildPipeline, type Pipeline } from "./pipeline.ts";
+import { SnapshotSource } from "./snapshot-source.ts";
+import { TelemetryRecorder } from "./telemetry/recorder.ts";
+import { randomHex } from "./trace.ts";
+
+// Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
+const isolate = randomHex(6);
+const recorder = new TelemetryRecorder();
+let source: SnapshotSource<Pipeline> | undefined;
+
+function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
+  if (source) return source;
+  const flush = (ctx: ExecutionContext) => {
+    const batch = source && recorder.take(source.report(isolate));
+    if (batch) ctx.waitUntil(env.CONTROL.report(batch).catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed", error: String(e) }))));
+  };
+  const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG) };
+  source = new SnapshotSource(env, (snapshot) => buildPipeline(snapshot, services), () => recorder.touch());
+  return source;
+}
+
+function accessLogRate(setting: string | undefined): number {
+  if (setting === undefined || setting === "on") return 1;
+  if (setting === "off") return 0;
+  const rate = Number(setting);
+  return Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : 1;
+}
+
+/**
+ * The isomesh edge: deployed once per service (`<svc>-edge`) and once as the `gateway`.
+ * Callers reach it through service bindings whose props say who they are.
+ */
+export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
+  override async fetch(request: Request): Promise<Response> {
+    const { snapshot, prepared } = await sourceFor(this.env).get(this.ctx);
+    return prepared(createExchange(request, this.ctx, this.ctx.props, snapshot));
+  }
+
+  /** Control-plane nudge after a change: re-read the beacon now and report what runs. */
+  async refresh(): Promise<EdgeReport> {
+    const src = sourceFor(this.env);
+    if (!src.snapshot) await src.get(this.ctx);
+    await src.check(true);
+    const report = src.report(isolate);
+    const batch = recorder.take(report, true);
+    if (batch) await this.env.CONTROL.report(batch).catch(() => undefined);
+    return report;
+  }
+}

@@ -1,0 +1,43 @@
+import { RouteTable } from "../../shared/routing/match.ts";
+import type { Snapshot } from "../../shared/snapshot/schema.ts";
+import type { EdgeEnv } from "./env.ts";
+import type { Exchange, Stage } from "./exchange.ts";
+import { errors } from "./stages/errors.ts";
+import { forward } from "./stages/forward.ts";
+import { respond } from "./stages/respond.ts";
+import { route } from "./stages/route.ts";
+import { split } from "./stages/split.ts";
+import { telemetry } from "./stages/telemetry.ts";
+import type { TelemetryRecorder } from "./telemetry/recorder.ts";
+import { upstreamFor } from "./upstream.ts";
+
+export type Pipeline = (x: Exchange) => Promise<Response>;
+
+/** What every pipeline shares across snapshots: per-isolate state that must survive a config change. */
+export type EdgeServices = {
+  env: EdgeEnv;
+  recorder: TelemetryRecorder;
+  flush: (ctx: ExecutionContext) => void;
+  accessLogRate: number;
+};
+
+/**
+ * The edge's filter chain, in order. Each stage is built once from the snapshot; a new snapshot
+ * builds a new chain. Adding a concern adds a file under stages/ and a line here.
+ */
+export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
+  const table = new RouteTable(snapshot.vhosts);
+  return compose([
+    telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+    respond(snapshot),
+    errors(),
+    route(snapshot, table),
+    split(snapshot),
+    forward(upstreamFor(snapshot, s.env)),
+  ]);
+}
+
+export function compose(stages: Stage[]): Pipeline {
+  const end: Pipeline = () => Promise.reject(new Error("the last stage did not answer"));
+  return stages.reduceRight<Pipeline>((next, stage) => (x) => stage(x, () => next(x)), end);
+}

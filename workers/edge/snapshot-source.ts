@@ -1,0 +1,147 @@
+import { Beacon, BEACON_SHARDS, type EdgeReport, ShardManifest, shardKey, snapshotKey } from "../../shared/control-api.ts";
+import { hashUnit } from "../../shared/routing/split.ts";
+import { sha256Hex } from "../../shared/snapshot/hash.ts";
+import { Snapshot } from "../../shared/snapshot/schema.ts";
+import type { EdgeEnv } from "./env.ts";
+
+const BEACON_URL = "https://isomesh.internal/beacon/";
+const CHECK_TIMEOUT_MS = 250;
+
+/** The shard of the beacon an edge reads: a fixed function of its name. */
+export const shardOf = (edge: string) => Math.floor(hashUnit(edge) * BEACON_SHARDS);
+
+/**
+ * Holds this isolate's snapshot. Warm requests never wait: a snapshot older than the refresh
+ * interval is re-checked in the background; only past MAX_STALE does a request wait, bounded,
+ * for the check. Whatever fails (KV, control plane, a corrupt snapshot), the last good one stays.
+ */
+export class SnapshotSource<T> {
+  private current?: { snapshot: Snapshot; hash: string; prepared: T };
+  private version = -1;
+  private checkedAt = 0;
+  private inflight?: Promise<void>;
+  private rejection?: { hash: string; error: string };
+  private readonly refreshMs: number;
+  private readonly maxStaleMs: number;
+
+  constructor(
+    private readonly env: EdgeEnv,
+    private readonly prepare: (s: Snapshot) => T,
+    private readonly onChange: () => void,
+  ) {
+    this.refreshMs = Number(env.REFRESH_INTERVAL_MS ?? 1000);
+    this.maxStaleMs = Number(env.MAX_STALE_MS ?? 10_000);
+  }
+
+  async get(ctx: ExecutionContext): Promise<{ snapshot: Snapshot; prepared: T }> {
+    if (!this.current) {
+      await this.loadBootstrap();
+      await this.check(false);
+    } else {
+      const age = Date.now() - this.checkedAt;
+      if (age > this.maxStaleMs) await Promise.race([this.check(false), sleep(CHECK_TIMEOUT_MS)]);
+      else if (age > this.refreshMs) ctx.waitUntil(this.check(false));
+    }
+    if (!this.current) throw new Error("edge has no snapshot: no bootstrap and the control plane is unreachable");
+    return this.current;
+  }
+
+  /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
+  check(force: boolean): Promise<void> {
+    this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  report(isolate: string): EdgeReport {
+    return {
+      edge: this.env.EDGE_NAME,
+      isolate,
+      version: Math.max(this.version, this.current?.snapshot.version ?? 0),
+      hash: this.current?.hash ?? "",
+      state: this.rejection ? "rejected" : "synced",
+      error: this.rejection?.error,
+    };
+  }
+
+  get snapshot(): Snapshot | undefined {
+    return this.current?.snapshot;
+  }
+
+  private async loadBootstrap(): Promise<void> {
+    if (!this.env.BOOTSTRAP_SNAPSHOT) return;
+    await this.install(this.env.BOOTSTRAP_SNAPSHOT, await sha256Hex(this.env.BOOTSTRAP_SNAPSHOT));
+  }
+
+  private async doCheck(force: boolean): Promise<void> {
+    try {
+      const beacon = await this.readBeacon(force);
+      this.checkedAt = Date.now();
+      if (beacon.version === this.version && !force) return;
+      const edge = this.env.EDGE_NAME;
+      const shardHash = beacon.shards[shardOf(edge)];
+      const manifest = shardHash ? ShardManifest.parse(await this.readKv(shardKey(shardHash), null)) : { edges: {} };
+      const hash = manifest.edges[edge];
+      if (!hash) {
+        // The store has never compiled this edge (empty config): bootstrap remains correct.
+        this.version = beacon.version;
+        return;
+      }
+      if (hash !== this.current?.hash) {
+        const body = await this.readSnapshotBody(edge, hash);
+        if (!(await this.install(body, hash))) return;
+      }
+      this.version = beacon.version;
+      this.onChange();
+    } catch (e) {
+      // Control plane or KV unreachable: keep serving the last good snapshot, retry on the next check.
+      this.checkedAt = Date.now();
+      console.warn(JSON.stringify({ level: "warn", edge: this.env.EDGE_NAME, msg: "snapshot check failed", error: String(e) }));
+    }
+  }
+
+  /** Validates (checksum, schema, edge) and swaps in a snapshot; a bad one is rejected and reported. */
+  private async install(body: string, hash: string): Promise<boolean> {
+    try {
+      if ((await sha256Hex(body)) !== hash) throw new Error(`checksum mismatch for snapshot ${hash.slice(0, 12)}`);
+      const snapshot = Snapshot.parse(JSON.parse(body));
+      if (snapshot.edge !== this.env.EDGE_NAME) throw new Error(`snapshot is for edge ${snapshot.edge}`);
+      this.current = { snapshot, hash, prepared: this.prepare(snapshot) };
+      this.rejection = undefined;
+      return true;
+    } catch (e) {
+      this.rejection = { hash, error: e instanceof Error ? e.message.slice(0, 500) : String(e) };
+      console.error(JSON.stringify({ level: "error", edge: this.env.EDGE_NAME, msg: "snapshot rejected", hash, error: this.rejection.error }));
+      this.onChange();
+      return false;
+    }
+  }
+
+  private async readBeacon(force: boolean): Promise<Beacon> {
+    const cache = caches.default;
+    const key = new Request(BEACON_URL + encodeURIComponent(this.env.MESH_NAME));
+    if (!force) {
+      const hit = await cache.match(key);
+      if (hit) return Beacon.parse(await hit.json());
+    }
+    const beacon = Beacon.parse(await this.env.CONTROL.beacon());
+    // One read per location per second reaches the control plane, however many isolates ask.
+    await cache.put(key, new Response(JSON.stringify(beacon), { headers: { "cache-control": "max-age=1" } }));
+    return beacon;
+  }
+
+  private async readSnapshotBody(edge: string, hash: string): Promise<string> {
+    const fromKv = await this.env.SNAPSHOTS.get(snapshotKey(edge, hash));
+    if (fromKv !== null) return fromKv;
+    // Not in this location's KV yet (eventual consistency): ask the control plane directly.
+    const direct = await this.env.CONTROL.snapshot(edge, hash);
+    if (direct === null) throw new Error(`snapshot ${hash.slice(0, 12)} not found`);
+    return direct;
+  }
+
+  private async readKv(key: string, fallback: unknown): Promise<unknown> {
+    const text = await this.env.SNAPSHOTS.get(key);
+    return text === null ? fallback : JSON.parse(text);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

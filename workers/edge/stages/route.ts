@@ -1,0 +1,39 @@
+import { MeshError } from "../../../shared/errors.ts";
+import { routeLabel, whyBeat } from "../../../shared/routing/explain-precedence.ts";
+import type { RouteTable } from "../../../shared/routing/match.ts";
+import type { Snapshot } from "../../../shared/snapshot/schema.ts";
+import type { Stage } from "../exchange.ts";
+
+/**
+ * Matches the request against the edge's routes (Gateway API precedence, precomputed at compile
+ * time). A service edge without any route sends traffic to its default backends (equal split).
+ */
+export const route =
+  (snapshot: Snapshot, table: RouteTable): Stage =>
+  async (x, next) => {
+    const matched = table.match(x.facts);
+    if (matched) {
+      x.route = matched;
+      if (x.record.on) {
+        const others = table.candidates(x.facts).filter((c) => c !== matched);
+        x.record.note("route", `matched ${routeLabel(matched)}`, {
+          route: matched.route,
+          rule: matched.rule,
+          match: matched.match,
+          beat: others.slice(0, 5).map((o) => whyBeat(matched, o)),
+        });
+      }
+      const requestMs = matched.timeouts.requestMs;
+      if (requestMs) x.deadlineAt = Math.min(x.deadlineAt ?? Infinity, x.startedAt + requestMs);
+      return next();
+    }
+    if (snapshot.role === "service" && table.size === 0) {
+      if (x.record.on) x.record.note("route", "no HTTPRoute attached: default backends", { source: snapshot.defaultSource ?? "equal split across versions" });
+      return next();
+    }
+    const host = table.hostFor(x.facts.host);
+    throw new MeshError("no_route", `no route for ${x.facts.method} ${x.facts.host}${x.facts.path}`, {
+      edge: snapshot.edge,
+      reason: host ? "no rule of the routes for this host matched" : `no route accepts host ${x.facts.host}`,
+    });
+  };

@@ -1,0 +1,86 @@
+import type { MetricSeries, Span, TelemetryBatch } from "../../../shared/control-api.ts";
+import { bucketIndex, emptyBuckets } from "../../../shared/histogram.ts";
+import type { HopRecord } from "../../../shared/explain/record.ts";
+
+const FLUSH_INTERVAL_MS = 1000;
+const MAX_SERIES = 500;
+const MAX_SPANS = 200;
+const MAX_EXPLAINS = 50;
+
+export type Observation = Omit<MetricSeries, "count" | "sumMs" | "buckets" | "retries" | "flags"> & {
+  durationMs: number;
+  retries: number;
+  flags: Iterable<string>;
+};
+
+/**
+ * Aggregates this isolate's requests in memory (counters and histograms per series) and hands
+ * them to the control plane in batches. Recording is a map update; nothing waits for a flush.
+ */
+export class TelemetryRecorder {
+  private series = new Map<string, MetricSeries>();
+  private spans: Span[] = [];
+  private explains: HopRecord[] = [];
+  private windowStart = Date.now();
+  private lastFlush = Date.now();
+  private dirty = true;
+
+  observe(o: Observation): void {
+    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}`;
+    let s = this.series.get(key);
+    if (!s) {
+      if (this.series.size >= MAX_SERIES) return this.overflow(o);
+      s = { reporter: o.reporter, source: o.source, destination: o.destination, version: o.version, route: o.route, code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {} };
+      this.series.set(key, s);
+    }
+    s.count++;
+    s.sumMs += o.durationMs;
+    s.buckets[bucketIndex(o.durationMs)]++;
+    s.retries += o.retries;
+    for (const f of o.flags) s.flags[f] = (s.flags[f] ?? 0) + 1;
+    this.dirty = true;
+  }
+
+  span(span: Span): void {
+    if (this.spans.length < MAX_SPANS) this.spans.push(span);
+  }
+
+  explain(record: HopRecord): void {
+    if (this.explains.length < MAX_EXPLAINS) this.explains.push(record);
+    this.dirty = true;
+  }
+
+  /** Marks state worth reporting now (a new snapshot, a rejection) rather than on the next interval. */
+  touch(): void {
+    this.dirty = true;
+    this.lastFlush = 0;
+  }
+
+  /** The batch to send if one is due (interval elapsed or buffers large), emptying the buffers. */
+  take(report: TelemetryBatch["report"], force = false): TelemetryBatch | undefined {
+    const now = Date.now();
+    const due = force || now - this.lastFlush >= FLUSH_INTERVAL_MS || this.series.size >= MAX_SERIES || this.explains.length > 0;
+    if (!due || (!this.dirty && !force && now - this.lastFlush < 10 * FLUSH_INTERVAL_MS)) return undefined;
+    const batch: TelemetryBatch = { report, windowStart: this.windowStart, series: [...this.series.values()], spans: this.spans, explains: this.explains };
+    this.series = new Map();
+    this.spans = [];
+    this.explains = [];
+    this.windowStart = now;
+    this.lastFlush = now;
+    this.dirty = false;
+    return batch;
+  }
+
+  /** Unknown series past the cap fold into one catch-all series so cardinality stays bounded. */
+  private overflow(o: Observation): void {
+    const key = "overflow";
+    let s = this.series.get(key);
+    if (!s) {
+      s = { reporter: o.reporter, source: "other", destination: o.destination, version: "other", route: "other", code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {} };
+      this.series.set(key, s);
+    }
+    s.count++;
+    s.sumMs += o.durationMs;
+    s.buckets[bucketIndex(o.durationMs)]++;
+  }
+}

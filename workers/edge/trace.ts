@@ -1,0 +1,39 @@
+import { H } from "../../shared/headers.ts";
+
+/** W3C trace context of this hop: the incoming parent and the span this edge opens. */
+export type TraceContext = { traceId: string; spanId: string; parentSpanId?: string; sampled: boolean; state?: string };
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+export function randomHex(bytes: number): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  let out = "";
+  for (const b of buf) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Continues the caller's trace (traceparent, or B3 as a fallback) with a new span, or starts one. */
+export function continueTrace(headers: Headers): TraceContext {
+  const m = TRACEPARENT.exec(headers.get(H.traceparent) ?? "");
+  if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2]))
+    return { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled: (parseInt(m[3], 16) & 1) === 1, state: headers.get(H.tracestate) ?? undefined };
+  const b3 = b3Context(headers);
+  if (b3) return { ...b3, spanId: randomHex(8) };
+  return { traceId: randomHex(16), spanId: randomHex(8), sampled: true };
+}
+
+function b3Context(headers: Headers): Omit<TraceContext, "spanId"> | undefined {
+  const single = headers.get("b3");
+  if (single) {
+    const [traceId, spanId, sampled] = single.split("-");
+    if (/^[0-9a-f]{16}([0-9a-f]{16})?$/.test(traceId ?? "") && /^[0-9a-f]{16}$/.test(spanId ?? ""))
+      return { traceId: traceId.padStart(32, "0"), parentSpanId: spanId, sampled: sampled !== "0" };
+  }
+  const traceId = headers.get("x-b3-traceid");
+  const spanId = headers.get("x-b3-spanid");
+  if (traceId && spanId && /^[0-9a-f]{16}([0-9a-f]{16})?$/.test(traceId) && /^[0-9a-f]{16}$/.test(spanId))
+    return { traceId: traceId.padStart(32, "0"), parentSpanId: spanId, sampled: headers.get("x-b3-sampled") !== "0" };
+  return undefined;
+}
+
+export const traceparentOf = (t: TraceContext) => `00-${t.traceId}-${t.spanId}-${t.sampled ? "01" : "00"}`;
