@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hashUnit } from "./routing/split.ts";
 
 /** Fixed number of beacon shards: the beacon's size never grows with the mesh. */
 export const BEACON_SHARDS = 64;
@@ -9,6 +10,9 @@ export const BEACON_SHARDS = 64;
  */
 export const Beacon = z.object({ version: z.number().int().min(0), shards: z.array(z.string()).length(BEACON_SHARDS) });
 export type Beacon = z.infer<typeof Beacon>;
+
+/** The shard of the beacon an edge reads: a fixed function of its name. */
+export const shardOf = (edge: string) => Math.floor(hashUnit(edge) * BEACON_SHARDS);
 
 export const ShardManifest = z.object({ edges: z.record(z.string(), z.string()) });
 export type ShardManifest = z.infer<typeof ShardManifest>;

@@ -3,7 +3,7 @@ import { KINDS, resolveKind, type Resource } from "./index.ts";
 import { formatPath, type ResourceIssue } from "./issues.ts";
 
 /** A resource as the user wrote it (validated), which is what the store keeps and `get` returns. */
-export type Document = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: unknown }; spec: unknown };
+export type Document = { apiVersion: string; kind: string; metadata: { name: string } & Record<string, string | Record<string, string>>; spec: Record<string, {}> };
 export type Parsed = { doc: Document; resource: Resource };
 
 /** Splits a request body (YAML multi-document, a JSON object, a JSON array or a List) into documents. */

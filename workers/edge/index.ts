@@ -8,14 +8,15 @@ import { TelemetryRecorder } from "./telemetry/recorder.ts";
 import { randomHex } from "./trace.ts";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
-const isolate = randomHex(6);
+let isolateId: string | undefined; // random values are only allowed inside handlers
+const isolate = () => (isolateId ??= randomHex(6));
 const recorder = new TelemetryRecorder();
 let source: SnapshotSource<Pipeline> | undefined;
 
 function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
   const flush = (ctx: ExecutionContext) => {
-    const batch = source && recorder.take(source.report(isolate));
+    const batch = source && recorder.take(source.report(isolate()));
     if (batch) ctx.waitUntil(env.CONTROL.report(batch).catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed", error: String(e) }))));
   };
   const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG) };
@@ -45,7 +46,7 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
     const src = sourceFor(this.env);
     if (!src.snapshot) await src.get(this.ctx);
     await src.check(true);
-    const report = src.report(isolate);
+    const report = src.report(isolate());
     const batch = recorder.take(report, true);
     if (batch) await this.env.CONTROL.report(batch).catch(() => undefined);
     return report;

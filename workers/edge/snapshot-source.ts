@@ -1,14 +1,13 @@
-import { Beacon, BEACON_SHARDS, type EdgeReport, ShardManifest, shardKey, snapshotKey } from "../../shared/control-api.ts";
-import { hashUnit } from "../../shared/routing/split.ts";
+import { Beacon, type EdgeReport, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/control-api.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeEnv } from "./env.ts";
 
+/** Compiled in by `isomesh gen` (wrangler `define`): the snapshot a cold isolate starts from. */
+declare const ISOMESH_BOOTSTRAP_SNAPSHOT: string | undefined;
+
 const BEACON_URL = "https://isomesh.internal/beacon/";
 const CHECK_TIMEOUT_MS = 250;
-
-/** The shard of the beacon an edge reads: a fixed function of its name. */
-export const shardOf = (edge: string) => Math.floor(hashUnit(edge) * BEACON_SHARDS);
 
 /**
  * Holds this isolate's snapshot. Warm requests never wait: a snapshot older than the refresh
@@ -68,8 +67,8 @@ export class SnapshotSource<T> {
   }
 
   private async loadBootstrap(): Promise<void> {
-    if (!this.env.BOOTSTRAP_SNAPSHOT) return;
-    await this.install(this.env.BOOTSTRAP_SNAPSHOT, await sha256Hex(this.env.BOOTSTRAP_SNAPSHOT));
+    const body = typeof ISOMESH_BOOTSTRAP_SNAPSHOT === "string" ? ISOMESH_BOOTSTRAP_SNAPSHOT : this.env.BOOTSTRAP_SNAPSHOT;
+    if (body) await this.install(body, await sha256Hex(body));
   }
 
   private async doCheck(force: boolean): Promise<void> {

@@ -1,0 +1,156 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { parseManifest } from "../../shared/manifest/parse.ts";
+import type { Manifest } from "../../shared/manifest/schema.ts";
+import { topologyOf } from "../../shared/manifest/topology.ts";
+import { CONTROL_WORKER, edgeBinding, edgeName, GATEWAY, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import { analyze } from "../../shared/analyze/index.ts";
+import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
+import { compileSnapshot } from "../../shared/snapshot/compile.ts";
+import { edgesOf } from "../../shared/snapshot/scope.ts";
+import { resolveWorkerEntry, WORKER_ENTRY } from "./paths.ts";
+import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
+
+export type GenOptions = {
+  outDir: string;
+  /** KV namespace id for snapshots (production); any name works locally. */
+  kvId?: string;
+  refreshIntervalMs?: number;
+  accessLog?: string;
+  otlpEndpoint?: string;
+};
+
+export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; defaults: Document[] };
+
+export function loadManifest(path: string): Manifest {
+  return parseManifest(readFileSync(path, "utf8"), path);
+}
+
+/** Reads the manifest's `defaults` files: resources applied on first start and baked into bootstraps. */
+export function loadDefaults(manifest: Manifest, manifestPath: string): Document[] {
+  const docs: Document[] = [];
+  for (const file of manifest.defaults) {
+    const path = resolve(dirname(manifestPath), file);
+    const { docs: raw, errors: splitErrors } = splitDocuments(readFileSync(path, "utf8"));
+    const { parsed, errors } = validateDocuments(raw);
+    const all = [...splitErrors, ...errors];
+    if (all.length) throw new Error(all.map((e) => `${path}: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
+    docs.push(...parsed.map((p) => p.doc));
+  }
+  return docs;
+}
+
+/**
+ * `isomesh gen`: one wrangler config per worker of the mesh (control plane, gateway, an edge per
+ * service, every app version), written under `outDir/<worker>/wrangler.json`. `isomesh dev` and
+ * `isomesh deploy` both run from these files, so local and production cannot diverge.
+ */
+export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
+  const manifest = loadManifest(manifestPath);
+  const defaults = loadDefaults(manifest, manifestPath);
+  const topology = topologyOf(manifest);
+  const parsedDefaults = validateDocuments(defaults).parsed;
+  const { errors } = analyze(topology, parsedDefaults.map((p) => p.resource));
+  if (errors.length) throw new Error(errors.map((e) => `defaults: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
+  const stored = parsedDefaults.map((p) => ({ resource: p.resource, createdAt: 0 }));
+  const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
+  const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
+  const control = { binding: "CONTROL", service: CONTROL_WORKER, entrypoint: "MeshControl" };
+  const workers: Omit<GeneratedWorker, "configPath">[] = [];
+
+  const edgeVars = (edge: string) => ({
+    EDGE_NAME: edge,
+    MESH_NAME: manifest.name,
+    REFRESH_INTERVAL_MS: String(opts.refreshIntervalMs ?? 1000),
+    ...(opts.accessLog ? { ACCESS_LOG: opts.accessLog } : {}),
+  });
+  // The bootstrap snapshot is compiled into the bundle (vars are limited to 5 KB in production).
+  const bootstrap = (edge: string) => ({ ISOMESH_BOOTSTRAP_SNAPSHOT: JSON.stringify(JSON.stringify(compileSnapshot(topology, edge, stored, 0))) });
+
+  workers.push({
+    role: "control",
+    entry: WORKER_ENTRY.control,
+    config: {
+      name: CONTROL_WORKER,
+      main: WORKER_ENTRY.control,
+      ...base,
+      vars: { TOPOLOGY: JSON.stringify(topology), ...(opts.otlpEndpoint ? { OTLP_ENDPOINT: opts.otlpEndpoint } : {}) },
+      kv_namespaces: kv,
+      durable_objects: { bindings: [{ name: "CONFIG_STORE", class_name: "ConfigStore" }, { name: "TELEMETRY", class_name: "Telemetry" }] },
+      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry"] }],
+      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: e, props: { caller: "control" } })),
+    },
+  });
+  workers.push({
+    role: "gateway",
+    entry: WORKER_ENTRY.edge,
+    config: {
+      name: GATEWAY,
+      main: WORKER_ENTRY.edge,
+      ...base,
+      vars: edgeVars(GATEWAY),
+      define: bootstrap(GATEWAY),
+      kv_namespaces: kv,
+      services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: edgeName(s.name), props: { caller: GATEWAY } }))],
+    },
+  });
+  for (const s of manifest.services) {
+    const edge = edgeName(s.name);
+    workers.push({
+      role: "edge",
+      service: s.name,
+      entry: WORKER_ENTRY.edge,
+      config: {
+        name: edge,
+        main: WORKER_ENTRY.edge,
+        ...base,
+        workers_dev: false,
+        vars: edgeVars(edge),
+        define: bootstrap(edge),
+        kv_namespaces: kv,
+        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: versionWorkerName(s.name, v.name) }))],
+      },
+    });
+    for (const v of s.versions) {
+      const entry = v.worker ? resolveWorkerEntry(v.worker, dirname(manifestPath)) : WORKER_ENTRY.echo;
+      const echo = v.echo === true ? {} : v.echo;
+      workers.push({
+        role: "app",
+        service: s.name,
+        version: v.name,
+        entry,
+        config: {
+          name: versionWorkerName(s.name, v.name),
+          main: entry,
+          ...base,
+          workers_dev: false,
+          vars: {
+            SERVICE: s.name,
+            VERSION: v.name,
+            ...(echo?.status !== undefined ? { ECHO_STATUS: String(echo.status) } : {}),
+            ...(echo?.failRate !== undefined ? { ECHO_FAIL_RATE: String(echo.failRate) } : {}),
+            ...(echo?.delayMs !== undefined ? { ECHO_DELAY_MS: String(echo.delayMs) } : {}),
+            ...v.vars,
+          },
+          services: s.calls.map((callee) => ({ binding: serviceBinding(callee), service: edgeName(callee), props: { caller: s.name, version: v.name } })),
+        },
+      });
+    }
+  }
+
+  const out = resolve(opts.outDir);
+  const written = workers.map((w) => {
+    const dir = join(out, w.config.name);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, "wrangler.json");
+    const config: WranglerConfig = { $schema: relative(dir, resolve("node_modules/wrangler/config-schema.json")), ...w.config, main: relative(dir, w.entry) };
+    writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
+    return { ...w, config, configPath };
+  });
+  return { manifest, manifestPath, workers: written, defaults };
+}
+
+/** Deploy order: apps first, then edges, then the gateway, then the control plane (bindings must exist). */
+export const deployOrder = (workers: GeneratedWorker[]) =>
+  [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
+const ORDER = { app: 0, edge: 1, gateway: 2, control: 3 } as const;

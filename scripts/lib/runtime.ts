@@ -1,0 +1,98 @@
+import { dirname, join, resolve } from "node:path";
+import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { bundleWorker } from "./bundle.ts";
+import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
+import type { GeneratedWorker } from "./wrangler-config.ts";
+
+export type MeshRuntimeOptions = {
+  manifestPath: string;
+  port: number;
+  adminPort?: number;
+  stateDir: string;
+  adminToken: string;
+  /** Extra tokens, e.g. a viewer: [{name, token, role}]. */
+  extraTokens?: { name: string; token: string; role: "viewer" | "editor" }[];
+  persist?: boolean;
+  logLevel?: LogLevel;
+  gen?: Partial<GenOptions>;
+  /** Called with every line a worker logs (access logs are JSON lines). */
+  onLog?: (line: string) => void;
+};
+
+export type MeshRuntime = {
+  mesh: GeneratedMesh;
+  gatewayUrl: string;
+  adminUrl: string;
+  miniflare: Miniflare;
+  dispose(): Promise<void>;
+};
+
+/**
+ * Runs a whole mesh in one workerd process from its generated wrangler configs: the gateway on
+ * `port`, the admin API on `adminPort`, every other worker reachable only through bindings.
+ */
+export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
+  const state = resolve(o.stateDir);
+  const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen });
+  const bundles = new Map<string, Promise<string>>();
+  const adminPort = o.adminPort ?? o.port + 1;
+  const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
+
+  const workers: WorkerOptions[] = await Promise.all(
+    mesh.workers.map(async (w): Promise<WorkerOptions> => {
+      const scriptPath = await bundleWorker(w.entry, w.config.define, join(state, "build"), bundles);
+      const opts = toMiniflare(w, scriptPath);
+      if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
+      if (w.role === "control") {
+        opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
+        opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };
+      }
+      return opts;
+    }),
+  );
+  // The gateway first: it is also Miniflare's own entry worker (on a random port, unused).
+  workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === "gateway") - Number(a.name === "gateway"));
+
+  const persist = o.persist !== false;
+  const miniflare = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    workers,
+    kvPersist: persist ? join(state, "kv") : false,
+    durableObjectsPersist: persist ? join(state, "do") : false,
+    cachePersist: false,
+    cf: false,
+    log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
+  });
+  await miniflare.ready;
+  const gatewayUrl = `http://127.0.0.1:${o.port}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  return { mesh, gatewayUrl, adminUrl, miniflare, dispose: () => miniflare.dispose() };
+}
+
+/** Translates one generated wrangler config into Miniflare's worker options. */
+function toMiniflare(w: GeneratedWorker, scriptPath: string): WorkerOptions {
+  const c = w.config;
+  return {
+    name: c.name,
+    modules: true,
+    modulesRoot: dirname(scriptPath),
+    scriptPath,
+    compatibilityDate: c.compatibility_date,
+    compatibilityFlags: c.compatibility_flags,
+    bindings: c.vars ?? {},
+    kvNamespaces: Object.fromEntries((c.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
+    durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }])),
+    serviceBindings: Object.fromEntries((c.services ?? []).map((s) => [s.binding, { name: s.service, entrypoint: s.entrypoint, props: s.props }])),
+  };
+}
+
+/** Miniflare log that hands worker output lines to a callback (for `isomesh dev` and tests). */
+class CallbackLog extends Log {
+  constructor(level: LogLevel, private readonly onLine: (line: string) => void) {
+    super(level);
+  }
+  protected override log(message: string): void {
+    this.onLine(message);
+  }
+}

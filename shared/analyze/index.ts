@@ -1,0 +1,13 @@
+import type { Topology } from "../manifest/topology.ts";
+import type { Resource } from "../resources/index.ts";
+import type { ResourceIssue } from "../resources/issues.ts";
+import { checkReferences } from "./references.ts";
+import { checkShadowing } from "./shadowing.ts";
+
+/**
+ * The whole-config checks (like `istioctl analyze`), run on the config as it would be after a
+ * change: errors reject the change, warnings come back with the success.
+ */
+export function analyze(topology: Topology, resources: Resource[]): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
+  return { errors: checkReferences(topology, resources), warnings: checkShadowing(resources) };
+}

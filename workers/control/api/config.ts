@@ -1,0 +1,100 @@
+import { type Context, Hono } from "hono";
+import { parseDuration } from "../../../shared/duration.ts";
+import { resolveKind } from "../../../shared/resources/index.ts";
+import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
+import type { ApplyResult } from "../config-store/config-store.ts";
+import { configStore } from "../mesh-control.ts";
+import { requireRole } from "./auth.ts";
+import { type AppEnv, apiError } from "./context.ts";
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Config routes: apply, resources, version, history, rollback, status, snapshots. */
+export const configRoutes = new Hono<AppEnv>();
+
+const ifMatch = (header: string | undefined) => {
+  if (header === undefined) return { value: undefined };
+  const v = Number(header.replace(/^W\//, "").replace(/"/g, ""));
+  return Number.isInteger(v) && v >= 0 ? { value: v } : { error: `If-Match must be a config version (an integer), got ${JSON.stringify(header)}` };
+};
+
+/** Answers a change; with `wait`, only once every live edge it republished runs it (or at the timeout, 202). */
+async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: boolean, timeoutMs: number) {
+  if (!result.ok) return c.json({ errors: result.errors }, result.status);
+  const { ok: _ok, ...body } = result;
+  if (!wait || result.dryRun || result.republished.length === 0) return c.json(body, 200);
+  const deadline = Date.now() + timeoutMs;
+  const store = configStore(c.env);
+  for (;;) {
+    const status = await store.status();
+    const behind = status.edges.filter((e) => result.republished.includes(e.edge) && e.isolates > 0 && e.state !== "synced");
+    if (behind.length === 0) return c.json({ ...body, converged: true }, 200);
+    if (Date.now() >= deadline) return c.json({ ...body, converged: false, behind: behind.map((e) => ({ edge: e.edge, state: e.state, version: e.version })) }, 202);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
+  const text = await c.req.text();
+  if (text.length > MAX_BODY_BYTES) return c.json(apiError("too_large", `body is larger than ${MAX_BODY_BYTES} bytes`), 413);
+  const split = splitDocuments(text);
+  const { parsed, errors } = validateDocuments(split.docs);
+  const all = [...split.errors, ...errors];
+  if (all.length) return c.json({ errors: all }, 422);
+  if (parsed.length === 0) return c.json({ errors: [{ resource: "(body)", path: "", message: "no resources in the request body" }] }, 422);
+  const match = ifMatch(c.req.header("if-match"));
+  if (match.error) return c.json({ errors: [{ resource: "version", path: "If-Match", message: match.error }] }, 400);
+  const by = c.get("principal").name;
+  const docs = parsed.map((p) => p.doc);
+  if (c.req.query("ifEmpty") === "true") {
+    const result = await configStore(c.env).applyDefaults(docs, by);
+    return result ? respondToChange(c, result, false, 0) : c.json({ skipped: "config already exists" }, 200);
+  }
+  const result = await configStore(c.env).apply(docs, { by, dryRun: c.req.query("dryRun") === "true", ifMatch: match.value });
+  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
+});
+
+configRoutes.get("/v1/resources/:kind?/:name?", requireRole("viewer"), async (c) => {
+  const kindParam = c.req.param("kind");
+  const kind = kindParam ? resolveKind(kindParam) : undefined;
+  if (kindParam && !kind) return c.json(apiError("unknown_kind", `unknown kind "${kindParam}"`), 404);
+  const name = c.req.param("name");
+  const items = await configStore(c.env).list(kind, name);
+  if (name) return items[0] ? c.json(items[0]) : c.json(apiError("not_found", `${kind}/${name} not found`), 404);
+  return c.json({ items });
+});
+
+configRoutes.delete("/v1/resources/:kind/:name", requireRole("editor"), async (c) => {
+  const kind = resolveKind(c.req.param("kind"));
+  if (!kind) return c.json(apiError("unknown_kind", `unknown kind "${c.req.param("kind")}"`), 404);
+  const match = ifMatch(c.req.header("if-match"));
+  if (match.error) return c.json({ errors: [{ resource: "version", path: "If-Match", message: match.error }] }, 400);
+  const result = await configStore(c.env).remove(kind, c.req.param("name"), { by: c.get("principal").name, ifMatch: match.value, dryRun: c.req.query("dryRun") === "true" });
+  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
+});
+
+configRoutes.get("/v1/version", requireRole("viewer"), async (c) => c.json({ version: await configStore(c.env).version() }));
+
+configRoutes.get("/v1/history", requireRole("viewer"), async (c) => {
+  const limit = Math.min(1000, Number(c.req.query("limit") ?? 100) || 100);
+  const full = c.req.query("full") === "true";
+  const entries = await configStore(c.env).history(limit);
+  return c.json({
+    entries: entries.map((e) => ({ ...e, changes: e.changes.map((ch) => (full ? ch : { kind: ch.kind, name: ch.name, op: ch.op, fields: ch.fields })) })),
+  });
+});
+
+configRoutes.post("/v1/rollback", requireRole("editor"), async (c) => {
+  const body = await c.req.json<{ version?: unknown }>().catch(() => ({}) as { version?: unknown });
+  if (typeof body.version !== "number") return c.json({ errors: [{ resource: "(body)", path: "version", message: "version (an integer) is required" }] }, 422);
+  const result = await configStore(c.env).rollback(body.version, { by: c.get("principal").name });
+  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
+});
+
+configRoutes.get("/v1/status", requireRole("viewer"), async (c) => c.json(await configStore(c.env).status()));
+
+configRoutes.get("/v1/snapshots/:edge", requireRole("viewer"), async (c) => {
+  const body = await configStore(c.env).snapshotBody(c.req.param("edge"));
+  if (body === null) return c.json(apiError("not_found", `no snapshot for edge "${c.req.param("edge")}"`), 404);
+  return c.body(body, 200, { "content-type": "application/json" });
+});

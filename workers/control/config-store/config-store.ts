@@ -1,0 +1,275 @@
+import { DurableObject } from "cloudflare:workers";
+import { analyze } from "../../../shared/analyze/index.ts";
+import { type Beacon, type EdgeReport, shardKey, snapshotKey } from "../../../shared/control-api.ts";
+import { Topology } from "../../../shared/manifest/topology.ts";
+import { edgeBinding } from "../../../shared/names.ts";
+import type { ResourceIssue } from "../../../shared/resources/issues.ts";
+import { type Document, validateDocuments } from "../../../shared/resources/parse.ts";
+import { edgesFedBy, edgesOf } from "../../../shared/snapshot/scope.ts";
+import type { StoredResource } from "../../../shared/snapshot/compile.ts";
+import type { ControlEnv } from "../env.ts";
+import { type Change, diffDocument, summarize } from "./changes.ts";
+import { migrate } from "./migrations.ts";
+import { buildBeacon, recompile } from "./publish.ts";
+
+type Entry = StoredResource & { doc: Document };
+export type ApplyOptions = { by: string; dryRun?: boolean; ifMatch?: number; note?: string };
+export type ApplyResult =
+  | { ok: true; version: number; changes: ReturnType<typeof summarize>[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean }
+  | { ok: false; status: 404 | 409 | 422; errors: ResourceIssue[] };
+export type EdgeStatus = { edge: string; version: number | null; state: "synced" | "stale" | "rejected"; lastSeen: string | null; isolates: number; hash: string; error?: string };
+
+const idOf = (kind: string, name: string) => `${kind}/${name}`;
+
+/**
+ * The single authority on mesh config: validated, versioned resources in SQLite, their history,
+ * and the scoped snapshots compiled from them. Changes are serialized; a change is acknowledged
+ * only after its snapshots are in KV and its SQL transaction committed, so nothing is half-applied.
+ */
+export class ConfigStore extends DurableObject<ControlEnv> {
+  private readonly sql: SqlStorage;
+  private readonly topology: Topology;
+  private entries = new Map<string, Entry>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: ControlEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.topology = Topology.parse(JSON.parse(env.TOPOLOGY));
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql);
+      for (const row of this.sql.exec<{ doc: string; created_at: number }>("SELECT doc, created_at FROM resources")) {
+        const doc = JSON.parse(row.doc) as Document;
+        const { parsed } = validateDocuments([doc]);
+        if (parsed[0]) this.entries.set(idOf(doc.kind, doc.metadata.name), { doc, resource: parsed[0].resource, createdAt: row.created_at });
+      }
+      if (!this.meta("beacon")) await this.publishAll();
+    });
+  }
+
+  // ---- reads ----
+
+  version(): number {
+    return Number(this.meta("version") ?? 0);
+  }
+
+  list(kind?: string, name?: string): Document[] {
+    return [...this.entries.values()]
+      .filter((e) => (!kind || e.doc.kind === kind) && (!name || e.doc.metadata.name === name))
+      .sort((a, b) => a.doc.kind.localeCompare(b.doc.kind) || a.doc.metadata.name.localeCompare(b.doc.metadata.name))
+      .map((e) => e.doc);
+  }
+
+  history(limit = 100): { version: number; at: string; by: string; note?: string; changes: Change[] }[] {
+    return [...this.sql.exec<{ version: number; at: number; by: string; changes: string; note: string | null }>("SELECT * FROM history ORDER BY version DESC LIMIT ?", limit)].map((r) => ({
+      version: r.version,
+      at: new Date(r.at).toISOString(),
+      by: r.by,
+      note: r.note ?? undefined,
+      changes: JSON.parse(r.changes) as Change[],
+    }));
+  }
+
+  beacon(): Beacon {
+    return JSON.parse(this.meta("beacon")!) as Beacon;
+  }
+
+  snapshotBody(edge: string, hash?: string): string | null {
+    const row = this.sql.exec<{ body: string; hash: string }>("SELECT body, hash FROM snapshots WHERE edge = ?", edge).toArray()[0];
+    return row && (!hash || row.hash === hash) ? row.body : null;
+  }
+
+  topologyOf(): Topology {
+    return this.topology;
+  }
+
+  // ---- changes ----
+
+  /** Creates or updates the given (schema-valid) documents as one atomic change. */
+  apply(docs: Document[], opts: ApplyOptions): Promise<ApplyResult> {
+    return this.serialized(() => {
+      const next = new Map([...this.entries].map(([id, e]) => [id, e.doc]));
+      for (const d of docs) next.set(idOf(d.kind, d.metadata.name), d);
+      return this.commit(next, opts);
+    });
+  }
+
+  remove(kind: string, name: string, opts: ApplyOptions): Promise<ApplyResult> {
+    return this.serialized(() => {
+      const id = idOf(kind, name);
+      if (!this.entries.has(id)) return Promise.resolve({ ok: false as const, status: 404 as const, errors: [{ resource: id, path: "", message: "not found" }] });
+      const next = new Map([...this.entries].map(([k, e]) => [k, e.doc]));
+      next.delete(id);
+      return this.commit(next, opts);
+    });
+  }
+
+  /** Restores the config as it was at `version`, as a new version (history is never rewritten). */
+  rollback(version: number, opts: ApplyOptions): Promise<ApplyResult> {
+    return this.serialized(() => {
+      const current = this.version();
+      if (!Number.isInteger(version) || version < 0 || version > current)
+        return Promise.resolve({ ok: false as const, status: 404 as const, errors: [{ resource: "version", path: "version", message: `no version ${version} (current is ${current})` }] });
+      const state = new Map([...this.entries].map(([k, e]) => [k, e.doc]));
+      const newer = this.sql.exec<{ changes: string }>("SELECT changes FROM history WHERE version > ? ORDER BY version DESC", version);
+      for (const row of newer)
+        for (const c of (JSON.parse(row.changes) as Change[]).reverse()) {
+          const id = idOf(c.kind, c.name);
+          if (c.before) state.set(id, c.before);
+          else state.delete(id);
+        }
+      return this.commit(state, { ...opts, note: opts.note ?? `rollback to version ${version}` });
+    });
+  }
+
+  /** Applies the first-start defaults only when the store has never been changed. */
+  applyDefaults(docs: Document[], by: string): Promise<ApplyResult | null> {
+    return this.serialized(async () => (this.version() === 0 && this.entries.size === 0 ? this.commit(new Map(docs.map((d) => [idOf(d.kind, d.metadata.name), d])), { by, note: "defaults" }) : null));
+  }
+
+  // ---- edges ----
+
+  report(r: EdgeReport): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO edge_status (edge, isolate, version, hash, state, error, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      r.edge, r.isolate, r.version, r.hash, r.state, r.error ?? null, Date.now(),
+    );
+  }
+
+  status(): { version: number; edges: EdgeStatus[]; converged: number } {
+    const windowMs = Number(this.env.STATUS_WINDOW_S ?? 60) * 1000;
+    const since = Date.now() - windowMs;
+    this.sql.exec("DELETE FROM edge_status WHERE last_seen < ?", Date.now() - 10 * windowMs);
+    const current = new Map(this.sql.exec<{ edge: string; hash: string; version: number }>("SELECT edge, hash, version FROM snapshots").toArray().map((r) => [r.edge, r]));
+    const rows = this.sql.exec<{ edge: string; version: number; hash: string; state: string; error: string | null; last_seen: number }>("SELECT * FROM edge_status WHERE last_seen >= ?", since).toArray();
+    const edges = edgesOf(this.topology).map((edge): EdgeStatus => {
+      const mine = rows.filter((r) => r.edge === edge);
+      const want = current.get(edge)?.hash ?? "";
+      const rejected = mine.find((r) => r.state === "rejected");
+      const stale = mine.find((r) => r.hash !== want);
+      const lastSeen = Math.max(0, ...mine.map((r) => r.last_seen));
+      return {
+        edge,
+        version: mine.length ? Math.min(...mine.map((r) => r.version)) : null,
+        state: rejected ? "rejected" : mine.length && !stale ? "synced" : "stale",
+        lastSeen: lastSeen ? new Date(lastSeen).toISOString() : null,
+        isolates: mine.length,
+        hash: want,
+        error: rejected?.error ?? undefined,
+      };
+    });
+    const live = edges.filter((e) => e.isolates > 0);
+    return { version: this.version(), edges, converged: live.length ? live.filter((e) => e.state === "synced").length / live.length : 1 };
+  }
+
+  // ---- internals ----
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private meta(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
+  }
+
+  private async commit(next: Map<string, Document>, opts: ApplyOptions): Promise<ApplyResult> {
+    const version = this.version();
+    if (opts.ifMatch !== undefined && opts.ifMatch !== version)
+      return { ok: false, status: 409, errors: [{ resource: "version", path: "If-Match", message: `config is at version ${version}, not ${opts.ifMatch}` }] };
+
+    const { parsed, errors: schemaErrors } = validateDocuments([...next.values()]);
+    if (schemaErrors.length) return { ok: false, status: 422, errors: schemaErrors };
+    const { errors, warnings } = analyze(this.topology, parsed.map((p) => p.resource));
+    if (errors.length) return { ok: false, status: 422, errors };
+
+    const changes: Change[] = [];
+    for (const id of new Set([...this.entries.keys(), ...next.keys()])) {
+      const c = diffDocument(this.entries.get(id)?.doc, next.get(id));
+      if (c) changes.push(c);
+    }
+    if (changes.length === 0 || opts.dryRun) {
+      const affected = changes.length ? [...this.affectedEdges(changes, parsed)] : [];
+      return { ok: true, version: changes.length ? version + 1 : version, changes: changes.map(summarize), warnings, republished: affected, dryRun: !!opts.dryRun };
+    }
+
+    const newVersion = version + 1;
+    const now = Date.now();
+    const entries = new Map<string, Entry>();
+    for (const p of parsed) {
+      const id = idOf(p.doc.kind, p.doc.metadata.name);
+      entries.set(id, { doc: p.doc, resource: p.resource, createdAt: this.entries.get(id)?.createdAt ?? now });
+    }
+    const published = await this.publish(entries, this.affectedEdges(changes, parsed), newVersion);
+
+    this.ctx.storage.transactionSync(() => {
+      for (const c of changes) {
+        const e = entries.get(idOf(c.kind, c.name));
+        if (e) this.sql.exec("INSERT OR REPLACE INTO resources (kind, name, doc, created_at, version) VALUES (?, ?, ?, ?, ?)", c.kind, c.name, JSON.stringify(e.doc), e.createdAt, newVersion);
+        else this.sql.exec("DELETE FROM resources WHERE kind = ? AND name = ?", c.kind, c.name);
+      }
+      this.sql.exec("INSERT INTO history (version, at, by, changes, note) VALUES (?, ?, ?, ?, ?)", newVersion, now, opts.by, JSON.stringify(changes), opts.note ?? null);
+      published.commit();
+      this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", String(newVersion));
+    });
+    this.entries = entries;
+    this.nudge(published.edges);
+    return { ok: true, version: newVersion, changes: changes.map(summarize), warnings, republished: published.edges, dryRun: false };
+  }
+
+  private affectedEdges(changes: Change[], parsed: { doc: Document; resource: StoredResource["resource"] }[]): Set<string> {
+    const edges = new Set<string>();
+    const byId = new Map(parsed.map((p) => [idOf(p.doc.kind, p.doc.metadata.name), p.resource]));
+    for (const c of changes) {
+      const before = this.entries.get(idOf(c.kind, c.name))?.resource;
+      const after = byId.get(idOf(c.kind, c.name));
+      for (const r of [before, after]) if (r) for (const e of edgesFedBy(r)) edges.add(e);
+    }
+    return edges;
+  }
+
+  /** Compiles the affected edges, writes changed snapshots and shard manifests to KV, and returns the SQL to commit. */
+  private async publish(entries: Map<string, Entry>, edges: Iterable<string>, version: number) {
+    const resources = [...entries.values()];
+    const previous = new Map(this.sql.exec<{ edge: string; hash: string; content_hash: string }>("SELECT edge, hash, content_hash FROM snapshots").toArray().map((r) => [r.edge, r]));
+    const changed = await recompile(this.topology, resources, edges, version, (e) => {
+      const p = previous.get(e);
+      return p && { contentHash: p.content_hash };
+    });
+    const hashes = new Map([...previous].map(([e, r]) => [e, r.hash]));
+    for (const s of changed) hashes.set(s.edge, s.hash);
+    const prevBeacon = this.meta("beacon");
+    const { beacon, manifests } = await buildBeacon(version, hashes, changed.map((s) => s.edge), prevBeacon ? (JSON.parse(prevBeacon) as Beacon) : undefined);
+    // Content-addressed and immutable: written before the commit, harmless if the commit never happens.
+    await Promise.all([
+      ...changed.map((s) => this.env.SNAPSHOTS.put(snapshotKey(s.edge, s.hash), s.body)),
+      ...manifests.map((m) => this.env.SNAPSHOTS.put(shardKey(m.hash), m.body)),
+    ]);
+    return {
+      edges: changed.map((s) => s.edge),
+      commit: () => {
+        for (const s of changed)
+          this.sql.exec("INSERT OR REPLACE INTO snapshots (edge, hash, content_hash, body, version) VALUES (?, ?, ?, ?, ?)", s.edge, s.hash, s.contentHash, s.body, s.version);
+        this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('beacon', ?)", JSON.stringify(beacon));
+      },
+    };
+  }
+
+  private async publishAll(): Promise<void> {
+    const published = await this.publish(this.entries, edgesOf(this.topology), this.version());
+    this.ctx.storage.transactionSync(() => published.commit());
+  }
+
+  /** Tells the edges it can reach to re-read the beacon now instead of at their next check. */
+  private nudge(edges: string[]): void {
+    for (const edge of edges) {
+      const binding = this.env[edgeBinding(edge)] as { refresh?: () => Promise<EdgeReport> } | undefined;
+      if (typeof binding?.refresh !== "function") continue;
+      binding.refresh().then(
+        (r) => this.report(r),
+        (e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
+      );
+    }
+  }
+}

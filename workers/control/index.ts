@@ -1,0 +1,11 @@
+import { createAdminApi } from "./api/app.ts";
+import type { ControlEnv } from "./env.ts";
+
+export { ConfigStore } from "./config-store/config-store.ts";
+export { Telemetry } from "./telemetry/telemetry.ts";
+export { MeshControl } from "./mesh-control.ts";
+
+const app = createAdminApi();
+
+/** The control worker: the admin API over HTTP, plus the MeshControl RPC entrypoint for edges. */
+export default { fetch: app.fetch } satisfies ExportedHandler<ControlEnv>;
