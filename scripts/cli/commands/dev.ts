@@ -1,0 +1,77 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { startMesh } from "../../lib/runtime.ts";
+import { loadDefaults, loadManifest } from "../../lib/gen.ts";
+import { AdminClient } from "../client.ts";
+import { c } from "../output.ts";
+
+type DevOptions = { manifest: string; port: string; adminPort?: string; state: string; adminToken?: string; otlp?: string; accessLog: string };
+
+/** The dev token is kept in the state folder so a restart keeps the same one. */
+function devToken(state: string, given?: string): { token: string; generated: boolean } {
+  if (given) return { token: given, generated: false };
+  const file = join(state, "admin-token");
+  if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), generated: true };
+  mkdirSync(state, { recursive: true });
+  const token = `dev-${randomBytes(18).toString("base64url")}`;
+  writeFileSync(file, token + "\n", { mode: 0o600 });
+  return { token, generated: true };
+}
+
+export function registerDev(program: Command) {
+  program
+    .command("dev")
+    .description("run the whole mesh of a manifest locally on workerd")
+    .option("-m, --manifest <file>", "mesh manifest", "mesh.yaml")
+    .option("-p, --port <port>", "gateway port", "8787")
+    .option("--admin-port <port>", "admin API port (default: port + 1)")
+    .option("--state <dir>", "state folder (config, telemetry, generated configs)", ".isomesh")
+    .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
+    .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
+    .option("--access-log <mode>", "access logs: on, off or a sampling rate", "on")
+    .action(async (o: DevOptions) => {
+      const started = Date.now();
+      const port = Number(o.port);
+      const adminPort = o.adminPort ? Number(o.adminPort) : port + 1;
+      const { token, generated } = devToken(o.state, o.adminToken);
+      const manifest = loadManifest(o.manifest);
+      process.stdout.write(c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`));
+      const mesh = await startMesh({
+        manifestPath: o.manifest,
+        port,
+        adminPort,
+        stateDir: o.state,
+        adminToken: token,
+        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog },
+        onLog: (line) => process.stdout.write(line.endsWith("\n") ? line : line + "\n"),
+      });
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(c.dim(`\n${signal}: stopping the mesh …\n`));
+        await mesh.dispose().catch(() => undefined);
+        process.exit(0);
+      };
+      process.on("SIGINT", () => void stop("SIGINT"));
+      process.on("SIGTERM", () => void stop("SIGTERM"));
+
+      const defaults = loadDefaults(manifest, o.manifest);
+      if (defaults.length) {
+        const client = new AdminClient(mesh.adminUrl, token);
+        const res = await client.call("POST", "/v1/apply?ifEmpty=true", JSON.stringify(defaults));
+        if (res.version) process.stdout.write(c.dim(`applied ${defaults.length} default resources (version ${res.version})\n`));
+      }
+      console.log(`
+${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
+  gateway    ${mesh.gatewayUrl}
+  admin API  ${mesh.adminUrl}
+  dashboard  ${mesh.adminUrl}/ui#token=${token}
+  token      ${token}${generated ? c.dim(` (kept in ${join(o.state, "admin-token")})`) : ""}
+
+  export ISOMESH_ADMIN=${mesh.adminUrl} ISOMESH_TOKEN=${token}
+`);
+    });
+}

@@ -1,0 +1,17 @@
+import type { Command } from "commander";
+import { generate } from "../../lib/gen.ts";
+import { c } from "../output.ts";
+
+export function registerGen(program: Command) {
+  program
+    .command("gen")
+    .description("write one wrangler config per worker of the mesh (control, gateway, edges, apps)")
+    .option("-m, --manifest <file>", "mesh manifest", "mesh.yaml")
+    .option("--out <dir>", "output folder", ".isomesh/gen")
+    .option("--kv-id <id>", "KV namespace id for snapshots (production)")
+    .option("--otlp <url>", "OTLP/HTTP collector for spans")
+    .action((o: { manifest: string; out: string; kvId?: string; otlp?: string }) => {
+      const mesh = generate(o.manifest, { outDir: o.out, kvId: o.kvId, otlpEndpoint: o.otlp });
+      for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
+    });
+}

@@ -1,0 +1,57 @@
+import { request as httpRequest } from "node:http";
+import { createServer } from "node:net";
+
+export type HttpResponse = { status: number; headers: Record<string, string>; body: string; json<T = any>(): T };
+
+/**
+ * An HTTP request with full control of headers (Node's fetch silently replaces Host, so hostname
+ * routing is tested the way curl users do it: `-H Host:`).
+ */
+export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+        resolve({ status: res.statusCode ?? 0, headers, body, json: () => JSON.parse(body) });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+/** Two consecutive free ports (gateway N, admin N+1), as `isomesh dev` expects. */
+export async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p < 65000 && (await isFree(p + 1))) return p;
+  }
+  throw new Error("no free port pair");
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
