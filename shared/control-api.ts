@@ -64,12 +64,28 @@ export const Span = z.object({
 });
 export type Span = z.infer<typeof Span>;
 
+/** What one edge decided about one request (see shared/explain/record.ts). */
+export const HopRecord = z.object({
+  id: z.string(),
+  traceId: z.string(),
+  spanId: z.string(),
+  parentSpanId: z.string().optional(),
+  edge: z.string(),
+  caller: z.string(),
+  method: z.string(),
+  url: z.string(),
+  at: z.number(),
+  status: z.number().int().optional(),
+  durationMs: z.number().optional(),
+  decisions: z.array(z.object({ stage: z.string(), decision: z.string() }).catchall(z.unknown())),
+});
+
 export const TelemetryBatch = z.object({
   report: EdgeReport,
   windowStart: z.number(),
   series: z.array(MetricSeries).default([]),
   spans: z.array(Span).default([]),
-  explains: z.array(z.unknown()).default([]),
+  explains: z.array(HopRecord).default([]),
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 
@@ -79,4 +95,6 @@ export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
   /** A snapshot KV does not have yet (eventual consistency): the body for edge and hash. */
   snapshot(edge: string, hash: string): Promise<string | null>;
   report(batch: TelemetryBatch): Promise<void>;
+  /** Whether a debug token (x-isomesh-debug) belongs to an operator (viewer or editor). */
+  verifyDebugToken(token: string): Promise<boolean>;
 }

@@ -76,8 +76,14 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       ...base,
       vars: { TOPOLOGY: JSON.stringify(topology), ...(opts.otlpEndpoint ? { OTLP_ENDPOINT: opts.otlpEndpoint } : {}) },
       kv_namespaces: kv,
-      durable_objects: { bindings: [{ name: "CONFIG_STORE", class_name: "ConfigStore" }, { name: "TELEMETRY", class_name: "Telemetry" }] },
-      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry"] }],
+      durable_objects: {
+        bindings: [
+          { name: "CONFIG_STORE", class_name: "ConfigStore" },
+          { name: "TELEMETRY", class_name: "Telemetry" },
+          { name: "EXPLAIN", class_name: "ExplainStore" },
+        ],
+      },
+      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore"] }],
       services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: e, props: { caller: "control" } })),
     },
   });

@@ -1,20 +1,7 @@
 /** One decision of one stage, in the mesh's own words. */
 export type Decision = { stage: string; decision: string; [detail: string]: unknown };
 
-/** Everything one edge decided about one request (a node of the explain tree). */
-export type HopRecord = {
-  id: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  edge: string;
-  caller: string;
-  method: string;
-  url: string;
-  at: number;
-  status?: number;
-  decisions: Decision[];
-};
+export type { HopRecord } from "./hop.ts";
 
 /**
  * Collects decisions when someone asked for them, and costs one boolean check when nobody did:

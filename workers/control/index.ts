@@ -4,6 +4,7 @@ import type { ControlEnv } from "./env.ts";
 export { ConfigStore } from "./config-store/config-store.ts";
 export { Telemetry } from "./telemetry/telemetry.ts";
 export { MeshControl } from "./mesh-control.ts";
+export { ExplainStore } from "./explain/explain-store.ts";
 
 const app = createAdminApi();
 

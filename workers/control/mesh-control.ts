@@ -1,10 +1,12 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
 import type { ControlEnv } from "./env.ts";
+import { principalOf } from "./api/auth.ts";
 
 export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
 export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
 export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
+export const explainStore = (env: ControlEnv) => env.EXPLAIN.getByName("explain");
 
 /** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
 export class MeshControl extends WorkerEntrypoint<ControlEnv> {
@@ -24,6 +26,11 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
       configStore(this.env).report(batch.report),
       ...[...byDestination].map(([service, series]) => telemetryOf(this.env, service).ingest(series, batch.windowStart)),
       batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
+      batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
     ]);
+  }
+
+  async verifyDebugToken(token: string): Promise<boolean> {
+    return (await principalOf(this.env, token)) !== undefined;
   }
 }

@@ -6,6 +6,7 @@ import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import type { EdgeProps } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
 import { continueTrace } from "./trace.ts";
+import { withExplainEntry } from "./debug.ts";
 
 const MAX_DEADLINE_MS = 3_600_000;
 
@@ -26,13 +27,15 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
   for (const name of [...upstreamHeaders.keys()])
     if (name.startsWith(INTERNAL_PREFIX) && !(trustedCaller && name !== H.caller)) upstreamHeaders.delete(name);
   const url = new URL(request.url);
+  const trace = continueTrace(request.headers);
+  if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);
   return {
     startedAt: Date.now(),
     ctx,
     caller,
     trustedCaller,
     requestId: request.headers.get(H.requestId) || crypto.randomUUID(),
-    trace: continueTrace(request.headers),
+    trace,
     deadlineAt,
     inbound: request,
     url,

@@ -1,5 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { EdgeReport } from "../../shared/control-api.ts";
+import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
+import { H } from "../../shared/headers.ts";
+import { explainRequested } from "./debug.ts";
 import type { EdgeEnv, EdgeProps } from "./env.ts";
 import { createExchange } from "./inbound.ts";
 import { buildPipeline, type Pipeline } from "./pipeline.ts";
@@ -12,10 +15,11 @@ let isolateId: string | undefined; // random values are only allowed inside hand
 const isolate = () => (isolateId ??= randomHex(6));
 const recorder = new TelemetryRecorder();
 let source: SnapshotSource<Pipeline> | undefined;
+let flush: (ctx: ExecutionContext) => void = () => {};
 
 function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
-  const flush = (ctx: ExecutionContext) => {
+  flush = (ctx: ExecutionContext) => {
     const batch = source && recorder.take(source.report(isolate()));
     if (batch) ctx.waitUntil(env.CONTROL.report(batch).catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed", error: String(e) }))));
   };
@@ -38,7 +42,27 @@ function accessLogRate(setting: string | undefined): number {
 export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
   override async fetch(request: Request): Promise<Response> {
     const { snapshot, prepared } = await sourceFor(this.env).get(this.ctx);
-    return prepared(createExchange(request, this.ctx, this.ctx.props, snapshot));
+    const explain = request.headers.has(H.debug) || request.headers.has(H.tracestate) ? await explainRequested(request, snapshot, this.env) : false;
+    const x = createExchange(request, this.ctx, this.ctx.props, snapshot, explain ? new DecisionLog(true) : NO_RECORD);
+    if (!explain) return prepared(x);
+    if (snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
+    const response = await prepared(x);
+    recorder.explain({
+      id: x.trace.traceId,
+      traceId: x.trace.traceId,
+      spanId: x.trace.spanId,
+      parentSpanId: x.trace.parentSpanId,
+      edge: snapshot.edge,
+      caller: x.caller,
+      method: request.method,
+      url: x.url.toString(),
+      at: x.startedAt,
+      status: response.status,
+      durationMs: Date.now() - x.startedAt,
+      decisions: x.record.decisions,
+    });
+    flush(this.ctx);
+    return response;
   }
 
   /** Control-plane nudge after a change: re-read the beacon now and report what runs. */

@@ -1,0 +1,39 @@
+import { H } from "../../shared/headers.ts";
+import { sha256Hex } from "../../shared/snapshot/hash.ts";
+import type { Snapshot } from "../../shared/snapshot/schema.ts";
+import type { EdgeEnv } from "./env.ts";
+
+const VERDICT_TTL_MS = 60_000;
+const MAX_VERDICTS = 256;
+const EXPLAIN_ENTRY = "isomesh=explain";
+
+// Verdicts on debug tokens, keyed by the token's digest: one RPC per token per minute at most.
+const verdicts = new Map<string, { ok: boolean; until: number }>();
+
+/**
+ * Whether this request's decisions are recorded. The gateway asks the control plane whether the
+ * x-isomesh-debug token is an operator's (a wrong one is ignored silently); it then marks the trace
+ * (`tracestate: isomesh=explain`) so every later hop records too, since apps forward tracestate.
+ */
+export async function explainRequested(request: Request, snapshot: Snapshot, env: EdgeEnv): Promise<boolean> {
+  if (snapshot.role !== "gateway") return hasExplainEntry(request.headers.get(H.tracestate));
+  const token = request.headers.get(H.debug);
+  if (!token || token.length > 512) return false;
+  const key = await sha256Hex(token);
+  const now = Date.now();
+  const cached = verdicts.get(key);
+  if (cached && cached.until > now) return cached.ok;
+  const ok = await env.CONTROL.verifyDebugToken(token).catch(() => false);
+  if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value!);
+  verdicts.set(key, { ok, until: now + VERDICT_TTL_MS });
+  return ok;
+}
+
+const hasExplainEntry = (state: string | null) => !!state && state.split(",").some((e) => e.trim() === EXPLAIN_ENTRY);
+
+/** The tracestate to send on: our entry first when explaining, never a client's forged one at the gateway. */
+export function withExplainEntry(state: string | undefined, on: boolean): string | undefined {
+  const others = (state ?? "").split(",").map((e) => e.trim()).filter((e) => e && !e.startsWith("isomesh="));
+  const entries = on ? [EXPLAIN_ENTRY, ...others] : others;
+  return entries.length ? entries.slice(0, 32).join(",") : undefined;
+}
