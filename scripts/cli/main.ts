@@ -3,6 +3,7 @@ import { CliError } from "./client.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDeploy } from "./commands/deploy.ts";
 import { registerDev } from "./commands/dev.ts";
+import { registerExplain } from "./commands/explain.ts";
 import { registerGen } from "./commands/gen.ts";
 
 const program = new Command("isomesh")
@@ -16,6 +17,7 @@ registerDev(program);
 registerGen(program);
 registerDeploy(program);
 registerConfigCommands(program);
+registerExplain(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,11 @@
 import { Hono } from "hono";
 import type { HopRecord } from "../../../shared/explain/hop.ts";
 import { explainTree } from "../../../shared/explain/tree.ts";
-import { explainStore } from "../mesh-control.ts";
+import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synthetic.ts";
+import { Snapshot } from "../../../shared/snapshot/schema.ts";
+import { edgesOf } from "../../../shared/snapshot/scope.ts";
+import { configStore, explainStore } from "../mesh-control.ts";
+import { STAGE_EXPLAINERS } from "./explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
@@ -16,4 +20,19 @@ explainRoutes.get("/v1/explain/:id", requireRole("viewer"), async (c) => {
   const hops = (await explainStore(c.env).get(id)).map((text) => JSON.parse(text) as HopRecord);
   if (hops.length === 0) return c.json(apiError("not_found", `no decision record for ${id} (records arrive within about a second; the last 2000 hops are kept)`), 404);
   return c.json({ id, hops: explainTree(hops) });
+});
+
+explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
+  const parsed = SyntheticRequest.safeParse(await c.req.json().catch(() => undefined));
+  if (!parsed.success) return c.json({ errors: parsed.error.issues.map((i) => ({ resource: "(request)", path: i.path.join("."), message: i.message })) }, 422);
+  const store = configStore(c.env);
+  const topology = await store.topologyOf();
+  const snapshots = new Map<string, Snapshot>();
+  for (const edge of edgesOf(topology)) {
+    const body = await store.snapshotBody(edge);
+    if (body) snapshots.set(edge, Snapshot.parse(JSON.parse(body)));
+  }
+  if (parsed.data.service && !topology.services.some((s) => s.name === parsed.data.service))
+    return c.json({ errors: [{ resource: "(request)", path: "service", message: `unknown service "${parsed.data.service}"` }] }, 422);
+  return c.json({ version: await store.version(), synthetic: true, hops: explainSynthetic(parsed.data, (e) => snapshots.get(e), STAGE_EXPLAINERS) });
 });

@@ -1,0 +1,89 @@
+import type { Command } from "commander";
+import { AdminClient, CliError } from "../client.ts";
+import { c, printStructured } from "../output.ts";
+
+type Hop = { edge: string; caller: string; status?: number; durationMs?: number; share?: number; decisions: { stage: string; decision: string; [k: string]: unknown }[]; children: Hop[] };
+
+const DETAIL_KEYS = ["beat", "policy", "rule", "principal", "reason", "backoffMs", "deadlineLeftMs", "error", "status"];
+
+/** Prints a decision tree: one block per hop, a line per decision, details indented. */
+export function renderHops(hops: Hop[], depth = 0): string {
+  const out: string[] = [];
+  const pad = "  ".repeat(depth);
+  for (const h of hops) {
+    const outcome = h.status !== undefined ? ` → ${h.status >= 400 ? c.red(String(h.status)) : c.green(String(h.status))}${h.durationMs !== undefined ? c.dim(` in ${h.durationMs} ms`) : ""}` : "";
+    const share = h.share !== undefined && h.share < 1 ? c.dim(` (${Math.round(h.share * 1000) / 10}% of requests)`) : "";
+    out.push(`${pad}${depth ? "└─ " : ""}${c.bold(h.edge)} ${c.dim(`caller ${h.caller}`)}${outcome}${share}`);
+    for (const d of h.decisions) {
+      out.push(`${pad}   ${c.cyan(d.stage.padEnd(9))} ${d.decision}`);
+      for (const k of DETAIL_KEYS) {
+        const v = d[k];
+        if (v === undefined || v === null || (Array.isArray(v) && v.length === 0) || k === "status" || (k === "rule" && typeof d.policy !== "string")) continue;
+        const lines = Array.isArray(v) ? v.map(String) : [typeof v === "object" ? JSON.stringify(v) : String(v)];
+        for (const line of lines) out.push(`${pad}   ${" ".repeat(9)} ${c.dim(`${k}: ${line}`)}`);
+      }
+    }
+    if (h.children.length) out.push(renderHops(h.children, depth + 1));
+  }
+  return out.join("\n");
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerExplain(program: Command) {
+  program
+    .command("explain <url>")
+    .description("why a request is routed, split, allowed or denied: evaluated by the control plane, or --send it for real")
+    .option("-X, --request <method>", "HTTP method", "GET")
+    .option("-H, --header <header>", "request header 'Name: value' (repeatable)", collect, [])
+    .option("--caller <service>", "evaluate an east-west call from this service (with --service)")
+    .option("--service <service>", "the service called east-west")
+    .option("--claims <json>", "JWT claims to assume, as JSON")
+    .option("--send", "send the request through the gateway with a debug token and show what every hop decided")
+    .option("-o, --output <format>", "json or yaml")
+    .action(async (url: string, o: { request: string; header: string[]; caller?: string; service?: string; claims?: string; send?: boolean; output?: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ admin?: string; token?: string }>();
+      const client = AdminClient.from(globals);
+      const headers: Record<string, string> = {};
+      for (const h of o.header) {
+        const i = h.indexOf(":");
+        if (i <= 0) throw new CliError(`bad header ${JSON.stringify(h)} (expected 'Name: value')`);
+        headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+      }
+      let result: { hops: Hop[] };
+      if (o.send) {
+        const token = globals.token ?? process.env.ISOMESH_TOKEN;
+        if (!token) throw new CliError("--send needs an admin token (--token or ISOMESH_TOKEN) to ask the edges for their decisions");
+        const res = await fetch(url, { method: o.request, headers: { ...headers, "x-isomesh-debug": token } }).catch((e: Error) => {
+          throw new CliError(`cannot send to ${url}: ${e.cause ?? e.message}`);
+        });
+        await res.body?.cancel();
+        const id = res.headers.get("x-isomesh-explain");
+        if (!id) throw new CliError(`the gateway did not record the request (status ${res.status}); is ${url} the isomesh gateway and the token valid?`);
+        result = await pollExplain(client, id);
+      } else {
+        const target = new URL(url.includes("://") ? url : `http://${url}`);
+        result = await client.call(
+          "POST",
+          "/v1/explain",
+          JSON.stringify({ method: o.request, url: target.toString(), headers: { host: headers.host ?? target.host, ...headers }, caller: o.caller, service: o.service, claims: o.claims ? JSON.parse(o.claims) : undefined }),
+          { "content-type": "application/json" },
+        );
+      }
+      if (!printStructured(o.output, result)) console.log(renderHops(result.hops));
+    });
+}
+
+/** Decision records reach the control plane with the edges' next telemetry flush (about a second). */
+async function pollExplain(client: AdminClient, id: string): Promise<{ hops: Hop[] }> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const res = await client.request("GET", `/v1/explain/${id}`);
+    if (res.status === 200) {
+      await new Promise((r) => setTimeout(r, 300)); // let later hops' records land too
+      return (await client.call("GET", `/v1/explain/${id}`)) as { hops: Hop[] };
+    }
+    if (Date.now() > deadline) throw new CliError(`no decision record for ${id} after 5 s`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}

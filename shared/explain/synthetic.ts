@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { edgeName, GATEWAY } from "../names.ts";
+import { routeLabel, whyBeat } from "../routing/explain-precedence.ts";
+import { RouteTable } from "../routing/match.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
+import type { CompiledBackend, Snapshot } from "../snapshot/schema.ts";
+import type { Decision } from "./record.ts";
+
+/** A request to evaluate without sending it (POST /v1/explain). */
+export const SyntheticRequest = z.object({
+  method: z.string().default("GET"),
+  /** Full URL, or a path with `host`. */
+  url: z.string().optional(),
+  host: z.string().default("localhost"),
+  path: z.string().default("/"),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** JWT claims to assume (skips token verification). */
+  claims: z.record(z.string(), z.unknown()).optional(),
+  /** East-west: the calling service (starts at `service`'s edge instead of the gateway). */
+  caller: z.string().optional(),
+  service: z.string().optional(),
+});
+export type SyntheticRequest = z.infer<typeof SyntheticRequest>;
+
+export type SyntheticHop = { edge: string; caller: string; share: number; decisions: Decision[]; children: SyntheticHop[] };
+
+/** A stage's view of a synthetic request: decisions it would make (edge-independent pure code). */
+export type StageExplainer = (snapshot: Snapshot, facts: RequestFacts, input: SyntheticRequest, caller: string) => Decision[];
+
+/**
+ * Evaluates a request against compiled snapshots as the edges would: route precedence exactly,
+ * and every weighted backend with its share instead of one random pick. Follows each backend
+ * with a non-zero share to its service edge.
+ */
+export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: string) => Snapshot | undefined, extra: StageExplainer[] = []): SyntheticHop[] {
+  const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
+  const headers = new Headers(input.headers);
+  const facts: RequestFacts = { method: input.method.toUpperCase(), host: (headers.get("host") ?? url.hostname).toLowerCase().replace(/:\d+$/, ""), path: url.pathname, query: url.searchParams, headers };
+  const start = input.service ? edgeName(input.service) : GATEWAY;
+  return [hop(start, input.service ? input.caller ?? "unknown" : "external", 1)];
+
+  function hop(edge: string, caller: string, share: number): SyntheticHop {
+    const snapshot = snapshotOf(edge);
+    const node: SyntheticHop = { edge, caller, share: round(share), decisions: [], children: [] };
+    if (!snapshot) {
+      node.decisions.push({ stage: "snapshot", decision: `no snapshot compiled for edge ${edge}` });
+      return node;
+    }
+    for (const explain of extra) node.decisions.push(...explain(snapshot, facts, input, caller));
+    if (node.decisions.some((d) => d.final === true)) return node;
+    const table = new RouteTable(snapshot.vhosts);
+    const [winner, ...others] = table.candidates(facts);
+    let backends: CompiledBackend[];
+    if (winner) {
+      node.decisions.push({ stage: "route", decision: `matched ${routeLabel(winner)}`, route: winner.route, rule: winner.rule, match: winner.match, beat: others.map((o) => whyBeat(winner, o)) });
+      backends = winner.backends;
+      if (winner.filters.some((f) => f.type === "RequestRedirect")) {
+        node.decisions.push({ stage: "filters", decision: "answered with a redirect", filters: winner.filters.map((f) => f.type) });
+        return node;
+      }
+      if (winner.filters.length) node.decisions.push({ stage: "filters", decision: `applies ${winner.filters.map((f) => f.type).join(", ")}` });
+    } else if (snapshot.role === "service" && table.size === 0) {
+      node.decisions.push({ stage: "route", decision: "no HTTPRoute attached: default backends", source: snapshot.defaultSource ?? "equal split across versions" });
+      backends = snapshot.defaultBackends;
+    } else {
+      node.decisions.push({ stage: "route", decision: "no route matched", error: "no_route", status: 404 });
+      return node;
+    }
+    if (snapshot.role === "service" && backends.some((b) => !b.version)) backends = expand(backends, snapshot.defaultBackends);
+    const total = backends.reduce((a, b) => a + b.weight, 0);
+    if (total === 0) {
+      node.decisions.push({ stage: "split", decision: "every backend has weight 0", error: "no_backend", status: 500 });
+      return node;
+    }
+    const shares = Object.fromEntries(backends.map((b) => [label(b), round(b.weight / total)]));
+    node.decisions.push({ stage: "split", decision: backends.length === 1 ? `always ${label(backends[0])}` : `weighted: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(", ")}`, shares });
+    if (snapshot.policy?.stickySession) node.decisions.push({ stage: "split", decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend` });
+    if (snapshot.role === "gateway")
+      for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total));
+    return node;
+  }
+}
+
+const label = (b: CompiledBackend) => (b.version ? `${b.service}/${b.version}` : b.service);
+const round = (n: number) => Math.round(n * 10000) / 10000;
+
+function expand(declared: CompiledBackend[], defaults: CompiledBackend[]): CompiledBackend[] {
+  const totalDefault = defaults.reduce((a, b) => a + b.weight, 0) || 1;
+  return declared.flatMap((b) => (b.version ? [{ ...b, weight: b.weight * totalDefault }] : defaults.map((d) => ({ ...d, weight: b.weight * d.weight }))));
+}
