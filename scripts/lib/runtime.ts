@@ -1,4 +1,5 @@
 import { dirname, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { bundleWorker } from "./bundle.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
@@ -63,6 +64,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     cachePersist: false,
     cf: false,
     log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
+    // Worker console output (access logs are JSON lines) goes to onLog, line by line.
+    handleRuntimeStdio: o.onLog ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!)) : undefined,
   });
   await miniflare.ready;
   const gatewayUrl = `http://127.0.0.1:${o.port}`;
@@ -85,6 +88,19 @@ function toMiniflare(w: GeneratedWorker, scriptPath: string): WorkerOptions {
     durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }])),
     serviceBindings: Object.fromEntries((c.services ?? []).map((s) => [s.binding, { name: s.service, entrypoint: s.entrypoint, props: s.props }])),
   };
+}
+
+function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void) {
+  let buffered = "";
+  stream.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line) onLine(line);
+    }
+  });
 }
 
 /** Miniflare log that hands worker output lines to a callback (for `isomesh dev` and tests). */
