@@ -55,6 +55,9 @@ export function registerDev(program: Command) {
         await mesh.dispose().catch(() => undefined);
         process.exit(0);
       };
+      // Miniflare's own exit hook would exit with 128+signal before dispose finishes: we own shutdown.
+      process.removeAllListeners("SIGINT");
+      process.removeAllListeners("SIGTERM");
       process.on("SIGINT", () => void stop("SIGINT"));
       process.on("SIGTERM", () => void stop("SIGTERM"));
 

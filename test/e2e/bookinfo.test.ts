@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDev, type DevProcess } from "../helpers/dev-process.ts";
+import { http } from "../helpers/http.ts";
+
+// `npm start` on the repo's Bookinfo manifest, as a user runs it.
+let dir: string;
+let dev: DevProcess;
+const page = () => http(`http://127.0.0.1:${dev.port}/productpage`);
+const admin = (path: string, init: { method?: string; body?: string } = {}) =>
+  http(`http://127.0.0.1:${dev.adminPort}${path}`, { ...init, headers: { authorization: `Bearer ${dev.token}` } });
+
+/** Which reviews version rendered the page: v1 shows no stars, v2 black ones, v3 red ones. */
+export function starColor(html: string): "none" | "black" | "red" {
+  const reviews = html.slice(html.indexOf("Reviewer1"));
+  if (/color[=:]\s*"?red/i.test(reviews)) return "red";
+  if (/color[=:]\s*"?black/i.test(reviews)) return "black";
+  return "none";
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "isomesh-bookinfo-"));
+  dev = await startDev({ manifest: "examples/bookinfo/mesh.yaml", state: join(dir, "state"), extra: ["--access-log", "off"] });
+});
+afterAll(async () => {
+  await dev?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Bookinfo on isomesh", () => {
+  it("applies the demo's gateway routes on first start", async () => {
+    const routes = (await admin("/v1/resources/HTTPRoute")).json();
+    expect(routes.items.map((r: { metadata: { name: string } }) => r.metadata.name)).toEqual(["bookinfo"]);
+  });
+
+  it("serves /productpage with details and reviews on the page", async () => {
+    const res = await page();
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("The Comedy of Errors");
+    expect(res.body).toContain("1234567890"); // ISBN-10 from details
+    expect(res.body).toContain("Reviewer1");
+    expect(res.body).toContain("Reviewer2");
+    expect(res.headers["x-isomesh-backend"]).toBe("productpage/v1");
+  });
+
+  it("cycles through reviews v1, v2 and v3 on reload", async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && seen.size < 3; i++) seen.add(starColor((await page()).body));
+    expect([...seen].sort()).toEqual(["black", "none", "red"]);
+  });
+
+  it("sends every request to reviews v3 within 2 s of applying the README's route", async () => {
+    const applied = await admin("/v1/apply", {
+      method: "POST",
+      body: `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: reviews }
+spec:
+  parentRefs: [{ kind: Service, name: reviews }]
+  rules:
+    - backendRefs: [{ name: reviews, version: v3 }]
+`,
+    });
+    expect(applied.status).toBe(200);
+    const started = Date.now();
+    let allRed = false;
+    while (!allRed && Date.now() - started < 2000) {
+      const colors = await Promise.all(Array.from({ length: 5 }, async () => starColor((await page()).body)));
+      allRed = colors.every((c) => c === "red");
+    }
+    expect(allRed).toBe(true);
+    for (let i = 0; i < 10; i++) expect(starColor((await page()).body)).toBe("red");
+  });
+
+  it("serves the login flow and the API", async () => {
+    const products = await http(`http://127.0.0.1:${dev.port}/api/v1/products`);
+    expect(products.status).toBe(200);
+    expect(products.json()[0].title).toBe("The Comedy of Errors");
+    expect((await http(`http://127.0.0.1:${dev.port}/not-routed`)).status).toBe(404);
+  });
+});
