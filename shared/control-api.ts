@@ -98,3 +98,8 @@ export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
   /** Whether a debug token (x-isomesh-debug) belongs to an operator (viewer or editor). */
   verifyDebugToken(token: string): Promise<boolean>;
 }
+
+/** The RateLimiter Durable Object: a fixed-window counter for one global limit and key. */
+export interface RateLimiterApi extends Rpc.DurableObjectBranded {
+  hit(limit: number, periodMs: number): Promise<{ ok: boolean; retryAfterMs: number }>;
+}

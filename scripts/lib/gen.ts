@@ -56,6 +56,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
   const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
   const control = { binding: "CONTROL", service: CONTROL_WORKER, entrypoint: "MeshControl" };
+  const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: CONTROL_WORKER }] };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
 
   const edgeVars = (edge: string) => ({
@@ -81,9 +82,10 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
           { name: "CONFIG_STORE", class_name: "ConfigStore" },
           { name: "TELEMETRY", class_name: "Telemetry" },
           { name: "EXPLAIN", class_name: "ExplainStore" },
+          { name: "RATE_LIMITER", class_name: "RateLimiter" },
         ],
       },
-      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore"] }],
+      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
       services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: e, props: { caller: "control" } })),
     },
   });
@@ -97,6 +99,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       vars: edgeVars(GATEWAY),
       define: bootstrap(GATEWAY),
       kv_namespaces: kv,
+      durable_objects: rateLimiter,
       services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: edgeName(s.name), props: { caller: GATEWAY } }))],
     },
   });
@@ -114,6 +117,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         vars: edgeVars(edge),
         define: bootstrap(edge),
         kv_namespaces: kv,
+        durable_objects: rateLimiter,
         services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: versionWorkerName(s.name, v.name) }))],
       },
     });

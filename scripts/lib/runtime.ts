@@ -85,7 +85,7 @@ function toMiniflare(w: GeneratedWorker, scriptPath: string): WorkerOptions {
     compatibilityFlags: c.compatibility_flags,
     bindings: c.vars ?? {},
     kvNamespaces: Object.fromEntries((c.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
-    durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }])),
+    durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, scriptName: d.script_name, useSQLite: true }])),
     serviceBindings: Object.fromEntries((c.services ?? []).map((s) => [s.binding, { name: s.service, entrypoint: s.entrypoint, props: s.props }])),
   };
 }

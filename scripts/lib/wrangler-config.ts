@@ -9,7 +9,7 @@ export type WranglerConfig = {
   vars?: Record<string, string>;
   define?: Record<string, string>;
   kv_namespaces?: { binding: string; id: string }[];
-  durable_objects?: { bindings: { name: string; class_name: string }[] };
+  durable_objects?: { bindings: { name: string; class_name: string; script_name?: string }[] };
   migrations?: { tag: string; new_sqlite_classes: string[] }[];
   services?: { binding: string; service: string; entrypoint?: string; props?: Record<string, string> }[];
   observability?: { enabled: boolean };

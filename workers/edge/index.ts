@@ -9,11 +9,14 @@ import { buildPipeline, type Pipeline } from "./pipeline.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
 import { TelemetryRecorder } from "./telemetry/recorder.ts";
 import { randomHex } from "./trace.ts";
+import { ResilienceState } from "./resilience/state.ts";
+import { globalLimiter } from "./global-limiter.ts";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
 let isolateId: string | undefined; // random values are only allowed inside handlers
 const isolate = () => (isolateId ??= randomHex(6));
 const recorder = new TelemetryRecorder();
+const resilience = new ResilienceState();
 let source: SnapshotSource<Pipeline> | undefined;
 let flush: (ctx: ExecutionContext) => void = () => {};
 
@@ -23,7 +26,7 @@ function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
     const batch = source && recorder.take(source.report(isolate()));
     if (batch) ctx.waitUntil(env.CONTROL.report(batch).catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed", error: String(e) }))));
   };
-  const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG) };
+  const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG), resilience, globalLimiter: globalLimiter(env) };
   source = new SnapshotSource(env, (snapshot) => buildPipeline(snapshot, services), () => recorder.touch());
   return source;
 }

@@ -2,7 +2,14 @@ import { RouteTable } from "../../shared/routing/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeEnv } from "./env.ts";
 import type { Exchange, Stage } from "./exchange.ts";
+import { forwardHooks } from "./resilience/hooks.ts";
+import type { ResilienceState } from "./resilience/state.ts";
+import { concurrency } from "./stages/concurrency.ts";
 import { errors } from "./stages/errors.ts";
+import { fault } from "./stages/fault.ts";
+import { filters } from "./stages/filters.ts";
+import { mirror } from "./stages/mirror.ts";
+import { type GlobalLimiter, rateLimit } from "./stages/rate-limit.ts";
 import { forward } from "./stages/forward.ts";
 import { respond } from "./stages/respond.ts";
 import { route } from "./stages/route.ts";
@@ -19,6 +26,8 @@ export type EdgeServices = {
   recorder: TelemetryRecorder;
   flush: (ctx: ExecutionContext) => void;
   accessLogRate: number;
+  resilience: ResilienceState;
+  globalLimiter?: GlobalLimiter;
 };
 
 /**
@@ -27,13 +36,19 @@ export type EdgeServices = {
  */
 export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts);
+  const upstream = upstreamFor(snapshot, s.env);
   return compose([
     telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
     respond(snapshot),
     errors(),
     route(snapshot, table),
-    split(snapshot),
-    forward(upstreamFor(snapshot, s.env)),
+    filters(),
+    fault(snapshot),
+    rateLimit(snapshot, s.resilience, s.globalLimiter),
+    split(snapshot, s.resilience),
+    mirror(snapshot, upstream),
+    concurrency(snapshot, s.resilience),
+    forward(upstream, forwardHooks(snapshot, s.resilience)),
   ]);
 }
 

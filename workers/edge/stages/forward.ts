@@ -6,9 +6,12 @@ import type { Upstream } from "../upstream.ts";
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 const MAX_BACKOFF_FACTOR = 10; // Envoy caps the backoff interval at 10x the base
 
-/** Asked before each retry; the retry budget answers here so a dead backend sees bounded load. */
-export type RetryGate = { allowRetry(x: Exchange): boolean; onRequest(x: Exchange): void };
-export const NO_GATE: RetryGate = { allowRetry: () => true, onRequest: () => {} };
+/**
+ * What the loop reports and asks: the retry budget answers `allowRetry` so a dead backend sees
+ * bounded load; outlier detection learns every try's status from `onTry`.
+ */
+export type ForwardHooks = { onRequest(x: Exchange): void; allowRetry(x: Exchange): boolean; onTry(x: Exchange, status: number): void };
+export const NO_HOOKS: ForwardHooks = { onRequest: () => {}, allowRetry: () => true, onTry: () => {} };
 
 class TryTimeout extends Error {}
 
@@ -18,7 +21,7 @@ class TryTimeout extends Error {}
  * exponential backoff with full jitter; only idempotent methods unless the route opts in).
  */
 export const forward =
-  (upstream: Upstream, gate: RetryGate = NO_GATE): Stage =>
+  (upstream: Upstream, hooks: ForwardHooks = NO_HOOKS): Stage =>
   async (x) => {
     const backend = x.backend;
     if (!backend) throw new MeshError("no_backend", "no backend was picked");
@@ -28,7 +31,7 @@ export const forward =
     const body = await bufferBody(x.inbound);
     const maxAttempts = 1 + (body.replayable ? retriesWanted : 0);
     if (retriesWanted > 0 && !body.replayable && x.record.on) x.record.note("retry", "body too large to replay: retries disabled");
-    gate.onRequest(x);
+    hooks.onRequest(x);
 
     for (let attempt = 1; ; attempt++) {
       x.attempts = attempt;
@@ -44,10 +47,11 @@ export const forward =
         outcome = e instanceof Error ? e : new Error(String(e));
       }
       const status = outcome instanceof Response ? outcome.status : outcome instanceof TryTimeout ? 504 : 502;
+      hooks.onTry(x, status);
       const retryable = outcome instanceof Response ? !!retry?.codes.includes(outcome.status) : true;
       const last = attempt >= maxAttempts;
       let decision = last || !retryable ? "done" : "retry";
-      if (decision === "retry" && !gate.allowRetry(x)) decision = "budget exhausted";
+      if (decision === "retry" && !hooks.allowRetry(x)) decision = "budget exhausted";
       const backoffMs = decision === "retry" ? backoff(retry?.backoffMs ?? 25, attempt) : 0;
       if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + backoffMs >= x.deadlineAt) decision = "no time left";
       if (x.record.on)

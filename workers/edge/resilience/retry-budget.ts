@@ -1,0 +1,49 @@
+const WINDOW_MS = 10_000;
+const SLOT_MS = 1000;
+const SLOTS = WINDOW_MS / SLOT_MS;
+
+/**
+ * A retry budget (linkerd's model): over a sliding 10 s window, retries may be at most
+ * `percent` of requests plus `minPerSecond` per second, so a dead backend sees about
+ * (1 + percent/100) times the offered load instead of (1 + attempts) times.
+ */
+export class RetryBudget {
+  private readonly requests = new Array<number>(SLOTS).fill(0);
+  private readonly retries = new Array<number>(SLOTS).fill(0);
+  private slot = 0;
+  private slotStart = 0;
+
+  constructor(
+    private readonly percent: number,
+    private readonly minPerSecond: number,
+  ) {}
+
+  onRequest(now: number): void {
+    this.advance(now);
+    this.requests[this.slot]++;
+  }
+
+  /** Spends one retry from the budget if it allows one. */
+  tryRetry(now: number): boolean {
+    this.advance(now);
+    const requests = sum(this.requests);
+    const retries = sum(this.retries);
+    const allowance = (this.percent / 100) * requests + (this.minPerSecond * WINDOW_MS) / 1000;
+    if (retries >= allowance) return false;
+    this.retries[this.slot]++;
+    return true;
+  }
+
+  private advance(now: number): void {
+    if (this.slotStart === 0) this.slotStart = now;
+    const steps = Math.min(SLOTS, Math.floor((now - this.slotStart) / SLOT_MS));
+    for (let i = 0; i < steps; i++) {
+      this.slot = (this.slot + 1) % SLOTS;
+      this.requests[this.slot] = 0;
+      this.retries[this.slot] = 0;
+    }
+    if (steps > 0) this.slotStart += steps * SLOT_MS;
+  }
+}
+
+const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);

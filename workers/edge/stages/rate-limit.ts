@@ -1,0 +1,58 @@
+import { MeshError } from "../../../shared/errors.ts";
+import type { KeySource } from "../../../shared/resources/traffic-policy.ts";
+import type { Snapshot } from "../../../shared/snapshot/schema.ts";
+import type { Exchange, Stage } from "../exchange.ts";
+import type { ResilienceState } from "../resilience/state.ts";
+
+/** Counts a request against a global limit (a Durable Object shared by every isolate). */
+export type GlobalLimiter = (key: string, limit: number, periodMs: number) => Promise<{ ok: boolean; retryAfterMs: number }>;
+
+/** The value a limit or a sticky session is keyed on; undefined when the request does not carry it. */
+export function keyOf(source: KeySource | undefined, x: Exchange): string | undefined {
+  if (!source) return "*";
+  if ("header" in source) return x.inbound.headers.get(source.header) ?? undefined;
+  if ("cookie" in source) return cookie(x.inbound.headers.get("cookie"), source.cookie);
+  if ("claim" in source) {
+    const v = x.claims?.[source.claim];
+    return v === undefined ? undefined : String(v);
+  }
+  if ("caller" in source) return x.caller;
+  return x.inbound.headers.get("cf-connecting-ip") ?? x.inbound.headers.get("x-forwarded-for")?.split(",")[0].trim() ?? undefined;
+}
+
+function cookie(header: string | null, name: string): string | undefined {
+  for (const part of (header ?? "").split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * The service's rate limits: a token bucket per key in this isolate (`local`), or a counter in a
+ * Durable Object for the whole mesh (`global`). Over the limit: 429 with Retry-After.
+ */
+export const rateLimit = (snapshot: Snapshot, state: ResilienceState, global?: GlobalLimiter): Stage => {
+  const limits = snapshot.policy?.rateLimits ?? [];
+  if (limits.length === 0) return (_x, next) => next();
+  const policy = snapshot.policy!.name;
+  return async (x, next) => {
+    for (const [i, l] of limits.entries()) {
+      const key = keyOf(l.key, x) ?? "(none)";
+      const scope = `${snapshot.edge}|${policy}|${i}|${l.requests}/${l.perMs}|${key}`;
+      const verdict =
+        l.mode === "global" && global
+          ? await global(scope, l.requests, l.perMs).catch(() => ({ ok: true, retryAfterMs: 0 })) // fail open: the limiter is not on the critical path
+          : toVerdict(state.bucket(scope, l.requests, l.perMs, Date.now()).take(Date.now()));
+      if (x.record.on) x.record.note("ratelimit", verdict.ok ? `within ${l.requests} per ${l.perMs} ms (${l.mode})` : `over ${l.requests} per ${l.perMs} ms (${l.mode})`, { policy, rule: i, key });
+      if (!verdict.ok) {
+        x.flags.add("rate_limited");
+        const retryAfter = String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
+        throw new MeshError("rate_limited", `rate limit ${l.requests} per ${l.perMs} ms exceeded`, { policy, rule: i }, 429, { "retry-after": retryAfter });
+      }
+    }
+    return next();
+  };
+};
+
+const toVerdict = (r: { ok: true } | { ok: false; retryAfterMs: number }) => (r.ok ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: r.retryAfterMs });
