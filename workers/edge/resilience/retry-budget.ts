@@ -11,7 +11,7 @@ export class RetryBudget {
   private readonly requests = new Array<number>(SLOTS).fill(0);
   private readonly retries = new Array<number>(SLOTS).fill(0);
   private slot = 0;
-  private slotStart = 0;
+  private slotStart = Number.NaN;
 
   constructor(
     private readonly percent: number,
@@ -35,7 +35,7 @@ export class RetryBudget {
   }
 
   private advance(now: number): void {
-    if (this.slotStart === 0) this.slotStart = now;
+    if (Number.isNaN(this.slotStart)) this.slotStart = now;
     const steps = Math.min(SLOTS, Math.floor((now - this.slotStart) / SLOT_MS));
     for (let i = 0; i < steps; i++) {
       this.slot = (this.slot + 1) % SLOTS;

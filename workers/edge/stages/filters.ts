@@ -21,7 +21,10 @@ export const filters = (): Stage => async (x, next) => {
       case "URLRewrite": {
         const next = rewrite(f.urlRewrite, { host: x.url.hostname, path: x.url.pathname }, prefix);
         if (x.record.on) x.record.note("filters", `rewrote ${x.url.hostname}${x.url.pathname} to ${next.host}${next.path}`);
-        x.url.hostname = next.host;
+        if (next.host !== x.url.hostname) {
+          x.url.hostname = next.host;
+          x.url.port = ""; // the rewritten Host carries no port
+        }
         x.url.pathname = next.path;
         x.upstreamHeaders.set("host", x.url.host);
         break;
