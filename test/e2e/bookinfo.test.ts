@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +49,26 @@ describe("Bookinfo on isomesh", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 40 && seen.size < 3; i++) seen.add(starColor((await page()).body));
     expect([...seen].sort()).toEqual(["black", "none", "red"]);
+  });
+
+  it("routes the user jason to reviews v2 and everyone else to v1 (Istio's request-routing task)", async () => {
+    const task = readFileSync("examples/bookinfo/tasks/request-routing.yaml", "utf8");
+    expect((await admin("/v1/apply?wait=true", { method: "POST", body: task })).status).toBe(200);
+    const login = await http(`http://127.0.0.1:${dev.port}/login`, { method: "POST", body: "username=jason", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(login.status).toBe(302);
+    const cookie = login.headers["set-cookie"].split(";")[0];
+    for (let i = 0; i < 5; i++) {
+      expect(starColor((await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { cookie } })).body)).toBe("black");
+      expect(starColor((await page()).body)).toBe("none");
+    }
+  });
+
+  it("shows ratings unavailable when ratings aborts for jason (fault-injection task)", async () => {
+    const task = readFileSync("examples/bookinfo/tasks/fault-abort.yaml", "utf8");
+    expect((await admin("/v1/apply?wait=true", { method: "POST", body: task })).status).toBe(200);
+    const html = (await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { cookie: "session=jason" } })).body;
+    expect(html).toContain("Ratings service is currently unavailable");
+    expect((await admin("/v1/resources/TrafficPolicy/ratings?wait=true", { method: "DELETE" })).status).toBe(200);
   });
 
   it("sends every request to reviews v3 within 2 s of applying the README's route", async () => {
