@@ -4,6 +4,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerDeploy } from "./commands/deploy.ts";
 import { registerDev } from "./commands/dev.ts";
 import { registerExplain } from "./commands/explain.ts";
+import { registerObserve } from "./commands/observe.ts";
 import { registerGen } from "./commands/gen.ts";
 
 const program = new Command("isomesh")
@@ -18,6 +19,7 @@ registerGen(program);
 registerDeploy(program);
 registerConfigCommands(program);
 registerExplain(program);
+registerObserve(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { GenOptions } from "../../scripts/lib/gen.ts";
 import { startMesh, type MeshRuntime } from "../../scripts/lib/runtime.ts";
 import { freePortPair, http, type HttpResponse } from "./http.ts";
 
@@ -19,7 +20,7 @@ export type TestMesh = MeshRuntime & {
 };
 
 /** Starts a mesh from manifest text in a temporary folder, on free ports, in workerd. */
-export async function startTestMesh(manifestYaml: string, opts: { persist?: boolean; stateDir?: string } = {}): Promise<TestMesh> {
+export async function startTestMesh(manifestYaml: string, opts: { persist?: boolean; stateDir?: string; gen?: Partial<GenOptions> } = {}): Promise<TestMesh> {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "isomesh-test-"));
   const manifestPath = join(dir, "mesh.yaml");
   writeFileSync(manifestPath, manifestYaml);
@@ -32,6 +33,7 @@ export async function startTestMesh(manifestYaml: string, opts: { persist?: bool
     adminToken: TEST_TOKEN,
     extraTokens: [{ name: "viewer", token: VIEWER_TOKEN, role: "viewer" }],
     persist: opts.persist ?? false,
+    gen: opts.gen,
     onLog: (l) => logs.push(l),
   });
   const get: TestMesh["get"] = (path, o = {}) =>

@@ -16,6 +16,9 @@ export type ControlEnv = {
   ADMIN_TOKEN?: string;
   /** Seconds an edge isolate counts as alive after its last report. */
   STATUS_WINDOW_S?: string;
+  /** OTLP/HTTP JSON traces endpoint, e.g. http://collector:4318/v1/traces. */
   OTLP_ENDPOINT?: string;
+  /** Optional Workers Analytics Engine dataset for long-term metrics. */
+  ANALYTICS?: AnalyticsEngineDataset;
   [binding: string]: unknown;
 };

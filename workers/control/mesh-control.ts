@@ -2,6 +2,26 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
 import type { ControlEnv } from "./env.ts";
 import { principalOf } from "./api/auth.ts";
+import { toOtlp } from "../../shared/telemetry/otlp.ts";
+import type { MetricSeries, Span } from "../../shared/control-api.ts";
+
+/** Spans go to the OTLP/HTTP collector in batches, off every request path; failures are only logged. */
+async function exportSpans(endpoint: string, spans: Span[]): Promise<void> {
+  try {
+    const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(toOtlp(spans)) });
+    await res.body?.cancel();
+    if (!res.ok) console.warn(JSON.stringify({ level: "warn", msg: "OTLP export rejected", status: res.status }));
+  } catch (e) {
+    console.warn(JSON.stringify({ level: "warn", msg: "OTLP export failed", error: String(e) }));
+  }
+}
+
+/** One Analytics Engine data point per series flush (for meshes that outgrow the DO windows). */
+const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
+  indexes: [s.destination],
+  blobs: [s.reporter, s.source, s.destination, s.version, s.route, String(s.code)],
+  doubles: [s.count, s.sumMs, s.retries],
+});
 
 export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
 export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
@@ -28,6 +48,8 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
       batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
       batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
     ]);
+    if (this.env.OTLP_ENDPOINT && batch.spans.length) this.ctx.waitUntil(exportSpans(this.env.OTLP_ENDPOINT, batch.spans));
+    if (this.env.ANALYTICS) for (const s of batch.series) this.env.ANALYTICS.writeDataPoint(dataPoint(s));
   }
 
   async verifyDebugToken(token: string): Promise<boolean> {

@@ -19,12 +19,27 @@ const recorder = new TelemetryRecorder();
 const resilience = new ResilienceState();
 let source: SnapshotSource<Pipeline> | undefined;
 let flush: (ctx: ExecutionContext) => void = () => {};
+let flushScheduled = false;
+const FLUSH_DELAY_MS = 1000;
 
 function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
-  flush = (ctx: ExecutionContext) => {
-    const batch = source && recorder.take(source.report(isolate()));
+  const send = (ctx: ExecutionContext, force: boolean) => {
+    const batch = source && recorder.take(source.report(isolate()), force);
     if (batch) ctx.waitUntil(env.CONTROL.report(batch).catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed", error: String(e) }))));
+  };
+  flush = (ctx: ExecutionContext) => {
+    send(ctx, false);
+    // What was recorded after this flush must not wait for the next request: flush it within a second.
+    if (!flushScheduled && recorder.pending) {
+      flushScheduled = true;
+      ctx.waitUntil(
+        new Promise((r) => setTimeout(r, FLUSH_DELAY_MS)).then(() => {
+          flushScheduled = false;
+          send(ctx, true);
+        }),
+      );
+    }
   };
   const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG), resilience, globalLimiter: globalLimiter(env) };
   source = new SnapshotSource(env, (snapshot) => buildPipeline(snapshot, services), () => recorder.touch());

@@ -12,6 +12,10 @@ CREATE TABLE IF NOT EXISTS series (
   route TEXT NOT NULL, code INTEGER NOT NULL, count INTEGER NOT NULL, sum_ms REAL NOT NULL, buckets TEXT NOT NULL,
   retries INTEGER NOT NULL, flags TEXT NOT NULL,
   PRIMARY KEY (window, reporter, source, destination, version, route, code));
+CREATE TABLE IF NOT EXISTS totals (
+  reporter TEXT NOT NULL, source TEXT NOT NULL, destination TEXT NOT NULL, version TEXT NOT NULL, route TEXT NOT NULL, code INTEGER NOT NULL,
+  count INTEGER NOT NULL, sum_ms REAL NOT NULL, buckets TEXT NOT NULL, retries INTEGER NOT NULL, flags TEXT NOT NULL,
+  PRIMARY KEY (reporter, source, destination, version, route, code));
 CREATE TABLE IF NOT EXISTS spans (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, at INTEGER NOT NULL, span TEXT NOT NULL, PRIMARY KEY (trace_id, span_id));
 CREATE INDEX IF NOT EXISTS spans_at ON spans (at);`;
 
@@ -34,6 +38,7 @@ export class Telemetry extends DurableObject<ControlEnv> {
   ingest(series: MetricSeries[], at = Date.now()): void {
     const window = Math.floor(at / WINDOW_MS) * WINDOW_MS;
     for (const s of series) {
+      this.addTo("totals", s);
       const existing = this.sql
         .exec<{ count: number; sum_ms: number; buckets: string; retries: number; flags: string }>(
           "SELECT count, sum_ms, buckets, retries, flags FROM series WHERE window=? AND reporter=? AND source=? AND destination=? AND version=? AND route=? AND code=?",
@@ -50,6 +55,32 @@ export class Telemetry extends DurableObject<ControlEnv> {
       );
     }
     this.sql.exec("DELETE FROM series WHERE window < ?", Date.now() - RETENTION_MS);
+  }
+
+  /** Merges one series into a row of `table` (windows or cumulative totals). */
+  private addTo(table: "totals", s: MetricSeries): void {
+    const existing = this.sql
+      .exec<{ count: number; sum_ms: number; buckets: string; retries: number; flags: string }>(
+        `SELECT count, sum_ms, buckets, retries, flags FROM ${table} WHERE reporter=? AND source=? AND destination=? AND version=? AND route=? AND code=?`,
+        s.reporter, s.source, s.destination, s.version, s.route, s.code,
+      )
+      .toArray()[0];
+    const buckets = existing ? (JSON.parse(existing.buckets) as number[]).map((n, i) => n + (s.buckets[i] ?? 0)) : s.buckets;
+    const flags: Record<string, number> = existing ? JSON.parse(existing.flags) : {};
+    for (const [k, v] of Object.entries(s.flags)) flags[k] = (flags[k] ?? 0) + v;
+    this.sql.exec(
+      `INSERT OR REPLACE INTO ${table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      s.reporter, s.source, s.destination, s.version, s.route, s.code,
+      (existing?.count ?? 0) + s.count, (existing?.sum_ms ?? 0) + s.sumMs, JSON.stringify(buckets), (existing?.retries ?? 0) + s.retries, JSON.stringify(flags),
+    );
+  }
+
+  /** Cumulative series since this object was created (Prometheus counters). */
+  totals(): MetricSeries[] {
+    return this.sql
+      .exec<{ reporter: string; source: string; destination: string; version: string; route: string; code: number; count: number; sum_ms: number; buckets: string; retries: number; flags: string }>("SELECT * FROM totals")
+      .toArray()
+      .map((r) => ({ reporter: r.reporter, source: r.source, destination: r.destination, version: r.version, route: r.route, code: r.code, count: r.count, sumMs: r.sum_ms, buckets: JSON.parse(r.buckets), retries: r.retries, flags: JSON.parse(r.flags) }));
   }
 
   /** Windows since `sinceMs` (epoch ms), every series. */

@@ -1,0 +1,114 @@
+import type { Command } from "commander";
+import { AdminClient } from "../client.ts";
+import { c, printStructured, table } from "../output.ts";
+
+type Globals = { admin?: string; token?: string };
+const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>());
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? "-" : `${(v * 100).toFixed(1)}%`);
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? "-" : `${v.toFixed(1)}ms`);
+const health = (v: number | null | undefined) => (v === null || v === undefined ? c.dim("-") : v >= 0.99 ? c.green(pct(v)) : v >= 0.95 ? c.yellow(pct(v)) : c.red(pct(v)));
+
+type Stat = { service: string; requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null; versions: (Omit<Stat, "service" | "versions"> & { version: string })[] };
+
+function statTable(stats: { services: Stat[] }): string {
+  const rows: (string | number)[][] = [];
+  for (const s of stats.services) {
+    rows.push([c.bold(s.service), "*", s.rps, health(s.successRate), ms(s.p50), ms(s.p95), ms(s.p99), s.requests]);
+    for (const v of s.versions) rows.push(["", v.version, v.rps, health(v.successRate), ms(v.p50), ms(v.p95), ms(v.p99), v.requests]);
+  }
+  return table(["SERVICE", "VERSION", "RPS", "SUCCESS", "P50", "P95", "P99", "REQUESTS"], rows);
+}
+
+/** Graphviz DOT of the service graph: edges labelled with rate and success. */
+export function toDot(graph: { nodes: { id: string; kind: string }[]; edges: { source: string; target: string; rps: number; successRate: number | null; p99: number | null }[] }): string {
+  const lines = ["digraph isomesh {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];'];
+  for (const n of graph.nodes) lines.push(`  "${n.id}"${n.kind !== "service" ? ` [shape=${n.kind === "external" ? "ellipse" : "hexagon"}]` : ""};`);
+  for (const e of graph.edges) {
+    const bad = e.successRate !== null && e.successRate < 0.99;
+    lines.push(`  "${e.source}" -> "${e.target}" [label="${e.rps} rps, ${pct(e.successRate)}, p99 ${ms(e.p99)}"${bad ? ', color="red"' : ""}];`);
+  }
+  lines.push("}");
+  return lines.join("\n");
+}
+
+type Span = { spanId: string; parentSpanId?: string; service: string; edge: string; name: string; startMs: number; durationMs: number; status: number };
+
+/** A trace as an indented waterfall: one line per span, bars on a shared time axis. */
+export function waterfall(spans: Span[], width = 40): string {
+  const start = Math.min(...spans.map((s) => s.startMs));
+  const end = Math.max(...spans.map((s) => s.startMs + s.durationMs));
+  const total = Math.max(1, end - start);
+  const ids = new Set(spans.map((s) => s.spanId));
+  const children = (parent?: string) => spans.filter((s) => (parent ? s.parentSpanId === parent : !s.parentSpanId || !ids.has(s.parentSpanId))).sort((a, b) => a.startMs - b.startMs);
+  const out: string[] = [];
+  const walk = (s: Span, depth: number) => {
+    const offset = Math.round(((s.startMs - start) / total) * width);
+    const len = Math.max(1, Math.round((s.durationMs / total) * width));
+    const bar = " ".repeat(offset) + "█".repeat(Math.min(len, width - offset + 1));
+    const label = `${"  ".repeat(depth)}${s.edge} ${s.name}`;
+    out.push(`${label.padEnd(44).slice(0, 44)} ${(s.status >= 500 ? c.red : c.green)(String(s.status))} ${String(s.durationMs).padStart(5)}ms ${c.cyan(bar)}`);
+    for (const ch of children(s.spanId)) walk(ch, depth + 1);
+  };
+  for (const root of children(undefined)) walk(root, 0);
+  return out.join("\n");
+}
+
+export function registerObserve(program: Command) {
+  program
+    .command("stat [service]")
+    .description("golden signals per service and version: requests/s, success rate, p50/p95/p99")
+    .option("-w, --window <window>", "1m, 5m, 15m or 1h", "1m")
+    .option("-o, --output <format>", "json or yaml")
+    .action(async (service: string | undefined, o: { window: string; output?: string }, cmd: Command) => {
+      const stats = await clientOf(cmd).call("GET", `/v1/stats?window=${o.window}${service ? `&service=${service}` : ""}`);
+      if (!printStructured(o.output, stats)) console.log(statTable(stats));
+    });
+
+  program
+    .command("top")
+    .description("live golden signals, refreshed every 2 s (Ctrl-C to stop)")
+    .option("-w, --window <window>", "1m, 5m, 15m or 1h", "1m")
+    .option("--interval <seconds>", "refresh interval", "2")
+    .option("--once", "print once and exit")
+    .action(async (o: { window: string; interval: string; once?: boolean }, cmd: Command) => {
+      const client = clientOf(cmd);
+      for (;;) {
+        const stats = await client.call("GET", `/v1/stats?window=${o.window}`);
+        if (process.stdout.isTTY && !o.once) process.stdout.write("\x1b[2J\x1b[H");
+        console.log(`${c.bold("isomesh top")} ${c.dim(`${stats.at} · window ${stats.window}`)}\n`);
+        console.log(statTable(stats));
+        if (o.once) return;
+        await new Promise((r) => setTimeout(r, Number(o.interval) * 1000));
+      }
+    });
+
+  program
+    .command("graph")
+    .description("the service graph: who calls whom, with rate, success and latency (-o dot for Graphviz)")
+    .option("-w, --window <window>", "1m, 5m, 15m or 1h", "5m")
+    .option("-o, --output <format>", "dot, json or yaml")
+    .action(async (o: { window: string; output?: string }, cmd: Command) => {
+      const graph = await clientOf(cmd).call("GET", `/v1/graph?window=${o.window}`);
+      if (o.output === "dot") return console.log(toDot(graph));
+      if (printStructured(o.output, graph)) return;
+      if (!graph.edges.length) return console.log(`no traffic in the last ${o.window}`);
+      console.log(table(["FROM", "", "TO", "RPS", "SUCCESS", "P50", "P99"], graph.edges.map((e: any) => [e.source, "→", e.target, e.rps, health(e.successRate), ms(e.p50), ms(e.p99)])));
+    });
+
+  program
+    .command("trace [traceId]")
+    .description("recent traces, or one trace as a waterfall")
+    .option("-o, --output <format>", "json or yaml")
+    .option("--limit <n>", "how many recent traces", "20")
+    .action(async (traceId: string | undefined, o: { output?: string; limit: string }, cmd: Command) => {
+      const client = clientOf(cmd);
+      if (traceId) {
+        const t = await client.call("GET", `/v1/traces/${traceId}`);
+        if (!printStructured(o.output, t)) console.log(`trace ${t.traceId}\n\n${waterfall(t.spans)}`);
+        return;
+      }
+      const list = await client.call("GET", `/v1/traces?limit=${Number(o.limit)}`);
+      if (!printStructured(o.output, list)) console.log(table(["TRACE", "AT", "ROOT", "NAME", "SPANS", "DURATION", "STATUS"], list.traces.map((t: any) => [t.traceId, t.at, t.root, t.name, t.spans, ms(t.durationMs), t.status])));
+    });
+}

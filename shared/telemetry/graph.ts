@@ -1,0 +1,32 @@
+import type { MetricSeries } from "../control-api.ts";
+import { golden, type Golden } from "./aggregate.ts";
+
+export type GraphNode = { id: string; kind: "external" | "gateway" | "service"; versions: string[] } & Partial<Golden>;
+export type GraphEdge = { source: string; target: string } & Golden;
+
+/**
+ * The service graph (Kiali-style) from the series: an edge per (caller → service) seen by the
+ * service's own edge, plus external → gateway from the gateway's reports.
+ */
+export function serviceGraph(series: MetricSeries[], services: { name: string; versions: string[] }[], windowSec: number): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  const pairs = new Map<string, MetricSeries[]>();
+  const add = (source: string, target: string, s: MetricSeries) => pairs.set(`${source}\u0000${target}`, [...(pairs.get(`${source}\u0000${target}`) ?? []), s]);
+  for (const s of series) {
+    if (s.reporter === "gateway") add(s.source, "gateway", s);
+    else if (s.reporter === `${s.destination}-edge`) add(s.source, s.destination, s);
+  }
+  const edges: GraphEdge[] = [...pairs].map(([k, v]) => {
+    const [source, target] = k.split("\u0000");
+    return { source, target, ...golden(v, windowSec) };
+  });
+  const nodes = new Map<string, GraphNode>();
+  for (const svc of services) nodes.set(svc.name, { id: svc.name, kind: "service", versions: svc.versions });
+  for (const e of edges)
+    for (const id of [e.source, e.target])
+      if (!nodes.has(id)) nodes.set(id, { id, kind: id === "gateway" ? "gateway" : id === "external" ? "external" : "service", versions: [] });
+  for (const n of nodes.values()) {
+    const inbound = series.filter((s) => (n.kind === "gateway" ? s.reporter === "gateway" : s.reporter === `${n.id}-edge`));
+    if (inbound.length) Object.assign(n, golden(inbound, windowSec));
+  }
+  return { nodes: [...nodes.values()], edges };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { bucketIndex, emptyBuckets, LATENCY_BUCKETS_MS, quantile } from "../../shared/histogram.ts";
+import { golden } from "../../shared/telemetry/aggregate.ts";
+import { toOtlp } from "../../shared/telemetry/otlp.ts";
+import { prometheusText } from "../../shared/telemetry/prometheus.ts";
+
+/** The width of the bucket holding `v`: the most a bucketed quantile can be off by. */
+const bucketError = (v: number) => {
+  const i = bucketIndex(v);
+  return (LATENCY_BUCKETS_MS[i] ?? 60_000) - (i ? LATENCY_BUCKETS_MS[i - 1] : 0);
+};
+
+describe("histogram quantiles", () => {
+  it.each([
+    ["uniform 0-100 ms", (i: number) => (i % 1000) / 10],
+    ["exponential-ish", (i: number) => Math.exp((i % 1000) / 150)],
+    ["constant 7 ms", () => 7],
+  ])("are within one bucket of the exact value: %s", (_n, gen) => {
+    const values = Array.from({ length: 5000 }, (_, i) => gen(i));
+    const buckets = emptyBuckets();
+    for (const v of values) buckets[bucketIndex(v)]++;
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const q of [0.5, 0.95, 0.99]) {
+      const exact = sorted[Math.ceil(q * sorted.length) - 1];
+      expect(Math.abs(quantile(buckets, q)! - exact)).toBeLessThanOrEqual(bucketError(exact));
+    }
+  });
+  it("puts a value in the first bucket whose bound is >= it", () => {
+    expect(bucketIndex(0)).toBe(0);
+    expect(bucketIndex(1)).toBe(1);
+    expect(bucketIndex(1.01)).toBe(2);
+    expect(bucketIndex(1e9)).toBe(LATENCY_BUCKETS_MS.length);
+  });
+});
+
+describe("golden signals", () => {
+  it("computes rate, success rate and quantiles from series", () => {
+    const b = emptyBuckets();
+    b[bucketIndex(10)] = 90;
+    const bad = emptyBuckets();
+    bad[bucketIndex(10)] = 10;
+    const g = golden([{ count: 90, code: 200, buckets: b, retries: 0 }, { count: 10, code: 503, buckets: bad, retries: 4 }], 10);
+    expect(g).toMatchObject({ requests: 100, rps: 10, successRate: 0.9, retries: 4 });
+    expect(g.p50).toBeGreaterThan(8);
+    expect(g.p50).toBeLessThanOrEqual(10);
+  });
+  it("has no quantiles without requests", () => expect(golden([], 60)).toMatchObject({ requests: 0, successRate: null, p99: null }));
+});
+
+describe("exports", () => {
+  const series = { reporter: "r-edge", source: "a", destination: "r", version: "v1", route: "x", code: 200, count: 3, sumMs: 12, buckets: (() => { const b = emptyBuckets(); b[bucketIndex(4)] = 3; return b; })(), retries: 1, flags: { retried: 1 } };
+  it("writes cumulative histogram buckets ending in +Inf = count", () => {
+    const text = prometheusText([series], [{ edge: "r-edge", version: 4 }], 4);
+    expect(text).toContain('isomesh_request_duration_ms_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="+Inf"} 3');
+    expect(text).toContain('isomesh_request_duration_ms_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="3"} 0');
+    expect(text).toContain('isomesh_request_flags_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",flag="retried"} 1');
+    expect(text).toContain('isomesh_edge_config_version{edge="r-edge"} 4');
+  });
+  it("shapes spans as OTLP/HTTP JSON", () => {
+    const otlp = toOtlp([{ traceId: "a".repeat(32), spanId: "b".repeat(16), parentSpanId: "c".repeat(16), service: "reviews", edge: "reviews-edge", name: "GET /r", startMs: 1000.5, durationMs: 2, status: 200, attributes: { attempts: 1 } }]);
+    const span = otlp.resourceSpans[0].scopeSpans[0].spans[0];
+    expect(otlp.resourceSpans[0].resource.attributes[0]).toEqual({ key: "service.name", value: { stringValue: "reviews" } });
+    expect(span).toMatchObject({ traceId: "a".repeat(32), parentSpanId: "c".repeat(16), startTimeUnixNano: "1000500000", endTimeUnixNano: "1002500000", kind: 2, status: { code: 1 } });
+  });
+});

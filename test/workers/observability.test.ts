@@ -1,0 +1,92 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allReviewsV2, bookinfoGateway, bookinfoManifest } from "../helpers/bookinfo.ts";
+import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+
+let mesh: TestMesh;
+const N = 20;
+
+beforeAll(async () => {
+  mesh = await startTestMesh(bookinfoManifest());
+  await mesh.apply(bookinfoGateway + "---\n" + allReviewsV2);
+  for (let i = 0; i < N; i++) expect((await mesh.get("/productpage")).status).toBe(200);
+});
+afterAll(() => mesh?.stop());
+
+/** Telemetry is flushed in batches about every second: poll until the expectation holds. */
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("observability on Bookinfo", () => {
+  it("counts requests exactly, per service and version", async () => {
+    const stats = await eventually(
+      async () => (await mesh.admin("/v1/stats?window=5m")).json(),
+      (s) => s.services.find((x: { service: string }) => x.service === "ratings")?.requests === N,
+    );
+    const by = (name: string) => stats.services.find((s: { service: string }) => s.service === name);
+    expect(by("productpage").requests).toBe(N);
+    expect(by("details").requests).toBe(N);
+    expect(by("reviews").versions.find((v: { version: string }) => v.version === "v2").requests).toBe(N);
+    expect(by("reviews").versions.find((v: { version: string }) => v.version === "v1").requests).toBe(0);
+    expect(by("ratings").requests).toBe(N);
+    expect(by("productpage").successRate).toBe(1);
+    expect(by("productpage").p99).toBeGreaterThan(0);
+  });
+
+  it("draws the service graph gateway → productpage → details/reviews → ratings", async () => {
+    const graph = (await mesh.admin("/v1/graph")).json();
+    const pairs = graph.edges.map((e: { source: string; target: string }) => `${e.source}->${e.target}`).sort();
+    expect(pairs).toEqual(["external->gateway", "gateway->productpage", "productpage->details", "productpage->reviews", "reviews->ratings"]);
+    expect(graph.nodes.find((n: { id: string }) => n.id === "reviews").versions).toEqual(["v1", "v2", "v3"]);
+  });
+
+  it("keeps one continuous trace across the whole call chain", async () => {
+    const res = await mesh.get("/productpage", { headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" } });
+    expect(res.status).toBe(200);
+    const trace = await eventually(
+      async () => (await mesh.admin("/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736")).json(),
+      (t) => t.spans?.length === 5,
+    );
+    const byEdge = Object.fromEntries(trace.spans.map((s: { edge: string }) => [s.edge, s]));
+    expect(Object.keys(byEdge).sort()).toEqual(["details-edge", "gateway", "productpage-edge", "ratings-edge", "reviews-edge"]);
+    expect(byEdge.gateway.parentSpanId).toBe("00f067aa0ba902b7");
+    expect(byEdge["productpage-edge"].parentSpanId).toBe(byEdge.gateway.spanId);
+    expect(byEdge["reviews-edge"].parentSpanId).toBe(byEdge["productpage-edge"].spanId);
+    expect(byEdge["details-edge"].parentSpanId).toBe(byEdge["productpage-edge"].spanId);
+    expect(byEdge["ratings-edge"].parentSpanId).toBe(byEdge["reviews-edge"].spanId);
+    const list = (await mesh.admin("/v1/traces")).json();
+    expect(list.traces.some((t: { traceId: string }) => t.traceId === "4bf92f3577b34da6a3ce929d0e0e4736")).toBe(true);
+  });
+
+  it("serves Prometheus metrics that promtool accepts", async () => {
+    const res = await mesh.admin("/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toContain("text/plain");
+    expect(res.body).toMatch(/isomesh_requests_total\{reporter="reviews-edge",source_workload="productpage",destination_service="reviews",destination_version="v2",route="reviews",response_code="200"\} \d+/);
+    expect(res.body).toContain('isomesh_request_duration_ms_bucket{reporter="gateway"');
+    expect(res.body).toMatch(/isomesh_edge_config_version\{edge="gateway"\} \d+/);
+    const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((p) => existsSync(p));
+    if (!promtool) {
+      // CI installs Debian's prometheus package (.ci/run); locally it is optional.
+      expect(process.env.CI, "promtool is required in CI").toBeFalsy();
+      return;
+    }
+    const file = join(tmpdir(), `isomesh-metrics-${process.pid}.txt`);
+    writeFileSync(file, res.body);
+    const out = execFileSync("sh", ["-c", `${promtool} check metrics < ${file} 2>&1; echo "exit=$?"`]).toString().trim().split("\n");
+    // Exit 1 would be a format error. Exit 3 is lint only: the one finding allowed is the unit
+    // abbreviation in isomesh_request_duration_ms, a name fixed by the public contract.
+    const findings = out.slice(0, -1);
+    expect(findings).toEqual(out.at(-1) === "exit=0" ? [] : ["isomesh_request_duration_ms metric names should not contain abbreviated units"]);
+    expect(["exit=0", "exit=3"]).toContain(out.at(-1));
+  });
+});

@@ -1,0 +1,78 @@
+import { Hono } from "hono";
+import type { MetricSeries } from "../../../shared/control-api.ts";
+import { Topology } from "../../../shared/manifest/topology.ts";
+import { goldenBy, reportedByServiceEdge } from "../../../shared/telemetry/aggregate.ts";
+import { serviceGraph } from "../../../shared/telemetry/graph.ts";
+import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
+import type { ControlEnv } from "../env.ts";
+import { configStore, telemetryOf, traceStore } from "../mesh-control.ts";
+import { requireRole } from "./auth.ts";
+import { type AppEnv, apiError } from "./context.ts";
+
+/** Metrics, golden signals, the service graph and traces, from the Telemetry Durable Objects. */
+export const observeRoutes = new Hono<AppEnv>();
+
+const WINDOWS: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600 };
+
+const topologyOf = (env: ControlEnv) => Topology.parse(JSON.parse(env.TOPOLOGY));
+
+/** Every service's Telemetry object holds the series whose destination is that service. */
+async function seriesSince(env: ControlEnv, sinceMs: number): Promise<MetricSeries[]> {
+  const all = await Promise.all(topologyOf(env).services.map((s) => telemetryOf(env, s.name).query(sinceMs)));
+  return all.flat();
+}
+
+function windowOf(q: string | undefined): { label: string; seconds: number } | undefined {
+  const label = q ?? "1m";
+  return WINDOWS[label] ? { label, seconds: WINDOWS[label] } : undefined;
+}
+
+observeRoutes.get("/metrics", requireRole("viewer"), async (c) => {
+  const env = c.env;
+  const [totals, status] = await Promise.all([Promise.all(topologyOf(env).services.map((s) => telemetryOf(env, s.name).totals())), configStore(env).status()]);
+  return c.body(prometheusText(totals.flat(), status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+});
+
+observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
+  const w = windowOf(c.req.query("window"));
+  if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
+  const only = c.req.query("service");
+  const series = (await seriesSince(c.env, Date.now() - w.seconds * 1000)).filter(reportedByServiceEdge).filter((s) => !only || s.destination === only);
+  const services = topologyOf(c.env)
+    .services.filter((svc) => !only || svc.name === only)
+    .map((svc) => {
+      const mine = series.filter((s) => s.destination === svc.name);
+      const byVersion = goldenBy(mine, (s) => s.version, w.seconds);
+      const byRoute = goldenBy(mine, (s) => s.route, w.seconds);
+      return {
+        service: svc.name,
+        ...goldenBy(mine, () => "all", w.seconds).get("all"),
+        versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? { requests: 0, rps: 0, successRate: null, p50: null, p95: null, p99: null, retries: 0 }) })),
+        routes: [...byRoute].map(([route, g]) => ({ route, ...g })),
+      };
+    });
+  return c.json({ window: w.label, at: new Date().toISOString(), services });
+});
+
+observeRoutes.get("/v1/graph", requireRole("viewer"), async (c) => {
+  const w = windowOf(c.req.query("window") ?? "5m");
+  if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
+  const series = await seriesSince(c.env, Date.now() - w.seconds * 1000);
+  return c.json({ window: w.label, ...serviceGraph(series, topologyOf(c.env).services, w.seconds) });
+});
+
+observeRoutes.get("/v1/traces", requireRole("viewer"), async (c) => {
+  const limit = Math.min(200, Number(c.req.query("limit") ?? 50) || 50);
+  const traces = await traceStore(c.env).recentTraces(limit);
+  return c.json({
+    traces: traces.map((t) => ({ traceId: t.traceId, at: new Date(t.at).toISOString(), spans: t.spans, root: t.root?.service ?? null, name: t.root?.name ?? null, durationMs: t.root?.durationMs ?? null, status: t.root?.status ?? null })),
+  });
+});
+
+observeRoutes.get("/v1/traces/:traceId", requireRole("viewer"), async (c) => {
+  const traceId = c.req.param("traceId");
+  if (!/^[0-9a-f]{32}$/.test(traceId)) return c.json(apiError("invalid", "a trace id is 32 hex digits"), 400);
+  const spans = await traceStore(c.env).trace(traceId);
+  if (spans.length === 0) return c.json(apiError("not_found", `no spans for trace ${traceId}`), 404);
+  return c.json({ traceId, spans });
+});
