@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { HTTPRoute } from "./http-route.ts";
 import { TrafficPolicy } from "./traffic-policy.ts";
+import { RequestAuthentication } from "./request-authentication.ts";
+import { AuthorizationPolicy } from "./authorization-policy.ts";
 
 /**
  * Every kind the admin API accepts. Adding a kind: a schema file beside this one and a line here;
@@ -9,12 +11,14 @@ import { TrafficPolicy } from "./traffic-policy.ts";
 export const KINDS = {
   HTTPRoute,
   TrafficPolicy,
+  RequestAuthentication,
+  AuthorizationPolicy,
 } as const;
 
 export type Kind = keyof typeof KINDS;
 export const kindNames = Object.keys(KINDS) as Kind[];
 
-export const Resource = z.discriminatedUnion("kind", Object.values(KINDS) as unknown as [typeof HTTPRoute, typeof TrafficPolicy]);
+export const Resource = z.discriminatedUnion("kind", [HTTPRoute, TrafficPolicy, RequestAuthentication, AuthorizationPolicy]);
 export type Resource = z.infer<typeof Resource>;
 export type ResourceOf<K extends Kind> = Extract<Resource, { kind: K }>;
 

@@ -2,7 +2,7 @@ import { edgeName, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource, ResourceOf } from "../resources/index.ts";
 import type { HTTPRoute } from "../resources/http-route.ts";
-import { type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
+import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
 import { edgesFedBy } from "./scope.ts";
 
 /** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
@@ -38,7 +38,34 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     vhosts: compileVirtualHosts(routes, service?.name),
     defaultBackends: service ? service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) : [],
     policy: policies[0] ? compilePolicy(policies[0]) : undefined,
+    authn: compileAuthn(mine.filter((s) => s.resource.kind === "RequestAuthentication").sort(byAge).map((s) => s.resource as ResourceOf<"RequestAuthentication">)),
+    authz: compileAuthz(mine.filter((s) => s.resource.kind === "AuthorizationPolicy").sort(byAge).map((s) => s.resource as ResourceOf<"AuthorizationPolicy">)),
   };
+}
+
+function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuthn | undefined {
+  if (list.length === 0) return undefined;
+  return {
+    rules: list.flatMap((ra) =>
+      ra.spec.jwtRules.map((r) => ({
+        policy: ra.metadata.name,
+        issuer: r.issuer,
+        audiences: r.audiences,
+        jwks: r.jwks ? (JSON.parse(r.jwks) as { keys: Record<string, unknown>[] }).keys : undefined,
+        jwksUri: r.jwksUri,
+        fromHeaders: r.fromHeaders,
+        fromParams: r.fromParams,
+        forwardOriginalToken: r.forwardOriginalToken,
+        outputClaimToHeaders: r.outputClaimToHeaders,
+        clockSkewSeconds: r.clockSkewSeconds,
+      })),
+    ),
+  };
+}
+
+function compileAuthz(list: ResourceOf<"AuthorizationPolicy">[]): CompiledAuthz | undefined {
+  if (list.length === 0) return undefined;
+  return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules })) };
 }
 
 const byAge = (a: StoredResource, b: StoredResource) =>

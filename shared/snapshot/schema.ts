@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { HeaderMatch, Method, PathMatch, QueryParamMatch, RouteFilter } from "../resources/http-route.ts";
 import { KeySource } from "../resources/traffic-policy.ts";
+import { AuthorizationRule } from "../resources/authorization-policy.ts";
 
 export const SNAPSHOT_SCHEMA = 1;
 
@@ -54,6 +55,28 @@ export const CompiledPolicy = z.object({
   stickySession: z.object({ hashOn: KeySource }).optional(),
 });
 
+/** JWT rules of the RequestAuthentications attached to this edge (JWKS already parsed). */
+export const CompiledAuthn = z.object({
+  rules: z.array(
+    z.object({
+      policy: z.string(),
+      issuer: z.string(),
+      audiences: z.array(z.string()),
+      jwks: z.array(z.record(z.string(), z.unknown())).optional(),
+      jwksUri: z.string().optional(),
+      fromHeaders: z.array(z.object({ name: z.string(), prefix: z.string() })),
+      fromParams: z.array(z.string()),
+      forwardOriginalToken: z.boolean(),
+      outputClaimToHeaders: z.array(z.object({ header: z.string(), claim: z.string() })),
+      clockSkewSeconds: z.number(),
+    }),
+  ),
+});
+
+export const CompiledAuthz = z.object({
+  policies: z.array(z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) })),
+});
+
 export const Snapshot = z.object({
   schema: z.literal(SNAPSHOT_SCHEMA),
   mesh: z.string(),
@@ -71,6 +94,8 @@ export const Snapshot = z.object({
   /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3"), for explanations. */
   defaultSource: z.string().optional(),
   policy: CompiledPolicy.optional(),
+  authn: CompiledAuthn.optional(),
+  authz: CompiledAuthz.optional(),
 });
 
 export type Snapshot = z.infer<typeof Snapshot>;
@@ -78,3 +103,5 @@ export type CompiledRoute = z.infer<typeof CompiledRoute>;
 export type CompiledBackend = z.infer<typeof CompiledBackend>;
 export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 export type VirtualHost = z.infer<typeof VirtualHost>;
+export type CompiledAuthn = z.infer<typeof CompiledAuthn>;
+export type CompiledAuthz = z.infer<typeof CompiledAuthz>;

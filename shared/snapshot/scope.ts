@@ -16,6 +16,8 @@ export function edgesFedBy(r: Resource): string[] {
     case "HTTPRoute":
       return [...new Set(r.spec.parentRefs.map(refEdge))];
     case "TrafficPolicy":
+    case "RequestAuthentication":
+    case "AuthorizationPolicy":
       return [...new Set(r.spec.targetRefs.map(refEdge))];
   }
 }

@@ -7,6 +7,7 @@ import type { EdgeProps } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
 import { continueTrace } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
+import { decodeClaims } from "../../shared/security/identity-headers.ts";
 
 const MAX_DEADLINE_MS = 3_600_000;
 
@@ -42,6 +43,7 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     upstreamHeaders,
     facts: factsOf(request, url),
     principal: trustedCaller ? request.headers.get(H.principal) ?? undefined : undefined,
+    claims: trustedCaller ? decodeClaims(request.headers.get(H.claims)) : undefined,
     attempts: 0,
     responseHooks: [],
     flags: new Set(),

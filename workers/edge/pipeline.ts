@@ -5,6 +5,8 @@ import type { Exchange, Stage } from "./exchange.ts";
 import { forwardHooks } from "./resilience/hooks.ts";
 import type { ResilienceState } from "./resilience/state.ts";
 import { concurrency } from "./stages/concurrency.ts";
+import { type AuthnState, authenticate } from "./stages/authenticate.ts";
+import { authorize } from "./stages/authorize.ts";
 import { errors } from "./stages/errors.ts";
 import { fault } from "./stages/fault.ts";
 import { filters } from "./stages/filters.ts";
@@ -27,6 +29,7 @@ export type EdgeServices = {
   flush: (ctx: ExecutionContext) => void;
   accessLogRate: number;
   resilience: ResilienceState;
+  authn: AuthnState;
   globalLimiter?: GlobalLimiter;
 };
 
@@ -41,6 +44,8 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
     respond(snapshot),
     errors(),
+    authenticate(snapshot, s.authn),
+    authorize(snapshot),
     route(snapshot, table),
     filters(),
     fault(snapshot),

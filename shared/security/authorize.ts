@@ -1,0 +1,106 @@
+import type { AuthorizationRule } from "../resources/authorization-policy.ts";
+import type { CompiledAuthz } from "../snapshot/schema.ts";
+
+/** What authorization looks at: who calls (service), for whom (JWT), and what they ask. */
+export type AuthzRequest = {
+  /** Calling service (from the binding's props), e.g. "productpage"; "external" from the internet. */
+  caller: string;
+  /** End-user principal `iss/sub`, when authenticated. */
+  requestPrincipal?: string;
+  claims?: Record<string, unknown>;
+  method: string;
+  path: string;
+  host: string;
+  headers: Headers;
+};
+
+export type AuthzDecision =
+  | { allowed: true; policy?: string; rule?: number; reason: string; audited?: { policy: string; rule: number }[] }
+  | { allowed: false; policy: string | string[]; rule?: number; reason: string; audited?: { policy: string; rule: number }[] };
+
+/** Istio value matching: exact, `*`, a `prefix*` or a `*suffix`. */
+export function valueMatches(pattern: string, value: string): boolean {
+  if (pattern === "*") return true;
+  if (pattern.endsWith("*")) return value.startsWith(pattern.slice(0, -1));
+  if (pattern.startsWith("*")) return value.endsWith(pattern.slice(1));
+  return pattern === value;
+}
+
+/** Service principals may be written as Istio SPIFFE-style names: cluster.local/ns/<ns>/sa/<service>. */
+const principalMatches = (pattern: string, caller: string) => {
+  const sa = /^(?:spiffe:\/\/)?[^/]+\/ns\/[^/]+\/sa\/(.+)$/.exec(pattern);
+  return valueMatches(sa ? sa[1] : pattern, caller);
+};
+
+const anyOf = (patterns: string[] | undefined, value: string | undefined, match = valueMatches) =>
+  patterns === undefined || (value !== undefined && patterns.some((p) => match(p, value)));
+const noneOf = (patterns: string[] | undefined, value: string | undefined, match = valueMatches) =>
+  patterns === undefined || value === undefined || !patterns.some((p) => match(p, value));
+
+function claimValues(claims: Record<string, unknown> | undefined, name: string): string[] {
+  // Nested claims use dots (Istio: request.auth.claims[groups], request.auth.claims[a.b]).
+  let v: unknown = claims;
+  for (const part of name.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+function conditionValues(key: string, r: AuthzRequest): string[] {
+  const claim = /^request\.auth\.claims\[(.+)\]$/.exec(key);
+  if (claim) return claimValues(r.claims, claim[1]);
+  const header = /^request\.headers\[(.+)\]$/.exec(key);
+  if (header) {
+    const v = r.headers.get(header[1]);
+    return v === null ? [] : [v];
+  }
+  if (key === "source.principal") return [r.caller];
+  if (key === "request.auth.principal") return r.requestPrincipal ? [r.requestPrincipal] : [];
+  return [];
+}
+
+/** Whether one rule matches: every present field matches (from: any source; to: any operation; when: all). */
+export function ruleMatches(rule: AuthorizationRule, r: AuthzRequest): boolean {
+  if (rule.from && !rule.from.some(({ source: s }) =>
+    anyOf(s.principals, r.caller, principalMatches) &&
+    noneOf(s.notPrincipals, r.caller, principalMatches) &&
+    anyOf(s.requestPrincipals, r.requestPrincipal) &&
+    (s.notRequestPrincipals === undefined || !s.notRequestPrincipals.some((p) => r.requestPrincipal !== undefined && valueMatches(p, r.requestPrincipal))),
+  )) return false;
+  if (rule.to && !rule.to.some(({ operation: o }) =>
+    anyOf(o.methods, r.method) && noneOf(o.notMethods, r.method) &&
+    anyOf(o.paths, r.path) && noneOf(o.notPaths, r.path) &&
+    anyOf(o.hosts, r.host) && noneOf(o.notHosts, r.host),
+  )) return false;
+  for (const c of rule.when ?? []) {
+    const values = conditionValues(c.key, r);
+    if (c.values && !values.some((v) => c.values!.some((p) => valueMatches(p, v)))) return false;
+    if (c.notValues && values.some((v) => c.notValues!.some((p) => valueMatches(p, v)))) return false;
+  }
+  return true;
+}
+
+const firstMatch = (rules: AuthorizationRule[], r: AuthzRequest) => rules.findIndex((rule) => ruleMatches(rule, r));
+
+/**
+ * Istio's evaluation: AUDIT policies only record; any matching DENY denies; then, if any ALLOW
+ * policy targets the workload, the request must match one of their rules (an ALLOW policy
+ * without rules matches nothing, a rule `{}` matches everything); otherwise it is allowed.
+ */
+export function authorize(authz: CompiledAuthz | undefined, r: AuthzRequest): AuthzDecision {
+  if (!authz || authz.policies.length === 0) return { allowed: true, reason: "no AuthorizationPolicy targets this workload" };
+  const audited = authz.policies.filter((p) => p.action === "AUDIT").flatMap((p) => {
+    const i = firstMatch(p.rules, r);
+    return i >= 0 ? [{ policy: p.name, rule: i }] : [];
+  });
+  for (const p of authz.policies.filter((p) => p.action === "DENY")) {
+    const i = firstMatch(p.rules, r);
+    if (i >= 0) return { allowed: false, policy: p.name, rule: i, reason: `DENY policy ${p.name} rule ${i} matched`, audited };
+  }
+  const allows = authz.policies.filter((p) => p.action === "ALLOW");
+  if (allows.length === 0) return { allowed: true, reason: "no DENY matched and no ALLOW policy targets this workload", audited };
+  for (const p of allows) {
+    const i = firstMatch(p.rules, r);
+    if (i >= 0) return { allowed: true, policy: p.name, rule: i, reason: `ALLOW policy ${p.name} rule ${i} matched`, audited };
+  }
+  return { allowed: false, policy: allows.map((p) => p.name), reason: "no ALLOW policy matched", audited };
+}
