@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,5 +100,18 @@ spec:
     expect(products.status).toBe(200);
     expect(products.json()[0].title).toBe("The Comedy of Errors");
     expect((await http(`http://127.0.0.1:${dev.port}/not-routed`)).status).toBe(404);
+  });
+
+  it("locks down: only authenticated users reach productpage, only reviews may call ratings", async () => {
+    for (const f of ["require-jwt.yaml", "ratings-from-reviews.yaml"])
+      expect((await admin("/v1/apply?wait=true", { method: "POST", body: readFileSync(`examples/bookinfo/security/${f}`, "utf8") })).status).toBe(200);
+    const anonymous = await page();
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.json().error).toMatchObject({ code: "rbac_denied", policy: ["productpage-authenticated"] });
+    const token = execFileSync(process.execPath, ["--import", "tsx", "scripts/demo-token.ts", "jason"]).toString().trim();
+    const signedIn = await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { authorization: `Bearer ${token}` } });
+    expect(signedIn.status).toBe(200);
+    expect(starColor(signedIn.body)).toBe("red"); // reviews (v3) still reaches ratings
+    expect(signedIn.body).not.toContain("Ratings service is currently unavailable");
   });
 });
