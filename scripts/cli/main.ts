@@ -5,6 +5,7 @@ import { registerDeploy } from "./commands/deploy.ts";
 import { registerDev } from "./commands/dev.ts";
 import { registerExplain } from "./commands/explain.ts";
 import { registerObserve } from "./commands/observe.ts";
+import { registerAnalyze } from "./commands/analyze.ts";
 import { registerGen } from "./commands/gen.ts";
 
 const program = new Command("isomesh")
@@ -20,6 +21,7 @@ registerDeploy(program);
 registerConfigCommands(program);
 registerExplain(program);
 registerObserve(program);
+registerAnalyze(program);
 
 try {
   await program.parseAsync(process.argv);

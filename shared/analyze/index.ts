@@ -3,11 +3,15 @@ import type { Resource } from "../resources/index.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
 import { checkReferences } from "./references.ts";
 import { checkShadowing } from "./shadowing.ts";
+import { checkDeadRules, checkGatewayRoutes, checkPolicyConflicts } from "./policies.ts";
 
 /**
  * The whole-config checks (like `istioctl analyze`), run on the config as it would be after a
  * change: errors reject the change, warnings come back with the success.
  */
-export function analyze(topology: Topology, resources: Resource[]): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
-  return { errors: checkReferences(topology, resources), warnings: checkShadowing(resources) };
+export function analyze(topology: Topology, resources: Resource[], opts: { full?: boolean } = {}): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
+  return {
+    errors: checkReferences(topology, resources),
+    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...(opts.full ? checkGatewayRoutes(resources) : [])],
+  };
 }

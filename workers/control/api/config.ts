@@ -98,3 +98,12 @@ configRoutes.get("/v1/snapshots/:edge", requireRole("viewer"), async (c) => {
   if (body === null) return c.json(apiError("not_found", `no snapshot for edge "${c.req.param("edge")}"`), 404);
   return c.body(body, 200, { "content-type": "application/json" });
 });
+
+/** `istioctl analyze`: the whole config (optionally with the body's resources applied) checked, nothing stored. */
+configRoutes.post("/v1/analyze", requireRole("viewer"), async (c) => {
+  const text = await c.req.text();
+  const split = text.trim() ? splitDocuments(text) : { docs: [], errors: [] };
+  const { parsed, errors } = validateDocuments(split.docs);
+  if (split.errors.length || errors.length) return c.json({ errors: [...split.errors, ...errors], warnings: [] }, 200);
+  return c.json(await configStore(c.env).analyzeWith(parsed.map((p) => p.doc)));
+});

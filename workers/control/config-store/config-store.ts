@@ -83,6 +83,15 @@ export class ConfigStore extends DurableObject<ControlEnv> {
     return this.topology;
   }
 
+  /** The checks `commit` runs, plus mesh-wide ones, on the stored config with `docs` applied. */
+  analyzeWith(docs: Document[]): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
+    const next = new Map([...this.entries].map(([id, e]) => [id, e.doc]));
+    for (const d of docs) next.set(idOf(d.kind, d.metadata.name), d);
+    const { parsed, errors } = validateDocuments([...next.values()]);
+    if (errors.length) return { errors, warnings: [] };
+    return analyze(this.topology, parsed.map((p) => p.resource), { full: true });
+  }
+
   // ---- changes ----
 
   /** Creates or updates the given (schema-valid) documents as one atomic change. */
