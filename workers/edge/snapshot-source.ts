@@ -1,6 +1,7 @@
 import { Beacon, type EdgeReport, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/control-api.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
+import { z } from "zod";
 import type { EdgeEnv } from "./env.ts";
 
 /** Compiled in by `isomesh gen` (wrangler `define`): the snapshot a cold isolate starts from. */
@@ -108,7 +109,8 @@ export class SnapshotSource<T> {
       this.rejection = undefined;
       return true;
     } catch (e) {
-      this.rejection = { hash, error: e instanceof Error ? e.message.slice(0, 500) : String(e) };
+      const error = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : e instanceof Error ? e.message : String(e);
+      this.rejection = { hash, error: error.slice(0, 500) };
       console.error(JSON.stringify({ level: "error", edge: this.env.EDGE_NAME, msg: "snapshot rejected", hash, error: this.rejection.error }));
       this.onChange();
       return false;
