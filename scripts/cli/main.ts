@@ -6,6 +6,7 @@ import { registerDev } from "./commands/dev.ts";
 import { registerExplain } from "./commands/explain.ts";
 import { registerObserve } from "./commands/observe.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
+import { registerRollout } from "./commands/rollout.ts";
 import { registerGen } from "./commands/gen.ts";
 
 const program = new Command("isomesh")
@@ -22,6 +23,7 @@ registerConfigCommands(program);
 registerExplain(program);
 registerObserve(program);
 registerAnalyze(program);
+registerRollout(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -46,6 +46,12 @@ export function checkReferences(topology: Topology, resources: Resource[]): Reso
           }
         }),
       );
+    } else if (r.kind === "Rollout") {
+      const svc = services.get(r.spec.targetRef.name);
+      if (!svc) issue(r, "spec.targetRef.name", `unknown service "${r.spec.targetRef.name}" (known: ${known})`);
+      else
+        for (const field of ["stable", "canary"] as const)
+          if (!svc.versions.includes(r.spec[field])) issue(r, `spec.${field}`, `unknown version "${r.spec[field]}" of service "${svc.name}" (known: ${svc.versions.join(", ")})`);
     } else {
       const targets = r.spec.targetRefs;
       targets.forEach((t, i) => {

@@ -3,6 +3,7 @@ import { HTTPRoute } from "./http-route.ts";
 import { TrafficPolicy } from "./traffic-policy.ts";
 import { RequestAuthentication } from "./request-authentication.ts";
 import { AuthorizationPolicy } from "./authorization-policy.ts";
+import { Rollout } from "./rollout.ts";
 
 /**
  * Every kind the admin API accepts. Adding a kind: a schema file beside this one and a line here;
@@ -13,12 +14,13 @@ export const KINDS = {
   TrafficPolicy,
   RequestAuthentication,
   AuthorizationPolicy,
+  Rollout,
 } as const;
 
 export type Kind = keyof typeof KINDS;
 export const kindNames = Object.keys(KINDS) as Kind[];
 
-export const Resource = z.discriminatedUnion("kind", [HTTPRoute, TrafficPolicy, RequestAuthentication, AuthorizationPolicy]);
+export const Resource = z.discriminatedUnion("kind", [HTTPRoute, TrafficPolicy, RequestAuthentication, AuthorizationPolicy, Rollout]);
 export type Resource = z.infer<typeof Resource>;
 export type ResourceOf<K extends Kind> = Extract<Resource, { kind: K }>;
 

@@ -4,9 +4,11 @@ import type { Resource, ResourceOf } from "../resources/index.ts";
 import type { HTTPRoute } from "../resources/http-route.ts";
 import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
 import { edgesFedBy } from "./scope.ts";
+import type { RolloutStatus } from "../resources/rollout.ts";
+import { rolloutWeights } from "../rollout/decide.ts";
 
 /** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
-export type StoredResource = { resource: Resource; createdAt: number };
+export type StoredResource = { resource: Resource; createdAt: number; status?: RolloutStatus };
 
 const DEFAULT_BACKOFF_MS = 25; // Envoy's base retry interval
 const PATH_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
@@ -36,7 +38,7 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     version,
     backends: service ? service.versions : topology.services.map((s) => s.name),
     vhosts: compileVirtualHosts(routes, service?.name),
-    defaultBackends: service ? service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) : [],
+    ...defaults(service, mine),
     policy: policies[0] ? compilePolicy(policies[0]) : undefined,
     authn: compileAuthn(mine.filter((s) => s.resource.kind === "RequestAuthentication").sort(byAge).map((s) => s.resource as ResourceOf<"RequestAuthentication">)),
     authz: compileAuthz(mine.filter((s) => s.resource.kind === "AuthorizationPolicy").sort(byAge).map((s) => s.resource as ResourceOf<"AuthorizationPolicy">)),
@@ -66,6 +68,20 @@ function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuth
 function compileAuthz(list: ResourceOf<"AuthorizationPolicy">[]): CompiledAuthz | undefined {
   if (list.length === 0) return undefined;
   return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules })) };
+}
+
+/** A service's default split: equal across versions, unless a Rollout owns it. */
+function defaults(service: { name: string; versions: string[] } | undefined, mine: StoredResource[]) {
+  if (!service) return { defaultBackends: [] };
+  const rollout = mine.filter((s) => s.resource.kind === "Rollout" && s.status).sort(byAge)[0];
+  if (rollout?.resource.kind === "Rollout" && rollout.status) {
+    const { spec, metadata } = rollout.resource;
+    return {
+      defaultBackends: rolloutWeights(spec, rollout.status, service.versions).map((w) => ({ service: service.name, ...w })),
+      defaultSource: `Rollout/${metadata.name} (${rollout.status.phase}, ${spec.canary} at ${rollout.status.phase === "Promoted" ? 100 : rollout.status.phase === "RolledBack" ? 0 : rollout.status.weight}%)`,
+    };
+  }
+  return { defaultBackends: service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) };
 }
 
 const byAge = (a: StoredResource, b: StoredResource) =>

@@ -19,5 +19,7 @@ export function edgesFedBy(r: Resource): string[] {
     case "RequestAuthentication":
     case "AuthorizationPolicy":
       return [...new Set(r.spec.targetRefs.map(refEdge))];
+    case "Rollout":
+      return [edgeName(r.spec.targetRef.name)];
   }
 }

@@ -3,6 +3,7 @@ import { type AppEnv, apiError } from "./context.ts";
 import { configRoutes } from "./config.ts";
 import { explainRoutes } from "./explain.ts";
 import { observeRoutes } from "./observe.ts";
+import { rolloutRoutes } from "./rollouts.ts";
 
 /** The admin API (DESIGN §3). Every route needs a bearer token; changes need the editor role. */
 export function createAdminApi() {
@@ -12,6 +13,7 @@ export function createAdminApi() {
   app.route("/", configRoutes);
   app.route("/", explainRoutes);
   app.route("/", observeRoutes);
+  app.route("/", rolloutRoutes);
   app.notFound((c) => c.json(apiError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     console.error(JSON.stringify({ level: "error", msg: "admin API error", path: c.req.path, error: String(err), stack: err.stack }));

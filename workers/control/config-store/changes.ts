@@ -3,7 +3,8 @@ import type { Document } from "../../../shared/resources/parse.ts";
 export type ChangeOp = "added" | "changed" | "removed" | "unchanged";
 
 /** One resource's change in one version; `fields` names the changed top-level spec paths. */
-export type Change = { kind: string; name: string; op: Exclude<ChangeOp, "unchanged">; fields?: string[]; before?: Document; after?: Document };
+/** One resource's change in one version ("status": a server-side status change, e.g. a Rollout step). */
+export type Change = { kind: string; name: string; op: Exclude<ChangeOp, "unchanged"> | "status"; fields?: string[]; before?: Document; after?: Document; note?: string };
 
 const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, val) => (val && typeof val === "object" && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val));

@@ -11,8 +11,12 @@ import type { ControlEnv } from "../env.ts";
 import { type Change, diffDocument, summarize } from "./changes.ts";
 import { migrate } from "./migrations.ts";
 import { buildBeacon, recompile } from "./publish.ts";
+import type { RolloutStatus } from "../../../shared/resources/rollout.ts";
+import { initialStatus, nextRolloutState } from "../../../shared/rollout/decide.ts";
+import { canaryMetrics } from "../rollout/metrics.ts";
 
 type Entry = StoredResource & { doc: Document };
+type ResourceOf<K extends string> = Extract<StoredResource["resource"], { kind: K }>;
 export type ApplyOptions = { by: string; dryRun?: boolean; ifMatch?: number; note?: string };
 export type ApplyResult =
   | { ok: true; version: number; changes: ReturnType<typeof summarize>[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean }
@@ -43,6 +47,10 @@ export class ConfigStore extends DurableObject<ControlEnv> {
         const { parsed } = validateDocuments([doc]);
         if (parsed[0]) this.entries.set(idOf(doc.kind, doc.metadata.name), { doc, resource: parsed[0].resource, createdAt: row.created_at });
       }
+      for (const row of this.sql.exec<{ name: string; status: string }>("SELECT name, status FROM rollout_status")) {
+        const e = this.entries.get(idOf("Rollout", row.name));
+        if (e) e.status = JSON.parse(row.status) as RolloutStatus;
+      }
       if (!this.meta("beacon")) await this.publishAll();
     });
   }
@@ -57,7 +65,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
     return [...this.entries.values()]
       .filter((e) => (!kind || e.doc.kind === kind) && (!name || e.doc.metadata.name === name))
       .sort((a, b) => a.doc.kind.localeCompare(b.doc.kind) || a.doc.metadata.name.localeCompare(b.doc.metadata.name))
-      .map((e) => e.doc);
+      .map((e) => (e.status ? { ...e.doc, status: e.status } : e.doc));
   }
 
   history(limit = 100): { version: number; at: string; by: string; note?: string; changes: Change[] }[] {
@@ -123,6 +131,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       const newer = this.sql.exec<{ changes: string }>("SELECT changes FROM history WHERE version > ? ORDER BY version DESC", version);
       for (const row of newer)
         for (const c of (JSON.parse(row.changes) as Change[]).reverse()) {
+          if (c.op === "status") continue; // a rollout's progress is not config to restore
           const id = idOf(c.kind, c.name);
           if (c.before) state.set(id, c.before);
           else state.delete(id);
@@ -206,9 +215,13 @@ export class ConfigStore extends DurableObject<ControlEnv> {
     const newVersion = version + 1;
     const now = Date.now();
     const entries = new Map<string, Entry>();
+    const changedIds = new Set(changes.map((c) => idOf(c.kind, c.name)));
     for (const p of parsed) {
       const id = idOf(p.doc.kind, p.doc.metadata.name);
-      entries.set(id, { doc: p.doc, resource: p.resource, createdAt: this.entries.get(id)?.createdAt ?? now });
+      const old = this.entries.get(id);
+      // A new or changed Rollout starts over; an untouched one keeps its progress.
+      const status = p.resource.kind === "Rollout" ? (changedIds.has(id) || !old?.status ? initialStatus(p.resource.spec, now) : old.status) : undefined;
+      entries.set(id, { doc: p.doc, resource: p.resource, createdAt: old?.createdAt ?? now, status });
     }
     const published = await this.publish(entries, this.affectedEdges(changes, parsed), newVersion);
 
@@ -219,12 +232,89 @@ export class ConfigStore extends DurableObject<ControlEnv> {
         else this.sql.exec("DELETE FROM resources WHERE kind = ? AND name = ?", c.kind, c.name);
       }
       this.sql.exec("INSERT INTO history (version, at, by, changes, note) VALUES (?, ?, ?, ?, ?)", newVersion, now, opts.by, JSON.stringify(changes), opts.note ?? null);
+      this.writeRolloutStatuses(entries);
       published.commit();
       this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", String(newVersion));
     });
     this.entries = entries;
     this.nudge(published.edges);
+    await this.armRolloutAlarm();
     return { ok: true, version: newVersion, changes: changes.map(summarize), warnings, republished: published.edges, dryRun: false };
+  }
+
+  // ---- rollouts ----
+
+  private writeRolloutStatuses(entries: Map<string, Entry>): void {
+    this.sql.exec("DELETE FROM rollout_status");
+    for (const e of entries.values()) if (e.status) this.sql.exec("INSERT INTO rollout_status (name, status) VALUES (?, ?)", e.doc.metadata.name, JSON.stringify(e.status));
+  }
+
+  private rollouts(): (Entry & { resource: ResourceOf<"Rollout">; status: RolloutStatus })[] {
+    return [...this.entries.values()].filter((e): e is Entry & { resource: ResourceOf<"Rollout">; status: RolloutStatus } => e.resource.kind === "Rollout" && !!e.status);
+  }
+
+  /** The next analysis due among progressing rollouts; the alarm is re-armed for it. */
+  private async armRolloutAlarm(): Promise<void> {
+    const due = this.rollouts().filter((r) => r.status.phase === "Progressing").map((r) => r.status.stepStartedAt + r.resource.spec.interval);
+    if (due.length) await this.ctx.storage.setAlarm(Math.max(Date.now() + 50, Math.min(...due)));
+    else await this.ctx.storage.deleteAlarm();
+  }
+
+  /** Runs every due analysis. Idempotent: decisions depend only on stored times and metrics. */
+  override async alarm(): Promise<void> {
+    try {
+      for (const r of this.rollouts()) {
+        const spec = r.resource.spec;
+        if (r.status.phase !== "Progressing" || Date.now() < r.status.stepStartedAt + spec.interval) continue;
+        const metrics = await canaryMetrics(this.env, spec.targetRef.name, spec.canary, r.status.stepStartedAt);
+        const next = nextRolloutState(spec, r.status, metrics, Date.now());
+        if (next) await this.setRolloutStatus(r.resource.metadata.name, next, `rollout/${r.resource.metadata.name}`);
+      }
+    } finally {
+      await this.armRolloutAlarm();
+    }
+  }
+
+  /** Operator actions: pause freezes the weights, resume restarts the current step, abort rolls back. */
+  async rolloutAction(name: string, action: "pause" | "resume" | "abort", by: string): Promise<ApplyResult> {
+    const e = this.rollouts().find((r) => r.resource.metadata.name === name);
+    if (!e) return { ok: false, status: 404, errors: [{ resource: `Rollout/${name}`, path: "", message: "not found" }] };
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    const s = e.status;
+    const terminal = s.phase === "Promoted" || s.phase === "RolledBack";
+    if (terminal) return { ok: false, status: 409, errors: [{ resource: `Rollout/${name}`, path: "status.phase", message: `rollout already ${s.phase}` }] };
+    const next: RolloutStatus =
+      action === "pause"
+        ? { ...s, phase: "Paused", lastTransition: at, message: `paused by ${by} at ${s.weight}%` }
+        : action === "resume"
+          ? { ...s, phase: "Progressing", stepStartedAt: now, lastTransition: at, message: `resumed by ${by} at ${s.weight}%` }
+          : { ...s, phase: "RolledBack", weight: 0, lastTransition: at, message: `aborted by ${by}` };
+    const result = await this.setRolloutStatus(name, next, by);
+    await this.armRolloutAlarm();
+    return result;
+  }
+
+  private setRolloutStatus(name: string, status: RolloutStatus, by: string): Promise<ApplyResult> {
+    return this.serialized(async () => {
+      const id = idOf("Rollout", name);
+      const e = this.entries.get(id);
+      if (!e) return { ok: false as const, status: 404 as const, errors: [{ resource: id, path: "", message: "not found" }] };
+      const version = this.version() + 1;
+      const entries = new Map(this.entries);
+      entries.set(id, { ...e, status });
+      const published = await this.publish(entries, edgesFedBy(e.resource), version);
+      const change: Change = { kind: "Rollout", name, op: "status", fields: ["status"], note: status.message };
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec("INSERT INTO history (version, at, by, changes, note) VALUES (?, ?, ?, ?, ?)", version, Date.now(), by, JSON.stringify([change]), `${status.phase} ${status.weight}%: ${status.message}`);
+        this.writeRolloutStatuses(entries);
+        published.commit();
+        this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", String(version));
+      });
+      this.entries = entries;
+      this.nudge(published.edges);
+      return { ok: true as const, version, changes: [summarize(change)], warnings: [], republished: published.edges, dryRun: false };
+    });
   }
 
   private affectedEdges(changes: Change[], parsed: { doc: Document; resource: StoredResource["resource"] }[]): Set<string> {

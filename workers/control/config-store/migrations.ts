@@ -5,6 +5,8 @@ export const MIGRATIONS: string[] = [
    CREATE TABLE snapshots (edge TEXT PRIMARY KEY, hash TEXT NOT NULL, content_hash TEXT NOT NULL, body TEXT NOT NULL, version INTEGER NOT NULL);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE edge_status (edge TEXT NOT NULL, isolate TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL, error TEXT, last_seen INTEGER NOT NULL, PRIMARY KEY (edge, isolate));`,
+  // Rollout status is the server's, kept apart from the user's spec.
+  `CREATE TABLE rollout_status (name TEXT PRIMARY KEY, status TEXT NOT NULL);`,
 ];
 
 /** Applies the migrations not yet applied, each in order, recording how far it got. */

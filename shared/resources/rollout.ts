@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { Duration } from "../duration.ts";
+import { envelope } from "./metadata.ts";
+
+/** An automated canary (like Flagger): weight steps, analysis at each step, promotion or rollback. */
+export const RolloutSpec = z
+  .object({
+    targetRef: z.object({ kind: z.literal("Service").default("Service"), name: z.string().min(1) }),
+    stable: z.string().min(1),
+    canary: z.string().min(1),
+    steps: z.array(z.number().int().min(1).max(100)).min(1).max(20),
+    interval: Duration.refine((ms) => ms >= 1000, "interval must be at least 1s"),
+    analysis: z
+      .object({
+        minRequests: z.number().int().min(0).default(20),
+        /** Minimum share of non-5xx canary responses, in percent. */
+        successRate: z.number().min(0).max(100).default(99),
+        latencyP99: Duration.optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    if (s.stable === s.canary) ctx.addIssue({ code: "custom", path: ["canary"], message: "canary must differ from stable" });
+    s.steps.forEach((w, i) => {
+      if (i > 0 && w <= s.steps[i - 1]) ctx.addIssue({ code: "custom", path: ["steps", i], message: "steps must increase" });
+    });
+  });
+
+export const RolloutStatus = z.object({
+  phase: z.enum(["Progressing", "Paused", "Promoted", "RolledBack"]),
+  step: z.number().int(),
+  weight: z.number(),
+  message: z.string(),
+  stepStartedAt: z.number(),
+  lastTransition: z.string(),
+  lastAnalysis: z.object({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() }).optional(),
+});
+
+export const Rollout = envelope("isomesh.dev/v1", "Rollout", RolloutSpec);
+export type Rollout = z.infer<typeof Rollout>;
+export type RolloutStatus = z.infer<typeof RolloutStatus>;
