@@ -4,6 +4,7 @@ import { configRoutes } from "./config.ts";
 import { explainRoutes } from "./explain.ts";
 import { observeRoutes } from "./observe.ts";
 import { rolloutRoutes } from "./rollouts.ts";
+import { uiRoutes } from "../ui/routes.ts";
 
 /** The admin API (DESIGN §3). Every route needs a bearer token; changes need the editor role. */
 export function createAdminApi() {
@@ -14,6 +15,7 @@ export function createAdminApi() {
   app.route("/", explainRoutes);
   app.route("/", observeRoutes);
   app.route("/", rolloutRoutes);
+  app.route("/", uiRoutes);
   app.notFound((c) => c.json(apiError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     console.error(JSON.stringify({ level: "error", msg: "admin API error", path: c.req.path, error: String(err), stack: err.stack }));
