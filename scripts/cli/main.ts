@@ -7,6 +7,7 @@ import { registerExplain } from "./commands/explain.ts";
 import { registerObserve } from "./commands/observe.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
 import { registerRollout } from "./commands/rollout.ts";
+import { registerBench } from "./commands/bench.ts";
 import { registerGen } from "./commands/gen.ts";
 
 const program = new Command("isomesh")
@@ -24,6 +25,7 @@ registerExplain(program);
 registerObserve(program);
 registerAnalyze(program);
 registerRollout(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

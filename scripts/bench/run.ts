@@ -1,0 +1,139 @@
+import { execSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { configScale } from "./config-scale.ts";
+import { hopOverhead } from "./hop.ts";
+import { decisionRecordBench, jwtBench, recorderBench } from "./micro.ts";
+import { latencySvg } from "./plot.ts";
+import { propagationLocal, propagationWorldwide } from "./propagation.ts";
+import { telemetryDo } from "./telemetry-do.ts";
+
+const ENVOY_BYTES_PER_CLUSTER = 44 * 1024; // Istio's published figure for a sidecar's per-service config
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
+
+/** Runs every benchmark and writes BENCHMARKS.md (or only prints, for --smoke in CI). */
+export async function runBenchmarks(opts: { smoke: boolean; out: string; command: string }) {
+  const log = (s: string) => console.log(s);
+  const started = Date.now();
+  const p = opts.smoke
+    ? { rate: 200, seconds: 2, reps: 1, sizes: [100, 1000], edges: 10, changes: 5, batches: 50, n: 2000 }
+    : { rate: 500, seconds: 8, reps: 3, sizes: [100, 1000, 10_000], edges: 50, changes: 40, batches: 400, n: 20_000 };
+
+  log("hop overhead …");
+  const hop = await hopOverhead({ rate: p.rate, seconds: p.seconds, reps: p.reps, log });
+  log("config scale …");
+  const scale = await configScale(p.sizes, log);
+  log("propagation …");
+  const local = await propagationLocal({ edges: p.edges, changes: p.changes, log });
+  const world = propagationWorldwide({ locations: 300, isolatesPerLocation: 20, kvDelayMaxS: 60, checkIntervalS: 1, beaconMaxAgeS: 1, seed: 42 });
+  log(`  worldwide (simulated, 300 locations × 20 isolates): p50 ${f(world.p50S, 2)} s, p99 ${f(world.p99S, 2)} s; ConfigStore beacon reads ≈ ${f(world.steadyBeaconReadsPerS, 0)}/s`);
+  log("telemetry …");
+  const tdo = await telemetryDo({ batches: p.batches, seriesPerBatch: 20 });
+  const rec = await recorderBench(p.n);
+  log(`  Telemetry DO absorbs ${f(tdo.flushesPerS, 0)} flushes/s (20 series each); recording costs ${f(rec.observeNs, 0)} ns/request`);
+  log("JWT, decision records …");
+  const jwt = await jwtBench(p.n);
+  const rec2 = await decisionRecordBench(p.n);
+  log(`  JWT cold ${f(jwt.coldUs)} µs, cached ${f(jwt.cachedUs, 2)} µs; route decision ${f(rec2.offNs, 0)} ns without record, ${f(rec2.onNs, 0)} ns with`);
+
+  const row = (name: string) => hop.rows.find((r) => r.name.startsWith(name));
+  const direct = row("direct")!, pass = row("pass-through")!, mesh = row("isomesh (")!, jwtRow = row("isomesh + JWT"), ha = row("HAProxy");
+  const addedP50 = (r: typeof mesh) => r.p50 - direct.p50;
+  const overPass = mesh.p50 - pass.p50;
+  const small = scale[0], large = scale[scale.length - 1];
+  const sizeDrift = Math.abs(large.edgeBytes - small.edgeBytes) / small.edgeBytes;
+
+  if (opts.smoke) {
+    console.log(`smoke: ${hop.rows.length} hop configurations, ${scale.length} mesh sizes, propagation over ${local.edges} edges — all ran`);
+    return;
+  }
+  const machine = `${cpus()[0]?.model ?? "?"} (${cpus().length} cores), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, workerd ${execSync("npx workerd --version 2>/dev/null || true").toString().trim()}`;
+  mkdirSync("docs/img", { recursive: true });
+  writeFileSync("docs/img/bench-latency.svg", latencySvg(hop.rows));
+  const md = `# isomesh benchmarks
+
+Measured on ${new Date(started).toISOString().slice(0, 16).replace("T", " ")} UTC by \`${opts.command}\` (${Math.round((Date.now() - started) / 1000)} s).
+Machine: ${machine}. The machine is shared and noisy: compare figures within this run, not across runs.
+
+## Targets
+
+| target | result | |
+| --- | --- | --- |
+| isomesh adds ≤ 50 µs p50 over a bare pass-through binding hop | +${f(overPass * 1000, 0)} µs | ${met(overPass * 1000 <= 50)} |
+| isomesh adds less latency than HAProxy | isomesh +${f(addedP50(mesh) * 1000, 0)} µs vs HAProxy ${ha ? `+${f(addedP50(ha) * 1000, 0)} µs` : "not measured"} (p50 over direct) | ${ha ? met(addedP50(mesh) < addedP50(ha)) : "not measured"} |
+| snapshot per edge independent of mesh size (±10%, ${small.services} → ${large.services} services) | ${small.edgeBytes} B → ${large.edgeBytes} B (${f(sizeDrift * 100)}%) | ${met(sizeDrift <= 0.1)} |
+| config memory per edge ≤ 5 MB at ${large.services} services | ${f(large.edgeHeapBytes / 1024)} KiB | ${met(large.edgeHeapBytes <= 5 * 2 ** 20)} |
+| propagation p99 ≤ 1 s for ${local.edges} edges | ${f(local.servingP99, 0)} ms | ${met(local.servingP99 <= 1000)} |
+| cached JWT check ≤ 2 µs | ${f(jwt.cachedUs, 2)} µs | ${met(jwt.cachedUs <= 2)} |
+
+## 1. Hop overhead
+
+A 1 KB JSON app, constant rate ${p.rate} req/s for ${p.seconds} s, ${p.reps} repetitions (medians shown); latency is measured from each request's
+scheduled send time (open loop, so a stall is charged to every request it delays). CPU is the workerd (and HAProxy) process time divided by requests.
+The isomesh row goes gateway → service edge → app: route match, weighted split, retry wrapper, telemetry and access-log sampling off.
+
+| configuration | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | added p50 vs direct | CPU / request | errors |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${hop.rows.map((r) => `| ${r.name} | ${f(r.p50, 3)} | ${f(r.p90, 3)} | ${f(r.p99, 3)} | ${f(r.max, 2)} | ${r === direct ? "–" : `+${f((r.p50 - direct.p50) * 1000, 0)} µs`} | ${f(r.cpuUsPerReq, 0)} µs | ${r.errors} |`).join("\n")}
+
+![latency percentiles](docs/img/bench-latency.svg)
+
+isomesh makes two binding hops (gateway, then the service's edge) where the pass-through makes one, so its floor is about two hops.
+${jwtRow ? `A cached JWT check adds ${f((jwtRow.p50 - mesh.p50) * 1000, 0)} µs p50 (median; within noise when near 0).` : ""}
+${hop.notes.map((n) => `Note: ${n}`).join("\n")}
+
+## 2. Config scale
+
+Synthetic meshes: every service has two versions, a gateway route, a canary route and a TrafficPolicy. "Edge" is one service edge.
+
+| services | edge snapshot | edge heap (parsed + route table) | gateway snapshot | compile one change | rebuild beacon | snapshots republished | Envoy-style full push per sidecar |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${scale.map((r) => `| ${r.services} | ${r.edgeBytes} B | ${f(r.edgeHeapBytes / 1024)} KiB | ${f(r.gatewayBytes / 1024, 0)} KiB | ${f(r.compileMs, 2)} ms | ${f(r.publishMs, 2)} ms | ${r.republished} | ≈ ${f((r.services * ENVOY_BYTES_PER_CLUSTER) / 2 ** 20, 0)} MiB |`).join("\n")}
+
+A service edge holds only its own routes and policies, so its snapshot and memory stay flat as the mesh grows; Istio's sidecars hold every
+service (≈ 44 KB per cluster, the published figure behind "250–440 MB per sidecar at 10 000 services"). The gateway is the exception by design:
+it holds every north-south route, like any ingress; it is one worker, and its snapshot grows linearly (about ${f(large.gatewayBytes / large.services, 0)} B per service).
+Heap is measured in Node's V8 (the engine workerd embeds) by parsing and preparing 200 copies; a workerd isolate adds its own fixed overhead.
+
+## 3. Propagation
+
+**Local** (${local.edges} edges running in workerd, ${local.changes} changes, each moving one service to its other version): a change is served through the gateway
+after p50 ${f(local.servingP50, 0)} ms / p99 ${f(local.servingP99, 0)} ms; \`apply --wait\` confirms it after p50 ${f(local.confirmedP50, 0)} ms / p99 ${f(local.confirmedP99, 0)} ms.
+One change feeding all ${local.allEdgesRepublished} edges converged (every edge confirmed) in ${f(local.allEdgesMs, 0)} ms${local.allEdgesConverged ? "" : " (not converged before the timeout)"}.
+
+**Worldwide** (simulated, \`propagationWorldwide\` in scripts/bench/propagation.ts: ${world.locations} locations × ${world.isolatesPerLocation} isolates, KV visibility delay uniform in 0–${world.kvDelayMaxS} s,
+beacon cached per location for ${world.beaconMaxAgeS} s, isolates re-checking every ${world.checkIntervalS} s): every isolate runs the change after p50 ${f(world.p50S, 2)} s, p99 ${f(world.p99S, 2)} s, max ${f(world.maxS, 2)} s;
+the ConfigStore serves about ${f(world.steadyBeaconReadsPerS, 0)} beacon reads/s (one per location per max-age) and ${world.snapshotFallbacks} direct snapshot reads where KV lagged.
+Overwriting one KV key per edge instead would converge only as KV does: p99 ≈ ${f(world.naiveOverwriteP99S, 0)} s.
+
+## 4. Telemetry
+
+One Telemetry Durable Object absorbs ${f(tdo.flushesPerS, 0)} flushes/s of ${tdo.seriesPerBatch} series each (about ${f(tdo.flushesPerS * tdo.seriesPerBatch, 0)} series updates/s; each edge isolate flushes about once a second).
+Recording a request in an edge costs ${f(rec.observeNs, 0)} ns (a map update and a histogram bucket, ${f(rec.bucketNs, 0)} ns of which is the bucket search).
+
+## 5. JWT
+
+| | per check | checks / s |
+| --- | --- | --- |
+| cold (signature verification, ES256) | ${f(jwt.coldUs)} µs | ${f(jwt.coldPerS, 0)} |
+| cached (SHA-256 of the token + map lookup) | ${f(jwt.cachedUs, 2)} µs | ${f(jwt.cachedPerS, 0)} |
+
+The cached path is dominated by hashing the token with WebCrypto (asynchronous in Node and workerd).
+
+## 6. Decision records
+
+The route decision on a 1 000-route gateway table costs ${f(rec2.offNs, 0)} ns with no one asking for an explanation and ${f(rec2.onNs, 0)} ns when a request carries a valid
+debug token (the explanation also lists every route the winner beat). Without a debug token the only cost is one boolean check per stage.
+
+## Rerun
+
+\`\`\`sh
+npm run bench             # the full run (about 5–10 minutes), rewrites this file and docs/img/bench-latency.svg
+npm run bench -- --smoke  # a short run that checks the harness works (CI)
+\`\`\`
+`;
+  writeFileSync(opts.out, md);
+  console.log(`wrote ${opts.out}`);
+}
