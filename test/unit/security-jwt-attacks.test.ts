@@ -42,6 +42,31 @@ describe("JWT verification: valid tokens", () => {
   });
 });
 
+describe("the verified-token cache", () => {
+  it("never serves a tampered copy of a cached token", async () => {
+    const v = verifier();
+    const good = await token(rsa.privateKey, "RS256", "rsa1");
+    expect(await v.verify(good)).toMatchObject({ ok: true });
+    const [h, , s] = good.split(".");
+    const forged = `${h}.${b64({ iss: ISS, sub: "admin", aud: "bookinfo", exp: NOW / 1000 + 60 })}.${s}`;
+    expect(await v.verify(forged)).toMatchObject({ ok: false });
+    expect(await v.verify(`${good} `)).toMatchObject({ ok: false });
+  });
+
+  it("expires entries at exp and stays within its entry and byte bounds", () => {
+    const c = new TokenCache(3, 100);
+    const v = { ok: true as const, principal: "p", claims: {}, rule: rule() };
+    c.set("a".repeat(40), v, NOW + 1000);
+    c.set("b".repeat(40), v, NOW + 1000);
+    c.set("c".repeat(40), v, NOW + 1000); // 120 bytes > 100: "a…" goes
+    expect(c.get("a".repeat(40), NOW)).toBeUndefined();
+    expect(c.get("c".repeat(40), NOW)).toBeDefined();
+    expect(c.get("b".repeat(40), NOW + 1000)).toBeUndefined();
+    for (const k of ["d", "e", "f", "g"]) c.set(k, v, NOW + 1000);
+    expect(c.size).toBeLessThanOrEqual(3);
+  });
+});
+
 describe("JWT verification: the attack table", () => {
   const cases: [string, () => Promise<string>, RegExp][] = [
     ["alg none", async () => `${b64({ alg: "none", kid: "rsa1" })}.${b64({ iss: ISS, sub: "x", aud: "bookinfo", exp: NOW / 1000 + 60 })}.`, /compact JWS|not accepted/],

@@ -162,3 +162,24 @@ describe("validation", () => {
     expect(res.json().errors[0].message).toMatch(message);
   });
 });
+
+// Last: it replaces the gateway's signing key, which every test above relies on.
+describe("key rotation", () => {
+  it("stops accepting a cached token as soon as its key is removed", async () => {
+    const headers = await bearer({ sub: "ann" });
+    expect((await mesh.get("/", { headers })).status).toBe(200);
+    expect((await mesh.get("/", { headers })).status).toBe(200); // now served from the verified-token cache
+    const fresh = await generateKeyPair("ES256", { extractable: true });
+    const rotated = JSON.stringify({ keys: [{ ...(await exportJWK(fresh.publicKey)), kid: "k2", alg: "ES256" }] });
+    await mesh.apply(`apiVersion: isomesh.dev/v1
+kind: RequestAuthentication
+metadata: { name: login }
+spec:
+  targetRefs: [{ kind: Gateway, name: gateway }]
+  jwtRules: [{ issuer: ${ISS}, audiences: [shop], jwks: '${rotated}' }]
+`);
+    const res = await mesh.get("/", { headers });
+    expect(res.status).toBe(401);
+    expect(res.json().error.code).toBe("authn_failed");
+  });
+});

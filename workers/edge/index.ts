@@ -11,7 +11,6 @@ import { TelemetryRecorder } from "./telemetry/recorder.ts";
 import { randomHex } from "./trace.ts";
 import { ResilienceState } from "./resilience/state.ts";
 import { globalLimiter } from "./global-limiter.ts";
-import { TokenCache } from "../../shared/security/jwt.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
@@ -20,7 +19,7 @@ const isolate = () => (isolateId ??= randomHex(6));
 const recorder = new TelemetryRecorder();
 const resilience = new ResilienceState();
 // Verified tokens and remote JWKS outlive snapshots, so a config push does not cost re-verification.
-const authn = { cache: new TokenCache(), remotes: new Map<string, RemoteJwks>(), fetcher: (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }) };
+const authn = { remotes: new Map<string, RemoteJwks>(), fetcher: (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }) };
 let source: SnapshotSource<Pipeline> | undefined;
 let flush: (ctx: ExecutionContext) => void = () => {};
 let flushScheduled = false;

@@ -1,12 +1,12 @@
 import { MeshError } from "../../../shared/errors.ts";
 import { H } from "../../../shared/headers.ts";
 import { encodeClaims } from "../../../shared/security/identity-headers.ts";
-import { type JwtRuleConfig, JwtVerifier, type TokenCache } from "../../../shared/security/jwt.ts";
+import { type JwtRuleConfig, JwtVerifier, TokenCache } from "../../../shared/security/jwt.ts";
 import type { RemoteJwks } from "../../../shared/security/jwks.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Exchange, Stage } from "../exchange.ts";
 
-export type AuthnState = { cache: TokenCache; remotes: Map<string, RemoteJwks>; fetcher: (url: string) => Promise<Response> };
+export type AuthnState = { remotes: Map<string, RemoteJwks>; fetcher: (url: string) => Promise<Response> };
 
 type Location = { header?: string; prefix: string; param?: string };
 
@@ -38,7 +38,9 @@ function findToken(x: Exchange, locations: Location[]): { token: string; at: Loc
  */
 export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
   const rules = snapshot.authn?.rules ?? [];
-  const verifier = rules.length ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: state.cache, remotes: state.remotes }) : undefined;
+  // The verified-token cache lives and dies with this snapshot: removing an issuer, a key or an
+  // audience must stop cached tokens at once, not at their exp.
+  const verifier = rules.length ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: new TokenCache(), remotes: state.remotes }) : undefined;
   const locations = locationsOf(rules);
   const outputHeaders = [...new Set(rules.flatMap((r) => r.outputClaimToHeaders.map((o) => o.header.toLowerCase())))];
   const propagate = snapshot.role === "gateway";
