@@ -45,7 +45,7 @@ export async function hopOverhead(opts: { rate: number; seconds: number; reps: n
   const dir = mkdtempSync(join(tmpdir(), "isomesh-bench-"));
   const app = resolve(REPO_ROOT, "scripts/bench/workers/app.ts");
   const [appScript, passScript] = await Promise.all([bundleWorker(app, undefined, dir), bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/passthrough.ts"), undefined, dir)]);
-  const [directPort, passPort, meshPort, haPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [directPort, passPort, meshPort, edgePort, haPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const mf = new Miniflare({
     cf: false,
     workers: [
@@ -56,7 +56,7 @@ export async function hopOverhead(opts: { rate: number; seconds: number; reps: n
   await mf.ready;
 
   writeFileSync(join(dir, "mesh.yaml"), `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`);
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: meshPort, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {} });
+  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: meshPort, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {}, expose: { "app-edge": edgePort } });
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "b", alg: "ES256" }] });
   const apply = async (body: string) => {
@@ -87,6 +87,7 @@ spec:
   const targets: Target[] = [
     { name: "direct", url: `http://127.0.0.1:${directPort}/app`, processes: ["workerd"] },
     { name: "pass-through binding hop", url: `http://127.0.0.1:${passPort}/app`, processes: ["workerd"] },
+    { name: "isomesh service edge (edge → app)", url: `http://127.0.0.1:${edgePort}/app`, processes: ["workerd"] },
     { name: "isomesh (gateway → edge → app)", url: `http://127.0.0.1:${meshPort}/app`, processes: ["workerd"] },
     ...(haproxy ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${haPort}/app`, processes: ["workerd", "haproxy"] }] : []),
   ];

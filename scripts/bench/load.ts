@@ -20,12 +20,14 @@ export async function constantRate(url: string, opts: { rate: number; seconds: n
     const due = start + i * interval;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Charged from the due time, or from the send itself if the timer fired early.
+    const from = Math.min(due, performance.now());
     inflight.push(
       new Promise<void>((resolve) => {
         const req = request(url, { agent, headers: opts.headers }, (res) => {
           res.resume();
           res.on("end", () => {
-            latencies.push(performance.now() - due);
+            latencies.push(performance.now() - from);
             if (res.statusCode === 200) ok++;
             else errors++;
             resolve();
@@ -33,7 +35,7 @@ export async function constantRate(url: string, opts: { rate: number; seconds: n
         });
         req.on("error", () => {
           errors++;
-          latencies.push(performance.now() - due);
+          latencies.push(performance.now() - from);
           resolve();
         });
         req.end();

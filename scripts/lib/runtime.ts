@@ -18,6 +18,8 @@ export type MeshRuntimeOptions = {
   gen?: Partial<GenOptions>;
   /** Called with every line a worker logs (access logs are JSON lines). */
   onLog?: (line: string) => void;
+  /** Extra workers to serve on their own port, by name (benchmarks call a service edge directly). */
+  expose?: Record<string, number>;
 };
 
 export type MeshRuntime = {
@@ -43,6 +45,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     mesh.workers.map(async (w): Promise<WorkerOptions> => {
       const scriptPath = await bundleWorker(w.entry, w.config.define, join(state, "build"), bundles);
       const opts = toMiniflare(w, scriptPath);
+      const exposed = o.expose?.[w.config.name];
+      if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
@@ -63,6 +67,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     durableObjectsPersist: persist ? join(state, "do") : false,
     cachePersist: false,
     cf: false,
+    // For profiling the workers with Chrome DevTools (scripts/bench/profile.ts); off by default.
+    inspectorPort: process.env.ISOMESH_INSPECTOR_PORT ? Number(process.env.ISOMESH_INSPECTOR_PORT) : undefined,
     log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
     // Worker console output (access logs are JSON lines) goes to onLog, line by line.
     handleRuntimeStdio: o.onLog ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!)) : undefined,

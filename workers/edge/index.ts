@@ -18,7 +18,7 @@ let isolateId: string | undefined; // random values are only allowed inside hand
 const isolate = () => (isolateId ??= randomHex(6));
 const recorder = new TelemetryRecorder();
 const resilience = new ResilienceState();
-// Verified tokens and remote JWKS outlive snapshots, so a config push does not cost re-verification.
+// Remote JWKS outlive snapshots (a config push does not refetch keys); verified tokens do not (see authenticate).
 const authn = { remotes: new Map<string, RemoteJwks>(), fetcher: (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }) };
 let source: SnapshotSource<Pipeline> | undefined;
 let flush: (ctx: ExecutionContext) => void = () => {};

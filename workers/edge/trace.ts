@@ -5,10 +5,12 @@ export type TraceContext = { traceId: string; spanId: string; parentSpanId?: str
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 export function randomHex(bytes: number): string {
   const buf = crypto.getRandomValues(new Uint8Array(bytes));
   let out = "";
-  for (const b of buf) out += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < buf.length; i++) out += HEX[buf[i]];
   return out;
 }
 
