@@ -26,13 +26,15 @@ export type SyntheticHop = { edge: string; caller: string; share: number; decisi
 
 /** A stage's view of a synthetic request: decisions it would make (edge-independent pure code). */
 export type StageExplainer = (snapshot: Snapshot, facts: RequestFacts, input: SyntheticRequest, caller: string) => Decision[];
+/** Explainers of the stages around routing, in pipeline order. */
+export type StageExplainers = { beforeRoute: StageExplainer[]; afterRoute: StageExplainer[] };
 
 /**
  * Evaluates a request against compiled snapshots as the edges would: route precedence exactly,
  * and every weighted backend with its share instead of one random pick. Follows each backend
  * with a non-zero share to its service edge.
  */
-export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: string) => Snapshot | undefined, extra: StageExplainer[] = []): SyntheticHop[] {
+export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: string) => Snapshot | undefined, extra: StageExplainers = { beforeRoute: [], afterRoute: [] }): SyntheticHop[] {
   const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
   const headers = new Headers(input.headers);
   const facts: RequestFacts = { method: input.method.toUpperCase(), host: (headers.get("host") ?? url.hostname).toLowerCase().replace(/:\d+$/, ""), path: url.pathname, query: url.searchParams, headers };
@@ -46,8 +48,14 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
       node.decisions.push({ stage: "snapshot", decision: `no snapshot compiled for edge ${edge}` });
       return node;
     }
-    for (const explain of extra) node.decisions.push(...explain(snapshot, facts, input, caller));
-    if (node.decisions.some((d) => d.final === true)) return node;
+    const run = (explainers: StageExplainer[]) => {
+      for (const explain of explainers) {
+        node.decisions.push(...explain(snapshot, facts, input, caller));
+        if (node.decisions.some((d) => d.final === true)) return true;
+      }
+      return false;
+    };
+    if (run(extra.beforeRoute)) return node;
     const table = new RouteTable(snapshot.vhosts);
     const [winner, ...others] = table.candidates(facts);
     let backends: CompiledBackend[];
@@ -66,6 +74,7 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
       node.decisions.push({ stage: "route", decision: "no route matched", error: "no_route", status: 404 });
       return node;
     }
+    if (run(extra.afterRoute)) return node;
     if (snapshot.role === "service" && backends.some((b) => !b.version)) backends = expand(backends, snapshot.defaultBackends);
     const total = backends.reduce((a, b) => a + b.weight, 0);
     if (total === 0) {
