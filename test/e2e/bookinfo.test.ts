@@ -114,4 +114,22 @@ spec:
     expect(starColor(signedIn.body)).toBe("red"); // reviews (v3) still reaches ratings
     expect(signedIn.body).not.toContain("Ratings service is currently unavailable");
   });
+
+  it("explains a request as jason: the gateway route, the reviews rule that picked v2, the authorization at ratings", async () => {
+    expect((await admin("/v1/apply?wait=true", { method: "POST", body: readFileSync("examples/bookinfo/tasks/request-routing.yaml", "utf8") })).status).toBe(200);
+    const token = execFileSync(process.execPath, ["--import", "tsx", "scripts/demo-token.ts", "jason"]).toString().trim();
+    const env = { ...process.env, ISOMESH_ADMIN: `http://127.0.0.1:${dev.adminPort}`, ISOMESH_TOKEN: dev.token, NO_COLOR: "1" };
+    const cli = (...args: string[]) => execFileSync(process.execPath, ["scripts/isomesh.mjs", ...args], { env }).toString();
+    const args = ["explain", "--send", "-H", `authorization: Bearer ${token}`, "-H", "cookie: session=jason", `http://127.0.0.1:${dev.port}/productpage`];
+    const text = cli(...args);
+    expect(text).toMatch(/gateway[\s\S]*route\s+matched HTTPRoute\/bookinfo rule 0/);
+    expect(text).toMatch(/reviews-edge[\s\S]*route\s+matched HTTPRoute\/reviews rule 0[\s\S]*split\s+picked reviews\/v2/);
+    expect(text).toMatch(/ratings-edge[\s\S]*authz\s+ALLOW policy ratings-callers rule 0 matched/);
+    const json = JSON.parse(cli(...args, "-o", "json"));
+    expect(json.hops[0].edge).toBe("gateway");
+
+    // A denial names its policy: anonymous users may not reach productpage (evaluated without sending).
+    const denied = cli("explain", `http://127.0.0.1:${dev.port}/productpage`);
+    expect(denied).toMatch(/authz\s+no ALLOW policy matched[\s\S]*policy: productpage-authenticated/);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { AdminClient, CliError } from "../client.ts";
 import { c, printStructured } from "../output.ts";
+import { send } from "../send.ts";
 
 type Hop = { edge: string; caller: string; status?: number; durationMs?: number; share?: number; decisions: { stage: string; decision: string; [k: string]: unknown }[]; children: Hop[] };
 
@@ -54,24 +55,32 @@ export function registerExplain(program: Command) {
       if (o.send) {
         const token = globals.token ?? process.env.ISOMESH_TOKEN;
         if (!token) throw new CliError("--send needs an admin token (--token or ISOMESH_TOKEN) to ask the edges for their decisions");
-        const res = await fetch(url, { method: o.request, headers: { ...headers, "x-isomesh-debug": token } }).catch((e: Error) => {
-          throw new CliError(`cannot send to ${url}: ${e.cause ?? e.message}`);
+        const res = await send(url.includes("://") ? url : `http://${url}`, o.request, { ...headers, "x-isomesh-debug": token }).catch((e: Error) => {
+          throw new CliError(`cannot send to ${url}: ${e.message}`);
         });
-        await res.body?.cancel();
-        const id = res.headers.get("x-isomesh-explain");
-        if (!id) throw new CliError(`the gateway did not record the request (status ${res.status}); is ${url} the isomesh gateway and the token valid?`);
+        const id = res.headers["x-isomesh-explain"];
+        if (typeof id !== "string") throw new CliError(`the gateway did not record the request (status ${res.status}); is ${url} the isomesh gateway and the token valid?`);
         result = await pollExplain(client, id);
       } else {
         const target = new URL(url.includes("://") ? url : `http://${url}`);
         result = await client.call(
           "POST",
           "/v1/explain",
-          JSON.stringify({ method: o.request, url: target.toString(), headers: { host: headers.host ?? target.host, ...headers }, caller: o.caller, service: o.service, claims: o.claims ? JSON.parse(o.claims) : undefined }),
+          JSON.stringify({ method: o.request, url: target.toString(), headers: { host: headers.host ?? target.host, ...headers }, caller: o.caller, service: o.service, claims: parseClaims(o.claims) }),
           { "content-type": "application/json" },
         );
       }
       if (!printStructured(o.output, result)) console.log(renderHops(result.hops));
     });
+}
+
+function parseClaims(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch {}
+  throw new CliError(`--claims must be a JSON object, e.g. '{"iss":"https://login.example","sub":"jason"}'`);
 }
 
 /** Decision records reach the control plane with the edges' next telemetry flush (about a second). */

@@ -6,7 +6,11 @@ import type { Stage } from "../exchange.ts";
 /** AuthorizationPolicy (Istio semantics): DENY first, then ALLOW if any ALLOW targets this workload. */
 export const authorize = (snapshot: Snapshot): Stage => {
   const authz = snapshot.authz;
-  if (!authz) return (_x, next) => next();
+  if (!authz)
+    return (x, next) => {
+      if (x.record.on) x.record.note("authz", "allowed: no AuthorizationPolicy targets this workload", { caller: x.caller, principal: x.principal });
+      return next();
+    };
   return async (x, next) => {
     const d = decide(authz, {
       caller: x.caller,
