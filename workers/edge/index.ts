@@ -45,7 +45,12 @@ function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
     }
   };
   const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG), resilience, globalLimiter: globalLimiter(env), authn };
-  source = new SnapshotSource(env, (snapshot) => buildPipeline(snapshot, services), () => recorder.touch());
+  source = new SnapshotSource(
+    env,
+    (snapshot) => buildPipeline(snapshot, services),
+    () => recorder.touch(),
+    (ctx) => flush(ctx), // a snapshot installed in the background is reported now, not on the next request
+  );
   return source;
 }
 

@@ -20,6 +20,7 @@ export class SnapshotSource<T> {
   private version = -1;
   private checkedAt = 0;
   private inflight?: Promise<void>;
+  private inflightForced = false;
   private rejection?: { hash: string; error: string };
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
@@ -28,6 +29,8 @@ export class SnapshotSource<T> {
     private readonly env: EdgeEnv,
     private readonly prepare: (s: Snapshot) => T,
     private readonly onChange: () => void,
+    /** After a background check, in the request's waitUntil: lets a new version be reported at once. */
+    private readonly afterCheck: (ctx: ExecutionContext) => void = () => {},
   ) {
     this.refreshMs = Number(env.REFRESH_INTERVAL_MS ?? 1000);
     this.maxStaleMs = Number(env.MAX_STALE_MS ?? 10_000);
@@ -40,7 +43,7 @@ export class SnapshotSource<T> {
     } else {
       const age = Date.now() - this.checkedAt;
       if (age > this.maxStaleMs) await Promise.race([this.check(false), sleep(CHECK_TIMEOUT_MS)]);
-      else if (age > this.refreshMs) ctx.waitUntil(this.check(false));
+      else if (age > this.refreshMs) ctx.waitUntil(this.check(false).then(() => this.afterCheck(ctx)));
     }
     if (!this.current) throw new Error("edge has no snapshot: no bootstrap and the control plane is unreachable");
     return this.current;
@@ -48,7 +51,13 @@ export class SnapshotSource<T> {
 
   /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
   check(force: boolean): Promise<void> {
-    this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
+    // A forced check must read the beacon itself: a background check already under way may be
+    // answering from the cached beacon, from before the change that caused the nudge.
+    if (force && this.inflight && !this.inflightForced) return this.inflight.then(() => this.check(true));
+    if (!this.inflight) {
+      this.inflightForced = force;
+      this.inflight = this.doCheck(force).finally(() => (this.inflight = undefined));
+    }
     return this.inflight;
   }
 

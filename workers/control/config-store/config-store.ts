@@ -148,8 +148,12 @@ export class ConfigStore extends DurableObject<ControlEnv> {
   // ---- edges ----
 
   report(r: EdgeReport): void {
+    // Reports travel by different paths (a nudge's answer, a telemetry flush) and may arrive out of
+    // order: a report of an older snapshot must not make an edge that already confirmed look stale.
     this.sql.exec(
-      "INSERT OR REPLACE INTO edge_status (edge, isolate, version, hash, state, error, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      `INSERT INTO edge_status (edge, isolate, version, hash, state, error, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (edge, isolate) DO UPDATE SET version = excluded.version, hash = excluded.hash, state = excluded.state, error = excluded.error, last_seen = excluded.last_seen
+       WHERE excluded.version >= edge_status.version`,
       r.edge, r.isolate, r.version, r.hash, r.state, r.error ?? null, Date.now(),
     );
   }

@@ -52,7 +52,7 @@ export class TelemetryRecorder {
 
   /** Whether anything is buffered that has not been sent. */
   get pending(): boolean {
-    return this.series.size > 0 || this.spans.length > 0 || this.explains.length > 0;
+    return this.dirty || this.series.size > 0 || this.spans.length > 0 || this.explains.length > 0;
   }
 
   /** Marks state worth reporting now (a new snapshot, a rejection) rather than on the next interval. */
