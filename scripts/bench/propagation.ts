@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { startMesh } from "../lib/runtime.ts";
 import { percentile } from "./load.ts";
 
-const get = (url: string, host: string) =>
+// A kept-alive socket may be closed by workerd just as it is reused ("socket hang up"): retry once.
+const get = (url: string, host: string): Promise<string> => getOnce(url, host).catch(() => getOnce(url, host));
+const getOnce = (url: string, host: string) =>
   new Promise<string>((resolve, reject) => {
     const req = request(url, { headers: { host } }, (res) => {
       let body = "";

@@ -30,8 +30,8 @@ const authentication: StageExplainer = (snapshot, _facts, input, caller) => {
 };
 
 const authorization: StageExplainer = (snapshot, facts, input, caller) => {
-  if (!snapshot.authz) return [];
   const { claims, principal } = identity(snapshot, input, caller);
+  if (!snapshot.authz) return [{ stage: "authz", decision: "allowed: no AuthorizationPolicy targets this workload", caller, principal }];
   const d = authorize(snapshot.authz, { caller, requestPrincipal: principal, claims, method: facts.method, path: facts.path, host: facts.host, headers: facts.headers });
   const out: Decision = { stage: "authz", decision: d.reason, policy: d.policy, rule: d.rule, caller, principal };
   return [d.allowed ? out : { ...out, error: "rbac_denied", status: 403, final: true }];
