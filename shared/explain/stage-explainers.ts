@@ -1,5 +1,7 @@
 import { GATEWAY } from "../names.ts";
+import { faultHeadersMatcher } from "../routing/fault-headers.ts";
 import { authorize } from "../security/authorize.ts";
+import { principalOf } from "../security/jwt.ts";
 import type { Snapshot } from "../snapshot/schema.ts";
 import type { Decision } from "./record.ts";
 import type { StageExplainer, StageExplainers, SyntheticRequest } from "./synthetic.ts";
@@ -11,7 +13,7 @@ import type { StageExplainer, StageExplainers, SyntheticRequest } from "./synthe
 function identity(snapshot: Snapshot, input: SyntheticRequest, caller: string) {
   const seesUser = snapshot.role === "gateway" || caller === GATEWAY;
   const claims = seesUser ? input.claims : undefined;
-  const principal = claims ? `${claims.iss ?? ""}/${claims.sub ?? ""}` : undefined;
+  const principal = claims ? principalOf(claims) : undefined;
   return { claims, principal };
 }
 
@@ -40,10 +42,7 @@ const authorization: StageExplainer = (snapshot, facts, input, caller) => {
 const faults: StageExplainer = (snapshot, facts) => {
   const f = snapshot.policy?.faultInjection;
   if (!f) return [];
-  const matches = f.headers.every((h) => {
-    const v = facts.headers.get(h.name) ?? "";
-    return h.type === "RegularExpression" ? new RegExp(`^(?:${h.value})$`).test(v) : v === h.value;
-  });
+  const matches = faultHeadersMatcher(f.headers)(facts.headers);
   const policy = snapshot.policy!.name;
   if (!matches) return [{ stage: "fault", decision: "fault injection does not apply: its header match fails", policy }];
   const out: Decision[] = [];

@@ -11,6 +11,9 @@ const ASYMMETRIC = new Set(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
 const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c"];
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
+/** The end-user principal Istio writes as `iss/sub`. */
+export const principalOf = (claims: Record<string, unknown>) => `${claims.iss ?? ""}/${claims.sub ?? ""}`;
+
 /** The algorithms a key may verify: its `alg` if it names one, else what its type allows. */
 export function algorithmsFor(keys: JWK[]): string[] {
   const out = new Set<string>();
@@ -111,7 +114,7 @@ export class JwtVerifier {
           clockTolerance: rule.clockSkewSeconds,
           currentDate: new Date(now),
         });
-        const verified = { ok: true as const, principal: `${claims.iss}/${claims.sub ?? ""}`, claims: claims as Record<string, unknown>, rule };
+        const verified = { ok: true as const, principal: principalOf(claims), claims: claims as Record<string, unknown>, rule };
         this.deps.cache.set(token, verified, typeof claims.exp === "number" ? claims.exp * 1000 : now + 60_000);
         return { ...verified, cached: false };
       } catch (e) {

@@ -1,6 +1,7 @@
 import { MeshError } from "../../../shared/errors.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Stage } from "../exchange.ts";
+import { faultHeadersMatcher } from "../../../shared/routing/fault-headers.ts";
 
 /**
  * Istio-style fault injection from the service's TrafficPolicy: a fixed delay and/or an abort,
@@ -11,16 +12,9 @@ export const fault = (snapshot: Snapshot): Stage => {
   const f = snapshot.policy?.faultInjection;
   if (!f) return (_x, next) => next();
   const policy = snapshot.policy!.name;
-  const headerTests = f.headers.map((h) => {
-    const name = h.name.toLowerCase();
-    if (h.type === "RegularExpression") {
-      const re = new RegExp(`^(?:${h.value})$`);
-      return (hs: Headers) => re.test(hs.get(name) ?? "");
-    }
-    return (hs: Headers) => hs.get(name) === h.value;
-  });
+  const applies = faultHeadersMatcher(f.headers);
   return async (x, next) => {
-    if (!headerTests.every((t) => t(x.inbound.headers))) return next();
+    if (!applies(x.inbound.headers)) return next();
     if (f.delay && Math.random() * 100 < f.delay.percentage) {
       const wait = x.deadlineAt === undefined ? f.delay.ms : Math.min(f.delay.ms, Math.max(0, x.deadlineAt - Date.now()));
       x.flags.add("fault_delay");
