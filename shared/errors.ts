@@ -4,6 +4,7 @@ import { H } from "./headers.ts";
 export const ERROR_STATUS = {
   authn_failed: 401,
   rbac_denied: 403,
+  egress_denied: 403,
   no_route: 404,
   rate_limited: 429,
   circuit_open: 503,

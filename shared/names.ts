@@ -3,6 +3,9 @@
 
 export const GATEWAY = "gateway";
 export const CONTROL_WORKER = "isomesh-control";
+/** The egress edge: apps reach ExternalServices through it (binding EGRESS, props {caller}). */
+export const EGRESS = "egress";
+export const EGRESS_BINDING = "EGRESS";
 
 /** Worker name of the edge in front of a service. */
 export const edgeName = (service: string) => `${service}-edge`;

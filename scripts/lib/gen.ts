@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
-import { CONTROL_WORKER, edgeBinding, edgeName, GATEWAY, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import { CONTROL_WORKER, edgeBinding, edgeName, EGRESS, EGRESS_BINDING, GATEWAY, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
@@ -103,6 +103,26 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: edgeName(s.name), props: { caller: GATEWAY } }))],
     },
   });
+  if (topology.egress) {
+    workers.push({
+      role: "egress",
+      entry: WORKER_ENTRY.edge,
+      config: {
+        name: EGRESS,
+        main: WORKER_ENTRY.edge,
+        ...base,
+        workers_dev: false,
+        vars: edgeVars(EGRESS),
+        define: bootstrap(EGRESS),
+        kv_namespaces: kv,
+        durable_objects: rateLimiter,
+        services: [control],
+        ...(manifest.egress?.mtlsCertificates.length
+          ? { mtls_certificates: manifest.egress.mtlsCertificates.map((c) => ({ binding: c.binding, certificate_id: c.certificateId })) }
+          : {}),
+      },
+    });
+  }
   for (const s of manifest.services) {
     const edge = edgeName(s.name);
     workers.push({
@@ -142,7 +162,10 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
             ...(echo?.delayMs !== undefined ? { ECHO_DELAY_MS: String(echo.delayMs) } : {}),
             ...v.vars,
           },
-          services: s.calls.map((callee) => ({ binding: serviceBinding(callee), service: edgeName(callee), props: { caller: s.name, version: v.name } })),
+          services: [
+            ...s.calls.map((callee) => ({ binding: serviceBinding(callee), service: edgeName(callee), props: { caller: s.name, version: v.name } })),
+            ...(s.egress ? [{ binding: EGRESS_BINDING, service: EGRESS, props: { caller: s.name, version: v.name } }] : []),
+          ],
         },
       });
     }
@@ -160,7 +183,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   return { manifest, manifestPath, workers: written, defaults };
 }
 
-/** Deploy order: apps first, then edges, then the gateway, then the control plane (bindings must exist). */
+/** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */
 export const deployOrder = (workers: GeneratedWorker[]) =>
   [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
-const ORDER = { app: 0, edge: 1, gateway: 2, control: 3 } as const;
+const ORDER = { egress: 0, app: 1, edge: 2, gateway: 3, control: 4 } as const;

@@ -92,7 +92,12 @@ function toMiniflare(w: GeneratedWorker, scriptPath: string): WorkerOptions {
     bindings: c.vars ?? {},
     kvNamespaces: Object.fromEntries((c.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
     durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, scriptName: d.script_name, useSQLite: true }])),
-    serviceBindings: Object.fromEntries((c.services ?? []).map((s) => [s.binding, { name: s.service, entrypoint: s.entrypoint, props: s.props }])),
+    serviceBindings: {
+      ...Object.fromEntries((c.services ?? []).map((s) => [s.binding, { name: s.service, entrypoint: s.entrypoint, props: s.props }])),
+      // Client certificates live in Cloudflare's certificate store: locally the binding fetches
+      // without presenting one (the same code path, so the egress edge's routing is exercised).
+      ...Object.fromEntries((c.mtls_certificates ?? []).map((m) => [m.binding, { network: { allow: ["public", "private"], deny: [] } }])),
+    },
   };
 }
 

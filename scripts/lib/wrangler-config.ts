@@ -13,11 +13,12 @@ export type WranglerConfig = {
   migrations?: { tag: string; new_sqlite_classes: string[] }[];
   services?: { binding: string; service: string; entrypoint?: string; props?: Record<string, string> }[];
   observability?: { enabled: boolean };
+  mtls_certificates?: { binding: string; certificate_id: string }[];
 };
 
 /** One generated worker: its role in the mesh and its config. */
 export type GeneratedWorker = {
-  role: "control" | "gateway" | "edge" | "app";
+  role: "control" | "gateway" | "edge" | "egress" | "app";
   service?: string;
   version?: string;
   config: WranglerConfig;

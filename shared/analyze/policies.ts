@@ -37,3 +37,18 @@ export function checkGatewayRoutes(resources: Resource[]): ResourceIssue[] {
   const hasGatewayRoute = resources.some((r) => r.kind === "HTTPRoute" && r.spec.parentRefs.some((p) => p.kind === "Gateway"));
   return hasGatewayRoute ? [] : [{ resource: "Gateway/gateway", path: "", message: "no HTTPRoute is attached to the gateway: every north-south request gets 404 no_route" }];
 }
+
+/** A host declared by two ExternalServices: the oldest declaration's ports, timeouts and retries apply. */
+export function checkExternalHosts(resources: Resource[]): ResourceIssue[] {
+  const warnings: ResourceIssue[] = [];
+  const seen = new Map<string, string>();
+  for (const r of resources) {
+    if (r.kind !== "ExternalService") continue;
+    r.spec.hosts.forEach((h, i) => {
+      const first = seen.get(h);
+      if (first) warnings.push({ resource: `ExternalService/${r.metadata.name}`, path: `spec.hosts[${i}]`, message: `${h} is also declared by ExternalService/${first}; only the oldest declaration applies` });
+      else seen.set(h, r.metadata.name);
+    });
+  }
+  return warnings;
+}

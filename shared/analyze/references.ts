@@ -1,4 +1,4 @@
-import { GATEWAY } from "../names.ts";
+import { EGRESS, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource } from "../resources/index.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
@@ -13,7 +13,8 @@ export function checkReferences(topology: Topology, resources: Resource[]): Reso
   for (const r of resources) {
     if (r.kind === "HTTPRoute") {
       r.spec.parentRefs.forEach((p, i) => {
-        if (p.kind === "Gateway" && p.name !== GATEWAY) issue(r, `spec.parentRefs[${i}].name`, `unknown gateway "${p.name}" (the mesh's gateway is "${GATEWAY}")`);
+        if (p.kind === "Gateway" && p.name === EGRESS) issue(r, `spec.parentRefs[${i}].name`, "routes to external hosts come from ExternalService resources, not HTTPRoutes on the egress edge");
+        else if (p.kind === "Gateway" && p.name !== GATEWAY) issue(r, `spec.parentRefs[${i}].name`, `unknown gateway "${p.name}" (the mesh's gateway is "${GATEWAY}")`);
         if (p.kind === "Service" && !services.has(p.name)) issue(r, `spec.parentRefs[${i}].name`, `unknown service "${p.name}" (known: ${known})`);
       });
       const parents = r.spec.parentRefs;
@@ -52,11 +53,19 @@ export function checkReferences(topology: Topology, resources: Resource[]): Reso
       else
         for (const field of ["stable", "canary"] as const)
           if (!svc.versions.includes(r.spec[field])) issue(r, `spec.${field}`, `unknown version "${r.spec[field]}" of service "${svc.name}" (known: ${svc.versions.join(", ")})`);
+    } else if (r.kind === "ExternalService") {
+      if (!topology.egress) issue(r, "spec", "this mesh has no egress edge: give the services that call out `egress: true` in the manifest");
+      const cert = r.spec.tls?.clientCertificate;
+      if (cert && topology.egress && !topology.egress.certificates.includes(cert))
+        issue(r, "spec.tls.clientCertificate", `unknown client certificate binding "${cert}" (declare it in the manifest's egress.mtlsCertificates${topology.egress.certificates.length ? `; known: ${topology.egress.certificates.join(", ")}` : ""})`);
     } else {
       const targets = r.spec.targetRefs;
+      const gateways = topology.egress ? `"${GATEWAY}" or "${EGRESS}"` : `"${GATEWAY}"`;
       targets.forEach((t, i) => {
         if (t.kind === "Service" && !services.has(t.name)) issue(r, `spec.targetRefs[${i}].name`, `unknown service "${t.name}" (known: ${known})`);
-        if (t.kind === "Gateway" && t.name !== GATEWAY) issue(r, `spec.targetRefs[${i}].name`, `unknown gateway "${t.name}"`);
+        if (t.kind === "Gateway" && t.name !== GATEWAY && !(t.name === EGRESS && topology.egress)) issue(r, `spec.targetRefs[${i}].name`, `unknown gateway "${t.name}" (known: ${gateways})`);
+        if (t.kind === "Gateway" && t.name === EGRESS && r.kind === "RequestAuthentication")
+          issue(r, `spec.targetRefs[${i}].name`, "the egress edge is called by mesh apps, not end users: authenticate at the gateway and authorize egress with an AuthorizationPolicy");
       });
     }
   }

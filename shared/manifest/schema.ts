@@ -30,6 +30,18 @@ export const ServiceSpec = z.strictObject({
   versions: z.array(VersionSpec).min(1, "a service needs at least one version"),
   /** Services this service's apps call east-west: each becomes a binding with props { caller }. */
   calls: z.array(Name).default([]),
+  /** Whether this service's apps may call ExternalServices: they get env.EGRESS (props { caller }). */
+  egress: z.boolean().default(false),
+});
+
+const BindingName = z.string().regex(/^[A-Z][A-Z0-9_]{0,62}$/, "binding names are upper-case letters, digits and '_'");
+
+/** Deploy-time settings of the egress edge: client certificates it may present (wrangler `mtls_certificates`). */
+export const EgressSpec = z.strictObject({
+  mtlsCertificates: z
+    .array(z.strictObject({ binding: BindingName, certificateId: z.string().min(1) }))
+    .max(16)
+    .default([]),
 });
 
 export const Manifest = z
@@ -38,6 +50,7 @@ export const Manifest = z
     services: z.array(ServiceSpec).min(1),
     /** Resource files applied on first start of an empty store and baked into bootstrap snapshots. */
     defaults: z.array(z.string()).default([]),
+    egress: EgressSpec.optional(),
     /** Compatibility date for every generated worker. */
     compatibilityDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default("2025-04-01"),
   })
@@ -45,7 +58,7 @@ export const Manifest = z
     const names = new Set<string>();
     m.services.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicate service "${s.name}"` });
-      if (s.name === "gateway" || s.name === "control") ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `"${s.name}" is reserved` });
+      if (s.name === "gateway" || s.name === "control" || s.name === "egress") ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `"${s.name}" is reserved` });
       names.add(s.name);
       const versions = new Set<string>();
       s.versions.forEach((v, j) => {
@@ -58,6 +71,11 @@ export const Manifest = z
         if (!names.has(c)) ctx.addIssue({ code: "custom", path: ["services", i, "calls", j], message: `unknown service "${c}"` });
       }),
     );
+    const bindings = m.egress?.mtlsCertificates.map((c) => c.binding) ?? [];
+    bindings.forEach((b, i) => {
+      if (bindings.indexOf(b) !== i) ctx.addIssue({ code: "custom", path: ["egress", "mtlsCertificates", i, "binding"], message: `duplicate binding "${b}"` });
+      if (b === "CONTROL" || b === "SNAPSHOTS" || b === "RATE_LIMITER") ctx.addIssue({ code: "custom", path: ["egress", "mtlsCertificates", i, "binding"], message: `"${b}" is reserved` });
+    });
   });
 
 export type Manifest = z.infer<typeof Manifest>;

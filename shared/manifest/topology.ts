@@ -12,14 +12,21 @@ export const Topology = z.object({
       name: z.string(),
       versions: z.array(z.string()),
       calls: z.array(z.string()),
+      egress: z.boolean().optional(),
     }),
   ),
+  /** Present when the mesh has an egress edge: its client-certificate bindings. */
+  egress: z.object({ certificates: z.array(z.string()) }).optional(),
 });
 export type Topology = z.infer<typeof Topology>;
 
 export function topologyOf(m: Manifest): Topology {
   return {
     mesh: m.name,
-    services: m.services.map((s) => ({ name: s.name, versions: s.versions.map((v) => v.name), calls: s.calls })),
+    services: m.services.map((s) => ({ name: s.name, versions: s.versions.map((v) => v.name), calls: s.calls, ...(s.egress ? { egress: true } : {}) })),
+    ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
   };
 }
+
+/** The egress edge exists when a service may call out or client certificates are configured. */
+export const hasEgress = (m: Manifest) => m.services.some((s) => s.egress) || (m.egress?.mtlsCertificates.length ?? 0) > 0;

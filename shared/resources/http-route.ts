@@ -141,7 +141,7 @@ export const ParentRef = z.object({
   name: z.string().min(1),
 });
 
-const Hostname = z
+export const Hostname = z
   .string()
   .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "invalid hostname (lower-case DNS name, optional leading *.)");
 

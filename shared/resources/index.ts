@@ -4,6 +4,7 @@ import { TrafficPolicy } from "./traffic-policy.ts";
 import { RequestAuthentication } from "./request-authentication.ts";
 import { AuthorizationPolicy } from "./authorization-policy.ts";
 import { Rollout } from "./rollout.ts";
+import { ExternalService } from "./external-service.ts";
 
 /**
  * Every kind the admin API accepts. Adding a kind: a schema file beside this one and a line here;
@@ -15,12 +16,13 @@ export const KINDS = {
   RequestAuthentication,
   AuthorizationPolicy,
   Rollout,
+  ExternalService,
 } as const;
 
 export type Kind = keyof typeof KINDS;
 export const kindNames = Object.keys(KINDS) as Kind[];
 
-export const Resource = z.discriminatedUnion("kind", [HTTPRoute, TrafficPolicy, RequestAuthentication, AuthorizationPolicy, Rollout]);
+export const Resource = z.discriminatedUnion("kind", [HTTPRoute, TrafficPolicy, RequestAuthentication, AuthorizationPolicy, Rollout, ExternalService]);
 export type Resource = z.infer<typeof Resource>;
 export type ResourceOf<K extends Kind> = Extract<Resource, { kind: K }>;
 

@@ -9,8 +9,12 @@ export type RequestFacts = {
   headers: Headers;
 };
 
-export function factsOf(request: Request, url = new URL(request.url)): RequestFacts {
-  const rawHost = request.headers.get("host") ?? url.host;
+/**
+ * `hostFromUrl`: the egress edge matches the host it will actually connect to (the URL's), never a
+ * Host header an app could set to an allowed name while the URL points elsewhere.
+ */
+export function factsOf(request: Request, url = new URL(request.url), hostFromUrl = false): RequestFacts {
+  const rawHost = hostFromUrl ? url.host : request.headers.get("host") ?? url.host;
   return {
     method: request.method.toUpperCase(),
     host: hostWithoutPort(rawHost.toLowerCase()),

@@ -1,4 +1,4 @@
-import { edgeName, GATEWAY } from "../names.ts";
+import { edgeName, EGRESS, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource, ResourceOf } from "../resources/index.ts";
 import type { HTTPRoute } from "../resources/http-route.ts";
@@ -20,8 +20,13 @@ const PATH_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
 export function compileSnapshot(topology: Topology, edge: string, inputs: StoredResource[], version: number): Snapshot {
   const mine = inputs.filter((s) => edgesFedBy(s.resource).includes(edge));
   const service = topology.services.find((s) => edgeName(s.name) === edge);
-  const role = edge === GATEWAY ? "gateway" : "service";
+  const role = edge === GATEWAY ? "gateway" : edge === EGRESS ? "egress" : "service";
   if (role === "service" && !service) throw new Error(`unknown edge "${edge}"`);
+  if (role === "egress" && !topology.egress) throw new Error(`this mesh has no egress edge (no service declares egress: true)`);
+  const externals = mine
+    .filter((s) => s.resource.kind === "ExternalService")
+    .sort(byAge)
+    .map((s) => s.resource as ResourceOf<"ExternalService">);
 
   const routes = mine.filter((s): s is { resource: HTTPRoute; createdAt: number } => s.resource.kind === "HTTPRoute");
   const policies = mine
@@ -36,13 +41,52 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     role,
     service: service?.name,
     version,
-    backends: service ? service.versions : topology.services.map((s) => s.name),
-    vhosts: compileVirtualHosts(routes, service?.name),
+    backends: service ? service.versions : role === "egress" ? externals.map((e) => e.metadata.name) : topology.services.map((s) => s.name),
+    vhosts: role === "egress" ? compileExternalHosts(externals) : compileVirtualHosts(routes, service?.name),
     ...defaults(service, mine),
     policy: policies[0] ? compilePolicy(policies[0]) : undefined,
     authn: compileAuthn(mine.filter((s) => s.resource.kind === "RequestAuthentication").sort(byAge).map((s) => s.resource as ResourceOf<"RequestAuthentication">)),
     authz: compileAuthz(mine.filter((s) => s.resource.kind === "AuthorizationPolicy").sort(byAge).map((s) => s.resource as ResourceOf<"AuthorizationPolicy">)),
+    ...(role === "egress"
+      ? {
+          externals: externals.map((e) => ({
+            name: e.metadata.name,
+            hosts: e.spec.hosts,
+            ports: e.spec.ports.map((p) => ({ number: p.number, protocol: p.protocol })),
+            clientCertificate: e.spec.tls?.clientCertificate,
+          })),
+        }
+      : {}),
   };
+}
+
+/**
+ * The egress edge's virtual hosts: each declared host routes everything to its ExternalService,
+ * with that service's timeouts and retries. A host declared twice belongs to the oldest declaration.
+ */
+function compileExternalHosts(externals: ResourceOf<"ExternalService">[]): VirtualHost[] {
+  const byHost = new Map<string, CompiledRoute>();
+  for (const e of externals) {
+    const route: CompiledRoute = {
+      route: e.metadata.name,
+      rule: 0,
+      match: 0,
+      path: { type: "PathPrefix", value: "/" },
+      headers: [],
+      queryParams: [],
+      filters: [],
+      backends: [{ service: e.metadata.name, weight: 1 }],
+      timeouts: { requestMs: e.spec.timeouts?.request, backendRequestMs: e.spec.timeouts?.backendRequest },
+      retry: e.spec.retry && {
+        codes: e.spec.retry.codes,
+        attempts: e.spec.retry.attempts,
+        backoffMs: e.spec.retry.backoff ?? DEFAULT_BACKOFF_MS,
+        unsafeMethods: e.spec.retry.unsafeMethods,
+      },
+    };
+    for (const host of e.spec.hosts) if (!byHost.has(host)) byHost.set(host, route);
+  }
+  return [...byHost.entries()].map(([host, route]) => ({ hostnames: [host], routes: [route] })).sort((a, b) => a.hostnames[0].localeCompare(b.hostnames[0]));
 }
 
 function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuthn | undefined {

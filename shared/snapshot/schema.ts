@@ -77,16 +77,25 @@ export const CompiledAuthz = z.object({
   policies: z.array(z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) })),
 });
 
+/** An ExternalService as the egress edge needs it: which ports and schemes, which client certificate. */
+export const CompiledExternal = z.object({
+  name: z.string(),
+  hosts: z.array(z.string()),
+  ports: z.array(z.object({ number: z.number().int(), protocol: z.enum(["HTTP", "HTTPS"]) })),
+  /** Binding of a wrangler `mtls_certificates` entry to send through instead of the global fetch. */
+  clientCertificate: z.string().optional(),
+});
+
 export const Snapshot = z.object({
   schema: z.literal(SNAPSHOT_SCHEMA),
   mesh: z.string(),
   edge: z.string(),
-  role: z.enum(["gateway", "service"]),
+  role: z.enum(["gateway", "service", "egress"]),
   /** The service a service edge fronts; absent on the gateway. */
   service: z.string().optional(),
   /** Config version this snapshot was compiled from. */
   version: z.number().int().min(0),
-  /** What this edge may call: services (gateway) or versions (service edge). */
+  /** What this edge may call: services (gateway), versions (service edge) or ExternalServices (egress). */
   backends: z.array(z.string()),
   vhosts: z.array(VirtualHost),
   /** Service edges with no route: where traffic goes (equal split, or a Rollout's weights). */
@@ -96,6 +105,8 @@ export const Snapshot = z.object({
   policy: CompiledPolicy.optional(),
   authn: CompiledAuthn.optional(),
   authz: CompiledAuthz.optional(),
+  /** The egress edge's allow-list: one entry per ExternalService. */
+  externals: z.array(CompiledExternal).optional(),
 });
 
 export type Snapshot = z.infer<typeof Snapshot>;
@@ -105,3 +116,4 @@ export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 export type VirtualHost = z.infer<typeof VirtualHost>;
 export type CompiledAuthn = z.infer<typeof CompiledAuthn>;
 export type CompiledAuthz = z.infer<typeof CompiledAuthz>;
+export type CompiledExternal = z.infer<typeof CompiledExternal>;

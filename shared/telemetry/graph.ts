@@ -1,12 +1,14 @@
 import type { MetricSeries } from "../control-api.ts";
 import { golden, type Golden } from "./aggregate.ts";
+import { EGRESS } from "../names.ts";
 
 export type GraphNode = { id: string; kind: "external" | "gateway" | "service"; versions: string[] } & Partial<Golden>;
 export type GraphEdge = { source: string; target: string } & Golden;
 
 /**
  * The service graph (Kiali-style) from the series: an edge per (caller → service) seen by the
- * service's own edge, plus external → gateway from the gateway's reports.
+ * service's own edge, plus external → gateway from the gateway's reports and app → ExternalService
+ * from the egress edge's (ExternalService nodes are of kind "external", like the internet's clients).
  */
 export function serviceGraph(series: MetricSeries[], services: { name: string; versions: string[] }[], windowSec: number): { nodes: GraphNode[]; edges: GraphEdge[] } {
   const pairs = new Map<string, MetricSeries[]>();
@@ -14,7 +16,9 @@ export function serviceGraph(series: MetricSeries[], services: { name: string; v
   for (const s of series) {
     if (s.reporter === "gateway") add(s.source, "gateway", s);
     else if (s.reporter === `${s.destination}-edge`) add(s.source, s.destination, s);
+    else if (s.reporter === EGRESS) add(s.source, s.destination, s);
   }
+  const externals = new Set(series.filter((s) => s.reporter === EGRESS).map((s) => s.destination));
   const edges: GraphEdge[] = [...pairs].map(([k, v]) => {
     const [source, target] = k.split("\u0000");
     return { source, target, ...golden(v, windowSec) };
@@ -23,9 +27,9 @@ export function serviceGraph(series: MetricSeries[], services: { name: string; v
   for (const svc of services) nodes.set(svc.name, { id: svc.name, kind: "service", versions: svc.versions });
   for (const e of edges)
     for (const id of [e.source, e.target])
-      if (!nodes.has(id)) nodes.set(id, { id, kind: id === "gateway" ? "gateway" : id === "external" ? "external" : "service", versions: [] });
+      if (!nodes.has(id)) nodes.set(id, { id, kind: id === "gateway" ? "gateway" : id === "external" || externals.has(id) ? "external" : "service", versions: [] });
   for (const n of nodes.values()) {
-    const inbound = series.filter((s) => (n.kind === "gateway" ? s.reporter === "gateway" : s.reporter === `${n.id}-edge`));
+    const inbound = series.filter((s) => (n.kind === "gateway" ? s.reporter === "gateway" : externals.has(n.id) ? s.reporter === EGRESS && s.destination === n.id : s.reporter === `${n.id}-edge`));
     if (inbound.length) Object.assign(n, golden(inbound, windowSec));
   }
   return { nodes: [...nodes.values()], edges };

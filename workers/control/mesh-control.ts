@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
 import type { ControlEnv } from "./env.ts";
+import { EGRESS } from "../../shared/names.ts";
 import { principalOf } from "./api/auth.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
@@ -41,7 +42,11 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
   async report(input: TelemetryBatch): Promise<void> {
     const batch = TelemetryBatch.parse(input);
     const byDestination = new Map<string, TelemetryBatch["series"]>();
-    for (const s of batch.series) byDestination.set(s.destination, [...(byDestination.get(s.destination) ?? []), s]);
+    // Calls to ExternalServices are kept in the egress edge's own shard (their names are not services).
+    for (const s of batch.series) {
+      const shard = s.reporter === EGRESS ? EGRESS : s.destination;
+      byDestination.set(shard, [...(byDestination.get(shard) ?? []), s]);
+    }
     await Promise.all([
       configStore(this.env).report(batch.report),
       ...[...byDestination].map(([service, series]) => telemetryOf(this.env, service).ingest(series, batch.windowStart)),

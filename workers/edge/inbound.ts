@@ -27,6 +27,8 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     deadlineAt = Date.now() + Math.min(deadlineHeader, MAX_DEADLINE_MS);
   for (const name of [...upstreamHeaders.keys()])
     if (name.startsWith(INTERNAL_PREFIX) && !(trustedCaller && name !== H.caller)) upstreamHeaders.delete(name);
+  const egress = snapshot.role === "egress";
+  if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
   const url = new URL(request.url);
   const trace = continueTrace(request.headers);
   if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);
@@ -41,7 +43,7 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     inbound: request,
     url,
     upstreamHeaders,
-    facts: factsOf(request, url),
+    facts: factsOf(request, url, egress),
     principal: trustedCaller ? request.headers.get(H.principal) ?? undefined : undefined,
     claims: trustedCaller ? decodeClaims(request.headers.get(H.claims)) : undefined,
     attempts: 0,

@@ -5,6 +5,7 @@ import type { Exchange, Stage } from "./exchange.ts";
 import { forwardHooks } from "./resilience/hooks.ts";
 import type { ResilienceState } from "./resilience/state.ts";
 import { concurrency } from "./stages/concurrency.ts";
+import { egress } from "./stages/egress.ts";
 import { type AuthnState, authenticate } from "./stages/authenticate.ts";
 import { authorize } from "./stages/authorize.ts";
 import { errors } from "./stages/errors.ts";
@@ -40,6 +41,21 @@ export type EdgeServices = {
 export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts);
   const upstream = upstreamFor(snapshot, s.env);
+  if (snapshot.role === "egress")
+    // The egress edge checks the allow-list (ExternalService hosts, then ports) before authorization.
+    return compose([
+      telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+      respond(snapshot),
+      errors(),
+      route(snapshot, table),
+      egress(snapshot),
+      authorize(snapshot),
+      fault(snapshot),
+      rateLimit(snapshot, s.resilience, s.globalLimiter),
+      split(snapshot, s.resilience),
+      concurrency(snapshot, s.resilience),
+      forward(upstream, forwardHooks(snapshot, s.resilience)),
+    ]);
   return compose([
     telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
     respond(snapshot),

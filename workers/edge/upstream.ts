@@ -4,12 +4,14 @@ import type { CompiledBackend, Snapshot } from "../../shared/snapshot/schema.ts"
 import { type EdgeEnv, isFetcher } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
 import { traceparentOf } from "./trace.ts";
+import { withExplainEntry } from "./debug.ts";
 
 /** Sends one try to a backend: the gateway calls service edges, a service edge calls its versions. */
 export type Upstream = (x: Exchange, backend: CompiledBackend, body: BodyInit | null, signal: AbortSignal) => Promise<Response>;
 
 /** Resolves every backend binding once per snapshot, so the hot path does a map lookup. */
 export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
+  if (snapshot.role === "egress") return externalUpstream(snapshot, env);
   const fetchers = new Map<string, Fetcher>();
   for (const name of snapshot.backends) {
     const binding = env[snapshot.role === "gateway" ? serviceBinding(name) : versionBinding(name)];
@@ -31,7 +33,35 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
   };
 }
 
-/** An app cannot speak for the mesh: x-isomesh-* headers in its response are dropped. */
+/**
+ * The egress edge calls the outside world: through the ExternalService's client-certificate binding
+ * (wrangler `mtls_certificates`) when it names one, else the global fetch. Nothing internal leaves
+ * the mesh: no x-isomesh-* header, no isomesh tracestate entry; trace context and request id do.
+ */
+function externalUpstream(snapshot: Snapshot, env: EdgeEnv): Upstream {
+  const viaCertificate = new Map<string, Fetcher>();
+  for (const e of snapshot.externals ?? []) {
+    if (!e.clientCertificate) continue;
+    const binding = env[e.clientCertificate];
+    if (isFetcher(binding)) viaCertificate.set(e.name, binding);
+  }
+  return (x, backend, body, signal) => {
+    const wantsCertificate = snapshot.externals?.find((e) => e.name === backend.service)?.clientCertificate;
+    const certificate = viaCertificate.get(backend.service);
+    if (wantsCertificate && !certificate) throw new Error(`no mtls_certificates binding ${wantsCertificate} on edge ${snapshot.edge}`);
+    const headers = new Headers(x.upstreamHeaders);
+    headers.set(H.requestId, x.requestId);
+    headers.set(H.traceparent, traceparentOf(x.trace));
+    const state = withExplainEntry(x.trace.state, false);
+    if (state) headers.set(H.tracestate, state);
+    else headers.delete(H.tracestate);
+    const init: RequestInit = { method: x.inbound.method, headers, body, signal, redirect: "manual" };
+    const sent = certificate ? certificate.fetch(x.url.toString(), init) : fetch(x.url.toString(), init);
+    return sent.then(withoutInternalHeaders);
+  };
+}
+
+/** An app (or an external host) cannot speak for the mesh: x-isomesh-* headers in its response are dropped. */
 function withoutInternalHeaders(res: Response): Response {
   let internal = false;
   for (const name of res.headers.keys()) if (name.startsWith(INTERNAL_PREFIX)) internal = true;

@@ -5,6 +5,7 @@ import { goldenBy, reportedByServiceEdge } from "../../../shared/telemetry/aggre
 import { serviceGraph } from "../../../shared/telemetry/graph.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
+import { EGRESS } from "../../../shared/names.ts";
 import { configStore, telemetryOf, traceStore } from "../mesh-control.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
@@ -16,9 +17,11 @@ const WINDOWS: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h":
 
 const topologyOf = (env: ControlEnv) => Topology.parse(JSON.parse(env.TOPOLOGY));
 
-/** Every service's Telemetry object holds the series whose destination is that service. */
+/** Every service's Telemetry object holds the series whose destination is that service; the egress edge's holds external calls. */
+const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
+
 async function seriesSince(env: ControlEnv, sinceMs: number): Promise<MetricSeries[]> {
-  const all = await Promise.all(topologyOf(env).services.map((s) => telemetryOf(env, s.name).query(sinceMs)));
+  const all = await Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).query(sinceMs)));
   return all.flat();
 }
 
@@ -29,7 +32,7 @@ function windowOf(q: string | undefined): { label: string; seconds: number } | u
 
 observeRoutes.get("/metrics", requireRole("viewer"), async (c) => {
   const env = c.env;
-  const [totals, status] = await Promise.all([Promise.all(topologyOf(env).services.map((s) => telemetryOf(env, s.name).totals())), configStore(env).status()]);
+  const [totals, status] = await Promise.all([Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())), configStore(env).status()]);
   return c.body(prometheusText(totals.flat(), status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 

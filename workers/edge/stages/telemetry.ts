@@ -65,6 +65,8 @@ export const telemetry =
 /** The service and version a request went to, as this edge knows it (the gateway learns the version from the response). */
 function destinationOf(snapshot: Snapshot, x: Parameters<Stage>[0], response: Response): [string, string] {
   if (snapshot.role === "service") return [snapshot.service ?? snapshot.edge, x.backend?.version ?? "unknown"];
+  // Like Istio's BlackHoleCluster: one series for every host no ExternalService declares (bounded cardinality).
+  if (snapshot.role === "egress") return [x.route?.route ?? "unregistered", "external"];
   const reported = response.headers.get(H.backend);
   if (reported?.includes("/")) {
     const [service, version] = reported.split("/", 2);

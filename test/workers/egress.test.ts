@@ -1,0 +1,166 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { freePort } from "../helpers/http.ts";
+
+// Apps reach external hosts only through the egress edge, and only those an ExternalService declares.
+// The "outside world" here is a node:http server on 127.0.0.1 (reachable as localhost and 127.0.0.1).
+
+const forwarder = resolve("test/helpers/forwarder.ts");
+let mesh: TestMesh;
+let external: Server;
+let port: number;
+const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+const failures = new Map<string, number>();
+
+beforeAll(async () => {
+  external = createServer((req, res) => {
+    seen.push({ url: req.url ?? "", headers: req.headers });
+    const key = String(req.headers["x-key"] ?? "");
+    const fail = Number(req.headers["x-fail-times"] ?? 0);
+    const n = (failures.get(key) ?? 0) + 1;
+    failures.set(key, n);
+    const delay = Number(req.headers["x-delay-ms"] ?? 0);
+    setTimeout(() => {
+      res.setHeader("content-type", "application/json");
+      res.setHeader("x-isomesh-backend", "forged/by-the-outside");
+      res.statusCode = key && n <= fail ? 503 : 200;
+      res.end(JSON.stringify({ external: true, path: req.url, host: req.headers.host }));
+    }, delay);
+  });
+  await new Promise<void>((r) => external.listen(0, "127.0.0.1", r));
+  port = (external.address() as AddressInfo).port;
+  mesh = await startTestMesh(`name: egr
+services:
+  - name: shop
+    versions: [{ name: v1, worker: ${forwarder} }]
+    egress: true
+  - name: intruder
+    versions: [{ name: v1, worker: ${forwarder} }]
+    egress: true
+  - name: plain
+    versions: [{ name: v1, worker: ${forwarder} }]
+`);
+  await mesh.apply(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: front }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules:
+    - matches: [{ headers: [{ name: x-app, value: intruder }] }]
+      backendRefs: [{ name: intruder }]
+    - matches: [{ headers: [{ name: x-app, value: plain }] }]
+      backendRefs: [{ name: plain }]
+    - backendRefs: [{ name: shop }]
+`);
+});
+afterAll(async () => {
+  await mesh?.stop();
+  external?.close();
+});
+
+/** Has the shop app call `url` through its EGRESS binding (via the gateway and shop's edge). */
+const callOut = (url: string, headers: Record<string, string> = {}) => mesh.get("/", { headers: { "x-forward-to": "EGRESS", "x-forward-url": url, ...headers } });
+const declare = (spec: string, name = "books") => mesh.apply(`apiVersion: isomesh.dev/v1\nkind: ExternalService\nmetadata: { name: ${name} }\nspec:\n${spec}`);
+
+describe("egress: the allow-list", () => {
+  it("denies a host no ExternalService declares, naming the host", async () => {
+    const res = await callOut(`http://localhost:${port}/v1/books`);
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatchObject({ code: "egress_denied", host: "localhost" });
+    expect(seen.some((s) => s.url === "/v1/books")).toBe(false);
+  });
+
+  it("lets a declared host and port through, without leaking mesh headers", async () => {
+    await declare(`  hosts: [localhost]\n  ports: [{ number: ${port}, protocol: HTTP }]`);
+    const res = await callOut(`http://localhost:${port}/v1/books?q=1`, { "x-isomesh-principal": "spoofed" });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ external: true, path: "/v1/books?q=1", host: `localhost:${port}` });
+    const got = seen.find((s) => s.url === "/v1/books?q=1")!;
+    expect(Object.keys(got.headers).filter((h) => h.startsWith("x-isomesh-"))).toEqual([]);
+    expect(got.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    expect(got.headers["x-request-id"]).toBeTruthy();
+  });
+
+  it("matches the host the call connects to, not a Host header the app sets", async () => {
+    const res = await callOut(`http://127.0.0.1:${port}/sneaky`, { "x-forward-host": "localhost" });
+    expect(res.status).toBe(403);
+    expect(res.json().error.code).toBe("egress_denied");
+    expect(seen.some((s) => s.url === "/sneaky")).toBe(false);
+  });
+
+  it("denies a port or scheme the ExternalService does not declare", async () => {
+    const other = await freePort();
+    const wrongPort = await callOut(`http://localhost:${other}/x`);
+    expect(wrongPort.status).toBe(403);
+    expect(wrongPort.json().error.message).toContain(`does not declare HTTP on port ${other}`);
+    const wrongScheme = await callOut(`https://localhost:${port}/x`);
+    expect(wrongScheme.status).toBe(403);
+    expect(wrongScheme.json().error.message).toContain(`HTTPS on port ${port}`);
+  });
+
+  it("is reachable only through a binding: a service without egress has none", async () => {
+    const res = await callOut(`http://localhost:${port}/x`, { "x-app": "plain" });
+    expect(res.status).toBe(599);
+    expect(res.body).toContain("no binding EGRESS");
+  });
+});
+
+describe("egress: policies", () => {
+  it("applies the ExternalService's retries and timeouts", async () => {
+    await declare(`  hosts: [localhost]\n  ports: [{ number: ${port}, protocol: HTTP }]\n  timeouts: { request: 300ms }\n  retry: { codes: [503], attempts: 2, backoff: 10ms }`);
+    const retried = await callOut(`http://localhost:${port}/flaky`, { "x-key": "k1", "x-fail-times": "2" });
+    expect(retried.status).toBe(200);
+    expect(failures.get("k1")).toBe(3);
+    const slow = await callOut(`http://localhost:${port}/slow`, { "x-delay-ms": "2000" });
+    expect(slow.status).toBe(504);
+    expect(slow.json().error.code).toBe("upstream_timeout");
+  });
+
+  it("authorizes callers with an AuthorizationPolicy on the egress gateway", async () => {
+    await mesh.apply(`apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: books-callers }
+spec:
+  targetRefs: [{ kind: Gateway, name: egress }]
+  rules: [{ from: [{ source: { principals: [shop] } }], to: [{ operation: { hosts: [localhost], methods: [GET] } }] }]
+`);
+    expect((await callOut(`http://localhost:${port}/ok`)).status).toBe(200);
+    const intruder = await callOut(`http://localhost:${port}/ok`, { "x-app": "intruder" });
+    expect(intruder.status).toBe(403);
+    expect(intruder.json().error.code).toBe("rbac_denied");
+    const post = await mesh.get("/", { method: "POST", body: "{}", headers: { "x-forward-to": "EGRESS", "x-forward-url": `http://localhost:${port}/ok` } });
+    expect(post.status).toBe(403);
+  });
+
+  it("drops x-isomesh-* headers an external host answers with", async () => {
+    const res = await callOut(`http://localhost:${port}/ok`);
+    expect(res.headers["x-isomesh-backend"]).not.toBe("forged/by-the-outside");
+  });
+
+  it("counts external calls per caller and ExternalService", async () => {
+    const until = Date.now() + 8000;
+    let text = "";
+    while (Date.now() < until) {
+      text = (await mesh.admin("/metrics")).body;
+      if (/isomesh_requests_total\{[^}]*reporter="egress"[^}]*destination_service="books"/.test(text)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const line = text.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="egress"') && l.includes('source_workload="shop"') && l.includes('destination_service="books"') && l.includes('response_code="200"'));
+    expect(line).toBeTruthy();
+    expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
+    const graph = (await mesh.admin("/v1/graph?window=5m")).json();
+    expect(graph.edges).toContainEqual(expect.objectContaining({ source: "shop", target: "books" }));
+    expect(graph.nodes).toContainEqual(expect.objectContaining({ id: "books", kind: "external" }));
+  });
+
+  it("shows the egress edge in status, with its snapshot", async () => {
+    const status = (await mesh.admin("/v1/status")).json();
+    expect(status.edges.map((e: { edge: string }) => e.edge)).toContain("egress");
+    const snap = (await mesh.admin("/v1/snapshots/egress")).json();
+    expect(snap).toMatchObject({ role: "egress", backends: ["books"], externals: [{ name: "books", hosts: ["localhost"] }] });
+  });
+});
