@@ -75,7 +75,11 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       name: CONTROL_WORKER,
       main: WORKER_ENTRY.control,
       ...base,
-      vars: { TOPOLOGY: JSON.stringify(topology), ...(opts.otlpEndpoint ? { OTLP_ENDPOINT: opts.otlpEndpoint } : {}) },
+      vars: {
+        TOPOLOGY: JSON.stringify(topology),
+        ...(opts.otlpEndpoint ? { OTLP_ENDPOINT: opts.otlpEndpoint } : {}),
+        ...(manifest.admin?.oidc ? { ADMIN_OIDC: JSON.stringify(manifest.admin.oidc) } : {}),
+      },
       kv_namespaces: kv,
       durable_objects: {
         bindings: [

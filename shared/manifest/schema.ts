@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AdminOidc } from "../security/admin-oidc.ts";
 
 const Name = z
   .string()
@@ -51,6 +52,8 @@ export const Manifest = z
     /** Resource files applied on first start of an empty store and baked into bootstrap snapshots. */
     defaults: z.array(z.string()).default([]),
     egress: EgressSpec.optional(),
+    /** Admin API access beyond tokens: OIDC/JWT from the organisation's identity provider. */
+    admin: z.strictObject({ oidc: AdminOidc.optional() }).optional(),
     /** Compatibility date for every generated worker. */
     compatibilityDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default("2025-04-01"),
   })

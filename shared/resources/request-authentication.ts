@@ -4,7 +4,7 @@ import { envelope, TargetRef } from "./metadata.ts";
 const MAX_JWKS_BYTES = 64 * 1024;
 
 /** An inline JWKS document (a JSON string, as in Istio): parsed and checked at apply time. */
-const InlineJwks = z
+export const InlineJwks = z
   .string()
   .max(MAX_JWKS_BYTES, "jwks is limited to 64 KiB")
   .superRefine((text, ctx) => {

@@ -12,6 +12,8 @@ export type ControlEnv = {
   TOPOLOGY: string;
   /** Admin tokens as JSON `[{name, token, role}]` (a wrangler secret in production). */
   ADMIN_TOKENS?: string;
+  /** OIDC/JWT admin access (manifest admin.oidc) as JSON; see shared/security/admin-oidc.ts. */
+  ADMIN_OIDC?: string;
   /** A single editor token, for simple setups. */
   ADMIN_TOKEN?: string;
   /** Seconds an edge isolate counts as alive after its last report. */

@@ -1,4 +1,5 @@
 import { H } from "../../shared/headers.ts";
+import { MAX_TOKEN_BYTES } from "../../shared/security/jwt.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeEnv } from "./env.ts";
@@ -18,7 +19,7 @@ const verdicts = new Map<string, { ok: boolean; until: number }>();
 export async function explainRequested(request: Request, snapshot: Snapshot, env: EdgeEnv): Promise<boolean> {
   if (snapshot.role !== "gateway") return hasExplainEntry(request.headers.get(H.tracestate));
   const token = request.headers.get(H.debug);
-  if (!token || token.length > 512) return false;
+  if (!token || token.length > MAX_TOKEN_BYTES) return false; // admin tokens or OIDC JWTs
   const key = await sha256Hex(token);
   const now = Date.now();
   const cached = verdicts.get(key);

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { parseManifest } from "../../shared/manifest/parse.ts";
+import { AdminOidc, roleFromClaims } from "../../shared/security/admin-oidc.ts";
+
+const base = { issuer: "https://idp.example", audiences: ["isomesh-admin"], jwksUri: "https://idp.example/jwks" };
+
+describe("admin OIDC roles", () => {
+  const oidc = AdminOidc.parse({ ...base, roleClaim: "groups", editors: ["ops"], viewers: ["dev"] });
+  it.each([
+    [{ groups: ["dev", "ops"] }, "editor"],
+    [{ groups: ["dev"] }, "viewer"],
+    [{ groups: "dev other" }, "viewer"], // space-separated, like OAuth scope
+    [{ groups: ["other"] }, undefined],
+    [{ groups: [1, { ops: true }] }, undefined],
+    [{}, undefined],
+  ])("%j → %s", (claims, role) => expect(roleFromClaims(oidc, claims)).toBe(role));
+
+  it("reads nested claims by dotted path, and claim names that contain dots as they are", () => {
+    const nested = AdminOidc.parse({ ...base, roleClaim: "realm_access.roles" });
+    expect(roleFromClaims(nested, { realm_access: { roles: ["editor"] } })).toBe("editor");
+    const namespaced = AdminOidc.parse({ ...base, roleClaim: "https://isomesh.dev/role" });
+    expect(roleFromClaims(namespaced, { "https://isomesh.dev/role": "viewer" })).toBe("viewer");
+  });
+
+  it.each([
+    ["no audience", "    issuer: https://i\n    audiences: []\n    jwksUri: https://i/jwks\n", /admin\.oidc\.audiences: name the audience/],
+    ["no keys", "    issuer: https://i\n    audiences: [a]\n", /exactly one of jwks or jwksUri/],
+    ["an http JWKS", "    issuer: https://i\n    audiences: [a]\n    jwksUri: http://i/jwks\n", /jwksUri must be https/],
+    ["a private key", `    issuer: https://i\n    audiences: [a]\n    jwks: '{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}]}'\n`, /private key/],
+  ])("the manifest refuses %s", (_label, oidcYaml, message) => {
+    const text = `name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\nadmin:\n  oidc:\n${oidcYaml}`;
+    expect(() => parseManifest(text, "mesh.yaml")).toThrow(message);
+  });
+});
