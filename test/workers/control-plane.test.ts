@@ -119,3 +119,19 @@ spec:
     expect(await versionOf()).toBe(v);
   });
 });
+
+describe("OpenAPI", () => {
+  it("describes every admin route and every kind's schema, without a token", async () => {
+    const res = await mesh.admin("/openapi.json", { token: "" });
+    expect(res.status).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe("3.1.0");
+    for (const path of ["/v1/apply", "/v1/resources/{kind}/{name}", "/v1/version", "/v1/history", "/v1/rollback", "/v1/status", "/v1/snapshots/{edge}", "/metrics", "/v1/stats", "/v1/graph", "/v1/traces/{traceId}"])
+      expect(Object.keys(doc.paths)).toContain(path);
+    for (const kind of ["HTTPRoute", "TrafficPolicy", "RequestAuthentication", "AuthorizationPolicy", "Rollout", "ExternalService"]) expect(doc.components.schemas[kind]).toBeDefined();
+    expect(doc.components.schemas.ExternalService.properties.spec.required).toContain("hosts");
+    // Every $ref resolves within the document.
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
+    for (const r of new Set(refs)) expect(doc.components.schemas[r], r).toBeDefined();
+  });
+});

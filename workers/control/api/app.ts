@@ -5,6 +5,7 @@ import { explainRoutes } from "./explain.ts";
 import { observeRoutes } from "./observe.ts";
 import { rolloutRoutes } from "./rollouts.ts";
 import { uiRoutes } from "../ui/routes.ts";
+import { openapiRoutes } from "./openapi.ts";
 
 /** The admin API (DESIGN §3). Every route needs a bearer token; changes need the editor role. */
 export function createAdminApi() {
@@ -16,6 +17,7 @@ export function createAdminApi() {
   app.route("/", observeRoutes);
   app.route("/", rolloutRoutes);
   app.route("/", uiRoutes);
+  app.route("/", openapiRoutes);
   app.notFound((c) => c.json(apiError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     console.error(JSON.stringify({ level: "error", msg: "admin API error", path: c.req.path, error: String(err), stack: err.stack }));
