@@ -64,7 +64,9 @@ export function registerConfigCommands(program: Command) {
       if (printStructured(o.output, res)) return;
       const items = name ? [res] : res.items;
       if (!items.length) return console.log("no resources");
-      console.log(table(["KIND", "NAME", "PARENTS/TARGETS"], items.map((r: any) => [r.kind, r.metadata.name, (r.spec.parentRefs ?? r.spec.targetRefs ?? (r.spec.targetRef ? [r.spec.targetRef] : [])).map((p: any) => p.name).join(",")])));
+      // Routes and policies show what they attach to; an ExternalService shows the hosts it opens.
+      const attached = (r: any) => (r.kind === "ExternalService" ? r.spec.hosts : (r.spec.parentRefs ?? r.spec.targetRefs ?? (r.spec.targetRef ? [r.spec.targetRef] : [])).map((p: any) => p.name)).join(",");
+      console.log(table(["KIND", "NAME", "PARENTS/TARGETS/HOSTS"], items.map((r: any) => [r.kind, r.metadata.name, attached(r)])));
     });
 
   program
