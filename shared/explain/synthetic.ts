@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { edgeName, GATEWAY } from "../names.ts";
+import { edgeName, EGRESS, GATEWAY } from "../names.ts";
+import { externalPortDenial } from "../routing/external-port.ts";
 import { routeLabel, whyBeat } from "../routing/explain-precedence.ts";
 import { RouteTable } from "../routing/match.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
@@ -16,7 +17,7 @@ export const SyntheticRequest = z.object({
   headers: z.record(z.string(), z.string()).default({}),
   /** JWT claims to assume (skips token verification). */
   claims: z.record(z.string(), z.unknown()).optional(),
-  /** East-west: the calling service (starts at `service`'s edge instead of the gateway). */
+  /** East-west: the calling service (starts at `service`'s edge instead of the gateway; `egress` for a call out). */
   caller: z.string().optional(),
   service: z.string().optional(),
 });
@@ -38,7 +39,8 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
   const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
   const headers = new Headers(input.headers);
   const facts: RequestFacts = { method: input.method.toUpperCase(), host: (headers.get("host") ?? url.hostname).toLowerCase().replace(/:\d+$/, ""), path: url.pathname, query: url.searchParams, headers };
-  const start = input.service ? edgeName(input.service) : GATEWAY;
+  const start = input.service === EGRESS ? EGRESS : input.service ? edgeName(input.service) : GATEWAY;
+  if (start === EGRESS) facts.host = url.hostname.toLowerCase(); // the egress edge believes the URL, never a Host header
   return [hop(start, input.service ? input.caller ?? "unknown" : "external", 1)];
 
   function hop(edge: string, caller: string, share: number): SyntheticHop {
@@ -55,8 +57,22 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
       }
       return false;
     };
-    if (run(extra.beforeRoute)) return node;
     const table = new RouteTable(snapshot.vhosts);
+    if (snapshot.role === "egress") {
+      // The egress edge checks its allow-list first: the host's ExternalService, then its ports.
+      const winner = table.match(facts);
+      const external = winner && snapshot.externals?.find((e) => e.name === winner.route);
+      if (!external) {
+        node.decisions.push({ stage: "route", decision: `no ExternalService declares host ${facts.host}`, error: "egress_denied", status: 403 });
+        return node;
+      }
+      const denial = externalPortDenial(external, url);
+      node.decisions.push(denial ? { stage: "egress", decision: denial, error: "egress_denied", status: 403 } : { stage: "egress", decision: `${url.host} allowed by ExternalService/${external.name}`, externalService: external.name });
+      if (denial || run(extra.beforeRoute) || run(extra.afterRoute)) return node;
+      node.decisions.push({ stage: "split", decision: `always ${external.name} (${url.origin})` });
+      return node;
+    }
+    if (run(extra.beforeRoute)) return node;
     const [winner, ...others] = table.candidates(facts);
     let backends: CompiledBackend[];
     if (winner) {

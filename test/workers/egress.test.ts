@@ -136,6 +136,19 @@ spec:
     expect(post.status).toBe(403);
   });
 
+  it("explains a call out without sending it: allow-list, ports, then authorization", async () => {
+    const explain = async (body: object) => (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "egress", ...body }) })).json().hops[0].decisions;
+    const ok = await explain({ caller: "shop", url: `http://localhost:${port}/ok` });
+    expect(ok.map((d: { stage: string }) => d.stage)).toEqual(["egress", "authz", "split"]);
+    expect(ok[1].decision).toContain("books-callers");
+    const denied = await explain({ caller: "intruder", url: `http://localhost:${port}/ok` });
+    expect(denied.at(-1)).toMatchObject({ stage: "authz", error: "rbac_denied" });
+    const unknown = await explain({ caller: "shop", url: "https://api.unknown.example/", headers: { host: "localhost" } });
+    expect(unknown).toEqual([expect.objectContaining({ error: "egress_denied", decision: "no ExternalService declares host api.unknown.example" })]);
+    const port80 = await explain({ caller: "shop", url: "http://localhost/ok" });
+    expect(port80[0]).toMatchObject({ stage: "egress", error: "egress_denied" });
+  });
+
   it("drops x-isomesh-* headers an external host answers with", async () => {
     const res = await callOut(`http://localhost:${port}/ok`);
     expect(res.headers["x-isomesh-backend"]).not.toBe("forged/by-the-outside");

@@ -4,6 +4,7 @@ import { explainTree } from "../../../shared/explain/tree.ts";
 import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synthetic.ts";
 import { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { edgesOf } from "../../../shared/snapshot/scope.ts";
+import { EGRESS } from "../../../shared/names.ts";
 import { configStore, explainStore } from "../mesh-control.ts";
 import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
@@ -32,7 +33,9 @@ explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
     const body = await store.snapshotBody(edge);
     if (body) snapshots.set(edge, Snapshot.parse(JSON.parse(body)));
   }
-  if (parsed.data.service && !topology.services.some((s) => s.name === parsed.data.service))
-    return c.json({ errors: [{ resource: "(request)", path: "service", message: `unknown service "${parsed.data.service}"` }] }, 422);
+  const service = parsed.data.service;
+  if (service === EGRESS && !topology.egress) return c.json({ errors: [{ resource: "(request)", path: "service", message: "this mesh has no egress edge" }] }, 422);
+  if (service && service !== EGRESS && !topology.services.some((s) => s.name === service))
+    return c.json({ errors: [{ resource: "(request)", path: "service", message: `unknown service "${service}"` }] }, 422);
   return c.json({ version: await store.version(), synthetic: true, hops: explainSynthetic(parsed.data, (e) => snapshots.get(e), STAGE_EXPLAINERS) });
 });

@@ -1,9 +1,7 @@
 import { MeshError } from "../../../shared/errors.ts";
+import { externalPortDenial } from "../../../shared/routing/external-port.ts";
 import type { CompiledExternal, Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Stage } from "../exchange.ts";
-
-const DEFAULT_PORT = { "http:": 80, "https:": 443 } as Record<string, number>;
-const PROTOCOL = { "http:": "HTTP", "https:": "HTTPS" } as Record<string, string>;
 
 /**
  * The egress edge's allow-list, after the route stage found the ExternalService of the URL's host:
@@ -16,16 +14,9 @@ export const egress = (snapshot: Snapshot): Stage => {
       throw new MeshError("egress_denied", "the egress edge only serves mesh apps (call it through the EGRESS binding)", { edge: snapshot.edge });
     const external = x.route && byName.get(x.route.route);
     if (!external) throw new MeshError("egress_denied", `no ExternalService declares host ${x.facts.host}`, { edge: snapshot.edge, host: x.facts.host });
-    const protocol = PROTOCOL[x.url.protocol];
-    const port = x.url.port ? Number(x.url.port) : DEFAULT_PORT[x.url.protocol];
-    if (!external.ports.some((p) => p.number === port && p.protocol === protocol)) {
-      const declared = external.ports.map((p) => `${p.number}/${p.protocol}`).join(", ");
-      throw new MeshError("egress_denied", `ExternalService/${external.name} does not declare ${protocol ?? x.url.protocol} on port ${port} (declared: ${declared})`, {
-        edge: snapshot.edge,
-        externalService: external.name,
-      });
-    }
-    if (x.record.on) x.record.note("egress", `${x.facts.host}:${port} allowed by ExternalService/${external.name}`, { externalService: external.name, clientCertificate: external.clientCertificate });
+    const denial = externalPortDenial(external, x.url);
+    if (denial) throw new MeshError("egress_denied", denial, { edge: snapshot.edge, externalService: external.name });
+    if (x.record.on) x.record.note("egress", `${x.url.host} allowed by ExternalService/${external.name}`, { externalService: external.name, clientCertificate: external.clientCertificate });
     return next();
   };
 };
