@@ -56,7 +56,7 @@ export async function hopOverhead(opts: { rate: number; seconds: number; reps: n
   await mf.ready;
 
   writeFileSync(join(dir, "mesh.yaml"), `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`);
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: meshPort, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {}, expose: { "app-edge": edgePort } });
+  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: meshPort, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off", traceSampling: Number(process.env.BENCH_TRACE_SAMPLING ?? 1) }, onLog: () => {}, expose: { "app-edge": edgePort } });
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "b", alg: "ES256" }] });
   const apply = async (body: string) => {

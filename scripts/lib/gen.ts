@@ -17,6 +17,8 @@ export type GenOptions = {
   kvId?: string;
   refreshIntervalMs?: number;
   accessLog?: string;
+  /** Share of new traces recorded (0..1); Istio's default is 1%, its demo profile 100%. */
+  traceSampling?: number;
   otlpEndpoint?: string;
 };
 
@@ -64,6 +66,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     MESH_NAME: manifest.name,
     REFRESH_INTERVAL_MS: String(opts.refreshIntervalMs ?? 1000),
     ...(opts.accessLog ? { ACCESS_LOG: opts.accessLog } : {}),
+    ...(opts.traceSampling !== undefined ? { TRACE_SAMPLING: String(opts.traceSampling) } : {}),
   });
   // The bootstrap snapshot is compiled into the bundle (vars are limited to 5 KB in production).
   const bootstrap = (edge: string) => ({ ISOMESH_BOOTSTRAP_SNAPSHOT: JSON.stringify(JSON.stringify(compileSnapshot(topology, edge, stored, 0))) });

@@ -3,6 +3,7 @@ import { bucketIndex, emptyBuckets, LATENCY_BUCKETS_MS, quantile } from "../../s
 import { golden } from "../../shared/telemetry/aggregate.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import { prometheusText } from "../../shared/telemetry/prometheus.ts";
+import { continueTrace } from "../../workers/edge/trace.ts";
 
 /** The width of the bucket holding `v`: the most a bucketed quantile can be off by. */
 const bucketError = (v: number) => {
@@ -61,5 +62,21 @@ describe("exports", () => {
     const span = otlp.resourceSpans[0].scopeSpans[0].spans[0];
     expect(otlp.resourceSpans[0].resource.attributes[0]).toEqual({ key: "service.name", value: { stringValue: "reviews" } });
     expect(span).toMatchObject({ traceId: "a".repeat(32), parentSpanId: "c".repeat(16), startTimeUnixNano: "1000500000", endTimeUnixNano: "1002500000", kind: 2, status: { code: 1 } });
+  });
+});
+
+describe("trace context sampling", () => {
+  const h = (o: Record<string, string>) => new Headers(o);
+  it("keeps the caller's decision and samples new traces at the rate", () => {
+    expect(continueTrace(h({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" }), 0).sampled).toBe(true);
+    expect(continueTrace(h({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00" }), 1).sampled).toBe(false);
+    expect(continueTrace(h({}), 0).sampled).toBe(false);
+    expect(continueTrace(h({}), 1).sampled).toBe(true);
+    const share = Array.from({ length: 4000 }, () => continueTrace(h({}), 0.25).sampled).filter(Boolean).length / 4000;
+    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeLessThan(0.3);
+    const t = continueTrace(h({}), 1);
+    expect(t.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(t.spanId).toMatch(/^[0-9a-f]{16}$/);
   });
 });

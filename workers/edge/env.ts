@@ -11,6 +11,8 @@ export type EdgeEnv = {
   /** How old before a request waits (bounded) for the re-check (ms). */
   MAX_STALE_MS?: string;
   ACCESS_LOG?: string;
+  /** Share of new traces recorded as spans, 0..1 (default 1; a continued trace keeps its caller's decision). */
+  TRACE_SAMPLING?: string;
   SNAPSHOTS: KVNamespace;
   CONTROL: Fetcher<MeshControlApi>;
   /** Durable Object namespace for `mode: global` rate limits (in the control worker). */

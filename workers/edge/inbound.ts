@@ -16,7 +16,7 @@ const MAX_DEADLINE_MS = 3_600_000;
  * from the binding's props (set at deploy time); x-isomesh-* headers are only believed from the
  * gateway, and a request from outside the mesh loses them all.
  */
-export function createExchange(request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, snapshot: Snapshot, record = NO_RECORD): Exchange {
+export function createExchange(request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, snapshot: Snapshot, record = NO_RECORD, traceSampling = 1): Exchange {
   const external = snapshot.role === "gateway" || !props?.caller;
   const caller = external ? "external" : props.caller!;
   const trustedCaller = caller === GATEWAY;
@@ -30,7 +30,7 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
   const egress = snapshot.role === "egress";
   if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
   const url = new URL(request.url);
-  const trace = continueTrace(request.headers);
+  const trace = continueTrace(request.headers, record.on ? 1 : traceSampling);
   if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);
   return {
     startedAt: Date.now(),

@@ -54,6 +54,13 @@ function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   return source;
 }
 
+let sampling: number | undefined;
+const traceSampling = (env: EdgeEnv) => (sampling ??= rate(env.TRACE_SAMPLING, 1));
+const rate = (setting: string | undefined, fallback: number) => {
+  const n = Number(setting);
+  return setting === undefined || setting === "" || !Number.isFinite(n) ? fallback : Math.min(1, Math.max(0, n));
+};
+
 function accessLogRate(setting: string | undefined): number {
   if (setting === undefined || setting === "on") return 1;
   if (setting === "off") return 0;
@@ -67,9 +74,10 @@ function accessLogRate(setting: string | undefined): number {
  */
 export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
   override async fetch(request: Request): Promise<Response> {
-    const { snapshot, prepared } = await sourceFor(this.env).get(this.ctx);
+    const src = sourceFor(this.env);
+    const { snapshot, prepared } = src.ready(this.ctx) ?? (await src.get(this.ctx));
     const explain = request.headers.has(H.debug) || request.headers.has(H.tracestate) ? await explainRequested(request, snapshot, this.env) : false;
-    const x = createExchange(request, this.ctx, this.ctx.props, snapshot, explain ? new DecisionLog(true) : NO_RECORD);
+    const x = createExchange(request, this.ctx, this.ctx.props, snapshot, explain ? new DecisionLog(true) : NO_RECORD, traceSampling(this.env));
     if (!explain) return prepared(x);
     if (snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
     const response = await prepared(x);

@@ -36,6 +36,15 @@ export class SnapshotSource<T> {
     this.maxStaleMs = Number(env.MAX_STALE_MS ?? 10_000);
   }
 
+  /** The warm path without a promise: the snapshot when no request has to wait for a check. */
+  ready(ctx: ExecutionContext): { snapshot: Snapshot; prepared: T } | undefined {
+    if (!this.current) return undefined;
+    const age = Date.now() - this.checkedAt;
+    if (age > this.maxStaleMs) return undefined;
+    if (age > this.refreshMs) ctx.waitUntil(this.check(false).then(() => this.afterCheck(ctx)));
+    return this.current;
+  }
+
   async get(ctx: ExecutionContext): Promise<{ snapshot: Snapshot; prepared: T }> {
     if (!this.current) {
       await this.loadBootstrap();

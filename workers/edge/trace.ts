@@ -14,14 +14,20 @@ export function randomHex(bytes: number): string {
   return out;
 }
 
-/** Continues the caller's trace (traceparent, or B3 as a fallback) with a new span, or starts one. */
-export function continueTrace(headers: Headers): TraceContext {
-  const m = TRACEPARENT.exec(headers.get(H.traceparent) ?? "");
+/**
+ * Continues the caller's trace (traceparent, or B3 as a fallback) with a new span, or starts one.
+ * A continued trace keeps the caller's sampling decision; a new one is sampled at `sampleRate`
+ * (like Istio's tracing sampling), so every hop of one request agrees on whether it is traced.
+ */
+export function continueTrace(headers: Headers, sampleRate = 1): TraceContext {
+  const parent = headers.get(H.traceparent);
+  const m = parent === null ? null : TRACEPARENT.exec(parent);
   if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2]))
     return { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled: (parseInt(m[3], 16) & 1) === 1, state: headers.get(H.tracestate) ?? undefined };
-  const b3 = b3Context(headers);
+  const b3 = headers.has("b3") || headers.has("x-b3-traceid") ? b3Context(headers) : undefined;
   if (b3) return { ...b3, spanId: randomHex(8) };
-  return { traceId: randomHex(16), spanId: randomHex(8), sampled: true };
+  const ids = randomHex(24);
+  return { traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: sampleRate >= 1 || Math.random() < sampleRate };
 }
 
 function b3Context(headers: Headers): Omit<TraceContext, "spanId"> | undefined {

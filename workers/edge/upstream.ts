@@ -7,7 +7,7 @@ import { traceparentOf } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
 
 /** Sends one try to a backend: the gateway calls service edges, a service edge calls its versions. */
-export type Upstream = (x: Exchange, backend: CompiledBackend, body: BodyInit | null, signal: AbortSignal) => Promise<Response>;
+export type Upstream = (x: Exchange, backend: CompiledBackend, body: BodyInit | null, signal: AbortSignal | undefined) => Promise<Response>;
 
 /** Resolves every backend binding once per snapshot, so the hot path does a map lookup. */
 export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
@@ -21,7 +21,9 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
     const target = snapshot.role === "gateway" ? backend.service : backend.version ?? "";
     const fetcher = fetchers.get(target);
     if (!fetcher) throw new Error(`no binding for backend ${target} on edge ${snapshot.edge}`);
-    const headers = new Headers(x.upstreamHeaders);
+    // x.upstreamHeaders is already this exchange's own copy, and fetch copies it again when the
+    // request is made: set the per-try headers in place rather than copying once more.
+    const headers = x.upstreamHeaders;
     headers.set(H.requestId, x.requestId);
     headers.set(H.traceparent, traceparentOf(x.trace));
     if (x.trace.state) headers.set(H.tracestate, x.trace.state);
@@ -49,7 +51,7 @@ function externalUpstream(snapshot: Snapshot, env: EdgeEnv): Upstream {
     const wantsCertificate = snapshot.externals?.find((e) => e.name === backend.service)?.clientCertificate;
     const certificate = viaCertificate.get(backend.service);
     if (wantsCertificate && !certificate) throw new Error(`no mtls_certificates binding ${wantsCertificate} on edge ${snapshot.edge}`);
-    const headers = new Headers(x.upstreamHeaders);
+    const headers = x.upstreamHeaders;
     headers.set(H.requestId, x.requestId);
     headers.set(H.traceparent, traceparentOf(x.trace));
     const state = withExplainEntry(x.trace.state, false);

@@ -6,8 +6,9 @@ import { startMesh } from "../../lib/runtime.ts";
 import { loadDefaults, loadManifest } from "../../lib/gen.ts";
 import { AdminClient } from "../client.ts";
 import { c } from "../output.ts";
+import { samplingRate } from "../options.ts";
 
-type DevOptions = { manifest: string; port: string; adminPort?: string; state: string; adminToken?: string; otlp?: string; accessLog: string };
+type DevOptions = { manifest: string; port: string; adminPort?: string; state: string; adminToken?: string; otlp?: string; accessLog: string; traceSampling: string };
 
 /** The dev token is kept in the state folder so a restart keeps the same one. */
 function devToken(state: string, given?: string): { token: string; generated: boolean } {
@@ -31,12 +32,14 @@ export function registerDev(program: Command) {
     .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
     .option("--access-log <mode>", "access logs: on, off or a sampling rate", "on")
+    .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .action(async (o: DevOptions) => {
       const started = Date.now();
       const port = Number(o.port);
       const adminPort = o.adminPort ? Number(o.adminPort) : port + 1;
       const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(o.manifest);
+      const traceSampling = samplingRate(o.traceSampling);
       process.stdout.write(c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`));
       const mesh = await startMesh({
         manifestPath: o.manifest,
@@ -44,7 +47,7 @@ export function registerDev(program: Command) {
         adminPort,
         stateDir: o.state,
         adminToken: token,
-        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog },
+        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling },
         onLog: (line) => process.stdout.write(line.endsWith("\n") ? line : line + "\n"),
       });
       let stopping = false;

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { generate } from "../../lib/gen.ts";
 import { c } from "../output.ts";
+import { samplingRate } from "../options.ts";
 
 export function registerGen(program: Command) {
   program
@@ -10,8 +11,9 @@ export function registerGen(program: Command) {
     .option("--out <dir>", "output folder", ".isomesh/gen")
     .option("--kv-id <id>", "KV namespace id for snapshots (production)")
     .option("--otlp <url>", "OTLP/HTTP collector for spans")
-    .action((o: { manifest: string; out: string; kvId?: string; otlp?: string }) => {
-      const mesh = generate(o.manifest, { outDir: o.out, kvId: o.kvId, otlpEndpoint: o.otlp });
+    .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
+    .action((o: { manifest: string; out: string; kvId?: string; otlp?: string; traceSampling: string }) => {
+      const mesh = generate(o.manifest, { outDir: o.out, kvId: o.kvId, otlpEndpoint: o.otlp, traceSampling: samplingRate(o.traceSampling) });
       for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
     });
 }

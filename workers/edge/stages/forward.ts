@@ -1,5 +1,5 @@
 import { MeshError } from "../../../shared/errors.ts";
-import { bufferBody } from "../body.ts";
+import { bufferBody, passBody } from "../body.ts";
 import type { Exchange, Stage } from "../exchange.ts";
 import type { Upstream } from "../upstream.ts";
 
@@ -28,7 +28,8 @@ export const forward =
     const retry = x.route?.retry;
     const perTryMs = x.route?.timeouts.backendRequestMs || undefined;
     const retriesWanted = retry && (IDEMPOTENT.has(x.inbound.method) || retry.unsafeMethods) ? retry.attempts : 0;
-    const body = await bufferBody(x.inbound);
+    // Only a request that may be retried needs its body buffered for replay; others stream through.
+    const body = retriesWanted > 0 ? await bufferBody(x.inbound) : passBody(x.inbound);
     const maxAttempts = 1 + (body.replayable ? retriesWanted : 0);
     if (retriesWanted > 0 && !body.replayable && x.record.on) x.record.note("retry", "body too large to replay: retries disabled");
     hooks.onRequest(x);
@@ -40,9 +41,10 @@ export const forward =
       const budgetMs = Math.min(perTryMs ?? Infinity, remaining);
       const started = Date.now();
       let outcome: Response | Error;
-      const abort = new AbortController();
+      // An AbortController only when a timer may have to cancel the try.
+      const abort = budgetMs === Infinity ? undefined : new AbortController();
       try {
-        outcome = await tryOnce(() => upstream(x, backend, body.take(), abort.signal), budgetMs, abort);
+        outcome = await tryOnce(() => upstream(x, backend, body.take(), abort?.signal), budgetMs, abort);
       } catch (e) {
         outcome = e instanceof Error ? e : new Error(String(e));
       }
@@ -76,8 +78,8 @@ export const forward =
     }
   };
 
-async function tryOnce(send: () => Promise<Response>, budgetMs: number, ac: AbortController): Promise<Response> {
-  if (budgetMs === Infinity) return send();
+async function tryOnce(send: () => Promise<Response>, budgetMs: number, ac: AbortController | undefined): Promise<Response> {
+  if (budgetMs === Infinity || !ac) return send();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -25,7 +25,8 @@ export const telemetry =
       retries: Math.max(0, x.attempts - 1),
       flags: x.flags,
     });
-    recorder.span({
+    if (x.trace.sampled)
+      recorder.span({
       traceId: x.trace.traceId,
       spanId: x.trace.spanId,
       parentSpanId: x.trace.parentSpanId,

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { echoManifest, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+
+// Trace sampling (gen traceSampling / dev --trace-sampling): new traces are recorded at the rate,
+// a caller's traceparent decision is kept at every hop, and metrics count every request regardless.
+
+let mesh: TestMesh;
+beforeAll(async () => {
+  mesh = await startTestMesh(echoManifest({ web: ["v1"] }), { gen: { traceSampling: 0 } });
+  await mesh.apply(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: web }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules: [{ backendRefs: [{ name: web }] }]
+`);
+});
+afterAll(() => mesh?.stop());
+
+const traceIds = async () => ((await mesh.admin("/v1/traces?limit=200")).json().traces as { traceId: string }[]).map((t) => t.traceId);
+
+describe("trace sampling", () => {
+  it("records no span for unsampled new traces, but keeps a caller's sampled decision end to end", async () => {
+    for (let i = 0; i < 10; i++) expect((await mesh.get("/")).status).toBe(200);
+    const sampled = "5bf92f3577b34da6a3ce929d0e0e4736";
+    await mesh.get("/", { headers: { traceparent: `00-${sampled}-00f067aa0ba902b7-01` } });
+    await mesh.get("/", { headers: { traceparent: "00-6bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00" } });
+    let spans: { edge: string }[] = [];
+    for (const until = Date.now() + 8000; Date.now() < until && spans.length < 2; await new Promise((r) => setTimeout(r, 200))) {
+      const res = await mesh.admin(`/v1/traces/${sampled}`);
+      if (res.status === 200) spans = res.json().spans;
+    }
+    expect(spans.map((s) => s.edge).sort()).toEqual(["gateway", "web-edge"]);
+    expect(await traceIds()).toEqual([sampled]);
+    const metrics = (await mesh.admin("/metrics")).body;
+    const line = metrics.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="web-edge"') && l.includes('response_code="200"'));
+    expect(Number(line?.split(" ").pop())).toBe(12);
+  });
+});
