@@ -63,6 +63,26 @@ describe("retries and timeouts", () => {
     expect(res.headers["x-isomesh-attempts"]).toBe("1");
   });
 
+  it("keeps the client's keep-alive connection usable when the app never reads the body", async () => {
+    const { Agent } = await import("node:http");
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const { request } = await import("node:http");
+    const send = (method: string, body?: string) =>
+      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+        const req = request(`${mesh.gatewayUrl}/retry/y`, { method, agent, headers: { "x-echo-status": "500" } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const first = await send("POST", "x".repeat(2048));
+    const second = await send("GET");
+    expect([first.status, second.status]).toEqual([500, 500]);
+    expect(second.socket).toBe(first.socket);
+    agent.destroy();
+  });
+
   it("answers 504 upstream_timeout when the request timeout passes", async () => {
     const started = Date.now();
     const res = await mesh.get("/slow", { headers: { "x-echo-delay-ms": "2000" } });

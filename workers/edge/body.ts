@@ -26,9 +26,6 @@ export async function bufferBody(request: Request, limit = REPLAY_LIMIT_BYTES): 
   return { replayable: true, take: () => bytes };
 }
 
-/** The body as it came, to be sent once (no retry can need it again). */
-export const passBody = (request: Request): ReplayableBody => (request.body ? once(request.body) : { replayable: true, take: () => null });
-
 function once(stream: ReadableStream): ReplayableBody {
   let taken = false;
   return {

@@ -1,5 +1,5 @@
 import { MeshError } from "../../../shared/errors.ts";
-import { bufferBody, passBody } from "../body.ts";
+import { bufferBody } from "../body.ts";
 import type { Exchange, Stage } from "../exchange.ts";
 import type { Upstream } from "../upstream.ts";
 
@@ -28,8 +28,9 @@ export const forward =
     const retry = x.route?.retry;
     const perTryMs = x.route?.timeouts.backendRequestMs || undefined;
     const retriesWanted = retry && (IDEMPOTENT.has(x.inbound.method) || retry.unsafeMethods) ? retry.attempts : 0;
-    // Only a request that may be retried needs its body buffered for replay; others stream through.
-    const body = retriesWanted > 0 ? await bufferBody(x.inbound) : passBody(x.inbound);
+    // Small bodies are read in full even without retries: a body the app leaves unread would make
+    // workerd drop the client's keep-alive connection (seen as "socket hang up" on the next request).
+    const body = await bufferBody(x.inbound);
     const maxAttempts = 1 + (body.replayable ? retriesWanted : 0);
     if (retriesWanted > 0 && !body.replayable && x.record.on) x.record.note("retry", "body too large to replay: retries disabled");
     hooks.onRequest(x);
