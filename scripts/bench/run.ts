@@ -19,10 +19,10 @@ bare pass-through hop, and on a single-threaded isolate that CPU is latency. The
 the request's headers ${f(ops["copy request Headers"] ?? NaN, 1)} µs, scanning them for \`x-isomesh-*\` ${f(ops["iterate request header names"] ?? NaN, 1)} µs, a new upstream Request ${f(ops["new Request (URL + init)"] ?? NaN, 1)} µs. Counted
 over what one request does (two header scans, two header copies, one Request, one Response copy, a URL, trace ids, metrics),
 the edge's own JavaScript accounts for roughly 20–30 µs of the gap. A V8 profile (\`node --import tsx scripts/bench/profile.ts app-edge\`)
-shows no single hot JS function and about a fifth of the time in native code outside JS; the rest of the gap is there: the
-runtime building and copying a second request and response through the isolate boundary where the pass-through forwards the
-originals, and the garbage those objects leave. Sampling traces at 1% (this run) instead of 100% saved about 20 µs of CPU per
-hop. What would close the rest: forwarding the inbound Request object itself with the few headers the mesh adds (as the
+shows no single hot JS function and about a fifth of the time in native code outside JS. We have not attributed the rest;
+the likely candidates are the runtime building a second request and response where the pass-through forwards the originals,
+and the garbage those objects leave. Trace sampling matters: in two back-to-back runs of \`scripts/bench/hop-only.ts\`,
+recording every request's span instead of none cost about 20 µs of CPU per hop (this run samples 1%). What would close the rest: forwarding the inbound Request object itself with the few headers the mesh adds (as the
 pass-through does) instead of rebuilding it, and letting the gateway call a service's app directly when that service's edge has
 no inbound policy, which removes a whole hop from the north-south chain.
 `;
