@@ -2,13 +2,14 @@ import type { MetricSeries } from "../control-api.ts";
 import { golden, type Golden } from "./aggregate.ts";
 import { EGRESS } from "../names.ts";
 
-export type GraphNode = { id: string; kind: "external" | "gateway" | "service"; versions: string[] } & Partial<Golden>;
+/** `external` is the internet's clients; `external-service` an ExternalService apps call out to. */
+export type GraphNode = { id: string; kind: "external" | "gateway" | "service" | "external-service"; versions: string[] } & Partial<Golden>;
 export type GraphEdge = { source: string; target: string } & Golden;
 
 /**
  * The service graph (Kiali-style) from the series: an edge per (caller → service) seen by the
  * service's own edge, plus external → gateway from the gateway's reports and app → ExternalService
- * from the egress edge's (ExternalService nodes are of kind "external", like the internet's clients).
+ * from the egress edge's (ExternalService nodes are of kind "external-service").
  */
 export function serviceGraph(series: MetricSeries[], services: { name: string; versions: string[] }[], windowSec: number): { nodes: GraphNode[]; edges: GraphEdge[] } {
   const pairs = new Map<string, MetricSeries[]>();
@@ -27,7 +28,7 @@ export function serviceGraph(series: MetricSeries[], services: { name: string; v
   for (const svc of services) nodes.set(svc.name, { id: svc.name, kind: "service", versions: svc.versions });
   for (const e of edges)
     for (const id of [e.source, e.target])
-      if (!nodes.has(id)) nodes.set(id, { id, kind: id === "gateway" ? "gateway" : id === "external" || externals.has(id) ? "external" : "service", versions: [] });
+      if (!nodes.has(id)) nodes.set(id, { id, kind: id === "gateway" ? "gateway" : id === "external" ? "external" : externals.has(id) ? "external-service" : "service", versions: [] });
   for (const n of nodes.values()) {
     const inbound = series.filter((s) => (n.kind === "gateway" ? s.reporter === "gateway" : externals.has(n.id) ? s.reporter === EGRESS && s.destination === n.id : s.reporter === `${n.id}-edge`));
     if (inbound.length) Object.assign(n, golden(inbound, windowSec));

@@ -167,7 +167,7 @@ spec:
     expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
     const graph = (await mesh.admin("/v1/graph?window=5m")).json();
     expect(graph.edges).toContainEqual(expect.objectContaining({ source: "shop", target: "books" }));
-    expect(graph.nodes).toContainEqual(expect.objectContaining({ id: "books", kind: "external" }));
+    expect(graph.nodes).toContainEqual(expect.objectContaining({ id: "books", kind: "external-service" }));
   });
 
   it("shows the egress edge in status, with its snapshot", async () => {

@@ -23,7 +23,7 @@ function statTable(stats: { services: Stat[] }): string {
 /** Graphviz DOT of the service graph: edges labelled with rate and success. */
 export function toDot(graph: { nodes: { id: string; kind: string }[]; edges: { source: string; target: string; rps: number; successRate: number | null; p99: number | null }[] }): string {
   const lines = ["digraph isomesh {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];'];
-  for (const n of graph.nodes) lines.push(`  "${n.id}"${n.kind !== "service" ? ` [shape=${n.kind === "external" ? "ellipse" : "hexagon"}]` : ""};`);
+  for (const n of graph.nodes) lines.push(`  "${n.id}"${n.kind !== "service" ? ` [shape=${n.kind === "external" || n.kind === "external-service" ? "ellipse" : "hexagon"}]` : ""};`);
   for (const e of graph.edges) {
     const bad = e.successRate !== null && e.successRate < 0.99;
     lines.push(`  "${e.source}" -> "${e.target}" [label="${e.rps} rps, ${pct(e.successRate)}, p99 ${ms(e.p99)}"${bad ? ', color="red"' : ""}];`);
