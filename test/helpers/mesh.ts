@@ -68,3 +68,12 @@ export function echoManifest(services: Record<string, string[]>, calls: Record<s
   }
   return lines.join("\n") + "\n";
 }
+
+/** An HTTPRoute that sends everything reaching the gateway to one service. */
+export const gatewayRouteTo = (service: string, name = service) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name} }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules: [{ backendRefs: [{ name: ${service} }] }]
+`;

@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 
 // The admin API's optional OIDC/JWT mode (manifest admin.oidc): the data plane's verifier, with
 // the role read from a claim; admin tokens keep working beside it.
@@ -35,13 +35,7 @@ admin:
 });
 afterAll(() => mesh?.stop());
 
-const route = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web }
-spec:
-  parentRefs: [{ name: gateway }]
-  rules: [{ backendRefs: [{ name: web }] }]
-`;
+const route = gatewayRouteTo("web");
 const roles = (...r: string[]) => ({ sub: "ann", realm_access: { roles: r } });
 
 describe("admin API: OIDC/JWT mode", () => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { echoManifest, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { echoManifest, gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 
 let mesh: TestMesh;
 let collector: Server;
@@ -18,13 +18,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
   const port = (collector.address() as { port: number }).port;
   mesh = await startTestMesh(echoManifest({ web: ["v1"] }), { gen: { otlpEndpoint: `http://127.0.0.1:${port}/v1/traces` } });
-  await mesh.apply(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web }
-spec:
-  parentRefs: [{ name: gateway }]
-  rules: [{ backendRefs: [{ name: web }] }]
-`);
+  await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(async () => {
   await mesh?.stop();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { echoManifest, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { echoManifest, gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 
 // Trace sampling (gen traceSampling / dev --trace-sampling): new traces are recorded at the rate,
 // a caller's traceparent decision is kept at every hop, and metrics count every request regardless.
@@ -7,13 +7,7 @@ import { echoManifest, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 let mesh: TestMesh;
 beforeAll(async () => {
   mesh = await startTestMesh(echoManifest({ web: ["v1"] }), { gen: { traceSampling: 0 } });
-  await mesh.apply(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web }
-spec:
-  parentRefs: [{ name: gateway }]
-  rules: [{ backendRefs: [{ name: web }] }]
-`);
+  await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());
 
