@@ -43,7 +43,7 @@ function haproxyBinary(): string | undefined {
  * The same 1 KB JSON app served directly, behind a bare pass-through binding hop, behind isomesh
  * (gateway → edge → app, with and without a cached JWT check) and behind HAProxy.
  */
-export async function hopOverhead(opts: { rate: number; seconds: number; reps: number; log: (s: string) => void }): Promise<{ rows: HopRow[]; notes: string[] }> {
+export async function hopOverhead(opts: { rate: number; seconds: number; reps: number; log: (s: string) => void; only?: string[] }): Promise<{ rows: HopRow[]; notes: string[] }> {
   const notes: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), "isomesh-bench-"));
   const app = resolve(REPO_ROOT, "scripts/bench/workers/app.ts");
@@ -118,16 +118,19 @@ spec:
     rows.push(row);
     opts.log(`  ${t.name}: p50 ${row.p50.toFixed(3)} ms, p99 ${row.p99.toFixed(3)} ms, ${row.cpuUsPerReq.toFixed(0)} µs CPU/req, ${row.errors} errors`);
   };
-  for (const t of targets) await measure(t);
+  const wanted = (name: string) => !opts.only || opts.only.some((prefix) => name.startsWith(prefix));
+  for (const t of targets) if (wanted(t.name)) await measure(t);
   // The same mesh with a RequestAuthentication at the gateway, every request carrying one (cached) token.
-  await apply(`apiVersion: isomesh.dev/v1
+  if (wanted("isomesh + JWT")) {
+    await apply(`apiVersion: isomesh.dev/v1
 kind: RequestAuthentication
 metadata: { name: bench }
 spec:
   targetRefs: [{ kind: Gateway, name: gateway }]
   jwtRules: [{ issuer: "https://bench", audiences: [bench], jwks: '${jwks}' }]
 `);
-  await measure({ name: "isomesh + JWT (cached)", url: `http://127.0.0.1:${meshPort}/app`, headers: { authorization: `Bearer ${token}` }, processes: ["workerd"] });
+    await measure({ name: "isomesh + JWT (cached)", url: `http://127.0.0.1:${meshPort}/app`, headers: { authorization: `Bearer ${token}` }, processes: ["workerd"] });
+  }
 
   haproxy?.kill();
   await mesh.dispose();

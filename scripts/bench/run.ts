@@ -22,7 +22,13 @@ the edge's own JavaScript accounts for roughly 20–30 µs of the gap. A V8 prof
 shows no single hot JS function and about a fifth of the time in native code outside JS. We have not attributed the rest;
 the likely candidates are the runtime building a second request and response where the pass-through forwards the originals,
 and the garbage those objects leave. Trace sampling matters: in two back-to-back runs of \`scripts/bench/hop-only.ts\`,
-recording every request's span instead of none cost about 20 µs of CPU per hop (this run samples 1%). What would close the rest: forwarding the inbound Request object itself with the few headers the mesh adds (as the
+recording every request's span instead of none cost about 20 µs of CPU per hop (this run samples 1%).
+A bisection (not part of \`npm run bench\`: temporary early returns in the edge that forward the original request at each point,
+\`scripts/bench/hop-only.ts 500 6 3 pass-through,isomesh\` per point, CPU per request over the pass-through, ±15 µs of noise)
+puts the gap here: the WorkerEntrypoint and the snapshot lookup cost nothing measurable; building the exchange (first touch of
+the request's headers and their copy, the internal-header scan, the URL, the trace context) about 40 µs; the stages, the
+upstream Request and the stamped response copy about 35 µs more. Touching headers in JavaScript is what costs, much more
+than the per-call figures below suggest (they reuse headers already in JavaScript); the pass-through never touches them. What would close the rest: forwarding the inbound Request object itself with the few headers the mesh adds (as the
 pass-through does) instead of rebuilding it, and letting the gateway call a service's app directly when that service's edge has
 no inbound policy, which removes a whole hop from the north-south chain.
 `;
