@@ -165,6 +165,12 @@ spec:
     const line = text.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="egress"') && l.includes('source_workload="shop"') && l.includes('destination_service="books"') && l.includes('response_code="200"'));
     expect(line).toBeTruthy();
     expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
+    const callersOf = (stats: any) => (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? []).map((k: { caller: string }) => k.caller).sort();
+    let stats = (await mesh.admin("/v1/stats?window=5m")).json();
+    for (const until = Date.now() + 8000; callersOf(stats).length < 2 && Date.now() < until; await new Promise((r) => setTimeout(r, 200)))
+      stats = (await mesh.admin("/v1/stats?window=5m")).json();
+    expect(callersOf(stats)).toEqual(["intruder", "shop"]);
+    expect(stats.externals.map((e: { name: string }) => e.name)).toContain("unregistered");
     const graph = (await mesh.admin("/v1/graph?window=5m")).json();
     expect(graph.edges).toContainEqual(expect.objectContaining({ source: "shop", target: "books" }));
     expect(graph.nodes).toContainEqual(expect.objectContaining({ id: "books", kind: "external-service" }));

@@ -11,13 +11,22 @@ const health = (v: number | null | undefined) => (v === null || v === undefined 
 
 type Stat = { service: string; requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null; versions: (Omit<Stat, "service" | "versions"> & { version: string })[] };
 
-function statTable(stats: { services: Stat[] }): string {
+type External = Omit<Stat, "service" | "versions"> & { name: string; callers: (Omit<Stat, "service" | "versions"> & { caller: string })[] };
+
+function statTable(stats: { services: Stat[]; externals?: External[] }): string {
   const rows: (string | number)[][] = [];
   for (const s of stats.services) {
     rows.push([c.bold(s.service), "*", s.rps, health(s.successRate), ms(s.p50), ms(s.p95), ms(s.p99), s.requests]);
     for (const v of s.versions) rows.push(["", v.version, v.rps, health(v.successRate), ms(v.p50), ms(v.p95), ms(v.p99), v.requests]);
   }
-  return table(["SERVICE", "VERSION", "RPS", "SUCCESS", "P50", "P95", "P99", "REQUESTS"], rows);
+  const services = table(["SERVICE", "VERSION", "RPS", "SUCCESS", "P50", "P95", "P99", "REQUESTS"], rows);
+  if (!stats.externals?.length) return services;
+  const out: (string | number)[][] = [];
+  for (const e of stats.externals) {
+    out.push([c.bold(e.name), "*", e.rps, health(e.successRate), ms(e.p50), ms(e.p95), ms(e.p99), e.requests]);
+    for (const k of e.callers) out.push(["", k.caller, k.rps, health(k.successRate), ms(k.p50), ms(k.p95), ms(k.p99), k.requests]);
+  }
+  return `${services}\n\n${table(["EXTERNAL SERVICE", "CALLER", "RPS", "SUCCESS", "P50", "P95", "P99", "REQUESTS"], out)}`;
 }
 
 /** Graphviz DOT of the service graph: edges labelled with rate and success. */

@@ -40,7 +40,15 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
   const w = windowOf(c.req.query("window"));
   if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
   const only = c.req.query("service");
-  const series = (await seriesSince(c.env, Date.now() - w.seconds * 1000)).filter(reportedByServiceEdge).filter((s) => !only || s.destination === only);
+  const all = await seriesSince(c.env, Date.now() - w.seconds * 1000);
+  const series = all.filter(reportedByServiceEdge).filter((s) => !only || s.destination === only);
+  // Calls out, as the egress edge saw them: per ExternalService ("unregistered" = denied hosts), per caller.
+  const outbound = all.filter((s) => s.reporter === EGRESS);
+  const externals = only ? [] : [...goldenBy(outbound, (s) => s.destination, w.seconds)].map(([name, g]) => ({
+    name,
+    ...g,
+    callers: [...goldenBy(outbound.filter((s) => s.destination === name), (s) => s.source, w.seconds)].map(([caller, cg]) => ({ caller, ...cg })),
+  }));
   const services = topologyOf(c.env)
     .services.filter((svc) => !only || svc.name === only)
     .map((svc) => {
@@ -54,7 +62,7 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
         routes: [...byRoute].map(([route, g]) => ({ route, ...g })),
       };
     });
-  return c.json({ window: w.label, at: new Date().toISOString(), services });
+  return c.json({ window: w.label, at: new Date().toISOString(), services, externals });
 });
 
 observeRoutes.get("/v1/graph", requireRole("viewer"), async (c) => {
