@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -116,5 +116,16 @@ describe("ExternalService", () => {
     const snap = compileSnapshot(topology, "egress", resources.map((resource, i) => ({ resource, createdAt: i })), 1);
     expect(snap.vhosts.find((v) => v.hostnames[0] === "a.example")!.routes[0].route).toBe("one");
     expect(snap.authz?.policies.map((p) => p.name)).toEqual(["p"]);
+  });
+});
+
+describe("Bookinfo's egress example", () => {
+  it("generates, and its task file passes analyze against it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-bookinfo-"));
+    const mesh = generate("examples/bookinfo/mesh-egress.yaml", { outDir: join(dir, "gen") });
+    expect(mesh.workers.find((w) => w.config.name === "details-v2")!.config.services).toContainEqual({ binding: "EGRESS", service: "egress", props: { caller: "details", version: "v2" } });
+    const { resources, errors } = parse(readFileSync("examples/bookinfo/tasks/egress-google-books.yaml", "utf8"));
+    expect(errors).toEqual([]);
+    expect(analyze(topologyOf(mesh.manifest), resources)).toEqual({ errors: [], warnings: [] });
   });
 });
