@@ -5,13 +5,15 @@ import { HeaderMatch } from "./http-route.ts";
 
 const Percent = z.number().min(0).max(100);
 
-/** Where a key comes from: a header, a cookie, a JWT claim, the caller or the client IP. */
+/** Where a key comes from: a header, a cookie, a JWT claim, the caller, the client IP or the request's host. */
 export const KeySource = z.union([
   z.strictObject({ header: z.string().min(1) }),
   z.strictObject({ cookie: z.string().min(1) }),
   z.strictObject({ claim: z.string().min(1) }),
   z.strictObject({ caller: z.literal(true) }),
   z.strictObject({ clientIp: z.literal(true) }),
+  /** The request's host: per virtual host at the gateway, per external host at the egress edge. */
+  z.strictObject({ host: z.literal(true) }),
 ]);
 export type KeySource = z.infer<typeof KeySource>;
 

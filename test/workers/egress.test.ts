@@ -182,4 +182,17 @@ spec:
     const snap = (await mesh.admin("/v1/snapshots/egress")).json();
     expect(snap).toMatchObject({ role: "egress", backends: ["books"], externals: [{ name: "books", hosts: ["localhost"] }] });
   });
+
+  it("rate limits calls out per external host with a TrafficPolicy on the egress edge", async () => {
+    await mesh.apply(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: egress-quota }
+spec:
+  targetRefs: [{ kind: Gateway, name: egress }]
+  rateLimits: [{ requests: 2, per: 1m, key: { host: true } }]
+`);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await callOut(`http://localhost:${port}/quota`)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+  });
 });

@@ -17,6 +17,7 @@ export function keyOf(source: KeySource | undefined, x: Exchange): string | unde
     return v === undefined ? undefined : String(v);
   }
   if ("caller" in source) return x.caller;
+  if ("host" in source) return x.facts.host;
   return x.inbound.headers.get("cf-connecting-ip") ?? x.inbound.headers.get("x-forwarded-for")?.split(",")[0].trim() ?? undefined;
 }
 
