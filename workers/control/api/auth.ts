@@ -22,12 +22,20 @@ function tokensOf(env: Env): Promise<Token[]> {
 
 // The OIDC verifier is the data plane's JwtVerifier (same refusals, JWKS cache and token cache),
 // rebuilt only when the ADMIN_OIDC setting changes.
-let oidc: { source: string; config: AdminOidc; verifier: JwtVerifier } | undefined;
+let oidc: { source: string; config: AdminOidc; verifier: JwtVerifier } | { source: string; error: string } | undefined;
 
 function oidcOf(env: Env) {
   if (!env.ADMIN_OIDC) return undefined;
   if (oidc?.source === env.ADMIN_OIDC) return oidc;
-  const config = AdminOidc.parse(JSON.parse(env.ADMIN_OIDC));
+  let config: AdminOidc;
+  try {
+    config = AdminOidc.parse(JSON.parse(env.ADMIN_OIDC));
+  } catch (e) {
+    // A broken setting must not take admin tokens down with it: JWTs are refused, saying why.
+    const error = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e);
+    console.error(JSON.stringify({ level: "error", msg: "ADMIN_OIDC is invalid", error }));
+    return (oidc = { source: env.ADMIN_OIDC, error });
+  }
   const rule = {
     policy: "admin.oidc",
     issuer: config.issuer,
@@ -60,6 +68,7 @@ export async function authenticateAdmin(env: Env, token: string | undefined): Pr
   if (found) return { ok: true, principal: found };
   const o = oidcOf(env);
   if (!o || token.split(".").length !== 3) return unauthorized("a valid admin token is required (Authorization: Bearer <token>)");
+  if ("error" in o) return unauthorized(`JWTs cannot be checked: the admin OIDC setting (ADMIN_OIDC) is invalid: ${o.error}`);
   const verified = await o.verifier.verify(token);
   if (!verified.ok) return unauthorized(`invalid token: ${verified.reason}`);
   const role = roleFromClaims(o.config, verified.claims);
