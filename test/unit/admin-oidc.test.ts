@@ -33,16 +33,28 @@ describe("admin OIDC roles", () => {
   });
 });
 
+// workerd's crypto.subtle has timingSafeEqual; Node's does not (the admin auth runs in workerd).
+const subtle = crypto.subtle as unknown as { timingSafeEqual?: (a: ArrayBuffer, b: ArrayBuffer) => boolean };
+subtle.timingSafeEqual ??= (a, b) => Buffer.from(new Uint8Array(a)).equals(Buffer.from(new Uint8Array(b)));
+
 describe("admin auth with a broken ADMIN_OIDC", () => {
   it("keeps admin tokens working and refuses JWTs, saying why", async () => {
-    // workerd's crypto.subtle has timingSafeEqual; Node's does not.
-    const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (a: ArrayBuffer, b: ArrayBuffer) => boolean };
-    subtle.timingSafeEqual ??= (a, b) => Buffer.from(a).equals(Buffer.from(b));
     const { authenticateAdmin } = await import("../../workers/control/api/auth.ts");
     const env = { ADMIN_TOKEN: "static-editor-token-0123456789", ADMIN_OIDC: JSON.stringify({ issuer: "https://i", audiences: [] }) } as never;
     expect(await authenticateAdmin(env, "static-editor-token-0123456789")).toEqual({ ok: true, principal: { name: "admin", role: "editor" } });
     const jwt = await authenticateAdmin(env, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln");
     expect(jwt).toMatchObject({ ok: false, status: 401 });
     expect((jwt as { message: string }).message).toMatch(/ADMIN_OIDC\) is invalid: audiences: name the audience/);
+  });
+});
+
+describe("admin auth with a broken ADMIN_TOKENS secret", () => {
+  it("keeps ADMIN_TOKEN working and says what is wrong with the secret", async () => {
+    const { authenticateAdmin } = await import("../../workers/control/api/auth.ts");
+    const env = { ADMIN_TOKEN: "break-glass-token-0123456789", ADMIN_TOKENS: '[{"name":"ops","token":"short","role":"editor"}]' } as never;
+    expect(await authenticateAdmin(env, "break-glass-token-0123456789")).toMatchObject({ ok: true });
+    const other = await authenticateAdmin(env, "short");
+    expect(other).toMatchObject({ ok: false, status: 401 });
+    expect((other as { message: string }).message).toMatch(/ADMIN_TOKENS secret is invalid: 0\.token/);
   });
 });

@@ -9,15 +9,25 @@ type Token = { name: string; role: Role; digest: ArrayBuffer };
 type Env = AppEnv["Bindings"];
 
 const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
-let cache: { source: string; tokens: Promise<Token[]> } | undefined;
+let cache: { source: string; tokens: Promise<Token[]>; error?: string } | undefined;
 
-function tokensOf(env: Env): Promise<Token[]> {
+const describe = (e: unknown) => (e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e));
+
+function tokensOf(env: Env): { tokens: Promise<Token[]>; error?: string } {
   const source = `${env.ADMIN_TOKENS ?? ""}|${env.ADMIN_TOKEN ?? ""}`;
-  if (cache?.source === source) return cache.tokens;
-  const list = env.ADMIN_TOKENS ? TokenList.parse(JSON.parse(env.ADMIN_TOKENS)) : [];
+  if (cache?.source === source) return cache;
+  let list: z.infer<typeof TokenList> = [];
+  let error: string | undefined;
+  try {
+    if (env.ADMIN_TOKENS) list = TokenList.parse(JSON.parse(env.ADMIN_TOKENS));
+  } catch (e) {
+    // A broken secret must not crash every request: ADMIN_TOKEN (if any) still works.
+    error = describe(e);
+    console.error(JSON.stringify({ level: "error", msg: "ADMIN_TOKENS is invalid", error }));
+  }
   if (env.ADMIN_TOKEN) list.push({ name: "admin", token: env.ADMIN_TOKEN, role: "editor" });
-  cache = { source, tokens: Promise.all(list.map(async (t) => ({ name: t.name, role: t.role, digest: await digest(t.token) }))) };
-  return cache.tokens;
+  cache = { source, error, tokens: Promise.all(list.map(async (t) => ({ name: t.name, role: t.role, digest: await digest(t.token) }))) };
+  return cache;
 }
 
 // The OIDC verifier is the data plane's JwtVerifier (same refusals, JWKS cache and token cache),
@@ -32,7 +42,7 @@ function oidcOf(env: Env) {
     config = AdminOidc.parse(JSON.parse(env.ADMIN_OIDC));
   } catch (e) {
     // A broken setting must not take admin tokens down with it: JWTs are refused, saying why.
-    const error = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e);
+    const error = describe(e);
     console.error(JSON.stringify({ level: "error", msg: "ADMIN_OIDC is invalid", error }));
     return (oidc = { source: env.ADMIN_OIDC, error });
   }
@@ -63,11 +73,13 @@ export async function authenticateAdmin(env: Env, token: string | undefined): Pr
   const unauthorized = (message: string) => ({ ok: false, status: 401, message }) as const;
   if (!token) return unauthorized("a valid admin token is required (Authorization: Bearer <token>)");
   const presented = await digest(token);
+  const known = tokensOf(env);
   let found: Principal | undefined;
-  for (const t of await tokensOf(env)) if (crypto.subtle.timingSafeEqual(presented, t.digest) && !found) found = { name: t.name, role: t.role };
+  for (const t of await known.tokens) if (crypto.subtle.timingSafeEqual(presented, t.digest) && !found) found = { name: t.name, role: t.role };
   if (found) return { ok: true, principal: found };
   const o = oidcOf(env);
-  if (!o || token.split(".").length !== 3) return unauthorized("a valid admin token is required (Authorization: Bearer <token>)");
+  const required = `a valid admin token is required (Authorization: Bearer <token>)${known.error ? `; the ADMIN_TOKENS secret is invalid: ${known.error}` : ""}`;
+  if (!o || token.split(".").length !== 3) return unauthorized(required);
   if ("error" in o) return unauthorized(`JWTs cannot be checked: the admin OIDC setting (ADMIN_OIDC) is invalid: ${o.error}`);
   const verified = await o.verifier.verify(token);
   if (!verified.ok) return unauthorized(`invalid token: ${verified.reason}`);
