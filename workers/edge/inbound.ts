@@ -25,8 +25,10 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
   const deadlineHeader = Number(request.headers.get(H.deadline));
   if (!external && Number.isFinite(deadlineHeader) && deadlineHeader >= 0 && request.headers.has(H.deadline))
     deadlineAt = Date.now() + Math.min(deadlineHeader, MAX_DEADLINE_MS);
-  for (const name of [...upstreamHeaders.keys()])
-    if (name.startsWith(INTERNAL_PREFIX) && !(trustedCaller && name !== H.caller)) upstreamHeaders.delete(name);
+  // From the gateway, every x-isomesh-* header is the gateway's own (it stripped the client's), so
+  // only the caller header, which each edge sets for its apps, is dropped: no scan of every name.
+  if (trustedCaller) upstreamHeaders.delete(H.caller);
+  else for (const name of [...upstreamHeaders.keys()]) if (name.startsWith(INTERNAL_PREFIX)) upstreamHeaders.delete(name);
   const egress = snapshot.role === "egress";
   if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
   const url = new URL(request.url);
