@@ -41,16 +41,16 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
  * the mesh: no x-isomesh-* header, no isomesh tracestate entry; trace context and request id do.
  */
 function externalUpstream(snapshot: Snapshot, env: EdgeEnv): Upstream {
-  const viaCertificate = new Map<string, Fetcher>();
+  // Per ExternalService: the certificate binding to send through, or a reason it is missing.
+  const viaCertificate = new Map<string, Fetcher | string>();
   for (const e of snapshot.externals ?? []) {
     if (!e.clientCertificate) continue;
     const binding = env[e.clientCertificate];
-    if (isFetcher(binding)) viaCertificate.set(e.name, binding);
+    viaCertificate.set(e.name, isFetcher(binding) ? binding : `no mtls_certificates binding ${e.clientCertificate} on edge ${snapshot.edge}`);
   }
   return (x, backend, body, signal) => {
-    const wantsCertificate = snapshot.externals?.find((e) => e.name === backend.service)?.clientCertificate;
     const certificate = viaCertificate.get(backend.service);
-    if (wantsCertificate && !certificate) throw new Error(`no mtls_certificates binding ${wantsCertificate} on edge ${snapshot.edge}`);
+    if (typeof certificate === "string") throw new Error(certificate);
     const headers = x.upstreamHeaders;
     headers.set(H.requestId, x.requestId);
     headers.set(H.traceparent, traceparentOf(x.trace));
