@@ -27,8 +27,10 @@ A bisection (not part of \`npm run bench\`: temporary early returns in the edge 
 \`scripts/bench/hop-only.ts 500 6 3 pass-through,isomesh\` per point, CPU per request over the pass-through, ±15 µs of noise)
 puts the gap here: the WorkerEntrypoint and the snapshot lookup cost nothing measurable; building the exchange (first touch of
 the request's headers and their copy, the internal-header scan, the URL, the trace context) about 40 µs; the stages, the
-upstream Request and the stamped response copy about 35 µs more. Touching headers in JavaScript is what costs, much more
-than the per-call figures below suggest (they reuse headers already in JavaScript); the pass-through never touches them. What would close the rest: forwarding the inbound Request object itself with the few headers the mesh adds (as the
+upstream Request and the stamped response copy about 35 µs more. No single operation explains it: a pass-through with exactly
+one of them added (touching the headers, copying them, scanning their names, parsing the URL, rebuilding the request, copying
+the response; \`node --import tsx scripts/bench/variants.ts\`) stays within this machine's ±15 µs noise. The gap is the sum of
+many small costs, so it closes only by doing fewer of them per request, not by fixing one. What would close the rest: forwarding the inbound Request object itself with the few headers the mesh adds (as the
 pass-through does) instead of rebuilding it, and letting the gateway call a service's app directly when that service's edge has
 no inbound policy, which removes a whole hop from the north-south chain.
 `;
