@@ -26,8 +26,13 @@ describe("trace sampling", () => {
     }
     expect(spans.map((s) => s.edge).sort()).toEqual(["gateway", "web-edge"]);
     expect(await traceIds()).toEqual([sampled]);
-    const metrics = (await mesh.admin("/metrics")).body;
-    const line = metrics.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="web-edge"') && l.includes('response_code="200"'));
-    expect(Number(line?.split(" ").pop())).toBe(12);
+    // Metrics count every request, sampled or not (they arrive in per-second batches: poll).
+    const counted = async () => {
+      const line = (await mesh.admin("/metrics")).body.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="web-edge"') && l.includes('response_code="200"'));
+      return Number(line?.split(" ").pop() ?? 0);
+    };
+    let n = await counted();
+    for (const until = Date.now() + 8000; n < 12 && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) n = await counted();
+    expect(n).toBe(12);
   });
 });
