@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 import { freePort } from "../helpers/http.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 // Apps reach external hosts only through the egress edge, and only those an ExternalService declares.
 // The "outside world" here is a node:http server on 127.0.0.1 (reachable as localhost and 127.0.0.1).
@@ -155,20 +156,15 @@ spec:
   });
 
   it("counts external calls per caller and ExternalService", async () => {
-    const until = Date.now() + 8000;
-    let text = "";
-    while (Date.now() < until) {
-      text = (await mesh.admin("/metrics")).body;
-      if (/isomesh_requests_total\{[^}]*reporter="egress"[^}]*destination_service="books"/.test(text)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const text = await eventually(
+      async () => (await mesh.admin("/metrics")).body,
+      (t) => /isomesh_requests_total\{[^}]*reporter="egress"[^}]*destination_service="books"/.test(t),
+    );
     const line = text.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="egress"') && l.includes('source_workload="shop"') && l.includes('destination_service="books"') && l.includes('response_code="200"'));
     expect(line).toBeTruthy();
     expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
     const callersOf = (stats: any) => (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? []).map((k: { caller: string }) => k.caller).sort();
-    let stats = (await mesh.admin("/v1/stats?window=5m")).json();
-    for (const until = Date.now() + 8000; callersOf(stats).length < 2 && Date.now() < until; await new Promise((r) => setTimeout(r, 200)))
-      stats = (await mesh.admin("/v1/stats?window=5m")).json();
+    const stats = await eventually(async () => (await mesh.admin("/v1/stats?window=5m")).json(), (v) => callersOf(v).length === 2);
     expect(callersOf(stats)).toEqual(["intruder", "shop"]);
     expect(stats.externals.map((e: { name: string }) => e.name)).toContain("unregistered");
     const graph = (await mesh.admin("/v1/graph?window=5m")).json();

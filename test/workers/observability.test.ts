@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allReviewsV2, bookinfoGateway, bookinfoManifest } from "../helpers/bookinfo.ts";
 import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 let mesh: TestMesh;
 const N = 20;
@@ -15,16 +16,6 @@ beforeAll(async () => {
   for (let i = 0; i < N; i++) expect((await mesh.get("/productpage")).status).toBe(200);
 });
 afterAll(() => mesh?.stop());
-
-/** Telemetry is flushed in batches about every second: poll until the expectation holds. */
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe("observability on Bookinfo", () => {
   it("counts requests exactly, per service and version", async () => {

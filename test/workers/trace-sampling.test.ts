@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echoManifest, gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 // Trace sampling (gen traceSampling / dev --trace-sampling): new traces are recorded at the rate,
 // a caller's traceparent decision is kept at every hop, and metrics count every request regardless.
@@ -19,11 +20,13 @@ describe("trace sampling", () => {
     const sampled = "5bf92f3577b34da6a3ce929d0e0e4736";
     await mesh.get("/", { headers: { traceparent: `00-${sampled}-00f067aa0ba902b7-01` } });
     await mesh.get("/", { headers: { traceparent: "00-6bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00" } });
-    let spans: { edge: string }[] = [];
-    for (const until = Date.now() + 8000; Date.now() < until && spans.length < 2; await new Promise((r) => setTimeout(r, 200))) {
-      const res = await mesh.admin(`/v1/traces/${sampled}`);
-      if (res.status === 200) spans = res.json().spans;
-    }
+    const spans: { edge: string }[] = await eventually(
+      async () => {
+        const res = await mesh.admin(`/v1/traces/${sampled}`);
+        return res.status === 200 ? res.json().spans : [];
+      },
+      (v) => v.length >= 2,
+    );
     expect(spans.map((s) => s.edge).sort()).toEqual(["gateway", "web-edge"]);
     expect(await traceIds()).toEqual([sampled]);
     // Metrics count every request, sampled or not (they arrive in per-second batches: poll).
@@ -31,8 +34,6 @@ describe("trace sampling", () => {
       const line = (await mesh.admin("/metrics")).body.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="web-edge"') && l.includes('response_code="200"'));
       return Number(line?.split(" ").pop() ?? 0);
     };
-    let n = await counted();
-    for (const until = Date.now() + 8000; n < 12 && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) n = await counted();
-    expect(n).toBe(12);
+    expect(await eventually(counted, (n) => n >= 12)).toBe(12);
   });
 });
