@@ -3,7 +3,7 @@ import type { Resource } from "../resources/index.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
 import { checkReferences } from "./references.ts";
 import { checkShadowing } from "./shadowing.ts";
-import { checkDeadRules, checkExternalHosts, checkGatewayRoutes, checkPolicyConflicts } from "./policies.ts";
+import { checkDeadRules, checkEgressUnused, checkExternalHosts, checkGatewayRoutes, checkPolicyConflicts } from "./policies.ts";
 
 /**
  * The whole-config checks (like `istioctl analyze`), run on the config as it would be after a
@@ -12,6 +12,6 @@ import { checkDeadRules, checkExternalHosts, checkGatewayRoutes, checkPolicyConf
 export function analyze(topology: Topology, resources: Resource[], opts: { full?: boolean } = {}): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
   return {
     errors: checkReferences(topology, resources),
-    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...checkExternalHosts(resources), ...(opts.full ? checkGatewayRoutes(resources) : [])],
+    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...checkExternalHosts(resources), ...(opts.full ? [...checkGatewayRoutes(resources), ...checkEgressUnused(topology, resources)] : [])],
   };
 }

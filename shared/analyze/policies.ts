@@ -1,4 +1,5 @@
 import type { Resource } from "../resources/index.ts";
+import type { Topology } from "../manifest/topology.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
 
 /** Two policies of one kind on one target: only the oldest is applied (as Istio resolves conflicts). */
@@ -51,4 +52,11 @@ export function checkExternalHosts(resources: Resource[]): ResourceIssue[] {
     });
   }
   return warnings;
+}
+
+/** Services that may call out while no ExternalService exists: every call they make is denied (analyze only). */
+export function checkEgressUnused(topology: Topology, resources: Resource[]): ResourceIssue[] {
+  const callers = topology.services.filter((s) => s.egress).map((s) => s.name);
+  if (!topology.egress || callers.length === 0 || resources.some((r) => r.kind === "ExternalService")) return [];
+  return [{ resource: "Gateway/egress", path: "", message: `${callers.join(", ")} may call out (egress: true) but no ExternalService is declared: every call out gets 403 egress_denied` }];
 }

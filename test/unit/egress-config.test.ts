@@ -119,6 +119,15 @@ describe("ExternalService", () => {
   });
 });
 
+describe("analyze --full: egress", () => {
+  it("warns when services may call out but nothing is declared, and not once something is", () => {
+    const none = analyze(topology, [], { full: true }).warnings.filter((w) => w.resource === "Gateway/egress");
+    expect(none).toEqual([{ resource: "Gateway/egress", path: "", message: expect.stringContaining("shop may call out (egress: true) but no ExternalService is declared") }]);
+    const { resources } = parse(external("  hosts: [a.example]"));
+    expect(analyze(topology, resources, { full: true }).warnings.filter((w) => w.resource === "Gateway/egress")).toEqual([]);
+  });
+});
+
 describe("Bookinfo's egress example", () => {
   it("generates, and its task file passes analyze against it", () => {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-bookinfo-"));
