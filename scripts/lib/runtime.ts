@@ -4,6 +4,7 @@ import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { bundleWorker } from "./bundle.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
+import { EGRESS } from "../../shared/names.ts";
 
 export type MeshRuntimeOptions = {
   manifestPath: string;
@@ -38,6 +39,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen });
   const bundles = new Map<string, Promise<string>>();
+  const egress = mesh.workers.some((w) => w.role === "egress") ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
   const adminPort = o.adminPort ?? o.port + 1;
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
 
@@ -48,6 +50,10 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const exposed = o.expose?.[w.config.name];
       if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
+      // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
+      // (REGISTRY_ONLY), so a call that would bypass the mesh in production shows up here.
+      if (w.role === "app" && egress)
+        opts.outboundService = { name: EGRESS, props: { caller: w.service, version: w.version, captured: egress.has(w.service!) ? "declared" : "undeclared" } };
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
         opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };

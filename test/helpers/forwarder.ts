@@ -8,7 +8,7 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const [first, ...rest] = (request.headers.get("x-forward-to") ?? "").split(",").filter(Boolean);
     if (!first) return Response.json({ app: env.SERVICE, caller: request.headers.get("x-isomesh-caller"), principal: request.headers.get("x-isomesh-principal") });
-    const target = first === "FETCH" ? { fetch } : env[first];
+    const target = first === "FETCH" ? { fetch: (url: string, init: RequestInit) => fetch(url, init) } : env[first];
     if (!target || typeof target === "string") return new Response(`no binding ${first}`, { status: 599 });
     const headers = new Headers(request.headers);
     if (rest.length) headers.set("x-forward-to", rest.join(","));

@@ -110,6 +110,26 @@ describe("egress: the allow-list", () => {
   });
 });
 
+describe("egress: an app's global fetch (captured by isomesh dev)", () => {
+  const fetchOut = (url: string, headers: Record<string, string> = {}) => mesh.get("/", { headers: { "x-forward-to": "FETCH", "x-forward-url": url, ...headers } });
+
+  it("goes through the egress edge like an EGRESS call, with a warning that production would bypass it", async () => {
+    const res = await fetchOut(`http://localhost:${port}/captured`);
+    expect(res.status).toBe(200);
+    expect(seen.some((s) => s.url === "/captured" && !Object.keys(s.headers).some((h) => h.startsWith("x-isomesh-")))).toBe(true);
+    expect(mesh.logs.some((l) => l.includes("shop called http://localhost:") && l.includes("env.EGRESS.fetch"))).toBe(true);
+    const denied = await fetchOut("http://127.0.0.1:9/elsewhere");
+    expect(denied.status).toBe(403);
+    expect(denied.json().error).toMatchObject({ code: "egress_denied", hint: expect.stringContaining("env.EGRESS.fetch") });
+  });
+
+  it("is denied for a service that does not declare egress", async () => {
+    const res = await fetchOut(`http://localhost:${port}/captured`, { "x-app": "plain" });
+    expect(res.status).toBe(403);
+    expect(res.json().error.message).toBe(`plain called http://localhost:${port} with the global fetch, and its service does not declare egress: true`);
+  });
+});
+
 describe("egress: policies", () => {
   it("applies the ExternalService's retries and timeouts", async () => {
     await declare(`  hosts: [localhost]\n  ports: [{ number: ${port}, protocol: HTTP }]\n  timeouts: { request: 300ms }\n  retry: { codes: [503], attempts: 2, backoff: 10ms }`);
@@ -164,8 +184,8 @@ spec:
     expect(line).toBeTruthy();
     expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
     const callersOf = (stats: any) => (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? []).map((k: { caller: string }) => k.caller).sort();
-    const stats = await eventually(async () => (await mesh.admin("/v1/stats?window=5m")).json(), (v) => callersOf(v).length === 2);
-    expect(callersOf(stats)).toEqual(["intruder", "shop"]);
+    const stats = await eventually(async () => (await mesh.admin("/v1/stats?window=5m")).json(), (v) => callersOf(v).length === 3);
+    expect(callersOf(stats)).toEqual(["intruder", "plain", "shop"]);
     expect(stats.externals.map((e: { name: string }) => e.name)).toContain("unregistered");
     const graph = (await mesh.admin("/v1/graph?window=5m")).json();
     expect(graph.edges).toContainEqual(expect.objectContaining({ source: "shop", target: "books" }));

@@ -21,7 +21,12 @@ export type EdgeEnv = {
 };
 
 /** Props a service binding carries into an edge (set at deploy time, unforgeable at runtime). */
-export type EdgeProps = { caller?: string; version?: string };
+export type EdgeProps = {
+  caller?: string;
+  version?: string;
+  /** `isomesh dev` only: the app's global fetch() captured into the egress edge, and whether its service declares egress. */
+  captured?: "declared" | "undeclared";
+};
 
 export const isFetcher = (v: unknown): v is Fetcher =>
   typeof v === "object" && v !== null && typeof (v as { fetch?: unknown }).fetch === "function";

@@ -50,7 +50,7 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     claims: trustedCaller ? decodeClaims(request.headers.get(H.claims)) : undefined,
     attempts: 0,
     responseHooks: [],
-    flags: new Set(),
+    flags: props?.captured ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"]) : new Set(),
     record,
   };
 }

@@ -7,7 +7,8 @@ import type { Stage } from "../exchange.ts";
 /**
  * Matches the request against the edge's routes (Gateway API precedence, precomputed at compile
  * time). A service edge without any route sends traffic to its default backends (equal split).
- * On the egress edge the routes are the ExternalServices' hosts: no match means the host is not allowed.
+ * On the egress edge the routes are the ExternalServices' hosts: no match means the host is not
+ * allowed, which the egress stage (next) answers.
  */
 export const route =
   (snapshot: Snapshot, table: RouteTable): Stage =>
@@ -32,8 +33,7 @@ export const route =
       if (x.record.on) x.record.note("route", "no HTTPRoute attached: default backends", { source: snapshot.defaultSource ?? "equal split across versions" });
       return next();
     }
-    if (snapshot.role === "egress")
-      throw new MeshError("egress_denied", `no ExternalService declares host ${x.facts.host}`, { edge: snapshot.edge, host: x.facts.host });
+    if (snapshot.role === "egress") return next(); // the egress stage denies it, saying why
     const host = table.hostFor(x.facts.host);
     throw new MeshError("no_route", `no route for ${x.facts.method} ${x.facts.host}${x.facts.path}`, {
       edge: snapshot.edge,
