@@ -37,7 +37,7 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
   for (const s of series) out.push(`isomesh_retries_total${labels(base(s))} ${s.retries}`);
 
   out.push(
-    "# HELP isomesh_request_flags_total Requests by what happened to them (retried, timed_out, circuit_open, overloaded, rate_limited, rbac_denied, authn_failed, fault_abort, fault_delay, mirrored).",
+    "# HELP isomesh_request_flags_total Requests by what happened to them (retried, timed_out, circuit_open, overloaded, rate_limited, rbac_denied, authn_failed, fault_abort, fault_delay, mirrored, global_fetch).",
     "# TYPE isomesh_request_flags_total counter",
   );
   for (const s of series)
