@@ -5,6 +5,7 @@ import { bundleWorker } from "./bundle.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { EGRESS } from "../../shared/names.ts";
+import { hasEgress } from "../../shared/manifest/topology.ts";
 
 export type MeshRuntimeOptions = {
   manifestPath: string;
@@ -39,7 +40,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen });
   const bundles = new Map<string, Promise<string>>();
-  const egress = mesh.workers.some((w) => w.role === "egress") ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
+  const egress = hasEgress(mesh.manifest) ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
   const adminPort = o.adminPort ?? o.port + 1;
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
 

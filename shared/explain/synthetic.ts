@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { edgeName, EGRESS, GATEWAY } from "../names.ts";
-import { externalPortDenial } from "../routing/external-port.ts";
+import { egressVerdict } from "../routing/egress-allow.ts";
 import { routeLabel, whyBeat } from "../routing/explain-precedence.ts";
 import { RouteTable } from "../routing/match.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
@@ -61,14 +61,14 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     if (snapshot.role === "egress") {
       // The egress edge checks its allow-list first: the host's ExternalService, then its ports.
       const winner = table.match(facts);
-      const external = winner && snapshot.externals?.find((e) => e.name === winner.route);
-      if (!external) {
-        node.decisions.push({ stage: "route", decision: `no ExternalService declares host ${facts.host}`, error: "egress_denied", status: 403 });
+      const verdict = egressVerdict(winner && snapshot.externals?.find((e) => e.name === winner.route), url, facts.host);
+      if (!verdict.ok) {
+        node.decisions.push({ stage: verdict.external ? "egress" : "route", decision: verdict.reason, error: "egress_denied", status: 403 });
         return node;
       }
-      const denial = externalPortDenial(external, url);
-      node.decisions.push(denial ? { stage: "egress", decision: denial, error: "egress_denied", status: 403 } : { stage: "egress", decision: `${url.host} allowed by ExternalService/${external.name}`, externalService: external.name });
-      if (denial || run(extra.beforeRoute) || run(extra.afterRoute)) return node;
+      const { external } = verdict;
+      node.decisions.push({ stage: "egress", decision: `${url.host} allowed by ExternalService/${external.name}`, externalService: external.name });
+      if (run(extra.beforeRoute) || run(extra.afterRoute)) return node;
       node.decisions.push({ stage: "split", decision: `always ${external.name} (${url.origin})` });
       return node;
     }

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { Duration } from "../duration.ts";
-import { Hostname, RouteRetry } from "./http-route.ts";
+import { Hostname, RouteRetry, RouteTimeouts } from "./http-route.ts";
 import { envelope } from "./metadata.ts";
 
 // ExternalService (isomesh.dev/v1): a host outside the mesh that apps may call through the egress
@@ -18,15 +17,12 @@ export const ExternalServiceSpec = z
     hosts: z.array(Hostname).min(1, "an ExternalService needs at least one host").max(32),
     /** Ports (and the scheme each speaks) apps may use; HTTPS on 443 unless listed. */
     ports: z.array(ExternalPort).min(1).max(16).default([{ number: 443, protocol: "HTTPS" }]),
-    timeouts: z.object({ request: Duration.optional(), backendRequest: Duration.optional() }).optional(),
+    timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
     /** Client certificate for mutual TLS: a `mtls_certificates` binding declared in the manifest's `egress`. */
     tls: z.object({ clientCertificate: z.string().min(1) }).optional(),
   })
   .superRefine((s, ctx) => {
-    const t = s.timeouts;
-    if (t?.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
-      ctx.addIssue({ code: "custom", path: ["timeouts", "backendRequest"], message: "backendRequest must not exceed request" });
     s.ports.forEach((p, i) => {
       if (s.ports.findIndex((q) => q.number === p.number) !== i) ctx.addIssue({ code: "custom", path: ["ports", i, "number"], message: `port ${p.number} is listed twice` });
     });

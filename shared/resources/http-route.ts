@@ -98,6 +98,12 @@ export const RouteFilter = z.discriminatedUnion("type", [
   }),
 ]);
 
+/** Gateway API request and per-try (backendRequest) timeouts; the per-try one may not exceed the whole. */
+export const RouteTimeouts = z.object({ request: Duration.optional(), backendRequest: Duration.optional() }).superRefine((t, ctx) => {
+  if (t.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
+    ctx.addIssue({ code: "custom", path: ["backendRequest"], message: "backendRequest must not exceed request" });
+});
+
 export const RouteRetry = z.object({
   codes: z.array(z.number().int().min(400).max(599)).default([500, 502, 503, 504]),
   attempts: z.number().int().min(0).max(10).default(2),
@@ -112,7 +118,7 @@ export const RouteRule = z
     matches: z.array(RouteMatch).max(64).prefault([{}]),
     filters: z.array(RouteFilter).max(16).default([]),
     backendRefs: z.array(BackendRef).max(64).default([]),
-    timeouts: z.object({ request: Duration.optional(), backendRequest: Duration.optional() }).optional(),
+    timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
   })
   .superRefine((rule, ctx) => {
@@ -124,9 +130,6 @@ export const RouteRule = z
       ctx.addIssue({ code: "custom", path: ["filters"], message: "RequestRedirect and URLRewrite cannot be used together" });
     if (types.includes("RequestRedirect") && rule.backendRefs.length > 0)
       ctx.addIssue({ code: "custom", path: ["backendRefs"], message: "a rule with RequestRedirect must not have backendRefs" });
-    const t = rule.timeouts;
-    if (t?.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
-      ctx.addIssue({ code: "custom", path: ["timeouts", "backendRequest"], message: "backendRequest must not exceed request" });
     rule.filters.forEach((f, i) => {
       const mod = f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
       if (mod?.type !== "ReplacePrefixMatch") return;

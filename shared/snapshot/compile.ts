@@ -1,7 +1,8 @@
 import { edgeName, EGRESS, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource, ResourceOf } from "../resources/index.ts";
-import type { HTTPRoute } from "../resources/http-route.ts";
+import type { HTTPRoute, RouteRule } from "../resources/http-route.ts";
+import type { JwtRule } from "../resources/request-authentication.ts";
 import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
 import { edgesFedBy } from "./scope.ts";
 import type { RolloutStatus } from "../resources/rollout.ts";
@@ -76,13 +77,8 @@ function compileExternalHosts(externals: ResourceOf<"ExternalService">[]): Virtu
       queryParams: [],
       filters: [],
       backends: [{ service: e.metadata.name, weight: 1 }],
-      timeouts: { requestMs: e.spec.timeouts?.request, backendRequestMs: e.spec.timeouts?.backendRequest },
-      retry: e.spec.retry && {
-        codes: e.spec.retry.codes,
-        attempts: e.spec.retry.attempts,
-        backoffMs: e.spec.retry.backoff ?? DEFAULT_BACKOFF_MS,
-        unsafeMethods: e.spec.retry.unsafeMethods,
-      },
+      timeouts: compileTimeouts(e.spec.timeouts),
+      retry: compileRetry(e.spec.retry),
     };
     for (const host of e.spec.hosts) if (!byHost.has(host)) byHost.set(host, route);
   }
@@ -91,21 +87,25 @@ function compileExternalHosts(externals: ResourceOf<"ExternalService">[]): Virtu
 
 function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuthn | undefined {
   if (list.length === 0) return undefined;
+  return { rules: list.flatMap((ra) => ra.spec.jwtRules.map((r) => compileJwtRule(ra.metadata.name, r))) };
+}
+
+type JwtRuleInput = Pick<JwtRule, "issuer" | "audiences" | "jwks" | "jwksUri" | "clockSkewSeconds"> &
+  Partial<Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders">>;
+
+/** A JWT rule as the verifier takes it (inline JWKS parsed): a RequestAuthentication's, or the admin API's OIDC rule. */
+export function compileJwtRule(policy: string, r: JwtRuleInput): CompiledAuthn["rules"][number] {
   return {
-    rules: list.flatMap((ra) =>
-      ra.spec.jwtRules.map((r) => ({
-        policy: ra.metadata.name,
-        issuer: r.issuer,
-        audiences: r.audiences,
-        jwks: r.jwks ? (JSON.parse(r.jwks) as { keys: Record<string, unknown>[] }).keys : undefined,
-        jwksUri: r.jwksUri,
-        fromHeaders: r.fromHeaders,
-        fromParams: r.fromParams,
-        forwardOriginalToken: r.forwardOriginalToken,
-        outputClaimToHeaders: r.outputClaimToHeaders,
-        clockSkewSeconds: r.clockSkewSeconds,
-      })),
-    ),
+    policy,
+    issuer: r.issuer,
+    audiences: r.audiences,
+    jwks: r.jwks ? (JSON.parse(r.jwks) as { keys: Record<string, unknown>[] }).keys : undefined,
+    jwksUri: r.jwksUri,
+    fromHeaders: r.fromHeaders ?? [],
+    fromParams: r.fromParams ?? [],
+    forwardOriginalToken: r.forwardOriginalToken ?? false,
+    outputClaimToHeaders: r.outputClaimToHeaders ?? [],
+    clockSkewSeconds: r.clockSkewSeconds,
   };
 }
 
@@ -147,6 +147,11 @@ function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[
     .sort((a, b) => (a.hostnames[0] ?? "").localeCompare(b.hostnames[0] ?? ""));
 }
 
+const compileTimeouts = (t: RouteRule["timeouts"]): CompiledRoute["timeouts"] => ({ requestMs: t?.request, backendRequestMs: t?.backendRequest });
+
+const compileRetry = (r: RouteRule["retry"]): CompiledRoute["retry"] =>
+  r && { codes: r.codes, attempts: r.attempts, backoffMs: r.backoff ?? DEFAULT_BACKOFF_MS, unsafeMethods: r.unsafeMethods };
+
 type SortKey = [number, number, number, number, number, number, string, number, number];
 
 function compileRoute(r: HTTPRoute, createdAt: number, service?: string): { entry: CompiledRoute; key: SortKey }[] {
@@ -169,13 +174,8 @@ function compileRoute(r: HTTPRoute, createdAt: number, service?: string): { entr
         queryParams: m.queryParams,
         filters: rule.filters,
         backends,
-        timeouts: { requestMs: rule.timeouts?.request, backendRequestMs: rule.timeouts?.backendRequest },
-        retry: rule.retry && {
-          codes: rule.retry.codes,
-          attempts: rule.retry.attempts,
-          backoffMs: rule.retry.backoff ?? DEFAULT_BACKOFF_MS,
-          unsafeMethods: rule.retry.unsafeMethods,
-        },
+        timeouts: compileTimeouts(rule.timeouts),
+        retry: compileRetry(rule.retry),
       };
       // Gateway API precedence: exact path, longest prefix, method, most headers, most query params,
       // oldest route, route name, rule order (then match order within the rule).

@@ -16,8 +16,7 @@ export function serviceGraph(series: MetricSeries[], services: { name: string; v
   const add = (source: string, target: string, s: MetricSeries) => pairs.set(`${source}\u0000${target}`, [...(pairs.get(`${source}\u0000${target}`) ?? []), s]);
   for (const s of series) {
     if (s.reporter === "gateway") add(s.source, "gateway", s);
-    else if (s.reporter === `${s.destination}-edge`) add(s.source, s.destination, s);
-    else if (s.reporter === EGRESS) add(s.source, s.destination, s);
+    else if (s.reporter === `${s.destination}-edge` || s.reporter === EGRESS) add(s.source, s.destination, s);
   }
   const externals = new Set(series.filter((s) => s.reporter === EGRESS).map((s) => s.destination));
   const edges: GraphEdge[] = [...pairs].map(([k, v]) => {

@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
 import type { ControlEnv } from "./env.ts";
+import type { Topology } from "../../shared/manifest/topology.ts";
 import { EGRESS } from "../../shared/names.ts";
 import { principalOf } from "./api/auth.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
@@ -26,6 +27,10 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
 
 export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
 export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
+/** Series are kept by destination service; calls to ExternalServices in the egress edge's own shard (their names are not services). */
+const shardOf = (s: MetricSeries) => (s.reporter === EGRESS ? EGRESS : s.destination);
+/** Every shard a mesh's series can be in. */
+export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
 export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
 export const explainStore = (env: ControlEnv) => env.EXPLAIN.getByName("explain");
 
@@ -41,15 +46,14 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
 
   async report(input: TelemetryBatch): Promise<void> {
     const batch = TelemetryBatch.parse(input);
-    const byDestination = new Map<string, TelemetryBatch["series"]>();
-    // Calls to ExternalServices are kept in the egress edge's own shard (their names are not services).
+    const byShard = new Map<string, TelemetryBatch["series"]>();
     for (const s of batch.series) {
-      const shard = s.reporter === EGRESS ? EGRESS : s.destination;
-      byDestination.set(shard, [...(byDestination.get(shard) ?? []), s]);
+      const shard = shardOf(s);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
     }
     await Promise.all([
       configStore(this.env).report(batch.report),
-      ...[...byDestination].map(([service, series]) => telemetryOf(this.env, service).ingest(series, batch.windowStart)),
+      ...[...byShard].map(([shard, series]) => telemetryOf(this.env, shard).ingest(series, batch.windowStart)),
       batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
       batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
     ]);

@@ -54,19 +54,15 @@ function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   return source;
 }
 
-let sampling: number | undefined;
-const traceSampling = (env: EdgeEnv) => (sampling ??= rate(env.TRACE_SAMPLING, 1));
-const rate = (setting: string | undefined, fallback: number) => {
-  const n = Number(setting);
-  return setting === undefined || setting === "" || !Number.isFinite(n) ? fallback : Math.min(1, Math.max(0, n));
-};
-
-function accessLogRate(setting: string | undefined): number {
-  if (setting === undefined || setting === "on") return 1;
+/** A share from 0 to 1 in a var ("on" = 1, "off" = 0); unset or unreadable means every request. */
+function rate(setting: string | undefined): number {
   if (setting === "off") return 0;
-  const rate = Number(setting);
-  return Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : 1;
+  const n = Number(setting);
+  return setting === undefined || setting === "" || setting === "on" || !Number.isFinite(n) ? 1 : Math.min(1, Math.max(0, n));
 }
+const accessLogRate = rate;
+let sampling: number | undefined;
+const traceSampling = (env: EdgeEnv) => (sampling ??= rate(env.TRACE_SAMPLING));
 
 /**
  * The isomesh edge: deployed once per service (`<svc>-edge`) and once as the `gateway`.

@@ -46,14 +46,12 @@ export class SnapshotSource<T> {
   }
 
   async get(ctx: ExecutionContext): Promise<{ snapshot: Snapshot; prepared: T }> {
+    const warm = this.ready(ctx);
+    if (warm) return warm;
     if (!this.current) {
       await this.loadBootstrap();
       await this.check(false);
-    } else {
-      const age = Date.now() - this.checkedAt;
-      if (age > this.maxStaleMs) await Promise.race([this.check(false), sleep(CHECK_TIMEOUT_MS)]);
-      else if (age > this.refreshMs) ctx.waitUntil(this.check(false).then(() => this.afterCheck(ctx)));
-    }
+    } else await Promise.race([this.check(false), sleep(CHECK_TIMEOUT_MS)]); // past max-stale: wait, bounded
     if (!this.current) throw new Error("edge has no snapshot: no bootstrap and the control plane is unreachable");
     return this.current;
   }

@@ -24,7 +24,7 @@ export function continueTrace(headers: Headers, sampleRate = 1): TraceContext {
   const m = parent === null ? null : TRACEPARENT.exec(parent);
   if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2]))
     return { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled: (parseInt(m[3], 16) & 1) === 1, state: headers.get(H.tracestate) ?? undefined };
-  const b3 = headers.has("b3") || headers.has("x-b3-traceid") ? b3Context(headers) : undefined;
+  const b3 = b3Context(headers);
   if (b3) return { ...b3, spanId: randomHex(8) };
   const ids = randomHex(24);
   return { traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: sampleRate >= 1 || Math.random() < sampleRate };

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { AdminOidc, roleFromClaims } from "../../../shared/security/admin-oidc.ts";
 import { JwtVerifier, TokenCache } from "../../../shared/security/jwt.ts";
+import { compileJwtRule } from "../../../shared/snapshot/compile.ts";
 import { type AppEnv, apiError, type Principal, type Role } from "./context.ts";
 
 const TokenList = z.array(z.object({ name: z.string(), token: z.string().min(16), role: z.enum(["viewer", "editor"]) }));
@@ -11,7 +12,8 @@ type Env = AppEnv["Bindings"];
 const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
 let cache: { source: string; tokens: Promise<Token[]>; error?: string } | undefined;
 
-const describe = (e: unknown) => (e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e));
+/** Why a setting failed to parse: each zod issue as `path: message`. */
+const reasonOf = (e: unknown) => (e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e));
 
 function tokensOf(env: Env): { tokens: Promise<Token[]>; error?: string } {
   const source = `${env.ADMIN_TOKENS ?? ""}|${env.ADMIN_TOKEN ?? ""}`;
@@ -22,7 +24,7 @@ function tokensOf(env: Env): { tokens: Promise<Token[]>; error?: string } {
     if (env.ADMIN_TOKENS) list = TokenList.parse(JSON.parse(env.ADMIN_TOKENS));
   } catch (e) {
     // A broken secret must not crash every request: ADMIN_TOKEN (if any) still works.
-    error = describe(e);
+    error = reasonOf(e);
     console.error(JSON.stringify({ level: "error", msg: "ADMIN_TOKENS is invalid", error }));
   }
   if (env.ADMIN_TOKEN) list.push({ name: "admin", token: env.ADMIN_TOKEN, role: "editor" });
@@ -42,22 +44,11 @@ function oidcOf(env: Env) {
     config = AdminOidc.parse(JSON.parse(env.ADMIN_OIDC));
   } catch (e) {
     // A broken setting must not take admin tokens down with it: JWTs are refused, saying why.
-    const error = describe(e);
+    const error = reasonOf(e);
     console.error(JSON.stringify({ level: "error", msg: "ADMIN_OIDC is invalid", error }));
     return (oidc = { source: env.ADMIN_OIDC, error });
   }
-  const rule = {
-    policy: "admin.oidc",
-    issuer: config.issuer,
-    audiences: config.audiences,
-    jwks: config.jwks ? (JSON.parse(config.jwks) as { keys: Record<string, unknown>[] }).keys : undefined,
-    jwksUri: config.jwksUri,
-    fromHeaders: [],
-    fromParams: [],
-    forwardOriginalToken: false,
-    outputClaimToHeaders: [],
-    clockSkewSeconds: config.clockSkewSeconds,
-  };
+  const rule = compileJwtRule("admin.oidc", config);
   const fetcher = (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) });
   oidc = { source: env.ADMIN_OIDC, config, verifier: new JwtVerifier([rule], { fetcher, cache: new TokenCache(1000) }) };
   return oidc;

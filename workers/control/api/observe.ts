@@ -6,7 +6,7 @@ import { serviceGraph } from "../../../shared/telemetry/graph.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
 import { EGRESS } from "../../../shared/names.ts";
-import { configStore, telemetryOf, traceStore } from "../mesh-control.ts";
+import { configStore, shardsOf, telemetryOf, traceStore } from "../mesh-control.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
@@ -16,9 +16,6 @@ export const observeRoutes = new Hono<AppEnv>();
 const WINDOWS: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600 };
 
 const topologyOf = (env: ControlEnv) => Topology.parse(JSON.parse(env.TOPOLOGY));
-
-/** Every service's Telemetry object holds the series whose destination is that service; the egress edge's holds external calls. */
-const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
 
 async function seriesSince(env: ControlEnv, sinceMs: number): Promise<MetricSeries[]> {
   const all = await Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).query(sinceMs)));

@@ -1,5 +1,5 @@
 import { MeshError } from "../../../shared/errors.ts";
-import { externalPortDenial } from "../../../shared/routing/external-port.ts";
+import { egressVerdict } from "../../../shared/routing/egress-allow.ts";
 import type { CompiledExternal, Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Stage } from "../exchange.ts";
 
@@ -25,10 +25,13 @@ export const egress = (snapshot: Snapshot): Stage => {
     if (x.flags.has("global_fetch_undeclared"))
       throw new MeshError("egress_denied", `${x.caller} called ${x.url.origin} with the global fetch, and its service does not declare egress: true`, { edge: snapshot.edge, ...CAPTURED });
     if (x.flags.has("global_fetch")) warnCaptured(x.caller, x.url.origin);
-    const external = x.route && byName.get(x.route.route);
-    if (!external) throw new MeshError("egress_denied", `no ExternalService declares host ${x.facts.host}`, { edge: snapshot.edge, host: x.facts.host, ...(x.flags.has("global_fetch") ? CAPTURED : {}) });
-    const denial = externalPortDenial(external, x.url);
-    if (denial) throw new MeshError("egress_denied", denial, { edge: snapshot.edge, externalService: external.name });
+    const verdict = egressVerdict(x.route && byName.get(x.route.route), x.url, x.facts.host);
+    if (!verdict.ok)
+      throw new MeshError("egress_denied", verdict.reason, {
+        edge: snapshot.edge,
+        ...(verdict.external ? { externalService: verdict.external.name } : { host: x.facts.host, ...(x.flags.has("global_fetch") ? CAPTURED : {}) }),
+      });
+    const { external } = verdict;
     if (x.record.on) x.record.note("egress", `${x.url.host} allowed by ExternalService/${external.name}`, { externalService: external.name, clientCertificate: external.clientCertificate });
     return next();
   };

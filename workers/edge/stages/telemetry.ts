@@ -27,17 +27,17 @@ export const telemetry =
     });
     if (x.trace.sampled)
       recorder.span({
-      traceId: x.trace.traceId,
-      spanId: x.trace.spanId,
-      parentSpanId: x.trace.parentSpanId,
-      service: snapshot.service ?? snapshot.edge,
-      edge: snapshot.edge,
-      name: `${x.inbound.method} ${x.url.pathname}`,
-      startMs: x.startedAt,
-      durationMs,
-      status: response.status,
-      attributes: { caller: x.caller, route, backend: version === "unknown" ? destination : `${destination}/${version}`, attempts: x.attempts },
-    });
+        traceId: x.trace.traceId,
+        spanId: x.trace.spanId,
+        parentSpanId: x.trace.parentSpanId,
+        service: snapshot.service ?? snapshot.edge,
+        edge: snapshot.edge,
+        name: `${x.inbound.method} ${x.url.pathname}`,
+        startMs: x.startedAt,
+        durationMs,
+        status: response.status,
+        attributes: { caller: x.caller, route, backend: version === "unknown" ? destination : `${destination}/${version}`, attempts: x.attempts },
+      });
     if (accessLogRate > 0 && (accessLogRate >= 1 || Math.random() < accessLogRate))
       console.log(
         JSON.stringify({
