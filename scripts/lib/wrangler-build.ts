@@ -1,0 +1,82 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { WRANGLER_BIN, WRANGLER_VERSION } from "./wrangler-api.ts";
+
+const STAMP = ".isomesh-build.json";
+
+/** What a build was made from: the generated config, wrangler's version, and every input file's hash. */
+type Stamp = { key: string; inputs: Record<string, string> };
+
+const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+const hashFile = (path: string) => (existsSync(path) ? sha(readFileSync(path)) : "missing");
+
+/** At most one wrangler build per core at a time: a mesh of 30 apps does not start 30 processes at once. */
+const slots = { free: Math.max(1, availableParallelism()), waiting: [] as (() => void)[] };
+async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (slots.free === 0) await new Promise<void>((r) => slots.waiting.push(r));
+  else slots.free--;
+  try {
+    return await fn();
+  } finally {
+    const next = slots.waiting.shift();
+    if (next) next();
+    else slots.free++;
+  }
+}
+
+/**
+ * Builds a Workers project exactly as `wrangler deploy` would (its module rules, aliases, defines,
+ * nodejs_compat polyfills, custom build, dependencies resolved from the app's folder) by running
+ * wrangler's own `deploy --dry-run --outdir`, and caches the output by content: a rebuild happens only
+ * when the generated config, wrangler or a file esbuild read changed. Returns the entry module's path.
+ */
+export async function buildWithWrangler(configPath: string, projectDir: string, outDir: string): Promise<string> {
+  const config = readFileSync(configPath, "utf8");
+  const key = sha(`${config}\0${WRANGLER_VERSION}`);
+  const stampPath = join(outDir, STAMP);
+  const entryOf = () => join(outDir, (JSON.parse(readFileSync(join(outDir, ".entry.json"), "utf8")) as { entry: string }).entry);
+  // A custom build (build.command) reads files esbuild never sees: it is never served from the cache.
+  const cacheable = !(JSON.parse(config) as { build?: { command?: string } }).build?.command;
+  if (cacheable && existsSync(stampPath)) {
+    const stamp = JSON.parse(readFileSync(stampPath, "utf8")) as Stamp;
+    if (stamp.key === key && Object.entries(stamp.inputs).every(([p, h]) => hashFile(p) === h)) return entryOf();
+  }
+  return withSlot(async () => {
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+    const metafile = join(outDir, ".meta.json");
+    await runWrangler(["deploy", "--dry-run", "--outdir", outDir, "--metafile", metafile, "-c", configPath], projectDir, configPath);
+    const meta = JSON.parse(readFileSync(metafile, "utf8")) as { inputs: Record<string, unknown>; outputs: Record<string, { entryPoint?: string }> };
+    const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint)?.[0];
+    if (!entry) throw new Error(`${configPath}: wrangler's build has no entry module`);
+    writeFileSync(join(outDir, ".entry.json"), JSON.stringify({ entry: relative(outDir, resolve(projectDir, entry)) }));
+    // esbuild names its inputs relative to the working directory; virtual modules (unenv's, `<runtime>`) are not files.
+    const inputs = Object.keys(meta.inputs)
+      .map((p) => resolve(projectDir, p))
+      .filter((p) => existsSync(p));
+    writeFileSync(stampPath, JSON.stringify({ key, inputs: Object.fromEntries(inputs.map((p) => [p, hashFile(p)])) } satisfies Stamp));
+    return entryOf();
+  });
+}
+
+function runWrangler(args: string[], cwd: string, configPath: string): Promise<void> {
+  return new Promise((done, fail) => {
+    const proc = spawn(process.execPath, [WRANGLER_BIN, ...args], {
+      cwd,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", FORCE_COLOR: "0", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    proc.on("error", fail);
+    proc.on("exit", (code) => {
+      if (code === 0) return done();
+      const reason = out.split("\n").filter((l) => l.trim()).slice(-15).join("\n  ");
+      fail(new Error(`wrangler could not build ${configPath}:\n  ${reason}`));
+    });
+  });
+}
