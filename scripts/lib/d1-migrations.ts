@@ -3,9 +3,10 @@ import { join, relative } from "node:path";
 import type { Miniflare } from "miniflare";
 import { wrangler } from "./wrangler-api.ts";
 
-/** One local D1 database with a migrations folder, and a worker that binds it. */
-export type D1Target = { worker: string; label: string; binding: string; databaseId: string; dir: string; table: string };
-export type AppliedMigrations = { label: string; binding: string; databaseId: string; applied: string[] };
+/** A D1 binding of an app version (`user`, e.g. catalog/v1), its database and migrations folder. */
+export type D1Target = { worker: string; user: string; database: string; binding: string; databaseId: string; dir: string; table: string };
+/** What one start applied to one local database, and the versions that bind it. */
+export type AppliedMigrations = { database: string; databaseId: string; users: string[]; applied: string[] };
 
 /** A failing migration: the file and D1's error. Nothing after it is applied, and the mesh does not start. */
 export class MigrationError extends Error {}
@@ -26,12 +27,14 @@ export function pendingMigrations(dir: string, applied: Set<string>): string[] {
  * running its command per database on every start would cost a process and a second each.
  */
 export async function applyD1Migrations(mf: Miniflare, targets: D1Target[]): Promise<AppliedMigrations[]> {
-  const done = new Set<string>();
-  const results: AppliedMigrations[] = [];
+  const done = new Map<string, AppliedMigrations>();
   for (const t of targets) {
     const key = `${t.databaseId}\0${t.dir}\0${t.table}`;
-    if (done.has(key) || !existsSync(t.dir)) continue;
-    done.add(key);
+    const earlier = done.get(key);
+    if (earlier) earlier.users.push(t.user);
+    if (earlier || !existsSync(t.dir)) continue;
+    const result: AppliedMigrations = { database: t.database, databaseId: t.databaseId, users: [t.user], applied: [] };
+    done.set(key, result);
     const db = await mf.getD1Database(t.binding, t.worker);
     await db.prepare(`CREATE TABLE IF NOT EXISTS ${t.table}(
 		id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,7 +42,6 @@ export async function applyD1Migrations(mf: Miniflare, targets: D1Target[]): Pro
 		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
 );`).run();
     const rows = await db.prepare(`SELECT name FROM ${t.table} ORDER BY id`).all<{ name: string }>();
-    const applied: string[] = [];
     for (const file of pendingMigrations(t.dir, new Set(rows.results.map((r) => r.name)))) {
       const path = join(t.dir, file);
       const sql = `${readFileSync(path, "utf8")}\nINSERT INTO ${t.table} (name) values ('${file.replaceAll("'", "''")}');`;
@@ -47,11 +49,10 @@ export async function applyD1Migrations(mf: Miniflare, targets: D1Target[]): Pro
         await db.batch(wrangler().unstable_splitSqlQuery(sql).map((q) => db.prepare(q)));
       } catch (e) {
         const cause = ((e as Error).cause as Error | undefined) ?? (e as Error);
-        throw new MigrationError(`D1 migration ${relative(process.cwd(), path) || path} failed on ${t.label} (${t.binding}): ${cause.message}`);
+        throw new MigrationError(`D1 migration ${relative(process.cwd(), path) || path} failed on ${t.database} (${t.user} ${t.binding}): ${cause.message}`);
       }
-      applied.push(file);
+      result.applied.push(file);
     }
-    results.push({ label: t.label, binding: t.binding, databaseId: t.databaseId, applied });
   }
-  return results;
+  return [...done.values()];
 }

@@ -63,10 +63,10 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const egress = hasEgress(mesh.manifest) ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
   const adminPort = o.adminPort ?? (o.port === 0 ? 0 : o.port + 1);
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
-  const d1: D1Target[] = [];
+  const d1: D1Target[][] = mesh.workers.map(() => []);
 
   const workers: WorkerOptions[] = await Promise.all(
-    mesh.workers.map(async (w): Promise<WorkerOptions> => {
+    mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
       const config = readWranglerConfig(w.configPath);
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
@@ -82,7 +82,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         const entry = workerOptions.d1Databases?.[db.binding as keyof typeof workerOptions.d1Databases] as string | { id: string } | undefined;
         const databaseId = typeof entry === "string" ? entry : (entry?.id ?? db.binding);
         const dir = resolve(dirname(w.configPath), db.migrations_dir ?? "migrations");
-        d1.push({ worker: w.config.name, label: `${w.service}/${w.version} ${db.database_name ?? databaseId}`, binding: db.binding, databaseId, dir, table: db.migrations_table ?? "d1_migrations" });
+        d1[i].push({ worker: w.config.name, user: `${w.service}/${w.version}`, database: db.database_name ?? databaseId, binding: db.binding, databaseId, dir, table: db.migrations_table ?? "d1_migrations" });
       }
       const exposed = o.expose?.[w.name];
       if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
@@ -118,7 +118,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   });
   try {
     await miniflare.ready;
-    const migrations = await applyD1Migrations(miniflare, d1);
+    const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
     return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, dispose: () => miniflare.dispose() };

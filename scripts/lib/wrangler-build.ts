@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { WRANGLER_BIN, WRANGLER_VERSION } from "./wrangler-api.ts";
 
 const STAMP = ".isomesh-build.json";
@@ -52,10 +52,12 @@ export async function buildWithWrangler(configPath: string, projectDir: string, 
     const meta = JSON.parse(readFileSync(metafile, "utf8")) as { inputs: Record<string, unknown>; outputs: Record<string, { entryPoint?: string }> };
     const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint)?.[0];
     if (!entry) throw new Error(`${configPath}: wrangler's build has no entry module`);
-    writeFileSync(join(outDir, ".entry.json"), JSON.stringify({ entry: relative(outDir, resolve(projectDir, entry)) }));
-    // esbuild names its inputs relative to the working directory; virtual modules (unenv's, `<runtime>`) are not files.
+    // wrangler runs esbuild from the config's folder: the metafile's paths are relative to it.
+    const root = dirname(configPath);
+    writeFileSync(join(outDir, ".entry.json"), JSON.stringify({ entry: relative(outDir, resolve(root, entry)) }));
+    // Virtual modules (unenv's polyfills, `<runtime>`) are not files.
     const inputs = Object.keys(meta.inputs)
-      .map((p) => resolve(projectDir, p))
+      .map((p) => resolve(root, p))
       .filter((p) => existsSync(p));
     writeFileSync(stampPath, JSON.stringify({ key, inputs: Object.fromEntries(inputs.map((p) => [p, hashFile(p)])) } satisfies Stamp));
     return entryOf();

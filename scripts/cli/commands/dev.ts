@@ -58,7 +58,7 @@ export function registerDev(program: Command) {
       });
       for (const note of mesh.mesh.notes) process.stdout.write(c.dim(`note: ${note}\n`));
       for (const m of mesh.migrations)
-        if (m.applied.length) process.stdout.write(`applied D1 migrations to ${m.label} (${m.binding}): ${m.applied.join(", ")}\n`);
+        if (m.applied.length) process.stdout.write(`applied D1 migrations to ${m.database} (${m.users.join(", ")}): ${m.applied.join(", ")}\n`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
