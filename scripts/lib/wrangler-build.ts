@@ -1,17 +1,11 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { isFresh, sha256, stamp } from "./build-cache.ts";
 import { WRANGLER_BIN, WRANGLER_VERSION } from "./wrangler-api.ts";
 
 const STAMP = ".isomesh-build.json";
-
-/** What a build was made from: the generated config, wrangler's version, and every input file's hash. */
-type Stamp = { key: string; inputs: Record<string, string> };
-
-const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
-const hashFile = (path: string) => (existsSync(path) ? sha(readFileSync(path)) : "missing");
 
 /** At most one wrangler build per core at a time: a mesh of 30 apps does not start 30 processes at once. */
 const slots = { free: Math.max(1, availableParallelism()), waiting: [] as (() => void)[] };
@@ -35,15 +29,12 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
  */
 export async function buildWithWrangler(configPath: string, projectDir: string, outDir: string): Promise<string> {
   const config = readFileSync(configPath, "utf8");
-  const key = sha(`${config}\0${WRANGLER_VERSION}`);
+  const key = sha256(`${config}\0${WRANGLER_VERSION}`);
   const stampPath = join(outDir, STAMP);
   const entryOf = () => join(outDir, (JSON.parse(readFileSync(join(outDir, ".entry.json"), "utf8")) as { entry: string }).entry);
   // A custom build (build.command) reads files esbuild never sees: it is never served from the cache.
   const cacheable = !(JSON.parse(config) as { build?: { command?: string } }).build?.command;
-  if (cacheable && existsSync(stampPath)) {
-    const stamp = JSON.parse(readFileSync(stampPath, "utf8")) as Stamp;
-    if (stamp.key === key && Object.entries(stamp.inputs).every(([p, h]) => hashFile(p) === h)) return entryOf();
-  }
+  if (cacheable && isFresh(stampPath, key)) return entryOf();
   return withSlot(async () => {
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
@@ -55,11 +46,7 @@ export async function buildWithWrangler(configPath: string, projectDir: string, 
     // wrangler runs esbuild from the config's folder: the metafile's paths are relative to it.
     const root = dirname(configPath);
     writeFileSync(join(outDir, ".entry.json"), JSON.stringify({ entry: relative(outDir, resolve(root, entry)) }));
-    // Virtual modules (unenv's polyfills, `<runtime>`) are not files.
-    const inputs = Object.keys(meta.inputs)
-      .map((p) => resolve(root, p))
-      .filter((p) => existsSync(p));
-    writeFileSync(stampPath, JSON.stringify({ key, inputs: Object.fromEntries(inputs.map((p) => [p, hashFile(p)])) } satisfies Stamp));
+    stamp(stampPath, key, Object.keys(meta.inputs).map((p) => resolve(root, p)));
     return entryOf();
   });
 }
