@@ -229,6 +229,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         workers.push({ ...app, build, config: { ...kept, name, main: kept.main as string } });
         return;
       }
+      const secrets = project.config.secrets?.required ?? [];
+      if (secrets.length) notes.push(`${s.name}/${v.name} needs its secrets on its own Worker: ${secrets.map((k) => `npx wrangler secret put ${k} --name ${name}`).join("; ")}`);
       const bindings = appBindings(project);
       for (const [owned, what] of meshOwnedNames(s, v.name))
         if (bindings.has(owned)) throw new Error(`${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`);

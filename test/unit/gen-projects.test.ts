@@ -84,6 +84,10 @@ describe("a version that is a Workers project", () => {
     expect(mesh.notes).toContainEqual(expect.stringMatching(/^web\/v2: routes of .*wrangler\.jsonc is not deployed/));
   });
 
+  it("says how to set the app's secrets on its generated Worker", () => {
+    expect(mesh.notes).toContain("web/v2 needs its secrets on its own Worker: npx wrangler secret put API_KEY --name m-web-v2");
+  });
+
   it("rebases every path, so wrangler reads the generated file as pointing at the app's own files", () => {
     const config = readWranglerConfig(v2.configPath);
     const here = dirname(v2.configPath);
