@@ -23,6 +23,8 @@ export type GenOptions = {
   otlpEndpoint?: string;
   /** `deploy` (default): a brownfield version is bound by its name, not generated; `dev`: it runs from its `worker:` folder. */
   target?: "deploy" | "dev";
+  /** Read every generated file back with wrangler (default); `isomesh dev` skips it, since it reads each one right after. */
+  validate?: boolean;
 };
 
 /** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
@@ -261,7 +263,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     return { ...w, config, configPath };
   });
   // wrangler reads every generated file back: what it would reject fails here, with its message.
-  for (const w of written) readApp(w.configPath);
+  if (opts.validate !== false) for (const w of written) readApp(w.configPath);
   return { manifest, manifestPath, workers: written, defaults, notes };
 }
 

@@ -52,11 +52,14 @@ export type MeshRuntime = {
  */
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
-  const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev" });
+  const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev", validate: false });
   const persist = o.persist !== false;
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
+  // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
   const bundles = new Map<string, Promise<string>>();
+  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define as Record<string, string> | undefined, join(state, "build"), bundles) : undefined));
+  for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
@@ -70,14 +73,16 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const config = readWranglerConfig(w.configPath);
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
-      const { workerOptions, define } = wrangler().unstable_getMiniflareWorkerOptions(config);
+      const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
       const scriptPath =
         w.build.kind === "wrangler"
-          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build", w.config.name))
-          : await bundleWorker(w.build.entry, define, join(state, "build"), bundles);
+          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build", w.config.name)).catch((e: Error) => {
+              throw new Error(`${w.service}/${w.version}: ${e.message}`);
+            })
+          : await bundled[i]!;
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
-      keepLocalDurableObjects(w, opts, names, warn);
+      keepLocalTargets(w, opts, names, warn);
       for (const db of config.d1_databases ?? []) {
         const entry = workerOptions.d1Databases?.[db.binding as keyof typeof workerOptions.d1Databases] as string | { id: string } | undefined;
         const databaseId = typeof entry === "string" ? entry : (entry?.id ?? db.binding);
@@ -150,9 +155,18 @@ function serviceBindingsOf(w: GeneratedWorker, config: Unstable_Config, names: S
   return out;
 }
 
-/** A Durable Object binding to a class of a Worker outside the mesh cannot be served locally: it is left out, with a warning. */
-function keepLocalDurableObjects(w: GeneratedWorker, opts: WorkerOptions, names: Set<string>, warn: (l: string) => void) {
+/**
+ * What names a Worker outside the mesh cannot be served locally: a Durable Object binding to its
+ * class, a tail consumer. Each is left out, with a warning, instead of failing the whole start.
+ */
+function keepLocalTargets(w: GeneratedWorker, opts: WorkerOptions, names: Set<string>, warn: (l: string) => void) {
   delete opts.mtlsCertificates;
+  for (const key of ["tails", "streamingTails"] as const) {
+    const all = (opts[key] ?? []) as unknown[];
+    const outside = all.filter((t): t is { name: string } => typeof t === "object" && t !== null && "name" in t && !names.has(String(t.name)));
+    for (const t of outside) warn(`isomesh dev: ${w.config.name}'s tail consumer "${t.name}" is not in this mesh: left out locally`);
+    opts[key] = all.filter((t) => !outside.includes(t as { name: string })) as never;
+  }
   for (const [binding, d] of Object.entries(opts.durableObjects ?? {})) {
     const script = typeof d === "string" ? undefined : (d as { scriptName?: string }).scriptName;
     if (script === undefined || names.has(script)) continue;

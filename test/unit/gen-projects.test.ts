@@ -56,6 +56,7 @@ describe("a version that is a Workers project", () => {
       hyperdrive: [{ binding: "PG", id: "0123456789abcdef0123456789abcdef" }],
       analytics_engine_datasets: [{ binding: "EVENTS", dataset: "all_bindings_events" }],
       version_metadata: { binding: "CF_VERSION" },
+      tail_consumers: [{ service: "all-bindings-tail" }],
       send_email: [{ name: "MAILER" }],
       secrets: { required: ["API_KEY"] },
       triggers: { crons: ["*/5 * * * *"] },
