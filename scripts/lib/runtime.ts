@@ -63,6 +63,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
+  const control = workerName(CONTROL);
   const egress = hasEgress(mesh.manifest) ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
   const adminPort = o.adminPort ?? (o.port === 0 ? 0 : o.port + 1);
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
@@ -83,6 +84,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
+      stableControlObjects(w, opts, control);
       for (const db of config.d1_databases ?? []) {
         const entry = workerOptions.d1Databases?.[db.binding as keyof typeof workerOptions.d1Databases] as string | { id: string } | undefined;
         const databaseId = typeof entry === "string" ? entry : (entry?.id ?? db.binding);
@@ -175,15 +177,24 @@ function keepLocalTargets(w: GeneratedWorker, opts: WorkerOptions, names: Set<st
   }
 }
 
-/** State from before the wrangler layout (kv/, do/ directly under the state folder) moves into v3/. */
+/**
+ * The control plane's Durable Objects (config, history, telemetry) keep one local identity whatever
+ * the mesh's name: ids derive from the namespace's key, which would otherwise follow the Worker's
+ * (now mesh-prefixed) name, and a state folder made before the prefix would lose its config.
+ */
+function stableControlObjects(w: GeneratedWorker, opts: WorkerOptions, control: string) {
+  for (const d of Object.values(opts.durableObjects ?? {}) as { className: string; scriptName?: string; unsafeUniqueKey?: string }[])
+    if (typeof d === "object" && (d.scriptName ?? w.config.name) === control) d.unsafeUniqueKey = `isomesh-control-${d.className}`;
+}
+
+/** State from before wrangler's layout (kv/ and do/ directly under the state folder) moves into v3/, so an upgrade keeps every applied change. */
 function adoptEarlierState(state: string) {
   for (const kind of ["kv", "do"]) {
     const old = join(state, kind);
     const now = join(state, "v3", kind);
-    if (existsSync(old) && !existsSync(now)) {
-      mkdirSync(join(state, "v3"), { recursive: true });
-      renameSync(old, now);
-    }
+    if (!existsSync(old) || existsSync(now)) continue;
+    mkdirSync(join(state, "v3"), { recursive: true });
+    renameSync(old, now);
   }
 }
 
