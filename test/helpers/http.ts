@@ -9,7 +9,8 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
  */
 export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers }, (res) => {
+    // A fresh connection each time: a kept-alive socket that workerd closed during a pause would fail the request ("socket hang up").
+    const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
