@@ -11,7 +11,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 /** One problem with one resource, as the admin API reports it (422 `errors[]`, `warnings[]`). */
 export type ResourceIssue = { resource: string; path: string; message: string };
 
-type Flat = { path: PropertyKey[]; message: string; unknown?: { key: string; in: PropertyKey[] } };
+export type FlatIssue = { path: PropertyKey[]; message: string; unknown?: { key: string; in: PropertyKey[] } };
 
 /**
  * zod's issues for `input` as users read them: each unknown field its own issue at its own path,
@@ -19,7 +19,7 @@ type Flat = { path: PropertyKey[]; message: string; unknown?: { key: string; in:
  * them knows reports that field (`hashOn: {hedaer: x}`), not "Invalid input".
  */
 export function describeIssues(schema: z.core.$ZodType, input: unknown, issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
-  const flat = flatten(issues, []).map((f) => {
+  const flat = flattenIssues(issues, []).map((f) => {
     if (!f.unknown) return { path: formatPath(f.path), message: f.message };
     const { message, guess } = unknownField(f.unknown.key, fieldsAt(schema, f.unknown.in, input));
     const meant = guess === undefined ? undefined : [...f.unknown.in, guess];
@@ -43,15 +43,16 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function flatten(issues: readonly z.core.$ZodIssue[], base: PropertyKey[]): Flat[] {
-  const out: Flat[] = [];
+/** zod's issues one per problem: an unknown field each, unions resolved as describeIssues says. */
+export function flattenIssues(issues: readonly z.core.$ZodIssue[], base: PropertyKey[]): FlatIssue[] {
+  const out: FlatIssue[] = [];
   for (const issue of issues) {
     const path = [...base, ...issue.path];
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) out.push({ path: [...path, key], message: issue.message, unknown: { key, in: path } });
     } else if (issue.code === "invalid_union" && issue.errors.length) {
-      const branches = issue.errors.map((b) => flatten(b, path));
-      const unknownIn = (b: Flat[], f: Flat) => b.some((g) => g.unknown && formatPath(g.path) === formatPath(f.path));
+      const branches = issue.errors.map((b) => flattenIssues(b, path));
+      const unknownIn = (b: FlatIssue[], f: FlatIssue) => b.some((g) => g.unknown && formatPath(g.path) === formatPath(f.path));
       const everywhere = branches[0].filter((f) => f.unknown && branches.every((b) => unknownIn(b, f)));
       out.push(...(everywhere.length ? everywhere : [{ path, message: issue.message }]));
     } else out.push({ path, message: issue.message });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
+import { pruneStoredDocument } from "../../shared/resources/stored.ts";
 import { closestName } from "../../shared/resources/unknown-fields.ts";
 import { loadDefaults } from "../../scripts/lib/gen.ts";
 
@@ -185,5 +186,28 @@ describe("every YAML document the body splits into", () => {
     const yaml = "apiVersion: isomesh.dev/v1\nkind: TrafficPolicy\nmetadata: { name: p }\nspec: { targetRefs: [{ name: a }], concurencyLimit: 3 }\n";
     expect(validateDocuments(splitDocuments(yaml).docs).errors).toEqual([{ resource: "TrafficPolicy/p", path: "spec.concurencyLimit", message: "unknown field `concurencyLimit` (did you mean `concurrencyLimit`?)" }]);
     expect(validateDocuments(splitDocuments(JSON.stringify(splitDocuments(yaml).docs[0])).docs).errors).toHaveLength(1);
+  });
+});
+
+describe("documents stored before strict validation", () => {
+  it("lose only the fields that were ignored then, and run as before", () => {
+    const stored = {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: "web", namespace: "shop", uid: "1" },
+      spec: { parentRefs: [{ group: "", name: "gateway" }], rules: [{ backendRef: [{ name: "x" }], backendRefs: [{ name: "web", kind: "Backend", weight: 1, wieght: 2 }], matches: [{ headers: [{ name: "a", value: "b", tpye: "Exact" }] }] }] },
+    };
+    const { doc, pruned } = pruneStoredDocument(stored as never);
+    expect(pruned.sort()).toEqual(["metadata.namespace", "metadata.uid", "spec.parentRefs[0].group", "spec.rules[0].backendRef", "spec.rules[0].backendRefs[0].kind", "spec.rules[0].backendRefs[0].wieght", "spec.rules[0].matches[0].headers[0].tpye"].sort());
+    expect(validateDocuments([doc]).errors).toEqual([]);
+    expect(doc.spec).toEqual({ parentRefs: [{ name: "gateway" }], rules: [{ backendRefs: [{ name: "web", weight: 1 }], matches: [{ headers: [{ name: "a", value: "b" }] }] }] });
+    expect(stored.metadata.namespace).toBe("shop");
+  });
+
+  it("keep what was enforced: an invalid document stays invalid", () => {
+    const stored = { ...route({ backendRefs: [{ name: "web", weight: -1 }] }), extra: 1 };
+    const { doc, pruned } = pruneStoredDocument(stored as never);
+    expect(pruned).toEqual(["extra"]);
+    expect(validateDocuments([doc]).errors.map((e) => e.path)).toEqual(["spec.rules[0].backendRefs[0].weight"]);
   });
 });

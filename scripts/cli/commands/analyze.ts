@@ -26,8 +26,9 @@ export function registerAnalyze(program: Command) {
         const file = manifestPath(o.manifest);
         const manifest = loadManifest(file);
         const split = splitDocuments(text);
-        const { parsed, errors } = validateDocuments([...loadDefaults(manifest, file), ...split.docs]);
-        result = errors.length || split.errors.length ? { errors: [...split.errors, ...errors], warnings: [] } : analyze(topologyOf(manifest), parsed.map((p) => p.resource), { full: true });
+        const { parsed, errors, warnings } = validateDocuments([...loadDefaults(manifest, file), ...split.docs]);
+        const checked = errors.length || split.errors.length ? { errors: [...split.errors, ...errors], warnings: [] } : analyze(topologyOf(manifest), parsed.map((p) => p.resource), { full: true });
+        result = { ...checked, warnings: [...warnings, ...checked.warnings] };
       } else result = await AdminClient.from(cmd.optsWithGlobals()).call("POST", "/v1/analyze", text || undefined);
       if (!printStructured(o.output, result)) {
         for (const e of result.errors) console.log(`${c.red("Error")}   ${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`);
