@@ -136,7 +136,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
         for (const c of (JSON.parse(row.changes) as Change[]).reverse()) {
           if (c.op === "status") continue; // a rollout's progress is not config to restore
           const id = idOf(c.kind, c.name);
-          if (c.before) state.set(id, c.before);
+          if (c.before) state.set(id, pruneStoredDocument(c.before).doc); // history may predate strict validation
           else state.delete(id);
         }
       return this.commit(state, { ...opts, note: opts.note ?? `rollback to version ${version}` });
