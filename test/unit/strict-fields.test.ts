@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseManifest } from "../../shared/manifest/parse.ts";
+import { topologyOf } from "../../shared/manifest/topology.ts";
+import { compileSnapshot } from "../../shared/snapshot/compile.ts";
+import { Snapshot } from "../../shared/snapshot/schema.ts";
 import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
 import { pruneStoredDocument } from "../../shared/resources/stored.ts";
 import { closestName } from "../../shared/resources/unknown-fields.ts";
@@ -209,5 +212,32 @@ describe("documents stored before strict validation", () => {
     const { doc, pruned } = pruneStoredDocument(stored as never);
     expect(pruned).toEqual(["extra"]);
     expect(validateDocuments([doc]).errors.map((e) => e.path)).toEqual(["spec.rules[0].backendRefs[0].weight"]);
+  });
+});
+
+describe("compiled snapshots", () => {
+  it("still validate at the edge: the strict parts they reuse get only known fields", () => {
+    const topology = topologyOf(parseManifest("name: m\nservices:\n  - { name: web, versions: [{ name: v1, echo: true }, { name: v2, echo: true }] }\n"));
+    const docs = [
+      route({
+        matches: [{ path: { type: "RegularExpression", value: "/a.*" }, headers: [{ type: "RegularExpression", name: "x", value: "b.*" }, { name: "y", value: "z" }], queryParams: [{ name: "q", value: "1" }], method: "GET" }],
+        filters: [
+          { type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "a", value: "b" }] } },
+          { type: "ResponseHeaderModifier", responseHeaderModifier: { remove: ["c"] } },
+          { type: "URLRewrite", urlRewrite: { hostname: "h.example", path: { type: "ReplaceFullPath", replaceFullPath: "/b" } } },
+          { type: "RequestMirror", requestMirror: { backendRef: { group: "", kind: "Service", name: "web", port: 80 }, percent: 10 } },
+        ],
+        backendRefs: [{ group: "", kind: "Service", name: "web" }],
+      }),
+      policy({ targetRefs: [{ group: "", kind: "Service", name: "web" }], rateLimits: [{ requests: 1, per: "1s", key: { claim: "sub" } }], stickySession: { hashOn: { header: "x-user" } }, faultInjection: { match: { headers: [{ name: "a", value: "b" }] }, abort: { httpStatus: 503 } } }),
+      doc("AuthorizationPolicy", { targetRefs: [{ name: "web" }], rules: [{ from: [{ source: { principals: ["gateway"] } }], to: [{ operation: { methods: ["GET"] } }], when: [{ key: "request.headers[x]", values: ["1"] }] }] }),
+      doc("RequestAuthentication", { targetRefs: [{ name: "web" }], jwtRules: [{ issuer: "https://id.example", jwks: JWKS, fromHeaders: [{ name: "x-token" }], outputClaimToHeaders: [{ header: "x-sub", claim: "sub" }] }] }),
+    ];
+    const { parsed, errors } = validateDocuments(docs);
+    expect(errors).toEqual([]);
+    for (const edge of ["gateway", "web-edge"]) {
+      const snap = compileSnapshot(topology, edge, parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1);
+      expect(Snapshot.safeParse(JSON.parse(JSON.stringify(snap))).error?.issues).toBeUndefined();
+    }
   });
 });
