@@ -37,10 +37,8 @@ function walk(schema: Schema, path: readonly PropertyKey[], input: unknown, out:
       walk(def.left, path, input, out);
       return walk(def.right, path, input, out);
     case "union": {
-      const discriminator = (def as { discriminator?: string }).discriminator;
-      const value = discriminator && isRecord(input) ? input[discriminator] : undefined;
-      const matching = def.options.filter((o) => o._zod.propValues?.[discriminator!]?.has(value as z.core.util.Primitive));
-      for (const option of discriminator && matching.length ? matching : def.options) walk(option, path, input, out);
+      const options = "discriminator" in def && typeof def.discriminator === "string" ? optionsFor(def.options, def.discriminator, input) : def.options;
+      for (const option of options) walk(option, path, input, out);
       return;
     }
     case "object":
@@ -60,6 +58,13 @@ function walk(schema: Schema, path: readonly PropertyKey[], input: unknown, out:
       if (typeof head === "number" && def.items[head]) walk(def.items[head], rest, Array.isArray(input) ? input[head] : undefined, out);
       return;
   }
+}
+
+/** The options of a discriminated union that the input's discriminator selects (all when none does). */
+function optionsFor(options: readonly Schema[], discriminator: string, input: unknown): readonly Schema[] {
+  const value = isRecord(input) ? input[discriminator] : undefined;
+  const matching = options.filter((o) => [...(o._zod.propValues?.[discriminator] ?? [])].includes(value as z.core.util.Primitive));
+  return matching.length ? matching : options;
 }
 
 /** Optimal string alignment distance (Levenshtein plus adjacent transpositions), case-insensitive. */
