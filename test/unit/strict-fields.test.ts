@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { z } from "zod";
 import { parseManifest } from "../../shared/manifest/parse.ts";
+import { KINDS } from "../../shared/resources/index.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
@@ -240,4 +242,36 @@ describe("compiled snapshots", () => {
       expect(Snapshot.safeParse(JSON.parse(JSON.stringify(snap))).error?.issues).toBeUndefined();
     }
   });
+});
+
+describe("every object of every kind's schema", () => {
+  // A z.object (not z.strictObject) added later would silently accept typos again: find any.
+  function loose(schema: z.core.$ZodType, path: string, seen = new Set<unknown>()): string[] {
+    if (seen.has(schema)) return [];
+    seen.add(schema);
+    const def = (schema as z.core.$ZodTypes)._zod.def;
+    const inner = (s: z.core.$ZodType, p = path) => loose(s, p, seen);
+    switch (def.type) {
+      case "object":
+        return [...(def.catchall?._zod.def.type === "never" ? [] : [path || "(root)"]), ...Object.entries(def.shape).flatMap(([k, v]) => inner(v, `${path}.${k}`))];
+      case "optional": case "nullable": case "default": case "prefault": case "nonoptional": case "readonly": case "catch":
+        return inner(def.innerType);
+      case "pipe":
+        return [...inner(def.in), ...inner(def.out)];
+      case "array":
+        return inner(def.element, `${path}[]`);
+      case "record":
+        return inner(def.valueType, `${path}{}`);
+      case "union":
+        return def.options.flatMap((o) => inner(o));
+      case "intersection":
+        return [...inner(def.left), ...inner(def.right)];
+      case "lazy":
+        return inner(def.getter());
+      default:
+        return [];
+    }
+  }
+
+  it.each(Object.entries(KINDS))("%s is strict at every depth", (_kind, schema) => expect(loose(schema, "")).toEqual([]));
 });
