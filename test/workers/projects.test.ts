@@ -23,8 +23,9 @@ it("serves through the gateway with every binding of its config, its build setti
   expect(res.status).toBe(200);
   expect(res.headers["x-isomesh-backend"]).toBe("web/v1");
   const body = res.json();
-  expect(body).toMatchObject({ greeting: "hello hello", notes: "# notes\n", build: "build-42", migrated: true });
-  expect(body.env).toEqual(["AI", "API", "ASSETS", "AUTH", "CACHE", "CF_VERSION", "COUNTER", "DB", "EVENTS", "FILES", "FLOW", "GREETING", "JOBS", "MAILER", "PG", "SERVICE", "SETTINGS", "VECTORS", "VERSION"]);
+  // API_KEY (a required secret) comes from the app's own .dev.vars, as under `wrangler dev`.
+  expect(body).toMatchObject({ greeting: "hello hello", notes: "# notes\n", build: "build-42", migrated: true, apiKey: "from-dev-vars" });
+  expect(body.env).toEqual(["AI", "API", "API_KEY", "ASSETS", "AUTH", "CACHE", "CF_VERSION", "COUNTER", "DB", "EVENTS", "FILES", "FLOW", "GREETING", "JOBS", "MAILER", "PG", "SERVICE", "SETTINGS", "VECTORS", "VERSION"]);
   expect((await mesh.get("/count")).json().count).toBe(body.count + 1);
   expect(mesh.migrations).toEqual([{ database: "all-bindings-db", databaseId: "6d1c0de0-0000-4000-8000-000000000001", users: ["web/v1"], applied: ["0001_hits.sql"] }]);
 });
