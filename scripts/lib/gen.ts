@@ -1,14 +1,15 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
-import { meshOwnedNames, type Manifest } from "../../shared/manifest/schema.ts";
+import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
-import { CONTROL, edgeBinding, edgeName, EGRESS, EGRESS_BINDING, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import { CONTROL, edgeBinding, edgeName, EGRESS, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesOf } from "../../shared/snapshot/scope.ts";
-import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
+import { readApp } from "./app-project.ts";
+import { appVersion, type AppContext } from "./gen-app.ts";
 import { REPO_ROOT, WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
 
@@ -146,7 +147,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       },
     });
   }
-  const consumers = new Map<string, string>();
+  const ctx: AppContext = { manifest, manifestPath, out, base, workerName, target: opts.target ?? "deploy", notes, consumers: new Map() };
   manifest.services.forEach((s, i) => {
     const edge = edgeName(s.name);
     workers.push({
@@ -167,89 +168,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       },
     });
     s.versions.forEach((v, j) => {
-      const at = `${manifestPath}: services[${i}].versions[${j}]`;
-      const meshServices = [
-        ...s.calls.map((callee) => ({ binding: serviceBinding(callee), service: workerName(edgeName(callee)), props: { caller: s.name, version: v.name } })),
-        ...(s.egress ? [{ binding: EGRESS_BINDING, service: workerName(EGRESS), props: { caller: s.name, version: v.name } }] : []),
-      ];
-      const app = { role: "app" as const, service: s.name, version: v.name, name: versionWorkerName(s.name, v.name) };
-      if (v.deployed !== undefined) {
-        if (meshServices.length) notes.push(`${s.name}/${v.name} is the deployed Worker "${v.deployed}": for its calls to go through the mesh, its own config needs ${JSON.stringify({ services: meshServices })}`);
-        if (opts.target !== "dev") return;
-        if (v.worker === undefined) throw new Error(`${at}: "${v.deployed}" is deployed by your own pipeline; isomesh dev runs it from its project folder: add \`worker: <its folder>\``);
-      }
-      if (v.echo !== undefined) {
-        const echo = v.echo === true ? {} : v.echo;
-        workers.push({
-          ...app,
-          build: esbuild(WORKER_ENTRY.echo),
-          config: {
-            name: workerName(app.name),
-            main: WORKER_ENTRY.echo,
-            ...base,
-            workers_dev: false,
-            vars: {
-              SERVICE: s.name,
-              VERSION: v.name,
-              ...(echo?.status !== undefined ? { ECHO_STATUS: String(echo.status) } : {}),
-              ...(echo?.failRate !== undefined ? { ECHO_FAIL_RATE: String(echo.failRate) } : {}),
-              ...(echo?.delayMs !== undefined ? { ECHO_DELAY_MS: String(echo.delayMs) } : {}),
-              ...v.vars,
-            },
-            services: meshServices,
-          },
-        });
-        return;
-      }
-      let source: AppSource;
-      try {
-        source = findApp(v.worker!, dirname(manifestPath));
-      } catch (e) {
-        throw new Error(`${at}.worker: ${(e as Error).message}`);
-      }
-      if (source.kind === "entry") {
-        workers.push({
-          ...app,
-          build: esbuild(source.entry),
-          config: { name: workerName(app.name), main: source.entry, ...base, workers_dev: false, vars: { SERVICE: s.name, VERSION: v.name, ...v.vars }, services: meshServices },
-        });
-        return;
-      }
-      const project = readApp(source.configPath);
-      const name = v.deployed ?? workerName(app.name);
-      if (!project.config.main) throw new Error(`${at}.worker: ${source.configPath} has no \`main\` (an assets-only Worker cannot be a mesh version)`);
-      const { kept, dropped } = keptConfig(project, join(out, name));
-      if (dropped.length) notes.push(`${s.name}/${v.name}: ${dropped.join(", ")} of ${source.configPath} ${dropped.length > 1 ? "are" : "is"} not deployed: a version is reached through its edge (the gateway's public routes are the manifest's gateway.routes)`);
-      for (const c of project.config.queues.consumers ?? []) {
-        const other = consumers.get(c.queue);
-        if (other) throw new Error(`${at}.worker: queue "${c.queue}" is also consumed by ${other}: a queue has one consumer Worker, so consume it from one version`);
-        consumers.set(c.queue, `${s.name}/${v.name}`);
-      }
-      const build = { kind: "wrangler" as const, projectDir: project.dir, userConfigPath: source.configPath };
-      if (v.deployed !== undefined) {
-        // Brownfield: the team's own config, as their pipeline deploys it; the mesh adds nothing.
-        workers.push({ ...app, build, config: { ...kept, name, main: kept.main as string } });
-        return;
-      }
-      const secrets = project.config.secrets?.required ?? [];
-      if (secrets.length) notes.push(`${s.name}/${v.name} needs its secrets on its own Worker: ${secrets.map((k) => `npx wrangler secret put ${k} --name ${name}`).join("; ")}`);
-      const bindings = appBindings(project);
-      for (const [owned, what] of meshOwnedNames(s, v.name))
-        if (bindings.has(owned)) throw new Error(`${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`);
-      workers.push({
-        ...app,
-        build,
-        config: {
-          ...kept,
-          name,
-          main: kept.main as string,
-          compatibility_date: project.raw.compatibility_date ?? manifest.compatibilityDate,
-          workers_dev: false,
-          preview_urls: false,
-          vars: { ...(project.raw.vars ?? {}), ...v.vars, SERVICE: s.name, VERSION: v.name },
-          services: [...(project.raw.services ?? []), ...meshServices],
-        },
-      });
+      const app = appVersion(ctx, s, i, v, j);
+      if (app) workers.push(app);
     });
   });
 
