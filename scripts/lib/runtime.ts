@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
@@ -57,8 +57,10 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
   // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
+  // Every edge runs one bundle: its bootstrap snapshot (a `define` in production, where vars are
+  // limited to 5 KB) is the BOOTSTRAP_SNAPSHOT var here, so a mesh of N services builds the edge once.
   const bundles = new Map<string, Promise<string>>();
-  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define as Record<string, string> | undefined, join(state, "build"), bundles) : undefined));
+  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles) : undefined));
   for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
@@ -82,6 +84,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
             })
           : await bundled[i]!;
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath };
+      const snapshot = w.config.define?.[BOOTSTRAP];
+      if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
@@ -105,6 +109,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
+  pruneBuilds(join(state, "build"), new Set(workers.map((w) => String(w.scriptPath))));
   // The gateway first: it is also Miniflare's own entry worker (on a random port, unused).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
@@ -133,6 +138,19 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     await miniflare.dispose().catch(() => undefined);
     throw e;
   }
+}
+
+/** Builds no worker of this start uses (an edited app, a removed version) are removed, so the folder does not grow. */
+function pruneBuilds(dir: string, used: Set<string>) {
+  const keep = new Set([...used].map((p) => relative(dir, p).split(sep)[0]));
+  for (const entry of readdirSync(dir)) if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
+}
+
+const BOOTSTRAP = "ISOMESH_BOOTSTRAP_SNAPSHOT";
+function withoutBootstrap(define: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!define || !(BOOTSTRAP in define)) return define;
+  const { [BOOTSTRAP]: _, ...rest } = define;
+  return rest;
 }
 
 /**
