@@ -79,7 +79,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
       const scriptPath =
         w.build.kind === "wrangler"
-          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build", w.config.name)).catch((e: Error) => {
+          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
               throw new Error(`${w.service}/${w.version}: ${e.message}`);
             })
           : await bundled[i]!;

@@ -21,19 +21,36 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Fields of a generated config that do not change its bundle (they are deploy metadata). */
+const NOT_BUILT = ["$schema", "name", "vars", "services", "workers_dev", "preview_urls"];
+const inflight = new Map<string, Promise<string>>();
+
 /**
  * Builds a Workers project exactly as `wrangler deploy` would (its module rules, aliases, defines,
  * nodejs_compat polyfills, custom build, dependencies resolved from the app's folder) by running
- * wrangler's own `deploy --dry-run --outdir`, and caches the output by content: a rebuild happens only
- * when the generated config, wrangler or a file esbuild read changed. Returns the entry module's path.
+ * wrangler's own `deploy --dry-run --outdir`, and caches the output by content: versions whose
+ * configs differ only in deploy metadata (name, vars, bindings to services) share one build, and a
+ * rebuild happens only when the build settings, wrangler or a file esbuild read changed. Returns
+ * the entry module's path.
  */
-export async function buildWithWrangler(configPath: string, projectDir: string, outDir: string): Promise<string> {
-  const config = readFileSync(configPath, "utf8");
-  const key = sha256(`${config}\0${WRANGLER_VERSION}`);
+export function buildWithWrangler(configPath: string, projectDir: string, buildRoot: string): Promise<string> {
+  const config = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown> & { build?: { command?: string } };
+  for (const k of NOT_BUILT) delete config[k];
+  const key = sha256(`${JSON.stringify(config)}\0${WRANGLER_VERSION}`);
+  const outDir = join(buildRoot, `wrangler-${key.slice(0, 16)}`);
+  let built = inflight.get(outDir);
+  if (!built) {
+    // A custom build (build.command) reads files esbuild never sees: it is never served from the cache.
+    built = build(configPath, projectDir, outDir, key, !config.build?.command);
+    inflight.set(outDir, built);
+    void built.finally(() => inflight.delete(outDir)).catch(() => undefined);
+  }
+  return built;
+}
+
+async function build(configPath: string, projectDir: string, outDir: string, key: string, cacheable: boolean): Promise<string> {
   const stampPath = join(outDir, STAMP);
   const entryOf = () => join(outDir, (JSON.parse(readFileSync(join(outDir, ".entry.json"), "utf8")) as { entry: string }).entry);
-  // A custom build (build.command) reads files esbuild never sees: it is never served from the cache.
-  const cacheable = !(JSON.parse(config) as { build?: { command?: string } }).build?.command;
   if (cacheable && isFresh(stampPath, key)) return entryOf();
   return withSlot(async () => {
     rmSync(outDir, { recursive: true, force: true });
