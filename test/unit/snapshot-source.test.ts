@@ -102,6 +102,28 @@ describe("edge snapshot source: static stability", () => {
     expect(source.report("i").state).toBe("synced");
   });
 
+  it("answers a nudge that arrives while a forced check is under way with a check of its own", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const e = env() as unknown as { CONTROL: { beacon: () => Promise<unknown> } };
+    const read = e.CONTROL.beacon;
+    let hold: Promise<void> = Promise.resolve();
+    e.CONTROL.beacon = async () => {
+      const b = await read(); // read now, answered late
+      await hold;
+      return b;
+    };
+    const source = new SnapshotSource(e as never, (s) => s.version, () => {});
+    await source.get(ctx);
+    let release!: () => void;
+    hold = new Promise((r) => (release = r));
+    const first = source.check(true); // reads the beacon of version 1…
+    await publish(2, JSON.stringify(snap(2, 0))); // …while version 2 is committed and nudged
+    const second = source.check(true);
+    release();
+    await Promise.all([first, second]);
+    expect(source.report("i")).toMatchObject({ version: 2, state: "synced" });
+  });
+
   it("starts a cold isolate from the bootstrap snapshot when nothing is readable", async () => {
     world.controlDown = true;
     const bootstrap = JSON.stringify(snap(0, 1));

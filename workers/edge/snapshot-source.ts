@@ -20,7 +20,7 @@ export class SnapshotSource<T> {
   private version = -1;
   private checkedAt = 0;
   private inflight?: Promise<void>;
-  private inflightForced = false;
+  private forcedNext?: Promise<void>;
   private rejection?: { hash: string; error: string };
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
@@ -58,13 +58,11 @@ export class SnapshotSource<T> {
 
   /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
   check(force: boolean): Promise<void> {
-    // A forced check must read the beacon itself: a background check already under way may be
-    // answering from the cached beacon, from before the change that caused the nudge.
-    if (force && this.inflight && !this.inflightForced) return this.inflight.then(() => this.check(true));
-    if (!this.inflight) {
-      this.inflightForced = force;
-      this.inflight = this.doCheck(force).finally(() => (this.inflight = undefined));
-    }
+    // A forced check must read the beacon after the nudge that asked for it: a check already under
+    // way (even a forced one) may have read it before the change that caused the nudge. Nudges that
+    // arrive meanwhile share one check after it.
+    if (force && this.inflight) return (this.forcedNext ??= this.inflight.then(() => ((this.forcedNext = undefined), this.check(true))));
+    this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
     return this.inflight;
   }
 
