@@ -3,7 +3,7 @@ import { parseDuration } from "../../../shared/duration.ts";
 import { resolveKind } from "../../../shared/resources/index.ts";
 import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
 import type { ApplyResult } from "../config-store/config-store.ts";
-import { configStore } from "../mesh-control.ts";
+import { configStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 

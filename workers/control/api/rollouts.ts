@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { configStore } from "../mesh-control.ts";
+import { configStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 

@@ -2,7 +2,7 @@ import { edgeName } from "../../../shared/names.ts";
 import type { CanaryMetrics } from "../../../shared/rollout/decide.ts";
 import { golden } from "../../../shared/telemetry/aggregate.ts";
 import type { ControlEnv } from "../env.ts";
-import { telemetryOf } from "../mesh-control.ts";
+import { telemetryOf } from "../objects.ts";
 import { type SeriesRow, WINDOW_MS } from "../telemetry/metric-store.ts";
 
 /** The canary's golden signals in the windows since `sinceMs`, as its service's own edge counted them. */
