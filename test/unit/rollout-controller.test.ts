@@ -127,14 +127,14 @@ spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
 
   it("pauses and resumes as status only, aborts as a version by the operator, and refuses to act on a finished rollout", async () => {
     await t.config.apply(rollout(), { by: "alice" });
-    expect(await controller.act("web-canary", "pause", "bob")).toMatchObject({ ok: true, version: 1, changes: [], status: { phase: "Paused" } });
+    expect(await controller.act("web-canary", "pause", "bob")).toMatchObject({ ok: true, version: 1, changes: [], rolloutStatus: { phase: "Paused" } });
     expect(alarm).toBeNull();
     t.clock.advance(5 * INTERVAL);
     await controller.runDue();
     expect(status().status.phase).toBe("Paused");
-    expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({ ok: true, version: 1, status: { phase: "Progressing", stepStartedAt: t.clock.now() } });
+    expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({ ok: true, version: 1, rolloutStatus: { phase: "Progressing", stepStartedAt: t.clock.now() } });
     expect(alarm).toBe(t.clock.now() + INTERVAL);
-    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({ ok: true, version: 2, republished: ["web-edge"], status: { phase: "RolledBack", weight: 0, message: "aborted by bob" } });
+    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({ ok: true, version: 2, republished: ["web-edge"], rolloutStatus: { phase: "RolledBack", weight: 0, message: "aborted by bob" } });
     expect(t.config.history(1)[0]).toMatchObject({ by: "bob" });
     expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({ ok: false, status: 409, errors: [{ message: "rollout already RolledBack" }] });
     expect(await controller.act("nope", "pause", "bob")).toMatchObject({ ok: false, status: 404 });
@@ -161,7 +161,7 @@ describe("rollout controller: races with operators", () => {
     metrics = () => new Promise((r) => (answer = r));
     t.clock.advance(INTERVAL);
     const analysis = controller.runDue();
-    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({ ok: true, status: { phase: "RolledBack" } });
+    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({ ok: true, rolloutStatus: { phase: "RolledBack" } });
     answer(healthy);
     await analysis;
     expect(status().status).toMatchObject({ phase: "RolledBack", weight: 0 });

@@ -11,7 +11,7 @@ import { migrate } from "./migrations.ts";
 import { nudgeEdges } from "./publish.ts";
 import { type ApplyOptions, type ApplyResult, VersionedConfig } from "./versions.ts";
 
-export type { ApplyOptions, ApplyResult };
+export type { ApplyResult };
 
 /**
  * The single authority on mesh config (one object, "config"). It wires three jobs over one SQLite

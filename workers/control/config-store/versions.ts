@@ -15,7 +15,7 @@ import { publish } from "./publish.ts";
 
 export type ApplyOptions = { by: string; dryRun?: boolean; ifMatch?: number; note?: string };
 export type ApplyResult =
-  | { ok: true; version: number; changes: ChangeSummary[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean; status?: RolloutStatus }
+  | { ok: true; version: number; changes: ChangeSummary[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean; rolloutStatus?: RolloutStatus }
   | { ok: false; status: 404 | 409 | 422; errors: ResourceIssue[] };
 
 export type RolloutEntry = Entry & { resource: Rollout; status: RolloutStatus };
@@ -222,14 +222,14 @@ export class VersionedConfig {
       if (!e || e.resource.kind !== "Rollout" || !e.status) return notFound(id);
       const current = e as RolloutEntry;
       const d = decide(current);
-      if (!d) return { ok: true as const, version: this.version(), changes: [], warnings: [], republished: [], dryRun: false, status: current.status };
+      if (!d) return { ok: true as const, version: this.version(), changes: [], warnings: [], republished: [], dryRun: false, rolloutStatus: current.status };
       if ("refused" in d) return { ok: false as const, status: d.refused.status, errors: [{ resource: id, path: d.refused.path, message: d.refused.message }] };
       const entries = new Map(this.entries).set(id, { ...current, status: d.status });
       const change: Change = { kind: "Rollout", name, op: "weights", fields: ["status.weight"], note: d.status.message, status: { before: current.status, after: d.status } };
       const known = new Set(edgesOf(this.deps.topology));
       const note = `${d.status.phase} ${canaryWeight(d.status)}%: ${d.status.message}`;
       const result = await this.commit({ entries, changes: [change], edges: edgesFedBy(current.resource).filter((x) => known.has(x)), by: d.by, note, mode: "ifRepublished" });
-      return { ok: true as const, version: result.version, changes: result.versioned ? [summarize(change)] : [], warnings: [], republished: result.republished, dryRun: false, status: d.status };
+      return { ok: true as const, version: result.version, changes: result.versioned ? [summarize(change)] : [], warnings: [], republished: result.republished, dryRun: false, rolloutStatus: d.status };
     });
   }
 

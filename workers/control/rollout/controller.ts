@@ -21,7 +21,7 @@ const RETRY_DELAY_MS = 1000;
 const terminal = (s: RolloutStatus) => s.phase === "Promoted" || s.phase === "RolledBack";
 
 /** Operator actions: pause freezes the weights, resume restarts the current step, abort rolls back. */
-export function operatorDecision(s: RolloutStatus, action: RolloutAction, by: string, now: number): RolloutDecision {
+function operatorDecision(s: RolloutStatus, action: RolloutAction, by: string, now: number): RolloutDecision {
   if (terminal(s)) return { refused: { status: 409, path: "status.phase", message: `rollout already ${s.phase}` } };
   const lastTransition = new Date(now).toISOString();
   const status: RolloutStatus =
@@ -34,7 +34,7 @@ export function operatorDecision(s: RolloutStatus, action: RolloutAction, by: st
 }
 
 /** When the next analysis is due among progressing rollouts (undefined: none is). */
-export function nextAnalysisAt(rollouts: RolloutEntry[]): number | undefined {
+function nextAnalysisAt(rollouts: RolloutEntry[]): number | undefined {
   const due = rollouts.filter((r) => r.status.phase === "Progressing").map((r) => r.status.stepStartedAt + r.resource.spec.interval);
   return due.length ? Math.min(...due) : undefined;
 }
