@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { startTestMesh, type TestMesh, VIEWER_TOKEN } from "../helpers/mesh.ts";
 
 // Wiring only: the Durable Object alarm fires, the controller reads real telemetry, edges run the
 // weights it sets. The decisions themselves (steps, waiting, rollback, promotion, operator races)
@@ -121,6 +122,9 @@ spec:
     const explained = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/routed/x" }) })).json();
     const split = explained.hops[0].children[0].decisions.find((d: { stage: string }) => d.stage === "split");
     expect(split).toMatchObject({ decision: "weighted: routed/stable 50%, routed/canary 50%, set by Rollout/routed-canary (canary at 50%)" });
+    const real = await mesh.get("/routed/x", { headers: { "x-isomesh-debug": VIEWER_TOKEN } });
+    const record = await eventually(async () => (await mesh.admin(`/v1/explain/${real.headers["x-isomesh-explain"]}`)).json(), (r) => r.hops?.[0]?.children?.length > 0);
+    expect(record.hops[0].children[0].decisions.find((d: { stage: string }) => d.stage === "split").decision).toMatch(/^picked routed\/(stable|canary), weights set by Rollout\/routed-canary \(canary at 50%\)$/);
     const analyzed = (await mesh.admin("/v1/analyze", { method: "POST", body: "" })).json();
     expect(analyzed.warnings).toContainEqual(expect.objectContaining({ resource: "HTTPRoute/routed", message: expect.stringMatching(/Rollout\/routed-canary/) }));
   });
