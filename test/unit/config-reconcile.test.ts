@@ -44,6 +44,17 @@ describe("a changed manifest on the same state (isomesh dev restarted)", () => {
     expect(again.config.version()).toBe(1);
   });
 
+  it("recompiles snapshots a control plane of another snapshot schema wrote, as a version only if one changed", async () => {
+    const first = await testConfig(topologyOf({ reviews: ["v1"] }));
+    await first.config.apply(gateway, { by: "admin" });
+    first.storage.sql.exec("UPDATE meta SET value = '0' WHERE key = 'snapshot_schema'");
+    expect((await restart(first, { reviews: ["v1"] })).config.version()).toBe(1); // same content: nothing to run
+    first.storage.sql.exec("UPDATE meta SET value = '0' WHERE key = 'snapshot_schema'");
+    first.storage.sql.exec("UPDATE snapshots SET content_hash = 'written-by-an-older-compiler' WHERE edge = 'gateway'");
+    const next = await restart(first, { reviews: ["v1"] });
+    expect(next.config.history(1)[0]).toMatchObject({ version: 2, by: "manifest", note: expect.stringMatching(/^snapshots recompiled for snapshot schema \d+$/) });
+  });
+
   it("reports resources that refer to what the manifest no longer has, and still accepts other changes", async () => {
     const first = await testConfig(topologyOf({ reviews: ["v1", "v4"] }));
     await first.config.apply([...gateway, ...reviewsV4], { by: "admin" });

@@ -10,7 +10,7 @@ const list = (items: string[]) => (items.length > MAX_LISTED ? `${items.slice(0,
  */
 export function describeManifestChange(before: Topology | undefined, after: Topology, broken: ResourceIssue[]): string {
   const parts: string[] = [];
-  if (!before) parts.push("the manifest the control plane runs with is recorded (the previous one is not known)");
+  if (!before) parts.push("snapshots recompiled (the manifest before this one was not recorded)");
   else {
     const old = new Map(before.services.map((s) => [s.name, s]));
     const now = new Map(after.services.map((s) => [s.name, s]));

@@ -5,6 +5,7 @@ import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { type Document, validateDocuments } from "../../../shared/resources/parse.ts";
 import type { Rollout, RolloutStatus } from "../../../shared/resources/rollout.ts";
 import { canaryWeight } from "../../../shared/rollout/decide.ts";
+import { SNAPSHOT_SCHEMA } from "../../../shared/snapshot/schema.ts";
 import { edgesFedBy, edgesOf } from "../../../shared/snapshot/scope.ts";
 import { type Change, type ChangeSummary, summarize } from "./changes.ts";
 import { ConfigTables } from "./config-tables.ts";
@@ -181,8 +182,9 @@ export class VersionedConfig {
 
   /**
    * Brings the snapshots in line with the manifest the control plane runs with (on start): a
-   * store's first start publishes every edge; a changed manifest recompiles every edge of the new
-   * one, drops those it no longer has, and is a version when some edge's snapshot changed.
+   * store's first start publishes every edge; a changed manifest (or snapshot schema) recompiles
+   * every edge of the new one, drops those it no longer has, and is a version when some edge's
+   * snapshot changed.
    * Resources that now refer to what the manifest no longer has are reported (and kept).
    */
   reconcile(by = "manifest"): Promise<{ version: number; republished: string[]; broken: ResourceIssue[] }> {
@@ -190,9 +192,10 @@ export class VersionedConfig {
       const { topology } = this.deps;
       const shape = JSON.stringify(topology);
       const before = this.tables.meta("topology");
+      const schema = String(SNAPSHOT_SCHEMA);
       const initial = !this.tables.beacon();
       const broken = analyze(topology, [...this.entries.values()].map((e) => e.resource)).errors;
-      if (!initial && before === shape) return { version: this.version(), republished: [], broken };
+      if (!initial && before === shape && this.tables.meta("snapshot_schema") === schema) return { version: this.version(), republished: [], broken };
       for (const b of broken) console.warn(JSON.stringify({ level: "warn", msg: "resource refers to what the manifest no longer has", ...b }));
       const edges = edgesOf(topology);
       const removedEdges = [...this.tables.snapshots().keys()].filter((e) => !edges.includes(e));
@@ -201,8 +204,8 @@ export class VersionedConfig {
         changes: [],
         edges,
         by,
-        note: describeManifestChange(before ? (JSON.parse(before) as Topology) : undefined, topology, broken),
-        meta: { topology: shape },
+        note: before === shape ? `snapshots recompiled for snapshot schema ${schema}` : describeManifestChange(before ? (JSON.parse(before) as Topology) : undefined, topology, broken),
+        meta: { topology: shape, snapshot_schema: schema },
         removedEdges,
         mode: initial ? "initial" : "ifRepublished",
       });
