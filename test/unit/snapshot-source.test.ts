@@ -102,28 +102,6 @@ describe("edge snapshot source: static stability", () => {
     expect(source.report("i").state).toBe("synced");
   });
 
-  it("answers a nudge that arrives while a forced check is under way with a check of its own", async () => {
-    await publish(1, JSON.stringify(snap(1, 1)));
-    const e = env() as unknown as { CONTROL: { beacon: () => Promise<unknown> } };
-    const read = e.CONTROL.beacon;
-    let hold: Promise<void> = Promise.resolve();
-    e.CONTROL.beacon = async () => {
-      const b = await read(); // read now, answered late
-      await hold;
-      return b;
-    };
-    const source = new SnapshotSource(e as never, (s) => s.version, () => {});
-    await source.get(ctx);
-    let release!: () => void;
-    hold = new Promise((r) => (release = r));
-    const first = source.check(true); // reads the beacon of version 1…
-    await publish(2, JSON.stringify(snap(2, 0))); // …while version 2 is committed and nudged
-    const second = source.check(true);
-    release();
-    await Promise.all([first, second]);
-    expect(source.report("i")).toMatchObject({ version: 2, state: "synced" });
-  });
-
   it("never goes back to an older snapshot when the cached beacon is older than what it runs", async () => {
     await publish(1, JSON.stringify(snap(1, 1)));
     const older = world.beacon;
@@ -149,5 +127,34 @@ describe("edge snapshot source: static stability", () => {
     world.controlDown = true;
     const source = new SnapshotSource(env(), (s) => s.version, () => {});
     await expect(source.get(ctx)).rejects.toThrow(/no snapshot/);
+  });
+});
+
+describe("edge snapshot source: nudges", () => {
+  it("a nudge during a forced check under way is not lost: it checks again after it", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    let release!: () => void;
+    let gated = false;
+    const e = env() as { CONTROL: { beacon: () => Promise<unknown> } };
+    const beacon = e.CONTROL.beacon;
+    // The first nudge's check reads the beacon (version 2), then stalls before it finishes.
+    e.CONTROL.beacon = async () => {
+      const b = await beacon();
+      if (gated) await new Promise<void>((r) => (release = r));
+      return b;
+    };
+    const source = new SnapshotSource(e as never, (s) => s.version, () => {});
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    gated = true;
+    const first = source.check(true);
+    await vi.waitFor(() => expect(release).toBeTypeOf("function"));
+    gated = false;
+    await publish(3, JSON.stringify(snap(3, 2)));
+    const second = source.check(true); // the nudge for version 3, while version 2's check is under way
+    release();
+    await Promise.all([first, second]);
+    expect(source.report("i").version).toBe(3);
+    expect(source.snapshot?.version).toBe(3);
   });
 });

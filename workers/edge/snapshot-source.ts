@@ -20,7 +20,7 @@ export class SnapshotSource<T> {
   private version = -1;
   private checkedAt = 0;
   private inflight?: Promise<void>;
-  private forcedNext?: Promise<void>;
+  private followUp?: Promise<void>;
   private rejection?: { hash: string; error: string };
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
@@ -58,10 +58,14 @@ export class SnapshotSource<T> {
 
   /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
   check(force: boolean): Promise<void> {
-    // A forced check must read the beacon after the nudge that asked for it: a check already under
-    // way (even a forced one) may have read it before the change that caused the nudge. Nudges that
-    // arrive meanwhile share one check after it.
-    if (force && this.inflight) return (this.forcedNext ??= this.inflight.then(() => ((this.forcedNext = undefined), this.check(true))));
+    // A forced check must read the beacon itself: a check already under way (forced or not) may
+    // have read it before the change that caused this nudge. One more check after it serves every
+    // nudge that arrives meanwhile.
+    if (force && this.inflight)
+      return (this.followUp ??= this.inflight.then(() => {
+        this.followUp = undefined;
+        return this.check(true);
+      }));
     this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
     return this.inflight;
   }

@@ -3,6 +3,7 @@ import type { Beacon } from "../../../shared/control-api.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { type Document, validateDocuments } from "../../../shared/resources/parse.ts";
+import { pruneStoredDocument } from "../../../shared/resources/stored.ts";
 import type { Rollout, RolloutStatus } from "../../../shared/resources/rollout.ts";
 import { canaryWeight } from "../../../shared/rollout/decide.ts";
 import { SNAPSHOT_SCHEMA } from "../../../shared/snapshot/schema.ts";
@@ -71,14 +72,16 @@ export class VersionedConfig {
   /** Reads the stored resources (after migrations). */
   load(): void {
     const statuses = this.tables.rolloutStatuses();
-    for (const { doc, createdAt } of this.tables.resources()) {
+    for (const row of this.tables.resources()) {
+      const { doc, pruned } = pruneStoredDocument(row.doc);
       const id = idOf(doc.kind, doc.metadata.name);
+      if (pruned.length) console.warn(`isomesh: ${id}: dropped fields stored before strict validation, which were ignored: ${pruned.join(", ")}`);
       const { parsed, errors } = validateDocuments([doc]);
       if (!parsed[0]) {
-        console.error(JSON.stringify({ level: "error", msg: "stored resource no longer valid: ignored until fixed", resource: id, errors }));
+        console.error(`isomesh: stored ${id} no longer validates and is not served: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
         continue;
       }
-      this.entries.set(id, { doc, resource: parsed[0].resource, createdAt, status: doc.kind === "Rollout" ? statuses.get(doc.metadata.name) : undefined });
+      this.entries.set(id, { doc, resource: parsed[0].resource, createdAt: row.createdAt, status: doc.kind === "Rollout" ? statuses.get(doc.metadata.name) : undefined });
     }
   }
 
@@ -156,7 +159,9 @@ export class VersionedConfig {
       const current = this.version();
       if (!Number.isInteger(version) || version < 0 || version > current)
         return { ok: false as const, status: 404 as const, errors: [{ resource: "version", path: "version", message: `no version ${version} (current is ${current})` }] };
-      const next = new Map(this.tables.documentsAt(version).map((d) => [idOf(d.kind, d.metadata.name), d]));
+      // History may predate strict validation: restore what that release served.
+      const docs = this.tables.documentsAt(version).map((d) => pruneStoredDocument(d).doc);
+      const next = new Map(docs.map((d) => [idOf(d.kind, d.metadata.name), d]));
       return this.change(next, { ...opts, note: opts.note ?? `rollback to version ${version}` });
     });
   }
