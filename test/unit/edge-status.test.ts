@@ -33,6 +33,29 @@ describe("edge sync states (GET /v1/status)", () => {
   });
 });
 
+describe("edge status board: nudges", () => {
+  it("shows an edge nudged but not answered yet as stale (loading), not idle, until its answer says what it runs", async () => {
+    const { sql } = await testStorage();
+    migrate(sql);
+    const board = new EdgeStatusBoard(sql, WINDOW, fakeClock(NOW).now);
+    let answer!: (r: { edge: string; isolate: string; version: number; hash: string; state: "synced" }) => void;
+    board.track(new Map([["e", new Promise((r) => (answer = r))]]));
+    expect(board.status(2, ["e", "f"], new Map([["e", "h2"]]))).toMatchObject({ edges: [{ edge: "e", state: "stale", isolates: 0 }, { edge: "f", state: "idle" }], converged: 0 });
+    answer({ edge: "e", isolate: "a", version: 2, hash: "h2", state: "synced" });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(board.status(2, ["e"], new Map([["e", "h2"]]))).toMatchObject({ edges: [{ edge: "e", state: "synced", isolates: 1 }], converged: 1 });
+  });
+
+  it("shows an edge whose nudge failed as idle again", async () => {
+    const { sql } = await testStorage();
+    migrate(sql);
+    const board = new EdgeStatusBoard(sql, WINDOW, fakeClock(NOW).now);
+    board.track(new Map([["e", Promise.reject(new Error("no isolate"))]]));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(board.status(2, ["e"], new Map([["e", "h2"]])).edges[0].state).toBe("idle");
+  });
+});
+
 describe("edge status board", () => {
   it("keeps the newest report of an isolate even when an older one arrives later", async () => {
     const { sql } = await testStorage();

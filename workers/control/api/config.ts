@@ -32,7 +32,8 @@ async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: bo
   const store = configStore(c.env);
   for (;;) {
     const status = await store.status();
-    const behind = status.edges.filter((e) => result.republished.includes(e.edge) && e.isolates > 0 && e.state !== "synced");
+    // An idle edge is not behind: no isolate runs it, and the next to start loads the current snapshot.
+    const behind = status.edges.filter((e) => result.republished.includes(e.edge) && (e.state === "stale" || e.state === "rejected"));
     if (behind.length === 0) return c.json({ ...body, converged: true }, 200);
     if (Date.now() >= deadline) return c.json({ ...body, converged: false, behind: behind.map((e) => ({ edge: e.edge, state: e.state, version: e.version })) }, 202);
     await new Promise((r) => setTimeout(r, 25));

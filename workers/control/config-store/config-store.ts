@@ -34,7 +34,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       transaction: (fn) => ctx.storage.transactionSync(fn),
       kv: env.SNAPSHOTS,
       topology: this.topology,
-      nudge: (edges) => nudgeEdges(env, edges, (r) => this.edges.report(r)),
+      nudge: (edges) => this.edges.track(nudgeEdges(env, edges)),
       afterWrite: () => this.rollouts.arm(),
     });
     this.rollouts = new RolloutController({

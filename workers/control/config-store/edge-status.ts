@@ -16,16 +16,18 @@ const KEEP_WINDOWS = 10;
 
 /**
  * Each edge's state from its isolates' reports: only reports within the window count as live;
- * `wanted` is the hash of the snapshot each edge should run. `converged` is the share of edges
- * with a live isolate that are synced (1 when none is live).
+ * `wanted` is the hash of the snapshot each edge should run. An edge with no live isolate that the
+ * control plane nudged and that has not answered yet is loading it: `stale`, not `idle` (the
+ * nudge starts an isolate). `converged` is the share of the edges not idle that are synced (1 when
+ * every edge is idle).
  */
-export function edgeStates(edges: string[], wanted: Map<string, string>, rows: IsolateRow[], since: number): { edges: EdgeStatus[]; converged: number } {
+export function edgeStates(edges: string[], wanted: Map<string, string>, rows: IsolateRow[], since: number, nudged: Set<string> = new Set()): { edges: EdgeStatus[]; converged: number } {
   const statuses = edges.map((edge): EdgeStatus => {
     const seen = rows.filter((r) => r.edge === edge);
     const live = seen.filter((r) => r.last_seen >= since);
     const want = wanted.get(edge) ?? "";
     const rejected = live.find((r) => r.state === "rejected");
-    const state: EdgeState = live.length === 0 ? "idle" : rejected ? "rejected" : live.some((r) => r.hash !== want) ? "stale" : "synced";
+    const state: EdgeState = rejected ? "rejected" : live.length === 0 ? (nudged.has(edge) ? "stale" : "idle") : live.some((r) => r.hash !== want) ? "stale" : "synced";
     const lastSeen = Math.max(0, ...seen.map((r) => r.last_seen));
     return {
       edge,
@@ -37,17 +39,38 @@ export function edgeStates(edges: string[], wanted: Map<string, string>, rows: I
       ...(rejected?.error ? { error: rejected.error } : {}),
     };
   });
-  const live = statuses.filter((e) => e.isolates > 0);
-  return { edges: statuses, converged: live.length ? live.filter((e) => e.state === "synced").length / live.length : 1 };
+  const counted = statuses.filter((e) => e.state !== "idle");
+  return { edges: statuses, converged: counted.length ? counted.filter((e) => e.state === "synced").length / counted.length : 1 };
 }
 
 /** What edge isolates report running (like `istioctl proxy-status`), kept in the edge_status table. */
 export class EdgeStatusBoard {
+  /** Edges nudged and not answered yet: the nudge each waits on, and when it was sent. */
+  private readonly nudged = new Map<string, { answer: Promise<unknown>; at: number }>();
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Follows nudges: an answer is a report; until it comes (or the nudge fails, or a window passes)
+   * the edge is loading.
+   */
+  track(answers: Map<string, Promise<EdgeReport>>): void {
+    for (const [edge, answer] of answers) {
+      const pending: Promise<unknown> = answer
+        .then(
+          (r) => this.report(r),
+          (e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
+        )
+        .finally(() => {
+          if (this.nudged.get(edge)?.answer === pending) this.nudged.delete(edge);
+        });
+      this.nudged.set(edge, { answer: pending, at: this.now() });
+    }
+  }
 
   report(r: EdgeReport): void {
     // Reports travel by different paths (a nudge's answer, a telemetry flush) and may arrive out of
@@ -64,6 +87,7 @@ export class EdgeStatusBoard {
     const now = this.now();
     this.sql.exec("DELETE FROM edge_status WHERE last_seen < ?", now - KEEP_WINDOWS * this.windowMs);
     const rows = this.sql.exec<IsolateRow>("SELECT * FROM edge_status").toArray();
-    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs) };
+    const loading = new Set([...this.nudged].filter(([, n]) => n.at >= now - this.windowMs).map(([edge]) => edge));
+    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs, loading) };
   }
 }

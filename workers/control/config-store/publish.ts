@@ -86,11 +86,15 @@ export async function publish(input: {
   return { snapshots, removedEdges, beacon, edges: snapshots.map((s) => s.edge) };
 }
 
-/** Tells the edges the control plane can reach to re-read the beacon now instead of at their next check. */
-export function nudgeEdges(env: Record<string, unknown>, edges: string[], onReport: (r: EdgeReport) => void): void {
+/**
+ * Tells the edges the control plane can reach to re-read the beacon now instead of at their next
+ * check: each answers with what it then runs. Edges it has no binding to are left to their own checks.
+ */
+export function nudgeEdges(env: Record<string, unknown>, edges: string[]): Map<string, Promise<EdgeReport>> {
+  const answers = new Map<string, Promise<EdgeReport>>();
   for (const edge of edges) {
     const binding = env[edgeBinding(edge)] as { refresh?: () => Promise<EdgeReport> } | undefined;
-    if (typeof binding?.refresh !== "function") continue;
-    binding.refresh().then(onReport, (e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })));
+    if (typeof binding?.refresh === "function") answers.set(edge, binding.refresh());
   }
+  return answers;
 }
