@@ -2,7 +2,8 @@ import type { EdgeReport } from "../../../shared/control-api.ts";
 
 /**
  * An edge's sync state, the same words in the API, the CLI and the dashboard:
- * `synced` every live isolate runs the edge's current snapshot; `stale` one runs an older one;
+ * `synced` every live isolate runs the edge's current snapshot; `stale` one runs an older one (or,
+ * none being live, a nudge is starting one to load it);
  * `rejected` one refused a snapshot (an xDS NACK); `idle` no isolate reported within the window
  * (none is running: the next to start loads the current snapshot).
  */
