@@ -147,6 +147,7 @@ function checkWorkerNames(m: { name: string; services: { name: string; versions:
     claim(meshWorkerName(m.name, edgeName(s.name)), `${s.name}'s edge`, ["services", i, "name"]);
     s.versions.forEach((v, j) => {
       if (v.deployed === undefined) claim(meshWorkerName(m.name, versionWorkerName(s.name, v.name)), `${s.name}/${v.name}`, ["services", i, "versions", j, "name"]);
+      else claim(v.deployed, `${s.name}/${v.name}`, ["services", i, "versions", j, "deployed"]);
     });
   });
 }

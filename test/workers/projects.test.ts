@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 
@@ -36,4 +38,22 @@ it("a service binding to a Worker outside the mesh answers 503 service_not_local
   expect(res.json().error).toMatchObject({ code: "service_not_local", message: expect.stringContaining('"auth-outside-the-mesh" is not part of this mesh') });
   expect(mesh.logs.some((l) => l.includes("binding AUTH names the Worker \"auth-outside-the-mesh\", which is not in this mesh"))).toBe(true);
   expect(mesh.logs.some((l) => l.includes('tail consumer "all-bindings-tail" is not in this mesh'))).toBe(true);
+});
+
+it("resolves an app's dependencies from its own folder, as wrangler does (its zod, not the repo's)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "isomesh-own-deps-"));
+  const app = join(dir, "app");
+  mkdirSync(join(app, "node_modules/zod"), { recursive: true });
+  writeFileSync(join(app, "node_modules/zod/package.json"), JSON.stringify({ name: "zod", version: "0.0.1-app", type: "module", main: "index.js" }));
+  writeFileSync(join(app, "node_modules/zod/index.js"), 'export const whose = "the app\'s own zod";\n');
+  writeFileSync(join(app, "index.js"), 'import { whose } from "zod";\nexport default { fetch: () => Response.json({ whose }) };\n');
+  writeFileSync(join(app, "wrangler.jsonc"), JSON.stringify({ name: "own-deps", main: "index.js", compatibility_date: "2025-04-01" }));
+  const own = await startTestMesh(`name: deps\nservices:\n  - name: web\n    versions: [{ name: v1, worker: ${app} }]\n`);
+  try {
+    await own.apply(gatewayRouteTo("web"));
+    expect((await own.get("/")).json()).toEqual({ whose: "the app's own zod" });
+  } finally {
+    await own.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
