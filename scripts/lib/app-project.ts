@@ -59,6 +59,8 @@ const DROPPED = ["$schema", "name", "env", "route", "routes", "workers_dev", "pr
 /**
  * The app's config as the generated file keeps it: everything the user wrote at the top level, with
  * every path (relative to the app's config file in wrangler's semantics) rebased onto `toDir`.
+ * By hand because wrangler exports nothing that moves a config, and its normalized config cannot be
+ * written back (it mixes absolute, cwd-relative and config-relative paths, and fills every default).
  */
 export function keptConfig(app: AppProject, toDir: string): { kept: Record<string, unknown>; dropped: string[] } {
   const raw = structuredClone(app.raw) as Record<string, any>;

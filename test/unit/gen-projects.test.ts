@@ -6,6 +6,9 @@ import { findApp } from "../../scripts/lib/app-project.ts";
 import { generate, type GenOptions } from "../../scripts/lib/gen.ts";
 import { pendingMigrations } from "../../scripts/lib/d1-migrations.ts";
 import { readWranglerConfig } from "../../scripts/lib/wrangler-api.ts";
+import { analyze } from "../../shared/analyze/index.ts";
+import { topologyOf } from "../../shared/manifest/topology.ts";
+import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
 
 const FIXTURE = resolve("test/fixtures/all-bindings");
 
@@ -190,5 +193,22 @@ describe("D1 migrations", () => {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-migrations-"));
     for (const f of ["0010_c.sql", "0002_b.sql", "0001_a.sql", "notes.txt", "0003_x.sql"]) writeFileSync(join(dir, f), "");
     expect(pendingMigrations(dir, new Set(["0003_x.sql"]))).toEqual(["0001_a.sql", "0002_b.sql", "0010_c.sql"]);
+  });
+});
+
+describe("examples/shop", () => {
+  it("generates (each service an ordinary wrangler project) and every resource file passes analyze against it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isomesh-shop-gen-"));
+    const mesh = generate("examples/shop/mesh.yaml", { outDir: join(dir, "gen") });
+    expect(mesh.workers.filter((w) => w.role === "app").map((w) => [w.name, w.build.kind])).toEqual([
+      ["catalog-v1", "wrangler"], ["catalog-v2", "wrangler"], ["cart-v1", "wrangler"], ["orders-v1", "wrangler"], ["fulfillment-v1", "wrangler"],
+    ]);
+    expect(mesh.workers.find((w) => w.role === "gateway")!.config.routes).toEqual([{ pattern: "shop.example.com", custom_domain: true }]);
+    for (const file of ["gateway.yaml", "tasks/catalog-canary.yaml", "security/catalog-read-only.yaml"]) {
+      const { docs, errors: splitErrors } = splitDocuments(readFileSync(join("examples/shop", file), "utf8"));
+      const { parsed, errors } = validateDocuments(docs);
+      expect([...splitErrors, ...errors], file).toEqual([]);
+      expect(analyze(topologyOf(mesh.manifest), parsed.map((p) => p.resource)).errors, file).toEqual([]);
+    }
   });
 });
