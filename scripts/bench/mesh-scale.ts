@@ -1,0 +1,130 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "../lib/paths.ts";
+import { rssBelow } from "./process-tree.ts";
+
+// How `isomesh dev` grows with the mesh: a manifest of N services (two echo versions each, each
+// calling the next) started cold (fresh state: everything bundled) and warm (a restart on the same
+// state), beside a bare Miniflare starting as many trivial workers. Both are timed from spawning the
+// process to its ready line, so both pay Node's own start; RSS is workerd's, read from /proc.
+
+export type MeshScaleRow = {
+  services: number;
+  workers: number;
+  cold: { readyMs: number; rssBytes: number };
+  warm: { readyMs: number; rssBytes: number };
+  /** workerd's RSS once every edge has answered a request (each isolate has built its pipeline). */
+  servingRssBytes: number;
+  bare: { readyMs: number; rssBytes: number };
+};
+
+const TOKEN = "scale-bench-token-0123456789";
+
+type Started = { readyMs: number; rssBytes: number; out: string; stop: () => Promise<void>; pid: number };
+
+/** Spawns a process and waits for a line matching `ready` on its stdout; RSS is that of its workerd. */
+async function startUntil(args: string[], ready: RegExp, timeoutMs = 600_000): Promise<Started> {
+  const started = performance.now();
+  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const exited = new Promise<void>((r) => proc.on("exit", () => r()));
+  const stop = async () => {
+    if (proc.exitCode === null) proc.kill("SIGINT");
+    const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000); // a stop that hangs must not hang the benchmark
+    await exited;
+    clearTimeout(killer);
+  };
+  try {
+    const readyMs = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms:\n${out.slice(-2000)}`)), timeoutMs);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (ready.test(out)) {
+          clearTimeout(timer);
+          resolve(performance.now() - started);
+        }
+      };
+      proc.stdout.on("data", onData);
+      proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      proc.on("exit", (code) => reject(new Error(`exited (${code}) before ready:\n${out.slice(-2000)}`)));
+    });
+    return { readyMs, rssBytes: rssBelow(proc.pid!, "workerd"), out, stop, pid: proc.pid! };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function get(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export function scaleManifest(n: number): string {
+  const name = (i: number) => `s${String(i).padStart(3, "0")}`;
+  const services = Array.from({ length: n }, (_, i) => `  - name: ${name(i)}\n    versions: [{ name: v1, echo: true }, { name: v2, echo: true }]\n    calls: [${i + 1 < n ? name(i + 1) : ""}]`);
+  return `name: scale\nservices:\n${services.join("\n")}\n`;
+}
+
+const dev = (manifest: string, state: string) => [join(REPO_ROOT, "scripts/isomesh.mjs"), "dev", "-m", manifest, "--port", "0", "--state", state, "--access-log", "off", "--admin-token", TOKEN];
+const DEV_READY = /ready in \d+ ms[\s\S]*admin API\s+http/;
+
+/** Routes every service on the gateway by host and sends one request through each of them. */
+async function serveEveryService(out: string, n: number) {
+  const gateway = /gateway\s+(http:\/\/\S+)/.exec(out)![1];
+  const admin = /admin API\s+(http:\/\/\S+)/.exec(out)![1];
+  const names = Array.from({ length: n }, (_, i) => `s${String(i).padStart(3, "0")}`);
+  const routes = names.map((s) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: `gw-${s}` }, spec: { parentRefs: [{ name: "gateway" }], hostnames: [`${s}.example`], rules: [{ backendRefs: [{ name: s }] }] } }));
+  const res = await fetch(`${admin}/v1/apply?wait=true&timeout=30s`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(routes) });
+  if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
+  for (const s of names) {
+    const status = await get(`${gateway}/`, `${s}.example`);
+    if (status !== 200) throw new Error(`${s}: gateway answered ${status}`);
+  }
+}
+
+export async function meshScale(sizes: number[], log: (s: string) => void): Promise<MeshScaleRow[]> {
+  const rows: MeshScaleRow[] = [];
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), "isomesh-scale-"));
+    try {
+      const manifest = join(dir, "mesh.yaml");
+      writeFileSync(manifest, scaleManifest(n));
+      const workers = 3 * n + 2; // two versions and an edge per service, the gateway, the control plane
+      const state = join(dir, "state");
+      const cold = await startUntil(dev(manifest, state), DEV_READY);
+      await serveEveryService(cold.out, n);
+      const servingRssBytes = rssBelow(cold.pid, "workerd");
+      await cold.stop();
+      log(`  … ${n} services: cold ${Math.round(cold.readyMs)} ms`);
+      const warm = await startUntil(dev(manifest, state), DEV_READY);
+      await warm.stop();
+      log(`  … ${n} services: warm ${Math.round(warm.readyMs)} ms`);
+      const bare = await startUntil(["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)], /^ready /m);
+      await bare.stop();
+      const row = { services: n, workers, cold: pick(cold), warm: pick(warm), servingRssBytes, bare: pick(bare) };
+      log(`  ${n} services (${workers} workers): ready ${(row.cold.readyMs / 1000).toFixed(1)} s cold, ${(row.warm.readyMs / 1000).toFixed(1)} s warm, bare Miniflare ${(row.bare.readyMs / 1000).toFixed(1)} s; workerd ${mib(row.cold.rssBytes)} MiB (${mib(servingRssBytes)} serving), bare ${mib(row.bare.rssBytes)} MiB`);
+      rows.push(row);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+const pick = (s: Started) => ({ readyMs: s.readyMs, rssBytes: s.rssBytes });
+const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const sizes = process.argv.slice(2).map(Number);
+  await meshScale(sizes.length ? sizes : [30], console.log);
+}
