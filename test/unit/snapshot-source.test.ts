@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/control-api.ts";
+import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";

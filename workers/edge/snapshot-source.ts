@@ -1,11 +1,16 @@
-import { Beacon, type EdgeReport, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/control-api.ts";
+import type { EdgeReport } from "../../shared/control-api.ts";
+import { Beacon, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
-import { z } from "zod";
+import { config } from "zod/mini";
+import { en } from "zod/locales";
 import type { EdgeEnv } from "./env.ts";
 
 /** Compiled in by `isomesh gen` (wrangler `define`): the snapshot a cold isolate starts from. */
 declare const ISOMESH_BOOTSTRAP_SNAPSHOT: string | undefined;
+
+// zod/mini loads no messages: a rejected snapshot is reported with the same English ones the admin API uses.
+config(en());
 
 const BEACON_URL = "https://isomesh.internal/beacon/";
 const CHECK_TIMEOUT_MS = 250;
@@ -123,13 +128,15 @@ export class SnapshotSource<T> {
   private async install(body: string, hash: string): Promise<boolean> {
     try {
       if ((await sha256Hex(body)) !== hash) throw new Error(`checksum mismatch for snapshot ${hash.slice(0, 12)}`);
-      const snapshot = Snapshot.parse(JSON.parse(body));
+      const parsed = Snapshot.safeParse(JSON.parse(body));
+      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      const snapshot = parsed.data;
       if (snapshot.edge !== this.env.EDGE_NAME) throw new Error(`snapshot is for edge ${snapshot.edge}`);
       this.current = { snapshot, hash, prepared: this.prepare(snapshot) };
       this.rejection = undefined;
       return true;
     } catch (e) {
-      const error = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : e instanceof Error ? e.message : String(e);
+      const error = e instanceof Error ? e.message : String(e);
       this.rejection = { hash, error: error.slice(0, 500) };
       console.error(JSON.stringify({ level: "error", edge: this.env.EDGE_NAME, msg: "snapshot rejected", hash, error: this.rejection.error }));
       this.onChange();
