@@ -40,7 +40,7 @@ const TRIVIAL = `export default { fetch() { return new Response("ok"); } };`;
 /** The modules wrangler would upload for this Worker (its --outdir): JavaScript and text modules. */
 function uploadedModules(dir: string) {
   return readdirSync(dir)
-    .filter((f) => /\.(m?js|json|txt)$/.test(f) && statSync(join(dir, f)).isFile())
+    .filter((f) => /\.(m?js|txt|html|snapshot)$/.test(f) && statSync(join(dir, f)).isFile())
     .map((f) => ({ type: /\.m?js$/.test(f) ? ("ESModule" as const) : ("Text" as const), path: join(dir, f), contents: readFileSync(join(dir, f), "utf8") }))
     .sort((a, b) => Number(b.path.endsWith("index.js")) - Number(a.path.endsWith("index.js"))); // the entry first
 }

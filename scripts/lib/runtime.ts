@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
-import { bundleWorker } from "./bundle.ts";
+import { BOOTSTRAP_MODULE, bundleWorker } from "./bundle.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
@@ -57,10 +57,9 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
   // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
-  // Every edge runs one bundle: its bootstrap snapshot (a `define` in production, where vars are
-  // limited to 5 KB) is the BOOTSTRAP_SNAPSHOT var here, so a mesh of N services builds the edge once.
+  // (Every edge runs the one edge bundle `generate` built, as in production.)
   const bundles = new Map<string, Promise<string>>();
-  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles) : undefined));
+  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define, join(state, "build"), bundles) : undefined));
   for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
@@ -77,15 +76,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
-      const scriptPath =
-        w.build.kind === "wrangler"
-          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
-              throw new Error(`${w.service}/${w.version}: ${e.message}`);
-            })
-          : await bundled[i]!;
-      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath };
-      const snapshot = w.config.define?.[BOOTSTRAP];
-      if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...(await scriptOf(w, bundled[i], state)) };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
@@ -146,11 +137,23 @@ function pruneBuilds(dir: string, used: Set<string>) {
   for (const entry of readdirSync(dir)) if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
-const BOOTSTRAP = "ISOMESH_BOOTSTRAP_SNAPSHOT";
-function withoutBootstrap(define: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!define || !(BOOTSTRAP in define)) return define;
-  const { [BOOTSTRAP]: _, ...rest } = define;
-  return rest;
+/**
+ * A worker's modules. An edge gets exactly what wrangler uploads for it (the shared edge bundle as
+ * `index.js`, its bootstrap snapshot as the `bootstrap.snapshot` text module beside it); every
+ * edge names the same bundle file, so the mesh builds and reads it once.
+ */
+async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined, state: string): Promise<Partial<Pick<WorkerOptions, "modules" | "modulesRoot" | "modulesRules" | "scriptPath">>> {
+  if (w.build.kind === "edge") {
+    const root = dirname(w.build.bundle);
+    return { modulesRoot: root, modules: [{ type: "ESModule", path: w.build.bundle }, { type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap }], modulesRules: undefined };
+  }
+  const scriptPath =
+    w.build.kind === "wrangler"
+      ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
+          throw new Error(`${w.service}/${w.version}: ${e.message}`);
+        })
+      : await bundled!;
+  return { modules: true, modulesRoot: dirname(scriptPath), scriptPath };
 }
 
 /**

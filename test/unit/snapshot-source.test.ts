@@ -119,7 +119,7 @@ describe("edge snapshot source: static stability", () => {
   it("starts a cold isolate from the bootstrap snapshot when nothing is readable", async () => {
     world.controlDown = true;
     const bootstrap = JSON.stringify(snap(0, 1));
-    const source = new SnapshotSource({ ...(env() as object), BOOTSTRAP_SNAPSHOT: bootstrap } as never, (s) => s.version, () => {});
+    const source = new SnapshotSource(env(), (s) => s.version, () => {}, undefined, bootstrap);
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
   });
 

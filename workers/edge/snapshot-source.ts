@@ -6,9 +6,6 @@ import { config } from "zod/mini";
 import { en } from "zod/locales";
 import type { EdgeEnv } from "./env.ts";
 
-/** Compiled in by `isomesh gen` (wrangler `define`): the snapshot a cold isolate starts from. */
-declare const ISOMESH_BOOTSTRAP_SNAPSHOT: string | undefined;
-
 // zod/mini loads no messages: a rejected snapshot is reported with the same English ones the admin API uses.
 config(en());
 
@@ -36,6 +33,8 @@ export class SnapshotSource<T> {
     private readonly onChange: () => void,
     /** After a background check, in the request's waitUntil: lets a new version be reported at once. */
     private readonly afterCheck: (ctx: ExecutionContext) => void = () => {},
+    /** The snapshot baked in at deploy (the edge's bootstrap module): what a cold isolate starts from. */
+    private readonly bootstrap?: string,
   ) {
     this.refreshMs = Number(env.REFRESH_INTERVAL_MS ?? 1000);
     this.maxStaleMs = Number(env.MAX_STALE_MS ?? 10_000);
@@ -91,8 +90,7 @@ export class SnapshotSource<T> {
   }
 
   private async loadBootstrap(): Promise<void> {
-    const body = typeof ISOMESH_BOOTSTRAP_SNAPSHOT === "string" ? ISOMESH_BOOTSTRAP_SNAPSHOT : this.env.BOOTSTRAP_SNAPSHOT;
-    if (body) await this.install(body, await sha256Hex(body));
+    if (this.bootstrap) await this.install(this.bootstrap, await sha256Hex(this.bootstrap));
   }
 
   private async doCheck(force: boolean): Promise<void> {
