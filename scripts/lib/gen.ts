@@ -145,7 +145,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         define: bootstrap(edge),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: versionWorkerName(s.name, v.name) }))],
+        // props: an app can tell its edge's calls from any other (isomesh dev's entry guard relies on it).
+        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: versionWorkerName(s.name, v.name), props: { caller: edge } }))],
       },
     });
     for (const v of s.versions) {

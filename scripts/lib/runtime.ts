@@ -2,6 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { bundleWorker } from "./bundle.ts";
+import { guardedEntry } from "./entry-guard.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { EGRESS } from "../../shared/names.ts";
@@ -47,8 +48,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const workers: WorkerOptions[] = await Promise.all(
     mesh.workers.map(async (w): Promise<WorkerOptions> => {
       const scriptPath = await bundleWorker(w.entry, w.config.define, join(state, "build"), bundles);
-      const opts = toMiniflare(w, scriptPath);
       const exposed = o.expose?.[w.config.name];
+      // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
+      // API answer only requests that came through a mesh binding (entry-guard.ts says why).
+      const open = w.role === "gateway" || w.role === "control" || exposed !== undefined;
+      const opts = toMiniflare(w, open ? scriptPath : guardedEntry(scriptPath));
       if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
       // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
@@ -62,7 +66,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
-  // The gateway first: it is also Miniflare's own entry worker (on a random port, unused).
+  // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === "gateway") - Number(a.name === "gateway"));
 
   const persist = o.persist !== false;

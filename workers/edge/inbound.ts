@@ -7,14 +7,15 @@ import type { EdgeProps } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
 import { continueTrace } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
-import { decodeClaims } from "../../shared/security/identity-headers.ts";
 
 const MAX_DEADLINE_MS = 3_600_000;
 
 /**
  * Establishes who is calling and what the request carries, before any stage runs. Identity comes
  * from the binding's props (set at deploy time); x-isomesh-* headers are only believed from the
- * gateway, and a request from outside the mesh loses them all.
+ * gateway, and a request from outside the mesh loses them all. Every decision reads
+ * `upstreamHeaders` (also `facts.headers`): the headers the backend will receive, as the mesh has
+ * rewritten them so far, never the inbound copy (authenticate replaces claim-derived headers first).
  */
 export function createExchange(request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, snapshot: Snapshot, record = NO_RECORD, traceSampling = 1): Exchange {
   const external = snapshot.role === "gateway" || !props?.caller;
@@ -45,9 +46,7 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     inbound: request,
     url,
     upstreamHeaders,
-    facts: factsOf(request, url, egress),
-    principal: trustedCaller ? request.headers.get(H.principal) ?? undefined : undefined,
-    claims: trustedCaller ? decodeClaims(request.headers.get(H.claims)) : undefined,
+    facts: factsOf(request, url, egress, upstreamHeaders),
     attempts: 0,
     responseHooks: [],
     flags: props?.captured ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"]) : new Set(),

@@ -5,6 +5,7 @@ import { Topology } from "../../../shared/manifest/topology.ts";
 import { edgeBinding } from "../../../shared/names.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { type Document, validateDocuments } from "../../../shared/resources/parse.ts";
+import { LIMITS } from "../../../shared/resources/limits.ts";
 import { edgesFedBy, edgesOf } from "../../../shared/snapshot/scope.ts";
 import type { StoredResource } from "../../../shared/snapshot/compile.ts";
 import type { ControlEnv } from "../env.ts";
@@ -20,7 +21,7 @@ type ResourceOf<K extends string> = Extract<StoredResource["resource"], { kind: 
 export type ApplyOptions = { by: string; dryRun?: boolean; ifMatch?: number; note?: string };
 export type ApplyResult =
   | { ok: true; version: number; changes: ReturnType<typeof summarize>[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean }
-  | { ok: false; status: 404 | 409 | 422; errors: ResourceIssue[] };
+  | { ok: false; status: 404 | 409 | 413 | 422; errors: ResourceIssue[] };
 export type EdgeStatus = { edge: string; version: number | null; state: "synced" | "stale" | "rejected"; lastSeen: string | null; isolates: number; hash: string; error?: string };
 
 const idOf = (kind: string, name: string) => `${kind}/${name}`;
@@ -211,6 +212,9 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       const c = diffDocument(this.entries.get(id)?.doc, next.get(id));
       if (c) changes.push(c);
     }
+    const historyBytes = new TextEncoder().encode(JSON.stringify(changes)).length;
+    if (historyBytes > LIMITS.historyBytes)
+      return { ok: false, status: 413, errors: [{ resource: "(change)", path: "", message: `this change would write ${historyBytes} bytes of history (before and after of ${changes.length} resources), over the limit of ${LIMITS.historyBytes} bytes: make it in smaller parts` }] };
     if (changes.length === 0 || opts.dryRun) {
       const affected = changes.length ? [...this.affectedEdges(changes, parsed)] : [];
       return { ok: true, version: changes.length ? version + 1 : version, changes: changes.map(summarize), warnings, republished: affected, dryRun: !!opts.dryRun };
@@ -228,6 +232,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       entries.set(id, { doc: p.doc, resource: p.resource, createdAt: old?.createdAt ?? now, status });
     }
     const published = await this.publish(entries, this.affectedEdges(changes, parsed), newVersion);
+    if (published.oversized.length) return { ok: false, status: 413, errors: published.oversized };
 
     this.ctx.storage.transactionSync(() => {
       for (const c of changes) {
@@ -307,7 +312,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       const version = this.version() + 1;
       const entries = new Map(this.entries);
       entries.set(id, { ...e, status });
-      const published = await this.publish(entries, edgesFedBy(e.resource), version);
+      const published = await this.publish(entries, edgesFedBy(e.resource), version, false);
       const change: Change = { kind: "Rollout", name, op: "status", fields: ["status"], note: status.message };
       this.ctx.storage.transactionSync(() => {
         this.sql.exec("INSERT INTO history (version, at, by, changes, note) VALUES (?, ?, ?, ?, ?)", version, Date.now(), by, JSON.stringify([change]), `${status.phase} ${status.weight}%: ${status.message}`);
@@ -333,13 +338,17 @@ export class ConfigStore extends DurableObject<ControlEnv> {
   }
 
   /** Compiles the affected edges, writes changed snapshots and shard manifests to KV, and returns the SQL to commit. */
-  private async publish(entries: Map<string, Entry>, edges: Iterable<string>, version: number) {
+  private async publish(entries: Map<string, Entry>, edges: Iterable<string>, version: number, enforceLimits = true): Promise<{ edges: string[]; commit: () => void; oversized: ResourceIssue[] }> {
     const resources = [...entries.values()];
     const previous = new Map(this.sql.exec<{ edge: string; hash: string; content_hash: string }>("SELECT edge, hash, content_hash FROM snapshots").toArray().map((r) => [r.edge, r]));
     const changed = await recompile(this.topology, resources, edges, version, (e) => {
       const p = previous.get(e);
       return p && { contentHash: p.content_hash };
     });
+    const oversized = changed
+      .filter((s) => enforceLimits && s.body.length > LIMITS.snapshotBytes)
+      .map((s) => ({ resource: `(snapshot ${s.edge})`, path: "", message: `the snapshot of edge ${s.edge} would be ${s.body.length} bytes, over the limit of ${LIMITS.snapshotBytes} bytes: attach less config to it` }));
+    if (oversized.length) return { edges: [], commit: () => {}, oversized };
     const hashes = new Map([...previous].map(([e, r]) => [e, r.hash]));
     for (const s of changed) hashes.set(s.edge, s.hash);
     const prevBeacon = this.meta("beacon");
@@ -350,6 +359,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       ...manifests.map((m) => this.env.SNAPSHOTS.put(shardKey(m.hash), m.body)),
     ]);
     return {
+      oversized,
       edges: changed.map((s) => s.edge),
       commit: () => {
         for (const s of changed)
@@ -360,7 +370,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
   }
 
   private async publishAll(): Promise<void> {
-    const published = await this.publish(this.entries, edgesOf(this.topology), this.version());
+    const published = await this.publish(this.entries, edgesOf(this.topology), this.version(), false);
     this.ctx.storage.transactionSync(() => published.commit());
   }
 
