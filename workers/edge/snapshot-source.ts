@@ -20,7 +20,8 @@ export class SnapshotSource<T> {
   private version = -1;
   private checkedAt = 0;
   private inflight?: Promise<void>;
-  private inflightForced = false;
+  /** One forced check queued behind the one in flight, for every nudge that arrives meanwhile. */
+  private forcedNext?: Promise<void>;
   private rejection?: { hash: string; error: string };
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
@@ -58,13 +59,15 @@ export class SnapshotSource<T> {
 
   /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
   check(force: boolean): Promise<void> {
-    // A forced check must read the beacon itself: a background check already under way may be
-    // answering from the cached beacon, from before the change that caused the nudge.
-    if (force && this.inflight && !this.inflightForced) return this.inflight.then(() => this.check(true));
-    if (!this.inflight) {
-      this.inflightForced = force;
-      this.inflight = this.doCheck(force).finally(() => (this.inflight = undefined));
-    }
+    // A forced check must read the beacon after the nudge that asked for it: a check already under
+    // way (forced or not) may have read it before the change that caused the nudge, so the nudge
+    // waits for one more check; nudges that arrive meanwhile share it.
+    if (force && this.inflight)
+      return (this.forcedNext ??= this.inflight.then(() => {
+        this.forcedNext = undefined;
+        return this.check(true);
+      }));
+    this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
     return this.inflight;
   }
 
