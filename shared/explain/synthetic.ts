@@ -46,7 +46,8 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
   if (start === EGRESS) facts.host = normalizeHost(url.host); // the egress edge believes the URL, never a Host header
   return [hop(start, input.service ? input.caller ?? "unknown" : "external", 1)];
 
-  function hop(edge: string, caller: string, share: number): SyntheticHop {
+  /** `callerMs`: the deadline the previous hop passes on (x-isomesh-deadline-ms). */
+  function hop(edge: string, caller: string, share: number, callerMs?: number): SyntheticHop {
     const snapshot = snapshotOf(edge);
     const node: SyntheticHop = { edge, caller, share: round(share), decisions: [], children: [] };
     if (!snapshot) {
@@ -62,8 +63,10 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
       node.decisions.push({ stage: "normalize", decision: `path ${facts.path} is ${normalized.path}` });
       facts.path = normalized.path;
     }
+    let deadlineMs: number | undefined;
     const timeout = (route: Parameters<typeof requestTimeoutOf>[0]) => {
-      const t = requestTimeoutOf(route, snapshot);
+      const t = requestTimeoutOf(route, snapshot, callerMs);
+      deadlineMs = t?.ms;
       if (t) node.decisions.push({ stage: "timeout", decision: `request timeout ${t.ms} ms (${t.source})`, requestMs: t.ms, source: t.source });
     };
     const run = (explainers: StageExplainer[]) => {
@@ -119,7 +122,7 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     node.decisions.push({ stage: "split", decision: backends.length === 1 ? `always ${label(backends[0])}` : `weighted: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(", ")}`, shares });
     if (snapshot.policy?.stickySession) node.decisions.push({ stage: "split", decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend` });
     if (snapshot.role === "gateway")
-      for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total));
+      for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total, deadlineMs));
     return node;
   }
 }

@@ -14,3 +14,15 @@ export function normalizeHost(raw: string): string {
   while (host.endsWith(".")) host = host.slice(0, -1);
   return host;
 }
+
+/**
+ * The Host header the backend receives: the same host the policy judged (lower-case, no trailing
+ * dot) with the client's port kept, so absolute URLs an app builds from it still work.
+ */
+export function canonicalHostHeader(raw: string): string {
+  const trimmed = raw.trim().toLowerCase();
+  if (trimmed.startsWith("[")) return trimmed;
+  const colon = trimmed.indexOf(":");
+  const port = colon === -1 ? "" : trimmed.slice(colon);
+  return normalizeHost(trimmed) + port;
+}

@@ -1,6 +1,7 @@
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { GATEWAY } from "../../shared/names.ts";
 import { factsOf } from "../../shared/routing/request-facts.ts";
+import { canonicalHostHeader } from "../../shared/routing/host.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import type { EdgeProps } from "./env.ts";
@@ -31,8 +32,15 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
   if (trustedCaller) upstreamHeaders.delete(H.caller);
   else for (const name of [...upstreamHeaders.keys()]) if (name.startsWith(INTERNAL_PREFIX)) upstreamHeaders.delete(name);
   const egress = snapshot.role === "egress";
-  if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
   const url = new URL(request.url);
+  if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
+  else {
+    // The backend gets the host the policies judge (shared/routing/host.ts), with its port.
+    const host = request.headers.get("host");
+    const canonical = host === null ? undefined : canonicalHostHeader(host);
+    if (canonical !== undefined && canonical !== host) upstreamHeaders.set("host", canonical);
+    if (url.hostname.endsWith(".")) url.hostname = url.hostname.replace(/\.+$/, "");
+  }
   const trace = continueTrace(request.headers, record.on ? 1 : traceSampling);
   if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);
   return {

@@ -44,8 +44,8 @@ export const route =
 
 /** The request's deadline: the route's timeout or the mesh default, never later than the caller's. */
 function applyTimeout(x: Exchange, route: Parameters<typeof requestTimeoutOf>[0], snapshot: Snapshot) {
-  const timeout = requestTimeoutOf(route, snapshot);
+  const timeout = requestTimeoutOf(route, snapshot, x.deadlineAt === undefined ? undefined : x.deadlineAt - x.startedAt);
   if (!timeout) return;
-  x.deadlineAt = Math.min(x.deadlineAt ?? Infinity, x.startedAt + timeout.ms);
+  x.deadlineAt = x.startedAt + timeout.ms;
   if (x.record.on) x.record.note("timeout", `request timeout ${timeout.ms} ms (${timeout.source})`, { requestMs: timeout.ms, source: timeout.source });
 }
