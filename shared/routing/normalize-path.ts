@@ -20,8 +20,8 @@ const unreserved = (b: number) => (b >= 65 && b <= 90) || (b >= 97 && b <= 122) 
 
 /**
  * The path every decision and the backend see (RFC 3986 §6.2.2, as Istio's BASE): percent-encoded
- * unreserved characters decoded once (never twice), other escapes upper-cased, `\` read as `/`,
- * dot segments removed; `%00` is always refused. Then, if asked, escaped slashes decoded or refused
+ * unreserved characters decoded once (never twice), other escapes upper-cased, a `%` that starts
+ * no escape escaped (`%25`), `\` read as `/`, dot segments removed; `%00` is always refused. Then, if asked, escaped slashes decoded or refused
  * and slashes merged. Idempotent: normalizing a normalized path changes nothing.
  */
 export function normalizePath(path: string, o: PathNormalization = BASE_NORMALIZATION): NormalizedPath {
@@ -34,14 +34,16 @@ export function normalizePath(path: string, o: PathNormalization = BASE_NORMALIZ
       out += "/";
       continue;
     }
-    if (ch !== "%" || i + 2 >= path.length) {
+    if (ch !== "%") {
       out += ch;
       continue;
     }
     const hi = hexValue(path.charCodeAt(i + 1));
     const lo = hexValue(path.charCodeAt(i + 2));
     if (hi < 0 || lo < 0) {
-      out += ch; // not an escape: "%" stays what it is
+      // A "%" that starts no escape is itself escaped: left bare, it could pair with decoded
+      // characters into a new escape (`/%%36%31dmin` would become `/%61dmin`, `/admin` to an app).
+      out += "%25";
       continue;
     }
     const b = hi * 16 + lo;

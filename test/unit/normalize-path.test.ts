@@ -24,8 +24,10 @@ describe("normalizePath (RFC 3986 §6.2.2, Istio's options)", () => {
     ["/a/..", BASE, "/"],
     ["/a/.", BASE, "/a/"],
     ["/a\\b", BASE, "/a/b"],
-    ["/100%", BASE, "/100%"],
-    ["/%zz/%4", BASE, "/%zz/%4"],
+    ["/100%", BASE, "/100%25"],
+    ["/%zz/%4", BASE, "/%25zz/%254"],
+    ["/%%36%31dmin", BASE, "/%2561dmin"], // a bare % never pairs with decoded characters into a new escape (%61, /admin to an app)
+    ["/%%32%65%%32%65/admin", BASE, "/%252e%252e/admin"],
     ["/é", BASE, "/é"],
     ["//admin", BASE, "//admin"],
     ["//admin", MERGE, "/admin"],
@@ -66,6 +68,7 @@ describe("normalizePath (RFC 3986 §6.2.2, Istio's options)", () => {
         url.pathname = first.path;
         expect(url.pathname).toBe(first.path);
         expect(first.path).not.toMatch(/%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)/i); // no unreserved escape left
+        expect(first.path).not.toMatch(/%(?![0-9A-F]{2})/); // every % starts an upper-case escape
         if (options.mergeSlashes) expect(first.path).not.toContain("//");
       }),
     );

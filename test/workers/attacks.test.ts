@@ -176,6 +176,13 @@ describe("2. paths are normalized before policy and routing, and the backend get
     expect(res.json().path).toBe("/reports/~q%2Fa%3F?x=%61");
   });
 
+  it("never hands the app a path whose single decoding is a path the policy did not judge (/%%36%31dmin)", async () => {
+    const res = await mesh.get("/%%36%31dmin");
+    expect(res.status).toBe(200);
+    expect(res.json().path).toBe("/%2561dmin");
+    expect(decodeURIComponent(res.json().path)).not.toBe("/admin"); // Hono decodes once: %61dmin, not admin
+  });
+
   it("refuses an encoded NUL with 400", async () => {
     const res = await mesh.get("/a%00b");
     expect(res.status).toBe(400);
