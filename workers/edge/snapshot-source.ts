@@ -20,8 +20,7 @@ export class SnapshotSource<T> {
   private version = -1;
   private checkedAt = 0;
   private inflight?: Promise<void>;
-  /** One forced check queued behind the one in flight, for every nudge that arrives meanwhile. */
-  private forcedNext?: Promise<void>;
+  private followUp?: Promise<void>;
   private rejection?: { hash: string; error: string };
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
@@ -59,12 +58,12 @@ export class SnapshotSource<T> {
 
   /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
   check(force: boolean): Promise<void> {
-    // A forced check must read the beacon after the nudge that asked for it: a check already under
-    // way (forced or not) may have read it before the change that caused the nudge, so the nudge
-    // waits for one more check; nudges that arrive meanwhile share it.
+    // A forced check must read the beacon itself: a check already under way (forced or not) may
+    // have read it before the change that caused this nudge. One more check after it serves every
+    // nudge that arrives meanwhile.
     if (force && this.inflight)
-      return (this.forcedNext ??= this.inflight.then(() => {
-        this.forcedNext = undefined;
+      return (this.followUp ??= this.inflight.then(() => {
+        this.followUp = undefined;
         return this.check(true);
       }));
     this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
