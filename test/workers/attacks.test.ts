@@ -113,6 +113,7 @@ metadata: { name: metered }
 spec:
   targetRefs: [{ kind: Service, name: metered }]
   rateLimits: [{ requests: 2, per: 1h, key: { header: x-m-user } }]
+  faultInjection: { match: { headers: [{ name: x-m-user, value: dave }] }, abort: { httpStatus: 418 } }
 `);
   // The first apply of a fresh mesh does not wait for edges that have not reported yet.
   await eventually(() => mesh.get("/admin"), (r) => r.status === 403);
@@ -149,6 +150,13 @@ describe("1. headers derived from a verified token are the only ones any stage s
     const res = await mesh.get("/front", { headers: { "x-forward-to": "API", "x-forward-url": "http://api/api/alice", "x-api-user": "alice" } });
     expect(res.status).toBe(403);
     expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 1 });
+  });
+
+  it("fault matches read the derived header: a forged copy neither triggers nor dodges a fault", async () => {
+    expect((await mesh.get("/metered", { headers: { "x-m-user": "dave" } })).status).toBe(200);
+    const dave = await mesh.get("/metered", { headers: { ...(await bearer({ sub: "dave" })), "x-m-user": "erin" } });
+    expect(dave.status).toBe(418);
+    expect(dave.json().error.code).toBe("fault_abort");
   });
 
   it("rate-limit keys read the derived header: rotating a forged copy does not escape the limit", async () => {
