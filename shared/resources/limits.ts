@@ -3,9 +3,9 @@ import type { ResourceIssue } from "./issues.ts";
 
 /**
  * What the admin API accepts in one request (documented in docs/security.md). Sizes keep every
- * SQLite row well inside the 2 MB a Durable Object allows: a history row holds the before and
- * after of every resource one change touches, so one resource is at most 256 KiB and one change
- * at most 1 MiB of history (Kubernetes caps an object at 1.5 MiB because etcd's row is larger).
+ * SQLite row well inside the 2 MB a Durable Object allows (a resource is one row, and one history
+ * row per version; an edge's snapshot is one row), and leave room for several large resources in
+ * one edge's snapshot. Kubernetes caps an object at 1.5 MiB for the same reason (etcd's limit).
  */
 export const LIMITS = {
   /** Request body of /v1/apply, /v1/analyze, /v1/explain, /v1/rollback (refused while it streams). */
@@ -17,8 +17,6 @@ export const LIMITS = {
   aliases: 100,
   /** One resource as stored (JSON). */
   resourceBytes: 256 * 1024,
-  /** One change's history row: before and after of every resource it adds, changes or removes. */
-  historyBytes: 1024 * 1024,
   /** One edge's compiled snapshot (a row, and a KV value every isolate of that edge reads). */
   snapshotBytes: 1024 * 1024,
 } as const;
