@@ -317,6 +317,22 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
     expect((await mesh.admin("/v1/version")).json().version).toBe(before);
   });
 
+  it("config that would make one edge's snapshot too large for its row is refused, naming the edge", async () => {
+    const policy = (i: number) =>
+      JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name: `big-${i}` }, spec: { targetRefs: [{ kind: "Service", name: "vip" }], action: "DENY", rules: Array.from({ length: 4 }, (_, r) => ({ to: [{ operation: { paths: Array.from({ length: 64 }, (_, j) => `/big/${i}/${r}/${j}/${"x".repeat(900)}`) } }] })) } });
+    const statuses: number[] = [];
+    let refused: any;
+    for (let i = 0; i < 6 && !refused; i++) {
+      const res = await apply(policy(i));
+      statuses.push(res.status);
+      if (res.status !== 200) refused = res.json();
+    }
+    expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+    expect(statuses.at(-1), JSON.stringify(refused).slice(0, 300)).toBe(413);
+    expect(refused.errors[0].message).toMatch(/snapshot of edge vip-edge would be \d+ bytes, over the limit/);
+    for (let i = 0; i < statuses.length - 1; i++) await mesh.admin(`/v1/resources/AuthorizationPolicy/big-${i}?wait=true`, { method: "DELETE" });
+  });
+
   it("/v1/analyze has the same body limit", async () => {
     const res = await apply("# " + "x".repeat(5 * 1024 * 1024), "/v1/analyze");
     expect(res.status).toBe(413);
