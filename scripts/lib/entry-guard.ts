@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 // Why this exists: Miniflare 4 always opens its own entry socket (loopback, a random port) and
 // uses it for its own calls; its entry worker sends a request carrying `MF-Route-Override: <name>`
@@ -17,7 +17,7 @@ const NOT_VIA_MESH = JSON.stringify({ error: { code: "not_via_mesh", message: "t
  * guards its default export's fetch; returns the wrapper's path (for Miniflare's scriptPath).
  */
 export function guardedEntry(scriptPath: string): string {
-  const wrapper = scriptPath.replace(/\.mjs$/, ".guarded.mjs");
+  const wrapper = join(dirname(scriptPath), `${basename(scriptPath).replace(/\.[^.]*$/, "")}.guarded.mjs`);
   const inner = `./${basename(scriptPath)}`;
   writeFileSync(
     wrapper,
