@@ -89,7 +89,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
       const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
-      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath: open ? scriptPath : guardedEntry(scriptPath) };
+      const entry = open ? { scriptPath, modulesRoot: dirname(scriptPath) } : guardedEntry(scriptPath, join(state, "build"));
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, ...entry };
       const snapshot = w.config.define?.[BOOTSTRAP];
       if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);

@@ -394,7 +394,8 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
 describe("8. isomesh dev has no way in but the gateway and the admin API", () => {
   it("Miniflare's entry socket does not reach an app or a service edge", async () => {
     const entry = await mesh.miniflare.ready;
-    for (const worker of ["web-v1", "web-edge", "front-v1"]) {
+    const nameOf = (short: string) => mesh.mesh.workers.find((w) => w.name === short)!.config.name;
+    for (const worker of ["web-v1", "web-edge", "front-v1"].map(nameOf)) {
       const res = await http(new URL("/admin", entry).toString(), { headers: { "MF-Route-Override": worker } });
       expect(res.status, worker).toBe(403);
       expect(res.body, worker).toContain("not_via_mesh");
