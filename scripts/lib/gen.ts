@@ -164,8 +164,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         define: bootstrap(edge),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        // props: an app can tell its edge's calls from any other (isomesh dev's entry guard relies on it).
-        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)), props: { caller: edge } }))],
+        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)) }))],
       },
     });
     s.versions.forEach((v, j) => {

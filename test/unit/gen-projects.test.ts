@@ -106,7 +106,7 @@ describe("a version that is a Workers project", () => {
     expect(mesh.workers.map((w) => w.config.name).sort()).toEqual(["m-api-edge", "m-api-v1", "m-control", "m-egress", "m-gateway", "m-web-edge", "m-web-v1", "m-web-v2"]);
     const edge = mesh.workers.find((w) => w.name === "web-edge")!;
     expect(edge.config.vars).toMatchObject({ EDGE_NAME: "web-edge" });
-    expect(edge.config.services).toContainEqual({ binding: "VERSION_V2", service: "m-web-v2", props: { caller: "web-edge" } });
+    expect(edge.config.services).toContainEqual({ binding: "VERSION_V2", service: "m-web-v2" });
   });
 });
 
@@ -158,7 +158,7 @@ describe("brownfield: a version deployed by the team's own pipeline", () => {
   it("generates only the mesh side: the edge binds the deployed Worker, gen says which bindings its config needs", () => {
     const mesh = gen(meshDir(manifest()));
     expect(mesh.workers.some((w) => w.name === "web-v1")).toBe(false);
-    expect(mesh.workers.find((w) => w.name === "web-edge")!.config.services).toContainEqual({ binding: "VERSION_V1", service: "web-prod", props: { caller: "web-edge" } });
+    expect(mesh.workers.find((w) => w.name === "web-edge")!.config.services).toContainEqual({ binding: "VERSION_V1", service: "web-prod" });
     expect(mesh.notes).toContainEqual(expect.stringContaining('web/v1 is the deployed Worker "web-prod": for its calls to go through the mesh, its own config needs {"services":[{"binding":"API","service":"m-api-edge","props":{"caller":"web","version":"v1"}}]}'));
   });
 
