@@ -57,6 +57,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const stored = parsedDefaults.map((p) => ({ resource: p.resource, createdAt: 0 }));
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
   const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
+  // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/edge/stages/telemetry.ts).
+  const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
   const control = { binding: "CONTROL", service: CONTROL_WORKER, entrypoint: "MeshControl" };
   const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: CONTROL_WORKER }] };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
@@ -102,7 +104,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     config: {
       name: GATEWAY,
       main: WORKER_ENTRY.edge,
-      ...base,
+      ...edgeBase,
       vars: edgeVars(GATEWAY),
       define: bootstrap(GATEWAY),
       kv_namespaces: kv,
@@ -117,7 +119,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       config: {
         name: EGRESS,
         main: WORKER_ENTRY.edge,
-        ...base,
+        ...edgeBase,
         workers_dev: false,
         vars: edgeVars(EGRESS),
         define: bootstrap(EGRESS),
@@ -139,7 +141,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       config: {
         name: edge,
         main: WORKER_ENTRY.edge,
-        ...base,
+        ...edgeBase,
         workers_dev: false,
         vars: edgeVars(edge),
         define: bootstrap(edge),
