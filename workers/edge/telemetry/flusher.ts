@@ -8,6 +8,8 @@ const realClock: FlushClock = { now: () => Date.now(), sleep: (ms) => new Promis
 /** Past its time plus this, a pending timer is taken for dead (its request was torn down) and replaced. */
 const TIMER_GRACE_MS = 2000;
 const MAX_BACKOFF_MS = 8000;
+/** Refusals in a row before a batch is dropped: covers a control-plane restart (~15 s), not a batch it can never accept. */
+const MAX_RETRIES = 4;
 
 /**
  * Gets what an edge isolate recorded to the control plane within about a second, whether or not
@@ -21,8 +23,9 @@ const MAX_BACKOFF_MS = 8000;
  * batch goes at once; otherwise the first to record in the interval holds a timer in its waitUntil
  * (1 s at most, well inside the 30 s) that sends what every request recorded meanwhile. A timer
  * that did not fire by its time (its request was torn down) is replaced by the next one to record,
- * and a batch the control plane refused is merged back and retried from a timer with backoff,
- * so a control-plane restart loses nothing; what an evicted isolate held (at most one interval) is lost.
+ * and a batch the control plane refused is merged back and retried from a timer with backoff (a
+ * few times: a batch it never accepts must not poison every later one), so a control-plane restart
+ * loses nothing; what an evicted isolate held (at most one interval) is lost.
  */
 export class TelemetryFlusher {
   private timerDueAt = 0;
@@ -74,9 +77,11 @@ export class TelemetryFlusher {
       await this.send(batch);
       this.failures = 0;
     } catch (e) {
-      this.failures++;
-      this.recorder.restore(batch);
-      console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed, kept for a retry", failures: this.failures, error: String(e) }));
+      const failures = ++this.failures;
+      const retry = failures <= MAX_RETRIES;
+      if (retry) this.recorder.restore(batch);
+      else this.failures = 0;
+      console.warn(JSON.stringify({ level: "warn", msg: retry ? "telemetry flush failed, kept for a retry" : "telemetry flush failed again, batch dropped", failures, error: String(e) }));
       this.schedule(ctx);
     }
   }
