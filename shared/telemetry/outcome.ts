@@ -28,6 +28,7 @@ export const REQUEST_FLAGS = [
   "overloaded",
   "rate_limited",
   "denied",
+  "audited",
   "authn_failed",
   "fault_abort",
   "fault_delay",
