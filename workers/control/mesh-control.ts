@@ -1,9 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
 import type { ControlEnv } from "./env.ts";
-import type { Topology } from "../../shared/manifest/topology.ts";
-import { EGRESS } from "../../shared/names.ts";
 import { principalOf } from "./api/auth.ts";
+import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
 
@@ -25,21 +24,7 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
   doubles: [s.count, s.sumMs, s.retries],
 });
 
-export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
-export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
-/** Series are kept by destination service; calls to ExternalServices in the egress edge's own shard (their names are not services). */
-const shardOf = (s: MetricSeries) => (s.reporter === EGRESS ? EGRESS : s.destination);
-/** Every shard a mesh's series can be in. */
-export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
-export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
-/**
- * RequestMirror copies of the whole mesh, in one object of their own: counted apart from real
- * traffic without a column of their own in the shards, read with one more call. Mirroring is a
- * test-time share of traffic; should it outgrow one object, shard it by destination like the rest.
- */
-export const mirrorStore = (env: ControlEnv) => env.TELEMETRY.getByName("mirrors");
 const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
-export const explainStore = (env: ControlEnv) => env.EXPLAIN.getByName("explain");
 
 /** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
 export class MeshControl extends WorkerEntrypoint<ControlEnv> {

@@ -94,7 +94,9 @@ export class SnapshotSource<T> {
     try {
       const beacon = await this.readBeacon(force);
       this.checkedAt = Date.now();
-      if (beacon.version === this.version && !force) return;
+      // A cached beacon may be older than what this isolate runs (another isolate's read of the
+      // control plane can land in the cache after a newer one): never go back to it.
+      if (!force && beacon.version <= this.version) return;
       const edge = this.env.EDGE_NAME;
       const shardHash = beacon.shards[shardOf(edge)];
       const manifest = shardHash ? ShardManifest.parse(await this.readKv(shardKey(shardHash), null)) : { edges: {} };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { startMesh } from "../../lib/runtime.ts";
 import { loadDefaults, loadManifest } from "../../lib/gen.ts";
-import { AdminClient } from "../client.ts";
+import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
 import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 
@@ -21,13 +21,19 @@ function devToken(state: string, given?: string): { token: string; generated: bo
   return { token, generated: true };
 }
 
+function portOption(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number (0-65535, 0 for any free port), not "${value}"`);
+  return n;
+}
+
 export function registerDev(program: Command) {
   program
     .command("dev")
     .description("run the whole mesh of a manifest locally on workerd")
     .option(...MANIFEST_OPTION)
-    .option("-p, --port <port>", "gateway port", "8787")
-    .option("--admin-port <port>", "admin API port (default: port + 1)")
+    .option("-p, --port <port>", "gateway port (0: any free port)", "8787")
+    .option("--admin-port <port>", "admin API port (default: port + 1; any free port when --port is 0)")
     .option("--state <dir>", "state folder (config, telemetry, generated configs)", ".isomesh")
     .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
@@ -36,8 +42,8 @@ export function registerDev(program: Command) {
     .action(async (o: DevOptions) => {
       const started = Date.now();
       const manifestFile = manifestPath(o.manifest);
-      const port = Number(o.port);
-      const adminPort = o.adminPort ? Number(o.adminPort) : port + 1;
+      const port = portOption(o.port, "--port");
+      const adminPort = o.adminPort ? portOption(o.adminPort, "--admin-port") : undefined;
       const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(manifestFile);
       const traceSampling = samplingRate(o.traceSampling);
@@ -51,6 +57,9 @@ export function registerDev(program: Command) {
         gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling },
         onLog: (line) => process.stdout.write(line.endsWith("\n") ? line : line + "\n"),
       });
+      for (const note of mesh.mesh.notes) process.stdout.write(c.dim(`note: ${note}\n`));
+      for (const m of mesh.migrations)
+        if (m.applied.length) process.stdout.write(`applied D1 migrations to ${m.database} (${m.users.join(", ")}): ${m.applied.join(", ")}\n`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -66,11 +75,14 @@ export function registerDev(program: Command) {
       process.on("SIGTERM", () => void stop("SIGTERM"));
 
       const defaults = loadDefaults(manifest, manifestFile);
+      const client = new AdminClient(mesh.adminUrl, token);
       if (defaults.length) {
-        const client = new AdminClient(mesh.adminUrl, token);
-        const res = await client.call("POST", "/v1/apply?ifEmpty=true", JSON.stringify(defaults));
-        if (res.version) process.stdout.write(c.dim(`applied ${defaults.length} default resources (version ${res.version})\n`));
+        const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults));
+        if (res.version) process.stdout.write(c.dim(`applied ${res.changes.length} new default resources (version ${res.version})\n`));
       }
+      // Restarted with a changed manifest, stored resources may name services or versions it no longer has.
+      const analysis = await client.call("POST", "/v1/analyze", "");
+      for (const e of analysis.errors ?? []) process.stdout.write(c.yellow(`warning: ${e.resource} ${e.path}: ${e.message} (the manifest changed: fix or delete it)\n`));
       console.log(`
 ${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
   gateway    ${mesh.gatewayUrl}

@@ -5,7 +5,7 @@ import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synt
 import { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { edgesOf } from "../../../shared/snapshot/scope.ts";
 import { EGRESS } from "../../../shared/names.ts";
-import { configStore, explainStore } from "../mesh-control.ts";
+import { configStore, explainStore } from "../objects.ts";
 import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";

@@ -6,7 +6,7 @@ import { serviceGraph } from "../../../shared/telemetry/graph.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
 import { EGRESS } from "../../../shared/names.ts";
-import { configStore, mirrorStore, shardsOf, telemetryOf, traceStore } from "../mesh-control.ts";
+import { configStore, mirrorStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
