@@ -58,7 +58,8 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
       const byRoute = goldenBy(mine, (s) => s.route, w.seconds);
       return {
         service: svc.name,
-        ...goldenBy(mine, () => "all", w.seconds).get("all"),
+        // With no traffic: 0 requests and rps, null rates and latencies (never a missing field).
+        ...golden(mine, w.seconds),
         versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? golden([], w.seconds)) })),
         // RequestMirror copies that reached each version (as its edge recorded them), apart from the traffic above.
         mirrored: [...goldenBy(copies.filter((s) => s.destination === svc.name && s.reporter === `${svc.name}-edge`), (s) => s.version, w.seconds)].map(([version, g]) => ({ version, ...g })),
