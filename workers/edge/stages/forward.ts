@@ -52,7 +52,8 @@ export const forward =
         outcome = e instanceof Error ? e : new Error(String(e));
       }
       const status = outcome instanceof Response ? outcome.status : outcome instanceof TryTimeout ? 504 : 502;
-      hooks.onTry(x, status);
+      // A try the caller's cancellation cut short says nothing about the backend's health.
+      if (!x.inbound.signal.aborted) hooks.onTry(x, status);
       const retryable = outcome instanceof Response ? !!retry?.codes.includes(outcome.status) : true;
       const last = attempt >= maxAttempts || x.inbound.signal.aborted; // nobody waits for another try
       let decision = last || !retryable ? "done" : "retry";
