@@ -59,7 +59,7 @@ describe("Rollout", () => {
   it("starts at the first step's weight", async () => {
     await mesh.apply(rollout("good"));
     const r = (await mesh.admin("/v1/rollouts/good-canary")).json();
-    expect(r.status).toMatchObject({ phase: "Progressing", step: 0, weight: 20 });
+    expect(r.status).toMatchObject({ phase: "Progressing", step: 1, weight: 20 });
     const snap = (await mesh.admin("/v1/snapshots/good-edge")).json();
     expect(snap.defaultBackends).toEqual([{ service: "good", version: "stable", weight: 80 }, { service: "good", version: "canary", weight: 20 }]);
   });

@@ -93,6 +93,12 @@ export class SnapshotSource<T> {
       const beacon = await this.readBeacon(force);
       this.checkedAt = Date.now();
       if (beacon.version === this.version && !force) return;
+      // Version 0 is a store that has never accepted a change: the bootstrap (compiled from the
+      // manifest's defaults, about to be applied as version 1) is newer than its empty config.
+      if (beacon.version === 0 && this.current) {
+        this.version = 0;
+        return;
+      }
       const edge = this.env.EDGE_NAME;
       const shardHash = beacon.shards[shardOf(edge)];
       const manifest = shardHash ? ShardManifest.parse(await this.readKv(shardKey(shardHash), null)) : { edges: {} };

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { AdminClient, CliError } from "../client.ts";
+import { AdminClient, CliError, describeIssue } from "../client.ts";
 import { c, printStructured, table } from "../output.ts";
 
 type Globals = { admin?: string; token?: string };
@@ -9,6 +9,12 @@ const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>
 /** Reads `-f` files (or - for stdin) into one multi-document body. */
 function readFiles(files: string[]): string {
   return files.map((f) => (f === "-" ? readFileSync(0, "utf8") : readFileSync(f, "utf8"))).join("\n---\n");
+}
+
+/** A config version argument: a non-negative integer, or a one-line reason. */
+function configVersion(text: string): number {
+  if (!/^\d+$/.test(text)) throw new CliError(`VERSION must be a config version (a whole number, see \`isomesh history\`), got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 const opColor = (op: string) => (op === "added" ? c.green(op) : op === "removed" ? c.red(op) : c.yellow(op));
@@ -35,7 +41,7 @@ export function registerConfigCommands(program: Command) {
       const res = await clientOf(cmd).request("POST", `/v1/apply?${q}`, readFiles(o.file), o.ifMatch ? { "if-match": o.ifMatch } : {});
       if (res.status !== 200 && res.status !== 202) {
         if (!printStructured(o.output, res.body) && res.body?.errors)
-          for (const e of res.body.errors) console.error(`${c.red("error")} ${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`);
+          for (const e of res.body.errors) console.error(`${c.red("error")} ${describeIssue(e)}`);
         throw new CliError(res.status === 409 ? "version conflict: the config changed since --if-match" : `apply rejected (${res.status}), nothing was stored`);
       }
       if (printStructured(o.output, res.body)) return;
@@ -94,13 +100,13 @@ export function registerConfigCommands(program: Command) {
     .description("restore the config of an earlier version, as a new version")
     .option("-o, --output <format>", "json or yaml")
     .action(async (version: string, o: { output?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call("POST", "/v1/rollback?wait=true", JSON.stringify({ version: Number(version) }), { "content-type": "application/json" });
+      const res = await clientOf(cmd).call("POST", "/v1/rollback?wait=true", JSON.stringify({ version: configVersion(version) }), { "content-type": "application/json" });
       if (!printStructured(o.output, res)) printChanges(res, false);
     });
 
   program
     .command("version")
-    .description("the config version the control plane serves")
+    .description("the config version the control plane serves (the CLI's own version: isomesh --version)")
     .option("-o, --output <format>", "json or yaml")
     .action(async (o: { output?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call("GET", "/v1/version");
