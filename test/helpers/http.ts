@@ -9,7 +9,8 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
  */
 export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers }, (res) => {
+    // A fresh connection per request: a kept-alive socket workerd closed while idle fails as "socket hang up".
+    const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {

@@ -1,15 +1,12 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { AdminClient, CliError, describeIssue } from "../client.ts";
 import { c, printStructured, table } from "../output.ts";
+import { readFiles } from "../files.ts";
+import { diffFiles, historyEntryText, paintDiffLine } from "../diff.ts";
 
 type Globals = { admin?: string; token?: string };
 const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>());
 
-/** Reads `-f` files (or - for stdin) into one multi-document body. */
-function readFiles(files: string[]): string {
-  return files.map((f) => (f === "-" ? readFileSync(0, "utf8") : readFileSync(f, "utf8"))).join("\n---\n");
-}
 
 /** A config version argument: a non-negative integer, or a one-line reason. */
 function configVersion(text: string): number {
@@ -52,12 +49,20 @@ export function registerConfigCommands(program: Command) {
 
   program
     .command("diff")
-    .description("show what applying files would change (nothing is stored)")
-    .requiredOption("-f, --file <files...>", "resource files")
+    .description("a unified diff of every resource the files would change, like kubectl diff (exit 0: no changes, 1: changes, 2: error)")
+    .requiredOption("-f, --file <files...>", "resource files (- for stdin)")
     .option("-o, --output <format>", "json or yaml")
+    // kubectl diff's exit codes: anything that is not a comparison (bad flags included) is > 1.
+    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
     .action(async (o: { file: string[]; output?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call("POST", "/v1/apply?dryRun=true", readFiles(o.file));
-      if (!printStructured(o.output, res)) printChanges(res, true);
+      const result = await diffFiles(clientOf(cmd), o.file).catch((e: Error) => {
+        throw new CliError(e.message, 2);
+      });
+      if (!printStructured(o.output, result)) {
+        for (const w of result.warnings) console.error(`${c.yellow("warning")} ${describeIssue(w)}`);
+        for (const d of result.diffs) console.log(d.lines.map(paintDiffLine).join("\n"));
+      }
+      if (result.diffs.length) process.exitCode = 1;
     });
 
   program
@@ -85,11 +90,16 @@ export function registerConfigCommands(program: Command) {
     });
 
   program
-    .command("history")
-    .description("who changed what and when")
+    .command("history [version]")
+    .description("who changed what and when; with VERSION, that change's before/after as a diff")
     .option("-o, --output <format>", "json or yaml")
     .option("--limit <n>", "entries", "20")
-    .action(async (o: { output?: string; limit: string }, cmd: Command) => {
+    .action(async (version: string | undefined, o: { output?: string; limit: string }, cmd: Command) => {
+      if (version !== undefined) {
+        const entry = await clientOf(cmd).call("GET", `/v1/history/${configVersion(version)}`);
+        if (!printStructured(o.output, entry)) console.log(historyEntryText(entry));
+        return;
+      }
       const res = await clientOf(cmd).call("GET", `/v1/history?limit=${Number(o.limit)}`);
       if (printStructured(o.output, res)) return;
       console.log(table(["VERSION", "AT", "BY", "CHANGES"], res.entries.map((e: any) => [e.version, e.at, e.by, e.changes.map((ch: any) => `${ch.op} ${ch.kind}/${ch.name}`).join(", ") + (e.note ? c.dim(` (${e.note})`) : "")])));
