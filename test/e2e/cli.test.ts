@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echoManifest, startTestMesh, TEST_TOKEN, type TestMesh } from "../helpers/mesh.ts";
@@ -30,7 +30,7 @@ const file = (name: string, text: string) => {
 };
 
 beforeAll(async () => {
-  mesh = await startTestMesh(echoManifest({ web: ["v1", "v2"] }));
+  mesh = await startTestMesh(echoManifest({ web: ["v1", "v2"], reviews: ["v1", "v3"] }));
 });
 afterAll(() => mesh?.stop());
 
@@ -57,6 +57,15 @@ describe("isomesh diff (kubectl diff: 0 no change, 1 changes, >1 error)", () => 
     expect((await mesh.admin("/v1/resources/HTTPRoute/web")).json().spec.rules[0].backendRefs[0].weight).toBe(100);
     const json = JSON.parse(cli(["diff", "-f", join(mesh.dir, "shift.yaml"), "-o", "json"]).out);
     expect(json.diffs).toMatchObject([{ kind: "HTTPRoute", name: "web", op: "changed" }]);
+  });
+
+  it("prints what the control-plane guide shows for the traffic-shifting step", async () => {
+    await mesh.apply(readFileSync("examples/bookinfo/tasks/reviews-v3.yaml", "utf8"));
+    const guide = readFileSync("docs/control-plane.md", "utf8");
+    const shown = guide.slice(guide.indexOf("$ npx isomesh diff -f examples/bookinfo/tasks/traffic-shifting-50.yaml\n")).split("\n```")[0].split("\n").slice(1).join("\n");
+    expect(shown).toContain("+++ file/HTTPRoute/reviews");
+    const r = cli(["diff", "-f", "examples/bookinfo/tasks/traffic-shifting-50.yaml"]);
+    expect(r).toMatchObject({ code: 1, out: shown + "\n" });
   });
 
   it("exits 2 with the field named for an invalid file, a missing file or an unreachable admin API", () => {
