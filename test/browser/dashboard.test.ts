@@ -1,23 +1,18 @@
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allReviewsV2, bookinfoGateway, bookinfoManifest } from "../helpers/bookinfo.ts";
+import { launchChromium } from "../helpers/browser.ts";
 import { startTestMesh, TEST_TOKEN, type TestMesh, VIEWER_TOKEN } from "../helpers/mesh.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 let mesh: TestMesh;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error("Debian's chromium is required (apt-get install chromium); .ci/run installs it");
   mesh = await startTestMesh(bookinfoManifest());
   await mesh.apply(bookinfoGateway);
   await mesh.apply(allReviewsV2);
   for (let i = 0; i < 15; i++) await mesh.get("/productpage");
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  ({ browser } = await launchChromium());
 });
 afterAll(async () => {
   await browser?.close();
