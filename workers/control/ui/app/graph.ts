@@ -169,7 +169,9 @@ export class GraphView {
     });
     const visible = cy.elements().not(".hidden");
     if (relayout && visible.length) {
-      visible.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, edgeSep: 12, nodeDimensionsIncludeLabels: true, fit: true, padding: 24, animate: false } as cytoscape.LayoutOptions).run();
+      // Small graphs get room between ranks for edge labels; big ones stay compact.
+      const rankSep = visible.edges().length <= EDGE_LABELS_UP_TO ? 130 : 70;
+      visible.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep, edgeSep: 12, nodeDimensionsIncludeLabels: true, fit: true, padding: 24, animate: false } as cytoscape.LayoutOptions).run();
     }
     this.placeEdgeLabels();
     const matches = cy.nodes(".match");

@@ -174,7 +174,11 @@ async function refresh() {
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failures.some((e) => e instanceof Unauthorized)) return showLogin("That token was not accepted.");
   const lost = results[0].status === "rejected" && failures.find((e) => e instanceof ConnectionLost);
-  if (lost) connection.lost(lost.message);
+  if (lost) {
+    connection.lost(lost.message);
+    // What the edges run cannot be known without the control plane: never keep saying "100% synced".
+    $("converged").textContent = "edge sync unknown (offline)";
+  }
   else if (connection.ok()) {
     state.historyAt = 0; // back online: fetch what was missed on the next poll
     state.configVersion = -1;
