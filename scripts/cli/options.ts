@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { REPO_ROOT } from "../lib/paths.ts";
 import { CliError } from "./client.ts";
 
 /** `--trace-sampling`: a share from 0 to 1, or a one-line reason why not. */
@@ -5,4 +8,17 @@ export function samplingRate(text: string): number {
   const rate = Number(text);
   if (text.trim() === "" || !(rate >= 0 && rate <= 1)) throw new CliError(`--trace-sampling must be a number from 0 to 1 (got ${JSON.stringify(text)})`);
   return rate;
+}
+
+export const MANIFEST_OPTION = ["-m, --manifest <file>", "mesh manifest (default: ./mesh.yaml)"] as const;
+
+/** `-m`, else ./mesh.yaml (as wrangler reads ./wrangler.json); a missing manifest is a one-line reason. */
+export function manifestPath(given: string | undefined): string {
+  if (given !== undefined) {
+    if (!existsSync(given)) throw new CliError(`manifest ${given} not found`);
+    return given;
+  }
+  if (existsSync("mesh.yaml")) return "mesh.yaml";
+  const example = relative(process.cwd(), join(REPO_ROOT, "examples/bookinfo/mesh.yaml"));
+  throw new CliError(`no mesh.yaml in ${process.cwd()}: pass -m FILE (e.g. -m ${example}, the Bookinfo example)`);
 }

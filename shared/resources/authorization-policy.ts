@@ -3,14 +3,14 @@ import { envelope, TargetRef } from "./metadata.ts";
 
 const Values = z.array(z.string().min(1).max(1024)).max(64).optional();
 
-export const Source = z.object({
+export const Source = z.strictObject({
   principals: Values,
   notPrincipals: Values,
   requestPrincipals: Values,
   notRequestPrincipals: Values,
 });
 
-export const Operation = z.object({
+export const Operation = z.strictObject({
   methods: Values,
   notMethods: Values,
   paths: Values,
@@ -22,20 +22,20 @@ export const Operation = z.object({
 const CONDITION_KEY = /^(request\.auth\.claims\[[^\]]+\]|request\.headers\[[^\]]+\]|source\.principal|request\.auth\.principal)$/;
 
 export const Condition = z
-  .object({
+  .strictObject({
     key: z.string().regex(CONDITION_KEY, "key must be request.auth.claims[NAME], request.headers[NAME], source.principal or request.auth.principal"),
     values: Values,
     notValues: Values,
   })
   .refine((c) => c.values || c.notValues, { message: "a condition needs values or notValues" });
 
-export const AuthorizationRule = z.object({
-  from: z.array(z.object({ source: Source })).optional(),
-  to: z.array(z.object({ operation: Operation })).optional(),
+export const AuthorizationRule = z.strictObject({
+  from: z.array(z.strictObject({ source: Source })).optional(),
+  to: z.array(z.strictObject({ operation: Operation })).optional(),
   when: z.array(Condition).optional(),
 });
 
-export const AuthorizationPolicySpec = z.object({
+export const AuthorizationPolicySpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
   action: z.enum(["ALLOW", "DENY", "AUDIT"]).default("ALLOW"),
   /** No rules: an ALLOW policy then allows nothing (Istio); `[{}]` allows everything. */

@@ -5,14 +5,14 @@ import { envelope } from "./metadata.ts";
 // ExternalService (isomesh.dev/v1): a host outside the mesh that apps may call through the egress
 // edge, like Istio's ServiceEntry (MESH_EXTERNAL) with its DestinationRule's timeouts and TLS.
 
-export const ExternalPort = z.object({
+export const ExternalPort = z.strictObject({
   number: z.number().int().min(1).max(65535),
   protocol: z.enum(["HTTP", "HTTPS"]),
   name: z.string().max(63).optional(),
 });
 
 export const ExternalServiceSpec = z
-  .object({
+  .strictObject({
     /** Exact DNS names or `*.suffix` wildcards; the request URL's host must be one of them. */
     hosts: z.array(Hostname).min(1, "an ExternalService needs at least one host").max(32),
     /** Ports (and the scheme each speaks) apps may use; HTTPS on 443 unless listed. */
@@ -20,7 +20,7 @@ export const ExternalServiceSpec = z
     timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
     /** Client certificate for mutual TLS: a `mtls_certificates` binding declared in the manifest's `egress`. */
-    tls: z.object({ clientCertificate: z.string().min(1) }).optional(),
+    tls: z.strictObject({ clientCertificate: z.string().min(1) }).optional(),
   })
   .superRefine((s, ctx) => {
     s.ports.forEach((p, i) => {

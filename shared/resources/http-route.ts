@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
-import { envelope } from "./metadata.ts";
+import { checkGroup, envelope } from "./metadata.ts";
 
 // Gateway API HTTPRoute (gateway.networking.k8s.io/v1), GAMMA style for east-west.
 
@@ -22,47 +22,50 @@ const Regex = z
   });
 
 export const PathMatch = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("Exact"), value: z.string().startsWith("/", "path must start with /") }),
-  z.object({ type: z.literal("PathPrefix"), value: z.string().startsWith("/", "path must start with /") }),
-  z.object({ type: z.literal("RegularExpression"), value: Regex }),
+  z.strictObject({ type: z.literal("Exact"), value: z.string().startsWith("/", "path must start with /") }),
+  z.strictObject({ type: z.literal("PathPrefix"), value: z.string().startsWith("/", "path must start with /") }),
+  z.strictObject({ type: z.literal("RegularExpression"), value: Regex }),
 ]);
 
 const HeaderName = z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name");
 
 export const HeaderMatch = z.union([
-  z.object({ type: z.literal("Exact").default("Exact"), name: HeaderName, value: z.string().max(4096) }),
-  z.object({ type: z.literal("RegularExpression"), name: HeaderName, value: Regex }),
+  z.strictObject({ type: z.literal("Exact").default("Exact"), name: HeaderName, value: z.string().max(4096) }),
+  z.strictObject({ type: z.literal("RegularExpression"), name: HeaderName, value: Regex }),
 ]);
 
 export const QueryParamMatch = z.union([
-  z.object({ type: z.literal("Exact").default("Exact"), name: z.string().min(1).max(256), value: z.string().max(4096) }),
-  z.object({ type: z.literal("RegularExpression"), name: z.string().min(1).max(256), value: Regex }),
+  z.strictObject({ type: z.literal("Exact").default("Exact"), name: z.string().min(1).max(256), value: z.string().max(4096) }),
+  z.strictObject({ type: z.literal("RegularExpression"), name: z.string().min(1).max(256), value: Regex }),
 ]);
 
 export const Method = z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
-export const RouteMatch = z.object({
+export const RouteMatch = z.strictObject({
   path: PathMatch.default({ type: "PathPrefix", value: "/" }),
   headers: z.array(HeaderMatch).max(16).default([]),
   queryParams: z.array(QueryParamMatch).max(16).default([]),
   method: Method.optional(),
 });
 
-const HeaderValue = z.object({ name: HeaderName, value: z.string().max(4096) });
-export const HeaderModifier = z.object({
+const HeaderValue = z.strictObject({ name: HeaderName, value: z.string().max(4096) });
+export const HeaderModifier = z.strictObject({
   set: z.array(HeaderValue).default([]),
   add: z.array(HeaderValue).default([]),
   remove: z.array(HeaderName).default([]),
 });
 
 const PathModifier = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ReplaceFullPath"), replaceFullPath: z.string().startsWith("/") }),
-  z.object({ type: z.literal("ReplacePrefixMatch"), replacePrefixMatch: z.string().startsWith("/") }),
+  z.strictObject({ type: z.literal("ReplaceFullPath"), replaceFullPath: z.string().startsWith("/") }),
+  z.strictObject({ type: z.literal("ReplacePrefixMatch"), replacePrefixMatch: z.string().startsWith("/") }),
 ]);
 
-export const BackendRef = z.object({
-  group: z.string().optional(),
-  kind: z.string().optional(),
+// Only what isomesh serves: a mesh Service (core group). Gateway API would accept any kind and
+// answer 500; isomesh's services are fixed at deploy time, so refusing at apply is the honest answer.
+const SERVED = "isomesh routes only to mesh services";
+export const BackendRef = z.strictObject({
+  group: z.literal("", { error: (i) => `${SERVED}: group must be "" (the core group of Service; got ${JSON.stringify(i.input)})` }).optional(),
+  kind: z.literal("Service", { error: (i) => `${SERVED}: kind must be Service (got ${JSON.stringify(i.input)})` }).optional(),
   /** A service (routes on the gateway) or the parent service itself (GAMMA routes, with `version`). */
   name: z.string().min(1),
   /** Which version of the service (isomesh extension for GAMMA routes). */
@@ -72,11 +75,11 @@ export const BackendRef = z.object({
 });
 
 export const RouteFilter = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("RequestHeaderModifier"), requestHeaderModifier: HeaderModifier }),
-  z.object({ type: z.literal("ResponseHeaderModifier"), responseHeaderModifier: HeaderModifier }),
-  z.object({
+  z.strictObject({ type: z.literal("RequestHeaderModifier"), requestHeaderModifier: HeaderModifier }),
+  z.strictObject({ type: z.literal("ResponseHeaderModifier"), responseHeaderModifier: HeaderModifier }),
+  z.strictObject({
     type: z.literal("RequestRedirect"),
-    requestRedirect: z.object({
+    requestRedirect: z.strictObject({
       scheme: z.enum(["http", "https"]).optional(),
       hostname: z.string().optional(),
       port: z.number().int().min(1).max(65535).optional(),
@@ -84,27 +87,27 @@ export const RouteFilter = z.discriminatedUnion("type", [
       statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
     }),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("URLRewrite"),
-    urlRewrite: z.object({ hostname: z.string().optional(), path: PathModifier.optional() }),
+    urlRewrite: z.strictObject({ hostname: z.string().optional(), path: PathModifier.optional() }),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal("RequestMirror"),
-    requestMirror: z.object({
+    requestMirror: z.strictObject({
       backendRef: BackendRef.omit({ weight: true }),
       percent: z.number().int().min(0).max(100).optional(),
-      fraction: z.object({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) }).optional(),
+      fraction: z.strictObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) }).optional(),
     }),
   }),
 ]);
 
 /** Gateway API request and per-try (backendRequest) timeouts; the per-try one may not exceed the whole. */
-export const RouteTimeouts = z.object({ request: Duration.optional(), backendRequest: Duration.optional() }).superRefine((t, ctx) => {
+export const RouteTimeouts = z.strictObject({ request: Duration.optional(), backendRequest: Duration.optional() }).superRefine((t, ctx) => {
   if (t.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
     ctx.addIssue({ code: "custom", path: ["backendRequest"], message: "backendRequest must not exceed request" });
 });
 
-export const RouteRetry = z.object({
+export const RouteRetry = z.strictObject({
   codes: z.array(z.number().int().min(400).max(599)).default([500, 502, 503, 504]),
   attempts: z.number().int().min(0).max(10).default(2),
   backoff: Duration.optional(),
@@ -113,7 +116,7 @@ export const RouteRetry = z.object({
 });
 
 export const RouteRule = z
-  .object({
+  .strictObject({
     name: z.string().optional(),
     matches: z.array(RouteMatch).max(64).prefault([{}]),
     filters: z.array(RouteFilter).max(16).default([]),
@@ -138,17 +141,19 @@ export const RouteRule = z
     });
   });
 
-export const ParentRef = z.object({
-  group: z.string().optional(),
-  kind: z.enum(["Gateway", "Service"]).default("Gateway"),
-  name: z.string().min(1),
-});
+export const ParentRef = z
+  .strictObject({
+    group: z.string().optional(),
+    kind: z.enum(["Gateway", "Service"]).default("Gateway"),
+    name: z.string().min(1),
+  })
+  .superRefine(checkGroup);
 
 export const Hostname = z
   .string()
   .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "invalid hostname (lower-case DNS name, optional leading *.)");
 
-export const HTTPRouteSpec = z.object({
+export const HTTPRouteSpec = z.strictObject({
   parentRefs: z.array(ParentRef).min(1, "a route needs at least one parentRef").max(32),
   hostnames: z.array(Hostname).max(16).default([]),
   rules: z.array(RouteRule).max(256).prefault([{}]),

@@ -1,6 +1,6 @@
 import { parseAllDocuments } from "yaml";
 import { KINDS, resolveKind, type Resource } from "./index.ts";
-import { formatPath, type ResourceIssue } from "./issues.ts";
+import { describeIssues, type ResourceIssue } from "./issues.ts";
 
 /** A resource as the user wrote it (validated), which is what the store keeps and `get` returns. */
 export type Document = { apiVersion: string; kind: string; metadata: { name: string } & Record<string, string | Record<string, string>>; spec: Record<string, {}> };
@@ -34,10 +34,15 @@ function unwrapList(value: unknown): unknown[] {
   return [value];
 }
 
-/** Validates documents against their kind's schema. Every problem is reported; status is ignored. */
-export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: ResourceIssue[] } {
+/**
+ * Validates documents against their kind's schema, strictly: unknown fields are errors (kubectl's
+ * strict field validation). Every problem is reported. A `status` is the control plane's to write:
+ * it is dropped with a warning, as the Kubernetes API drops status on create.
+ */
+export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: ResourceIssue[]; warnings: ResourceIssue[] } {
   const parsed: Parsed[] = [];
   const errors: ResourceIssue[] = [];
+  const warnings: ResourceIssue[] = [];
   const seen = new Set<string>();
   docs.forEach((raw, i) => {
     if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
@@ -52,12 +57,13 @@ export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: 
       errors.push({ resource: label, path: "kind", message: `unknown kind ${JSON.stringify(obj.kind)} (expected one of ${Object.keys(KINDS).join(", ")})` });
       return;
     }
-    const { status: _status, ...doc } = obj;
+    const { status, ...doc } = obj;
     const result = KINDS[kind].safeParse(doc);
     if (!result.success) {
-      for (const issue of result.error.issues) errors.push({ resource: label, path: formatPath(issue.path), message: issue.message });
+      for (const issue of describeIssues(KINDS[kind], doc, result.error.issues)) errors.push({ resource: label, ...issue });
       return;
     }
+    if (status !== undefined) warnings.push({ resource: label, path: "status", message: "status is written by the control plane; the status sent was ignored" });
     if (seen.has(label)) {
       errors.push({ resource: label, path: "metadata.name", message: "the same resource appears twice in one apply" });
       return;
@@ -65,5 +71,5 @@ export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: 
     seen.add(label);
     parsed.push({ doc: doc as Document, resource: result.data as Resource });
   });
-  return { parsed, errors };
+  return { parsed, errors, warnings };
 }

@@ -26,21 +26,21 @@ export const InlineJwks = z
   });
 
 export const JwtRule = z
-  .object({
+  .strictObject({
     issuer: z.string().min(1).max(512),
     audiences: z.array(z.string().min(1)).default([]),
     jwks: InlineJwks.optional(),
     jwksUri: z.string().url().startsWith("https://", "jwksUri must be https").optional(),
-    fromHeaders: z.array(z.object({ name: z.string().min(1), prefix: z.string().default("") })).default([]),
+    fromHeaders: z.array(z.strictObject({ name: z.string().min(1), prefix: z.string().default("") })).default([]),
     fromParams: z.array(z.string().min(1)).default([]),
     forwardOriginalToken: z.boolean().default(false),
-    outputClaimToHeaders: z.array(z.object({ header: z.string().regex(/^[A-Za-z0-9-]+$/, "invalid header name"), claim: z.string().min(1) })).default([]),
+    outputClaimToHeaders: z.array(z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]+$/, "invalid header name"), claim: z.string().min(1) })).default([]),
     /** Allowed clock difference for exp / nbf / iat, seconds (isomesh extension; Istio uses 60 s). */
     clockSkewSeconds: z.number().int().min(0).max(600).default(60),
   })
   .refine((r) => (r.jwks === undefined) !== (r.jwksUri === undefined), { message: "a jwtRule needs exactly one of jwks or jwksUri" });
 
-export const RequestAuthenticationSpec = z.object({
+export const RequestAuthenticationSpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
   jwtRules: z.array(JwtRule).min(1).max(16),
 });

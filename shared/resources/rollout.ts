@@ -4,14 +4,14 @@ import { envelope } from "./metadata.ts";
 
 /** An automated canary (like Flagger): weight steps, analysis at each step, promotion or rollback. */
 export const RolloutSpec = z
-  .object({
-    targetRef: z.object({ kind: z.literal("Service").default("Service"), name: z.string().min(1) }),
+  .strictObject({
+    targetRef: z.strictObject({ kind: z.literal("Service").default("Service"), name: z.string().min(1) }),
     stable: z.string().min(1),
     canary: z.string().min(1),
     steps: z.array(z.number().int().min(1).max(100)).min(1).max(20),
     interval: Duration.refine((ms) => ms >= 1000, "interval must be at least 1s"),
     analysis: z
-      .object({
+      .strictObject({
         minRequests: z.number().int().min(0).default(20),
         /** Minimum share of non-5xx canary responses, in percent. */
         successRate: z.number().min(0).max(100).default(99),
@@ -26,7 +26,7 @@ export const RolloutSpec = z
     });
   });
 
-export const RolloutStatus = z.object({
+export const RolloutStatus = z.strictObject({
   phase: z.enum(["Progressing", "Paused", "Promoted", "RolledBack"]),
   /** The step running, from 1 (`steps[step - 1]` is its weight). */
   step: z.number().int(),
@@ -35,7 +35,7 @@ export const RolloutStatus = z.object({
   stepStartedAt: z.number(),
   lastTransition: z.string(),
   /** The last analysis: canary requests, success rate in percent (as `analysis.successRate`), p99 in ms. */
-  lastAnalysis: z.object({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() }).optional(),
+  lastAnalysis: z.strictObject({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() }).optional(),
 });
 
 export const Rollout = envelope("isomesh.dev/v1", "Rollout", RolloutSpec);

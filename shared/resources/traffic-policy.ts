@@ -17,7 +17,7 @@ export const KeySource = z.union([
 ]);
 export type KeySource = z.infer<typeof KeySource>;
 
-export const RateLimit = z.object({
+export const RateLimit = z.strictObject({
   requests: z.number().int().min(1),
   per: Duration,
   key: KeySource.optional(),
@@ -25,18 +25,18 @@ export const RateLimit = z.object({
 });
 
 export const FaultInjection = z
-  .object({
-    match: z.object({ headers: z.array(HeaderMatch).default([]) }).optional(),
-    delay: z.object({ fixedDelay: Duration, percentage: Percent.default(100) }).optional(),
-    abort: z.object({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) }).optional(),
+  .strictObject({
+    match: z.strictObject({ headers: z.array(HeaderMatch).default([]) }).optional(),
+    delay: z.strictObject({ fixedDelay: Duration, percentage: Percent.default(100) }).optional(),
+    abort: z.strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) }).optional(),
   })
   .refine((f) => f.delay || f.abort, { message: "faultInjection needs a delay or an abort" });
 
-export const TrafficPolicySpec = z.object({
+export const TrafficPolicySpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
-  retryBudget: z.object({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) }).optional(),
+  retryBudget: z.strictObject({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) }).optional(),
   outlierDetection: z
-    .object({
+    .strictObject({
       consecutiveErrors: z.number().int().min(1).default(5),
       interval: Duration.default(10_000),
       baseEjectionTime: Duration.default(30_000),
@@ -46,7 +46,7 @@ export const TrafficPolicySpec = z.object({
   concurrencyLimit: z.number().int().min(1).optional(),
   rateLimits: z.array(RateLimit).max(8).default([]),
   faultInjection: FaultInjection.optional(),
-  stickySession: z.object({ hashOn: KeySource }).optional(),
+  stickySession: z.strictObject({ hashOn: KeySource }).optional(),
 });
 
 export const TrafficPolicy = envelope("isomesh.dev/v1", "TrafficPolicy", TrafficPolicySpec);

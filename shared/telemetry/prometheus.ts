@@ -21,16 +21,17 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
   out.push("# HELP isomesh_requests_total Requests handled, counted once per reporting edge.", "# TYPE isomesh_requests_total counter");
   for (const s of series) out.push(`isomesh_requests_total${labels(base(s))} ${s.count}`);
 
-  out.push("# HELP isomesh_request_duration_ms Request duration at the reporting edge, in milliseconds.", "# TYPE isomesh_request_duration_ms histogram");
+  // Istio's name shape (istio_request_duration_milliseconds), so Istio dashboards and queries carry over.
+  out.push("# HELP isomesh_request_duration_milliseconds Request duration at the reporting edge, in milliseconds.", "# TYPE isomesh_request_duration_milliseconds histogram");
   for (const s of series) {
     let cumulative = 0;
     LATENCY_BUCKETS_MS.forEach((le, i) => {
       cumulative += s.buckets[i] ?? 0;
-      out.push(`isomesh_request_duration_ms_bucket${labels({ ...base(s), le: String(le) })} ${cumulative}`);
+      out.push(`isomesh_request_duration_milliseconds_bucket${labels({ ...base(s), le: String(le) })} ${cumulative}`);
     });
-    out.push(`isomesh_request_duration_ms_bucket${labels({ ...base(s), le: "+Inf" })} ${s.count}`);
-    out.push(`isomesh_request_duration_ms_sum${labels(base(s))} ${s.sumMs}`);
-    out.push(`isomesh_request_duration_ms_count${labels(base(s))} ${s.count}`);
+    out.push(`isomesh_request_duration_milliseconds_bucket${labels({ ...base(s), le: "+Inf" })} ${s.count}`);
+    out.push(`isomesh_request_duration_milliseconds_sum${labels(base(s))} ${s.sumMs}`);
+    out.push(`isomesh_request_duration_milliseconds_count${labels(base(s))} ${s.count}`);
   }
 
   out.push("# HELP isomesh_retries_total Retries sent by the reporting edge.", "# TYPE isomesh_retries_total counter");

@@ -11,7 +11,9 @@ const topology = topologyOf(parseManifest("name: t\nservices:\n  - { name: a, ve
 
 /** Compiles gateway routes (in the given creation order) and returns the matcher. */
 function table(routes: object[]) {
-  const { parsed, errors } = validateDocuments(routes.map((spec, i) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: (spec as { name?: string }).name ?? `r${i}` }, spec: { parentRefs: [{ name: "gateway" }], ...spec, name: undefined } })));
+  const { parsed, errors } = validateDocuments(
+    routes.map(({ name, ...spec }: { name?: string }, i) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: name ?? `r${i}` }, spec: { parentRefs: [{ name: "gateway" }], ...spec } })),
+  );
   expect(errors).toEqual([]);
   const snap = compileSnapshot(topology, "gateway", parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1);
   return new RouteTable(snap.vhosts);

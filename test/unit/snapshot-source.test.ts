@@ -127,3 +127,32 @@ describe("edge snapshot source: static stability", () => {
     await expect(source.get(ctx)).rejects.toThrow(/no snapshot/);
   });
 });
+
+describe("edge snapshot source: nudges", () => {
+  it("a nudge during a forced check under way is not lost: it checks again after it", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    let release!: () => void;
+    let gated = false;
+    const e = env() as { CONTROL: { beacon: () => Promise<unknown> } };
+    const beacon = e.CONTROL.beacon;
+    // The first nudge's check reads the beacon (version 2), then stalls before it finishes.
+    e.CONTROL.beacon = async () => {
+      const b = await beacon();
+      if (gated) await new Promise<void>((r) => (release = r));
+      return b;
+    };
+    const source = new SnapshotSource(e as never, (s) => s.version, () => {});
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    gated = true;
+    const first = source.check(true);
+    await vi.waitFor(() => expect(release).toBeTypeOf("function"));
+    gated = false;
+    await publish(3, JSON.stringify(snap(3, 2)));
+    const second = source.check(true); // the nudge for version 3, while version 2's check is under way
+    release();
+    await Promise.all([first, second]);
+    expect(source.report("i").version).toBe(3);
+    expect(source.snapshot?.version).toBe(3);
+  });
+});

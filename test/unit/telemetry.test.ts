@@ -52,8 +52,11 @@ describe("exports", () => {
   const series = { reporter: "r-edge", source: "a", destination: "r", version: "v1", route: "x", code: 200, count: 3, sumMs: 12, buckets: (() => { const b = emptyBuckets(); b[bucketIndex(4)] = 3; return b; })(), retries: 1, flags: { retried: 1 } };
   it("writes cumulative histogram buckets ending in +Inf = count", () => {
     const text = prometheusText([series], [{ edge: "r-edge", version: 4 }], 4);
-    expect(text).toContain('isomesh_request_duration_ms_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="+Inf"} 3');
-    expect(text).toContain('isomesh_request_duration_ms_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="3"} 0');
+    expect(text).toContain('isomesh_request_duration_milliseconds_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="+Inf"} 3');
+    expect(text).toContain('isomesh_request_duration_milliseconds_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="3"} 0');
+    // Milliseconds, as Istio's istio_request_duration_milliseconds.
+    expect(text).toContain('isomesh_request_duration_milliseconds_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="4"} 3');
+    expect(text).toContain('isomesh_request_duration_milliseconds_sum{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200"} 12');
     expect(text).toContain('isomesh_request_flags_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",flag="retried"} 1');
     expect(text).toContain('isomesh_edge_config_version{edge="r-edge"} 4');
   });

@@ -20,7 +20,7 @@ export class SnapshotSource<T> {
   private version = -1;
   private checkedAt = 0;
   private inflight?: Promise<void>;
-  private inflightForced = false;
+  private followUp?: Promise<void>;
   private rejection?: { hash: string; error: string };
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
@@ -58,13 +58,15 @@ export class SnapshotSource<T> {
 
   /** Re-checks the beacon (bypassing the cache when forced, as after a control-plane nudge). */
   check(force: boolean): Promise<void> {
-    // A forced check must read the beacon itself: a background check already under way may be
-    // answering from the cached beacon, from before the change that caused the nudge.
-    if (force && this.inflight && !this.inflightForced) return this.inflight.then(() => this.check(true));
-    if (!this.inflight) {
-      this.inflightForced = force;
-      this.inflight = this.doCheck(force).finally(() => (this.inflight = undefined));
-    }
+    // A forced check must read the beacon itself: a check already under way (forced or not) may
+    // have read it before the change that caused this nudge. One more check after it serves every
+    // nudge that arrives meanwhile.
+    if (force && this.inflight)
+      return (this.followUp ??= this.inflight.then(() => {
+        this.followUp = undefined;
+        return this.check(true);
+      }));
+    this.inflight ??= this.doCheck(force).finally(() => (this.inflight = undefined));
     return this.inflight;
   }
 

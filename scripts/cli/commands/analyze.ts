@@ -5,6 +5,7 @@ import { topologyOf } from "../../../shared/manifest/topology.ts";
 import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
 import { loadDefaults, loadManifest } from "../../lib/gen.ts";
 import { AdminClient, CliError } from "../client.ts";
+import { manifestPath } from "../options.ts";
 import { c, printStructured } from "../output.ts";
 
 type Issue = { resource: string; path: string; message: string };
@@ -16,16 +17,18 @@ export function registerAnalyze(program: Command) {
     .description("check the config as a whole (like istioctl analyze): errors would reject an apply, warnings would not")
     .option("-f, --file <files...>", "resources to analyze as if applied")
     .option("--local", "no control plane: check the files against the manifest")
-    .option("-m, --manifest <file>", "manifest for --local", "mesh.yaml")
+    .option("-m, --manifest <file>", "manifest for --local (default: ./mesh.yaml)")
     .option("-o, --output <format>", "json or yaml")
-    .action(async (o: { file?: string[]; local?: boolean; manifest: string; output?: string }, cmd: Command) => {
+    .action(async (o: { file?: string[]; local?: boolean; manifest?: string; output?: string }, cmd: Command) => {
       const text = (o.file ?? []).map((f) => readFileSync(f === "-" ? 0 : f, "utf8")).join("\n---\n");
       let result: { errors: Issue[]; warnings: Issue[] };
       if (o.local) {
-        const manifest = loadManifest(o.manifest);
+        const file = manifestPath(o.manifest);
+        const manifest = loadManifest(file);
         const split = splitDocuments(text);
-        const { parsed, errors } = validateDocuments([...loadDefaults(manifest, o.manifest), ...split.docs]);
-        result = errors.length || split.errors.length ? { errors: [...split.errors, ...errors], warnings: [] } : analyze(topologyOf(manifest), parsed.map((p) => p.resource), { full: true });
+        const { parsed, errors, warnings } = validateDocuments([...loadDefaults(manifest, file), ...split.docs]);
+        const checked = errors.length || split.errors.length ? { errors: [...split.errors, ...errors], warnings: [] } : analyze(topologyOf(manifest), parsed.map((p) => p.resource), { full: true });
+        result = { ...checked, warnings: [...warnings, ...checked.warnings] };
       } else result = await AdminClient.from(cmd.optsWithGlobals()).call("POST", "/v1/analyze", text || undefined);
       if (!printStructured(o.output, result)) {
         for (const e of result.errors) console.log(`${c.red("Error")}   ${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`);

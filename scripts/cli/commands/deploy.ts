@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { deployOrder, generate } from "../../lib/gen.ts";
 import { REPO_ROOT } from "../../lib/paths.ts";
 import { CliError } from "../client.ts";
-import { samplingRate } from "../options.ts";
+import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 import { c } from "../output.ts";
 
 const wrangler = join(REPO_ROOT, "node_modules/.bin/wrangler");
@@ -27,13 +27,13 @@ export function registerDeploy(program: Command) {
   program
     .command("deploy")
     .description("wrangler deploy every generated worker in dependency order (--dry-run builds without uploading)")
-    .option("-m, --manifest <file>", "mesh manifest", "mesh.yaml")
+    .option(...MANIFEST_OPTION)
     .option("--out <dir>", "generated configs folder", ".isomesh/gen")
     .option("--kv-id <id>", "KV namespace id for snapshots")
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1 (Istio's default profile: 0.01)", "1")
     .option("--dry-run", "build every worker without uploading")
-    .action((o: { manifest: string; out: string; kvId?: string; dryRun?: boolean; traceSampling: string }) => {
-      const mesh = generate(o.manifest, { outDir: o.out, kvId: o.kvId, traceSampling: samplingRate(o.traceSampling) });
+    .action((o: { manifest?: string; out: string; kvId?: string; dryRun?: boolean; traceSampling: string }) => {
+      const mesh = generate(manifestPath(o.manifest), { outDir: o.out, kvId: o.kvId, traceSampling: samplingRate(o.traceSampling) });
       const order = deployOrder(mesh.workers);
       const failed: string[] = [];
       if (!o.dryRun) {

@@ -7,9 +7,9 @@ import { loadDefaults, loadManifest } from "../../lib/gen.ts";
 import { LogLevel } from "miniflare";
 import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
-import { samplingRate } from "../options.ts";
+import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 
-type DevOptions = { manifest: string; port: string; adminPort?: string; state: string; adminToken?: string; otlp?: string; accessLog: string; traceSampling: string };
+type DevOptions = { manifest?: string; port: string; adminPort?: string; state: string; adminToken?: string; otlp?: string; accessLog: string; traceSampling: string };
 
 /** The dev token is kept in the state folder so a restart keeps the same one. */
 function devToken(state: string, given?: string): { token: string; generated: boolean } {
@@ -46,7 +46,7 @@ export function registerDev(program: Command) {
   program
     .command("dev")
     .description("run the whole mesh of a manifest locally on workerd")
-    .option("-m, --manifest <file>", "mesh manifest", "mesh.yaml")
+    .option(...MANIFEST_OPTION)
     .option("-p, --port <port>", "gateway port", "8787")
     .option("--admin-port <port>", "admin API port (default: port + 1)")
     .option("--state <dir>", "state folder (config, telemetry, generated configs)", ".isomesh")
@@ -56,17 +56,18 @@ export function registerDev(program: Command) {
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .action(async (o: DevOptions) => {
       const started = Date.now();
+      const manifestFile = manifestPath(o.manifest);
       const port = Number(o.port);
       const adminPort = o.adminPort ? Number(o.adminPort) : port + 1;
       const { token, generated } = devToken(o.state, o.adminToken);
-      const manifest = loadManifest(o.manifest);
+      const manifest = loadManifest(manifestFile);
       const traceSampling = samplingRate(o.traceSampling);
       process.stdout.write(c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`));
       // Output is held until the mesh is up: a failed start prints its reason, not workerd's stack.
       const print = (line: string) => process.stdout.write(line.endsWith("\n") ? line : line + "\n");
       let held: string[] | undefined = [];
       const mesh = await startMesh({
-        manifestPath: o.manifest,
+        manifestPath: manifestFile,
         port,
         adminPort,
         stateDir: o.state,
@@ -96,7 +97,7 @@ export function registerDev(program: Command) {
       process.on("SIGINT", () => void stop("SIGINT"));
       process.on("SIGTERM", () => void stop("SIGTERM"));
 
-      const defaults = loadDefaults(manifest, o.manifest);
+      const defaults = loadDefaults(manifest, manifestFile);
       if (defaults.length) {
         const client = new AdminClient(mesh.adminUrl, token);
         const res = await client.call("POST", "/v1/apply?ifEmpty=true", JSON.stringify(defaults));

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { parseDuration } from "../../../shared/duration.ts";
 import { resolveKind } from "../../../shared/resources/index.ts";
+import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
 import type { ApplyResult } from "../config-store/config-store.ts";
 import { configStore } from "../mesh-control.ts";
@@ -18,10 +19,14 @@ const ifMatch = (header: string | undefined) => {
   return Number.isInteger(v) && v >= 0 ? { value: v } : { error: `If-Match must be a config version (an integer), got ${JSON.stringify(header)}` };
 };
 
-/** Answers a change; with `wait`, only once every live edge it republished runs it (or at the timeout, 202). */
-async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: boolean, timeoutMs: number) {
+/**
+ * Answers a change; with `wait`, only once every live edge it republished runs it (or at the timeout,
+ * 202). `parseWarnings` (e.g. a status sent and ignored) come first in `warnings`.
+ */
+async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: boolean, timeoutMs: number, parseWarnings: ResourceIssue[] = []) {
   if (!result.ok) return c.json({ errors: result.errors }, result.status);
-  const { ok: _ok, ...body } = result;
+  const { ok: _ok, ...rest } = result;
+  const body = { ...rest, warnings: [...parseWarnings, ...rest.warnings] };
   if (!wait || result.dryRun || result.republished.length === 0) return c.json(body, 200);
   const deadline = Date.now() + timeoutMs;
   const store = configStore(c.env);
@@ -38,7 +43,7 @@ configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
   const text = await c.req.text();
   if (text.length > MAX_BODY_BYTES) return c.json(apiError("too_large", `body is larger than ${MAX_BODY_BYTES} bytes`), 413);
   const split = splitDocuments(text);
-  const { parsed, errors } = validateDocuments(split.docs);
+  const { parsed, errors, warnings } = validateDocuments(split.docs);
   const all = [...split.errors, ...errors];
   if (all.length) return c.json({ errors: all }, 422);
   if (parsed.length === 0) return c.json({ errors: [{ resource: "(body)", path: "", message: "no resources in the request body" }] }, 422);
@@ -48,10 +53,10 @@ configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
   const docs = parsed.map((p) => p.doc);
   if (c.req.query("ifEmpty") === "true") {
     const result = await configStore(c.env).applyDefaults(docs, by);
-    return result ? respondToChange(c, result, false, 0) : c.json({ skipped: "config already exists" }, 200);
+    return result ? respondToChange(c, result, false, 0, warnings) : c.json({ skipped: "config already exists" }, 200);
   }
   const result = await configStore(c.env).apply(docs, { by, dryRun: c.req.query("dryRun") === "true", ifMatch: match.value });
-  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
+  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000, warnings);
 });
 
 configRoutes.get("/v1/resources/:kind?/:name?", requireRole("viewer"), async (c) => {
@@ -103,7 +108,8 @@ configRoutes.get("/v1/snapshots/:edge", requireRole("viewer"), async (c) => {
 configRoutes.post("/v1/analyze", requireRole("viewer"), async (c) => {
   const text = await c.req.text();
   const split = text.trim() ? splitDocuments(text) : { docs: [], errors: [] };
-  const { parsed, errors } = validateDocuments(split.docs);
-  if (split.errors.length || errors.length) return c.json({ errors: [...split.errors, ...errors], warnings: [] }, 200);
-  return c.json(await configStore(c.env).analyzeWith(parsed.map((p) => p.doc)));
+  const { parsed, errors, warnings } = validateDocuments(split.docs);
+  if (split.errors.length || errors.length) return c.json({ errors: [...split.errors, ...errors], warnings }, 200);
+  const result = await configStore(c.env).analyzeWith(parsed.map((p) => p.doc));
+  return c.json({ ...result, warnings: [...warnings, ...result.warnings] });
 });

@@ -5,6 +5,7 @@ import { Topology } from "../../../shared/manifest/topology.ts";
 import { edgeBinding } from "../../../shared/names.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { type Document, validateDocuments } from "../../../shared/resources/parse.ts";
+import { pruneStoredDocument } from "../../../shared/resources/stored.ts";
 import { edgesFedBy, edgesOf } from "../../../shared/snapshot/scope.ts";
 import type { StoredResource } from "../../../shared/snapshot/compile.ts";
 import type { ControlEnv } from "../env.ts";
@@ -43,9 +44,11 @@ export class ConfigStore extends DurableObject<ControlEnv> {
     void ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql);
       for (const row of this.sql.exec<{ doc: string; created_at: number }>("SELECT doc, created_at FROM resources")) {
-        const doc = JSON.parse(row.doc) as Document;
-        const { parsed } = validateDocuments([doc]);
+        const { doc, pruned } = pruneStoredDocument(JSON.parse(row.doc) as Document);
+        const { parsed, errors } = validateDocuments([doc]);
+        if (pruned.length) console.warn(`isomesh: ${idOf(doc.kind, doc.metadata.name)}: dropped fields stored before strict validation, which were ignored: ${pruned.join(", ")}`);
         if (parsed[0]) this.entries.set(idOf(doc.kind, doc.metadata.name), { doc, resource: parsed[0].resource, createdAt: row.created_at });
+        else console.error(`isomesh: stored ${idOf(doc.kind, doc.metadata.name)} no longer validates and is not served: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
       }
       for (const row of this.sql.exec<{ name: string; status: string }>("SELECT name, status FROM rollout_status")) {
         const e = this.entries.get(idOf("Rollout", row.name));
@@ -133,7 +136,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
         for (const c of (JSON.parse(row.changes) as Change[]).reverse()) {
           if (c.op === "status") continue; // a rollout's progress is not config to restore
           const id = idOf(c.kind, c.name);
-          if (c.before) state.set(id, c.before);
+          if (c.before) state.set(id, pruneStoredDocument(c.before).doc); // history may predate strict validation
           else state.delete(id);
         }
       return this.commit(state, { ...opts, note: opts.note ?? `rollback to version ${version}` });
