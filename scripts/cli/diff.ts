@@ -48,10 +48,10 @@ export function historyEntryText(e: HistoryEntry): string {
     const id = `${r.kind}/${r.name}`;
     const op = e.changes.find((ch) => ch.kind === r.kind && ch.name === r.name)?.op ?? (r.before ? (r.after ? "changed" : "removed") : "added");
     out.push("", `${id} ${op}`);
-    const lines = unifiedDiff(id, r.before, r.after, { from: `v${e.version - 1}`, to: `v${e.version}` });
+    const lines = unifiedDiff(id, r.before, r.after, { from: `v${e.version - 1}`, to: `v${e.version}` }, { withStatus: true });
     // The diff(1) command line means nothing here: which versions are compared is in the ---/+++ lines.
     out.push(...lines.slice(1).map(paintDiffLine));
-    if (!lines.length) out.push(c.dim("  (no spec change)"));
+    if (!lines.length) out.push(c.dim("  (no change)"));
   }
   return out.join("\n");
 }

@@ -23,11 +23,10 @@ export function alignKeys<T>(value: T, like: unknown): T {
   return Object.fromEntries(keys.map((k) => [k, alignKeys(value[k], isObject(like) ? like[k] : undefined)])) as T;
 }
 
-/** A resource as block YAML (what `kubectl diff` shows), without the server-written `status`. */
-export function resourceYaml(doc: unknown): string {
+/** A resource as block YAML (what `kubectl diff` shows), without the server-written `status` unless asked. */
+export function resourceYaml(doc: unknown, withStatus = false): string {
   if (doc === null || doc === undefined) return "";
-  const { status: _status, ...rest } = doc as Record<string, Json>;
-  return stringify(rest, { lineWidth: 0 });
+  return stringify(withStatus ? doc : stripStatus(doc), { lineWidth: 0 });
 }
 
 /** One line of a unified diff, typed so a terminal or a page can colour it. */
@@ -35,16 +34,18 @@ export type DiffLine = { kind: "header" | "hunk" | "context" | "removed" | "adde
 
 /**
  * A unified diff (`diff -u -N`, as `kubectl diff` prints it) of one resource from `before` to
- * `after`; either may be null (added, removed). Empty when nothing differs.
+ * `after`; either may be null (added, removed). Empty when nothing differs. `status` is left out
+ * (users never send it) unless `withStatus`, as history wants for a Rollout's progress.
  * @example unifiedDiff("HTTPRoute/reviews", live, fromFile, { from: "live", to: "file" })
  */
-export function unifiedDiff(id: string, before: unknown, after: unknown, labels: { from: string; to: string }, context = 3): DiffLine[] {
-  if (before && after && sameDocument(stripStatus(before), stripStatus(after))) return [];
-  const left = resourceYaml(after ? alignKeys(before, after) : before);
-  const right = resourceYaml(after);
+export function unifiedDiff(id: string, before: unknown, after: unknown, labels: { from: string; to: string }, opts: { context?: number; withStatus?: boolean } = {}): DiffLine[] {
+  const strip = opts.withStatus ? (d: unknown) => d : stripStatus;
+  if (before && after && sameDocument(strip(before), strip(after))) return [];
+  const left = resourceYaml(after ? alignKeys(before, after) : before, opts.withStatus);
+  const right = resourceYaml(after, opts.withStatus);
   const from = `${labels.from}/${id}`;
   const to = `${labels.to}/${id}`;
-  const patch = structuredPatch(from, to, left, right, undefined, undefined, { context });
+  const patch = structuredPatch(from, to, left, right, undefined, undefined, { context: opts.context ?? 3 });
   const lines: DiffLine[] = [
     { kind: "header", text: `diff -u -N ${from} ${to}` },
     { kind: "header", text: `--- ${before ? from : "/dev/null"}` },

@@ -54,3 +54,12 @@ describe("unified diff of resources (kubectl diff style)", () => {
     expect(removed.slice(4).every((l) => l.kind === "removed")).toBe(true);
   });
 });
+
+describe("history diffs keep status", () => {
+  it("shows a Rollout's progress when asked (history), and leaves it out otherwise (diff of a file)", () => {
+    const rollout = (weight: number) => ({ apiVersion: "isomesh.dev/v1", kind: "Rollout", metadata: { name: "r" }, spec: { stable: "v1" }, status: { phase: "Progressing", weight } });
+    expect(unifiedDiff("Rollout/r", rollout(10), rollout(50), { from: "a", to: "b" })).toEqual([]);
+    const lines = unifiedDiff("Rollout/r", rollout(10), rollout(50), { from: "v6", to: "v7" }, { withStatus: true });
+    expect(lines.filter((l) => l.kind === "removed" || l.kind === "added").map((l) => l.text)).toEqual(["-  weight: 10", "+  weight: 50"]);
+  });
+});

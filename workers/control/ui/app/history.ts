@@ -20,11 +20,11 @@ export function renderHistory(h: HistoryList, open: Set<number>, diffs: Map<numb
 
 /** One entry's resources, each as a unified diff from the previous version (the CLI's `history VERSION`). */
 export function renderDiff(e: HistoryEntry): string {
-  if (!e.resources.length) return `<span class="dim">no spec change</span>`;
+  if (!e.resources.length) return `<span class="dim">no change</span>`;
   return e.resources
     .map((r) => {
-      const lines = unifiedDiff(`${r.kind}/${r.name}`, r.before, r.after, { from: `v${e.version - 1}`, to: `v${e.version}` }).slice(1);
-      const body = lines.length ? lines.map((l) => `<span class="d-${l.kind}">${esc(l.text)}</span>`).join("\n") : `<span class="dim">no spec change</span>`;
+      const lines = unifiedDiff(`${r.kind}/${r.name}`, r.before, r.after, { from: `v${e.version - 1}`, to: `v${e.version}` }, { withStatus: true }).slice(1);
+      const body = lines.length ? lines.map((l) => `<span class="d-${l.kind}">${esc(l.text)}</span>`).join("\n") : `<span class="dim">no change</span>`;
       return `<pre class="diff">${body}</pre>`;
     })
     .join("");
