@@ -18,7 +18,8 @@ function callerProblem(topology: Topology, caller: string | undefined, service: 
   if (caller === GATEWAY) return service === EGRESS ? "the gateway does not call the egress edge" : undefined;
   const from = topology.services.find((s) => s.name === caller);
   if (!from) return `unknown caller "${caller}" (expected ${GATEWAY} or one of ${topology.services.map((s) => s.name).join(", ")})`;
-  if (service === EGRESS) return from.egress ? undefined : `${caller} does not declare egress: true, so it has no EGRESS binding`;
+  // Any app can reach the egress edge: by its EGRESS binding, or (undeclared) by a captured global fetch.
+  if (service === EGRESS) return undefined;
   if (!from.calls.includes(service)) return `${caller} does not call ${service}: the manifest gives it bindings to ${from.calls.join(", ") || "no services"}`;
   return undefined;
 }
