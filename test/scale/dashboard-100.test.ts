@@ -81,8 +81,8 @@ describe("dashboard at 100 services", () => {
     await page.goto(`${mesh.adminUrl}/ui#token=${TEST_TOKEN}`);
     // All 100 services, the gateway and the internet, with every call seen.
     await page.waitForFunction(() => {
-      const cy = (window as any).isomeshDashboard?.graph.cy;
-      return cy && cy.nodes().length >= 102 && cy.edges().length >= 101;
+      const graph = (window as any).isomeshDashboard?.graph;
+      return graph && graph.cy.nodes().length >= 102 && graph.cy.edges().length >= 101 && graph.timings.drawMs > 0;
     }, null, { timeout: 60_000 });
     const shownMs = Date.now() - opened;
     const measured = await page.evaluate(() => {
@@ -90,7 +90,7 @@ describe("dashboard at 100 services", () => {
       const box = (b: any, id: string) => ({ id, x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 });
       const nodes = view.cy.nodes();
       return {
-        drawMs: view.lastDrawMs,
+        timings: view.timings,
         nodes: nodes.length,
         // Model coordinates (zoom-independent), each node's box with its label.
         boxes: nodes.map((n: any) => box(n.boundingBox({ includeLabels: true, includeOverlays: false }), n.id())),
@@ -98,7 +98,7 @@ describe("dashboard at 100 services", () => {
         edgeLabels: view.cy.edges(".labelled").length,
       };
     });
-    console.log(`100 services: mesh ready in ${startMs} ms; dashboard showed the full graph ${shownMs} ms after opening; layout and draw of the graph took ${measured.drawMs} ms`);
+    console.log(`100 services: mesh ready in ${startMs} ms; the full graph was on screen ${shownMs} ms after the page opened; its dagre layout took ${measured.timings.layoutMs} ms, layout to painted frame ${measured.timings.drawMs} ms`);
     expect(measured.nodes).toBe(102);
     expect(overlapping(measured.boxes)).toEqual([]);
     expect(overlapping(measured.labels)).toEqual([]);
