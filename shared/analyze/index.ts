@@ -2,6 +2,7 @@ import type { Topology } from "../manifest/topology.ts";
 import type { Resource } from "../resources/index.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
 import { checkReferences } from "./references.ts";
+import { checkRolloutOwnership } from "./rollouts.ts";
 import { checkShadowing } from "./shadowing.ts";
 import { checkDeadRules, checkEgressUnused, checkExternalHosts, checkGatewayRoutes, checkPolicyConflicts } from "./policies.ts";
 
@@ -12,6 +13,6 @@ import { checkDeadRules, checkEgressUnused, checkExternalHosts, checkGatewayRout
 export function analyze(topology: Topology, resources: Resource[], opts: { full?: boolean } = {}): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
   return {
     errors: checkReferences(topology, resources),
-    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...checkExternalHosts(resources), ...(opts.full ? [...checkGatewayRoutes(resources), ...checkEgressUnused(topology, resources)] : [])],
+    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...checkExternalHosts(resources), ...checkRolloutOwnership(resources), ...(opts.full ? [...checkGatewayRoutes(resources), ...checkEgressUnused(topology, resources)] : [])],
   };
 }

@@ -98,7 +98,9 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
       return node;
     }
     const shares = Object.fromEntries(backends.map((b) => [label(b), round(b.weight / total)]));
-    node.decisions.push({ stage: "split", decision: backends.length === 1 ? `always ${label(backends[0])}` : `weighted: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(", ")}`, shares });
+    const weightsFrom = winner ? winner.weightsFrom : snapshot.defaultSource;
+    const split = backends.length === 1 ? `always ${label(backends[0])}` : `weighted: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(", ")}`;
+    node.decisions.push({ stage: "split", decision: weightsFrom ? `${split}, set by ${weightsFrom}` : split, shares, ...(weightsFrom ? { weightsFrom } : {}) });
     if (snapshot.policy?.stickySession) node.decisions.push({ stage: "split", decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend` });
     if (snapshot.role === "gateway")
       for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total));

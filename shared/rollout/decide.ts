@@ -37,8 +37,11 @@ export function nextRolloutState(spec: Rollout["spec"], status: RolloutStatus, m
   return { ...status, step, weight, stepStartedAt: now, lastTransition: at, lastAnalysis: m, message: `step ${step}/${spec.steps.length}: ${weight}% to ${spec.canary}` };
 }
 
+/** The canary's share (percent) a rollout gives it now: all after a promotion, none after a rollback. */
+export const canaryWeight = (status: RolloutStatus) => (status.phase === "Promoted" ? 100 : status.phase === "RolledBack" ? 0 : status.weight);
+
 /** The split a rollout imposes on its service: stable and canary share 100%, other versions get nothing. */
 export function rolloutWeights(spec: Rollout["spec"], status: RolloutStatus, versions: string[]): { version: string; weight: number }[] {
-  const canary = status.phase === "Promoted" ? 100 : status.phase === "RolledBack" ? 0 : status.weight;
+  const canary = canaryWeight(status);
   return versions.map((v) => ({ version: v, weight: v === spec.canary ? canary : v === spec.stable ? 100 - canary : 0 }));
 }

@@ -5,8 +5,9 @@ import type { HTTPRoute, RouteRule } from "../resources/http-route.ts";
 import type { JwtRule } from "../resources/request-authentication.ts";
 import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
 import { edgesFedBy } from "./scope.ts";
-import type { RolloutStatus } from "../resources/rollout.ts";
+import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutWeights } from "../rollout/decide.ts";
+import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
 
 /** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
 export type StoredResource = { resource: Resource; createdAt: number; status?: RolloutStatus };
@@ -30,6 +31,7 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     .map((s) => s.resource as ResourceOf<"ExternalService">);
 
   const routes = mine.filter((s): s is { resource: HTTPRoute; createdAt: number } => s.resource.kind === "HTTPRoute");
+  const rollout = service && owningRollout(mine);
   const policies = mine
     .filter((s) => s.resource.kind === "TrafficPolicy")
     .sort(byAge)
@@ -43,8 +45,8 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     service: service?.name,
     version,
     backends: service ? service.versions : role === "egress" ? externals.map((e) => e.metadata.name) : topology.services.map((s) => s.name),
-    vhosts: role === "egress" ? compileExternalHosts(externals) : compileVirtualHosts(routes, service?.name),
-    ...defaults(service, mine),
+    vhosts: role === "egress" ? compileExternalHosts(externals) : compileVirtualHosts(routes, service?.name, rollout),
+    ...defaults(service, rollout),
     policy: policies[0] ? compilePolicy(policies[0]) : undefined,
     authn: compileAuthn(mine.filter((s) => s.resource.kind === "RequestAuthentication").sort(byAge).map((s) => s.resource as ResourceOf<"RequestAuthentication">)),
     authz: compileAuthz(mine.filter((s) => s.resource.kind === "AuthorizationPolicy").sort(byAge).map((s) => s.resource as ResourceOf<"AuthorizationPolicy">)),
@@ -114,17 +116,22 @@ function compileAuthz(list: ResourceOf<"AuthorizationPolicy">[]): CompiledAuthz 
   return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules })) };
 }
 
+type OwningRollout = { resource: Rollout; status: RolloutStatus };
+
+/** The Rollout that owns a service's split: the oldest with a status (analyze warns about the others). */
+function owningRollout(mine: StoredResource[]): OwningRollout | undefined {
+  const r = mine.filter((s) => s.resource.kind === "Rollout" && s.status).sort(byAge)[0];
+  return r?.resource.kind === "Rollout" && r.status ? { resource: r.resource, status: r.status } : undefined;
+}
+
 /** A service's default split: equal across versions, unless a Rollout owns it. */
-function defaults(service: { name: string; versions: string[] } | undefined, mine: StoredResource[]) {
+function defaults(service: { name: string; versions: string[] } | undefined, rollout: OwningRollout | undefined) {
   if (!service) return { defaultBackends: [] };
-  const rollout = mine.filter((s) => s.resource.kind === "Rollout" && s.status).sort(byAge)[0];
-  if (rollout?.resource.kind === "Rollout" && rollout.status) {
-    const { spec, metadata } = rollout.resource;
+  if (rollout)
     return {
-      defaultBackends: rolloutWeights(spec, rollout.status, service.versions).map((w) => ({ service: service.name, ...w })),
-      defaultSource: `Rollout/${metadata.name} (${rollout.status.phase}, ${spec.canary} at ${rollout.status.phase === "Promoted" ? 100 : rollout.status.phase === "RolledBack" ? 0 : rollout.status.weight}%)`,
+      defaultBackends: rolloutWeights(rollout.resource.spec, rollout.status, service.versions).map((w) => ({ service: service.name, ...w })),
+      defaultSource: rolloutSource(rollout.resource, rollout.status),
     };
-  }
   return { defaultBackends: service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) };
 }
 
@@ -132,11 +139,11 @@ const byAge = (a: StoredResource, b: StoredResource) =>
   a.createdAt - b.createdAt || a.resource.metadata.name.localeCompare(b.resource.metadata.name);
 
 /** Groups route entries by hostname (like Envoy virtual hosts) and sorts each by Gateway API precedence. */
-function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], service?: string): VirtualHost[] {
+function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], service?: string, rollout?: OwningRollout): VirtualHost[] {
   const byHost = new Map<string, { entry: CompiledRoute; key: SortKey }[]>();
   for (const { resource, createdAt } of routes) {
     const hosts = resource.spec.hostnames.length ? resource.spec.hostnames : ["*"];
-    const entries = compileRoute(resource, createdAt, service);
+    const entries = compileRoute(resource, createdAt, service).map((e) => (rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e));
     for (const h of hosts) byHost.set(h, [...(byHost.get(h) ?? []), ...entries]);
   }
   return [...byHost.entries()]
@@ -145,6 +152,12 @@ function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[
       routes: entries.sort((a, b) => compareKeys(a.key, b.key)).map((e) => e.entry),
     }))
     .sort((a, b) => (a.hostnames[0] ?? "").localeCompare(b.hostnames[0] ?? ""));
+}
+
+/** A route entry of a service whose split a Rollout owns: the rule's weights as the rollout divides them, and who did. */
+function underRollout(entry: CompiledRoute, rollout: OwningRollout): CompiledRoute {
+  const backends = splitByRollout(entry.backends, rollout.resource.spec, rollout.status);
+  return backends ? { ...entry, backends, weightsFrom: rolloutSource(rollout.resource, rollout.status) } : entry;
 }
 
 const compileTimeouts = (t: RouteRule["timeouts"]): CompiledRoute["timeouts"] => ({ requestMs: t?.request, backendRequestMs: t?.backendRequest });

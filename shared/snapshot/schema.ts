@@ -24,6 +24,8 @@ export const CompiledRoute = z.object({
   queryParams: z.array(QueryParamMatch),
   filters: z.array(RouteFilter),
   backends: z.array(CompiledBackend),
+  /** Who decided `backends`' weights when the route did not (a Rollout of the service). */
+  weightsFrom: z.string().optional(),
   timeouts: z.object({ requestMs: z.number().optional(), backendRequestMs: z.number().optional() }),
   retry: z
     .object({ codes: z.array(z.number()), attempts: z.number(), backoffMs: z.number(), unsafeMethods: z.boolean() })
@@ -100,7 +102,7 @@ export const Snapshot = z.object({
   vhosts: z.array(VirtualHost),
   /** Service edges with no route: where traffic goes (equal split, or a Rollout's weights). */
   defaultBackends: z.array(CompiledBackend),
-  /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3"), for explanations. */
+  /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3 (v3 at 10%)"), for explanations. */
   defaultSource: z.string().optional(),
   policy: CompiledPolicy.optional(),
   authn: CompiledAuthn.optional(),

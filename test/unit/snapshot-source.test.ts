@@ -102,6 +102,20 @@ describe("edge snapshot source: static stability", () => {
     expect(source.report("i").state).toBe("synced");
   });
 
+  it("never goes back to an older snapshot when the cached beacon is older than what it runs", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const older = world.beacon;
+    const { source } = make();
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    await source.check(true); // a nudge: version 2, read from the control plane
+    // Another isolate's read of version 1 lands in the location's cache after ours.
+    await caches.default.put(new Request("https://isomesh.internal/beacon/m"), new Response(JSON.stringify(older)));
+    await source.check(false);
+    expect((await source.get(ctx)).snapshot.version).toBe(2);
+    expect(source.report("i").version).toBe(2);
+  });
+
   it("starts a cold isolate from the bootstrap snapshot when nothing is readable", async () => {
     world.controlDown = true;
     const bootstrap = JSON.stringify(snap(0, 1));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { echoManifest, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { parse } from "yaml";
+import { echoManifest, startTestMesh, type TestMesh, VIEWER_TOKEN } from "../helpers/mesh.ts";
 
 let mesh: TestMesh;
 const route = (name: string, version: string) => `apiVersion: gateway.networking.k8s.io/v1
@@ -81,6 +82,22 @@ describe("versioned changes", () => {
     expect((await mesh.admin("/v1/resources/HTTPRoute/web")).status).toBe(200);
   });
 
+  it("shows one version in full: every resource it changed, before and after (GET /v1/history/{version})", async () => {
+    await mesh.apply(route("web", "v1"));
+    const v = await versionOf();
+    await mesh.apply(route("web", "v2"));
+    const res = await mesh.admin(`/v1/history/${v + 1}`, { token: VIEWER_TOKEN });
+    expect(res.status).toBe(200);
+    const entry = res.json();
+    expect(entry).toMatchObject({ version: v + 1, by: "admin", changes: [{ kind: "HTTPRoute", name: "web", op: "changed", fields: ["spec.rules"] }] });
+    expect(entry.resources).toEqual([{ kind: "HTTPRoute", name: "web", before: parse(route("web", "v1")), after: parse(route("web", "v2")) }]);
+    for (const bad of ["9999", "abc", "-1"]) {
+      const missing = await mesh.admin(`/v1/history/${bad}`, { token: VIEWER_TOKEN });
+      expect(missing.status).toBe(404);
+      expect(missing.json().errors).toEqual([{ resource: "version", path: "version", message: expect.any(String) }]);
+    }
+  });
+
   it("rejects a rollback to a version that does not exist", async () => {
     const res = await mesh.admin("/v1/rollback", { method: "POST", body: JSON.stringify({ version: 9999 }) });
     expect(res.status).toBe(404);
@@ -103,12 +120,13 @@ spec:
     expect(JSON.stringify((await mesh.admin("/v1/snapshots/other-edge")).json())).not.toMatch(/"api"|web/);
   });
 
-  it("shows every edge that reported as synced with the current version", async () => {
+  it("shows every edge that reported as synced with the current version, and one no isolate runs as idle", async () => {
     for (const p of ["/", "/"]) await mesh.get(p);
     const status = (await mesh.admin("/v1/status")).json();
-    const gateway = status.edges.find((e: { edge: string }) => e.edge === "gateway");
-    expect(gateway).toMatchObject({ state: "synced", isolates: 1 });
-    expect(gateway.lastSeen).toMatch(/^\d{4}-/);
+    const edge = (name: string) => status.edges.find((e: { edge: string }) => e.edge === name);
+    expect(edge("gateway")).toMatchObject({ state: "synced", isolates: 1 });
+    expect(edge("gateway").lastSeen).toMatch(/^\d{4}-/);
+    expect(edge("other-edge")).toMatchObject({ state: "idle", isolates: 0, version: null }); // never called: no isolate, nothing stale
     expect(status.converged).toBe(1);
   });
 
@@ -126,7 +144,7 @@ describe("OpenAPI", () => {
     expect(res.status).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe("3.1.0");
-    for (const path of ["/v1/apply", "/v1/resources/{kind}/{name}", "/v1/version", "/v1/history", "/v1/rollback", "/v1/status", "/v1/snapshots/{edge}", "/metrics", "/v1/stats", "/v1/graph", "/v1/traces/{traceId}"])
+    for (const path of ["/v1/apply", "/v1/resources/{kind}/{name}", "/v1/version", "/v1/history", "/v1/history/{version}", "/v1/rollback", "/v1/status", "/v1/snapshots/{edge}", "/metrics", "/v1/stats", "/v1/graph", "/v1/traces/{traceId}"])
       expect(Object.keys(doc.paths)).toContain(path);
     for (const kind of ["HTTPRoute", "TrafficPolicy", "RequestAuthentication", "AuthorizationPolicy", "Rollout", "ExternalService"]) expect(doc.components.schemas[kind]).toBeDefined();
     expect(doc.components.schemas.ExternalService.properties.spec.required).toContain("hosts");

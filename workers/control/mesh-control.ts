@@ -1,9 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
 import type { ControlEnv } from "./env.ts";
-import type { Topology } from "../../shared/manifest/topology.ts";
-import { EGRESS } from "../../shared/names.ts";
 import { principalOf } from "./api/auth.ts";
+import { configStore, explainStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
 
@@ -25,14 +24,6 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
   doubles: [s.count, s.sumMs, s.retries],
 });
 
-export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
-export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
-/** Series are kept by destination service; calls to ExternalServices in the egress edge's own shard (their names are not services). */
-const shardOf = (s: MetricSeries) => (s.reporter === EGRESS ? EGRESS : s.destination);
-/** Every shard a mesh's series can be in. */
-export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
-export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
-export const explainStore = (env: ControlEnv) => env.EXPLAIN.getByName("explain");
 
 /** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
 export class MeshControl extends WorkerEntrypoint<ControlEnv> {

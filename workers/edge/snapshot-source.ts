@@ -94,7 +94,9 @@ export class SnapshotSource<T> {
     try {
       const beacon = await this.readBeacon(force);
       this.checkedAt = Date.now();
-      if (beacon.version === this.version && !force) return;
+      // A cached beacon may be older than what this isolate runs (another isolate's read of the
+      // control plane can land in the cache after a newer one): never go back to it.
+      if (!force && beacon.version <= this.version) return;
       // Version 0 is a store that has never accepted a change: the bootstrap (compiled from the
       // manifest's defaults, about to be applied as version 1) is newer than its empty config.
       if (beacon.version === 0 && this.current) {

@@ -130,7 +130,7 @@ export function registerConfigCommands(program: Command) {
     .action(async (o: { output?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call("GET", "/v1/status");
       if (printStructured(o.output, res)) return;
-      const state = (s: string) => (s === "synced" ? c.green(s) : s === "rejected" ? c.red(s) : c.yellow(s));
+      const state = (s: string) => (s === "synced" ? c.green(s) : s === "rejected" ? c.red(s) : s === "idle" ? c.dim(s) : c.yellow(s));
       console.log(`config version ${res.version}, ${Math.round(res.converged * 100)}% of live edges converged\n`);
       console.log(table(["EDGE", "STATE", "VERSION", "ISOLATES", "LAST SEEN", "ERROR"], res.edges.map((e: any) => [e.edge, state(e.state), e.version, e.isolates, e.lastSeen, e.error])));
     });

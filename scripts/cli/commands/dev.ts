@@ -98,11 +98,14 @@ export function registerDev(program: Command) {
       process.on("SIGTERM", () => void stop("SIGTERM"));
 
       const defaults = loadDefaults(manifest, manifestFile);
+      const client = new AdminClient(mesh.adminUrl, token);
       if (defaults.length) {
-        const client = new AdminClient(mesh.adminUrl, token);
-        const res = await client.call("POST", "/v1/apply?ifEmpty=true", JSON.stringify(defaults));
-        if (res.version) process.stdout.write(c.dim(`applied ${defaults.length} default resources (version ${res.version})\n`));
+        const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults));
+        if (res.version) process.stdout.write(c.dim(`applied ${res.changes.length} new default resources (version ${res.version})\n`));
       }
+      // Restarted with a changed manifest, stored resources may name services or versions it no longer has.
+      const analysis = await client.call("POST", "/v1/analyze", "");
+      for (const e of analysis.errors ?? []) process.stdout.write(c.yellow(`warning: ${e.resource} ${e.path}: ${e.message} (the manifest changed: fix or delete it)\n`));
       console.log(`
 ${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
   gateway    ${mesh.gatewayUrl}

@@ -4,13 +4,13 @@ import { resolveKind } from "../../../shared/resources/index.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
 import type { ApplyResult } from "../config-store/config-store.ts";
-import { configStore } from "../mesh-control.ts";
+import { configStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-/** Config routes: apply, resources, version, history, rollback, status, snapshots. */
+/** Config routes: apply, resources, version, history, rollback, status, snapshots, analyze. */
 export const configRoutes = new Hono<AppEnv>();
 
 const ifMatch = (header: string | undefined) => {
@@ -32,7 +32,8 @@ async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: bo
   const store = configStore(c.env);
   for (;;) {
     const status = await store.status();
-    const behind = status.edges.filter((e) => result.republished.includes(e.edge) && e.isolates > 0 && e.state !== "synced");
+    // An idle edge is not behind: no isolate runs it, and the next to start loads the current snapshot.
+    const behind = status.edges.filter((e) => result.republished.includes(e.edge) && (e.state === "stale" || e.state === "rejected"));
     if (behind.length === 0) return c.json({ ...body, converged: true }, 200);
     if (Date.now() >= deadline) return c.json({ ...body, converged: false, behind: behind.map((e) => ({ edge: e.edge, state: e.state, version: e.version })) }, 202);
     await new Promise((r) => setTimeout(r, 25));
@@ -51,9 +52,10 @@ configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
   if (match.error) return c.json({ errors: [{ resource: "version", path: "If-Match", message: match.error }] }, 400);
   const by = c.get("principal").name;
   const docs = parsed.map((p) => p.doc);
-  if (c.req.query("ifEmpty") === "true") {
+  // The manifest's defaults (isomesh dev on every start): only those never applied before are.
+  if (c.req.query("defaults") === "true") {
     const result = await configStore(c.env).applyDefaults(docs, by);
-    return result ? respondToChange(c, result, false, 0, warnings) : c.json({ skipped: "config already exists" }, 200);
+    return result ? respondToChange(c, result, false, 0, warnings) : c.json({ skipped: "no new defaults" }, 200);
   }
   const result = await configStore(c.env).apply(docs, { by, dryRun: c.req.query("dryRun") === "true", ifMatch: match.value });
   return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000, warnings);
@@ -82,11 +84,17 @@ configRoutes.get("/v1/version", requireRole("viewer"), async (c) => c.json({ ver
 
 configRoutes.get("/v1/history", requireRole("viewer"), async (c) => {
   const limit = Math.min(1000, Number(c.req.query("limit") ?? 100) || 100);
-  const full = c.req.query("full") === "true";
-  const entries = await configStore(c.env).history(limit);
-  return c.json({
-    entries: entries.map((e) => ({ ...e, changes: e.changes.map((ch) => (full ? ch : { kind: ch.kind, name: ch.name, op: ch.op, fields: ch.fields })) })),
-  });
+  return c.json({ entries: await configStore(c.env).history(limit, c.req.query("full") === "true") });
+});
+
+configRoutes.get("/v1/history/:version", requireRole("viewer"), async (c) => {
+  const text = c.req.param("version");
+  const version = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  const entry = Number.isSafeInteger(version) ? await configStore(c.env).historyEntry(version) : null;
+  if (entry) return c.json(entry);
+  const current = await configStore(c.env).version();
+  const why = Number.isSafeInteger(version) ? `no version ${version} in history (current is ${current})` : `a version is a non-negative integer, got ${JSON.stringify(text)}`;
+  return c.json({ errors: [{ resource: "version", path: "version", message: why }] }, 404);
 });
 
 configRoutes.post("/v1/rollback", requireRole("editor"), async (c) => {

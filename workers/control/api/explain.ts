@@ -6,7 +6,7 @@ import { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { edgesOf } from "../../../shared/snapshot/scope.ts";
 import { EGRESS, GATEWAY } from "../../../shared/names.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
-import { configStore, explainStore } from "../mesh-control.ts";
+import { configStore, explainStore } from "../objects.ts";
 import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";

@@ -7,7 +7,7 @@ import { timeline } from "../../../shared/telemetry/timeline.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
 import { EGRESS } from "../../../shared/names.ts";
-import { configStore, shardsOf, telemetryOf, traceStore } from "../mesh-control.ts";
+import { configStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 

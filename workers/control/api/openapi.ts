@@ -6,7 +6,7 @@ import type { AppEnv } from "./context.ts";
 // GET /openapi.json: the admin API described for code generators and API explorers. Resource
 // schemas come from the same zod schemas the API validates with, so they cannot drift.
 
-type Op = { summary: string; role?: "viewer" | "editor"; params?: string[]; query?: Record<string, string>; body?: object; ok?: object };
+type Op = { summary: string; role?: "viewer" | "editor"; params?: string[]; query?: Record<string, string>; body?: object; ok?: object; notFound?: string };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
@@ -29,10 +29,19 @@ const ROUTES: Record<string, Record<string, Op>> = {
     delete: { summary: "Delete one resource", role: "editor", params: ["kind", "name"], ok: ref("ApplyResult") },
   },
   "/v1/version": { get: { summary: "Current config version (+1 per accepted change)", ok: { type: "object", properties: { version: { type: "integer" } } } } },
-  "/v1/history": { get: { summary: "Accepted changes: version, time, who, what", ok: { type: "object", properties: { entries: { type: "array", items: obj } } } } },
+  "/v1/history": {
+    get: {
+      summary: "Accepted changes, newest first: version, time, who, what",
+      query: { limit: "how many versions (default 100, at most 1000)", full: "true: each change with its before/after documents" },
+      ok: { type: "object", properties: { entries: { type: "array", items: ref("HistoryEntry") } } },
+    },
+  },
+  "/v1/history/{version}": {
+    get: { summary: "One version in full: each resource it changed, before and after (null where it did not exist)", params: ["version"], ok: ref("HistoryDetail"), notFound: "No such version in history" },
+  },
   "/v1/rollback": { post: { summary: "Restore the config of an earlier version (as a new version)", role: "editor", body: json({ type: "object", properties: { version: { type: "integer" } }, required: ["version"] }), ok: ref("ApplyResult") } },
   "/v1/analyze": { post: { summary: "Whole-config checks (like istioctl analyze) on the stored config, or with the posted resources applied", body: { content: { "application/yaml": { schema: { type: "string" } } } }, ok: obj } },
-  "/v1/status": { get: { summary: "Which version every edge isolate runs: synced, stale or rejected (like istioctl proxy-status)", ok: obj } },
+  "/v1/status": { get: { summary: "Which version every edge runs: synced, stale, rejected or idle (no live isolate), like istioctl proxy-status", ok: obj } },
   "/v1/snapshots/{edge}": { get: { summary: "The compiled snapshot an edge runs (like istioctl proxy-config)", params: ["edge"], ok: obj } },
   "/metrics": { get: { summary: "Prometheus text format", ok: { content: { "text/plain": { schema: { type: "string" } } } } } },
   "/v1/stats": { get: { summary: "Golden signals per service and version", query: { window: "1m | 5m | 15m | 1h", service: "only this service" }, ok: obj } },
@@ -48,7 +57,9 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/v1/explain/{id}": { get: { summary: "One explained request: the decision tree across hops", params: ["id"], ok: obj } },
   "/v1/rollouts": { get: { summary: "Rollouts with their status", ok: ref("ResourceList") } },
   "/v1/rollouts/{name}": { get: { summary: "One Rollout", params: ["name"], ok: ref("Resource") } },
-  "/v1/rollouts/{name}/{action}": { post: { summary: "pause, resume or abort a Rollout", role: "editor", params: ["name", "action"], ok: ref("Resource") } },
+  "/v1/rollouts/{name}/{action}": {
+    post: { summary: "pause, resume or abort a Rollout (a version only when the weights edges run change: abort)", role: "editor", params: ["name", "action"], ok: ref("ApplyResult"), notFound: "No such Rollout" },
+  },
 };
 
 function operation(op: Op) {
@@ -65,6 +76,7 @@ function operation(op: Op) {
       200: { description: "OK", ...("content" in (op.ok ?? {}) ? op.ok : json(op.ok ?? obj)) },
       401: { description: "No valid token", ...json(ref("Error")) },
       403: { description: "The token's role does not allow this", ...json(ref("Error")) },
+      ...(op.notFound ? { 404: { description: op.notFound, ...json(ref("Invalid")) } } : {}),
       ...(op.role === "editor" ? { 409: { description: "If-Match did not match the current version", ...json(ref("Error")) }, 422: { description: "Invalid resources", ...json(ref("Invalid")) } } : {}),
     },
   };
@@ -91,6 +103,31 @@ function document(): object {
         ApplyResult: {
           type: "object",
           properties: { version: { type: "integer" }, changes: { type: "array", items: obj }, warnings: { type: "array", items: obj }, republished: { type: "array", items: { type: "string" } } },
+        },
+        Change: {
+          type: "object",
+          properties: { kind: { type: "string" }, name: { type: "string" }, op: { type: "string", enum: ["added", "changed", "removed", "weights", "status"] }, fields: { type: "array", items: { type: "string" } }, note: { type: "string" } },
+          required: ["kind", "name", "op"],
+        },
+        HistoryEntry: {
+          type: "object",
+          properties: { version: { type: "integer" }, at: { type: "string", format: "date-time" }, by: { type: "string" }, note: { type: "string" }, changes: { type: "array", items: ref("Change") } },
+          required: ["version", "at", "by", "changes"],
+        },
+        HistoryDetail: {
+          allOf: [
+            ref("HistoryEntry"),
+            {
+              type: "object",
+              properties: {
+                resources: {
+                  type: "array",
+                  items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, before: { oneOf: [ref("Resource"), { type: "null" }] }, after: { oneOf: [ref("Resource"), { type: "null" }] } }, required: ["kind", "name", "before", "after"] },
+                },
+              },
+              required: ["resources"],
+            },
+          ],
         },
         Error: { type: "object", properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"] } } },
         Invalid: { type: "object", properties: { errors: { type: "array", items: { type: "object", properties: { resource: { type: "string" }, path: { type: "string" }, message: { type: "string" } } } } } },

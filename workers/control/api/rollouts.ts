@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { configStore } from "../mesh-control.ts";
+import { configStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
@@ -16,6 +16,6 @@ rolloutRoutes.get("/v1/rollouts/:name", requireRole("viewer"), async (c) => {
 rolloutRoutes.post("/v1/rollouts/:name/:action{pause|resume|abort}", requireRole("editor"), async (c) => {
   const result = await configStore(c.env).rolloutAction(c.req.param("name"), c.req.param("action") as "pause" | "resume" | "abort", c.get("principal").name);
   if (!result.ok) return c.json({ errors: result.errors }, result.status);
-  const { ok: _ok, ...body } = result;
-  return c.json(body);
+  const { ok: _ok, rolloutStatus, ...body } = result;
+  return c.json({ ...body, status: rolloutStatus });
 });

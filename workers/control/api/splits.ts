@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { edgeName } from "../../../shared/names.ts";
 import { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { configuredSplit } from "../../../shared/snapshot/split-summary.ts";
-import { configStore } from "../mesh-control.ts";
+import { configStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
 

@@ -1,10 +1,25 @@
 import type { Document } from "../../../shared/resources/parse.ts";
+import type { RolloutStatus } from "../../../shared/resources/rollout.ts";
 
-export type ChangeOp = "added" | "changed" | "removed" | "unchanged";
+/**
+ * One resource's change in one version. `weights`: a Rollout moved the split edges run (a change
+ * of its status, not of its spec; `status` holds both sides). `status` rows are older versions'
+ * Rollout progress, from before progress stopped being a version.
+ */
+export type Change = {
+  kind: string;
+  name: string;
+  op: "added" | "changed" | "removed" | "weights" | "status";
+  /** The changed top-level paths of metadata and spec (`spec.rules`), or `status.weight`. */
+  fields?: string[];
+  before?: Document;
+  after?: Document;
+  note?: string;
+  status?: { before: RolloutStatus; after: RolloutStatus };
+};
 
-/** One resource's change in one version; `fields` names the changed top-level spec paths. */
-/** One resource's change in one version ("status": a server-side status change, e.g. a Rollout step). */
-export type Change = { kind: string; name: string; op: Exclude<ChangeOp, "unchanged"> | "status"; fields?: string[]; before?: Document; after?: Document; note?: string };
+/** What a change does to the resources themselves (the others change what is derived from them). */
+export const changesDocument = (op: Change["op"]) => op === "added" || op === "changed" || op === "removed";
 
 const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, val) => (val && typeof val === "object" && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val));
@@ -30,5 +45,7 @@ function changedPaths(a: Document, b: Document): string[] {
   return out;
 }
 
-/** A change as the API shows it: without the full documents unless asked. */
-export const summarize = (c: Change) => ({ kind: c.kind, name: c.name, op: c.op, ...(c.fields ? { fields: c.fields } : {}) });
+export type ChangeSummary = { kind: string; name: string; op: Change["op"]; fields?: string[]; note?: string };
+
+/** A change as the API lists it: without the documents. */
+export const summarize = (c: Change): ChangeSummary => ({ kind: c.kind, name: c.name, op: c.op, ...(c.fields ? { fields: c.fields } : {}), ...(c.note ? { note: c.note } : {}) });

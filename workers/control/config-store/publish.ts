@@ -1,9 +1,13 @@
-import { BEACON_SHARDS, type Beacon, type ShardManifest, shardOf } from "../../../shared/control-api.ts";
+import { BEACON_SHARDS, type Beacon, type EdgeReport, type ShardManifest, shardKey, shardOf, snapshotKey } from "../../../shared/control-api.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
+import { edgeBinding } from "../../../shared/names.ts";
 import { compileSnapshot, type StoredResource } from "../../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../../shared/snapshot/hash.ts";
 
 export type PublishedSnapshot = { edge: string; hash: string; contentHash: string; body: string; version: number };
+
+/** What a publication leaves to commit: the snapshots that changed, the edges dropped, the new beacon. */
+export type Publication = { snapshots: PublishedSnapshot[]; removedEdges: string[]; beacon: Beacon; edges: string[] };
 
 /**
  * Recompiles the given edges and returns only those whose content changed. A snapshot keeps the
@@ -51,4 +55,46 @@ export async function buildBeacon(
     manifests.push({ hash, body });
   }
   return { beacon: { version, shards }, manifests };
+}
+
+/**
+ * Compiles `edges`, writes the snapshots whose content changed and the shard manifests that point
+ * at them to KV, and returns what the caller commits. KV keys are content-addressed and immutable:
+ * written before the commit, harmless if the commit never happens. `removed` edges (gone from the
+ * manifest) leave the beacon.
+ */
+export async function publish(input: {
+  kv: Pick<KVNamespace, "put">;
+  topology: Topology;
+  resources: StoredResource[];
+  edges: Iterable<string>;
+  version: number;
+  previous: Map<string, { hash: string; content_hash: string }>;
+  previousBeacon: Beacon | undefined;
+  removed?: string[];
+}): Promise<Publication> {
+  const { kv, previous } = input;
+  const removedEdges = input.removed ?? [];
+  const snapshots = await recompile(input.topology, input.resources, input.edges, input.version, (e) => {
+    const p = previous.get(e);
+    return p && { contentHash: p.content_hash };
+  });
+  const hashes = new Map([...previous].filter(([e]) => !removedEdges.includes(e)).map(([e, r]) => [e, r.hash]));
+  for (const s of snapshots) hashes.set(s.edge, s.hash);
+  const { beacon, manifests } = await buildBeacon(input.version, hashes, [...snapshots.map((s) => s.edge), ...removedEdges], input.previousBeacon);
+  await Promise.all([...snapshots.map((s) => kv.put(snapshotKey(s.edge, s.hash), s.body)), ...manifests.map((m) => kv.put(shardKey(m.hash), m.body))]);
+  return { snapshots, removedEdges, beacon, edges: snapshots.map((s) => s.edge) };
+}
+
+/**
+ * Tells the edges the control plane can reach to re-read the beacon now instead of at their next
+ * check: each answers with what it then runs. Edges it has no binding to are left to their own checks.
+ */
+export function nudgeEdges(env: Record<string, unknown>, edges: string[]): Map<string, Promise<EdgeReport>> {
+  const answers = new Map<string, Promise<EdgeReport>>();
+  for (const edge of edges) {
+    const binding = env[edgeBinding(edge)] as { refresh?: () => Promise<EdgeReport> } | undefined;
+    if (typeof binding?.refresh === "function") answers.set(edge, binding.refresh());
+  }
+  return answers;
 }

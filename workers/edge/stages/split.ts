@@ -46,11 +46,14 @@ export const split = (snapshot: Snapshot, state: ResilienceState): Stage => {
       outliers!.startProbe(probe);
       if (x.record.on) x.record.note("circuit", `half-open: this request probes ${probe}`, { policy: policy!.name });
     }
-    if (x.record.on)
-      x.record.note("split", `picked ${backendLabel(picked)}`, {
+    if (x.record.on) {
+      const weightsFrom = x.route ? x.route.weightsFrom : snapshot.defaultSource;
+      x.record.note("split", `picked ${backendLabel(picked)}${weightsFrom ? `, weights set by ${weightsFrom}` : ""}`, {
         weights: Object.fromEntries(backends.map((b) => [backendLabel(b), b.weight])),
+        ...(weightsFrom ? { weightsFrom } : {}),
         ...(stickyKey !== undefined ? { stickyKey: `${JSON.stringify(policy!.stickySession!.hashOn)} hashed to ${unit.toFixed(3)}` } : { draw: Math.round(unit * 1000) / 1000 }),
       });
+    }
     return next();
   };
 };

@@ -1,0 +1,94 @@
+import type { EdgeReport } from "../../../shared/control-api.ts";
+
+/**
+ * An edge's sync state, the same words in the API, the CLI and the dashboard:
+ * `synced` every live isolate runs the edge's current snapshot; `stale` one runs an older one (or,
+ * none being live, a nudge is starting one to load it);
+ * `rejected` one refused a snapshot (an xDS NACK); `idle` no isolate reported within the window
+ * (none is running: the next to start loads the current snapshot).
+ */
+export type EdgeState = "synced" | "stale" | "rejected" | "idle";
+export type EdgeStatus = { edge: string; version: number | null; state: EdgeState; lastSeen: string | null; isolates: number; hash: string; error?: string };
+export type StatusReport = { version: number; edges: EdgeStatus[]; converged: number };
+export type IsolateRow = { edge: string; isolate: string; version: number; hash: string; state: string; error: string | null; last_seen: number };
+
+/** Isolates' reports are kept this many windows, so an idle edge still says when it was last seen. */
+const KEEP_WINDOWS = 10;
+
+/**
+ * Each edge's state from its isolates' reports: only reports within the window count as live;
+ * `wanted` is the hash of the snapshot each edge should run. An edge with no live isolate that the
+ * control plane nudged and that has not answered yet is loading it: `stale`, not `idle` (the
+ * nudge starts an isolate). `converged` is the share of the edges not idle that are synced (1 when
+ * every edge is idle).
+ */
+export function edgeStates(edges: string[], wanted: Map<string, string>, rows: IsolateRow[], since: number, nudged: Set<string> = new Set()): { edges: EdgeStatus[]; converged: number } {
+  const statuses = edges.map((edge): EdgeStatus => {
+    const seen = rows.filter((r) => r.edge === edge);
+    const live = seen.filter((r) => r.last_seen >= since);
+    const want = wanted.get(edge) ?? "";
+    const rejected = live.find((r) => r.state === "rejected");
+    const state: EdgeState = rejected ? "rejected" : live.length === 0 ? (nudged.has(edge) ? "stale" : "idle") : live.some((r) => r.hash !== want) ? "stale" : "synced";
+    const lastSeen = Math.max(0, ...seen.map((r) => r.last_seen));
+    return {
+      edge,
+      version: live.length ? Math.min(...live.map((r) => r.version)) : null,
+      state,
+      lastSeen: lastSeen ? new Date(lastSeen).toISOString() : null,
+      isolates: live.length,
+      hash: want,
+      ...(rejected?.error ? { error: rejected.error } : {}),
+    };
+  });
+  const counted = statuses.filter((e) => e.state !== "idle");
+  return { edges: statuses, converged: counted.length ? counted.filter((e) => e.state === "synced").length / counted.length : 1 };
+}
+
+/** What edge isolates report running (like `istioctl proxy-status`), kept in the edge_status table. */
+export class EdgeStatusBoard {
+  /** Edges nudged and not answered yet: the nudge each waits on, and when it was sent. */
+  private readonly nudged = new Map<string, { answer: Promise<unknown>; at: number }>();
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Follows nudges: an answer is a report; until it comes (or the nudge fails, or a window passes)
+   * the edge is loading.
+   */
+  track(answers: Map<string, Promise<EdgeReport>>): void {
+    for (const [edge, answer] of answers) {
+      const pending: Promise<unknown> = answer
+        .then(
+          (r) => this.report(r),
+          (e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
+        )
+        .finally(() => {
+          if (this.nudged.get(edge)?.answer === pending) this.nudged.delete(edge);
+        });
+      this.nudged.set(edge, { answer: pending, at: this.now() });
+    }
+  }
+
+  report(r: EdgeReport): void {
+    // Reports travel by different paths (a nudge's answer, a telemetry flush) and may arrive out of
+    // order: a report of an older snapshot must not make an edge that already confirmed look stale.
+    this.sql.exec(
+      `INSERT INTO edge_status (edge, isolate, version, hash, state, error, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (edge, isolate) DO UPDATE SET version = excluded.version, hash = excluded.hash, state = excluded.state, error = excluded.error, last_seen = excluded.last_seen
+       WHERE excluded.version >= edge_status.version`,
+      r.edge, r.isolate, r.version, r.hash, r.state, r.error ?? null, this.now(),
+    );
+  }
+
+  status(version: number, edges: string[], wanted: Map<string, string>): StatusReport {
+    const now = this.now();
+    this.sql.exec("DELETE FROM edge_status WHERE last_seen < ?", now - KEEP_WINDOWS * this.windowMs);
+    const rows = this.sql.exec<IsolateRow>("SELECT * FROM edge_status").toArray();
+    const loading = new Set([...this.nudged].filter(([, n]) => n.at >= now - this.windowMs).map(([edge]) => edge));
+    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs, loading) };
+  }
+}

@@ -1,0 +1,16 @@
+import type { MetricSeries } from "../../shared/control-api.ts";
+import type { Topology } from "../../shared/manifest/topology.ts";
+import { EGRESS } from "../../shared/names.ts";
+import type { ControlEnv } from "./env.ts";
+
+// The control plane's Durable Objects, by name: one ConfigStore, one Telemetry object per
+// destination service (and "traces"), one ExplainStore.
+
+export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
+export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
+/** Series are kept by destination service; calls to ExternalServices in the egress edge's own shard (their names are not services). */
+export const shardOf = (s: MetricSeries) => (s.reporter === EGRESS ? EGRESS : s.destination);
+/** Every shard a mesh's series can be in. */
+export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
+export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
+export const explainStore = (env: ControlEnv) => env.EXPLAIN.getByName("explain");
