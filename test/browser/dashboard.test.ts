@@ -132,6 +132,19 @@ describe("dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("shows a change's before/after as a unified diff in the history", async () => {
+    const { version } = await mesh.apply(failOnHeader.replace("httpStatus: 503", "httpStatus: 502"));
+    const page = await open();
+    await page.click(`.show-diff[data-version="${version}"]`);
+    await page.waitForSelector("pre.diff .d-removed");
+    const diff = await page.$$eval("pre.diff span", (spans) => spans.map((s) => [s.className, s.textContent]));
+    expect(diff).toContainEqual(["d-header", `--- v${version - 1}/TrafficPolicy/productpage`]);
+    expect(diff).toContainEqual(["d-removed", "-      httpStatus: 503"]);
+    expect(diff).toContainEqual(["d-added", "+      httpStatus: 502"]);
+    expect(await page.$eval("pre.diff .d-removed", (e) => getComputedStyle(e).color)).toBe("rgb(240, 97, 109)");
+    await page.close();
+  });
+
   it.each([1440, 820])("keeps every element inside its panel at %i px", async (width) => {
     // A rollout waiting for canary traffic has the long message that used to overflow.
     await mesh.admin("/v1/resources/HTTPRoute/reviews", { method: "DELETE" });

@@ -68,6 +68,16 @@ describe("isomesh diff (kubectl diff: 0 no change, 1 changes, >1 error)", () => 
     expect(r).toMatchObject({ code: 1, out: shown + "\n" });
   });
 
+  it("history VERSION shows that change's before/after as a unified diff", async () => {
+    const { version } = await mesh.apply(route(90, 10));
+    const r = cli(["history", String(version)]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^version ${version}  \\S+  by admin\n\nHTTPRoute/web changed\n--- v${version - 1}/HTTPRoute/web\n\\+\\+\\+ v${version}/HTTPRoute/web\n@@ `));
+    expect(r.out).toMatch(/- {10}weight: 100\n\+ {10}weight: 90\n/);
+    expect(JSON.parse(cli(["history", String(version), "-o", "json"]).out)).toMatchObject({ version, resources: [{ kind: "HTTPRoute", name: "web" }] });
+    expect(cli(["history", "999"])).toMatchObject({ code: 1, err: expect.stringMatching(/^isomesh: 404: no version 999/) });
+  });
+
   it("exits 2 with the field named for an invalid file, a missing file or an unreachable admin API", () => {
     const invalid = cli(["diff", "-f", file("bad.yaml", route(100, 0).replace("weight: 100", "weight: lots"))]);
     expect(invalid.code).toBe(2);
