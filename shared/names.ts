@@ -2,15 +2,22 @@
 // One place decides how a service becomes a worker name or a binding name.
 
 export const GATEWAY = "gateway";
-export const CONTROL_WORKER = "isomesh-control";
+/** The control plane's short name (its Worker is `<mesh>-control`). */
+export const CONTROL = "control";
 /** The egress edge: apps reach ExternalServices through it (binding EGRESS, props {caller}). */
 export const EGRESS = "egress";
 export const EGRESS_BINDING = "EGRESS";
 
-/** Worker name of the edge in front of a service. */
+/**
+ * A generated Worker's name on the account: prefixed by the mesh, so two meshes share an account.
+ * Everything users read (status, metrics, the dashboard, `caller`) keeps the short name.
+ */
+export const meshWorkerName = (mesh: string, worker: string) => `${mesh}-${worker}`;
+
+/** Short name of the edge in front of a service (its Worker is `<mesh>-<service>-edge`). */
 export const edgeName = (service: string) => `${service}-edge`;
 
-/** Worker name of one version of a service's app. */
+/** Short name of one version of a service's app (its Worker is `<mesh>-<service>-<version>`). */
 export const versionWorkerName = (service: string, version: string) => `${service}-${version}`;
 
 const ident = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, "_");

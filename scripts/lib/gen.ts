@@ -3,12 +3,14 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
-import { CONTROL_WORKER, edgeBinding, edgeName, EGRESS, EGRESS_BINDING, GATEWAY, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import { CONTROL, edgeBinding, edgeName, EGRESS, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesOf } from "../../shared/snapshot/scope.ts";
-import { resolveWorkerEntry, WORKER_ENTRY } from "./paths.ts";
+import { readApp } from "./app-project.ts";
+import { appVersion, type AppContext } from "./gen-app.ts";
+import { REPO_ROOT, WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
 
 export type GenOptions = {
@@ -20,9 +22,14 @@ export type GenOptions = {
   /** Share of new traces recorded (0..1); Istio's default is 1%, its demo profile 100%. */
   traceSampling?: number;
   otlpEndpoint?: string;
+  /** `deploy` (default): a brownfield version is bound by its name, not generated; `dev`: it runs from its `worker:` folder. */
+  target?: "deploy" | "dev";
+  /** Read every generated file back with wrangler (default); `isomesh dev` skips it, since it reads each one right after. */
+  validate?: boolean;
 };
 
-export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; defaults: Document[] };
+/** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
+export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; defaults: Document[]; notes: string[] };
 
 export function loadManifest(path: string): Manifest {
   return parseManifest(readFileSync(path, "utf8"), path);
@@ -45,7 +52,8 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
 /**
  * `isomesh gen`: one wrangler config per worker of the mesh (control plane, gateway, an edge per
  * service, every app version), written under `outDir/<worker>/wrangler.json`. `isomesh dev` and
- * `isomesh deploy` both run from these files, so local and production cannot diverge.
+ * `isomesh deploy` both run from these files, so local and production cannot diverge. An app that is
+ * a Workers project keeps its whole config; the mesh adds only its own bindings and vars.
  */
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
   const manifest = loadManifest(manifestPath);
@@ -55,11 +63,15 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const { errors } = analyze(topology, parsedDefaults.map((p) => p.resource));
   if (errors.length) throw new Error(errors.map((e) => `defaults: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
   const stored = parsedDefaults.map((p) => ({ resource: p.resource, createdAt: 0 }));
+  const out = resolve(opts.outDir);
+  const workerName = (short: string) => meshWorkerName(manifest.name, short);
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
   const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
-  const control = { binding: "CONTROL", service: CONTROL_WORKER, entrypoint: "MeshControl" };
-  const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: CONTROL_WORKER }] };
+  const control = { binding: "CONTROL", service: workerName(CONTROL), entrypoint: "MeshControl" };
+  const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }] };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
+  const notes: string[] = [];
+  const esbuild = (entry: string) => ({ kind: "esbuild" as const, entry });
 
   const edgeVars = (edge: string) => ({
     EDGE_NAME: edge,
@@ -73,9 +85,10 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
 
   workers.push({
     role: "control",
-    entry: WORKER_ENTRY.control,
+    name: CONTROL,
+    build: esbuild(WORKER_ENTRY.control),
     config: {
-      name: CONTROL_WORKER,
+      name: workerName(CONTROL),
       main: WORKER_ENTRY.control,
       ...base,
       vars: {
@@ -93,29 +106,33 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         ],
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
-      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: e, props: { caller: "control" } })),
+      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), props: { caller: CONTROL } })),
     },
   });
   workers.push({
     role: "gateway",
-    entry: WORKER_ENTRY.edge,
+    name: GATEWAY,
+    build: esbuild(WORKER_ENTRY.edge),
     config: {
-      name: GATEWAY,
+      name: workerName(GATEWAY),
       main: WORKER_ENTRY.edge,
       ...base,
+      ...(manifest.gateway?.routes.length ? { routes: manifest.gateway.routes } : {}),
+      ...(manifest.gateway?.workersDev !== undefined ? { workers_dev: manifest.gateway.workersDev } : {}),
       vars: edgeVars(GATEWAY),
       define: bootstrap(GATEWAY),
       kv_namespaces: kv,
       durable_objects: rateLimiter,
-      services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: edgeName(s.name), props: { caller: GATEWAY } }))],
+      services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: workerName(edgeName(s.name)), props: { caller: GATEWAY } }))],
     },
   });
   if (topology.egress) {
     workers.push({
       role: "egress",
-      entry: WORKER_ENTRY.edge,
+      name: EGRESS,
+      build: esbuild(WORKER_ENTRY.edge),
       config: {
-        name: EGRESS,
+        name: workerName(EGRESS),
         main: WORKER_ENTRY.edge,
         ...base,
         workers_dev: false,
@@ -130,14 +147,16 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       },
     });
   }
-  for (const s of manifest.services) {
+  const ctx: AppContext = { manifest, manifestPath, out, base, workerName, target: opts.target ?? "deploy", notes, consumers: new Map() };
+  manifest.services.forEach((s, i) => {
     const edge = edgeName(s.name);
     workers.push({
       role: "edge",
       service: s.name,
-      entry: WORKER_ENTRY.edge,
+      name: edge,
+      build: esbuild(WORKER_ENTRY.edge),
       config: {
-        name: edge,
+        name: workerName(edge),
         main: WORKER_ENTRY.edge,
         ...base,
         workers_dev: false,
@@ -145,49 +164,27 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         define: bootstrap(edge),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: versionWorkerName(s.name, v.name) }))],
+        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)) }))],
       },
     });
-    for (const v of s.versions) {
-      const entry = v.worker ? resolveWorkerEntry(v.worker, dirname(manifestPath)) : WORKER_ENTRY.echo;
-      const echo = v.echo === true ? {} : v.echo;
-      workers.push({
-        role: "app",
-        service: s.name,
-        version: v.name,
-        entry,
-        config: {
-          name: versionWorkerName(s.name, v.name),
-          main: entry,
-          ...base,
-          workers_dev: false,
-          vars: {
-            SERVICE: s.name,
-            VERSION: v.name,
-            ...(echo?.status !== undefined ? { ECHO_STATUS: String(echo.status) } : {}),
-            ...(echo?.failRate !== undefined ? { ECHO_FAIL_RATE: String(echo.failRate) } : {}),
-            ...(echo?.delayMs !== undefined ? { ECHO_DELAY_MS: String(echo.delayMs) } : {}),
-            ...v.vars,
-          },
-          services: [
-            ...s.calls.map((callee) => ({ binding: serviceBinding(callee), service: edgeName(callee), props: { caller: s.name, version: v.name } })),
-            ...(s.egress ? [{ binding: EGRESS_BINDING, service: EGRESS, props: { caller: s.name, version: v.name } }] : []),
-          ],
-        },
-      });
-    }
-  }
+    s.versions.forEach((v, j) => {
+      const app = appVersion(ctx, s, i, v, j);
+      if (app) workers.push(app);
+    });
+  });
 
-  const out = resolve(opts.outDir);
   const written = workers.map((w) => {
     const dir = join(out, w.config.name);
     mkdirSync(dir, { recursive: true });
     const configPath = join(dir, "wrangler.json");
-    const config: WranglerConfig = { $schema: relative(dir, resolve("node_modules/wrangler/config-schema.json")), ...w.config, main: relative(dir, w.entry) };
+    const main = w.build.kind === "esbuild" ? relative(dir, w.build.entry) : w.config.main;
+    const config: WranglerConfig = { $schema: relative(dir, join(REPO_ROOT, "node_modules/wrangler/config-schema.json")), ...w.config, main };
     writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
     return { ...w, config, configPath };
   });
-  return { manifest, manifestPath, workers: written, defaults };
+  // wrangler reads every generated file back: what it would reject fails here, with its message.
+  if (opts.validate !== false) for (const w of written) readApp(w.configPath);
+  return { manifest, manifestPath, workers: written, defaults, notes };
 }
 
 /** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */

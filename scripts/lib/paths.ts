@@ -1,4 +1,3 @@
-import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -10,17 +9,3 @@ export const WORKER_ENTRY = {
   control: join(REPO_ROOT, "workers/control/index.ts"),
   echo: join(REPO_ROOT, "workers/echo/index.ts"),
 };
-
-/** A manifest's `worker:` path: relative to the manifest, else to the repo; a folder means its index.ts. */
-export function resolveWorkerEntry(path: string, manifestDir: string): string {
-  for (const base of [manifestDir, process.cwd(), REPO_ROOT]) {
-    const p = resolve(base, path);
-    if (!existsSync(p)) continue;
-    if (statSync(p).isDirectory()) {
-      for (const f of ["index.ts", "src/index.ts", "index.js"]) if (existsSync(join(p, f))) return join(p, f);
-      continue;
-    }
-    return p;
-  }
-  throw new Error(`worker "${path}" not found (looked relative to ${manifestDir} and ${REPO_ROOT})`);
-}

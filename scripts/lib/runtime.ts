@@ -1,15 +1,22 @@
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import type { Unstable_Config } from "wrangler";
 import { bundleWorker } from "./bundle.ts";
+import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
+import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
+import { buildWithWrangler } from "./wrangler-build.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
-import { EGRESS } from "../../shared/names.ts";
+import { CONTROL, EGRESS, GATEWAY, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
 
 export type MeshRuntimeOptions = {
   manifestPath: string;
+  /** The gateway's port; 0 lets workerd pick one (read it back from `gatewayUrl`). */
   port: number;
+  /** Default: port + 1, or 0 (workerd picks) when port is 0. */
   adminPort?: number;
   stateDir: string;
   adminToken: string;
@@ -18,9 +25,9 @@ export type MeshRuntimeOptions = {
   persist?: boolean;
   logLevel?: LogLevel;
   gen?: Partial<GenOptions>;
-  /** Called with every line a worker logs (access logs are JSON lines). */
+  /** Called with every line a worker logs (access logs are JSON lines), and with the mesh's own warnings. */
   onLog?: (line: string) => void;
-  /** Extra workers to serve on their own port, by name (benchmarks call a service edge directly). */
+  /** Extra workers to serve on their own port, by short name (benchmarks call a service edge directly). */
   expose?: Record<string, number>;
 };
 
@@ -29,32 +36,72 @@ export type MeshRuntime = {
   gatewayUrl: string;
   adminUrl: string;
   miniflare: Miniflare;
+  /** The D1 migrations applied on this start, per database. */
+  migrations: AppliedMigrations[];
+  /** A worker's name in Miniflare (and on the account) from its short name: `workerName("control")`. */
+  workerName(short: string): string;
   dispose(): Promise<void>;
 };
 
 /**
  * Runs a whole mesh in one workerd process from its generated wrangler configs: the gateway on
- * `port`, the admin API on `adminPort`, every other worker reachable only through bindings.
+ * `port`, the admin API on `adminPort`, every other worker reachable only through bindings. Each
+ * config becomes Miniflare options through wrangler's own conversion, so every binding kind works
+ * locally, persisted under `stateDir/v3` (wrangler's layout: `wrangler d1 execute --local
+ * --persist-to <state>` sees the same data); pending D1 migrations are applied before it returns.
  */
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
-  const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen });
+  const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev", validate: false });
+  const persist = o.persist !== false;
+  if (persist) adoptEarlierState(state);
+  const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
+  // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
+  // Every edge runs one bundle: its bootstrap snapshot (a `define` in production, where vars are
+  // limited to 5 KB) is the BOOTSTRAP_SNAPSHOT var here, so a mesh of N services builds the edge once.
   const bundles = new Map<string, Promise<string>>();
+  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles) : undefined));
+  for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const names = new Set(mesh.workers.map((w) => w.config.name));
+  const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
+  const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
+  const control = workerName(CONTROL);
   const egress = hasEgress(mesh.manifest) ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
-  const adminPort = o.adminPort ?? o.port + 1;
+  const adminPort = o.adminPort ?? (o.port === 0 ? 0 : o.port + 1);
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
+  const d1: D1Target[][] = mesh.workers.map(() => []);
 
   const workers: WorkerOptions[] = await Promise.all(
-    mesh.workers.map(async (w): Promise<WorkerOptions> => {
-      const scriptPath = await bundleWorker(w.entry, w.config.define, join(state, "build"), bundles);
-      const opts = toMiniflare(w, scriptPath);
-      const exposed = o.expose?.[w.config.name];
+    mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
+      const config = readWranglerConfig(w.configPath);
+      // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
+      if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
+      const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
+      const scriptPath =
+        w.build.kind === "wrangler"
+          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
+              throw new Error(`${w.service}/${w.version}: ${e.message}`);
+            })
+          : await bundled[i]!;
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath };
+      const snapshot = w.config.define?.[BOOTSTRAP];
+      if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
+      opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
+      keepLocalTargets(w, opts, names, warn);
+      stableControlObjects(w, opts, control);
+      for (const db of config.d1_databases ?? []) {
+        const entry = workerOptions.d1Databases?.[db.binding as keyof typeof workerOptions.d1Databases] as string | { id: string } | undefined;
+        const databaseId = typeof entry === "string" ? entry : (entry?.id ?? db.binding);
+        const dir = resolve(dirname(w.configPath), db.migrations_dir ?? "migrations");
+        d1[i].push({ worker: w.config.name, user: `${w.service}/${w.version}`, database: db.database_name ?? databaseId, binding: db.binding, databaseId, dir, table: db.migrations_table ?? "d1_migrations" });
+      }
+      const exposed = o.expose?.[w.name];
       if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
       // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
       // (REGISTRY_ONLY), so a call that would bypass the mesh in production shows up here.
       if (w.role === "app" && egress)
-        opts.outboundService = { name: EGRESS, props: { caller: w.service, version: w.version, captured: egress.has(w.service!) ? "declared" : "undeclared" } };
+        opts.outboundService = { name: workerName(EGRESS), props: { caller: w.service, version: w.version, captured: egress.has(w.service!) ? "declared" : "undeclared" } };
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
         opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };
@@ -62,16 +109,17 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
+  pruneBuilds(join(state, "build"), new Set(workers.map((w) => String(w.scriptPath))));
   // The gateway first: it is also Miniflare's own entry worker (on a random port, unused).
-  workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === "gateway") - Number(a.name === "gateway"));
+  const gateway = workerName(GATEWAY);
+  workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
-  const persist = o.persist !== false;
   const miniflare = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     workers,
-    kvPersist: persist ? join(state, "kv") : false,
-    durableObjectsPersist: persist ? join(state, "do") : false,
+    // Every binding kind (KV, D1, R2, Durable Objects, Queues, Workflows, …) persists here.
+    defaultPersistRoot: persist ? join(state, "v3") : undefined,
     cachePersist: false,
     cf: false,
     // For profiling the workers with Chrome DevTools (scripts/bench/profile.ts); off by default.
@@ -80,32 +128,92 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     // Worker console output (access logs are JSON lines) goes to onLog, line by line.
     handleRuntimeStdio: o.onLog ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!)) : undefined,
   });
-  await miniflare.ready;
-  const gatewayUrl = `http://127.0.0.1:${o.port}`;
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
-  return { mesh, gatewayUrl, adminUrl, miniflare, dispose: () => miniflare.dispose() };
+  try {
+    await miniflare.ready;
+    const migrations = await applyD1Migrations(miniflare, d1.flat());
+    const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
+    const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
+    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, dispose: () => miniflare.dispose() };
+  } catch (e) {
+    await miniflare.dispose().catch(() => undefined);
+    throw e;
+  }
 }
 
-/** Translates one generated wrangler config into Miniflare's worker options. */
-function toMiniflare(w: GeneratedWorker, scriptPath: string): WorkerOptions {
-  const c = w.config;
-  return {
-    name: c.name,
-    modules: true,
-    modulesRoot: dirname(scriptPath),
-    scriptPath,
-    compatibilityDate: c.compatibility_date,
-    compatibilityFlags: c.compatibility_flags,
-    bindings: c.vars ?? {},
-    kvNamespaces: Object.fromEntries((c.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
-    durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, scriptName: d.script_name, useSQLite: true }])),
-    serviceBindings: {
-      ...Object.fromEntries((c.services ?? []).map((s) => [s.binding, { name: s.service, entrypoint: s.entrypoint, props: s.props }])),
-      // Client certificates live in Cloudflare's certificate store: locally the binding fetches
-      // without presenting one (the same code path, so the egress edge's routing is exercised).
-      ...Object.fromEntries((c.mtls_certificates ?? []).map((m) => [m.binding, { network: { allow: ["public", "private"], deny: [] } }])),
-    },
-  };
+/** Builds no worker of this start uses (an edited app, a removed version) are removed, so the folder does not grow. */
+function pruneBuilds(dir: string, used: Set<string>) {
+  const keep = new Set([...used].map((p) => relative(dir, p).split(sep)[0]));
+  for (const entry of readdirSync(dir)) if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
+}
+
+const BOOTSTRAP = "ISOMESH_BOOTSTRAP_SNAPSHOT";
+function withoutBootstrap(define: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!define || !(BOOTSTRAP in define)) return define;
+  const { [BOOTSTRAP]: _, ...rest } = define;
+  return rest;
+}
+
+/**
+ * Service bindings as the config declares them, props included (wrangler's conversion drops them,
+ * and the mesh's caller identity is a prop). A binding to a Worker that is not part of this mesh has
+ * nothing to reach locally: it answers 503 `service_not_local` instead of failing the whole start.
+ */
+function serviceBindingsOf(w: GeneratedWorker, config: Unstable_Config, names: Set<string>, warn: (l: string) => void): WorkerOptions["serviceBindings"] {
+  const out: NonNullable<WorkerOptions["serviceBindings"]> = {};
+  for (const s of config.services ?? []) {
+    if (names.has(s.service)) {
+      out[s.binding] = { name: s.service, entrypoint: s.entrypoint, props: s.props };
+      continue;
+    }
+    warn(`isomesh dev: ${w.config.name}'s binding ${s.binding} names the Worker "${s.service}", which is not in this mesh: locally it answers 503`);
+    const message = `"${s.service}" is not part of this mesh, so isomesh dev cannot run it (add it to the manifest as a service)`;
+    out[s.binding] = async () => Response.json({ error: { code: "service_not_local", message } }, { status: 503, headers: { "x-isomesh-error": "service_not_local" } });
+  }
+  // Client certificates live in Cloudflare's certificate store: locally the binding fetches
+  // without presenting one (the same code path, so the egress edge's routing is exercised).
+  for (const m of config.mtls_certificates ?? []) out[m.binding] = { network: { allow: ["public", "private"], deny: [] } };
+  return out;
+}
+
+/**
+ * What names a Worker outside the mesh cannot be served locally: a Durable Object binding to its
+ * class, a tail consumer. Each is left out, with a warning, instead of failing the whole start.
+ */
+function keepLocalTargets(w: GeneratedWorker, opts: WorkerOptions, names: Set<string>, warn: (l: string) => void) {
+  delete opts.mtlsCertificates;
+  for (const key of ["tails", "streamingTails"] as const) {
+    const all = (opts[key] ?? []) as unknown[];
+    const outside = all.filter((t): t is { name: string } => typeof t === "object" && t !== null && "name" in t && !names.has(String(t.name)));
+    for (const t of outside) warn(`isomesh dev: ${w.config.name}'s tail consumer "${t.name}" is not in this mesh: left out locally`);
+    opts[key] = all.filter((t) => !outside.includes(t as { name: string })) as never;
+  }
+  for (const [binding, d] of Object.entries(opts.durableObjects ?? {})) {
+    const script = typeof d === "string" ? undefined : (d as { scriptName?: string }).scriptName;
+    if (script === undefined || names.has(script)) continue;
+    warn(`isomesh dev: ${w.config.name}'s Durable Object binding ${binding} is a class of "${script}", which is not in this mesh: left out locally`);
+    delete opts.durableObjects![binding];
+  }
+}
+
+/**
+ * The control plane's Durable Objects (config, history, telemetry) keep one local identity whatever
+ * the mesh's name: ids derive from the namespace's key, which would otherwise follow the Worker's
+ * (now mesh-prefixed) name, and a state folder made before the prefix would lose its config.
+ */
+function stableControlObjects(w: GeneratedWorker, opts: WorkerOptions, control: string) {
+  for (const d of Object.values(opts.durableObjects ?? {}) as { className: string; scriptName?: string; unsafeUniqueKey?: string }[])
+    if (typeof d === "object" && (d.scriptName ?? w.config.name) === control) d.unsafeUniqueKey = `isomesh-control-${d.className}`;
+}
+
+/** State from before wrangler's layout (kv/ and do/ directly under the state folder) moves into v3/, so an upgrade keeps every applied change. */
+function adoptEarlierState(state: string) {
+  for (const kind of ["kv", "do"]) {
+    const old = join(state, kind);
+    const now = join(state, "v3", kind);
+    if (!existsSync(old) || existsSync(now)) continue;
+    mkdirSync(join(state, "v3"), { recursive: true });
+    renameSync(old, now);
+  }
 }
 
 function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void) {

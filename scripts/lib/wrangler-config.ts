@@ -1,28 +1,23 @@
-/** The subset of wrangler's config (wrangler.json) that `isomesh gen` writes. */
-export type WranglerConfig = {
-  $schema?: string;
-  name: string;
-  main: string;
-  compatibility_date: string;
-  compatibility_flags?: string[];
-  workers_dev?: boolean;
-  vars?: Record<string, string>;
-  define?: Record<string, string>;
-  kv_namespaces?: { binding: string; id: string }[];
-  durable_objects?: { bindings: { name: string; class_name: string; script_name?: string }[] };
-  migrations?: { tag: string; new_sqlite_classes: string[] }[];
-  services?: { binding: string; service: string; entrypoint?: string; props?: Record<string, string> }[];
-  observability?: { enabled: boolean };
-  mtls_certificates?: { binding: string; certificate_id: string }[];
-};
+import type { Unstable_RawConfig } from "wrangler";
+
+/** A generated wrangler.json: wrangler's own config type (the file is read back by wrangler). */
+export type WranglerConfig = Unstable_RawConfig & { $schema?: string; name: string; main: string };
+
+/** How `isomesh dev` builds a worker's bundle. */
+export type WorkerBuild =
+  /** The mesh's own workers and bare entry files: esbuild in process, from this entry. */
+  | { kind: "esbuild"; entry: string }
+  /** A Workers project: wrangler builds it from the generated config, exactly as `wrangler deploy` does. */
+  | { kind: "wrangler"; projectDir: string; userConfigPath: string };
 
 /** One generated worker: its role in the mesh and its config. */
 export type GeneratedWorker = {
   role: "control" | "gateway" | "edge" | "egress" | "app";
   service?: string;
   version?: string;
+  /** The short name users see (gateway, reviews-edge, reviews-v1, control); config.name is the Worker's name on the account. */
+  name: string;
   config: WranglerConfig;
-  /** Absolute path of the entry module (config.main is relative to the config file). */
-  entry: string;
+  build: WorkerBuild;
   configPath: string;
 };

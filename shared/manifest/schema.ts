@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AdminOidc } from "../security/admin-oidc.ts";
+import { CONTROL, edgeName, EGRESS, EGRESS_BINDING, GATEWAY, meshWorkerName, serviceBinding, versionWorkerName } from "../names.ts";
 
 const Name = z
   .string()
@@ -14,17 +15,45 @@ const EchoOptions = z.strictObject({
   delayMs: z.number().int().min(0).max(60_000).optional(),
 });
 
+/** A Worker's name on the account (Cloudflare: lower-case letters, digits, '-'; at most 63 characters). */
+const WorkerName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Worker name is lower-case letters, digits and '-', at most 63 characters");
+
 export const VersionSpec = z
   .strictObject({
     name: Name,
-    /** Path (from the manifest's folder or the repo) to the app's worker folder or entry file. */
+    /**
+     * The app: a Workers project folder (holding its wrangler.json, wrangler.jsonc or wrangler.toml),
+     * that config file, or a bare entry file; relative to the manifest (then the repo).
+     */
     worker: z.string().min(1).optional(),
+    /** A Worker already deployed by the team's own pipeline (brownfield): the edge binds it by this name. */
+    deployed: WorkerName.optional(),
     echo: z.union([z.literal(true), EchoOptions]).optional(),
+    /** Layered over the app's own vars, as `wrangler deploy --var` would. */
     vars: Vars.default({}),
   })
-  .refine((v) => (v.worker === undefined) !== (v.echo === undefined), {
-    message: "a version needs exactly one of `worker` or `echo`",
+  .superRefine((v, ctx) => {
+    if (v.echo !== undefined ? v.worker !== undefined || v.deployed !== undefined : v.worker === undefined && v.deployed === undefined)
+      ctx.addIssue({ code: "custom", message: "a version needs exactly one of `worker` or `echo` (or `deployed`: a Worker your own pipeline deploys)" });
+    if (v.deployed !== undefined && Object.keys(v.vars).length)
+      ctx.addIssue({ code: "custom", path: ["vars"], message: "a deployed Worker keeps the vars of its own config: set them there" });
   });
+
+/** A public route of the gateway, in wrangler's `routes` shape. */
+const Route = z.union([
+  z.string().min(1),
+  z.strictObject({ pattern: z.string().min(1), custom_domain: z.boolean(), enabled: z.boolean().optional(), previews_enabled: z.boolean().optional() }),
+  z.strictObject({ pattern: z.string().min(1), zone_id: z.string().min(1), custom_domain: z.boolean().optional() }),
+  z.strictObject({ pattern: z.string().min(1), zone_name: z.string().min(1), custom_domain: z.boolean().optional() }),
+]);
+
+/** Deploy-time settings of the ingress gateway: where it is public. */
+export const GatewaySpec = z.strictObject({
+  /** Routes or custom domains (wrangler `routes`), so the gateway serves a zone, not only workers.dev. */
+  routes: z.array(Route).max(100).default([]),
+  /** Also serve on workers.dev (wrangler `workers_dev`); wrangler's default when unset. */
+  workersDev: z.boolean().optional(),
+});
 
 export const ServiceSpec = z.strictObject({
   name: Name,
@@ -51,6 +80,7 @@ export const Manifest = z
     services: z.array(ServiceSpec).min(1),
     /** Resource files applied on first start of an empty store and baked into bootstrap snapshots. */
     defaults: z.array(z.string()).default([]),
+    gateway: GatewaySpec.optional(),
     egress: EgressSpec.optional(),
     /** Admin API access beyond tokens: OIDC/JWT from the organisation's identity provider. */
     admin: z.strictObject({ oidc: AdminOidc.optional() }).optional(),
@@ -58,6 +88,7 @@ export const Manifest = z
     compatibilityDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default("2025-04-01"),
   })
   .superRefine((m, ctx) => {
+    checkWorkerNames(m, ctx);
     const names = new Set<string>();
     m.services.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicate service "${s.name}"` });
@@ -74,12 +105,52 @@ export const Manifest = z
         if (!names.has(c)) ctx.addIssue({ code: "custom", path: ["services", i, "calls", j], message: `unknown service "${c}"` });
       }),
     );
+    m.services.forEach((s, i) =>
+      s.versions.forEach((v, j) => {
+        for (const [name, owner] of meshOwnedNames(s, v.name))
+          if (name in v.vars && (owner.value === undefined || v.vars[name] !== owner.value))
+            ctx.addIssue({ code: "custom", path: ["services", i, "versions", j, "vars", name], message: `"${name}" is the mesh's ${owner.what}` });
+      }),
+    );
     const bindings = m.egress?.mtlsCertificates.map((c) => c.binding) ?? [];
     bindings.forEach((b, i) => {
       if (bindings.indexOf(b) !== i) ctx.addIssue({ code: "custom", path: ["egress", "mtlsCertificates", i, "binding"], message: `duplicate binding "${b}"` });
       if (b === "CONTROL" || b === "SNAPSHOTS" || b === "RATE_LIMITER") ctx.addIssue({ code: "custom", path: ["egress", "mtlsCertificates", i, "binding"], message: `"${b}" is reserved` });
     });
   });
+
+/**
+ * The names the mesh itself puts in an app version's env: a binding per `calls` entry, EGRESS, and
+ * the SERVICE and VERSION vars. An app binding or var of the same name is a manifest error.
+ */
+export function meshOwnedNames(s: { name: string; calls: string[]; egress: boolean }, version: string): Map<string, { what: string; value?: string }> {
+  const owned = new Map<string, { what: string; value?: string }>([
+    ["SERVICE", { what: "var SERVICE (the service's name)", value: s.name }],
+    ["VERSION", { what: "var VERSION (the version's name)", value: version }],
+  ]);
+  s.calls.forEach((c, i) => owned.set(serviceBinding(c), { what: `binding for calls[${i}] "${c}"` }));
+  if (s.egress) owned.set(EGRESS_BINDING, { what: "binding EGRESS (egress: true)" });
+  return owned;
+}
+
+/** Generated Worker names are prefixed by the mesh, unique, and within Cloudflare's 63 characters. */
+function checkWorkerNames(m: { name: string; services: { name: string; versions: { name: string; deployed?: string }[] }[] }, ctx: z.RefinementCtx) {
+  const seen = new Map<string, string>();
+  const claim = (worker: string, what: string, path: (string | number)[]) => {
+    if (worker.length > 63) ctx.addIssue({ code: "custom", path, message: `the Worker name "${worker}" is ${worker.length} characters (Cloudflare allows 63): shorten the mesh or service name` });
+    const other = seen.get(worker);
+    if (other) ctx.addIssue({ code: "custom", path, message: `the Worker name "${worker}" of ${what} is also that of ${other}` });
+    seen.set(worker, what);
+  };
+  for (const w of [GATEWAY, CONTROL, EGRESS]) seen.set(meshWorkerName(m.name, w), `the mesh's ${w}`);
+  m.services.forEach((s, i) => {
+    claim(meshWorkerName(m.name, edgeName(s.name)), `${s.name}'s edge`, ["services", i, "name"]);
+    s.versions.forEach((v, j) => {
+      if (v.deployed === undefined) claim(meshWorkerName(m.name, versionWorkerName(s.name, v.name)), `${s.name}/${v.name}`, ["services", i, "versions", j, "name"]);
+      else claim(v.deployed, `${s.name}/${v.name}`, ["services", i, "versions", j, "deployed"]);
+    });
+  });
+}
 
 export type Manifest = z.infer<typeof Manifest>;
 export type ServiceSpec = z.infer<typeof ServiceSpec>;

@@ -44,6 +44,6 @@ describe("the manifest of gen, deploy and dev", () => {
     // echo: 2 services × 2 versions, 2 edges, the gateway, the control plane.
     expect(r.stdout).toContain("built 8 workers");
     expect(readdirSync(join(dir, ".isomesh/dist")).sort()).toEqual(readdirSync(join(dir, ".isomesh/gen")).sort());
-    expect(existsSync(join(dir, ".isomesh/dist/gateway"))).toBe(true);
+    expect(existsSync(join(dir, ".isomesh/dist/echo-gateway"))).toBe(true); // Worker names are prefixed by the mesh
   });
 });

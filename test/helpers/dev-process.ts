@@ -1,13 +1,23 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { freePortPair } from "./http.ts";
 
-export type DevProcess = { port: number; adminPort: number; token: string; output: () => string; stop(signal?: NodeJS.Signals): Promise<number | null>; proc: ChildProcess };
+export type DevProcess = {
+  port: number;
+  adminPort: number;
+  gatewayUrl: string;
+  adminUrl: string;
+  token: string;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  proc: ChildProcess;
+};
 
-/** Spawns `isomesh dev` the way a user does, and waits until it prints that it is ready. */
+/**
+ * Spawns `isomesh dev` the way a user does, on ports workerd picks (`--port 0`: nothing probed, so
+ * nothing to race), and waits until it prints that it is ready; the URLs are read from that output.
+ */
 export async function startDev(args: { manifest: string; state: string; token?: string; extra?: string[] }): Promise<DevProcess> {
-  const port = await freePortPair();
   const token = args.token ?? "e2e-token-0123456789abcdef";
-  const proc = spawn(process.execPath, ["scripts/isomesh.mjs", "dev", "--manifest", args.manifest, "--port", String(port), "--state", args.state, "--admin-token", token, ...(args.extra ?? [])], {
+  const proc = spawn(process.execPath, ["scripts/isomesh.mjs", "dev", "--manifest", args.manifest, "--port", "0", "--state", args.state, "--admin-token", token, ...(args.extra ?? [])], {
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -30,9 +40,14 @@ export async function startDev(args: { manifest: string; state: string; token?: 
       reject(new Error(`isomesh dev exited with ${code}:\n${out}`));
     });
   });
+  const url = (label: string) => new RegExp(`${label}\\s+(http://\\S+)`).exec(out)?.[1] ?? "";
+  const gatewayUrl = url("gateway");
+  const adminUrl = url("admin API");
   return {
-    port,
-    adminPort: port + 1,
+    port: Number(new URL(gatewayUrl).port),
+    adminPort: Number(new URL(adminUrl).port),
+    gatewayUrl,
+    adminUrl,
     token,
     proc,
     output: () => out,

@@ -9,7 +9,7 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
  */
 export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    // A fresh connection per request: a kept-alive socket workerd closed while idle fails as "socket hang up".
+    // A fresh connection each time: a kept-alive socket that workerd closed during a pause would fail the request ("socket hang up").
     const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -27,7 +27,7 @@ export function http(url: string, opts: { method?: string; headers?: Record<stri
   });
 }
 
-/** A TCP port that was free a moment ago. */
+/** A TCP port that was free a moment ago: only for a port number nothing will bind (servers bind port 0 and read theirs back). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -37,22 +37,5 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
     srv.on("error", reject);
-  });
-}
-
-/** Two consecutive free ports (gateway N, admin N+1), as `isomesh dev` expects. */
-export async function freePortPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freePort();
-    if (p < 65000 && (await isFree(p + 1))) return p;
-  }
-  throw new Error("no free port pair");
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
 }

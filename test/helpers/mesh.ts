@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GenOptions } from "../../scripts/lib/gen.ts";
 import { startMesh, type MeshRuntime } from "../../scripts/lib/runtime.ts";
-import { freePortPair, http, type HttpResponse } from "./http.ts";
+import { http, type HttpResponse } from "./http.ts";
 
 export const TEST_TOKEN = "test-editor-token-0123456789";
 export const VIEWER_TOKEN = "test-viewer-token-0123456789";
@@ -19,16 +19,15 @@ export type TestMesh = MeshRuntime & {
   stop(): Promise<void>;
 };
 
-/** Starts a mesh from manifest text in a temporary folder, on free ports, in workerd. */
+/** Starts a mesh from manifest text in a temporary folder, in workerd, on ports workerd picks (no probing race). */
 export async function startTestMesh(manifestYaml: string, opts: { persist?: boolean; stateDir?: string; gen?: Partial<GenOptions> } = {}): Promise<TestMesh> {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "isomesh-test-"));
   const manifestPath = join(dir, "mesh.yaml");
   writeFileSync(manifestPath, manifestYaml);
-  const port = await freePortPair();
   const logs: string[] = [];
   const mesh = await startMesh({
     manifestPath,
-    port,
+    port: 0,
     stateDir: join(dir, "state"),
     adminToken: TEST_TOKEN,
     extraTokens: [{ name: "viewer", token: VIEWER_TOKEN, role: "viewer" }],

@@ -46,16 +46,16 @@ describe("isomesh gen: egress", () => {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-gen-"));
   writeFileSync(join(dir, "mesh.yaml"), MESH);
   const mesh = generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen") });
-  const worker = (name: string) => mesh.workers.find((w) => w.config.name === name)!;
+  const worker = (name: string) => mesh.workers.find((w) => w.name === name)!;
 
   it("binds EGRESS, with the caller's identity, only into apps of services that declare egress", () => {
-    expect(worker("shop-v2").config.services).toContainEqual({ binding: "EGRESS", service: "egress", props: { caller: "shop", version: "v2" } });
+    expect(worker("shop-v2").config.services).toContainEqual({ binding: "EGRESS", service: "m-egress", props: { caller: "shop", version: "v2" } });
     expect(worker("cart-v1").config.services?.some((s) => s.binding === "EGRESS")).toBe(false);
   });
 
   it("deploys the egress edge first, with its client certificates and a control-plane nudge binding", () => {
     expect(worker("egress").config).toMatchObject({ workers_dev: false, mtls_certificates: [{ binding: "PARTNER_CERT", certificate_id: "11111111-2222-3333-4444-555555555555" }] });
-    expect(worker("isomesh-control").config.services).toContainEqual({ binding: "EDGE_EGRESS", service: "egress", props: { caller: "control" } });
+    expect(worker("control").config.services).toContainEqual({ binding: "EDGE_EGRESS", service: "m-egress", props: { caller: "control" } });
   });
 });
 
@@ -132,7 +132,7 @@ describe("Bookinfo's egress example", () => {
   it("generates, and its task file passes analyze against it", () => {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-bookinfo-"));
     const mesh = generate("examples/bookinfo/mesh-egress.yaml", { outDir: join(dir, "gen") });
-    expect(mesh.workers.find((w) => w.config.name === "details-v2")!.config.services).toContainEqual({ binding: "EGRESS", service: "egress", props: { caller: "details", version: "v2" } });
+    expect(mesh.workers.find((w) => w.name === "details-v2")!.config.services).toContainEqual({ binding: "EGRESS", service: "bookinfo-egress", props: { caller: "details", version: "v2" } });
     const { resources, errors } = parse(readFileSync("examples/bookinfo/tasks/egress-google-books.yaml", "utf8"));
     expect(errors).toEqual([]);
     expect(analyze(topologyOf(mesh.manifest), resources)).toEqual({ errors: [], warnings: [] });

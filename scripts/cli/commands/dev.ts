@@ -42,13 +42,19 @@ function portHint(message: string, port: number, adminPort: number): string {
   return `port ${taken.port} is already in use (is another isomesh dev running?); choose another with ${taken.flag}`;
 }
 
+function portOption(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number (0-65535, 0 for any free port), not "${value}"`);
+  return n;
+}
+
 export function registerDev(program: Command) {
   program
     .command("dev")
     .description("run the whole mesh of a manifest locally on workerd")
     .option(...MANIFEST_OPTION)
-    .option("-p, --port <port>", "gateway port", "8787")
-    .option("--admin-port <port>", "admin API port (default: port + 1)")
+    .option("-p, --port <port>", "gateway port (0: any free port)", "8787")
+    .option("--admin-port <port>", "admin API port (default: port + 1; any free port when --port is 0)")
     .option("--state <dir>", "state folder (config, telemetry, generated configs)", ".isomesh")
     .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
@@ -57,8 +63,8 @@ export function registerDev(program: Command) {
     .action(async (o: DevOptions) => {
       const started = Date.now();
       const manifestFile = manifestPath(o.manifest);
-      const port = Number(o.port);
-      const adminPort = o.adminPort ? Number(o.adminPort) : port + 1;
+      const port = portOption(o.port, "--port");
+      const adminPort = o.adminPort ? portOption(o.adminPort, "--admin-port") : undefined;
       const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(manifestFile);
       const traceSampling = samplingRate(o.traceSampling);
@@ -79,10 +85,13 @@ export function registerDev(program: Command) {
       }).catch((e: Error) => {
         for (const line of withoutBindFailure(held ?? [])) print(line);
         held = undefined;
-        throw new CliError(portHint(e.message, port, adminPort));
+        throw new CliError(portHint(e.message, port, adminPort ?? port + 1));
       });
       for (const line of held) print(line);
       held = undefined;
+      for (const note of mesh.mesh.notes) process.stdout.write(c.dim(`note: ${note}\n`));
+      for (const m of mesh.migrations)
+        if (m.applied.length) process.stdout.write(`applied D1 migrations to ${m.database} (${m.users.join(", ")}): ${m.applied.join(", ")}\n`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

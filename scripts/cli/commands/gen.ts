@@ -15,5 +15,6 @@ export function registerGen(program: Command) {
     .action((o: { manifest?: string; out: string; kvId?: string; otlp?: string; traceSampling: string }) => {
       const mesh = generate(manifestPath(o.manifest), { outDir: o.out, kvId: o.kvId, otlpEndpoint: o.otlp, traceSampling: samplingRate(o.traceSampling) });
       for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
+      for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
     });
 }

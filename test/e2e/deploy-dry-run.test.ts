@@ -1,0 +1,35 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, expect, it } from "vitest";
+
+// `isomesh deploy --dry-run`: wrangler builds every generated Worker; an app keeps every binding.
+const dir = mkdtempSync(join(tmpdir(), "isomesh-dry-run-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it("keeps every binding of an app's own config in the generated file and in wrangler's build", () => {
+  cpSync(resolve("test/fixtures/all-bindings"), join(dir, "app"), { recursive: true });
+  writeFileSync(join(dir, "mesh.yaml"), "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\n");
+  const out = execFileSync(process.execPath, ["scripts/isomesh.mjs", "deploy", "--dry-run", "-m", join(dir, "mesh.yaml"), "--out", join(dir, "gen")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const app = JSON.parse(readFileSync(join(dir, "gen/dry-web-v1/wrangler.json"), "utf8"));
+  const bindings = [
+    ["kv_namespaces", "CACHE"], ["r2_buckets", "FILES"], ["d1_databases", "DB"], ["queues.producers", "JOBS"], ["workflows", "FLOW"],
+    ["vectorize", "VECTORS"], ["hyperdrive", "PG"], ["analytics_engine_datasets", "EVENTS"], ["services", "AUTH"], ["services", "API"], ["send_email", "MAILER"],
+  ] as const;
+  for (const [field, binding] of bindings) {
+    const list = field.split(".").reduce((o, k) => o[k], app) as { binding?: string; name?: string }[];
+    expect(list.map((b) => b.binding ?? b.name), field).toContain(binding);
+  }
+  expect(app.durable_objects.bindings[0].name).toBe("COUNTER");
+  expect(app.ai.binding).toBe("AI");
+  expect(app.version_metadata.binding).toBe("CF_VERSION");
+  expect(app.assets.binding).toBe("ASSETS");
+  // wrangler's own table of what the built Worker has, printed per Worker (apps deploy in manifest order).
+  const table = out.slice(out.indexOf("dry-web-v1 (app)"), out.indexOf("dry-api-v1 (app)"));
+  expect(table.length).toBeGreaterThan(0);
+  for (const name of ["CACHE", "FILES", "DB", "JOBS", "FLOW", "VECTORS", "PG", "EVENTS", "AUTH", "API", "MAILER", "COUNTER", "AI", "CF_VERSION", "ASSETS", "GREETING", "SERVICE", "VERSION"])
+    expect(table, name).toContain(`env.${name}`);
+  expect(out).toMatch(/built \d+ workers/);
+  expect(out).toContain("note: web/v1: routes of");
+});
