@@ -3,6 +3,7 @@ import type { MetricSeries } from "../../../shared/control-api.ts";
 import { Topology } from "../../../shared/manifest/topology.ts";
 import { golden, goldenBy, reportedByServiceEdge } from "../../../shared/telemetry/aggregate.ts";
 import { serviceGraph } from "../../../shared/telemetry/graph.ts";
+import { timeline } from "../../../shared/telemetry/timeline.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
 import { EGRESS } from "../../../shared/names.ts";
@@ -67,6 +68,22 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
       };
     });
   return c.json({ window: w.label, at: new Date().toISOString(), services, externals });
+});
+
+// The Telemetry DO keeps 10 s windows: the finest step a history can have.
+const HISTORY_STEP_MS = 10_000;
+
+/** A short history per service (a point per 10 s), so sparklines have a past the moment they are drawn. */
+observeRoutes.get("/v1/stats/history", requireRole("viewer"), async (c) => {
+  const w = windowOf(c.req.query("window") ?? "5m");
+  if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
+  const now = Date.now();
+  const since = now - w.seconds * 1000;
+  const topology = topologyOf(c.env);
+  const rows = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since)))).flat().filter(reportedByServiceEdge);
+  const names = topology.services.map((s) => s.name);
+  const points = timeline(rows, (s) => s.destination, names, since, now, HISTORY_STEP_MS);
+  return c.json({ window: w.label, stepSeconds: HISTORY_STEP_MS / 1000, at: new Date(now).toISOString(), services: names.map((service) => ({ service, points: points.get(service) ?? [] })) });
 });
 
 observeRoutes.get("/v1/graph", requireRole("viewer"), async (c) => {

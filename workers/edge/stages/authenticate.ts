@@ -44,6 +44,8 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
   const locations = locationsOf(rules);
   const outputHeaders = [...new Set(rules.flatMap((r) => r.outputClaimToHeaders.map((o) => o.header.toLowerCase())))];
   const propagate = snapshot.role === "gateway";
+  // A token no issuer rule could judge (malformed, unknown issuer) is refused by every policy here.
+  const attached = [...new Set(rules.map((r) => r.policy))].join(", ");
 
   return async (x, next) => {
     // Headers produced from claims are the mesh's word: a client's copies never pass.
@@ -53,8 +55,9 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
       const result = await verifier!.verify(found.token);
       if (!result.ok) {
         x.flags.add("authn_failed");
-        if (x.record.on) x.record.note("authn", `token rejected: ${result.reason}`, { policy: result.policy });
-        throw new MeshError("authn_failed", `invalid token: ${result.reason}`, { policy: result.policy }, 401, {
+        const policy = result.policy ?? attached;
+        if (x.record.on) x.record.note("authn", `token rejected: ${result.reason}`, { policy });
+        throw new MeshError("authn_failed", `invalid token: ${result.reason}`, { policy }, 401, {
           "www-authenticate": `Bearer realm="isomesh", error="invalid_token"`,
         });
       }
