@@ -4,7 +4,8 @@
 // The last hop may call another URL (`x-forward-url`, e.g. an external host through EGRESS) with
 // a Host header of its choosing (`x-forward-host`); `x-forward-to: FETCH` uses the global fetch.
 // `x-forward-cancel-when: URL` makes this hop give up on its call (abort it) once URL answers, as an
-// app's own timeout would, at a moment the test chooses; it answers 504 then.
+// app's own timeout would, at a moment the test chooses; it answers 504 then. `x-forward-header:
+// NAME: VALUE` sets one more header on the call (what a misbehaving app could send).
 type Env = Record<string, Fetcher | string | undefined>;
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -19,6 +20,9 @@ export default {
     headers.delete("x-forward-cancel-when");
     const giveUp = cancelWhen ? new AbortController() : undefined;
     if (cancelWhen) void fetch(cancelWhen).then((r) => r.body?.cancel()).finally(() => giveUp!.abort());
+    const extra = request.headers.get("x-forward-header");
+    headers.delete("x-forward-header");
+    if (extra?.includes(":")) headers.set(extra.slice(0, extra.indexOf(":")).trim(), extra.slice(extra.indexOf(":") + 1).trim());
     const spoof = request.headers.get("x-forward-spoof");
     if (spoof) headers.set("x-isomesh-principal", spoof);
     const url = !rest.length && request.headers.get("x-forward-url");

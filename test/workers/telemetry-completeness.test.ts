@@ -223,4 +223,13 @@ describe("a mirrored request", () => {
     const graph = (await mesh.admin("/v1/graph")).json();
     expect(graph.edges.filter((e: { source: string; target: string }) => e.source === "front" && e.target === "back")).toHaveLength(1);
   });
+
+  it("is believed only from the gateway: an app cannot pass its calls off as copies to hide them from stats", async () => {
+    const requestId = `spoof-${hex(4)}`;
+    const res = await mesh.get("/x", { headers: { "x-request-id": requestId, "x-forward-to": "BACK", "x-forward-header": "x-isomesh-mirror: 1" } });
+    expect(res.status).toBe(200);
+    const line = (await eventually(async () => accessLog(requestId), (l) => l.some((x) => x.edge === "back-edge"))).find((x) => x.edge === "back-edge");
+    expect(line.mirror).toBeUndefined();
+    expect(line.backend).toBe("back/v1");
+  });
 });
