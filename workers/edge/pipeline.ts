@@ -19,6 +19,7 @@ import { route } from "./stages/route.ts";
 import { split } from "./stages/split.ts";
 import { telemetry } from "./stages/telemetry.ts";
 import type { TelemetryRecorder } from "./telemetry/recorder.ts";
+import { telemetrySink } from "./telemetry/record.ts";
 import { upstreamFor } from "./upstream.ts";
 
 export type Pipeline = (x: Exchange) => Promise<Response>;
@@ -41,10 +42,11 @@ export type EdgeServices = {
 export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts);
   const upstream = upstreamFor(snapshot, s.env);
+  const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
   if (snapshot.role === "egress")
     // The egress edge checks the allow-list (ExternalService hosts, then ports) before authorization.
     return compose([
-      telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+      telemetry(sink),
       respond(snapshot),
       errors(),
       route(snapshot, table),
@@ -57,7 +59,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
       forward(upstream, forwardHooks(snapshot, s.resilience)),
     ]);
   return compose([
-    telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+    telemetry(sink),
     respond(snapshot),
     errors(),
     authenticate(snapshot, s.authn),
@@ -67,7 +69,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     fault(snapshot),
     rateLimit(snapshot, s.resilience, s.globalLimiter),
     split(snapshot, s.resilience),
-    mirror(snapshot, upstream),
+    mirror(snapshot, upstream, sink),
     concurrency(snapshot, s.resilience),
     forward(upstream, forwardHooks(snapshot, s.resilience)),
   ]);

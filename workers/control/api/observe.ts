@@ -7,7 +7,7 @@ import { timeline } from "../../../shared/telemetry/timeline.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
 import { EGRESS } from "../../../shared/names.ts";
-import { configStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
+import { configStore, mirrorStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
@@ -23,6 +23,9 @@ async function seriesSince(env: ControlEnv, sinceMs: number): Promise<MetricSeri
   return all.flat();
 }
 
+/** The RequestMirror copies, marked as such (their object stores them without the mark). */
+const mirrored = (series: MetricSeries[]): MetricSeries[] => series.map((s) => ({ ...s, mirror: true }));
+
 function windowOf(q: string | undefined): { label: string; seconds: number } | undefined {
   const label = q ?? "1m";
   return WINDOWS[label] ? { label, seconds: WINDOWS[label] } : undefined;
@@ -30,15 +33,16 @@ function windowOf(q: string | undefined): { label: string; seconds: number } | u
 
 observeRoutes.get("/metrics", requireRole("viewer"), async (c) => {
   const env = c.env;
-  const [totals, status] = await Promise.all([Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())), configStore(env).status()]);
-  return c.body(prometheusText(totals.flat(), status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  const [totals, mirrors, status] = await Promise.all([Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())), mirrorStore(env).totals(), configStore(env).status()]);
+  return c.body(prometheusText([...totals.flat(), ...mirrored(mirrors)], status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 
 observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
   const w = windowOf(c.req.query("window"));
   if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
   const only = c.req.query("service");
-  const all = await seriesSince(c.env, Date.now() - w.seconds * 1000);
+  const since = Date.now() - w.seconds * 1000;
+  const [all, copies] = await Promise.all([seriesSince(c.env, since), mirrorStore(c.env).query(since)]);
   const series = all.filter(reportedByServiceEdge).filter((s) => !only || s.destination === only);
   // Calls out, as the egress edge saw them: per ExternalService ("unregistered" = denied hosts), per caller.
   const outbound = all.filter((s) => s.reporter === EGRESS);
@@ -57,7 +61,9 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
         service: svc.name,
         // With no traffic: 0 requests and rps, null rates and latencies (never a missing field).
         ...golden(mine, w.seconds),
-        versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? { requests: 0, rps: 0, successRate: null, p50: null, p95: null, p99: null, retries: 0 }) })),
+        versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? golden([], w.seconds)) })),
+        // RequestMirror copies that reached each version (as its edge recorded them), apart from the traffic above.
+        mirrored: [...goldenBy(copies.filter((s) => s.destination === svc.name && s.reporter === `${svc.name}-edge`), (s) => s.version, w.seconds)].map(([version, g]) => ({ version, ...g })),
         routes: [...byRoute].map(([route, g]) => ({ route, ...g })),
       };
     });
