@@ -46,6 +46,8 @@ export const MetricSeries = z.object({
   buckets: z.array(z.number().int()),
   retries: z.number().int().default(0),
   flags: z.record(z.string(), z.number().int()).default({}),
+  /** Copies sent by a RequestMirror filter, counted apart from the traffic callers wait for. */
+  mirror: z.boolean().optional(),
 });
 export type MetricSeries = z.infer<typeof MetricSeries>;
 

@@ -37,6 +37,8 @@ export type Exchange = {
   /** Flags for access logs and metrics: retried, timed_out, circuit_open, denied, fault, … */
   readonly flags: Set<string>;
   readonly record: DecisionLog;
+  /** This request is a RequestMirror's copy the gateway sent (recorded apart from real traffic). */
+  readonly mirror?: boolean;
 };
 
 export type Next = () => Promise<Response>;

@@ -59,6 +59,7 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     responseHooks: [],
     flags: props?.captured ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"]) : new Set(),
     record,
+    mirror: trustedCaller && request.headers.get(H.mirror) === "1",
   };
 }
 

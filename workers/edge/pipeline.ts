@@ -20,6 +20,7 @@ import { route } from "./stages/route.ts";
 import { split } from "./stages/split.ts";
 import { telemetry } from "./stages/telemetry.ts";
 import type { TelemetryRecorder } from "./telemetry/recorder.ts";
+import { telemetrySink } from "./telemetry/record.ts";
 import { upstreamFor } from "./upstream.ts";
 
 export type Pipeline = (x: Exchange) => Promise<Response>;
@@ -42,10 +43,11 @@ export type EdgeServices = {
 export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts);
   const upstream = upstreamFor(snapshot, s.env);
+  const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
   if (snapshot.role === "egress")
     // The egress edge checks the allow-list (ExternalService hosts, then ports) before authorization.
     return compose([
-      telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+      telemetry(sink),
       respond(snapshot),
       errors(),
       normalize(snapshot),
@@ -59,7 +61,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
       forward(upstream, forwardHooks(snapshot, s.resilience)),
     ]);
   return compose([
-    telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+    telemetry(sink),
     respond(snapshot),
     errors(),
     normalize(snapshot),
@@ -70,7 +72,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     fault(snapshot),
     rateLimit(snapshot, s.resilience, s.globalLimiter),
     split(snapshot, s.resilience),
-    mirror(snapshot, upstream),
+    mirror(snapshot, upstream, sink),
     concurrency(snapshot, s.resilience),
     forward(upstream, forwardHooks(snapshot, s.resilience)),
   ]);

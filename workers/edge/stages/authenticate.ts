@@ -46,6 +46,8 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
   const verifier = rules.length ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: new TokenCache(), remotes: state.remotes }) : undefined;
   const locations = locationsOf(rules);
   const outputHeaders = outputHeadersOf(rules);
+  // A token no issuer rule could judge (malformed, unknown issuer) is refused by every policy here.
+  const attached = [...new Set(rules.map((r) => r.policy))].join(", ");
 
   return async (x, next) => {
     let identity: Identity | undefined;
@@ -65,8 +67,9 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
       const result = await verifier!.verify(found.token);
       if (!result.ok) {
         x.flags.add("authn_failed");
-        if (x.record.on) x.record.note("authn", `token rejected: ${result.reason}`, { policy: result.policy });
-        throw new MeshError("authn_failed", `invalid token: ${result.reason}`, { policy: result.policy }, 401, {
+        const policy = result.policy ?? attached;
+        if (x.record.on) x.record.note("authn", `token rejected: ${result.reason}`, { policy });
+        throw new MeshError("authn_failed", `invalid token: ${result.reason}`, { policy }, 401, {
           "www-authenticate": `Bearer realm="isomesh", error="invalid_token"`,
         });
       }
