@@ -101,7 +101,7 @@ export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
   verifyDebugToken(token: string): Promise<boolean>;
 }
 
-/** The RateLimiter Durable Object: a fixed-window counter for one global limit and key. */
+/** A RateLimiter Durable Object: one shard of the global limits' fixed-window counters (many keys). */
 export interface RateLimiterApi extends Rpc.DurableObjectBranded {
-  hit(limit: number, periodMs: number): Promise<{ ok: boolean; retryAfterMs: number }>;
+  take(key: string, limit: number, periodMs: number): Promise<{ ok: boolean; retryAfterMs: number }>;
 }

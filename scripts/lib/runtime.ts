@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { bundleWorker } from "./bundle.ts";
+import { type Guard, guardedEntry } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
@@ -70,6 +72,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const adminPort = o.adminPort ?? (o.port === 0 ? 0 : o.port + 1);
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
   const d1: D1Target[][] = mesh.workers.map(() => []);
+  const builds: string[] = [];
+  const appGuard = randomBytes(16).toString("hex"); // what an edge shows its apps (entry-guard.ts)
 
   const workers: WorkerOptions[] = await Promise.all(
     mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
@@ -83,7 +87,14 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
               throw new Error(`${w.service}/${w.version}: ${e.message}`);
             })
           : await bundled[i]!;
-      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, modulesRoot: dirname(scriptPath), scriptPath };
+      builds.push(scriptPath);
+      // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
+      // API answer only requests that came through a mesh binding (entry-guard.ts says why).
+      const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
+      const guard: Guard = w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
+      const entry = open ? { scriptPath, modulesRoot: dirname(scriptPath) } : guardedEntry(scriptPath, join(state, "build"), guard, workerOptions.modulesRules);
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, ...entry };
+      if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
       const snapshot = w.config.define?.[BOOTSTRAP];
       if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
@@ -109,8 +120,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
-  pruneBuilds(join(state, "build"), new Set(workers.map((w) => String(w.scriptPath))));
-  // The gateway first: it is also Miniflare's own entry worker (on a random port, unused).
+  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.map((w) => String(w.scriptPath))]));
+  // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { HeaderMatch, Method, PathMatch, QueryParamMatch, RouteFilter } from "../resources/http-route.ts";
 import { KeySource } from "../resources/traffic-policy.ts";
 import { AuthorizationRule } from "../resources/authorization-policy.ts";
+import { CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/mesh-config.ts";
 
 export const SNAPSHOT_SCHEMA = 1;
 
@@ -26,7 +27,8 @@ export const CompiledRoute = z.object({
   backends: z.array(CompiledBackend),
   /** Who decided `backends`' weights when the route did not (a Rollout of the service). */
   weightsFrom: z.string().optional(),
-  timeouts: z.object({ requestMs: z.number().optional(), backendRequestMs: z.number().optional() }),
+  /** requestMs: the route's timeouts.request, else the mesh default (requestDefault); 0 or absent: none. */
+  timeouts: z.object({ requestMs: z.number().optional(), backendRequestMs: z.number().optional(), requestDefault: z.boolean().optional() }),
   retry: z
     .object({ codes: z.array(z.number()), attempts: z.number(), backoffMs: z.number(), unsafeMethods: z.boolean() })
     .optional(),
@@ -71,6 +73,7 @@ export const CompiledAuthn = z.object({
       forwardOriginalToken: z.boolean(),
       outputClaimToHeaders: z.array(z.object({ header: z.string(), claim: z.string() })),
       clockSkewSeconds: z.number(),
+      requireExpiration: z.boolean().optional(),
     }),
   ),
 });
@@ -109,6 +112,8 @@ export const Snapshot = z.object({
   authz: CompiledAuthz.optional(),
   /** The egress edge's allow-list: one entry per ExternalService. */
   externals: z.array(CompiledExternal).optional(),
+  /** The manifest's meshConfig (path normalization, default timeout); snapshots from before it had the defaults. */
+  meshConfig: CompiledMeshConfig.default(DEFAULT_MESH_CONFIG),
 });
 
 export type Snapshot = z.infer<typeof Snapshot>;

@@ -12,6 +12,7 @@ import { errors } from "./stages/errors.ts";
 import { fault } from "./stages/fault.ts";
 import { filters } from "./stages/filters.ts";
 import { mirror } from "./stages/mirror.ts";
+import { normalize } from "./stages/normalize.ts";
 import { type GlobalLimiter, rateLimit } from "./stages/rate-limit.ts";
 import { forward } from "./stages/forward.ts";
 import { respond } from "./stages/respond.ts";
@@ -49,6 +50,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
       telemetry(sink),
       respond(snapshot),
       errors(),
+      normalize(snapshot),
       route(snapshot, table),
       egress(snapshot),
       authorize(snapshot),
@@ -62,6 +64,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     telemetry(sink),
     respond(snapshot),
     errors(),
+    normalize(snapshot),
     authenticate(snapshot, s.authn),
     authorize(snapshot),
     route(snapshot, table),

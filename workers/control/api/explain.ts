@@ -10,6 +10,7 @@ import { configStore, explainStore } from "../objects.ts";
 import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
+import { parseJson, readBodyText } from "./body.ts";
 
 /** Why a synthetic east-west caller cannot call `service` (bindings are static: only declared calls exist), if it cannot. */
 function callerProblem(topology: Topology, caller: string | undefined, service: string | undefined): string | undefined {
@@ -38,7 +39,9 @@ explainRoutes.get("/v1/explain/:id", requireRole("viewer"), async (c) => {
 });
 
 explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
-  const parsed = SyntheticRequest.safeParse(await c.req.json().catch(() => undefined));
+  const body = await readBodyText(c.req.raw);
+  if (!body.ok) return body.response;
+  const parsed = SyntheticRequest.safeParse(parseJson(body.text));
   if (!parsed.success) return c.json({ errors: parsed.error.issues.map((i) => ({ resource: "(request)", path: i.path.join("."), message: i.message })) }, 422);
   const store = configStore(c.env);
   const topology = await store.topologyOf();
