@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Three suites: pure logic, real workers in workerd (Miniflare), and the CLI's local mesh over HTTP.
+// Suites: pure logic, real workers in workerd (Miniflare), the CLI's local mesh over HTTP, the dashboard in Chromium, and scale.
 export default defineConfig({
   test: {
     projects: [
@@ -33,6 +33,17 @@ export default defineConfig({
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      // Team-sized meshes (100 services, 200 workers) in Chromium: minutes to start here, so CI runs it after npm test.
+      {
+        test: {
+          name: "scale",
+          include: ["test/scale/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },

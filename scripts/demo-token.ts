@@ -5,7 +5,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importJWK, SignJWT } from "jose";
 
-const [sub = "jason", role] = process.argv.slice(2);
+const USAGE = "usage: npx tsx scripts/demo-token.ts [SUBJECT] [ROLE]   (default subject: jason; prints a 1-hour demo JWT)";
+const args = process.argv.slice(2);
+if (args.some((a) => a === "-h" || a === "--help")) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const unknown = args.find((a) => a.startsWith("-"));
+if (unknown || args.length > 2) {
+  console.error(`demo-token: ${unknown ? `unknown option ${unknown}` : "too many arguments"}\n${USAGE}`);
+  process.exit(2);
+}
+const [sub = "jason", role] = args;
 const { "//": _note, ...jwk } = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../examples/bookinfo/security/demo-private-key.json"), "utf8"));
 const key = await importJWK(jwk, "ES256");
 const token = await new SignJWT({ sub, ...(role ? { role } : {}) })

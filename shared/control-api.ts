@@ -27,6 +27,8 @@ export const MetricSeries = z.object({
   buckets: z.array(z.number().int()),
   retries: z.number().int().default(0),
   flags: z.record(z.string(), z.number().int()).default({}),
+  /** Copies sent by a RequestMirror filter, counted apart from the traffic callers wait for. */
+  mirror: z.boolean().optional(),
 });
 export type MetricSeries = z.infer<typeof MetricSeries>;
 
@@ -80,7 +82,7 @@ export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
   verifyDebugToken(token: string): Promise<boolean>;
 }
 
-/** The RateLimiter Durable Object: a fixed-window counter for one global limit and key. */
+/** A RateLimiter Durable Object: one shard of the global limits' fixed-window counters (many keys). */
 export interface RateLimiterApi extends Rpc.DurableObjectBranded {
-  hit(limit: number, periodMs: number): Promise<{ ok: boolean; retryAfterMs: number }>;
+  take(key: string, limit: number, periodMs: number): Promise<{ ok: boolean; retryAfterMs: number }>;
 }

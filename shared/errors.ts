@@ -3,6 +3,7 @@ import { H } from "./headers.ts";
 /** Codes users can search for; each maps to the status the mesh answers with (DESIGN §3). */
 export const ERROR_STATUS = {
   authn_failed: 401,
+  identity_invalid: 403,
   rbac_denied: 403,
   egress_denied: 403,
   no_route: 404,
@@ -15,6 +16,7 @@ export const ERROR_STATUS = {
   no_backend: 500,
   fault_abort: 0, // status comes from the fault
   bad_request: 400,
+  invalid_path: 400,
   payload_too_large: 413,
 } as const;
 

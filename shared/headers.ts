@@ -13,6 +13,8 @@ export const H = {
   debug: "x-isomesh-debug",
   explain: "x-isomesh-explain",
   configVersion: "x-isomesh-config-version",
+  /** On a RequestMirror's copy (Envoy marks its copies with a `-shadow` host instead). */
+  mirror: "x-isomesh-mirror",
 } as const;
 
 export const INTERNAL_PREFIX = "x-isomesh-";

@@ -4,6 +4,8 @@ import { bucketIndex, emptyBuckets } from "../../shared/histogram.ts";
 import { JwtVerifier, TokenCache } from "../../shared/security/jwt.ts";
 import { RouteTable } from "../../shared/routing/match.ts";
 import { factsOf } from "../../shared/routing/request-facts.ts";
+import { normalizeHost } from "../../shared/routing/host.ts";
+import { normalizePath } from "../../shared/routing/normalize-path.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
 import { syntheticMesh } from "../lib/synthetic-mesh.ts";
@@ -54,4 +56,17 @@ export async function decisionRecordBench(n: number) {
   const offNs = await nsPerOp(() => run(NO_RECORD), n);
   const onNs = await nsPerOp(() => run(new DecisionLog(true)), n);
   return { offNs, onNs };
+}
+
+/**
+ * What request normalization costs an edge per request (the normalize stage and the facts' host),
+ * on a plain path (the fast path every ordinary request takes) and on an encoded one.
+ */
+export async function normalizationBench(n: number) {
+  const merge = { mergeSlashes: true, escapedSlashes: "reject" } as const;
+  const plainNs = await nsPerOp(() => normalizePath("/api/v1/products/0"), n);
+  const plainStrictNs = await nsPerOp(() => normalizePath("/api/v1/products/0", merge), n);
+  const encodedNs = await nsPerOp(() => normalizePath("/%61pi/v1/%70roducts/./x/../%7E0%2f"), n);
+  const hostNs = await nsPerOp(() => normalizeHost("Shop.Example.com.:8787"), n);
+  return { plainNs, plainStrictNs, encodedNs, hostNs };
 }

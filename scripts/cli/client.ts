@@ -21,6 +21,11 @@ export class AdminClient {
     } catch (e) {
       throw new CliError(`cannot reach the admin API at ${this.base} (${(e as Error).cause ?? (e as Error).message}); is \`isomesh dev\` running? set --admin or ISOMESH_ADMIN`);
     }
+    // The admin API never sets these; the data plane always does (mesh errors, routed answers).
+    if (res.headers.has("x-isomesh-error") || res.headers.has("x-isomesh-backend")) {
+      await res.body?.cancel();
+      throw new CliError(`${this.base} is an isomesh gateway, not the admin API${nextPort(this.base)}; set --admin or ISOMESH_ADMIN`);
+    }
     const text = await res.text();
     let parsed: any = text;
     try {
@@ -37,8 +42,31 @@ export class AdminClient {
   }
 }
 
+// What the API puts in `resource` when an issue is about the request, not a resource.
+const PLACEHOLDERS = new Set(["(body)", "(request)", "version"]);
+
+/** `isomesh dev` puts the admin API on the gateway's port + 1. */
+function nextPort(base: string): string {
+  try {
+    const u = new URL(base);
+    if (!u.port) return "";
+    u.port = String(Number(u.port) + 1);
+    return ` (with isomesh dev it is on the next port: ${u.origin})`;
+  } catch {
+    return "";
+  }
+}
+
+/** One issue as a line: `Kind/name path: message`; placeholders such as "(body)" or "version" are left out. */
+export function describeIssue(e: { resource?: string; path?: string; message: string }): string {
+  const resource = e.resource && !PLACEHOLDERS.has(e.resource) ? e.resource : "";
+  const path = e.path && e.path !== e.resource && !e.message.startsWith(e.path) ? e.path : "";
+  const where = [resource, path].filter(Boolean).join(" ");
+  return where ? `${where}: ${e.message}` : e.message;
+}
+
 export function describeError(status: number, body: any): string {
-  if (body?.errors?.length) return `${status}: ${body.errors.map((e: any) => `${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`).join("; ")}`;
+  if (body?.errors?.length) return `${status}: ${body.errors.map(describeIssue).join("; ")}`;
   if (body?.error) return `${status} ${body.error.code}: ${body.error.message}`;
   return `${status}: ${typeof body === "string" ? body.slice(0, 200) : JSON.stringify(body)}`;
 }

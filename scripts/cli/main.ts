@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command } from "commander";
 import { CliError } from "./client.ts";
+import { REPO_ROOT } from "../lib/paths.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDeploy } from "./commands/deploy.ts";
 import { registerDev } from "./commands/dev.ts";
@@ -10,8 +13,11 @@ import { registerRollout } from "./commands/rollout.ts";
 import { registerBench } from "./commands/bench.ts";
 import { registerGen } from "./commands/gen.ts";
 
+const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+
 const program = new Command("isomesh")
   .description("A service mesh for Cloudflare Workers: run, configure and observe it")
+  .version(version, "-V, --version", "the CLI's version (`isomesh version` is the config version the control plane serves)")
   .option("--admin <url>", "admin API URL (or ISOMESH_ADMIN)")
   .option("--token <token>", "admin API token (or ISOMESH_TOKEN)")
   .showHelpAfterError()

@@ -68,6 +68,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const workerName = (short: string) => meshWorkerName(manifest.name, short);
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
   const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
+  // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/edge/stages/telemetry.ts).
+  const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
   const control = { binding: "CONTROL", service: workerName(CONTROL), entrypoint: "MeshControl" };
   const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }] };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
@@ -123,7 +125,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     config: {
       name: workerName(GATEWAY),
       ...edge(GATEWAY).modules,
-      ...base,
+      ...edgeBase,
       ...(manifest.gateway?.routes.length ? { routes: manifest.gateway.routes } : {}),
       ...(manifest.gateway?.workersDev !== undefined ? { workers_dev: manifest.gateway.workersDev } : {}),
       vars: edgeVars(GATEWAY),
@@ -140,7 +142,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       config: {
         name: workerName(EGRESS),
         ...edge(EGRESS).modules,
-        ...base,
+        ...edgeBase,
         workers_dev: false,
         vars: edgeVars(EGRESS),
         kv_namespaces: kv,
@@ -163,7 +165,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       config: {
         name: workerName(short),
         ...edge(short).modules,
-        ...base,
+        ...edgeBase,
         workers_dev: false,
         vars: edgeVars(short),
         kv_namespaces: kv,

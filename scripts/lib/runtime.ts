@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { BOOTSTRAP_MODULE, bundleWorker } from "./bundle.ts";
+import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
@@ -69,6 +71,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const adminPort = o.adminPort ?? (o.port === 0 ? 0 : o.port + 1);
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
   const d1: D1Target[][] = mesh.workers.map(() => []);
+  const builds: string[] = [];
+  const appGuard = randomBytes(16).toString("hex"); // what an edge shows its apps (entry-guard.ts)
 
   const workers: WorkerOptions[] = await Promise.all(
     mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
@@ -76,7 +80,14 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
-      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...(await scriptOf(w, bundled[i], state)) };
+      // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
+      // API answer only requests that came through a mesh binding (entry-guard.ts says why).
+      const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
+      const guard: Guard | undefined = open ? undefined : w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
+      const entry = await scriptOf(w, bundled[i], state, guard, workerOptions.modulesRules);
+      if (entry.scriptPath) builds.push(entry.built);
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
+      if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
@@ -100,8 +111,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
-  pruneBuilds(join(state, "build"), new Set(workers.map((w) => String(w.scriptPath))));
-  // The gateway first: it is also Miniflare's own entry worker (on a random port, unused).
+  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.map((w) => String(w.scriptPath))]));
+  // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
@@ -138,14 +149,20 @@ function pruneBuilds(dir: string, used: Set<string>) {
 }
 
 /**
- * A worker's modules. An edge gets exactly what wrangler uploads for it (the shared edge bundle as
- * `index.js`, its bootstrap snapshot as the `bootstrap.snapshot` text module beside it); every
- * edge names the same bundle file, so the mesh builds and reads it once.
+ * A worker's modules, behind the dev entry guard unless `guard` is undefined. An edge gets exactly
+ * what wrangler uploads for it (the shared edge bundle as `index.js`, its bootstrap snapshot as the
+ * `bootstrap.snapshot` text module beside it): every edge names the same bundle file, so the mesh
+ * builds it once and workerd reads the same code for every edge.
  */
-async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined, state: string): Promise<Partial<Pick<WorkerOptions, "modules" | "modulesRoot" | "modulesRules" | "scriptPath">>> {
+async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined, state: string, guard: Guard | undefined, rules: WorkerOptions["modulesRules"]) {
   if (w.build.kind === "edge") {
     const root = dirname(w.build.bundle);
-    return { modulesRoot: root, modules: [{ type: "ESModule", path: w.build.bundle }, { type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap }], modulesRules: undefined };
+    const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [
+      { type: "ESModule", path: w.build.bundle },
+      { type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap },
+    ];
+    if (guard) modules.unshift({ type: "ESModule", path: join(root, `dev-guard.${guard.kind}.mjs`), contents: guardModule("./index.js", guard) });
+    return { scriptPath: undefined, built: undefined, options: { modules, modulesRoot: root, modulesRules: undefined } };
   }
   const scriptPath =
     w.build.kind === "wrangler"
@@ -153,7 +170,8 @@ async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined
           throw new Error(`${w.service}/${w.version}: ${e.message}`);
         })
       : await bundled!;
-  return { modules: true, modulesRoot: dirname(scriptPath), scriptPath };
+  const options = guard ? guardedEntry(scriptPath, join(state, "build"), guard, rules) : { scriptPath, modulesRoot: dirname(scriptPath) };
+  return { scriptPath, built: scriptPath, options: { modules: true, ...options } };
 }
 
 /**

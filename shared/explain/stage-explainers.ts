@@ -4,6 +4,7 @@ import { authorize } from "../security/authorize.ts";
 import { principalOf } from "../security/jwt.ts";
 import type { Snapshot } from "../snapshot/schema.ts";
 import type { Decision } from "./record.ts";
+import { derivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
 import type { StageExplainer, StageExplainers, SyntheticRequest } from "./synthetic.ts";
 
 /**
@@ -17,9 +18,14 @@ function identity(snapshot: Snapshot, input: SyntheticRequest, caller: string) {
   return { claims, principal };
 }
 
-const authentication: StageExplainer = (snapshot, _facts, input, caller) => {
+const authentication: StageExplainer = (snapshot, facts, input, caller) => {
   const rules = snapshot.authn?.rules ?? [];
   const { claims, principal } = identity(snapshot, input, caller);
+  // As the edge does: claim-derived headers replace (or, without claims, remove) the request's copies.
+  const verifiedBy = claims ? rules.filter((r) => r.issuer === claims.iss) : [];
+  for (const [name, value] of derivedHeaders(outputHeadersOf(rules), verifiedBy, claims))
+    if (value === undefined) facts.headers.delete(name);
+    else facts.headers.set(name, value);
   if (snapshot.role === "service") return principal ? [{ stage: "authn", decision: `principal ${principal} from the gateway`, principal }] : [];
   if (rules.length === 0) return claims ? [{ stage: "authn", decision: "no RequestAuthentication here: the token is ignored" }] : [];
   if (!claims) return [{ stage: "authn", decision: "no token: no principal" }];

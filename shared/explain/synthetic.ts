@@ -6,6 +6,9 @@ import { RouteTable } from "../routing/match.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
 import type { CompiledBackend, Snapshot } from "../snapshot/schema.ts";
 import type { Decision } from "./record.ts";
+import { normalizeHost } from "../routing/host.ts";
+import { normalizePath } from "../routing/normalize-path.ts";
+import { requestTimeoutOf } from "../routing/request-timeout.ts";
 
 /** A request to evaluate without sending it (POST /v1/explain). */
 export const SyntheticRequest = z.object({
@@ -38,18 +41,34 @@ export type StageExplainers = { beforeRoute: StageExplainer[]; afterRoute: Stage
 export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: string) => Snapshot | undefined, extra: StageExplainers = { beforeRoute: [], afterRoute: [] }): SyntheticHop[] {
   const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
   const headers = new Headers(input.headers);
-  const facts: RequestFacts = { method: input.method.toUpperCase(), host: (headers.get("host") ?? url.hostname).toLowerCase().replace(/:\d+$/, ""), path: url.pathname, query: url.searchParams, headers };
+  const facts: RequestFacts = { method: input.method.toUpperCase(), host: normalizeHost(headers.get("host") ?? url.host), path: url.pathname, query: url.searchParams, headers };
   const start = input.service === EGRESS ? EGRESS : input.service ? edgeName(input.service) : GATEWAY;
-  if (start === EGRESS) facts.host = url.hostname.toLowerCase(); // the egress edge believes the URL, never a Host header
+  if (start === EGRESS) facts.host = normalizeHost(url.host); // the egress edge believes the URL, never a Host header
   return [hop(start, input.service ? input.caller ?? "unknown" : "external", 1)];
 
-  function hop(edge: string, caller: string, share: number): SyntheticHop {
+  /** `callerMs`: the deadline the previous hop passes on (x-isomesh-deadline-ms). */
+  function hop(edge: string, caller: string, share: number, callerMs?: number): SyntheticHop {
     const snapshot = snapshotOf(edge);
     const node: SyntheticHop = { edge, caller, share: round(share), decisions: [], children: [] };
     if (!snapshot) {
       node.decisions.push({ stage: "snapshot", decision: `no snapshot compiled for edge ${edge}` });
       return node;
     }
+    const normalized = normalizePath(facts.path, snapshot.meshConfig.path);
+    if (!normalized.ok) {
+      node.decisions.push({ stage: "normalize", decision: normalized.reason, error: "invalid_path", status: 400 });
+      return node;
+    }
+    if (normalized.path !== facts.path) {
+      node.decisions.push({ stage: "normalize", decision: `path ${facts.path} is ${normalized.path}` });
+      facts.path = normalized.path;
+    }
+    let deadlineMs: number | undefined;
+    const timeout = (route: Parameters<typeof requestTimeoutOf>[0]) => {
+      const t = requestTimeoutOf(route, snapshot, callerMs);
+      deadlineMs = t?.ms;
+      if (t) node.decisions.push({ stage: "timeout", decision: `request timeout ${t.ms} ms (${t.source})`, requestMs: t.ms, source: t.source });
+    };
     const run = (explainers: StageExplainer[]) => {
       for (const explain of explainers) {
         node.decisions.push(...explain(snapshot, facts, input, caller));
@@ -83,9 +102,11 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
         return node;
       }
       if (winner.filters.length) node.decisions.push({ stage: "filters", decision: `applies ${winner.filters.map((f) => f.type).join(", ")}` });
+      timeout(winner);
     } else if (snapshot.role === "service" && table.size === 0) {
       node.decisions.push({ stage: "route", decision: "no HTTPRoute attached: default backends", source: snapshot.defaultSource ?? "equal split across versions" });
       backends = snapshot.defaultBackends;
+      timeout(undefined);
     } else {
       node.decisions.push({ stage: "route", decision: "no route matched", error: "no_route", status: 404 });
       return node;
@@ -103,7 +124,7 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     node.decisions.push({ stage: "split", decision: weightsFrom ? `${split}, set by ${weightsFrom}` : split, shares, ...(weightsFrom ? { weightsFrom } : {}) });
     if (snapshot.policy?.stickySession) node.decisions.push({ stage: "split", decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend` });
     if (snapshot.role === "gateway")
-      for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total));
+      for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total, deadlineMs));
     return node;
   }
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AdminOidc } from "../security/admin-oidc.ts";
 import { CONTROL, edgeName, EGRESS, EGRESS_BINDING, GATEWAY, meshWorkerName, serviceBinding, versionWorkerName } from "../names.ts";
+import { MeshConfigSpec } from "./mesh-config.ts";
 
 const Name = z
   .string()
@@ -84,6 +85,8 @@ export const Manifest = z
     egress: EgressSpec.optional(),
     /** Admin API access beyond tokens: OIDC/JWT from the organisation's identity provider. */
     admin: z.strictObject({ oidc: AdminOidc.optional() }).optional(),
+    /** Mesh-wide data-plane settings: path normalization, the default request timeout (mesh-config.ts). */
+    meshConfig: MeshConfigSpec,
     /** Compatibility date for every generated worker. */
     compatibilityDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default("2025-04-01"),
   })

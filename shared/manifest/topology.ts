@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Manifest } from "./schema.ts";
+import { CompiledMeshConfig, compileMeshConfig } from "./mesh-config.ts";
 
 /**
  * What the control plane knows of the mesh's shape: services, their versions and who calls whom.
@@ -17,6 +18,8 @@ export const Topology = z.object({
   ),
   /** Present when the mesh has an egress edge: its client-certificate bindings. */
   egress: z.object({ certificates: z.array(z.string()) }).optional(),
+  /** The manifest's meshConfig as edges run it; absent means the defaults. */
+  meshConfig: z.optional(CompiledMeshConfig),
 });
 export type Topology = z.infer<typeof Topology>;
 
@@ -25,6 +28,7 @@ export function topologyOf(m: Manifest): Topology {
     mesh: m.name,
     services: m.services.map((s) => ({ name: s.name, versions: s.versions.map((v) => v.name), calls: s.calls, ...(s.egress ? { egress: true } : {}) })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
+    meshConfig: compileMeshConfig(m.meshConfig),
   };
 }
 

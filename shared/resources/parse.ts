@@ -1,30 +1,59 @@
-import { parseAllDocuments } from "yaml";
+import { Composer, type Document as YamlDocument, LineCounter, Parser } from "yaml";
 import { KINDS, resolveKind, type Resource } from "./index.ts";
 import { describeIssues, type ResourceIssue } from "./issues.ts";
+import { cstDepth, exceedsNestingLimit, LIMITS, nestedTooDeep, tooManyAliases, tooManyDocuments } from "./limits.ts";
 
 /** A resource as the user wrote it (validated), which is what the store keeps and `get` returns. */
 export type Document = { apiVersion: string; kind: string; metadata: { name: string } & Record<string, string | Record<string, string>>; spec: Record<string, {}> };
 export type Parsed = { doc: Document; resource: Resource };
 
-/** Splits a request body (YAML multi-document, a JSON object, a JSON array or a List) into documents. */
+/**
+ * Splits a request body (YAML multi-document, a JSON object, a JSON array or a List) into documents,
+ * within the documents, depth and aliases limits (limits.ts): a hostile body is an error naming the
+ * limit, found before it costs more than a linear scan.
+ */
 export function splitDocuments(text: string): { docs: unknown[]; errors: ResourceIssue[] } {
+  if (exceedsNestingLimit(text)) return { docs: [], errors: [nestedTooDeep()] };
   const trimmed = text.trim();
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    let docs: unknown[];
     try {
-      return { docs: unwrapList(JSON.parse(trimmed)), errors: [] };
+      docs = unwrapList(JSON.parse(trimmed));
     } catch (e) {
       return { docs: [], errors: [{ resource: "(body)", path: "", message: `invalid JSON: ${(e as Error).message}` }] };
     }
+    return docs.length > LIMITS.documents ? { docs: [], errors: [tooManyDocuments()] } : { docs, errors: [] };
   }
   const docs: unknown[] = [];
   const errors: ResourceIssue[] = [];
-  parseAllDocuments(text).forEach((d, i) => {
-    if (d.errors.length) errors.push({ resource: `(document ${i + 1})`, path: "", message: `invalid YAML: ${d.errors[0].message}` });
-    else {
-      const value = d.toJS();
-      if (value !== null && value !== undefined) docs.push(...unwrapList(value));
+  const lines = new LineCounter();
+  const composer = new Composer();
+  let n = 0;
+  const take = (d: YamlDocument.Parsed) => {
+    const label = `(document ${++n})`;
+    if (d.errors.length) {
+      const { line, col } = lines.linePos(d.errors[0].pos[0]);
+      return void errors.push({ resource: label, path: "", message: `invalid YAML: ${d.errors[0].message} at line ${line}, column ${col}` });
     }
-  });
+    let value: unknown;
+    try {
+      value = d.toJS({ maxAliasCount: LIMITS.aliases });
+    } catch (e) {
+      if (e instanceof ReferenceError && /alias/i.test(e.message)) return void errors.push(tooManyAliases(label));
+      return void errors.push({ resource: label, path: "", message: `invalid YAML: ${(e as Error).message}` });
+    }
+    if (value !== null && value !== undefined) docs.push(...unwrapList(value));
+  };
+  let count = 0;
+  for (const token of new Parser(lines.addNewLine).parse(text)) {
+    if (token.type === "document") {
+      if (++count > LIMITS.documents) return { docs: [], errors: [tooManyDocuments()] };
+      if (cstDepth(token) > LIMITS.depth) return { docs: [], errors: [nestedTooDeep(`(document ${count})`)] };
+    }
+    for (const d of composer.next(token)) take(d);
+  }
+  for (const d of composer.end(false, text.length)) take(d);
+  if (docs.length > LIMITS.documents) return { docs: [], errors: [tooManyDocuments()] };
   return { docs, errors };
 }
 

@@ -37,6 +37,8 @@ export const JwtRule = z
     outputClaimToHeaders: z.array(z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]+$/, "invalid header name"), claim: z.string().min(1) })).default([]),
     /** Allowed clock difference for exp / nbf / iat, seconds (isomesh extension; Istio uses 60 s). */
     clockSkewSeconds: z.number().int().min(0).max(600).default(60),
+    /** Refuse tokens without `exp` (Envoy's require_expiration); off by default, as in Istio. */
+    requireExpiration: z.boolean().default(false),
   })
   .refine((r) => (r.jwks === undefined) !== (r.jwksUri === undefined), { message: "a jwtRule needs exactly one of jwks or jwksUri" });
 

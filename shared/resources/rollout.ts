@@ -28,11 +28,13 @@ export const RolloutSpec = z
 
 export const RolloutStatus = z.strictObject({
   phase: z.enum(["Progressing", "Paused", "Promoted", "RolledBack"]),
+  /** The step running, from 1 (`steps[step - 1]` is its weight). */
   step: z.number().int(),
   weight: z.number(),
   message: z.string(),
   stepStartedAt: z.number(),
   lastTransition: z.string(),
+  /** The last analysis: canary requests, success rate in percent (as `analysis.successRate`), p99 in ms. */
   lastAnalysis: z.strictObject({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() }).optional(),
 });
 

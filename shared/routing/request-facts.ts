@@ -1,31 +1,29 @@
+import { normalizeHost } from "./host.ts";
+
 /** What route matching looks at, extracted once per request. */
 export type RequestFacts = {
   method: string;
-  /** Lower-case host without port. */
+  /** The normalized host (shared/routing/host.ts): lower-case, no port, no trailing dot. */
   host: string;
-  /** Path without the query string. */
+  /** Path without the query string (normalized by the edge before the facts are taken). */
   path: string;
   query: URLSearchParams;
+  /** The headers the backend will receive, as the mesh has rewritten them so far. */
   headers: Headers;
 };
 
 /**
  * `hostFromUrl`: the egress edge matches the host it will actually connect to (the URL's), never a
- * Host header an app could set to an allowed name while the URL points elsewhere.
+ * Host header an app could set to an allowed name while the URL points elsewhere. `headers`: the
+ * edge passes the upstream headers, so no decision ever reads a header the mesh replaced.
  */
-export function factsOf(request: Request, url = new URL(request.url), hostFromUrl = false): RequestFacts {
+export function factsOf(request: Request, url = new URL(request.url), hostFromUrl = false, headers = request.headers): RequestFacts {
   const rawHost = hostFromUrl ? url.host : request.headers.get("host") ?? url.host;
   return {
     method: request.method.toUpperCase(),
-    host: hostWithoutPort(rawHost.toLowerCase()),
+    host: normalizeHost(rawHost),
     path: url.pathname,
     query: url.searchParams,
-    headers: request.headers,
+    headers,
   };
-}
-
-function hostWithoutPort(host: string): string {
-  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
-  const colon = host.lastIndexOf(":");
-  return colon === -1 ? host : host.slice(0, colon);
 }

@@ -7,6 +7,7 @@ export type Verified = { ok: true; principal: string; claims: Record<string, unk
 export type Rejected = { ok: false; reason: string; policy?: string };
 
 export const MAX_TOKEN_BYTES = 8 * 1024;
+const NO_EXP_CACHE_MS = 60_000;
 const ASYMMETRIC = new Set(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]);
 const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c"];
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -112,10 +113,12 @@ export class JwtVerifier {
           audience: rule.audiences.length ? rule.audiences : undefined,
           algorithms,
           clockTolerance: rule.clockSkewSeconds,
+          requiredClaims: rule.requireExpiration ? ["exp"] : undefined,
           currentDate: new Date(now),
         });
         const verified = { ok: true as const, principal: principalOf(claims), claims: claims as Record<string, unknown>, rule };
-        this.deps.cache.set(token, verified, typeof claims.exp === "number" ? claims.exp * 1000 : now + 60_000);
+        // A token without exp (accepted unless the rule requires one) is cached for a minute.
+        this.deps.cache.set(token, verified, typeof claims.exp === "number" ? claims.exp * 1000 : now + NO_EXP_CACHE_MS);
         return { ...verified, cached: false };
       } catch (e) {
         last = describe(e);

@@ -2,11 +2,14 @@ import { edgeName, EGRESS, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource, ResourceOf } from "../resources/index.ts";
 import type { HTTPRoute, RouteRule } from "../resources/http-route.ts";
+import type { AuthorizationRule } from "../resources/authorization-policy.ts";
 import type { JwtRule } from "../resources/request-authentication.ts";
 import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
 import { edgesFedBy } from "./scope.ts";
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutWeights } from "../rollout/decide.ts";
+import { type CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/compiled-mesh-config.ts";
+import { normalizeHost } from "../routing/host.ts";
 import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
 
 /** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
@@ -23,6 +26,8 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
   const mine = inputs.filter((s) => edgesFedBy(s.resource).includes(edge));
   const service = topology.services.find((s) => edgeName(s.name) === edge);
   const role = edge === GATEWAY ? "gateway" : edge === EGRESS ? "egress" : "service";
+  const meshConfig = topology.meshConfig ?? DEFAULT_MESH_CONFIG;
+  const timeouts = timeoutsWithDefault(meshConfig);
   if (role === "service" && !service) throw new Error(`unknown edge "${edge}"`);
   if (role === "egress" && !topology.egress) throw new Error(`this mesh has no egress edge (no service declares egress: true)`);
   const externals = mine
@@ -45,7 +50,7 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     service: service?.name,
     version,
     backends: service ? service.versions : role === "egress" ? externals.map((e) => e.metadata.name) : topology.services.map((s) => s.name),
-    vhosts: role === "egress" ? compileExternalHosts(externals) : compileVirtualHosts(routes, service?.name, rollout),
+    vhosts: role === "egress" ? compileExternalHosts(externals, timeouts) : compileVirtualHosts(routes, timeouts, service?.name, rollout),
     ...defaults(service, rollout),
     policy: policies[0] ? compilePolicy(policies[0]) : undefined,
     authn: compileAuthn(mine.filter((s) => s.resource.kind === "RequestAuthentication").sort(byAge).map((s) => s.resource as ResourceOf<"RequestAuthentication">)),
@@ -60,6 +65,7 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
           })),
         }
       : {}),
+    meshConfig,
   };
 }
 
@@ -67,7 +73,7 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
  * The egress edge's virtual hosts: each declared host routes everything to its ExternalService,
  * with that service's timeouts and retries. A host declared twice belongs to the oldest declaration.
  */
-function compileExternalHosts(externals: ResourceOf<"ExternalService">[]): VirtualHost[] {
+function compileExternalHosts(externals: ResourceOf<"ExternalService">[], compileTimeouts: TimeoutCompiler): VirtualHost[] {
   const byHost = new Map<string, CompiledRoute>();
   for (const e of externals) {
     const route: CompiledRoute = {
@@ -93,7 +99,7 @@ function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuth
 }
 
 type JwtRuleInput = Pick<JwtRule, "issuer" | "audiences" | "jwks" | "jwksUri" | "clockSkewSeconds"> &
-  Partial<Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders">>;
+  Partial<Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders" | "requireExpiration">>;
 
 /** A JWT rule as the verifier takes it (inline JWKS parsed): a RequestAuthentication's, or the admin API's OIDC rule. */
 export function compileJwtRule(policy: string, r: JwtRuleInput): CompiledAuthn["rules"][number] {
@@ -108,12 +114,20 @@ export function compileJwtRule(policy: string, r: JwtRuleInput): CompiledAuthn["
     forwardOriginalToken: r.forwardOriginalToken ?? false,
     outputClaimToHeaders: r.outputClaimToHeaders ?? [],
     clockSkewSeconds: r.clockSkewSeconds,
+    requireExpiration: r.requireExpiration ?? false,
   };
 }
 
 function compileAuthz(list: ResourceOf<"AuthorizationPolicy">[]): CompiledAuthz | undefined {
   if (list.length === 0) return undefined;
-  return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules })) };
+  return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules.map(withNormalizedHosts) })) };
+}
+
+/** Policy hosts compare with the request's normalized host, so they are normalized alike (case, port, trailing dot). */
+function withNormalizedHosts(rule: AuthorizationRule): AuthorizationRule {
+  if (!rule.to?.some(({ operation: o }) => o.hosts || o.notHosts)) return rule;
+  const norm = (hosts: string[] | undefined) => hosts?.map(normalizeHost);
+  return { ...rule, to: rule.to.map(({ operation: o }) => ({ operation: { ...o, hosts: norm(o.hosts), notHosts: norm(o.notHosts) } })) };
 }
 
 type OwningRollout = { resource: Rollout; status: RolloutStatus };
@@ -139,11 +153,11 @@ const byAge = (a: StoredResource, b: StoredResource) =>
   a.createdAt - b.createdAt || a.resource.metadata.name.localeCompare(b.resource.metadata.name);
 
 /** Groups route entries by hostname (like Envoy virtual hosts) and sorts each by Gateway API precedence. */
-function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], service?: string, rollout?: OwningRollout): VirtualHost[] {
+function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], compileTimeouts: TimeoutCompiler, service?: string, rollout?: OwningRollout): VirtualHost[] {
   const byHost = new Map<string, { entry: CompiledRoute; key: SortKey }[]>();
   for (const { resource, createdAt } of routes) {
     const hosts = resource.spec.hostnames.length ? resource.spec.hostnames : ["*"];
-    const entries = compileRoute(resource, createdAt, service).map((e) => (rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e));
+    const entries = compileRoute(resource, createdAt, compileTimeouts, service).map((e) => (rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e));
     for (const h of hosts) byHost.set(h, [...(byHost.get(h) ?? []), ...entries]);
   }
   return [...byHost.entries()]
@@ -154,20 +168,28 @@ function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[
     .sort((a, b) => (a.hostnames[0] ?? "").localeCompare(b.hostnames[0] ?? ""));
 }
 
+type TimeoutCompiler = (t: RouteRule["timeouts"]) => CompiledRoute["timeouts"];
+
+/** A route's timeouts; without a timeouts.request of its own it gets the mesh default ("0s" keeps none). */
+const timeoutsWithDefault =
+  (mesh: CompiledMeshConfig): TimeoutCompiler =>
+  (t) =>
+    t?.request !== undefined || !mesh.requestTimeoutMs
+      ? { requestMs: t?.request, backendRequestMs: t?.backendRequest }
+      : { requestMs: mesh.requestTimeoutMs, backendRequestMs: t?.backendRequest, requestDefault: true };
+
 /** A route entry of a service whose split a Rollout owns: the rule's weights as the rollout divides them, and who did. */
 function underRollout(entry: CompiledRoute, rollout: OwningRollout): CompiledRoute {
   const backends = splitByRollout(entry.backends, rollout.resource.spec, rollout.status);
   return backends ? { ...entry, backends, weightsFrom: rolloutSource(rollout.resource, rollout.status) } : entry;
 }
 
-const compileTimeouts = (t: RouteRule["timeouts"]): CompiledRoute["timeouts"] => ({ requestMs: t?.request, backendRequestMs: t?.backendRequest });
-
 const compileRetry = (r: RouteRule["retry"]): CompiledRoute["retry"] =>
   r && { codes: r.codes, attempts: r.attempts, backoffMs: r.backoff ?? DEFAULT_BACKOFF_MS, unsafeMethods: r.unsafeMethods };
 
 type SortKey = [number, number, number, number, number, number, string, number, number];
 
-function compileRoute(r: HTTPRoute, createdAt: number, service?: string): { entry: CompiledRoute; key: SortKey }[] {
+function compileRoute(r: HTTPRoute, createdAt: number, compileTimeouts: TimeoutCompiler, service?: string): { entry: CompiledRoute; key: SortKey }[] {
   const out: { entry: CompiledRoute; key: SortKey }[] = [];
   r.spec.rules.forEach((rule, ruleIndex) => {
     const backends: CompiledBackend[] = rule.backendRefs.map((b) => ({

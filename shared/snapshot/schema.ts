@@ -3,6 +3,7 @@ import { HeaderMatch, Method, PathMatch, QueryParamMatch } from "../resources/ro
 import { RouteFilter } from "../resources/route-filter.ts";
 import { KeySource } from "../resources/key-source.ts";
 import { AuthorizationRule } from "../resources/authorization-rule.ts";
+import { CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/compiled-mesh-config.ts";
 
 // What every edge validates on each snapshot it reads. zod/mini (tree-shakable, a few tens of KiB)
 // instead of zod's full build (~800 KiB), which every cold edge isolate would otherwise parse; the
@@ -33,7 +34,8 @@ export const CompiledRoute = z.object({
   backends: z.array(CompiledBackend),
   /** Who decided `backends`' weights when the route did not (a Rollout of the service). */
   weightsFrom: z.optional(z.string()),
-  timeouts: z.object({ requestMs: z.optional(z.number()), backendRequestMs: z.optional(z.number()) }),
+  /** requestMs: the route's timeouts.request, else the mesh default (requestDefault); 0 or absent: none. */
+  timeouts: z.object({ requestMs: z.optional(z.number()), backendRequestMs: z.optional(z.number()), requestDefault: z.optional(z.boolean()) }),
   retry: z.optional(z.object({ codes: z.array(z.number()), attempts: z.number(), backoffMs: z.number(), unsafeMethods: z.boolean() })),
 });
 
@@ -74,6 +76,7 @@ export const CompiledAuthn = z.object({
       forwardOriginalToken: z.boolean(),
       outputClaimToHeaders: z.array(z.object({ header: z.string(), claim: z.string() })),
       clockSkewSeconds: z.number(),
+      requireExpiration: z.optional(z.boolean()),
     }),
   ),
 });
@@ -112,6 +115,8 @@ export const Snapshot = z.object({
   authz: z.optional(CompiledAuthz),
   /** The egress edge's allow-list: one entry per ExternalService. */
   externals: z.optional(z.array(CompiledExternal)),
+  /** The manifest's meshConfig (path normalization, default timeout); snapshots from before it had the defaults. */
+  meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
 });
 
 export type Snapshot = z.infer<typeof Snapshot>;

@@ -11,7 +11,8 @@ export type GraphEdge = { source: string; target: string } & Golden;
  * service's own edge, plus external → gateway from the gateway's reports and app → ExternalService
  * from the egress edge's (ExternalService nodes are of kind "external-service").
  */
-export function serviceGraph(series: MetricSeries[], services: { name: string; versions: string[] }[], windowSec: number): { nodes: GraphNode[]; edges: GraphEdge[] } {
+export function serviceGraph(all: MetricSeries[], services: { name: string; versions: string[] }[], windowSec: number): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  const series = all.filter((s) => !s.mirror); // the calls callers made, not the mesh's copies
   const pairs = new Map<string, MetricSeries[]>();
   const add = (source: string, target: string, s: MetricSeries) => pairs.set(`${source}\u0000${target}`, [...(pairs.get(`${source}\u0000${target}`) ?? []), s]);
   for (const s of series) {

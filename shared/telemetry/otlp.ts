@@ -1,4 +1,5 @@
 import type { Span } from "../control-api.ts";
+import { CANCELLED_STATUS } from "./outcome.ts";
 
 type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
 const value = (v: string | number | boolean): AnyValue =>
@@ -20,15 +21,17 @@ export function toOtlp(spans: Span[]) {
             spanId: s.spanId,
             ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
             name: s.name,
-            kind: 2, // SPAN_KIND_SERVER: the edge serves the caller's request
+            // SERVER: the edge serves its caller; a mirror's copy is sent by the edge (CLIENT).
+            kind: s.attributes.mirror === true ? 3 : 2,
             startTimeUnixNano: nanos(s.startMs),
             endTimeUnixNano: nanos(s.startMs + s.durationMs),
             attributes: [
-              { key: "http.response.status_code", value: value(s.status) },
+              // No answer was sent to a caller that gave up: no status code, an error.type instead (OTel semconv).
+              s.status === CANCELLED_STATUS ? { key: "error.type", value: value("caller_cancelled") } : { key: "http.response.status_code", value: value(s.status) },
               { key: "isomesh.edge", value: value(s.edge) },
               ...Object.entries(s.attributes).map(([key, v]) => ({ key: `isomesh.${key}`, value: value(v) })),
             ],
-            status: { code: s.status >= 500 ? 2 : 1 },
+            status: s.status === CANCELLED_STATUS ? { code: 2, message: "the caller gave up before the edge answered" } : { code: s.status >= 500 ? 2 : 1 },
           })),
         },
       ],

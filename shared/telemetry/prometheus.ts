@@ -1,5 +1,6 @@
 import type { MetricSeries } from "../control-api.ts";
 import { LATENCY_BUCKETS_MS } from "../histogram.ts";
+import { REQUEST_FLAGS } from "./outcome.ts";
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const labels = (l: Record<string, string>) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(",")}}`;
@@ -17,8 +18,10 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
     destination_version: s.version,
     route: s.route,
     response_code: String(s.code),
+    // Only on a RequestMirror's copies, so queries written for Istio keep their meaning; {mirror=""} leaves them out.
+    ...(s.mirror ? { mirror: "true" } : {}),
   });
-  out.push("# HELP isomesh_requests_total Requests handled, counted once per reporting edge.", "# TYPE isomesh_requests_total counter");
+  out.push("# HELP isomesh_requests_total Requests handled, counted once per reporting edge (response_code 0: the caller gave up first).", "# TYPE isomesh_requests_total counter");
   for (const s of series) out.push(`isomesh_requests_total${labels(base(s))} ${s.count}`);
 
   // Istio's name shape (istio_request_duration_milliseconds), so Istio dashboards and queries carry over.
@@ -38,11 +41,11 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
   for (const s of series) out.push(`isomesh_retries_total${labels(base(s))} ${s.retries}`);
 
   out.push(
-    "# HELP isomesh_request_flags_total Requests by what happened to them (retried, timed_out, circuit_open, overloaded, rate_limited, rbac_denied, authn_failed, fault_abort, fault_delay, mirrored, global_fetch).",
+    `# HELP isomesh_request_flags_total Requests by what happened to them (${REQUEST_FLAGS.join(", ")}).`,
     "# TYPE isomesh_request_flags_total counter",
   );
   for (const s of series)
-    for (const [flag, n] of Object.entries(s.flags)) out.push(`isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, flag })} ${n}`);
+    for (const [flag, n] of Object.entries(s.flags)) out.push(`isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), flag })} ${n}`);
 
   out.push("# HELP isomesh_config_version Config version served by the control plane.", "# TYPE isomesh_config_version gauge", `isomesh_config_version ${version}`);
   out.push("# HELP isomesh_edge_config_version Config version each edge reports running.", "# TYPE isomesh_edge_config_version gauge");

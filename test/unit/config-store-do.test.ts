@@ -66,7 +66,7 @@ describe("ConfigStore Durable Object", () => {
     vi.setSystemTime(state.alarm()!);
     await store.alarm();
     const rollout = await (await call(rolloutRoutes, "GET", "/v1/rollouts/web-canary", undefined, VIEWER)).json();
-    expect(rollout.status).toMatchObject({ phase: "Progressing", step: 1, weight: 50, lastAnalysis: { requests: 40, successRate: 1 } });
+    expect(rollout.status).toMatchObject({ phase: "Progressing", step: 2, weight: 50, lastAnalysis: { requests: 40, successRate: 100 } });
     expect(state.alarm()).toBe(T0 + 60_000);
     const entry = await (await call(configRoutes, "GET", "/v1/history/2", undefined, VIEWER)).json();
     expect(entry).toMatchObject({ version: 2, by: "rollout/web-canary", changes: [{ op: "weights" }], resources: [{ before: { status: { weight: 10 } }, after: { status: { weight: 50 } } }] });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
+import { DEFAULT_MESH_CONFIG } from "../../shared/manifest/mesh-config.ts";
 import { createExchange } from "../../workers/edge/inbound.ts";
 import type { EdgeEnv } from "../../workers/edge/env.ts";
 import { upstreamFor } from "../../workers/edge/upstream.ts";
@@ -20,6 +21,7 @@ const snapshot: Snapshot = {
     { name: "partner", hosts: ["api.partner.example"], ports: [{ number: 443, protocol: "HTTPS" }], clientCertificate: "PARTNER_CERT" },
     { name: "public", hosts: ["api.public.example"], ports: [{ number: 443, protocol: "HTTPS" }] },
   ],
+  meshConfig: DEFAULT_MESH_CONFIG,
 };
 
 function fakeCertificate() {

@@ -56,7 +56,7 @@ describe("rollout controller", () => {
   it("starts at the first step and arms the alarm for the end of its interval", async () => {
     const start = t.clock.now();
     expect(await t.config.apply(rollout(), { by: "alice" })).toMatchObject({ ok: true, version: 1 });
-    expect(status().status).toMatchObject({ phase: "Progressing", step: 0, weight: 20 });
+    expect(status().status).toMatchObject({ phase: "Progressing", step: 1, weight: 20 });
     expect(weights()).toEqual(["v1:80", "v2:20"]);
     expect(alarm).toBe(start + INTERVAL);
   });
@@ -65,19 +65,19 @@ describe("rollout controller", () => {
     await t.config.apply(rollout(), { by: "alice" });
     t.clock.advance(INTERVAL - 1);
     await controller.runDue();
-    expect(status().status).toMatchObject({ step: 0 });
+    expect(status().status).toMatchObject({ step: 1 });
     expect(t.config.version()).toBe(1);
   });
 
   it("takes a step as a version attributed to the rollout, and promotes at 100% without one", async () => {
     await t.config.apply(rollout(), { by: "alice" });
     await fireAlarm();
-    expect(status().status).toMatchObject({ phase: "Progressing", step: 1, weight: 50 });
+    expect(status().status).toMatchObject({ phase: "Progressing", step: 2, weight: 50 });
     expect(weights()).toEqual(["v1:50", "v2:50"]);
     expect(t.config.history(1)[0]).toMatchObject({ version: 2, by: "rollout/web-canary", note: "Progressing 50%: step 2/3: 50% to v2", changes: [{ kind: "Rollout", name: "web-canary", op: "weights", fields: ["status.weight"] }] });
     expect(t.nudged.at(-1)).toEqual(["web-edge"]);
     await fireAlarm();
-    expect(status().status).toMatchObject({ phase: "Progressing", step: 2, weight: 100 });
+    expect(status().status).toMatchObject({ phase: "Progressing", step: 3, weight: 100 });
     expect(t.config.version()).toBe(3);
     await fireAlarm();
     expect(status().status).toMatchObject({ phase: "Promoted", weight: 100 });
@@ -96,7 +96,7 @@ describe("rollout controller", () => {
     await t.config.apply(rollout(), { by: "alice" });
     metrics = async () => ({ requests: 3, successRate: 1, p99: 10 });
     for (let i = 0; i < 5; i++) await fireAlarm();
-    expect(status().status).toMatchObject({ phase: "Progressing", step: 0, stepStartedAt: t.clock.now(), message: "waiting: 3 of 10 canary requests in the last interval" });
+    expect(status().status).toMatchObject({ phase: "Progressing", step: 1, stepStartedAt: t.clock.now(), message: "waiting: 3 of 10 canary requests in the last interval" });
     expect(t.config.version()).toBe(1);
     expect(t.config.history()).toHaveLength(1);
     expect(await t.config.apply(docs(`apiVersion: isomesh.dev/v1
@@ -148,9 +148,9 @@ kind: TrafficPolicy
 metadata: { name: web }
 spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
 `), { by: "alice" });
-    expect(status().status).toMatchObject({ step: 1, weight: 50 });
+    expect(status().status).toMatchObject({ step: 2, weight: 50 });
     await t.config.apply(rollout("[10, 100]"), { by: "alice" });
-    expect(status().status).toMatchObject({ step: 0, weight: 10 });
+    expect(status().status).toMatchObject({ step: 1, weight: 10 });
   });
 });
 

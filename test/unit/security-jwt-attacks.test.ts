@@ -154,3 +154,23 @@ describe("algorithm pinning", () => {
     expect(algorithmsFor([{ kty: "RSA", alg: "RS256" }, { kty: "EC", crv: "P-256" }, { kty: "OKP", crv: "Ed25519" }, { kty: "oct", alg: "HS256" }])).toEqual(["RS256", "ES256", "EdDSA"]);
   });
 });
+
+describe("tokens without exp (per issuer rule)", () => {
+  it("are accepted by default, as Istio does, and cached for a minute", async () => {
+    const cache = new TokenCache();
+    let now = NOW;
+    const v = new JwtVerifier([rule()], { fetcher: async () => new Response(), cache, now: () => now });
+    const t = await token(rsa.privateKey, "RS256", "rsa1", { exp: undefined });
+    expect(await v.verify(t)).toMatchObject({ ok: true, cached: false });
+    expect(await v.verify(t)).toMatchObject({ ok: true, cached: true });
+    now += 61_000;
+    expect(await v.verify(t)).toMatchObject({ ok: true, cached: false });
+  });
+
+  it("are refused by a rule with requireExpiration, naming the missing claim", async () => {
+    const r = await verifier(rule({ requireExpiration: true })).verify(await token(rsa.privateKey, "RS256", "rsa1", { exp: undefined }));
+    expect(r).toMatchObject({ ok: false });
+    expect(!r.ok && r.reason).toMatch(/"exp"/);
+    expect(await verifier(rule({ requireExpiration: true })).verify(await token(rsa.privateKey, "RS256", "rsa1"))).toMatchObject({ ok: true });
+  });
+});

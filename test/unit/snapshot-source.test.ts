@@ -123,6 +123,18 @@ describe("edge snapshot source: static stability", () => {
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
   });
 
+  it("keeps the bootstrap (the manifest's defaults) while the store has never accepted a change", async () => {
+    const bootstrap = JSON.stringify(snap(0, 1));
+    await publish(0, JSON.stringify({ ...snap(0, 0), defaultBackends: [] })); // version 0: the empty store, defaults not yet applied
+    const source = new SnapshotSource(env(), (s) => s, () => {}, undefined, bootstrap);
+    expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
+    await source.check(true);
+    expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
+    await publish(1, JSON.stringify(snap(1, 0)));
+    await source.check(true);
+    expect((await source.get(ctx)).snapshot.version).toBe(1);
+  });
+
   it("fails clearly with no bootstrap and no control plane", async () => {
     world.controlDown = true;
     const source = new SnapshotSource(env(), (s) => s.version, () => {});

@@ -45,7 +45,16 @@ describe("golden signals", () => {
     expect(g.p50).toBeGreaterThan(8);
     expect(g.p50).toBeLessThanOrEqual(10);
   });
-  it("has no quantiles without requests", () => expect(golden([], 60)).toMatchObject({ requests: 0, successRate: null, p99: null }));
+  it("has no quantiles without requests", () => expect(golden([], 60)).toMatchObject({ requests: 0, successRate: null, p99: null, cancelled: 0 }));
+  it("counts requests whose caller gave up (code 0) as requests, cancelled and not successes, with their time", () => {
+    const ok = emptyBuckets();
+    ok[bucketIndex(5)] = 3;
+    const gone = emptyBuckets();
+    gone[bucketIndex(2500)] = 1;
+    const g = golden([{ count: 3, code: 200, buckets: ok, retries: 0 }, { count: 1, code: 0, buckets: gone, retries: 0 }], 1);
+    expect(g).toMatchObject({ requests: 4, successRate: 0.75, cancelled: 1 });
+    expect(g.p99).toBeGreaterThan(2000);
+  });
 });
 
 describe("exports", () => {
@@ -59,6 +68,21 @@ describe("exports", () => {
     expect(text).toContain('isomesh_request_duration_milliseconds_sum{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200"} 12');
     expect(text).toContain('isomesh_request_flags_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",flag="retried"} 1');
     expect(text).toContain('isomesh_edge_config_version{edge="r-edge"} 4');
+  });
+  it("labels a mirror's copies mirror=\"true\" and leaves every other series' labels as Istio's", () => {
+    const text = prometheusText([series, { ...series, version: "v2", mirror: true }], [], 1);
+    expect(text).toContain('isomesh_requests_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200"} 3');
+    expect(text).toContain('isomesh_requests_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v2",route="x",response_code="200",mirror="true"} 3');
+    expect(text).toContain('isomesh_request_flags_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v2",mirror="true",flag="retried"} 1');
+    expect(text).toMatch(/# HELP isomesh_request_flags_total .*caller_cancelled.*\n/);
+  });
+  it("exports a cancelled span as an error with no HTTP status, and a mirror's copy as a client span", () => {
+    const base = { traceId: "a".repeat(32), spanId: "b".repeat(16), service: "ratings", edge: "ratings-edge", name: "GET /r", startMs: 1, durationMs: 2500, attributes: {} };
+    const [cancelled, copy] = toOtlp([{ ...base, status: 0, attributes: { cancelled: true } }, { ...base, spanId: "d".repeat(16), status: 200, attributes: { mirror: true } }]).resourceSpans[0].scopeSpans[0].spans;
+    expect(cancelled.status.code).toBe(2);
+    expect(cancelled.attributes.map((a) => a.key)).not.toContain("http.response.status_code");
+    expect(cancelled.attributes).toContainEqual({ key: "error.type", value: { stringValue: "caller_cancelled" } });
+    expect(copy).toMatchObject({ kind: 3, status: { code: 1 } });
   });
   it("shapes spans as OTLP/HTTP JSON", () => {
     const otlp = toOtlp([{ traceId: "a".repeat(32), spanId: "b".repeat(16), parentSpanId: "c".repeat(16), service: "reviews", edge: "reviews-edge", name: "GET /r", startMs: 1000.5, durationMs: 2, status: 200, attributes: { attempts: 1 } }]);

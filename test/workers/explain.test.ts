@@ -164,6 +164,16 @@ describe("synthetic explanations agree with real ones", () => {
     expect(stage(denied, "route")).toEqual([]);
   });
 
+  it("refuses a caller that cannot make the call (bindings exist only for declared calls)", async () => {
+    const ask = async (body: object) => {
+      const res = await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify(body), token: VIEWER_TOKEN });
+      return { status: res.status, error: res.json().errors?.[0] };
+    };
+    expect(await ask({ service: "reviews", caller: "bogus" })).toEqual({ status: 422, error: { resource: "(request)", path: "caller", message: 'unknown caller "bogus" (expected gateway or one of front, reviews)' } });
+    expect((await ask({ service: "front", caller: "reviews" })).error.message).toBe("reviews does not call front: the manifest gives it bindings to no services");
+    expect((await ask({ caller: "front" })).error.message).toMatch(/caller needs service/);
+  });
+
   it("a synthetic denial at the gateway names the policy and rule", async () => {
     const res = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/admin/x" }), token: VIEWER_TOKEN })).json();
     expect(stage(res.hops[0], "authz")[0]).toMatchObject({ policy: "deny-admin", rule: 0, status: 403 });

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,8 @@ describe("observability on Bookinfo", () => {
   it("counts requests exactly, per service and version", async () => {
     const stats = await eventually(
       async () => (await mesh.admin("/v1/stats?window=5m")).json(),
-      (s) => s.services.find((x: { service: string }) => x.service === "ratings")?.requests === N,
+      // Each edge flushes on its own timer: wait for every one of them, not the first.
+      (s) => ["productpage", "details", "reviews", "ratings"].every((name) => s.services.find((x: { service: string }) => x.service === name)?.requests === N),
     );
     const by = (name: string) => stats.services.find((s: { service: string }) => s.service === name);
     expect(by("productpage").requests).toBe(N);
@@ -78,5 +79,28 @@ describe("observability on Bookinfo", () => {
     // Exit 1 would be a format error; exit 3 is lint. The one finding allowed is promtool's base-unit
     // note on Istio's name shape (it flags istio_request_duration_milliseconds the same way).
     expect(out).toEqual(['isomesh_request_duration_milliseconds use base unit "seconds" instead of "milliseconds"', "exit=3"]);
+  });
+
+  // Last: it adds the fault-injection task's TrafficPolicy.
+  it("records the call reviews gave up on: jason's 7 s delay at ratings against reviews' 2.5 s timeout", async () => {
+    await mesh.apply(readFileSync("examples/bookinfo/tasks/fault-delay.yaml", "utf8"));
+    const traceId = "5ae1c0ffee5ae1c0ffee5ae1c0ffee01";
+    const res = await mesh.get("/productpage", { headers: { cookie: "session=jason", traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("Ratings service is currently unavailable");
+    const trace = await eventually(
+      async () => (await mesh.admin(`/v1/traces/${traceId}`)).json(),
+      (t) => t.spans?.length === 5,
+    );
+    const ratings = trace.spans.find((s: { edge: string }) => s.edge === "ratings-edge");
+    expect(ratings).toMatchObject({ status: 0, attributes: { cancelled: true, caller: "reviews" } });
+    expect(ratings.durationMs).toBeGreaterThanOrEqual(2400); // reviews' timeout, not the 7 s delay
+    expect(ratings.durationMs).toBeLessThan(7000);
+    const line = mesh.logs.map((l) => l.slice(l.indexOf("{"))).find((l) => l.includes(`"traceId":"${traceId}"`) && l.includes('"edge":"ratings-edge"'));
+    expect(JSON.parse(line!)).toMatchObject({ type: "access", status: 0, flags: ["fault_delay", "caller_cancelled"] });
+    const stats = (await mesh.admin("/v1/stats?service=ratings&window=5m")).json().services[0];
+    expect(stats).toMatchObject({ requests: N + 2, cancelled: 1 }); // N, the trace test's, jason's
+    expect(stats.successRate).toBeLessThan(1);
+    expect((await mesh.admin("/metrics")).body).toMatch(/isomesh_requests_total\{reporter="ratings-edge",source_workload="reviews",destination_service="ratings",destination_version="unknown",route="default",response_code="0"\} 1/);
   });
 });

@@ -63,7 +63,7 @@ const versions = async (path: string) => new Set(await Promise.all(Array.from({ 
 describe("Rollout, driven by the ConfigStore's alarm", () => {
   it("promotes, rolls back on real metrics and waits, within one interval; only the rollback is a version", async () => {
     const applied = await mesh.apply([rollout("good", "[100]", 0), rollout("bad", "[50]", 3), rollout("quiet", "[50]", 1000)].join("---\n"));
-    expect(await statusOf("bad-canary")).toMatchObject({ phase: "Progressing", step: 0, weight: 50 });
+    expect(await statusOf("bad-canary")).toMatchObject({ phase: "Progressing", step: 1, weight: 50 });
     const snap = (await mesh.admin("/v1/snapshots/bad-edge")).json();
     expect(snap.defaultBackends).toEqual([{ service: "bad", version: "stable", weight: 50 }, { service: "bad", version: "canary", weight: 50 }]);
 

@@ -11,7 +11,7 @@ let sign: (claims: Record<string, unknown>) => Promise<string>;
 beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
-  sign = (claims) => new SignJWT({ aud: "shop", ...claims }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuer(ISS).setExpirationTime("10m").sign(privateKey);
+  sign = (claims) => new SignJWT({ aud: "shop", iss: ISS, ...claims }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setExpirationTime("10m").sign(privateKey);
   mesh = await startTestMesh(`name: sec
 services:
   - name: front
@@ -81,6 +81,13 @@ describe("north-south: JWT at the gateway", () => {
     expect(res.status).toBe(401);
     expect(res.headers["www-authenticate"]).toContain('error="invalid_token"');
     expect(res.json().error.code).toBe("authn_failed");
+  });
+
+  it("names the RequestAuthentication for malformed tokens and unknown issuers too", async () => {
+    const malformed = await mesh.get("/", { headers: { authorization: "Bearer not.a.token" } });
+    expect(malformed.json().error).toMatchObject({ code: "authn_failed", policy: "login" });
+    const stranger = await mesh.get("/", { headers: { authorization: `Bearer ${await sign({ sub: "ann", iss: "https://stranger.example" })}` } });
+    expect(stranger.json().error).toMatchObject({ code: "authn_failed", policy: "login", message: "invalid token: issuer is not trusted here" });
   });
 
   it("lets a valid token through, passing the principal to the service edge and the claim header", async () => {

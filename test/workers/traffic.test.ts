@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echoManifest, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 let mesh: TestMesh;
 beforeAll(async () => {
@@ -121,6 +122,13 @@ describe("filters", () => {
     expect(res.json().service).toBe("api");
     for (let i = 0; i < 40 && accessLines("shadow-edge", "mirror-1").length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(accessLines("shadow-edge", "mirror-1")).toHaveLength(1);
+    // The target's edge records the copy as one: apart from real traffic, in metrics and stats.
+    expect(accessLines("shadow-edge", "mirror-1")[0]).toContain('"mirror":true');
+    const stats = await eventually(
+      async () => (await mesh.admin("/v1/stats?service=shadow&window=5m")).json().services[0],
+      (s) => s.mirrored.length > 0,
+    );
+    expect(stats).toMatchObject({ requests: 0, mirrored: [expect.objectContaining({ version: "v1", requests: 1 })] });
   });
 });
 

@@ -3,7 +3,7 @@ import { TelemetryBatch } from "../../shared/control-api.ts";
 import type { Beacon } from "../../shared/snapshot/distribution.ts";
 import type { ControlEnv } from "./env.ts";
 import { principalOf } from "./api/auth.ts";
-import { configStore, explainStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
+import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
 
@@ -21,10 +21,11 @@ async function exportSpans(endpoint: string, spans: Span[]): Promise<void> {
 /** One Analytics Engine data point per series flush (for meshes that outgrow the DO windows). */
 const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
   indexes: [s.destination],
-  blobs: [s.reporter, s.source, s.destination, s.version, s.route, String(s.code)],
+  blobs: [s.reporter, s.source, s.destination, s.version, s.route, String(s.code), s.mirror ? "mirror" : ""],
   doubles: [s.count, s.sumMs, s.retries],
 });
 
+const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
 
 /** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
 export class MeshControl extends WorkerEntrypoint<ControlEnv> {
@@ -40,12 +41,12 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
     const batch = TelemetryBatch.parse(input);
     const byShard = new Map<string, TelemetryBatch["series"]>();
     for (const s of batch.series) {
-      const shard = shardOf(s);
+      const shard = s.mirror ? MIRRORS : shardOf(s);
       byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
     }
     await Promise.all([
       configStore(this.env).report(batch.report),
-      ...[...byShard].map(([shard, series]) => telemetryOf(this.env, shard).ingest(series, batch.windowStart)),
+      ...[...byShard].map(([shard, series]) => (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart)),
       batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
       batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
     ]);

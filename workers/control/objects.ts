@@ -4,7 +4,7 @@ import { EGRESS } from "../../shared/names.ts";
 import type { ControlEnv } from "./env.ts";
 
 // The control plane's Durable Objects, by name: one ConfigStore, one Telemetry object per
-// destination service (and "traces"), one ExplainStore.
+// destination service (and "traces", "mirrors"), one ExplainStore.
 
 export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
 export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
@@ -13,4 +13,10 @@ export const shardOf = (s: MetricSeries) => (s.reporter === EGRESS ? EGRESS : s.
 /** Every shard a mesh's series can be in. */
 export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
 export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
+/**
+ * RequestMirror copies of the whole mesh, in one object of their own: counted apart from real
+ * traffic without a column of their own in the shards, read with one more call. Mirroring is a
+ * test-time share of traffic; should it outgrow one object, shard it by destination like the rest.
+ */
+export const mirrorStore = (env: ControlEnv) => env.TELEMETRY.getByName("mirrors");
 export const explainStore = (env: ControlEnv) => env.EXPLAIN.getByName("explain");

@@ -15,6 +15,8 @@ export type EdgeEnv = {
   CONTROL: Fetcher<MeshControlApi>;
   /** Durable Object namespace for `mode: global` rate limits (in the control worker). */
   RATE_LIMITER?: DurableObjectNamespace<RateLimiterApi>;
+  /** `isomesh dev` only: the secret a service edge sends its apps so they answer nobody else (scripts/lib/entry-guard.ts). */
+  DEV_APP_GUARD?: string;
   [binding: string]: unknown;
 };
 

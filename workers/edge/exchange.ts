@@ -19,12 +19,14 @@ export type Exchange = {
   readonly trace: TraceContext;
   /** Absolute time (ms since epoch) after which nobody waits for this request any more. */
   deadlineAt?: number;
-  /** The request as received, and the URL and headers the backend will get (filters change these). */
+  /** The request as received (its headers are the caller's word: no decision reads them). */
   readonly inbound: Request;
+  /** The URL and headers the backend will get, which every decision reads (filters change them). */
   url: URL;
   readonly upstreamHeaders: Headers;
+  /** What routing reads: the normalized host and path, and `upstreamHeaders`. */
   readonly facts: RequestFacts;
-  /** Identity established by authentication (iss/sub), carried to service edges. */
+  /** Identity established by authentication (iss/sub): this hop's token, or the gateway's word. */
   principal?: string;
   claims?: Record<string, unknown>;
   route?: PreparedRoute;
@@ -35,6 +37,8 @@ export type Exchange = {
   /** Flags for access logs and metrics: retried, timed_out, circuit_open, denied, fault, … */
   readonly flags: Set<string>;
   readonly record: DecisionLog;
+  /** This request is a RequestMirror's copy the gateway sent (recorded apart from real traffic). */
+  readonly mirror?: boolean;
 };
 
 export type Next = () => Promise<Response>;

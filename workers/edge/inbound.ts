@@ -1,20 +1,22 @@
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { GATEWAY } from "../../shared/names.ts";
 import { factsOf } from "../../shared/routing/request-facts.ts";
+import { canonicalHostHeader } from "../../shared/routing/host.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import type { EdgeProps } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
 import { continueTrace } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
-import { decodeClaims } from "../../shared/security/identity-headers.ts";
 
 const MAX_DEADLINE_MS = 3_600_000;
 
 /**
  * Establishes who is calling and what the request carries, before any stage runs. Identity comes
  * from the binding's props (set at deploy time); x-isomesh-* headers are only believed from the
- * gateway, and a request from outside the mesh loses them all.
+ * gateway, and a request from outside the mesh loses them all. Every decision reads
+ * `upstreamHeaders` (also `facts.headers`): the headers the backend will receive, as the mesh has
+ * rewritten them so far, never the inbound copy (authenticate replaces claim-derived headers first).
  */
 export function createExchange(request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, snapshot: Snapshot, record = NO_RECORD, traceSampling = 1): Exchange {
   const external = snapshot.role === "gateway" || !props?.caller;
@@ -30,8 +32,15 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
   if (trustedCaller) upstreamHeaders.delete(H.caller);
   else for (const name of [...upstreamHeaders.keys()]) if (name.startsWith(INTERNAL_PREFIX)) upstreamHeaders.delete(name);
   const egress = snapshot.role === "egress";
-  if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
   const url = new URL(request.url);
+  if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
+  else {
+    // The backend gets the host the policies judge (shared/routing/host.ts), with its port.
+    const host = request.headers.get("host");
+    const canonical = host === null ? undefined : canonicalHostHeader(host);
+    if (canonical !== undefined && canonical !== host) upstreamHeaders.set("host", canonical);
+    if (url.hostname.endsWith(".")) url.hostname = url.hostname.replace(/\.+$/, "");
+  }
   const trace = continueTrace(request.headers, record.on ? 1 : traceSampling);
   if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);
   return {
@@ -45,13 +54,12 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     inbound: request,
     url,
     upstreamHeaders,
-    facts: factsOf(request, url, egress),
-    principal: trustedCaller ? request.headers.get(H.principal) ?? undefined : undefined,
-    claims: trustedCaller ? decodeClaims(request.headers.get(H.claims)) : undefined,
+    facts: factsOf(request, url, egress, upstreamHeaders),
     attempts: 0,
     responseHooks: [],
     flags: props?.captured ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"]) : new Set(),
     record,
+    mirror: trustedCaller && request.headers.get(H.mirror) === "1",
   };
 }
 

@@ -7,6 +7,7 @@ import type { EdgeEnv, EdgeProps } from "./env.ts";
 import { createExchange } from "./inbound.ts";
 import { buildPipeline, type Pipeline } from "./pipeline.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
+import { TelemetryFlusher } from "./telemetry/flusher.ts";
 import { TelemetryRecorder } from "./telemetry/recorder.ts";
 import { randomHex } from "./trace.ts";
 import { ResilienceState } from "./resilience/state.ts";
@@ -22,35 +23,18 @@ const resilience = new ResilienceState();
 // Remote JWKS outlive snapshots (a config push does not refetch keys); verified tokens do not (see authenticate).
 const authn = { remotes: new Map<string, RemoteJwks>(), fetcher: (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }) };
 let source: SnapshotSource<Pipeline> | undefined;
-let flush: (ctx: ExecutionContext) => void = () => {};
-let flushScheduled = false;
-const FLUSH_DELAY_MS = 1000;
+let flusher: TelemetryFlusher | undefined;
 
 function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
-  const send = (ctx: ExecutionContext, force: boolean) => {
-    const batch = source && recorder.take(source.report(isolate()), force);
-    if (batch) ctx.waitUntil(env.CONTROL.report(batch).catch((e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "telemetry flush failed", error: String(e) }))));
-  };
-  flush = (ctx: ExecutionContext) => {
-    send(ctx, false);
-    // What was recorded after this flush must not wait for the next request: flush it within a second.
-    if (!flushScheduled && recorder.pending) {
-      flushScheduled = true;
-      ctx.waitUntil(
-        new Promise((r) => setTimeout(r, FLUSH_DELAY_MS)).then(() => {
-          flushScheduled = false;
-          send(ctx, true);
-        }),
-      );
-    }
-  };
+  const f = (flusher = new TelemetryFlusher(recorder, () => source?.report(isolate()), (batch) => env.CONTROL.report(batch)));
+  const flush = (ctx: ExecutionContext) => f.flush(ctx);
   const services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG), resilience, globalLimiter: globalLimiter(env), authn };
   source = new SnapshotSource(
     env,
     (snapshot) => buildPipeline(snapshot, services),
     () => recorder.touch(),
-    (ctx) => flush(ctx), // a snapshot installed in the background is reported now, not on the next request
+    flush, // a snapshot installed in the background is reported now, not on the next request
     bootstrap,
   );
   return source;
@@ -76,25 +60,8 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
     const { snapshot, prepared } = src.ready(this.ctx) ?? (await src.get(this.ctx));
     const explain = request.headers.has(H.debug) || request.headers.has(H.tracestate) ? await explainRequested(request, snapshot, this.env) : false;
     const x = createExchange(request, this.ctx, this.ctx.props, snapshot, explain ? new DecisionLog(true) : NO_RECORD, traceSampling(this.env));
-    if (!explain) return prepared(x);
-    if (snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
-    const response = await prepared(x);
-    recorder.explain({
-      id: x.trace.traceId,
-      traceId: x.trace.traceId,
-      spanId: x.trace.spanId,
-      parentSpanId: x.trace.parentSpanId,
-      edge: snapshot.edge,
-      caller: x.caller,
-      method: request.method,
-      url: x.url.toString(),
-      at: x.startedAt,
-      status: response.status,
-      durationMs: Date.now() - x.startedAt,
-      decisions: x.record.decisions,
-    });
-    flush(this.ctx);
-    return response;
+    if (explain && snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
+    return prepared(x); // the telemetry stage records the request (and, when asked, its decisions)
   }
 
   /** Control-plane nudge after a change: re-read the beacon now and report what runs. */
@@ -102,9 +69,7 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
     const src = sourceFor(this.env);
     if (!src.snapshot) await src.get(this.ctx);
     await src.check(true);
-    const report = src.report(isolate());
-    const batch = recorder.take(report, true);
-    if (batch) await this.env.CONTROL.report(batch).catch(() => undefined);
-    return report;
+    await flusher?.flushNow(this.ctx);
+    return src.report(isolate());
   }
 }

@@ -12,6 +12,7 @@ import { errors } from "./stages/errors.ts";
 import { fault } from "./stages/fault.ts";
 import { filters } from "./stages/filters.ts";
 import { mirror } from "./stages/mirror.ts";
+import { normalize } from "./stages/normalize.ts";
 import { type GlobalLimiter, rateLimit } from "./stages/rate-limit.ts";
 import { forward } from "./stages/forward.ts";
 import { respond } from "./stages/respond.ts";
@@ -19,6 +20,7 @@ import { route } from "./stages/route.ts";
 import { split } from "./stages/split.ts";
 import { telemetry } from "./stages/telemetry.ts";
 import type { TelemetryRecorder } from "./telemetry/recorder.ts";
+import { telemetrySink } from "./telemetry/record.ts";
 import { upstreamFor } from "./upstream.ts";
 
 export type Pipeline = (x: Exchange) => Promise<Response>;
@@ -41,12 +43,14 @@ export type EdgeServices = {
 export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts);
   const upstream = upstreamFor(snapshot, s.env);
+  const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
   if (snapshot.role === "egress")
     // The egress edge checks the allow-list (ExternalService hosts, then ports) before authorization.
     return compose([
-      telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+      telemetry(sink),
       respond(snapshot),
       errors(),
+      normalize(snapshot),
       route(snapshot, table),
       egress(snapshot),
       authorize(snapshot),
@@ -57,9 +61,10 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
       forward(upstream, forwardHooks(snapshot, s.resilience)),
     ]);
   return compose([
-    telemetry(snapshot, s.recorder, s.accessLogRate, s.flush),
+    telemetry(sink),
     respond(snapshot),
     errors(),
+    normalize(snapshot),
     authenticate(snapshot, s.authn),
     authorize(snapshot),
     route(snapshot, table),
@@ -67,7 +72,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     fault(snapshot),
     rateLimit(snapshot, s.resilience, s.globalLimiter),
     split(snapshot, s.resilience),
-    mirror(snapshot, upstream),
+    mirror(snapshot, upstream, sink),
     concurrency(snapshot, s.resilience),
     forward(upstream, forwardHooks(snapshot, s.resilience)),
   ]);

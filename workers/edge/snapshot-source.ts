@@ -100,6 +100,12 @@ export class SnapshotSource<T> {
       // A cached beacon may be older than what this isolate runs (another isolate's read of the
       // control plane can land in the cache after a newer one): never go back to it.
       if (!force && beacon.version <= this.version) return;
+      // Version 0 is a store that has never accepted a change: the bootstrap (compiled from the
+      // manifest's defaults, about to be applied as version 1) is newer than its empty config.
+      if (beacon.version === 0 && this.current) {
+        this.version = 0;
+        return;
+      }
       const edge = this.env.EDGE_NAME;
       const shardHash = beacon.shards[shardOf(edge)];
       const manifest = shardHash ? ShardManifest.parse(await this.readKv(shardKey(shardHash), null)) : { edges: {} };

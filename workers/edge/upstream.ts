@@ -6,6 +6,8 @@ import type { Exchange } from "./exchange.ts";
 import { traceparentOf } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
 
+const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
+
 /** Sends one try to a backend: the gateway calls service edges, a service edge calls its versions. */
 export type Upstream = (x: Exchange, backend: CompiledBackend, body: BodyInit | null, signal: AbortSignal | undefined) => Promise<Response>;
 
@@ -13,6 +15,8 @@ export type Upstream = (x: Exchange, backend: CompiledBackend, body: BodyInit | 
 export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
   if (snapshot.role === "egress") return externalUpstream(snapshot, env);
   const fetchers = new Map<string, Fetcher>();
+  // isomesh dev only: proves to an app that its edge called it (scripts/lib/entry-guard.ts).
+  const devGuard = snapshot.role === "service" && typeof env.DEV_APP_GUARD === "string" ? env.DEV_APP_GUARD : undefined;
   for (const name of snapshot.backends) {
     const binding = env[snapshot.role === "gateway" ? serviceBinding(name) : versionBinding(name)];
     if (isFetcher(binding)) fetchers.set(name, binding);
@@ -30,6 +34,7 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
     if (x.deadlineAt !== undefined) headers.set(H.deadline, String(Math.max(0, Math.floor(x.deadlineAt - Date.now()))));
     // Apps learn who called them (echo reports it); the next edge learns it from its own binding's props.
     if (snapshot.role === "service") headers.set(H.caller, x.caller);
+    if (devGuard) headers.set(DEV_GUARD_HEADER, devGuard);
     const sent = fetcher.fetch(x.url.toString(), { method: x.inbound.method, headers, body, signal, redirect: "manual" });
     return snapshot.role === "service" ? sent.then(withoutInternalHeaders) : sent;
   };

@@ -1,14 +1,17 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { AdminClient, CliError } from "../client.ts";
+import { AdminClient, CliError, describeIssue } from "../client.ts";
 import { c, printStructured, table } from "../output.ts";
+import { readFiles } from "../files.ts";
+import { diffFiles, historyEntryText, paintDiffLine } from "../diff.ts";
 
 type Globals = { admin?: string; token?: string };
 const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>());
 
-/** Reads `-f` files (or - for stdin) into one multi-document body. */
-function readFiles(files: string[]): string {
-  return files.map((f) => (f === "-" ? readFileSync(0, "utf8") : readFileSync(f, "utf8"))).join("\n---\n");
+
+/** A config version argument: a non-negative integer, or a one-line reason. */
+function configVersion(text: string): number {
+  if (!/^\d+$/.test(text)) throw new CliError(`VERSION must be a config version (a whole number, see \`isomesh history\`), got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 const opColor = (op: string) => (op === "added" ? c.green(op) : op === "removed" ? c.red(op) : c.yellow(op));
@@ -35,7 +38,7 @@ export function registerConfigCommands(program: Command) {
       const res = await clientOf(cmd).request("POST", `/v1/apply?${q}`, readFiles(o.file), o.ifMatch ? { "if-match": o.ifMatch } : {});
       if (res.status !== 200 && res.status !== 202) {
         if (!printStructured(o.output, res.body) && res.body?.errors)
-          for (const e of res.body.errors) console.error(`${c.red("error")} ${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`);
+          for (const e of res.body.errors) console.error(`${c.red("error")} ${describeIssue(e)}`);
         throw new CliError(res.status === 409 ? "version conflict: the config changed since --if-match" : `apply rejected (${res.status}), nothing was stored`);
       }
       if (printStructured(o.output, res.body)) return;
@@ -46,12 +49,20 @@ export function registerConfigCommands(program: Command) {
 
   program
     .command("diff")
-    .description("show what applying files would change (nothing is stored)")
-    .requiredOption("-f, --file <files...>", "resource files")
+    .description("a unified diff of every resource the files would change, like kubectl diff (exit 0: no changes, 1: changes, 2: error)")
+    .requiredOption("-f, --file <files...>", "resource files (- for stdin)")
     .option("-o, --output <format>", "json or yaml")
+    // kubectl diff's exit codes: anything that is not a comparison (bad flags included) is > 1.
+    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
     .action(async (o: { file: string[]; output?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call("POST", "/v1/apply?dryRun=true", readFiles(o.file));
-      if (!printStructured(o.output, res)) printChanges(res, true);
+      const result = await diffFiles(clientOf(cmd), o.file).catch((e: Error) => {
+        throw new CliError(e.message, 2);
+      });
+      if (!printStructured(o.output, result)) {
+        for (const w of result.warnings) console.error(`${c.yellow("warning")} ${describeIssue(w)}`);
+        for (const d of result.diffs) console.log(d.lines.map(paintDiffLine).join("\n"));
+      }
+      if (result.diffs.length) process.exitCode = 1;
     });
 
   program
@@ -79,11 +90,16 @@ export function registerConfigCommands(program: Command) {
     });
 
   program
-    .command("history")
-    .description("who changed what and when")
+    .command("history [version]")
+    .description("who changed what and when; with VERSION, that change's before/after as a diff")
     .option("-o, --output <format>", "json or yaml")
     .option("--limit <n>", "entries", "20")
-    .action(async (o: { output?: string; limit: string }, cmd: Command) => {
+    .action(async (version: string | undefined, o: { output?: string; limit: string }, cmd: Command) => {
+      if (version !== undefined) {
+        const entry = await clientOf(cmd).call("GET", `/v1/history/${configVersion(version)}`);
+        if (!printStructured(o.output, entry)) console.log(historyEntryText(entry));
+        return;
+      }
       const res = await clientOf(cmd).call("GET", `/v1/history?limit=${Number(o.limit)}`);
       if (printStructured(o.output, res)) return;
       console.log(table(["VERSION", "AT", "BY", "CHANGES"], res.entries.map((e: any) => [e.version, e.at, e.by, e.changes.map((ch: any) => `${ch.op} ${ch.kind}/${ch.name}`).join(", ") + (e.note ? c.dim(` (${e.note})`) : "")])));
@@ -94,13 +110,13 @@ export function registerConfigCommands(program: Command) {
     .description("restore the config of an earlier version, as a new version")
     .option("-o, --output <format>", "json or yaml")
     .action(async (version: string, o: { output?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call("POST", "/v1/rollback?wait=true", JSON.stringify({ version: Number(version) }), { "content-type": "application/json" });
+      const res = await clientOf(cmd).call("POST", "/v1/rollback?wait=true", JSON.stringify({ version: configVersion(version) }), { "content-type": "application/json" });
       if (!printStructured(o.output, res)) printChanges(res, false);
     });
 
   program
     .command("version")
-    .description("the config version the control plane serves")
+    .description("the config version the control plane serves (the CLI's own version: isomesh --version)")
     .option("-o, --output <format>", "json or yaml")
     .action(async (o: { output?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call("GET", "/v1/version");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { startMesh } from "../../lib/runtime.ts";
 import { loadDefaults, loadManifest } from "../../lib/gen.ts";
+import { LogLevel } from "miniflare";
 import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
 import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
@@ -19,6 +20,26 @@ function devToken(state: string, given?: string): { token: string; generated: bo
   const token = `dev-${randomBytes(18).toString("base64url")}`;
   writeFileSync(file, token + "\n", { mode: 0o600 });
   return { token, generated: true };
+}
+
+/** workerd's fatal bind error and its stack: Miniflare's error says the same in one line. */
+function withoutBindFailure(lines: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (/Fatal uncaught kj::Exception.*Address already in use/.test(lines[i])) {
+      if (lines[i + 1]?.startsWith("stack:")) i++;
+      continue;
+    }
+    out.push(lines[i]);
+  }
+  return out;
+}
+
+/** Names the flag that moves the port that is taken. */
+function portHint(message: string, port: number, adminPort: number): string {
+  if (!/Address already in use/.test(message)) return message;
+  const taken = message.includes(`:${adminPort})`) ? { port: adminPort, flag: "--admin-port" } : { port, flag: "--port" };
+  return `port ${taken.port} is already in use (is another isomesh dev running?); choose another with ${taken.flag}`;
 }
 
 function portOption(value: string, flag: string): number {
@@ -48,15 +69,26 @@ export function registerDev(program: Command) {
       const manifest = loadManifest(manifestFile);
       const traceSampling = samplingRate(o.traceSampling);
       process.stdout.write(c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`));
+      // Output is held until the mesh is up: a failed start prints its reason, not workerd's stack.
+      const print = (line: string) => process.stdout.write(line.endsWith("\n") ? line : line + "\n");
+      let held: string[] | undefined = [];
       const mesh = await startMesh({
         manifestPath: manifestFile,
         port,
         adminPort,
         stateDir: o.state,
         adminToken: token,
+        // Miniflare's own info lines name its internal entry socket, which is not for users.
+        logLevel: LogLevel.WARN,
         gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling },
-        onLog: (line) => process.stdout.write(line.endsWith("\n") ? line : line + "\n"),
+        onLog: (line) => (held ? held.push(line) : print(line)),
+      }).catch((e: Error) => {
+        for (const line of withoutBindFailure(held ?? [])) print(line);
+        held = undefined;
+        throw new CliError(portHint(e.message, port, adminPort ?? port + 1));
       });
+      for (const line of held) print(line);
+      held = undefined;
       for (const note of mesh.mesh.notes) process.stdout.write(c.dim(`note: ${note}\n`));
       for (const m of mesh.migrations)
         if (m.applied.length) process.stdout.write(`applied D1 migrations to ${m.database} (${m.users.join(", ")}): ${m.applied.join(", ")}\n`);

@@ -12,7 +12,8 @@ export function renderHops(hops: Hop[], depth = 0): string {
   const out: string[] = [];
   const pad = "  ".repeat(depth);
   for (const h of hops) {
-    const outcome = h.status !== undefined ? ` → ${h.status >= 400 ? c.red(String(h.status)) : c.green(String(h.status))}${h.durationMs !== undefined ? c.dim(` in ${h.durationMs} ms`) : ""}` : "";
+    const status = h.status === undefined ? "" : h.status === 0 ? c.yellow("cancelled: the caller gave up") : h.status >= 400 ? c.red(String(h.status)) : c.green(String(h.status));
+    const outcome = status ? ` → ${status}${h.durationMs !== undefined ? c.dim(` ${h.status === 0 ? "after" : "in"} ${h.durationMs} ms`) : ""}` : "";
     const share = h.share !== undefined && h.share < 1 ? c.dim(` (${Math.round(h.share * 1000) / 10}% of requests)`) : "";
     out.push(`${pad}${depth ? "└─ " : ""}${c.bold(h.edge)} ${c.dim(`caller ${h.caller}`)}${outcome}${share}`);
     for (const d of h.decisions) {

@@ -9,22 +9,29 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? "
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "-" : `${v.toFixed(1)}ms`);
 const health = (v: number | null | undefined) => (v === null || v === undefined ? c.dim("-") : v >= 0.99 ? c.green(pct(v)) : v >= 0.95 ? c.yellow(pct(v)) : c.red(pct(v)));
 
-type Stat = { service: string; requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null; versions: (Omit<Stat, "service" | "versions"> & { version: string })[] };
+type Golden = { requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null; cancelled?: number };
+type Stat = Golden & { service: string; versions: (Golden & { version: string })[]; mirrored?: (Golden & { version: string })[] };
 
-type External = Omit<Stat, "service" | "versions"> & { name: string; callers: (Omit<Stat, "service" | "versions"> & { caller: string })[] };
+type External = Golden & { name: string; callers: (Golden & { caller: string })[] };
+
+/** Requests, with how many of them the caller gave up on first (code 0), when any. */
+const requests = (g: Golden) => (g.cancelled ? `${g.requests} ${c.yellow(`(${g.cancelled} cancelled)`)}` : g.requests);
 
 function statTable(stats: { services: Stat[]; externals?: External[] }): string {
   const rows: (string | number)[][] = [];
+  const row = (first: string, second: string, g: Golden) => [first, second, g.rps, health(g.successRate), ms(g.p50), ms(g.p95), ms(g.p99), requests(g)];
   for (const s of stats.services) {
-    rows.push([c.bold(s.service), "*", s.rps, health(s.successRate), ms(s.p50), ms(s.p95), ms(s.p99), s.requests]);
-    for (const v of s.versions) rows.push(["", v.version, v.rps, health(v.successRate), ms(v.p50), ms(v.p95), ms(v.p99), v.requests]);
+    rows.push(row(c.bold(s.service), "*", s));
+    for (const v of s.versions) rows.push(row("", v.version, v));
+    // Copies a RequestMirror sent, apart from the traffic callers wait for (Istio: the `-shadow` host).
+    for (const m of s.mirrored ?? []) rows.push(row("", `${m.version} ${c.dim("(mirror)")}`, m));
   }
   const services = table(["SERVICE", "VERSION", "RPS", "SUCCESS", "P50", "P95", "P99", "REQUESTS"], rows);
   if (!stats.externals?.length) return services;
   const out: (string | number)[][] = [];
   for (const e of stats.externals) {
-    out.push([c.bold(e.name), "*", e.rps, health(e.successRate), ms(e.p50), ms(e.p95), ms(e.p99), e.requests]);
-    for (const k of e.callers) out.push(["", k.caller, k.rps, health(k.successRate), ms(k.p50), ms(k.p95), ms(k.p99), k.requests]);
+    out.push(row(c.bold(e.name), "*", e));
+    for (const k of e.callers) out.push(row("", k.caller, k));
   }
   return `${services}\n\n${table(["EXTERNAL SERVICE", "CALLER", "RPS", "SUCCESS", "P50", "P95", "P99", "REQUESTS"], out)}`;
 }
@@ -41,7 +48,10 @@ export function toDot(graph: { nodes: { id: string; kind: string }[]; edges: { s
   return lines.join("\n");
 }
 
-type Span = { spanId: string; parentSpanId?: string; service: string; edge: string; name: string; startMs: number; durationMs: number; status: number };
+type Span = { spanId: string; parentSpanId?: string; service: string; edge: string; name: string; startMs: number; durationMs: number; status: number; attributes?: Record<string, unknown> };
+
+/** A span's status as a word where the number says nothing: 0 is a request whose caller gave up first. */
+const spanStatus = (status: number) => (status === 0 ? c.yellow("cancelled") : (status >= 500 ? c.red : c.green)(String(status)));
 
 /** A trace as an indented waterfall: one line per span, bars on a shared time axis. */
 export function waterfall(spans: Span[], width = 40): string {
@@ -55,8 +65,8 @@ export function waterfall(spans: Span[], width = 40): string {
     const offset = Math.round(((s.startMs - start) / total) * width);
     const len = Math.max(1, Math.round((s.durationMs / total) * width));
     const bar = " ".repeat(offset) + "█".repeat(Math.min(len, width - offset + 1));
-    const label = `${"  ".repeat(depth)}${s.edge} ${s.name}`;
-    out.push(`${label.padEnd(44).slice(0, 44)} ${(s.status >= 500 ? c.red : c.green)(String(s.status))} ${String(s.durationMs).padStart(5)}ms ${c.cyan(bar)}`);
+    const label = `${"  ".repeat(depth)}${s.edge} ${s.name}${s.attributes?.mirror === true ? " (mirror)" : ""}`;
+    out.push(`${label.padEnd(44).slice(0, 44)} ${spanStatus(s.status)} ${String(s.durationMs).padStart(5)}ms ${c.cyan(bar)}`);
     for (const ch of children(s.spanId)) walk(ch, depth + 1);
   };
   for (const root of children(undefined)) walk(root, 0);
@@ -118,6 +128,6 @@ export function registerObserve(program: Command) {
         return;
       }
       const list = await client.call("GET", `/v1/traces?limit=${Number(o.limit)}`);
-      if (!printStructured(o.output, list)) console.log(table(["TRACE", "AT", "ROOT", "NAME", "SPANS", "DURATION", "STATUS"], list.traces.map((t: any) => [t.traceId, t.at, t.root, t.name, t.spans, ms(t.durationMs), t.status])));
+      if (!printStructured(o.output, list)) console.log(table(["TRACE", "AT", "ROOT", "NAME", "SPANS", "DURATION", "STATUS"], list.traces.map((t: any) => [t.traceId, t.at, t.root, t.name, t.spans, ms(t.durationMs), t.status === null ? null : spanStatus(t.status)])));
     });
 }

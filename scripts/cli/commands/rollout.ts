@@ -25,21 +25,22 @@ export function registerRollout(program: Command) {
               r.spec.targetRef.name,
               `${r.spec.stable} → ${r.spec.canary}`,
               phase(r.status?.phase ?? "-"),
-              r.status ? `${r.status.step + 1}/${r.spec.steps.length}` : "-",
+              r.status ? `${r.status.step}/${r.spec.steps.length}` : "-",
               r.status ? `${r.status.phase === "Promoted" ? 100 : r.status.phase === "RolledBack" ? 0 : r.status.weight}%` : "-",
-              a ? `${a.requests} req, ${a.successRate === null ? "-" : `${(a.successRate * 100).toFixed(1)}%`}, p99 ${a.p99 ?? "-"}ms` : "-",
+              a ? `${a.requests} req, ${a.successRate === null ? "-" : `${a.successRate.toFixed(1)}%`}, p99 ${a.p99 ?? "-"}ms` : "-",
               r.status?.message ?? "",
             ];
           }),
         ),
       );
     });
+  const done = { pause: "paused", resume: "resumed", abort: "aborted" } as const;
   for (const action of ["pause", "resume", "abort"] as const)
     rollout
       .command(`${action} <name>`)
       .description(action === "pause" ? "freeze the current weights" : action === "resume" ? "continue from the current step" : "roll back to 0% now")
       .action(async (name: string, _o: unknown, cmd: Command) => {
         const res = await AdminClient.from(cmd.optsWithGlobals()).call("POST", `/v1/rollouts/${name}/${action}`);
-        console.log(`Rollout/${name} ${action}d ${c.dim(`(version ${res.version})`)}`);
+        console.log(`Rollout/${name} ${done[action]} ${c.dim(`(version ${res.version})`)}`);
       });
 }

@@ -4,6 +4,7 @@ import { configRoutes } from "./config.ts";
 import { explainRoutes } from "./explain.ts";
 import { observeRoutes } from "./observe.ts";
 import { rolloutRoutes } from "./rollouts.ts";
+import { splitRoutes } from "./splits.ts";
 import { uiRoutes } from "../ui/routes.ts";
 import { openapiRoutes } from "./openapi.ts";
 
@@ -16,6 +17,7 @@ export function createAdminApi() {
   app.route("/", explainRoutes);
   app.route("/", observeRoutes);
   app.route("/", rolloutRoutes);
+  app.route("/", splitRoutes);
   app.route("/", uiRoutes);
   app.route("/", openapiRoutes);
   app.notFound((c) => c.json(apiError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

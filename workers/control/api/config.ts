@@ -3,12 +3,12 @@ import { parseDuration } from "../../../shared/duration.ts";
 import { resolveKind } from "../../../shared/resources/index.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
+import { oversizedResources } from "../../../shared/resources/limits.ts";
+import { parseJson, readBodyText } from "./body.ts";
 import type { ApplyResult } from "../config-store/config-store.ts";
 import { configStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
-
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Config routes: apply, resources, version, history, rollback, status, snapshots, analyze. */
 export const configRoutes = new Hono<AppEnv>();
@@ -41,9 +41,11 @@ async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: bo
 }
 
 configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) return c.json(apiError("too_large", `body is larger than ${MAX_BODY_BYTES} bytes`), 413);
-  const split = splitDocuments(text);
+  const body = await readBodyText(c.req.raw);
+  if (!body.ok) return body.response;
+  const split = splitDocuments(body.text);
+  const oversized = oversizedResources(split.docs);
+  if (oversized.length) return c.json({ errors: oversized }, 413);
   const { parsed, errors, warnings } = validateDocuments(split.docs);
   const all = [...split.errors, ...errors];
   if (all.length) return c.json({ errors: all }, 422);
@@ -98,8 +100,10 @@ configRoutes.get("/v1/history/:version", requireRole("viewer"), async (c) => {
 });
 
 configRoutes.post("/v1/rollback", requireRole("editor"), async (c) => {
-  const body = await c.req.json<{ version?: unknown }>().catch(() => ({}) as { version?: unknown });
-  if (typeof body.version !== "number") return c.json({ errors: [{ resource: "(body)", path: "version", message: "version (an integer) is required" }] }, 422);
+  const text = await readBodyText(c.req.raw);
+  if (!text.ok) return text.response;
+  const body = parseJson(text.text) as { version?: unknown } | undefined;
+  if (typeof body?.version !== "number") return c.json({ errors: [{ resource: "(body)", path: "version", message: "version (an integer) is required" }] }, 422);
   const result = await configStore(c.env).rollback(body.version, { by: c.get("principal").name });
   return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
 });
@@ -114,8 +118,11 @@ configRoutes.get("/v1/snapshots/:edge", requireRole("viewer"), async (c) => {
 
 /** `istioctl analyze`: the whole config (optionally with the body's resources applied) checked, nothing stored. */
 configRoutes.post("/v1/analyze", requireRole("viewer"), async (c) => {
-  const text = await c.req.text();
-  const split = text.trim() ? splitDocuments(text) : { docs: [], errors: [] };
+  const body = await readBodyText(c.req.raw, undefined, { warnings: [] });
+  if (!body.ok) return body.response;
+  const split = body.text.trim() ? splitDocuments(body.text) : { docs: [], errors: [] };
+  const oversized = oversizedResources(split.docs);
+  if (oversized.length) return c.json({ errors: [...split.errors, ...oversized], warnings: [] }, 200);
   const { parsed, errors, warnings } = validateDocuments(split.docs);
   if (split.errors.length || errors.length) return c.json({ errors: [...split.errors, ...errors], warnings }, 200);
   const result = await configStore(c.env).analyzeWith(parsed.map((p) => p.doc));

@@ -4,11 +4,26 @@ import { explainTree } from "../../../shared/explain/tree.ts";
 import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synthetic.ts";
 import { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { edgesOf } from "../../../shared/snapshot/scope.ts";
-import { EGRESS } from "../../../shared/names.ts";
+import { EGRESS, GATEWAY } from "../../../shared/names.ts";
+import type { Topology } from "../../../shared/manifest/topology.ts";
 import { configStore, explainStore } from "../objects.ts";
 import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
+import { parseJson, readBodyText } from "./body.ts";
+
+/** Why a synthetic east-west caller cannot call `service` (bindings are static: only declared calls exist), if it cannot. */
+function callerProblem(topology: Topology, caller: string | undefined, service: string | undefined): string | undefined {
+  if (caller === undefined) return undefined;
+  if (!service) return "caller needs service (the service it calls east-west)";
+  if (caller === GATEWAY) return service === EGRESS ? "the gateway does not call the egress edge" : undefined;
+  const from = topology.services.find((s) => s.name === caller);
+  if (!from) return `unknown caller "${caller}" (expected ${GATEWAY} or one of ${topology.services.map((s) => s.name).join(", ")})`;
+  // Any app can reach the egress edge: by its EGRESS binding, or (undeclared) by a captured global fetch.
+  if (service === EGRESS) return undefined;
+  if (!from.calls.includes(service)) return `${caller} does not call ${service}: the manifest gives it bindings to ${from.calls.join(", ") || "no services"}`;
+  return undefined;
+}
 
 /** Decision records of real requests (sent with x-isomesh-debug), joined across hops by trace id. */
 export const explainRoutes = new Hono<AppEnv>();
@@ -24,7 +39,9 @@ explainRoutes.get("/v1/explain/:id", requireRole("viewer"), async (c) => {
 });
 
 explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
-  const parsed = SyntheticRequest.safeParse(await c.req.json().catch(() => undefined));
+  const body = await readBodyText(c.req.raw);
+  if (!body.ok) return body.response;
+  const parsed = SyntheticRequest.safeParse(parseJson(body.text));
   if (!parsed.success) return c.json({ errors: parsed.error.issues.map((i) => ({ resource: "(request)", path: i.path.join("."), message: i.message })) }, 422);
   const store = configStore(c.env);
   const topology = await store.topologyOf();
@@ -37,5 +54,7 @@ explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
   if (service === EGRESS && !topology.egress) return c.json({ errors: [{ resource: "(request)", path: "service", message: "this mesh has no egress edge" }] }, 422);
   if (service && service !== EGRESS && !topology.services.some((s) => s.name === service))
     return c.json({ errors: [{ resource: "(request)", path: "service", message: `unknown service "${service}"` }] }, 422);
+  const callerError = callerProblem(topology, parsed.data.caller, service);
+  if (callerError) return c.json({ errors: [{ resource: "(request)", path: "caller", message: callerError }] }, 422);
   return c.json({ version: await store.version(), synthetic: true, hops: explainSynthetic(parsed.data, (e) => snapshots.get(e), STAGE_EXPLAINERS) });
 });

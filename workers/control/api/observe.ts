@@ -1,12 +1,13 @@
 import { Hono } from "hono";
 import type { MetricSeries } from "../../../shared/control-api.ts";
 import { Topology } from "../../../shared/manifest/topology.ts";
-import { goldenBy, reportedByServiceEdge } from "../../../shared/telemetry/aggregate.ts";
+import { golden, goldenBy, reportedByServiceEdge } from "../../../shared/telemetry/aggregate.ts";
 import { serviceGraph } from "../../../shared/telemetry/graph.ts";
+import { timeline } from "../../../shared/telemetry/timeline.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
 import { EGRESS } from "../../../shared/names.ts";
-import { configStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
+import { configStore, mirrorStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 
@@ -22,6 +23,9 @@ async function seriesSince(env: ControlEnv, sinceMs: number): Promise<MetricSeri
   return all.flat();
 }
 
+/** The RequestMirror copies, marked as such (their object stores them without the mark). */
+const mirrored = (series: MetricSeries[]): MetricSeries[] => series.map((s) => ({ ...s, mirror: true }));
+
 function windowOf(q: string | undefined): { label: string; seconds: number } | undefined {
   const label = q ?? "1m";
   return WINDOWS[label] ? { label, seconds: WINDOWS[label] } : undefined;
@@ -29,15 +33,16 @@ function windowOf(q: string | undefined): { label: string; seconds: number } | u
 
 observeRoutes.get("/metrics", requireRole("viewer"), async (c) => {
   const env = c.env;
-  const [totals, status] = await Promise.all([Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())), configStore(env).status()]);
-  return c.body(prometheusText(totals.flat(), status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  const [totals, mirrors, status] = await Promise.all([Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())), mirrorStore(env).totals(), configStore(env).status()]);
+  return c.body(prometheusText([...totals.flat(), ...mirrored(mirrors)], status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 
 observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
   const w = windowOf(c.req.query("window"));
   if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
   const only = c.req.query("service");
-  const all = await seriesSince(c.env, Date.now() - w.seconds * 1000);
+  const since = Date.now() - w.seconds * 1000;
+  const [all, copies] = await Promise.all([seriesSince(c.env, since), mirrorStore(c.env).query(since)]);
   const series = all.filter(reportedByServiceEdge).filter((s) => !only || s.destination === only);
   // Calls out, as the egress edge saw them: per ExternalService ("unregistered" = denied hosts), per caller.
   const outbound = all.filter((s) => s.reporter === EGRESS);
@@ -54,12 +59,31 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
       const byRoute = goldenBy(mine, (s) => s.route, w.seconds);
       return {
         service: svc.name,
-        ...goldenBy(mine, () => "all", w.seconds).get("all"),
-        versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? { requests: 0, rps: 0, successRate: null, p50: null, p95: null, p99: null, retries: 0 }) })),
+        // With no traffic: 0 requests and rps, null rates and latencies (never a missing field).
+        ...golden(mine, w.seconds),
+        versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? golden([], w.seconds)) })),
+        // RequestMirror copies that reached each version (as its edge recorded them), apart from the traffic above.
+        mirrored: [...goldenBy(copies.filter((s) => s.destination === svc.name && s.reporter === `${svc.name}-edge`), (s) => s.version, w.seconds)].map(([version, g]) => ({ version, ...g })),
         routes: [...byRoute].map(([route, g]) => ({ route, ...g })),
       };
     });
   return c.json({ window: w.label, at: new Date().toISOString(), services, externals });
+});
+
+// The Telemetry DO keeps 10 s windows: the finest step a history can have.
+const HISTORY_STEP_MS = 10_000;
+
+/** A short history per service (a point per 10 s), so sparklines have a past the moment they are drawn. */
+observeRoutes.get("/v1/stats/history", requireRole("viewer"), async (c) => {
+  const w = windowOf(c.req.query("window") ?? "5m");
+  if (!w) return c.json(apiError("invalid", `window must be one of ${Object.keys(WINDOWS).join(", ")}`), 400);
+  const now = Date.now();
+  const since = now - w.seconds * 1000;
+  const topology = topologyOf(c.env);
+  const rows = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since)))).flat().filter(reportedByServiceEdge);
+  const names = topology.services.map((s) => s.name);
+  const points = timeline(rows, (s) => s.destination, names, since, now, HISTORY_STEP_MS);
+  return c.json({ window: w.label, stepSeconds: HISTORY_STEP_MS / 1000, at: new Date(now).toISOString(), services: names.map((service) => ({ service, points: points.get(service) ?? [] })) });
 });
 
 observeRoutes.get("/v1/graph", requireRole("viewer"), async (c) => {

@@ -45,6 +45,8 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/v1/snapshots/{edge}": { get: { summary: "The compiled snapshot an edge runs (like istioctl proxy-config)", params: ["edge"], ok: obj } },
   "/metrics": { get: { summary: "Prometheus text format", ok: { content: { "text/plain": { schema: { type: "string" } } } } } },
   "/v1/stats": { get: { summary: "Golden signals per service and version", query: { window: "1m | 5m | 15m | 1h", service: "only this service" }, ok: obj } },
+  "/v1/stats/history": { get: { summary: "Golden signals per service in 10 s steps (sparklines)", query: { window: "1m | 5m | 15m | 1h (default 5m)" }, ok: obj } },
+  "/v1/splits": { get: { summary: "The split each service edge is configured to make, per rule, in percent (from the snapshots edges run)", ok: obj } },
   "/v1/graph": { get: { summary: "Service graph: nodes and edges with golden signals", query: { window: "1m | 5m | 15m | 1h" }, ok: obj } },
   "/v1/traces": { get: { summary: "Recent traces", ok: obj } },
   "/v1/traces/{traceId}": { get: { summary: "One trace with its spans", params: ["traceId"], ok: obj } },

@@ -4,8 +4,16 @@ import type { Topology } from "../../../shared/manifest/topology.ts";
 import { edgeBinding } from "../../../shared/names.ts";
 import { compileSnapshot, type StoredResource } from "../../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../../shared/snapshot/hash.ts";
+import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 
 export type PublishedSnapshot = { edge: string; hash: string; contentHash: string; body: string; version: number };
+
+/** A change would compile an edge's snapshot over the size limit: refused before anything is written. */
+export class SnapshotTooLarge extends Error {
+  constructor(readonly issues: ResourceIssue[]) {
+    super(issues.map((i) => i.message).join("; "));
+  }
+}
 
 /** What a publication leaves to commit: the snapshots that changed, the edges dropped, the new beacon. */
 export type Publication = { snapshots: PublishedSnapshot[]; removedEdges: string[]; beacon: Beacon; edges: string[] };
@@ -73,6 +81,8 @@ export async function publish(input: {
   previous: Map<string, { hash: string; content_hash: string }>;
   previousBeacon: Beacon | undefined;
   removed?: string[];
+  /** Refuse (SnapshotTooLarge) a snapshot body over this many bytes: a row and a KV value every isolate of the edge reads. */
+  maxSnapshotBytes?: number;
 }): Promise<Publication> {
   const { kv, previous } = input;
   const removedEdges = input.removed ?? [];
@@ -80,6 +90,10 @@ export async function publish(input: {
     const p = previous.get(e);
     return p && { contentHash: p.content_hash };
   });
+  const max = input.maxSnapshotBytes;
+  const oversized = max === undefined ? [] : snapshots.filter((s) => s.body.length > max);
+  if (oversized.length)
+    throw new SnapshotTooLarge(oversized.map((s) => ({ resource: `(snapshot ${s.edge})`, path: "", message: `the snapshot of edge ${s.edge} would be ${s.body.length} bytes, over the limit of ${max} bytes: attach less config to it` })));
   const hashes = new Map([...previous].filter(([e]) => !removedEdges.includes(e)).map(([e, r]) => [e, r.hash]));
   for (const s of snapshots) hashes.set(s.edge, s.hash);
   const { beacon, manifests } = await buildBeacon(input.version, hashes, [...snapshots.map((s) => s.edge), ...removedEdges], input.previousBeacon);

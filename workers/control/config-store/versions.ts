@@ -13,12 +13,13 @@ import { ConfigTables } from "./config-tables.ts";
 import { historyDetail, historyEntries, historyWithDocuments } from "./history.ts";
 import { describeManifestChange } from "./manifest-change.ts";
 import { analyzeWith, documentsOf, type Entries, type Entry, idOf, planChange } from "./plan.ts";
-import { publish } from "./publish.ts";
+import { publish, SnapshotTooLarge } from "./publish.ts";
+import { LIMITS } from "../../../shared/resources/limits.ts";
 
 export type ApplyOptions = { by: string; dryRun?: boolean; ifMatch?: number; note?: string };
 export type ApplyResult =
   | { ok: true; version: number; changes: ChangeSummary[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean; rolloutStatus?: RolloutStatus }
-  | { ok: false; status: 404 | 409 | 422; errors: ResourceIssue[] };
+  | { ok: false; status: 404 | 409 | 413 | 422; errors: ResourceIssue[] };
 
 export type RolloutEntry = Entry & { resource: Rollout; status: RolloutStatus };
 /** What the rollout controller or an operator makes of a Rollout's current status (undefined: nothing). */
@@ -51,6 +52,8 @@ type Commit = {
   meta?: Record<string, string>;
   removedEdges?: string[];
   mode?: "version" | "ifRepublished" | "initial";
+  /** A user's change is held to the snapshot size limit; the control plane's own commits are not. */
+  maxSnapshotBytes?: number;
 };
 
 /**
@@ -257,8 +260,13 @@ export class VersionedConfig {
     const changes = plan.changes.map(summarize);
     if (plan.changes.length === 0 || opts.dryRun)
       return { ok: true, version: changes.length ? version + 1 : version, changes, warnings: plan.warnings, republished: changes.length ? [...plan.edges] : [], dryRun: !!opts.dryRun };
-    const result = await this.commit({ entries: plan.entries, changes: plan.changes, edges: plan.edges, by: opts.by, note: opts.note, meta });
-    return { ok: true, version: result.version, changes, warnings: plan.warnings, republished: result.republished, dryRun: false };
+    try {
+      const result = await this.commit({ entries: plan.entries, changes: plan.changes, edges: plan.edges, by: opts.by, note: opts.note, meta, maxSnapshotBytes: LIMITS.snapshotBytes });
+      return { ok: true, version: result.version, changes, warnings: plan.warnings, republished: result.republished, dryRun: false };
+    } catch (e) {
+      if (e instanceof SnapshotTooLarge) return { ok: false, status: 413, errors: e.issues };
+      throw e;
+    }
   }
 
   /** The one commit path: publish the changed snapshots, then write everything in one transaction. */
@@ -275,6 +283,7 @@ export class VersionedConfig {
       previous: this.tables.snapshots(),
       previousBeacon: this.tables.beacon(),
       removed: c.removedEdges,
+      maxSnapshotBytes: c.maxSnapshotBytes,
     });
     const versioned = mode === "version" || (mode === "ifRepublished" && (published.edges.length > 0 || published.removedEdges.length > 0));
     const at = this.now();

@@ -19,7 +19,7 @@ export const authorize = (snapshot: Snapshot): Stage => {
       method: x.inbound.method,
       path: x.url.pathname,
       host: x.facts.host,
-      headers: x.inbound.headers,
+      headers: x.upstreamHeaders,
     });
     if (d.audited?.length) x.flags.add("audited");
     if (x.record.on) x.record.note("authz", d.reason, { policy: d.policy, rule: d.rule, caller: x.caller, principal: x.principal });

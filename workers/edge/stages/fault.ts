@@ -14,7 +14,7 @@ export const fault = (snapshot: Snapshot): Stage => {
   const policy = snapshot.policy!.name;
   const applies = faultHeadersMatcher(f.headers);
   return async (x, next) => {
-    if (!applies(x.inbound.headers)) return next();
+    if (!applies(x.upstreamHeaders)) return next();
     if (f.delay && Math.random() * 100 < f.delay.percentage) {
       const wait = x.deadlineAt === undefined ? f.delay.ms : Math.min(f.delay.ms, Math.max(0, x.deadlineAt - Date.now()));
       x.flags.add("fault_delay");

@@ -42,17 +42,20 @@ export const forward =
       const budgetMs = Math.min(perTryMs ?? Infinity, remaining);
       const started = Date.now();
       let outcome: Response | Error;
-      // An AbortController only when a timer may have to cancel the try.
+      // An AbortController only when a timer may have to cancel the try. A caller that gives up
+      // cancels the try too (Envoy resets the upstream on DC): this handler can outlive its caller.
       const abort = budgetMs === Infinity ? undefined : new AbortController();
+      const signal = abort ? AbortSignal.any([abort.signal, x.inbound.signal]) : x.inbound.signal;
       try {
-        outcome = await tryOnce(() => upstream(x, backend, body.take(), abort?.signal), budgetMs, abort);
+        outcome = await tryOnce(() => upstream(x, backend, body.take(), signal), budgetMs, abort);
       } catch (e) {
         outcome = e instanceof Error ? e : new Error(String(e));
       }
       const status = outcome instanceof Response ? outcome.status : outcome instanceof TryTimeout ? 504 : 502;
-      hooks.onTry(x, status);
+      // A try the caller's cancellation cut short says nothing about the backend's health.
+      if (!x.inbound.signal.aborted) hooks.onTry(x, status);
       const retryable = outcome instanceof Response ? !!retry?.codes.includes(outcome.status) : true;
-      const last = attempt >= maxAttempts;
+      const last = attempt >= maxAttempts || x.inbound.signal.aborted; // nobody waits for another try
       let decision = last || !retryable ? "done" : "retry";
       if (decision === "retry" && !hooks.allowRetry(x)) decision = "budget exhausted";
       const backoffMs = decision === "retry" ? backoff(retry?.backoffMs ?? 25, attempt) : 0;

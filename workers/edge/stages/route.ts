@@ -2,7 +2,8 @@ import { MeshError } from "../../../shared/errors.ts";
 import { routeLabel, whyBeat } from "../../../shared/routing/explain-precedence.ts";
 import type { RouteTable } from "../../../shared/routing/match.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
-import type { Stage } from "../exchange.ts";
+import type { Exchange, Stage } from "../exchange.ts";
+import { requestTimeoutOf } from "../../../shared/routing/request-timeout.ts";
 
 /**
  * Matches the request against the edge's routes (Gateway API precedence, precomputed at compile
@@ -25,12 +26,12 @@ export const route =
           beat: others.slice(0, 5).map((o) => whyBeat(matched, o)),
         });
       }
-      const requestMs = matched.timeouts.requestMs;
-      if (requestMs) x.deadlineAt = Math.min(x.deadlineAt ?? Infinity, x.startedAt + requestMs);
+      applyTimeout(x, matched, snapshot);
       return next();
     }
     if (snapshot.role === "service" && table.size === 0) {
       if (x.record.on) x.record.note("route", "no HTTPRoute attached: default backends", { source: snapshot.defaultSource ?? "equal split across versions" });
+      applyTimeout(x, undefined, snapshot);
       return next();
     }
     if (snapshot.role === "egress") return next(); // the egress stage denies it, saying why
@@ -40,3 +41,11 @@ export const route =
       reason: host ? "no rule of the routes for this host matched" : `no route accepts host ${x.facts.host}`,
     });
   };
+
+/** The request's deadline: the route's timeout or the mesh default, never later than the caller's. */
+function applyTimeout(x: Exchange, route: Parameters<typeof requestTimeoutOf>[0], snapshot: Snapshot) {
+  const timeout = requestTimeoutOf(route, snapshot, x.deadlineAt === undefined ? undefined : x.deadlineAt - x.startedAt);
+  if (!timeout) return;
+  x.deadlineAt = x.startedAt + timeout.ms;
+  if (x.record.on) x.record.note("timeout", `request timeout ${timeout.ms} ms (${timeout.source})`, { requestMs: timeout.ms, source: timeout.source });
+}

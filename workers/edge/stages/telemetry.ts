@@ -1,77 +1,42 @@
 import { H } from "../../../shared/headers.ts";
-import type { Snapshot } from "../../../shared/snapshot/schema.ts";
+import { CANCELLED_STATUS } from "../../../shared/telemetry/outcome.ts";
 import type { Stage } from "../exchange.ts";
-import type { TelemetryRecorder } from "../telemetry/recorder.ts";
+import type { TelemetrySink } from "../telemetry/record.ts";
 
 /**
- * Measures every request at this edge: a metric series observation, a span, and an access-log
- * line (JSON, one per request, sampled by ACCESS_LOG: "off", "on" or a rate like "0.1").
+ * Records every request this edge received, once: when it answers, or when its caller gives up
+ * first (code 0, `caller_cancelled`, with the time until then).
+ *
+ * How workerd tells a callee its caller is gone (measured in workerd 2026-04-26; production runs
+ * the same runtime, see test/workers/cancellation.test.ts): when the caller aborts its
+ * service-binding fetch, or its own request ends without awaiting ours, this request is cancelled.
+ * With no waitUntil pending, nothing after the `await` it is parked on ever runs (no catch, no
+ * finally), so recording after `next()` misses it. With a waitUntil pending (a background snapshot
+ * check, a flush timer) the handler instead runs on to the end, answering nobody. The one signal
+ * is `request.signal`'s abort event ("The client has disconnected"), which fires at once with the
+ * `enable_request_signal` compatibility flag (isomesh gen sets it on every edge); `ctx.waitUntil`
+ * still works from that listener, so the record is flushed from there.
  */
 export const telemetry =
-  (snapshot: Snapshot, recorder: TelemetryRecorder, accessLogRate: number, flush: (ctx: ExecutionContext) => void): Stage =>
+  (sink: TelemetrySink): Stage =>
   async (x, next) => {
-    const response = await next();
-    const durationMs = Date.now() - x.startedAt;
-    const [destination, version] = destinationOf(snapshot, x, response);
-    const route = x.route ? x.route.route : "default";
-    recorder.observe({
-      reporter: snapshot.edge,
-      source: x.caller,
-      destination,
-      version,
-      route,
-      code: response.status,
-      durationMs,
-      retries: Math.max(0, x.attempts - 1),
-      flags: x.flags,
-    });
-    if (x.trace.sampled)
-      recorder.span({
-        traceId: x.trace.traceId,
-        spanId: x.trace.spanId,
-        parentSpanId: x.trace.parentSpanId,
-        service: snapshot.service ?? snapshot.edge,
-        edge: snapshot.edge,
-        name: `${x.inbound.method} ${x.url.pathname}`,
-        startMs: x.startedAt,
-        durationMs,
-        status: response.status,
-        attributes: { caller: x.caller, route, backend: version === "unknown" ? destination : `${destination}/${version}`, attempts: x.attempts },
-      });
-    if (accessLogRate > 0 && (accessLogRate >= 1 || Math.random() < accessLogRate))
-      console.log(
-        JSON.stringify({
-          type: "access",
-          at: new Date(x.startedAt).toISOString(),
-          edge: snapshot.edge,
-          requestId: x.requestId,
-          traceId: x.trace.traceId,
-          caller: x.caller,
-          principal: x.principal,
-          method: x.inbound.method,
-          host: x.facts.host,
-          path: x.url.pathname + x.url.search,
-          route: x.route ? `${x.route.route}/${x.route.rule}` : null,
-          backend: response.headers.get(H.backend),
-          status: response.status,
-          durationMs,
-          attempts: x.attempts,
-          flags: [...x.flags],
-        }),
-      );
-    flush(x.ctx);
-    return response;
+    let recorded = false;
+    const signal = x.inbound.signal;
+    const cancelled = () => {
+      if (recorded) return;
+      recorded = true;
+      sink.request(x, CANCELLED_STATUS, null);
+    };
+    if (signal.aborted) cancelled();
+    else signal.addEventListener("abort", cancelled);
+    try {
+      const response = await next();
+      if (!recorded) {
+        recorded = true;
+        sink.request(x, response.status, response.headers.get(H.backend));
+      }
+      return response;
+    } finally {
+      signal.removeEventListener("abort", cancelled);
+    }
   };
-
-/** The service and version a request went to, as this edge knows it (the gateway learns the version from the response). */
-function destinationOf(snapshot: Snapshot, x: Parameters<Stage>[0], response: Response): [string, string] {
-  if (snapshot.role === "service") return [snapshot.service ?? snapshot.edge, x.backend?.version ?? "unknown"];
-  // Like Istio's BlackHoleCluster: one series for every host no ExternalService declares (bounded cardinality).
-  if (snapshot.role === "egress") return [x.route?.route ?? "unregistered", "external"];
-  const reported = response.headers.get(H.backend);
-  if (reported?.includes("/")) {
-    const [service, version] = reported.split("/", 2);
-    if (service === x.backend?.service) return [service, version];
-  }
-  return [x.backend?.service ?? "unknown", "unknown"];
-}

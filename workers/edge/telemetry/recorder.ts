@@ -26,23 +26,19 @@ export class TelemetryRecorder {
   private dirty = true;
 
   observe(o: Observation): void {
-    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}`;
-    let s = this.series.get(key);
-    if (!s) {
-      if (this.series.size >= MAX_SERIES) return this.overflow(o);
-      s = { reporter: o.reporter, source: o.source, destination: o.destination, version: o.version, route: o.route, code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {} };
-      this.series.set(key, s);
-    }
+    const s = this.seriesFor(o);
+    this.dirty = true;
+    if (!s) return this.overflow(o);
     s.count++;
     s.sumMs += o.durationMs;
     s.buckets[bucketIndex(o.durationMs)]++;
     s.retries += o.retries;
     for (const f of o.flags) s.flags[f] = (s.flags[f] ?? 0) + 1;
-    this.dirty = true;
   }
 
   span(span: Span): void {
     if (this.spans.length < MAX_SPANS) this.spans.push(span);
+    this.dirty = true;
   }
 
   explain(record: HopRecord): void {
@@ -53,6 +49,31 @@ export class TelemetryRecorder {
   /** Whether anything is buffered that has not been sent. */
   get pending(): boolean {
     return this.dirty || this.series.size > 0 || this.spans.length > 0 || this.explains.length > 0;
+  }
+
+  /** How long until a batch is due (0: now). */
+  dueIn(now = Date.now()): number {
+    return Math.max(0, this.lastFlush + FLUSH_INTERVAL_MS - now);
+  }
+
+  /**
+   * Takes back a batch the control plane did not accept, so the next flush carries it again: its
+   * counters merge into the current ones (same series add up), spans and records within the caps.
+   */
+  restore(batch: TelemetryBatch): void {
+    for (const r of batch.series) {
+      const s = this.seriesFor(r);
+      if (!s) continue; // past the cap it is dropped: memory stays bounded while the control plane is away
+      s.count += r.count;
+      s.sumMs += r.sumMs;
+      r.buckets.forEach((n, i) => (s.buckets[i] += n));
+      s.retries += r.retries;
+      for (const [f, n] of Object.entries(r.flags)) s.flags[f] = (s.flags[f] ?? 0) + n;
+    }
+    this.spans = [...batch.spans, ...this.spans].slice(0, MAX_SPANS);
+    this.explains = [...batch.explains, ...this.explains].slice(0, MAX_EXPLAINS);
+    this.windowStart = Math.min(this.windowStart, batch.windowStart);
+    this.dirty = true;
   }
 
   /** Marks state worth reporting now (a new snapshot, a rejection) rather than on the next interval. */
@@ -76,12 +97,24 @@ export class TelemetryRecorder {
     return batch;
   }
 
-  /** Unknown series past the cap fold into one catch-all series so cardinality stays bounded. */
-  private overflow(o: Observation): void {
-    const key = "overflow";
+  /** The series an observation adds to, created on first use; undefined past the cap. */
+  private seriesFor(o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror">): MetricSeries | undefined {
+    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}`;
     let s = this.series.get(key);
     if (!s) {
-      s = { reporter: o.reporter, source: "other", destination: o.destination, version: "other", route: "other", code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {} };
+      if (this.series.size >= MAX_SERIES) return undefined;
+      s = { reporter: o.reporter, source: o.source, destination: o.destination, version: o.version, route: o.route, code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {}, ...(o.mirror ? { mirror: true } : {}) };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Unknown series past the cap fold into one catch-all series so cardinality stays bounded. */
+  private overflow(o: Observation): void {
+    const key = o.mirror ? "overflow|mirror" : "overflow";
+    let s = this.series.get(key);
+    if (!s) {
+      s = { reporter: o.reporter, source: "other", destination: o.destination, version: "other", route: "other", code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {}, ...(o.mirror ? { mirror: true } : {}) };
       this.series.set(key, s);
     }
     s.count++;

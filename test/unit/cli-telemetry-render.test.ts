@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { renderHops } from "../../scripts/cli/commands/explain.ts";
+import { waterfall } from "../../scripts/cli/commands/observe.ts";
+
+// How the CLI shows a request whose caller gave up (code 0) and a mirror's copy.
+
+describe("CLI rendering of cancelled and mirrored requests", () => {
+  it("explain --send names a hop whose caller gave up, with the time until then", () => {
+    const text = renderHops([{ edge: "ratings-edge", caller: "reviews", status: 0, durationMs: 2501, decisions: [{ stage: "cancel", decision: "the caller gave up after 2501 ms" }], children: [] }]);
+    expect(text).toContain("ratings-edge caller reviews → cancelled: the caller gave up after 2501 ms");
+  });
+
+  it("trace shows a cancelled span as cancelled and a mirror's copy as (mirror)", () => {
+    const span = { service: "reviews", name: "GET /reviews/0", startMs: 0, durationMs: 10 };
+    const text = waterfall([
+      { ...span, spanId: "a", edge: "reviews-edge", status: 200 },
+      { ...span, spanId: "b", parentSpanId: "a", edge: "reviews-edge", status: 200, attributes: { mirror: true } },
+      { ...span, spanId: "c", parentSpanId: "a", edge: "ratings-edge", status: 0 },
+    ]);
+    expect(text).toMatch(/^ {2}reviews-edge GET \/reviews\/0 \(mirror\) +200/m);
+    expect(text).toMatch(/^ {2}ratings-edge GET \/reviews\/0 +cancelled/m);
+  });
+});

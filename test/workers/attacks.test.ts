@@ -1,0 +1,418 @@
+// Attack requests through a real mesh (issue 15): each test is one way an attacker tried to walk
+// past a policy or grow the mesh without bound, and what the mesh must do instead.
+import { existsSync, readdirSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join, resolve } from "node:path";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RATE_LIMIT_SHARDS } from "../../shared/ratelimit/shards.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { http } from "../helpers/http.ts";
+import { startTestMesh, TEST_TOKEN, type TestMesh } from "../helpers/mesh.ts";
+
+const forwarder = resolve("test/helpers/forwarder.ts");
+const ISS = "https://login.example";
+let mesh: TestMesh;
+let sign: (claims: Record<string, unknown>, opts?: { exp?: boolean }) => Promise<string>;
+const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await sign(claims)}` });
+
+beforeAll(async () => {
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
+  sign = (claims, opts = {}) => {
+    const jwt = new SignJWT({ aud: "shop", ...claims }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuer(ISS);
+    return (opts.exp === false ? jwt : jwt.setExpirationTime("10m")).sign(privateKey);
+  };
+  mesh = await startTestMesh(
+    `name: atk
+services:
+  - name: web
+    versions: [{ name: v1, echo: true }]
+  - name: vip
+    versions: [{ name: v1, echo: true }]
+  - name: api
+    versions: [{ name: v1, echo: true }]
+  - name: metered
+    versions: [{ name: v1, echo: true }]
+  - name: front
+    versions: [{ name: v1, worker: ${forwarder} }]
+    calls: [api]
+`,
+    { persist: true },
+  );
+  const ra = (name: string, target: string, outputs: string, extra = "") => `
+apiVersion: isomesh.dev/v1
+kind: RequestAuthentication
+metadata: { name: ${name} }
+spec:
+  targetRefs: [${target}]
+  jwtRules:
+    - issuer: ${ISS}
+      audiences: [shop]
+      jwks: '${jwks}'
+      outputClaimToHeaders: ${outputs}${extra}
+---`;
+  const route = (name: string, match: string, backend: string, hostnames = "") => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name} }
+spec:
+  parentRefs: [{ name: gateway }]${hostnames}
+  rules: [{ matches: [${match}], backendRefs: [{ name: ${backend} }] }]
+---`;
+  await mesh.apply(`
+${route("web", "{ path: { type: PathPrefix, value: / } }", "web")}
+${route("vip-by-header", "{ headers: [{ name: x-user, value: alice }] }", "vip")}
+${route("reports", "{ path: { type: PathPrefix, value: /reports } }", "vip")}
+${route("admin-exact", "{ path: { type: Exact, value: /admin } }", "vip")}
+${route("example", "{ path: { type: PathPrefix, value: /where } }", "vip", "\n  hostnames: [example.com]")}
+${route("api", "{ path: { type: PathPrefix, value: /api } }", "api")}
+${route("metered", "{ path: { type: PathPrefix, value: /metered } }", "metered")}
+${route("front", "{ path: { type: PathPrefix, value: /front } }", "front")}
+${ra("gateway-login", "{ kind: Gateway, name: gateway }", "[{ header: x-user, claim: sub }]", "\n      requireExpiration: true")}
+${ra("api-login", "{ kind: Service, name: api }", "[{ header: x-api-user, claim: sub }]", "\n      fromHeaders: [{ name: x-api-token }]")}
+${ra("metered-login", "{ kind: Service, name: metered }", "[{ header: x-m-user, claim: sub }]")}
+apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: only-alice }
+spec:
+  targetRefs: [{ kind: Gateway, name: gateway }]
+  action: DENY
+  rules: [{ to: [{ operation: { paths: ["/alice/*"] } }], when: [{ key: "request.headers[x-user]", notValues: [alice] }] }]
+---
+apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-admin }
+spec:
+  targetRefs: [{ kind: Gateway, name: gateway }]
+  action: DENY
+  rules: [{ to: [{ operation: { paths: ["/admin", "/admin/*"] } }] }]
+---
+apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: example-private }
+spec:
+  targetRefs: [{ kind: Gateway, name: gateway }]
+  action: DENY
+  rules: [{ to: [{ operation: { hosts: [example.com], paths: ["/private*"] } }] }]
+---
+apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: api-policy }
+spec:
+  targetRefs: [{ kind: Service, name: api }]
+  action: DENY
+  rules:
+    - when: [{ key: "request.auth.claims[role]", values: [blocked] }]
+    - to: [{ operation: { paths: ["/api/alice*"] } }]
+      when: [{ key: "request.headers[x-api-user]", notValues: [alice] }]
+---
+apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: metered }
+spec:
+  targetRefs: [{ kind: Service, name: metered }]
+  rateLimits: [{ requests: 2, per: 1h, key: { header: x-m-user } }]
+  faultInjection: { match: { headers: [{ name: x-m-user, value: dave }] }, abort: { httpStatus: 418 } }
+`);
+  // The first apply of a fresh mesh does not wait for edges that have not reported yet.
+  await eventually(() => mesh.get("/admin"), (r) => r.status === 403);
+  await eventually(() => mesh.get("/api/alice"), (r) => r.status === 403);
+});
+afterAll(() => mesh?.stop());
+
+describe("1. headers derived from a verified token are the only ones any stage sees", () => {
+  it("gateway: a client's x-user never reaches authorization, with or without a token", async () => {
+    expect((await mesh.get("/alice/x", { headers: { "x-user": "alice" } })).status).toBe(403);
+    const bob = await mesh.get("/alice/x", { headers: { ...(await bearer({ sub: "bob" })), "x-user": "alice" } });
+    expect(bob.status).toBe(403);
+    expect(bob.json().error).toMatchObject({ code: "rbac_denied", policy: "only-alice" });
+    const alice = await mesh.get("/alice/x", { headers: await bearer({ sub: "alice" }) });
+    expect(alice.status).toBe(200);
+    expect(alice.json().headers["x-user"]).toBe("alice");
+  });
+
+  it("gateway: a client's x-user never picks a route", async () => {
+    const forged = await mesh.get("/", { headers: { "x-user": "alice" } });
+    expect(forged.json().service).toBe("web");
+    expect(forged.json().headers["x-user"]).toBeUndefined();
+    expect((await mesh.get("/", { headers: await bearer({ sub: "alice" }) })).json().service).toBe("vip");
+  });
+
+  it("service edge behind the gateway: its own output header comes from the gateway's verified claims, never the client", async () => {
+    expect((await mesh.get("/api/alice", { headers: { "x-api-user": "alice" } })).status).toBe(403);
+    const alice = await mesh.get("/api/alice", { headers: await bearer({ sub: "alice" }) });
+    expect(alice.status).toBe(200);
+    expect(alice.json().headers["x-api-user"]).toBe("alice");
+  });
+
+  it("service edge called east-west: an app's copy of a derived header is removed before authorization", async () => {
+    const res = await mesh.get("/front", { headers: { "x-forward-to": "API", "x-forward-url": "http://api/api/alice", "x-api-user": "alice" } });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 1 });
+  });
+
+  it("fault matches read the derived header: a forged copy neither triggers nor dodges a fault", async () => {
+    expect((await mesh.get("/metered", { headers: { "x-m-user": "dave" } })).status).toBe(200);
+    const dave = await mesh.get("/metered", { headers: { ...(await bearer({ sub: "dave" })), "x-m-user": "erin" } });
+    expect(dave.status).toBe(418);
+    expect(dave.json().error.code).toBe("fault_abort");
+  });
+
+  it("rate-limit keys read the derived header: rotating a forged copy does not escape the limit", async () => {
+    const headers = await bearer({ sub: "carol" });
+    const statuses = [];
+    for (const forged of ["a", "b", "c"]) statuses.push((await mesh.get("/metered", { headers: { ...headers, "x-m-user": forged } })).status);
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+});
+
+describe("2. paths are normalized before policy and routing, and the backend gets the same path", () => {
+  it.each(["/%61dmin", "/%61%64%6d%69%6e", "/ADMIN/../admin", "/x/%2e%2e/admin", "/admin/%2E%2E/admin"])("a DENY on exact /admin refuses %s", async (path) => {
+    const res = await mesh.get(path);
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "deny-admin" });
+  });
+
+  it("a DENY on /admin/* refuses /%61dmin/secret", async () => {
+    expect((await mesh.get("/%61dmin/secret")).status).toBe(403);
+  });
+
+  it("routes an encoded path like the decoded one and sends the backend the normalized path", async () => {
+    const res = await mesh.get("/%72eports/%7Eq%2fa%3f?x=%61");
+    expect(res.json().service).toBe("vip");
+    expect(res.json().path).toBe("/reports/~q%2Fa%3F?x=%61");
+  });
+
+  it("never hands the app a path whose single decoding is a path the policy did not judge (/%%36%31dmin)", async () => {
+    const res = await mesh.get("/%%36%31dmin");
+    expect(res.status).toBe(200);
+    expect(res.json().path).toBe("/%2561dmin");
+    expect(decodeURIComponent(res.json().path)).not.toBe("/admin"); // Hono decodes once: %61dmin, not admin
+  });
+
+  it("refuses an encoded NUL with 400", async () => {
+    const res = await mesh.get("/a%00b");
+    expect(res.status).toBe(400);
+    expect(res.json().error.code).toBe("invalid_path");
+  });
+});
+
+describe("3. identity is carried whatever its size within the token limit", () => {
+  it("a service-edge DENY on a claim holds for a token with 4.7 KiB of claims", async () => {
+    const groups = Array.from({ length: 170 }, (_, i) => `group-with-a-long-name-${String(i).padStart(4, "0")}`);
+    const token = await sign({ sub: "mallory", role: "blocked", groups });
+    expect(JSON.stringify({ groups }).length).toBeGreaterThan(4700);
+    expect(token.length).toBeLessThan(8192);
+    const res = await mesh.get("/api/x", { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 0 });
+    const ok = await mesh.get("/api/x", { headers: await bearer({ sub: "ann", groups }) });
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe("4. hosts are normalized: case, port and trailing dot", () => {
+  it.each(["EXAMPLE.com.", "example.com.:8080", "Example.COM:443", "example.com.."])("a host-scoped DENY refuses Host %s", async (host) => {
+    const res = await mesh.get("/private/x", { host });
+    expect(res.status).toBe(403);
+    expect(res.json().error.policy).toBe("example-private");
+  });
+
+  it("routes a trailing-dot host to the route of the host, sends the backend that host, and logs it", async () => {
+    const res = await mesh.get("/where", { host: "Example.COM.:8080" });
+    expect(res.json().service).toBe("vip");
+    expect(res.json().host).toBe("example.com:8080"); // the port is kept: apps build absolute URLs from it
+    const logged = () => mesh.logs.some((l) => l.includes('"host":"example.com"') && l.includes('"/where"'));
+    expect(await eventually(async () => logged(), (v) => v)).toBe(true); // access logs reach the test asynchronously
+  });
+});
+
+describe("5. global rate limits live in a bounded number of Durable Objects", () => {
+  it("500 random keys create at most the shard count of RateLimiter objects", async () => {
+    await mesh.apply(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  targetRefs: [{ kind: Service, name: web }]
+  rateLimits: [{ requests: 5, per: 1m, key: { header: x-tenant }, mode: global }]
+`);
+    const dir = join(mesh.dir, "state", "do", "isomesh-control-RateLimiter");
+    const objects = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sqlite")).length : 0);
+    const before = objects();
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => mesh.get("/x", { headers: { "x-tenant": `t-${i}-${Math.random()}` } })));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(objects() - before).toBeLessThanOrEqual(RATE_LIMIT_SHARDS);
+  });
+
+  it("stays exact: 50 of 200 concurrent requests pass a global limit of 50", async () => {
+    await mesh.apply(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  targetRefs: [{ kind: Service, name: web }]
+  rateLimits: [{ requests: 50, per: 1h, key: { header: x-tenant }, mode: global }]
+`);
+    const t0 = Date.now();
+    const results = await Promise.all(Array.from({ length: 200 }, () => mesh.get("/x", { headers: { "x-tenant": "exact" } })));
+    const crossedWindow = Math.floor(t0 / 3_600_000) !== Math.floor(Date.now() / 3_600_000);
+    const passed = results.filter((r) => r.status === 200).length;
+    expect(results.every((r) => r.status === 200 || r.status === 429)).toBe(true);
+    if (crossedWindow) expect(passed).toBeLessThanOrEqual(100);
+    else expect(passed).toBe(50);
+  });
+});
+
+describe("6. every route has a default request timeout", () => {
+  it("passes Envoy's 15 s default on as the deadline header", async () => {
+    const res = await mesh.get("/plain");
+    const deadline = Number(res.json().headers["x-isomesh-deadline-ms"]);
+    expect(deadline).toBeGreaterThan(14_000);
+    expect(deadline).toBeLessThanOrEqual(15_000);
+  });
+
+  it("shows the default in a synthetic explanation", async () => {
+    const res = await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/plain" }) });
+    const gateway = res.json().hops[0];
+    expect(gateway.decisions).toContainEqual(expect.objectContaining({ stage: "timeout", requestMs: 15_000, source: "mesh default" }));
+  });
+});
+
+describe("7. the admin API refuses oversized and hostile input with a 4xx naming the limit", () => {
+  const errorsOf = (res: { json(): any }) => res.json().errors as { resource: string; path: string; message: string }[];
+  const apply = (body: string, path = "/v1/apply") => mesh.admin(path, { method: "POST", body });
+
+  it("a YAML alias bomb", async () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`);
+    const res = await apply(lines.join("\n"));
+    expect(res.status).toBe(422);
+    expect(errorsOf(res)[0].message).toMatch(/alias/);
+  });
+
+  it.each([
+    ["JSON", "[".repeat(10_000) + "]".repeat(10_000)],
+    ["YAML", "- ".repeat(10_000) + "x"],
+    ["YAML flow", "a: " + "[".repeat(10_000) + "]".repeat(10_000)],
+  ])("%s nested 10 000 deep", async (_kind, body) => {
+    const res = await apply(body);
+    expect(res.status).toBe(422);
+    expect(errorsOf(res)[0].message).toMatch(/nested|depth/);
+  });
+
+  it("10 000 documents", async () => {
+    const res = await apply(Array.from({ length: 10_000 }, (_, i) => `apiVersion: isomesh.dev/v1\nkind: TrafficPolicy\nmetadata: { name: p${i} }\nspec: { targetRefs: [{ kind: Service, name: web }] }`).join("\n---\n"));
+    expect(res.status).toBe(422);
+    expect(errorsOf(res)[0].message).toMatch(/documents/);
+  });
+
+  it("a 1.5 MB resource, before anything is stored", async () => {
+    const before = (await mesh.admin("/v1/version")).json().version;
+    const big = JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name: "huge" }, spec: { targetRefs: [{ kind: "Service", name: "web" }], action: "DENY", rules: [{ to: [{ operation: { paths: Array.from({ length: 30_000 }, (_, i) => `/p/${i}/${"x".repeat(40)}`) } }] }] } });
+    expect(big.length).toBeGreaterThan(1_500_000);
+    const res = await apply(big);
+    expect(res.status).toBe(413);
+    expect(errorsOf(res)[0]).toMatchObject({ resource: "AuthorizationPolicy/huge" });
+    expect(errorsOf(res)[0].message).toMatch(/resource size/);
+    expect((await mesh.admin("/v1/version")).json().version).toBe(before);
+  });
+
+  it("config that would make one edge's snapshot too large for its row is refused, naming the edge", async () => {
+    const policy = (i: number) =>
+      JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name: `big-${i}` }, spec: { targetRefs: [{ kind: "Service", name: "vip" }], action: "DENY", rules: Array.from({ length: 4 }, (_, r) => ({ to: [{ operation: { paths: Array.from({ length: 64 }, (_, j) => `/big/${i}/${r}/${j}/${"x".repeat(900)}`) } }] })) } });
+    const statuses: number[] = [];
+    let refused: any;
+    for (let i = 0; i < 6 && !refused; i++) {
+      const res = await apply(policy(i));
+      statuses.push(res.status);
+      if (res.status !== 200) refused = res.json();
+    }
+    expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+    expect(statuses.at(-1), JSON.stringify(refused).slice(0, 300)).toBe(413);
+    expect(refused.errors[0].message).toMatch(/snapshot of edge vip-edge would be \d+ bytes, over the limit/);
+    for (let i = 0; i < statuses.length - 1; i++) await mesh.admin(`/v1/resources/AuthorizationPolicy/big-${i}?wait=true`, { method: "DELETE" });
+  });
+
+  it("/v1/analyze has the same body limit", async () => {
+    const res = await apply("# " + "x".repeat(5 * 1024 * 1024), "/v1/analyze");
+    expect(res.status).toBe(413);
+    expect(errorsOf(res)[0].message).toMatch(/body/);
+  });
+
+  const declaredHuge = (expect100: boolean) =>
+    new Promise<{ status: number; body: string; continued: boolean }>((done, fail) => {
+      let continued = false;
+      const headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}`, "content-length": String(300 * 1024 * 1024) };
+      if (expect100) headers.expect = "100-continue";
+      const req = httpRequest(`${mesh.adminUrl}/v1/apply`, { method: "POST", headers }, (r) => {
+        let body = "";
+        r.on("data", (c) => (body += c));
+        r.on("end", () => done({ status: r.statusCode ?? 0, body, continued }));
+      });
+      req.on("continue", () => (continued = true));
+      req.on("error", fail);
+      if (!expect100) req.write("x".repeat(1024)); // a 300 MB promise, 1 KiB sent: the answer must not wait for the rest
+    });
+
+  it.each([
+    ["sent at once", false],
+    ["with Expect: 100-continue, as curl sends a large upload", true],
+  ])("a declared Content-Length over the limit is refused before the body is read (%s)", async (_how, expect100) => {
+    const res = await declaredHuge(expect100);
+    expect(res.status).toBe(413);
+    expect(res.continued).toBe(false);
+    expect(JSON.parse(res.body).errors[0].message).toMatch(/body size limit/);
+  });
+
+  it("a chunked body is refused while it streams in", async () => {
+    const chunk = Buffer.alloc(1024 * 1024, "x");
+    const total = 64;
+    const outcome = await new Promise<{ status: number; sentMiB: number; body: string }>((done, fail) => {
+      let sent = 0;
+      let answered = false;
+      const req = httpRequest(`${mesh.adminUrl}/v1/apply`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKEN}`, "transfer-encoding": "chunked" } }, (r) => {
+        answered = true;
+        let body = "";
+        r.on("data", (c) => (body += c));
+        r.on("end", () => done({ status: r.statusCode ?? 0, sentMiB: sent, body }));
+      });
+      req.on("error", (e) => (answered ? undefined : fail(e)));
+      const pump = () => {
+        while (!answered && sent < total) {
+          sent++;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+    });
+    expect(outcome.status).toBe(413);
+    expect(outcome.sentMiB).toBeLessThan(total);
+  });
+});
+
+describe("8. isomesh dev has no way in but the gateway and the admin API", () => {
+  it("Miniflare's entry socket does not reach an app or a service edge", async () => {
+    const entry = await mesh.miniflare.ready;
+    const nameOf = (short: string) => mesh.mesh.workers.find((w) => w.name === short)!.config.name;
+    for (const worker of ["web-v1", "web-edge", "front-v1"].map(nameOf)) {
+      const res = await http(new URL("/admin", entry).toString(), { headers: { "MF-Route-Override": worker } });
+      expect(res.status, worker).toBe(403);
+      expect(res.body, worker).toContain("not_via_mesh");
+    }
+  });
+});
+
+describe("tokens without exp", () => {
+  it("are refused by an issuer rule that sets requireExpiration, accepted (as Istio does) by one that does not", async () => {
+    const token = await sign({ sub: "ann" }, { exp: false });
+    const strict = await mesh.get("/", { headers: { authorization: `Bearer ${token}` } });
+    expect(strict.status).toBe(401);
+    expect(strict.json().error).toMatchObject({ code: "authn_failed", policy: "gateway-login" });
+    expect(strict.json().error.message).toMatch(/exp/);
+    // The api edge's rule reads x-api-token (the gateway's reads Authorization) and does not require exp.
+    const lenient = await mesh.get("/front", { headers: { "x-forward-to": "API", "x-api-token": token } });
+    expect(lenient.status).toBe(200);
+    expect(lenient.json().headers["x-api-user"]).toBe("ann");
+  });
+});
