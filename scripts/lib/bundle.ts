@@ -64,11 +64,12 @@ export const BOOTSTRAP_MODULE = "bootstrap.snapshot";
  */
 export function bundleEdge(dir: string): { entry: string; metafile?: Metafile } {
   const entry = join(dir, "index.js");
-  const key = sha256(`${WORKER_ENTRY.edge}\0${esbuildVersion}\0edge-v1`);
+  const options: BuildOptions = { ...workerBuild(WORKER_ENTRY.edge, entry, undefined), external: ["cloudflare:*", "node:*", `./${BOOTSTRAP_MODULE}`], minify: true, keepNames: true };
+  const key = sha256(`${JSON.stringify(options)}\0${esbuildVersion}`);
   const stampPath = join(dir, ".stamp.json");
   if (isFresh(stampPath, key)) return { entry };
   mkdirSync(dir, { recursive: true });
-  const result = buildSync({ ...workerBuild(WORKER_ENTRY.edge, entry, undefined), external: ["cloudflare:*", "node:*", `./${BOOTSTRAP_MODULE}`], minify: true, keepNames: true });
+  const result = buildSync(options);
   stamp(stampPath, key, Object.keys(result.metafile!.inputs).map((p) => resolve(p)));
   return { entry, metafile: result.metafile };
 }
