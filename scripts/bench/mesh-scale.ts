@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Miniflare } from "miniflare";
 import { REPO_ROOT } from "../lib/paths.ts";
+import { startMesh } from "../lib/runtime.ts";
 import { rssBelow } from "./process-tree.ts";
 
 // How `isomesh dev` grows with the mesh: a manifest of N services (two echo versions each, each
@@ -19,6 +21,8 @@ export type MeshScaleRow = {
   /** workerd's RSS once every edge has answered a request (each isolate has built its pipeline). */
   servingRssBytes: number;
   bare: { readyMs: number; rssBytes: number };
+  /** A warm start in this process, by phase (startMesh's timings), and a bare Miniflare's workerd start in this process. */
+  phases: { generateMs: number; workersMs: number; workerdMs: number; bareWorkerdMs: number };
 };
 
 const TOKEN = "scale-bench-token-0123456789";
@@ -111,7 +115,9 @@ export async function meshScale(sizes: number[], log: (s: string) => void): Prom
       log(`  … ${n} services: warm ${Math.round(warm.readyMs)} ms`);
       const bare = await startUntil(["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)], /^ready /m);
       await bare.stop();
-      const row = { services: n, workers, cold: pick(cold), warm: pick(warm), servingRssBytes, bare: pick(bare) };
+      const phases = { ...(await warmPhases(manifest, state)), bareWorkerdMs: await bareWorkerdMs(workers) };
+      const row = { services: n, workers, cold: pick(cold), warm: pick(warm), servingRssBytes, bare: pick(bare), phases };
+      log(`  … ${n} services, a warm start by phase: generate ${Math.round(phases.generateMs)} ms, workers ${Math.round(phases.workersMs)} ms, workerd ${Math.round(phases.workerdMs)} ms (bare ${Math.round(phases.bareWorkerdMs)} ms)`);
       log(`  ${n} services (${workers} workers): ready ${(row.cold.readyMs / 1000).toFixed(1)} s cold, ${(row.warm.readyMs / 1000).toFixed(1)} s warm, bare Miniflare ${(row.bare.readyMs / 1000).toFixed(1)} s; workerd ${mib(row.cold.rssBytes)} MiB (${mib(servingRssBytes)} serving), bare ${mib(row.bare.rssBytes)} MiB`);
       rows.push(row);
     } finally {
@@ -119,6 +125,24 @@ export async function meshScale(sizes: number[], log: (s: string) => void): Prom
     }
   }
   return rows;
+}
+
+/** Where a warm start's time goes, from startMesh itself (the same start `isomesh dev` makes). */
+async function warmPhases(manifestPath: string, stateDir: string) {
+  const mesh = await startMesh({ manifestPath, port: 0, stateDir, adminToken: TOKEN, gen: { accessLog: "off" }, onLog: () => {} });
+  await mesh.dispose();
+  return mesh.timings;
+}
+
+/** A bare Miniflare's workerd start (construct → ready) with `count` trivial workers, in this process. */
+async function bareWorkerdMs(count: number): Promise<number> {
+  const script = `export default { fetch() { return new Response("ok"); } };`;
+  const started = performance.now();
+  const mf = new Miniflare({ cf: false, workers: Array.from({ length: count }, (_, i) => ({ name: `w${i}`, modules: true, script, compatibilityDate: "2025-04-01" })) });
+  await mf.ready;
+  const ms = performance.now() - started;
+  await mf.dispose();
+  return ms;
 }
 
 const pick = (s: Started) => ({ readyMs: s.readyMs, rssBytes: s.rssBytes });

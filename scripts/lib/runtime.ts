@@ -42,6 +42,8 @@ export type MeshRuntime = {
   migrations: AppliedMigrations[];
   /** A worker's name in Miniflare (and on the account) from its short name: `workerName("control")`. */
   workerName(short: string): string;
+  /** Where this start's time went (ms): generating the configs (and the edge bundle), bundling and converting every worker's config, workerd starting every worker. */
+  timings: { generateMs: number; workersMs: number; workerdMs: number };
   dispose(): Promise<void>;
 };
 
@@ -54,7 +56,9 @@ export type MeshRuntime = {
  */
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
+  const started = performance.now();
   const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev", validate: false });
+  const generated = performance.now();
   const persist = o.persist !== false;
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
@@ -111,6 +115,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
+  const prepared = performance.now();
   pruneBuilds(join(state, "build"), new Set([...builds, ...workers.map((w) => String(w.scriptPath))]));
   // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
@@ -132,10 +137,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   });
   try {
     await miniflare.ready;
+    const timings = { generateMs: generated - started, workersMs: prepared - generated, workerdMs: performance.now() - prepared };
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
-    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, dispose: () => miniflare.dispose() };
+    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, timings, dispose: () => miniflare.dispose() };
   } catch (e) {
     await miniflare.dispose().catch(() => undefined);
     throw e;
