@@ -2,9 +2,10 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Miniflare } from "miniflare";
-import { REPO_ROOT } from "../lib/paths.ts";
+import { bundleWorker } from "../lib/bundle.ts";
+import { REPO_ROOT, WORKER_ENTRY } from "../lib/paths.ts";
 import { startMesh } from "../lib/runtime.ts";
 import { rssBelow } from "./process-tree.ts";
 
@@ -16,6 +17,8 @@ import { rssBelow } from "./process-tree.ts";
 export type MeshScaleRow = {
   services: number;
   workers: number;
+  /** Starts of each kind (medians shown). */
+  reps: number;
   cold: { readyMs: number; rssBytes: number };
   warm: { readyMs: number; rssBytes: number };
   /** workerd's RSS once every edge has answered a request (each isolate has built its pipeline). */
@@ -96,7 +99,11 @@ async function serveEveryService(out: string, n: number) {
   }
 }
 
-export async function meshScale(sizes: number[], log: (s: string) => void): Promise<MeshScaleRow[]> {
+/**
+ * Each size is started `reps` times, alternating with the bare Miniflare so that the machine's load
+ * weighs on both alike: cold on a fresh state folder, then warm on the same one, then bare; medians.
+ */
+export async function meshScale(sizes: number[], log: (s: string) => void, reps: (services: number) => number = () => 1): Promise<MeshScaleRow[]> {
   const rows: MeshScaleRow[] = [];
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-scale-"));
@@ -104,19 +111,28 @@ export async function meshScale(sizes: number[], log: (s: string) => void): Prom
       const manifest = join(dir, "mesh.yaml");
       writeFileSync(manifest, scaleManifest(n));
       const workers = 3 * n + 2; // two versions and an edge per service, the gateway, the control plane
-      const state = join(dir, "state");
-      const cold = await startUntil(dev(manifest, state), DEV_READY);
-      await serveEveryService(cold.out, n);
-      const servingRssBytes = rssBelow(cold.pid, "workerd");
-      await cold.stop();
-      log(`  … ${n} services: cold ${Math.round(cold.readyMs)} ms`);
-      const warm = await startUntil(dev(manifest, state), DEV_READY);
-      await warm.stop();
-      log(`  … ${n} services: warm ${Math.round(warm.readyMs)} ms`);
-      const bare = await startUntil(["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)], /^ready /m);
-      await bare.stop();
+      const runs = { cold: [] as Started[], warm: [] as Started[], bare: [] as Started[] };
+      let servingRssBytes = 0;
+      let state = "";
+      for (let r = 0; r < reps(n); r++) {
+        state = join(dir, `state-${r}`);
+        const cold = await startUntil(dev(manifest, state), DEV_READY);
+        if (r === 0) {
+          await serveEveryService(cold.out, n);
+          servingRssBytes = rssBelow(cold.pid, "workerd");
+        }
+        await cold.stop();
+        const warm = await startUntil(dev(manifest, state), DEV_READY);
+        await warm.stop();
+        const bare = await startUntil(["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)], /^ready /m);
+        await bare.stop();
+        runs.cold.push(cold);
+        runs.warm.push(warm);
+        runs.bare.push(bare);
+        log(`  … ${n} services: cold ${Math.round(cold.readyMs)} ms, warm ${Math.round(warm.readyMs)} ms, bare Miniflare ${Math.round(bare.readyMs)} ms`);
+      }
       const phases = { ...(await warmPhases(manifest, state)), bareWorkerdMs: await bareWorkerdMs(workers) };
-      const row = { services: n, workers, cold: pick(cold), warm: pick(warm), servingRssBytes, bare: pick(bare), phases };
+      const row = { services: n, workers, reps: reps(n), cold: medianOf(runs.cold), warm: medianOf(runs.warm), servingRssBytes, bare: medianOf(runs.bare), phases };
       log(`  … ${n} services, a warm start by phase: generate ${Math.round(phases.generateMs)} ms, workers ${Math.round(phases.workersMs)} ms, workerd ${Math.round(phases.workerdMs)} ms (bare ${Math.round(phases.bareWorkerdMs)} ms)`);
       log(`  ${n} services (${workers} workers): ready ${(row.cold.readyMs / 1000).toFixed(1)} s cold, ${(row.warm.readyMs / 1000).toFixed(1)} s warm, bare Miniflare ${(row.bare.readyMs / 1000).toFixed(1)} s; workerd ${mib(row.cold.rssBytes)} MiB (${mib(servingRssBytes)} serving), bare ${mib(row.bare.rssBytes)} MiB`);
       rows.push(row);
@@ -127,6 +143,9 @@ export async function meshScale(sizes: number[], log: (s: string) => void): Prom
   return rows;
 }
 
+const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const medianOf = (runs: Started[]) => ({ readyMs: middle(runs.map((r) => r.readyMs)), rssBytes: middle(runs.map((r) => r.rssBytes)) });
+
 /** Where a warm start's time goes, from startMesh itself (the same start `isomesh dev` makes). */
 async function warmPhases(manifestPath: string, stateDir: string) {
   const mesh = await startMesh({ manifestPath, port: 0, stateDir, adminToken: TOKEN, gen: { accessLog: "off" }, onLog: () => {} });
@@ -134,21 +153,49 @@ async function warmPhases(manifestPath: string, stateDir: string) {
   return mesh.timings;
 }
 
+const TRIVIAL = `export default { fetch() { return new Response("ok"); } };`;
+
+/**
+ * What the control plane's isolate adds to workerd's start: its bundle (the admin API's full zod
+ * schemas, yaml, hono, the dashboard) alone in a workerd beside the same start with a trivial worker.
+ */
+export async function controlIsolateMs(reps = 5): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "isomesh-control-start-"));
+  try {
+    const scriptPath = await bundleWorker(WORKER_ENTRY.control, undefined, dir);
+    const time = async (worker: object) => {
+      const started = performance.now();
+      const mf = new Miniflare({ cf: false, workers: [{ name: "w", compatibilityDate: "2025-04-01", compatibilityFlags: ["nodejs_compat"], ...worker }] });
+      await mf.ready;
+      const ms = performance.now() - started;
+      await mf.dispose();
+      return ms;
+    };
+    const control: number[] = [];
+    const trivial: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      trivial.push(await time({ modules: true, script: TRIVIAL }));
+      control.push(await time({ modules: [{ type: "ESModule", path: scriptPath }], modulesRoot: dirname(scriptPath) })); // listed, as isomesh dev does
+    }
+    return middle(control) - middle(trivial);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A bare Miniflare's workerd start (construct → ready) with `count` trivial workers, in this process. */
 async function bareWorkerdMs(count: number): Promise<number> {
-  const script = `export default { fetch() { return new Response("ok"); } };`;
   const started = performance.now();
-  const mf = new Miniflare({ cf: false, workers: Array.from({ length: count }, (_, i) => ({ name: `w${i}`, modules: true, script, compatibilityDate: "2025-04-01" })) });
+  const mf = new Miniflare({ cf: false, workers: Array.from({ length: count }, (_, i) => ({ name: `w${i}`, modules: true, script: TRIVIAL, compatibilityDate: "2025-04-01" })) });
   await mf.ready;
   const ms = performance.now() - started;
   await mf.dispose();
   return ms;
 }
 
-const pick = (s: Started) => ({ readyMs: s.readyMs, rssBytes: s.rssBytes });
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = process.argv.slice(2).map(Number);
-  await meshScale(sizes.length ? sizes : [30], console.log);
+  await meshScale(sizes.length ? sizes : [30], console.log, () => Number(process.env.REPS ?? 1));
 }

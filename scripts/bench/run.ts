@@ -10,7 +10,7 @@ import { propagationLocal, propagationWorldwide } from "./propagation.ts";
 import { telemetryDo } from "./telemetry-do.ts";
 import { edgeBundleComposition } from "./edge-bundle.ts";
 import { edgeColdStart } from "./edge-cold-start.ts";
-import { meshScale, type MeshScaleRow } from "./mesh-scale.ts";
+import { controlIsolateMs, meshScale, type MeshScaleRow } from "./mesh-scale.ts";
 
 const ENVOY_BYTES_PER_CLUSTER = 44 * 1024; // Istio's published figure for a sidecar's per-service config
 
@@ -88,7 +88,9 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   log(`  edge bundle ${f(bundle.bytes / 1024)} KiB (gzip ${f(bundle.gzipBytes / 1024)} KiB)`);
   const cold = await edgeColdStart({ isolates: p.isolates, reps: p.coldReps, log });
   log("local mesh at scale …");
-  const meshRows = await meshScale(p.meshSizes, log);
+  const meshRows = await meshScale(p.meshSizes, log, (n) => (opts.smoke || n > 30 ? 1 : 3));
+  const controlMs = await controlIsolateMs(opts.smoke ? 1 : 5);
+  log(`  the control plane's isolate adds ${f(controlMs, 0)} ms to workerd's start`);
 
   const row = (name: string) => hop.rows.find((r) => r.name.startsWith(name));
   const direct = row("direct")!, pass = row("pass-through")!, edge = row("isomesh service edge")!, mesh = row("isomesh (")!, jwtRow = row("isomesh + JWT"), ha = row("HAProxy");
@@ -229,17 +231,24 @@ ${BEFORE_BUNDLE}
 
 \`isomesh dev\` on a manifest of N services (two echo versions each, each calling the next; \`scripts/bench/mesh-scale.ts\`), timed from spawning the
 process to its ready line: cold (a fresh state folder, everything bundled) and warm (a restart on the same state), beside a bare Miniflare
-starting as many trivial workers (\`scripts/bench/bare-miniflare.ts\`, also from spawning it). RSS is workerd's, from /proc, once ready and once every
-edge has answered a request through the gateway (MB = 10⁶ bytes).
+starting as many trivial workers (\`scripts/bench/bare-miniflare.ts\`, also from spawning it), alternating (cold, warm, bare) ${meshRows[0]?.reps === 3 ? "three times at 30 services, once at 100; medians" : "once"}.
+RSS is workerd's, from /proc, once ready and once every edge has answered a request through the gateway (MB = 10⁶ bytes).
 
 | services | workers | ready cold | ready warm | bare Miniflare | cold / bare | workerd RSS | serving | bare RSS | per service: ready (warm), RSS |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${meshRows.map((r) => `| ${r.services} | ${r.workers} | ${f(r.cold.readyMs / 1000, 1)} s | ${f(r.warm.readyMs / 1000, 1)} s | ${f(r.bare.readyMs / 1000, 1)} s | ${f(r.cold.readyMs / r.bare.readyMs, 2)}× | ${f(r.cold.rssBytes / 1e6, 0)} MB | ${f(r.servingRssBytes / 1e6, 0)} MB | ${f(r.bare.rssBytes / 1e6, 0)} MB | ${f(r.warm.readyMs / r.services, 0)} ms, ${f(r.cold.rssBytes / 1e6 / r.services, 1)} MB |`).join("\n")}
 
-Where the rest goes: workerd starts every worker's isolate when it starts, so the time and memory beyond the bare Miniflare are what each
-isolate compiles and evaluates at its top level (the edge bundle, about ${f(cold.startMsPerIsolate)} ms and ${f(cold.rssBytesPerIsolate / 1e6)} MB per edge, above), the control
-plane (its Durable Objects and dashboard), and Node's own work before Miniflare starts (reading the manifest, compiling one bootstrap
-snapshot per edge, wrangler's config reader and its conversion to Miniflare options). A bare Miniflare pays none of these.
+Where the rest goes, from this run. A warm start in process (startMesh's own timings, the start \`isomesh dev\` makes), beside a bare Miniflare's
+workerd start with as many trivial workers in the same process:
+
+| services | generate configs and bootstrap snapshots | bundle and convert every worker's config | workerd start | bare workerd start |
+| --- | --- | --- | --- | --- |
+${meshRows.map((r) => `| ${r.services} | ${f(r.phases.generateMs, 0)} ms | ${f(r.phases.workersMs, 0)} ms | ${f(r.phases.workerdMs, 0)} ms | ${f(r.phases.bareWorkerdMs, 0)} ms |`).join("\n")}
+
+workerd starts every worker's isolate when it starts, so its start beyond the bare one is what each isolate compiles and evaluates at its
+top level: the control plane's isolate about ${f(controlMs, 0)} ms (the admin API's full zod schemas and their messages, yaml, hono, the dashboard: it keeps
+them, the edges do not), each edge about ${f(cold.startMsPerIsolate)} ms and ${f(cold.rssBytesPerIsolate / 1e6)} MB (section 8), and each app's small bundle behind the dev entry guard.
+A spawned \`isomesh dev\` also loads wrangler (its config reader and the config → Miniflare conversion, about half a second), which a bare Miniflare does not.
 ${BEFORE_SCALE}
 
 ## Rerun

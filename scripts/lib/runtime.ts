@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
@@ -89,7 +89,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
       const guard: Guard | undefined = open ? undefined : w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
       const entry = await scriptOf(w, bundled[i], state, guard, workerOptions.modulesRules);
-      if (entry.scriptPath) builds.push(entry.built);
+      if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
       if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
@@ -116,7 +116,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     }),
   );
   const prepared = performance.now();
-  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.map((w) => String(w.scriptPath))]));
+  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.flatMap((w) => (w.scriptPath ? [String(w.scriptPath)] : []))]));
   // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
@@ -155,29 +155,31 @@ function pruneBuilds(dir: string, used: Set<string>) {
 }
 
 /**
- * A worker's modules, behind the dev entry guard unless `guard` is undefined. An edge gets exactly
- * what wrangler uploads for it (the shared edge bundle as `index.js`, its bootstrap snapshot as the
- * `bootstrap.snapshot` text module beside it): every edge names the same bundle file, so the mesh
- * builds it once and workerd reads the same code for every edge.
+ * A worker's modules, behind the dev entry guard unless `guard` is undefined (a virtual entry module
+ * that re-exports the worker: nothing is written beside a build several workers share).
+ * - The mesh's own bundles are one module each (esbuild inlines text; `cloudflare:*` and `node:*` are
+ *   the runtime's), so they are listed, not discovered: Miniflare would otherwise parse each one with
+ *   its JavaScript parser to find its imports (a quarter of a second for the control plane's).
+ * - An edge gets exactly what wrangler uploads for it: the shared edge bundle as `index.js` and its
+ *   bootstrap snapshot as the `bootstrap.snapshot` text module beside it. Every edge names the same
+ *   bundle file, so the mesh builds it once and workerd reads the same code for every edge.
+ * - A wrangler build may hold further modules (text, wasm, chunks): Miniflare finds them from its entry,
+ *   under wrangler's rules.
  */
 async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined, state: string, guard: Guard | undefined, rules: WorkerOptions["modulesRules"]) {
-  if (w.build.kind === "edge") {
-    const root = dirname(w.build.bundle);
-    const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [
-      { type: "ESModule", path: w.build.bundle },
-      { type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap },
-    ];
-    if (guard) modules.unshift({ type: "ESModule", path: join(root, `dev-guard.${guard.kind}.mjs`), contents: guardModule("./index.js", guard) });
-    return { scriptPath: undefined, built: undefined, options: { modules, modulesRoot: root, modulesRules: undefined } };
+  if (w.build.kind === "wrangler") {
+    const scriptPath = await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
+      throw new Error(`${w.service}/${w.version}: ${e.message}`);
+    });
+    const options = guard ? guardedEntry(scriptPath, join(state, "build"), guard, rules) : { scriptPath, modulesRoot: dirname(scriptPath) };
+    return { built: scriptPath, options: { modules: true, ...options } };
   }
-  const scriptPath =
-    w.build.kind === "wrangler"
-      ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
-          throw new Error(`${w.service}/${w.version}: ${e.message}`);
-        })
-      : await bundled!;
-  const options = guard ? guardedEntry(scriptPath, join(state, "build"), guard, rules) : { scriptPath, modulesRoot: dirname(scriptPath) };
-  return { scriptPath, built: scriptPath, options: { modules: true, ...options } };
+  const entry = w.build.kind === "edge" ? w.build.bundle : await bundled!;
+  const root = dirname(entry);
+  const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [{ type: "ESModule", path: entry }];
+  if (w.build.kind === "edge") modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
+  if (guard) modules.unshift({ type: "ESModule", path: join(root, `dev-guard.${guard.kind}.mjs`), contents: guardModule(`./${basename(entry)}`, guard) });
+  return { built: w.build.kind === "esbuild" ? entry : undefined, options: { modules, modulesRoot: root, modulesRules: undefined } };
 }
 
 /**
