@@ -30,7 +30,8 @@ export type GenOptions = {
 };
 
 /** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
-export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; defaults: Document[]; notes: string[] };
+/** `edgeBundle`: the one bundle every edge runs (beside it, its source map). */
+export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; edgeBundle: string; defaults: Document[]; notes: string[] };
 
 export function loadManifest(path: string): Manifest {
   return parseManifest(readFileSync(path, "utf8"), path);
@@ -191,7 +192,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   });
   // wrangler reads every generated file back: what it would reject fails here, with its message.
   if (opts.validate !== false) for (const w of written) readApp(w.configPath);
-  return { manifest, manifestPath, workers: written, defaults, notes };
+  return { manifest, manifestPath, workers: written, edgeBundle, defaults, notes };
 }
 
 /** Where `generate` builds the edge bundle, inside its output folder (no Worker's name starts with `_`). */
