@@ -29,8 +29,10 @@ export type GenOptions = {
   validate?: boolean;
 };
 
-/** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
-/** `edgeBundle`: the one bundle every edge runs (beside it, its source map). */
+/**
+ * `edgeBundle`: the one bundle every edge runs (its source map beside it); `notes`: what the user should
+ * know about the generated configs (fields not deployed, bindings a brownfield Worker needs).
+ */
 export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; edgeBundle: string; defaults: Document[]; notes: string[] };
 
 export function loadManifest(path: string): Manifest {
@@ -90,7 +92,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const edgeBundle = bundleEdge(join(out, EDGE_BUNDLE_DIR)).entry;
   const edge = (name: string) => ({
     build: { kind: "edge" as const, bundle: edgeBundle, bootstrap: JSON.stringify(compileSnapshot(topology, name, stored, 0)) },
-    modules: { main: edgeBundle, base_dir: ".", no_bundle: true, rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE], fallthrough: false }], upload_source_maps: true },
+    upload: { main: edgeBundle, base_dir: ".", no_bundle: true, rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE], fallthrough: false }], upload_source_maps: true },
   });
 
   workers.push({
@@ -119,13 +121,14 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), props: { caller: CONTROL } })),
     },
   });
+  const gateway = edge(GATEWAY);
   workers.push({
     role: "gateway",
     name: GATEWAY,
-    build: edge(GATEWAY).build,
+    build: gateway.build,
     config: {
       name: workerName(GATEWAY),
-      ...edge(GATEWAY).modules,
+      ...gateway.upload,
       ...edgeBase,
       ...(manifest.gateway?.routes.length ? { routes: manifest.gateway.routes } : {}),
       ...(manifest.gateway?.workersDev !== undefined ? { workers_dev: manifest.gateway.workersDev } : {}),
@@ -136,13 +139,14 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     },
   });
   if (topology.egress) {
+    const egress = edge(EGRESS);
     workers.push({
       role: "egress",
       name: EGRESS,
-      build: edge(EGRESS).build,
+      build: egress.build,
       config: {
         name: workerName(EGRESS),
-        ...edge(EGRESS).modules,
+        ...egress.upload,
         ...edgeBase,
         workers_dev: false,
         vars: edgeVars(EGRESS),
@@ -158,14 +162,15 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const ctx: AppContext = { manifest, manifestPath, out, base, workerName, target: opts.target ?? "deploy", notes, consumers: new Map() };
   manifest.services.forEach((s, i) => {
     const short = edgeName(s.name);
+    const serviceEdge = edge(short);
     workers.push({
       role: "edge",
       service: s.name,
       name: short,
-      build: edge(short).build,
+      build: serviceEdge.build,
       config: {
         name: workerName(short),
-        ...edge(short).modules,
+        ...serviceEdge.upload,
         ...edgeBase,
         workers_dev: false,
         vars: edgeVars(short),
