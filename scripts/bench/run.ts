@@ -248,7 +248,11 @@ ${meshRows.map((r) => `| ${r.services} | ${f(r.phases.generateMs, 0)} ms | ${f(r
 workerd starts every worker's isolate when it starts, so its start beyond the bare one is what each isolate compiles and evaluates at its
 top level: the control plane's isolate about ${f(controlMs, 0)} ms (the admin API's full zod schemas and their messages, yaml, hono, the dashboard: it keeps
 them, the edges do not), each edge about ${f(cold.startMsPerIsolate)} ms and ${f(cold.rssBytesPerIsolate / 1e6)} MB (section 8), and each app's small bundle behind the dev entry guard.
-A spawned \`isomesh dev\` also loads wrangler (its config reader and the config → Miniflare conversion, about half a second), which a bare Miniflare does not.
+Before workerd runs, Miniflare serializes its config in Node, and that config embeds every worker's modules: each edge adds its bundle
+(section 8) where a trivial worker adds a line, and the serialization grows faster than the config (its single-segment buffer grows 4 KiB at a
+time, copying itself), which is why the 100-service start is further from the bare one than the 30-service start (a CPU profile of a warm
+100-service start, \`node --cpu-prof\`, puts about half of Node's CPU there). A spawned \`isomesh dev\` also loads wrangler (its config reader and
+the config → Miniflare conversion, about half a second), which a bare Miniflare does not.
 ${BEFORE_SCALE}
 
 ## Rerun
