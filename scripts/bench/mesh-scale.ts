@@ -35,14 +35,18 @@ type Started = { readyMs: number; rssBytes: number; out: string; stop: () => Pro
 /** Spawns a process and waits for a line matching `ready` on its stdout; RSS is that of its workerd. */
 async function startUntil(args: string[], ready: RegExp, timeoutMs = 600_000): Promise<Started> {
   const started = performance.now();
-  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a stop that hangs is ended with everything it started (its workerd too).
+  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  running.add(proc.pid!);
   let out = "";
   const exited = new Promise<void>((r) => proc.on("exit", () => r()));
   const stop = async () => {
     if (proc.exitCode === null) proc.kill("SIGINT");
-    const killer = setTimeout(() => proc.kill("SIGKILL"), 20_000); // a stop that hangs must not hang the benchmark
+    const killer = setTimeout(() => killGroup(proc.pid!), 20_000);
     await exited;
     clearTimeout(killer);
+    killGroup(proc.pid!); // anything left behind
+    running.delete(proc.pid!);
   };
   try {
     const readyMs = await new Promise<number>((resolve, reject) => {
@@ -64,6 +68,15 @@ async function startUntil(args: string[], ready: RegExp, timeoutMs = 600_000): P
     throw e;
   }
 }
+
+const running = new Set<number>();
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {} // already gone
+};
+// A benchmark that fails half-way leaves no mesh running.
+process.on("exit", () => running.forEach(killGroup));
 
 function get(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -117,11 +130,14 @@ export async function meshScale(sizes: number[], log: (s: string) => void, reps:
       for (let r = 0; r < reps(n); r++) {
         state = join(dir, `state-${r}`);
         const cold = await startUntil(dev(manifest, state), DEV_READY);
-        if (r === 0) {
-          await serveEveryService(cold.out, n);
-          servingRssBytes = rssBelow(cold.pid, "workerd");
+        try {
+          if (r === 0) {
+            await serveEveryService(cold.out, n);
+            servingRssBytes = rssBelow(cold.pid, "workerd");
+          }
+        } finally {
+          await cold.stop();
         }
-        await cold.stop();
         const warm = await startUntil(dev(manifest, state), DEV_READY);
         await warm.stop();
         const bare = await startUntil(["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)], /^ready /m);
