@@ -26,6 +26,39 @@ const freePort = async () => {
   });
 };
 
+/** Resolves once something accepts TCP connections on the port, or with false when `gone` says the listener died. */
+async function listening(port: number, gone: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const { connect } = await import("node:net");
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && !gone()) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, "127.0.0.1", () => (s.destroy(), r(true))).on("error", () => r(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/**
+ * HAProxy cannot bind port 0 and tell us the port it got, so this is the one place that picks a
+ * free port for someone else: another process may take it first, so a failed bind is retried on
+ * a new port rather than racing the benchmark.
+ */
+async function startHaproxy(bin: string, dir: string, backendPort: number): Promise<{ proc: ChildProcess; port: number } | undefined> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const cfg = join(dir, "haproxy.cfg");
+    writeFileSync(cfg, `global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  http-reuse always\nfrontend in\n  bind 127.0.0.1:${port}\n  acl is_app path_beg /app\n  use_backend app if is_app\nbackend app\n  server s1 127.0.0.1:${backendPort}\n`);
+    const proc = spawn(bin, ["-f", cfg, "-db"], { stdio: "ignore" });
+    let exited = false;
+    proc.on("exit", () => (exited = true));
+    if (await listening(port, () => exited)) return { proc, port };
+    proc.kill();
+  }
+  return undefined;
+}
+
 /** HAProxy from Debian, installed on first use when we are root (CI); undefined when unavailable. */
 function haproxyBinary(): string | undefined {
   const which = () => execSync("command -v haproxy || true", { shell: "/bin/bash" }).toString().trim() || undefined;
@@ -48,18 +81,22 @@ export async function hopOverhead(opts: { rate: number; seconds: number; reps: n
   const dir = mkdtempSync(join(tmpdir(), "isomesh-bench-"));
   const app = resolve(REPO_ROOT, "scripts/bench/workers/app.ts");
   const [appScript, passScript] = await Promise.all([bundleWorker(app, undefined, dir), bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/passthrough.ts"), undefined, dir)]);
-  const [directPort, passPort, meshPort, edgePort, haPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const mf = new Miniflare({
     cf: false,
     workers: [
-      { name: "app", modules: true, modulesRoot: dir, scriptPath: appScript, compatibilityDate: "2025-04-01", unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }] },
-      { name: "passthrough", modules: true, modulesRoot: dir, scriptPath: passScript, compatibilityDate: "2025-04-01", serviceBindings: { APP: "app" }, unsafeDirectSockets: [{ host: "127.0.0.1", port: passPort }] },
+      { name: "app", modules: true, modulesRoot: dir, scriptPath: appScript, compatibilityDate: "2025-04-01", unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] },
+      { name: "passthrough", modules: true, modulesRoot: dir, scriptPath: passScript, compatibilityDate: "2025-04-01", serviceBindings: { APP: "app" }, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] },
     ],
   });
   await mf.ready;
+  // Every port here is picked by workerd (port 0) and read back: a probed port can be taken by another process before we bind it.
+  const directUrl = (await mf.unsafeGetDirectURL("app")).origin;
+  const passUrl = (await mf.unsafeGetDirectURL("passthrough")).origin;
+  const directPort = Number(new URL(directUrl).port);
 
   writeFileSync(join(dir, "mesh.yaml"), `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`);
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: meshPort, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off", traceSampling: TRACE_SAMPLING }, onLog: () => {}, expose: { "app-edge": edgePort } });
+  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: 0, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off", traceSampling: TRACE_SAMPLING }, onLog: () => {}, expose: { "app-edge": 0 } });
+  const edgeUrl = (await mesh.miniflare.unsafeGetDirectURL(mesh.workerName("app-edge"))).origin;
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "b", alg: "ES256" }] });
   const apply = async (body: string) => {
@@ -78,21 +115,17 @@ spec:
 `);
   const token = await new SignJWT({ sub: "bench", aud: "bench" }).setProtectedHeader({ alg: "ES256", kid: "b" }).setIssuer("https://bench").setExpirationTime("2h").sign(privateKey);
 
-  let haproxy: ChildProcess | undefined;
   const haBin = haproxyBinary();
-  if (haBin) {
-    const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, `global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  http-reuse always\nfrontend in\n  bind 127.0.0.1:${haPort}\n  acl is_app path_beg /app\n  use_backend app if is_app\nbackend app\n  server s1 127.0.0.1:${directPort}\n`);
-    haproxy = spawn(haBin, ["-f", cfg, "-db"], { stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 500));
-  } else notes.push("HAProxy is not installed and could not be installed (not root or no apt): its row is missing.");
+  const ha = haBin ? await startHaproxy(haBin, dir, directPort) : undefined;
+  if (!haBin) notes.push("HAProxy is not installed and could not be installed (not root or no apt): its row is missing.");
+  else if (!ha) notes.push("HAProxy did not start listening (five tries): its row is missing.");
 
   const targets: Target[] = [
-    { name: "direct", url: `http://127.0.0.1:${directPort}/app`, processes: ["workerd"] },
-    { name: "pass-through binding hop", url: `http://127.0.0.1:${passPort}/app`, processes: ["workerd"] },
-    { name: "isomesh service edge (edge → app)", url: `http://127.0.0.1:${edgePort}/app`, processes: ["workerd"] },
-    { name: "isomesh (gateway → edge → app)", url: `http://127.0.0.1:${meshPort}/app`, processes: ["workerd"] },
-    ...(haproxy ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${haPort}/app`, processes: ["workerd", "haproxy"] }] : []),
+    { name: "direct", url: `${directUrl}/app`, processes: ["workerd"] },
+    { name: "pass-through binding hop", url: `${passUrl}/app`, processes: ["workerd"] },
+    { name: "isomesh service edge (edge → app)", url: `${edgeUrl}/app`, processes: ["workerd"] },
+    { name: "isomesh (gateway → edge → app)", url: `${mesh.gatewayUrl}/app`, processes: ["workerd"] },
+    ...(ha ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${ha.port}/app`, processes: ["workerd", "haproxy"] }] : []),
   ];
   const rows: HopRow[] = [];
   const measure = async (t: Target) => {
@@ -129,10 +162,10 @@ spec:
   targetRefs: [{ kind: Gateway, name: gateway }]
   jwtRules: [{ issuer: "https://bench", audiences: [bench], jwks: '${jwks}' }]
 `);
-    await measure({ name: "isomesh + JWT (cached)", url: `http://127.0.0.1:${meshPort}/app`, headers: { authorization: `Bearer ${token}` }, processes: ["workerd"] });
+    await measure({ name: "isomesh + JWT (cached)", url: `${mesh.gatewayUrl}/app`, headers: { authorization: `Bearer ${token}` }, processes: ["workerd"] });
   }
 
-  haproxy?.kill();
+  ha?.proc.kill();
   await mesh.dispose();
   await mf.dispose();
   return { rows, notes };

@@ -27,8 +27,7 @@ export async function propagationLocal(opts: { edges: number; changes: number; l
   const dir = mkdtempSync(join(tmpdir(), "isomesh-prop-"));
   const services = Array.from({ length: opts.edges }, (_, i) => `s${i}`);
   writeFileSync(join(dir, "mesh.yaml"), `name: prop\nservices:\n${services.map((s) => `  - name: ${s}\n    versions: [{ name: a, echo: true }, { name: b, echo: true }]`).join("\n")}\n`);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port, stateDir: join(dir, "state"), adminToken: "prop-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {} });
+  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: 0, stateDir: join(dir, "state"), adminToken: "prop-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {} });
   const auth = { authorization: "Bearer prop-token-0123456789" };
   const gw = services.map((s) => `---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: gw-${s} }\nspec:\n  parentRefs: [{ name: gateway }]\n  hostnames: [${s}.example]\n  rules: [{ backendRefs: [{ name: ${s} }] }]\n`).join("");
   await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, { method: "POST", headers: auth, body: gw });

@@ -9,7 +9,7 @@ import { startMesh } from "../lib/runtime.ts";
 export async function telemetryDo(opts: { batches: number; seriesPerBatch: number }) {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-tdo-"));
   writeFileSync(join(dir, "mesh.yaml"), "name: t\nservices:\n  - { name: web, versions: [{ name: v1, echo: true }] }\n");
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: 30000 + Math.floor(Math.random() * 20000), stateDir: join(dir, "s"), adminToken: "tdo-token-0123456789", persist: false, onLog: () => {} });
+  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: 0, stateDir: join(dir, "s"), adminToken: "tdo-token-0123456789", persist: false, onLog: () => {} });
   const ns = await mesh.miniflare.getDurableObjectNamespace("TELEMETRY", mesh.workerName("control"));
   const stub = ns.get(ns.idFromName("service:web")) as unknown as { ingest(s: MetricSeries[], at: number): Promise<void> };
   const batch = (k: number): MetricSeries[] =>

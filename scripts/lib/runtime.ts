@@ -29,7 +29,7 @@ export type MeshRuntimeOptions = {
   gen?: Partial<GenOptions>;
   /** Called with every line a worker logs (access logs are JSON lines), and with the mesh's own warnings. */
   onLog?: (line: string) => void;
-  /** Extra workers to serve on their own port, by short name (benchmarks call a service edge directly). */
+  /** Extra workers to serve on their own port (0: workerd picks; read it with `miniflare.unsafeGetDirectURL`), by short name (benchmarks call a service edge directly). */
   expose?: Record<string, number>;
 };
 
@@ -102,7 +102,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         d1[i].push({ worker: w.config.name, user: `${w.service}/${w.version}`, database: db.database_name ?? databaseId, binding: db.binding, databaseId, dir, table: db.migrations_table ?? "d1_migrations" });
       }
       const exposed = o.expose?.[w.name];
-      if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
+      if (exposed !== undefined) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
       // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
       // (REGISTRY_ONLY), so a call that would bypass the mesh in production shows up here.
