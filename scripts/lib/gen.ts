@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
+import type { DataPlane } from "../../shared/manifest/data-plane.ts";
 import {
   CONTROL,
   edgeBinding,
@@ -37,6 +38,8 @@ export type GenOptions = {
   target?: "deploy" | "dev";
   /** Read every generated file back with wrangler (default); `isomesh dev` skips it, since it reads each one right after. */
   validate?: boolean;
+  /** Overrides the manifest's `dataPlane` (services that set their own keep it): `--data-plane`. */
+  dataPlane?: DataPlane;
 };
 
 /**
@@ -79,7 +82,7 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
   const manifest = loadManifest(manifestPath);
   const defaults = loadDefaults(manifest, manifestPath);
-  const topology = topologyOf(manifest);
+  const topology = topologyOf(manifest, opts.dataPlane);
   const parsedDefaults = validateDocuments(defaults).parsed;
   const { errors } = analyze(
     topology,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Manifest } from "./schema.ts";
 import { CompiledMeshConfig, compileMeshConfig } from "./mesh-config.ts";
+import { type DataPlane, dataPlaneOf } from "./data-plane.ts";
 
 /**
  * What the control plane knows of the mesh's shape: services, their versions and who calls whom.
@@ -14,6 +15,8 @@ export const Topology = z.object({
       versions: z.array(z.string()),
       calls: z.array(z.string()),
       egress: z.boolean().optional(),
+      /** Present when the service's stages run in its apps (data-plane.ts); absent: its edge. */
+      dataPlane: z.literal("inline").optional(),
     }),
   ),
   /** Present when the mesh has an egress edge: its client-certificate bindings. */
@@ -23,7 +26,8 @@ export const Topology = z.object({
 });
 export type Topology = z.infer<typeof Topology>;
 
-export function topologyOf(m: Manifest): Topology {
+/** `dataPlane`: the mesh default as `isomesh dev --data-plane` overrides it. */
+export function topologyOf(m: Manifest, dataPlane?: DataPlane): Topology {
   return {
     mesh: m.name,
     services: m.services.map((s) => ({
@@ -31,6 +35,7 @@ export function topologyOf(m: Manifest): Topology {
       versions: s.versions.map((v) => v.name),
       calls: s.calls,
       ...(s.egress ? { egress: true } : {}),
+      ...(dataPlaneOf(m, s.name, dataPlane) === "inline" ? { dataPlane: "inline" as const } : {}),
     })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
     meshConfig: compileMeshConfig(m.meshConfig),
