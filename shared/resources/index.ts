@@ -32,4 +32,3 @@ export function resolveKind(text: string): Kind | undefined {
   return kindNames.find((k) => k.toLowerCase() === t || `${k.toLowerCase()}s` === t || (k.toLowerCase().endsWith("y") && `${k.toLowerCase().slice(0, -1)}ies` === t));
 }
 
-export const resourceId = (r: { kind: string; metadata: { name: string } }) => `${r.kind}/${r.metadata.name}`;

@@ -48,8 +48,4 @@ export class ResilienceState {
   release(backend: string): void {
     this.inflight.set(backend, Math.max(0, (this.inflight.get(backend) ?? 1) - 1));
   }
-
-  inflightOf(backend: string): number {
-    return this.inflight.get(backend) ?? 0;
-  }
 }
