@@ -25,7 +25,7 @@ async function nsPerOp(fn: () => unknown, n: number): Promise<number> {
 export async function jwtBench(n: number) {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: "k", alg: "ES256" };
-  const rule = { policy: "b", issuer: "https://i", audiences: ["a"], jwks: [jwk] as Record<string, unknown>[], fromHeaders: [], fromParams: [], forwardOriginalToken: false, outputClaimToHeaders: [], clockSkewSeconds: 60 };
+  const rule = { policy: "b", issuer: "https://i", audiences: ["a"], jwks: [jwk] as Record<string, unknown>[], fromHeaders: [], fromParams: [], forwardOriginalToken: false, outputClaimToHeaders: [], clockSkewSeconds: 60, requireExpiration: false };
   const token = await new SignJWT({ sub: "u", aud: "a" }).setProtectedHeader({ alg: "ES256", kid: "k" }).setIssuer("https://i").setExpirationTime("1h").sign(privateKey);
   const cached = new JwtVerifier([rule], { fetcher: async () => new Response(), cache: new TokenCache() });
   await cached.verify(token);
@@ -48,7 +48,7 @@ export async function recorderBench(n: number) {
 export async function decisionRecordBench(n: number) {
   const { topology, resources } = syntheticMesh(1000);
   const table = new RouteTable(compileSnapshot(topology, "gateway", resources, 1).vhosts);
-  const facts = factsOf(new Request("http://svc-00500.example.com/x", { headers: { host: "svc-00500.example.com" } }));
+  const facts = factsOf("GET", new URL("http://svc-00500.example.com/x"), new Headers({ host: "svc-00500.example.com" }));
   const run = (log: DecisionLog) => {
     const m = table.match(facts);
     if (log.on) log.note("route", `matched ${m?.route}`, { beat: table.candidates(facts).length });

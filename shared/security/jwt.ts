@@ -1,9 +1,8 @@
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWK, jwtVerify } from "jose";
-import type { CompiledAuthn } from "../snapshot/schema.ts";
+import type { CompiledJwtRule } from "./authn.ts";
 import { type Fetcher, localKeySet, RemoteJwks } from "./jwks.ts";
 
-export type JwtRuleConfig = CompiledAuthn["rules"][number];
-export type Verified = { ok: true; principal: string; claims: Record<string, unknown>; rule: JwtRuleConfig; cached: boolean };
+export type Verified = { ok: true; principal: string; claims: Record<string, unknown>; rule: CompiledJwtRule; cached: boolean };
 export type Rejected = { ok: false; reason: string; policy?: string };
 
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -73,7 +72,7 @@ export class JwtVerifier {
   private readonly remotes = new Map<string, RemoteJwks>();
 
   constructor(
-    private readonly rules: JwtRuleConfig[],
+    private readonly rules: CompiledJwtRule[],
     private readonly deps: { fetcher: Fetcher; cache: TokenCache; now?: () => number; remotes?: Map<string, RemoteJwks> },
   ) {
     if (deps.remotes) this.remotes = deps.remotes;

@@ -25,8 +25,8 @@ describe("meshConfig (manifest)", () => {
 });
 
 describe("requestTimeoutOf", () => {
-  const snapshot = { meshConfig: DEFAULT_MESH_CONFIG };
-  const route = (requestMs: number | undefined, requestDefault?: boolean) => ({ timeouts: { requestMs, requestDefault } });
+  const mesh = DEFAULT_MESH_CONFIG;
+  const route = (request: number | undefined, requestDefault?: boolean) => ({ timeouts: { request, requestDefault } });
   it.each([
     ["a route's own timeout", route(3000), undefined, { ms: 3000, source: "route" }],
     ["the mesh default on a route without one", route(15_000, true), undefined, { ms: 15_000, source: "mesh default" }],
@@ -36,5 +36,5 @@ describe("requestTimeoutOf", () => {
     ["the caller's deadline when shorter than the route's", route(3000), 1000, { ms: 1000, source: "caller's deadline" }],
     ["the route's timeout when shorter than the caller's", route(3000), 9000, { ms: 3000, source: "route" }],
     ["the caller's deadline on a route with none", route(0), 5000, { ms: 5000, source: "caller's deadline" }],
-  ])("%s", (_name, r, callerMs, expected) => expect(requestTimeoutOf(r, snapshot, callerMs)).toEqual(expected));
+  ])("%s", (_name, r, callerMs, expected) => expect(requestTimeoutOf(r, mesh, callerMs)).toEqual(expected));
 });

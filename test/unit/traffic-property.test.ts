@@ -47,7 +47,7 @@ describe("property: any config fails validation or routes every request without 
         const snapshot = compileSnapshot(topology, "gateway", parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1);
         const table = new RouteTable(snapshot.vhosts);
         for (const r of requests) {
-          const facts = factsOf(new Request(`http://${r.host}${r.path}`, { method: r.method, headers: { host: r.host, "end-user": r.user } }));
+          const facts = factsOf(r.method ?? "GET", new URL(`http://${r.host}${r.path}`), new Headers({ host: r.host, "end-user": r.user }));
           const hit = table.match(facts);
           if (!hit) continue;
           pickBackend(hit.backends, Math.random());

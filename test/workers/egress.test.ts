@@ -160,8 +160,9 @@ spec:
   it("explains a call out without sending it: allow-list, ports, then authorization", async () => {
     const explain = async (body: object) => (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "egress", ...body }) })).json().hops[0].decisions;
     const ok = await explain({ caller: "shop", url: `http://localhost:${port}/ok` });
-    expect(ok.map((d: { stage: string }) => d.stage)).toEqual(["egress", "authz", "split"]);
-    expect(ok[1].decision).toContain("books-callers");
+    // The ExternalService's 300 ms request timeout is a decision the egress edge makes too.
+    expect(ok.map((d: { stage: string }) => d.stage)).toEqual(["egress", "timeout", "authz", "split"]);
+    expect(ok[2].decision).toContain("books-callers");
     const denied = await explain({ caller: "intruder", url: `http://localhost:${port}/ok` });
     expect(denied.at(-1)).toMatchObject({ stage: "authz", error: "rbac_denied" });
     const unknown = await explain({ caller: "shop", url: "https://api.unknown.example/", headers: { host: "localhost" } });

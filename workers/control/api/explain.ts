@@ -7,7 +7,6 @@ import { edgesOf } from "../../../shared/snapshot/scope.ts";
 import { EGRESS, GATEWAY } from "../../../shared/names.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
 import { configStore, explainStore } from "../objects.ts";
-import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 import { parseJson, readBodyText } from "./body.ts";
@@ -56,5 +55,5 @@ explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
     return c.json({ errors: [{ resource: "(request)", path: "service", message: `unknown service "${service}"` }] }, 422);
   const callerError = callerProblem(topology, parsed.data.caller, service);
   if (callerError) return c.json({ errors: [{ resource: "(request)", path: "caller", message: callerError }] }, 422);
-  return c.json({ version: await store.version(), synthetic: true, hops: explainSynthetic(parsed.data, (e) => snapshots.get(e), STAGE_EXPLAINERS) });
+  return c.json({ version: await store.version(), synthetic: true, hops: explainSynthetic(parsed.data, (e) => snapshots.get(e)) });
 });
