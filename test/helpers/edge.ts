@@ -17,7 +17,7 @@ import { docs } from "./config-store.ts";
 /** Compiles `edge`'s snapshot from a manifest and resource YAML, as the ConfigStore does (round-tripped through JSON and the schema, as an edge reads it). */
 export function compileFor(manifest: string, edge: string, yaml = ""): Snapshot {
   const topology = topologyOf(parseManifest(manifest));
-  const { parsed, errors } = validateDocuments(yaml.trim() ? docs(yaml) : []);
+  const { parsed, errors } = validateDocuments(docs(yaml).filter((d) => d !== null && d !== undefined));
   if (errors.length) throw new Error(JSON.stringify(errors));
   return Snapshot.parse(JSON.parse(JSON.stringify(compileSnapshot(topology, edge, parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1))));
 }
@@ -31,9 +31,15 @@ export const echoBackend =
   (backend, request) =>
     echo.fetch(request, snapshot.role === "service" ? { SERVICE: snapshot.service, VERSION: backend } : { SERVICE: backend });
 
+/** `caller`: the app whose binding calls (default: the gateway, or nobody at the gateway); "" for a request from outside the mesh. */
+export type Call = { caller?: string; explain?: boolean; captured?: EdgeProps["captured"] };
+
 export type TestEdge = {
+  snapshot: Snapshot;
   /** Sends a request through the pipeline, as the binding of `caller` would (the gateway's callers are "external"). */
-  request(path: string, init?: { host?: string; method?: string; headers?: Record<string, string>; body?: string; caller?: string; explain?: boolean; signal?: AbortSignal; captured?: EdgeProps["captured"] }): Promise<Response>;
+  request(path: string, init?: { host?: string; method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal } & Call): Promise<Response>;
+  /** The same with a Request of the test's making (a full URL: the egress edge's callers name the external host). */
+  fetch(request: Request, call?: Call): Promise<Response>;
   /** Every request a backend binding received, in order, with the binding's name. */
   sent: { backend: string; request: Request }[];
   /** The decisions of the last request sent with `explain: true`. */
@@ -76,17 +82,20 @@ export function testEdge(snapshot: Snapshot, opts: { backend?: Backend; resilien
     globalLimiter: opts.globalLimiter,
   });
   const edge: TestEdge = {
+    snapshot,
     sent,
     decisions: [],
     recorder,
-    async request(path, init = {}) {
-      const host = init.host ?? (snapshot.role === "service" ? snapshot.service : "example.com");
-      const request = new Request(`http://${host}${path}`, { method: init.method, headers: { host: host!, ...init.headers }, body: init.body, signal: init.signal });
-      const caller = init.caller ?? (snapshot.role === "gateway" ? undefined : "gateway");
-      const record = init.explain ? new DecisionLog(true) : NO_RECORD;
-      const x = createExchange(request, ctx, caller ? { caller, captured: init.captured } : undefined, snapshot, record);
+    request(path, init = {}) {
+      const host = init.host ?? (snapshot.role === "service" ? snapshot.service! : "localhost");
+      return edge.fetch(new Request(`http://${host}${path}`, { method: init.method, headers: { host, ...init.headers }, body: init.body, signal: init.signal }), init);
+    },
+    async fetch(request, call = {}) {
+      const caller = call.caller ?? (snapshot.role === "gateway" ? undefined : "gateway");
+      const record = call.explain ? new DecisionLog(true) : NO_RECORD;
+      const x = createExchange(request, ctx, caller ? { caller, captured: call.captured } : undefined, snapshot, record);
       const response = await pipeline(x);
-      if (init.explain) edge.decisions = record.decisions;
+      if (call.explain) edge.decisions = record.decisions;
       return response;
     },
     async settle() {
@@ -94,4 +103,24 @@ export function testEdge(snapshot: Snapshot, opts: { backend?: Backend; resilien
     },
   };
   return edge;
+}
+
+/**
+ * A mesh in process: every edge of a manifest compiled from `yaml`, the gateway's service bindings
+ * calling the service edges (as the gateway), their versions the echo app unless `backend` says.
+ */
+export function testMesh(manifest: string, yaml = "", opts: { backend?: (service: string) => Backend | undefined } = {}) {
+  const topology = topologyOf(parseManifest(manifest));
+  const edges = new Map<string, TestEdge>();
+  const edgeOf = (name: string) => {
+    const e = edges.get(name);
+    if (!e) throw new Error(`no edge ${name}`);
+    return e;
+  };
+  for (const s of topology.services) {
+    const snapshot = compileFor(manifest, `${s.name}-edge`, yaml);
+    edges.set(`${s.name}-edge`, testEdge(snapshot, { backend: opts.backend?.(s.name) }));
+  }
+  edges.set("gateway", testEdge(compileFor(manifest, "gateway", yaml), { backend: (service, request) => edgeOf(`${service}-edge`).fetch(request, { caller: "gateway" }) }));
+  return { gateway: edgeOf("gateway"), edge: edgeOf, request: (...a: Parameters<TestEdge["request"]>) => edgeOf("gateway").request(...a) };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileMeshConfig, DEFAULT_MESH_CONFIG, MeshConfigSpec } from "../../shared/manifest/mesh-config.ts";
+import { parseManifest } from "../../shared/manifest/parse.ts";
 import { requestTimeoutOf } from "../../shared/routing/request-timeout.ts";
 
 describe("meshConfig (manifest)", () => {
@@ -21,6 +22,17 @@ describe("meshConfig (manifest)", () => {
     const r = MeshConfigSpec.safeParse(spec);
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => i.path.join("."))).toContain(path);
+  });
+});
+
+describe("meshConfig in a manifest", () => {
+  it("refuses contradictory options, naming the field", () => {
+    expect(() =>
+      parseManifest(`name: bad
+meshConfig: { pathNormalization: { normalization: DECODE_AND_MERGE_SLASHES, pathWithEscapedSlashesAction: REJECT_REQUEST } }
+services: [{ name: web, versions: [{ name: v1, echo: true }] }]
+`),
+    ).toThrow(/pathWithEscapedSlashesAction/);
   });
 });
 
