@@ -33,7 +33,11 @@ export class RouteTable {
   constructor(vhosts: VirtualHost[], snapshot?: Pick<Snapshot, "role" | "defaultBackends" | "defaultSource">) {
     const defaults = snapshot?.role === "service" ? snapshot.defaultBackends : undefined;
     const prepared = new Map<CompiledRoute, PreparedRoute>(); // a route of several hostnames is prepared once
-    const prepare = (r: CompiledRoute) => prepared.get(r) ?? prepared.set(r, prepareRoute(r, defaults)).get(r)!;
+    const prepare = (r: CompiledRoute) => {
+      let p = prepared.get(r);
+      if (!p) prepared.set(r, (p = prepareRoute(r, defaults)));
+      return p;
+    };
     for (const vh of vhosts) {
       const host: PreparedHost = { hostnames: vh.hostnames, routes: vh.routes.map(prepare) };
       if (vh.hostnames.length === 0) this.catchAll = host;

@@ -17,7 +17,11 @@ export const outlier = (snapshot: Snapshot, state: ResilienceState): Stage<Route
   const policy = snapshot.policy;
   const detector = policy?.outlierDetection && state.outliers(snapshot.edge, policy.outlierDetection);
   const everyone = new WeakMap<Routing, Admission>(); // one per route entry: nothing allocated per request
-  const all = (r: Routing) => everyone.get(r) ?? everyone.set(r, { backends: r.backends, picked: noop, tried: noop }).get(r)!;
+  const all = (r: Routing) => {
+    let a = everyone.get(r);
+    if (!a) everyone.set(r, (a = { backends: r.backends, picked: noop, tried: noop }));
+    return a;
+  };
   if (!policy || !detector) return (x, next) => next(carry(x, "admission", all(x.route)));
   return (x, next) => {
     const backends = x.route.backends;
