@@ -36,7 +36,8 @@ const normalize: Explainer = (h) => {
  */
 const authn: Explainer = (h) => {
   const rules = h.snapshot.authn?.rules ?? [];
-  const claims = h.snapshot.role === "service" ? h.fromGateway?.claims : h.input.claims;
+  // The gateway sees the outside world's token; the egress edge's callers are apps, with no end user.
+  const claims = h.snapshot.role === "service" ? h.fromGateway?.claims : h.snapshot.role === "gateway" ? h.input.claims : undefined;
   if (h.snapshot.role === "service") {
     h.identity = h.fromGateway;
     if (rules.length) h.decisions.push({ stage: "authn", decision: h.identity ? `principal ${h.identity.principal} from the gateway` : "no token: no principal", principal: h.identity?.principal });

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
+import { RetryBudget as RetryBudgetSpec, type TrafficPolicySpec } from "../resources/traffic-policy.ts";
 
 const WINDOW_MS = 10_000;
 const SLOT_MS = 1000;
 const SLOTS = WINDOW_MS / SLOT_MS;
 
-/** A TrafficPolicy's retryBudget as edges run it (the resource's own shape). */
-export const CompiledRetryBudget = z.object({ percent: z.number(), minRetriesPerSecond: z.number() });
+/** A TrafficPolicy's retryBudget as edges run it: the resource's own schema. */
+export const CompiledRetryBudget = z.object(RetryBudgetSpec.shape);
 export type CompiledRetryBudget = z.infer<typeof CompiledRetryBudget>;
 
 /** linkerd's default budget: 20% of requests plus 10 retries per second. */

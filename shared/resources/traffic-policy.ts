@@ -32,9 +32,11 @@ export const FaultInjection = z
   })
   .refine((f) => f.delay || f.abort, { message: "faultInjection needs a delay or an abort" });
 
+export const RetryBudget = z.strictObject({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) });
+
 export const TrafficPolicySpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
-  retryBudget: z.strictObject({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) }).optional(),
+  retryBudget: RetryBudget.optional(),
   outlierDetection: z
     .strictObject({
       consecutiveErrors: z.number().int().min(1).default(5),
