@@ -4,7 +4,7 @@ import type { PassStage, Routed } from "../exchange.ts";
 /**
  * The matched rule's Gateway API filters (shared/routing/filters.ts): request and response header
  * modifiers, URL rewrite, and redirects (answered here, without calling a backend). Mirrors are
- * their own stage. Writes `url` and `upstreamHeaders`.
+ * their own stage. Reads `route`; writes `url`, `upstreamHeaders` and `responseHooks`.
  */
 export const filters = (): PassStage<Routed> => async (x, next) => {
   const entry = x.route.entry;

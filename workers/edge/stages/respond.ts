@@ -6,7 +6,7 @@ import type { PassStage } from "../exchange.ts";
 /**
  * Stamps the response with what the mesh promises (DESIGN §3): x-request-id, which backend
  * answered and in how many attempts, plus response header filters. A service edge knows the
- * version; the gateway keeps what the service edge said.
+ * version; the gateway keeps what the service edge said. Reads `backend`, `attempts`, `responseHooks`.
  */
 export const respond =
   (snapshot: Snapshot): PassStage =>
