@@ -28,7 +28,23 @@ export const STAGES = {
 
 export type StageName = keyof typeof STAGES;
 
-const EDGE = ["telemetry", "respond", "errors", "normalize", "authn", "authz", "route", "filters", "fault", "ratelimit", "outlier", "split", "mirror", "concurrency", "forward"] as const;
+const EDGE = [
+  "telemetry",
+  "respond",
+  "errors",
+  "normalize",
+  "authn",
+  "authz",
+  "route",
+  "filters",
+  "fault",
+  "ratelimit",
+  "outlier",
+  "split",
+  "mirror",
+  "concurrency",
+  "forward",
+] as const;
 
 /**
  * The pipeline of each kind of edge, in order: the one list the edge assembles its stages from
@@ -39,6 +55,19 @@ const EDGE = ["telemetry", "respond", "errors", "normalize", "authn", "authz", "
 export const PIPELINES = {
   gateway: EDGE,
   service: EDGE,
-  egress: ["telemetry", "respond", "errors", "normalize", "authn", "egress", "authz", "fault", "ratelimit", "outlier", "split", "concurrency", "forward"],
+  egress: [
+    "telemetry",
+    "respond",
+    "errors",
+    "normalize",
+    "authn",
+    "egress",
+    "authz",
+    "fault",
+    "ratelimit",
+    "outlier",
+    "split",
+    "concurrency",
+    "forward",
+  ],
 } as const satisfies Record<Role, readonly StageName[]>;
-

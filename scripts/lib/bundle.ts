@@ -9,7 +9,12 @@ import { isFresh, sha256, stamp } from "./build-cache.ts";
  * define) pairs are built once per start, and a build whose inputs are unchanged since the last start
  * is reused (by content), so a restart costs no bundling.
  */
-export async function bundleWorker(entry: string, define: Record<string, string> | undefined, outDir: string, cache = new Map<string, Promise<string>>()): Promise<string> {
+export async function bundleWorker(
+  entry: string,
+  define: Record<string, string> | undefined,
+  outDir: string,
+  cache = new Map<string, Promise<string>>(),
+): Promise<string> {
   const key = sha256(`${entry}\0${JSON.stringify(define ?? {})}\0${esbuildVersion}`).slice(0, 16);
   let out = cache.get(key);
   if (!out) {
@@ -36,7 +41,11 @@ export async function bundleWorker(entry: string, define: Record<string, string>
           loader: { ".html": "text", ".css": "text", ".svg": "text" },
           metafile: true,
         }).then((result) => {
-          stamp(stampPath, key, Object.keys(result.metafile.inputs).map((p) => resolve(p)));
+          stamp(
+            stampPath,
+            key,
+            Object.keys(result.metafile.inputs).map((p) => resolve(p)),
+          );
           return outfile;
         });
     cache.set(key, out);

@@ -3,7 +3,17 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
-import { CONTROL, edgeBinding, edgeName, EGRESS, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import {
+  CONTROL,
+  edgeBinding,
+  edgeName,
+  EGRESS,
+  GATEWAY,
+  meshWorkerName,
+  serviceBinding,
+  versionBinding,
+  versionWorkerName,
+} from "../../shared/names.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
@@ -29,7 +39,13 @@ export type GenOptions = {
 };
 
 /** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
-export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; defaults: Document[]; notes: string[] };
+export type GeneratedMesh = {
+  manifest: Manifest;
+  manifestPath: string;
+  workers: GeneratedWorker[];
+  defaults: Document[];
+  notes: string[];
+};
 
 export function loadManifest(path: string): Manifest {
   return parseManifest(readFileSync(path, "utf8"), path);
@@ -60,17 +76,26 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const defaults = loadDefaults(manifest, manifestPath);
   const topology = topologyOf(manifest);
   const parsedDefaults = validateDocuments(defaults).parsed;
-  const { errors } = analyze(topology, parsedDefaults.map((p) => p.resource));
+  const { errors } = analyze(
+    topology,
+    parsedDefaults.map((p) => p.resource),
+  );
   if (errors.length) throw new Error(errors.map((e) => `defaults: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
   const stored = parsedDefaults.map((p) => ({ resource: p.resource, createdAt: 0 }));
   const out = resolve(opts.outDir);
   const workerName = (short: string) => meshWorkerName(manifest.name, short);
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
-  const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
+  const base = {
+    compatibility_date: manifest.compatibilityDate,
+    compatibility_flags: ["nodejs_compat"],
+    observability: { enabled: true },
+  };
   // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/edge/stages/telemetry.ts).
   const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
   const control = { binding: "CONTROL", service: workerName(CONTROL), entrypoint: "MeshControl" };
-  const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }] };
+  const rateLimiter = {
+    bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }],
+  };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
   const notes: string[] = [];
   const esbuild = (entry: string) => ({ kind: "esbuild" as const, entry });
@@ -83,7 +108,9 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     ...(opts.traceSampling !== undefined ? { TRACE_SAMPLING: String(opts.traceSampling) } : {}),
   });
   // The bootstrap snapshot is compiled into the bundle (vars are limited to 5 KB in production).
-  const bootstrap = (edge: string) => ({ ISOMESH_BOOTSTRAP_SNAPSHOT: JSON.stringify(JSON.stringify(compileSnapshot(topology, edge, stored, 0))) });
+  const bootstrap = (edge: string) => ({
+    ISOMESH_BOOTSTRAP_SNAPSHOT: JSON.stringify(JSON.stringify(compileSnapshot(topology, edge, stored, 0))),
+  });
 
   workers.push({
     role: "control",
@@ -108,7 +135,11 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         ],
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
-      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), props: { caller: CONTROL } })),
+      services: edgesOf(topology).map((e) => ({
+        binding: edgeBinding(e),
+        service: workerName(e),
+        props: { caller: CONTROL },
+      })),
     },
   });
   workers.push({
@@ -125,7 +156,14 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       define: bootstrap(GATEWAY),
       kv_namespaces: kv,
       durable_objects: rateLimiter,
-      services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: workerName(edgeName(s.name)), props: { caller: GATEWAY } }))],
+      services: [
+        control,
+        ...manifest.services.map((s) => ({
+          binding: serviceBinding(s.name),
+          service: workerName(edgeName(s.name)),
+          props: { caller: GATEWAY },
+        })),
+      ],
     },
   });
   if (topology.egress) {
@@ -144,12 +182,26 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         durable_objects: rateLimiter,
         services: [control],
         ...(manifest.egress?.mtlsCertificates.length
-          ? { mtls_certificates: manifest.egress.mtlsCertificates.map((c) => ({ binding: c.binding, certificate_id: c.certificateId })) }
+          ? {
+              mtls_certificates: manifest.egress.mtlsCertificates.map((c) => ({
+                binding: c.binding,
+                certificate_id: c.certificateId,
+              })),
+            }
           : {}),
       },
     });
   }
-  const ctx: AppContext = { manifest, manifestPath, out, base, workerName, target: opts.target ?? "deploy", notes, consumers: new Map() };
+  const ctx: AppContext = {
+    manifest,
+    manifestPath,
+    out,
+    base,
+    workerName,
+    target: opts.target ?? "deploy",
+    notes,
+    consumers: new Map(),
+  };
   manifest.services.forEach((s, i) => {
     const edge = edgeName(s.name);
     workers.push({
@@ -166,7 +218,13 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         define: bootstrap(edge),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)) }))],
+        services: [
+          control,
+          ...s.versions.map((v) => ({
+            binding: versionBinding(v.name),
+            service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)),
+          })),
+        ],
       },
     });
     s.versions.forEach((v, j) => {
@@ -180,7 +238,11 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     mkdirSync(dir, { recursive: true });
     const configPath = join(dir, "wrangler.json");
     const main = w.build.kind === "esbuild" ? relative(dir, w.build.entry) : w.config.main;
-    const config: WranglerConfig = { $schema: relative(dir, join(REPO_ROOT, "node_modules/wrangler/config-schema.json")), ...w.config, main };
+    const config: WranglerConfig = {
+      $schema: relative(dir, join(REPO_ROOT, "node_modules/wrangler/config-schema.json")),
+      ...w.config,
+      main,
+    };
     writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
     return { ...w, config, configPath };
   });
@@ -190,6 +252,5 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
 }
 
 /** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */
-export const deployOrder = (workers: GeneratedWorker[]) =>
-  [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
+export const deployOrder = (workers: GeneratedWorker[]) => [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
 const ORDER = { egress: 0, app: 1, edge: 2, gateway: 3, control: 4 } as const;

@@ -37,24 +37,46 @@ const normalize: Explainer = (h) => {
 const authn: Explainer = (h) => {
   const rules = h.snapshot.authn?.rules ?? [];
   // The gateway sees the outside world's token; the egress edge's callers are apps, with no end user.
-  const claims = h.snapshot.role === "service" ? h.fromGateway?.claims : h.snapshot.role === "gateway" ? h.input.claims : undefined;
+  const claims =
+    h.snapshot.role === "service" ? h.fromGateway?.claims : h.snapshot.role === "gateway" ? h.input.claims : undefined;
   if (h.snapshot.role === "service") {
     h.identity = h.fromGateway;
-    if (rules.length) h.decisions.push({ stage: "authn", decision: h.identity ? `principal ${h.identity.principal} from the gateway` : "no token: no principal", principal: h.identity?.principal });
+    if (rules.length)
+      h.decisions.push({
+        stage: "authn",
+        decision: h.identity ? `principal ${h.identity.principal} from the gateway` : "no token: no principal",
+        principal: h.identity?.principal,
+      });
   } else if (rules.length === 0) {
     if (claims) h.decisions.push({ stage: "authn", decision: "no RequestAuthentication here: the token is ignored" });
   } else if (!claims) h.decisions.push({ stage: "authn", decision: "no token: no principal" });
   else {
     const judged = judgeClaims(rules, claims);
     if (!judged.ok) {
-      h.decisions.push({ stage: "authn", decision: `token rejected: ${judged.reason}`, policy: judged.policy, error: "authn_failed", status: 401 });
+      h.decisions.push({
+        stage: "authn",
+        decision: `token rejected: ${judged.reason}`,
+        policy: judged.policy,
+        error: "authn_failed",
+        status: 401,
+      });
       return "stop";
     }
     h.identity = { principal: principalOf(claims), claims };
-    h.decisions.push({ stage: "authn", decision: `authenticated ${h.identity.principal} (claims assumed: the signature is not checked in a synthetic request)`, policy: judged.rule.policy, principal: h.identity.principal });
+    h.decisions.push({
+      stage: "authn",
+      decision: `authenticated ${h.identity.principal} (claims assumed: the signature is not checked in a synthetic request)`,
+      policy: judged.rule.policy,
+      principal: h.identity.principal,
+    });
   }
   // As the edge does: claim-derived headers replace (or, without an identity, remove) the request's copies.
-  applyDerivedHeaders(h.headers, outputHeadersOf(rules), h.identity ? rulesForIssuer(rules, h.identity.claims.iss) : [], h.identity?.claims);
+  applyDerivedHeaders(
+    h.headers,
+    outputHeadersOf(rules),
+    h.identity ? rulesForIssuer(rules, h.identity.claims.iss) : [],
+    h.identity?.claims,
+  );
 };
 
 const authz: Explainer = (h) => {
@@ -75,7 +97,13 @@ function routed(h: HopState, routing: Routing) {
 const route: Explainer = (h) => {
   const d = decideRoute(h.table, h.facts, h.snapshot.role);
   if (!d.ok) {
-    h.decisions.push({ stage: "route", decision: "no route matched", reason: d.reason, error: "no_route", status: 404 });
+    h.decisions.push({
+      stage: "route",
+      decision: "no route matched",
+      reason: d.reason,
+      error: "no_route",
+      status: 404,
+    });
     return "stop";
   }
   h.decisions.push(describeRoute(h.table, h.facts, d.routing));
@@ -85,7 +113,12 @@ const route: Explainer = (h) => {
 const egress: Explainer = (h) => {
   const d = decideEgress(h.table, new Map((h.snapshot.externals ?? []).map((e) => [e.name, e])), h.url, h.facts);
   if (!d.ok) {
-    h.decisions.push({ stage: d.external ? "egress" : "route", decision: d.reason, error: "egress_denied", status: 403 });
+    h.decisions.push({
+      stage: d.external ? "egress" : "route",
+      decision: d.reason,
+      error: "egress_denied",
+      status: 403,
+    });
     return "stop";
   }
   h.decisions.push(describeAllowed(h.url, d.external));
@@ -95,7 +128,11 @@ const egress: Explainer = (h) => {
 const filters: Explainer = (h) => {
   const entry = h.routing?.entry;
   if (!entry?.filters.length) return;
-  const out = applyFilters(entry, { url: h.url, headers: h.headers, clientHost: h.headers.get("host"), host: h.facts.host }, (d) => h.decisions.push(d));
+  const out = applyFilters(
+    entry,
+    { url: h.url, headers: h.headers, clientHost: h.headers.get("host"), host: h.facts.host },
+    (d) => h.decisions.push(d),
+  );
   if (out.redirect) return "stop";
 };
 
@@ -104,20 +141,38 @@ const fault: Explainer = (h) => {
   const f = policy?.faultInjection;
   if (!policy || !f) return;
   if (!faultMatcher(f)(h.headers)) {
-    h.decisions.push({ stage: "fault", decision: "fault injection does not apply: its header match fails", policy: policy.name });
+    h.decisions.push({
+      stage: "fault",
+      decision: "fault injection does not apply: its header match fails",
+      policy: policy.name,
+    });
     return;
   }
-  if (f.delay) h.decisions.push({ stage: "fault", decision: `would delay ${f.delay.fixedDelay} ms for ${f.delay.percentage}% of these requests`, policy: policy.name });
+  if (f.delay)
+    h.decisions.push({
+      stage: "fault",
+      decision: `would delay ${f.delay.fixedDelay} ms for ${f.delay.percentage}% of these requests`,
+      policy: policy.name,
+    });
   if (!f.abort) return;
   const always = f.abort.percentage >= 100;
-  h.decisions.push({ stage: "fault", decision: `would abort with ${f.abort.httpStatus} for ${f.abort.percentage}% of these requests`, policy: policy.name, ...(always ? { error: "fault_abort", status: f.abort.httpStatus } : {}) });
+  h.decisions.push({
+    stage: "fault",
+    decision: `would abort with ${f.abort.httpStatus} for ${f.abort.percentage}% of these requests`,
+    policy: policy.name,
+    ...(always ? { error: "fault_abort", status: f.abort.httpStatus } : {}),
+  });
   if (always) return "stop";
 };
 
 const ratelimit: Explainer = (h) => {
   const policy = h.snapshot.policy;
   for (const l of policy?.rateLimits ?? [])
-    h.decisions.push({ stage: "ratelimit", decision: `limited to ${describeLimit(l)}${l.key ? `, per ${JSON.stringify(l.key)}` : ""}; current usage is only known to the edges`, policy: policy?.name });
+    h.decisions.push({
+      stage: "ratelimit",
+      decision: `limited to ${describeLimit(l)}${l.key ? `, per ${JSON.stringify(l.key)}` : ""}; current usage is only known to the edges`,
+      policy: policy?.name,
+    });
 };
 
 const split: Explainer = (h) => {
@@ -128,18 +183,38 @@ const split: Explainer = (h) => {
     return "stop";
   }
   const weightsFrom = h.routing?.weightsFrom;
-  const text = backends.length === 1 ? `always ${backendLabel(backends[0])}` : `weighted: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(", ")}`;
-  h.decisions.push({ stage: "split", decision: weightsFrom ? `${text}, set by ${weightsFrom}` : text, shares, ...(weightsFrom ? { weightsFrom } : {}) });
+  const text =
+    backends.length === 1
+      ? `always ${backendLabel(backends[0])}`
+      : `weighted: ${Object.entries(shares)
+          .map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`)
+          .join(", ")}`;
+  h.decisions.push({
+    stage: "split",
+    decision: weightsFrom ? `${text}, set by ${weightsFrom}` : text,
+    shares,
+    ...(weightsFrom ? { weightsFrom } : {}),
+  });
   const sticky = h.snapshot.policy?.stickySession;
-  if (sticky) h.decisions.push({ stage: "split", decision: `sticky on ${JSON.stringify(sticky.hashOn)}: one client keeps one backend` });
+  if (sticky)
+    h.decisions.push({
+      stage: "split",
+      decision: `sticky on ${JSON.stringify(sticky.hashOn)}: one client keeps one backend`,
+    });
 };
 
 const mirror: Explainer = (h) => {
   for (const f of h.routing?.entry?.filters ?? [])
     if (f.type === "RequestMirror") {
       const ref = f.requestMirror.backendRef;
-      const target = backendLabel({ service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name, version: h.snapshot.role === "service" ? ref.version : undefined });
-      h.decisions.push({ stage: "mirror", decision: `would mirror ${mirrorPercent(f.requestMirror)}% of these requests to ${target}` });
+      const target = backendLabel({
+        service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
+        version: h.snapshot.role === "service" ? ref.version : undefined,
+      });
+      h.decisions.push({
+        stage: "mirror",
+        decision: `would mirror ${mirrorPercent(f.requestMirror)}% of these requests to ${target}`,
+      });
     }
 };
 

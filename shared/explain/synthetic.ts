@@ -25,7 +25,13 @@ export const SyntheticRequest = z.object({
 });
 export type SyntheticRequest = z.infer<typeof SyntheticRequest>;
 
-export type SyntheticHop = { edge: string; caller: string; share: number; decisions: Decision[]; children: SyntheticHop[] };
+export type SyntheticHop = {
+  edge: string;
+  caller: string;
+  share: number;
+  decisions: Decision[];
+  children: SyntheticHop[];
+};
 
 /**
  * One hop of a synthetic request, as its edge's stages see it: the request the backend would get
@@ -58,14 +64,26 @@ export type Explainer = (h: HopState) => "stop" | void;
  * every weighted backend its share instead of one random pick, and each backend with a share is
  * followed to its service edge with the request as this hop would send it.
  */
-export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: string) => Snapshot | undefined): SyntheticHop[] {
+export function explainSynthetic(
+  input: SyntheticRequest,
+  snapshotOf: (edge: string) => Snapshot | undefined,
+): SyntheticHop[] {
   const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
   const start = input.service === EGRESS ? EGRESS : input.service ? edgeName(input.service) : GATEWAY;
   const caller = input.service ? (input.caller ?? "unknown") : "external";
-  const fromGateway = caller === GATEWAY && input.claims ? { principal: principalOf(input.claims), claims: input.claims } : undefined;
+  const fromGateway =
+    caller === GATEWAY && input.claims ? { principal: principalOf(input.claims), claims: input.claims } : undefined;
   return [hop(start, caller, 1, url, new Headers(input.headers), fromGateway)];
 
-  function hop(edge: string, caller: string, share: number, url: URL, headers: Headers, fromGateway?: Identity, callerMs?: number): SyntheticHop {
+  function hop(
+    edge: string,
+    caller: string,
+    share: number,
+    url: URL,
+    headers: Headers,
+    fromGateway?: Identity,
+    callerMs?: number,
+  ): SyntheticHop {
     const snapshot = snapshotOf(edge);
     const node: SyntheticHop = { edge, caller, share: Math.round(share * 10000) / 10000, decisions: [], children: [] };
     if (!snapshot) {
@@ -88,7 +106,18 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     if (snapshot.role !== "gateway" || !h.routing) return node;
     const total = h.routing.backends.reduce((a, b) => a + b.weight, 0);
     for (const b of h.routing.backends)
-      if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total, new URL(h.url), new Headers(h.headers), h.identity, h.deadlineMs));
+      if (b.weight > 0)
+        node.children.push(
+          hop(
+            edgeName(b.service),
+            GATEWAY,
+            (share * b.weight) / total,
+            new URL(h.url),
+            new Headers(h.headers),
+            h.identity,
+            h.deadlineMs,
+          ),
+        );
     return node;
   }
 }

@@ -39,5 +39,13 @@ type Delay = NonNullable<CompiledFault["delay"]>;
 type Abort = NonNullable<CompiledFault["abort"]>;
 
 /** The decision records of a fault that fired, as the edge records them. */
-export const describeDelay = (d: Delay, policy: string) => ({ stage: "fault", decision: `delayed ${d.fixedDelay} ms (${d.percentage}% of matching requests)`, policy });
-export const describeAbort = (a: Abort, policy: string) => ({ stage: "fault", decision: `aborted with ${a.httpStatus} (${a.percentage}% of matching requests)`, policy });
+export const describeDelay = (d: Delay, policy: string) => ({
+  stage: "fault",
+  decision: `delayed ${d.fixedDelay} ms (${d.percentage}% of matching requests)`,
+  policy,
+});
+export const describeAbort = (a: Abort, policy: string) => ({
+  stage: "fault",
+  decision: `aborted with ${a.httpStatus} (${a.percentage}% of matching requests)`,
+  policy,
+});

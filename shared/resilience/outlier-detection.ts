@@ -2,10 +2,17 @@ import { z } from "zod";
 import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
 
 /** A TrafficPolicy's outlierDetection as edges run it: the resource's own fields, durations in ms. */
-export const CompiledOutlierDetection = z.object({ consecutiveErrors: z.number(), interval: z.number(), baseEjectionTime: z.number(), maxEjectionPercent: z.number() });
+export const CompiledOutlierDetection = z.object({
+  consecutiveErrors: z.number(),
+  interval: z.number(),
+  baseEjectionTime: z.number(),
+  maxEjectionPercent: z.number(),
+});
 export type CompiledOutlierDetection = z.infer<typeof CompiledOutlierDetection>;
 
-export const compileOutlierDetection = (o: z.output<typeof TrafficPolicySpec>["outlierDetection"]): CompiledOutlierDetection | undefined => o;
+export const compileOutlierDetection = (
+  o: z.output<typeof TrafficPolicySpec>["outlierDetection"],
+): CompiledOutlierDetection | undefined => o;
 
 export const OUTLIER_FLAGS = { circuit_open: "every backend is ejected by outlier detection (503)" } as const;
 
@@ -60,7 +67,13 @@ export class OutlierDetector {
 
   /** Records one response (or connection failure as status 502/503/504) of a backend. */
   record(backend: string, status: number, now: number, all: string[]): void {
-    const h = this.hosts.get(backend) ?? { consecutive: 0, ejections: 0, ejectedUntil: 0, probing: false, lastEjectionAt: 0 };
+    const h = this.hosts.get(backend) ?? {
+      consecutive: 0,
+      ejections: 0,
+      ejectedUntil: 0,
+      probing: false,
+      lastEjectionAt: 0,
+    };
     this.hosts.set(backend, h);
     const failed = status >= 500;
     if (!failed) {
@@ -70,12 +83,20 @@ export class OutlierDetector {
         h.probing = false;
       }
       // Ejection count decays once a backend has stayed healthy for an interval.
-      if (h.ejections > 0 && h.ejectedUntil === 0 && now - h.lastEjectionAt > this.config.interval + this.config.baseEjectionTime * h.ejections) h.ejections--;
+      if (
+        h.ejections > 0 &&
+        h.ejectedUntil === 0 &&
+        now - h.lastEjectionAt > this.config.interval + this.config.baseEjectionTime * h.ejections
+      )
+        h.ejections--;
       return;
     }
     h.consecutive++;
     const probeFailed = h.ejectedUntil !== 0 && now >= h.ejectedUntil;
-    if (probeFailed || (h.ejectedUntil === 0 && h.consecutive >= this.config.consecutiveErrors && this.canEject(all, now))) {
+    if (
+      probeFailed ||
+      (h.ejectedUntil === 0 && h.consecutive >= this.config.consecutiveErrors && this.canEject(all, now))
+    ) {
       h.ejections++;
       h.ejectedUntil = now + this.config.baseEjectionTime * h.ejections;
       h.lastEjectionAt = now;

@@ -12,7 +12,8 @@ export type CompiledRetryBudget = z.infer<typeof CompiledRetryBudget>;
 /** linkerd's default budget: 20% of requests plus 10 retries per second. */
 export const DEFAULT_RETRY_BUDGET: CompiledRetryBudget = { percent: 20, minRetriesPerSecond: 10 };
 
-export const compileRetryBudget = (b: z.output<typeof TrafficPolicySpec>["retryBudget"]): CompiledRetryBudget => b ?? DEFAULT_RETRY_BUDGET;
+export const compileRetryBudget = (b: z.output<typeof TrafficPolicySpec>["retryBudget"]): CompiledRetryBudget =>
+  b ?? DEFAULT_RETRY_BUDGET;
 
 /**
  * A retry budget (linkerd's model): over a sliding 10 s window, retries may be at most

@@ -18,7 +18,10 @@ const Regex = z
     }
     // Nested quantifiers like (a+)+ backtrack exponentially: refuse them so no route can hang an edge.
     if (/\([^)]*[+*][^)]*\)[+*{]/.test(src) || /\\\d/.test(src))
-      ctx.addIssue({ code: "custom", message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)" });
+      ctx.addIssue({
+        code: "custom",
+        message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)",
+      });
   });
 
 export const PathMatch = z.discriminatedUnion("type", [
@@ -27,7 +30,11 @@ export const PathMatch = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("RegularExpression"), value: Regex }),
 ]);
 
-const HeaderName = z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name");
+const HeaderName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name");
 
 export const HeaderMatch = z.union([
   z.strictObject({ type: z.literal("Exact").default("Exact"), name: HeaderName, value: z.string().max(4096) }),
@@ -35,7 +42,11 @@ export const HeaderMatch = z.union([
 ]);
 
 export const QueryParamMatch = z.union([
-  z.strictObject({ type: z.literal("Exact").default("Exact"), name: z.string().min(1).max(256), value: z.string().max(4096) }),
+  z.strictObject({
+    type: z.literal("Exact").default("Exact"),
+    name: z.string().min(1).max(256),
+    value: z.string().max(4096),
+  }),
   z.strictObject({ type: z.literal("RegularExpression"), name: z.string().min(1).max(256), value: Regex }),
 ]);
 
@@ -64,8 +75,14 @@ const PathModifier = z.discriminatedUnion("type", [
 // answer 500; isomesh's services are fixed at deploy time, so refusing at apply is the honest answer.
 const SERVED = "isomesh routes only to mesh services";
 export const BackendRef = z.strictObject({
-  group: z.literal("", { error: (i) => `${SERVED}: group must be "" (the core group of Service; got ${JSON.stringify(i.input)})` }).optional(),
-  kind: z.literal("Service", { error: (i) => `${SERVED}: kind must be Service (got ${JSON.stringify(i.input)})` }).optional(),
+  group: z
+    .literal("", {
+      error: (i) => `${SERVED}: group must be "" (the core group of Service; got ${JSON.stringify(i.input)})`,
+    })
+    .optional(),
+  kind: z
+    .literal("Service", { error: (i) => `${SERVED}: kind must be Service (got ${JSON.stringify(i.input)})` })
+    .optional(),
   /** A service (routes on the gateway) or the parent service itself (GAMMA routes, with `version`). */
   name: z.string().min(1),
   /** Which version of the service (isomesh extension for GAMMA routes). */
@@ -84,7 +101,9 @@ export const RouteFilter = z.discriminatedUnion("type", [
       hostname: z.string().optional(),
       port: z.number().int().min(1).max(65535).optional(),
       path: PathModifier.optional(),
-      statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
+      statusCode: z
+        .union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)])
+        .default(302),
     }),
   }),
   z.strictObject({
@@ -96,16 +115,20 @@ export const RouteFilter = z.discriminatedUnion("type", [
     requestMirror: z.strictObject({
       backendRef: BackendRef.omit({ weight: true }),
       percent: z.number().int().min(0).max(100).optional(),
-      fraction: z.strictObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) }).optional(),
+      fraction: z
+        .strictObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) })
+        .optional(),
     }),
   }),
 ]);
 
 /** Gateway API request and per-try (backendRequest) timeouts; the per-try one may not exceed the whole. */
-export const RouteTimeouts = z.strictObject({ request: Duration.optional(), backendRequest: Duration.optional() }).superRefine((t, ctx) => {
-  if (t.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
-    ctx.addIssue({ code: "custom", path: ["backendRequest"], message: "backendRequest must not exceed request" });
-});
+export const RouteTimeouts = z
+  .strictObject({ request: Duration.optional(), backendRequest: Duration.optional() })
+  .superRefine((t, ctx) => {
+    if (t.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
+      ctx.addIssue({ code: "custom", path: ["backendRequest"], message: "backendRequest must not exceed request" });
+  });
 
 export const RouteRetry = z.strictObject({
   codes: z.array(z.number().int().min(400).max(599)).default([500, 502, 503, 504]),
@@ -128,16 +151,30 @@ export const RouteRule = z
     const types = rule.filters.map((f) => f.type);
     const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
     for (const t of once)
-      if (types.filter((x) => x === t).length > 1) ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
+      if (types.filter((x) => x === t).length > 1)
+        ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
     if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
-      ctx.addIssue({ code: "custom", path: ["filters"], message: "RequestRedirect and URLRewrite cannot be used together" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["filters"],
+        message: "RequestRedirect and URLRewrite cannot be used together",
+      });
     if (types.includes("RequestRedirect") && rule.backendRefs.length > 0)
-      ctx.addIssue({ code: "custom", path: ["backendRefs"], message: "a rule with RequestRedirect must not have backendRefs" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["backendRefs"],
+        message: "a rule with RequestRedirect must not have backendRefs",
+      });
     rule.filters.forEach((f, i) => {
-      const mod = f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
+      const mod =
+        f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
       if (mod?.type !== "ReplacePrefixMatch") return;
       if (!rule.matches.every((m) => m.path.type === "PathPrefix"))
-        ctx.addIssue({ code: "custom", path: ["filters", i], message: "ReplacePrefixMatch requires every match to be a PathPrefix match" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["filters", i],
+          message: "ReplacePrefixMatch requires every match to be a PathPrefix match",
+        });
     });
   });
 
@@ -151,7 +188,10 @@ export const ParentRef = z
 
 export const Hostname = z
   .string()
-  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "invalid hostname (lower-case DNS name, optional leading *.)");
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    "invalid hostname (lower-case DNS name, optional leading *.)",
+  );
 
 export const HTTPRouteSpec = z.strictObject({
   parentRefs: z.array(ParentRef).min(1, "a route needs at least one parentRef").max(32),

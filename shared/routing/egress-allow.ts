@@ -25,7 +25,12 @@ export const EGRESS_FLAGS = {
 } as const;
 
 export const compileExternals = (externals: ExternalService[]): CompiledExternal[] =>
-  externals.map((e) => ({ name: e.metadata.name, hosts: e.spec.hosts, ports: e.spec.ports.map((p) => ({ number: p.number, protocol: p.protocol })), clientCertificate: e.spec.tls?.clientCertificate }));
+  externals.map((e) => ({
+    name: e.metadata.name,
+    hosts: e.spec.hosts,
+    ports: e.spec.ports.map((p) => ({ number: p.number, protocol: p.protocol })),
+    clientCertificate: e.spec.tls?.clientCertificate,
+  }));
 
 /**
  * The egress edge's virtual hosts: each declared host routes everything to its ExternalService,
@@ -48,10 +53,13 @@ export function compileExternalHosts(externals: ExternalService[], compileTimeou
     };
     for (const host of e.spec.hosts) if (!byHost.has(host)) byHost.set(host, route);
   }
-  return [...byHost.entries()].map(([host, route]) => ({ hostnames: [host], routes: [route] })).sort((a, b) => a.hostnames[0].localeCompare(b.hostnames[0]));
+  return [...byHost.entries()]
+    .map(([host, route]) => ({ hostnames: [host], routes: [route] }))
+    .sort((a, b) => a.hostnames[0].localeCompare(b.hostnames[0]));
 }
 
-export type EgressVerdict = { ok: true; external: CompiledExternal } | { ok: false; reason: string; external?: CompiledExternal };
+export type EgressVerdict =
+  { ok: true; external: CompiledExternal } | { ok: false; reason: string; external?: CompiledExternal };
 
 /**
  * The egress allow-list, shared by the egress edge and synthetic explain: whether a call out to
@@ -63,14 +71,25 @@ export function egressVerdict(external: CompiledExternal | undefined, url: URL, 
   const port = url.port ? Number(url.port) : DEFAULT_PORT[url.protocol];
   if (external.ports.some((p) => p.number === port && p.protocol === protocol)) return { ok: true, external };
   const declared = external.ports.map((p) => `${p.number}/${p.protocol}`).join(", ");
-  return { ok: false, external, reason: `ExternalService/${external.name} does not declare ${protocol ?? url.protocol} on port ${port} (declared: ${declared})` };
+  return {
+    ok: false,
+    external,
+    reason: `ExternalService/${external.name} does not declare ${protocol ?? url.protocol} on port ${port} (declared: ${declared})`,
+  };
 }
 
 /** `routing`: the route to the ExternalService that declares the host, even when its ports refuse the call (telemetry names it). */
-export type EgressDecision = { ok: true; external: CompiledExternal; routing: Routing } | { ok: false; reason: string; external?: CompiledExternal; routing?: Routing };
+export type EgressDecision =
+  | { ok: true; external: CompiledExternal; routing: Routing }
+  | { ok: false; reason: string; external?: CompiledExternal; routing?: Routing };
 
 /** The egress edge's routing: the ExternalService that declares the host (its route in `table`), and whether the allow-list lets the call go. */
-export function decideEgress(table: RouteTable, externals: ReadonlyMap<string, CompiledExternal>, url: URL, facts: RequestFacts): EgressDecision {
+export function decideEgress(
+  table: RouteTable,
+  externals: ReadonlyMap<string, CompiledExternal>,
+  url: URL,
+  facts: RequestFacts,
+): EgressDecision {
   const matched = table.match(facts);
   const external = matched && externals.get(matched.route);
   if (!matched || !external) return { ok: false, reason: `no ExternalService declares host ${facts.host}` };

@@ -32,23 +32,33 @@ function modifyPath(path: string, mod: PathModifier | undefined, matchedPrefix: 
 const DEFAULT_PORT: Record<string, string> = { http: "80", https: "443" };
 
 /** Where a RequestRedirect sends the client (Gateway API: absolute Location, well-known ports omitted). */
-export function redirectLocation(r: Redirect, req: { scheme: string; host: string; port?: string; path: string; search: string }, matchedPrefix?: string): string {
+export function redirectLocation(
+  r: Redirect,
+  req: { scheme: string; host: string; port?: string; path: string; search: string },
+  matchedPrefix?: string,
+): string {
   const scheme = r.scheme ?? req.scheme;
   const host = r.hostname ?? req.host;
-  const port = r.port !== undefined ? String(r.port) : r.scheme ? DEFAULT_PORT[r.scheme] : (req.port ?? DEFAULT_PORT[req.scheme]);
+  const port =
+    r.port !== undefined ? String(r.port) : r.scheme ? DEFAULT_PORT[r.scheme] : (req.port ?? DEFAULT_PORT[req.scheme]);
   const portPart = port && port !== DEFAULT_PORT[scheme] ? `:${port}` : "";
   return `${scheme}://${host}${portPart}${modifyPath(req.path, r.path, matchedPrefix)}${req.search}`;
 }
 
 /** The path and host a URLRewrite sends upstream. */
-export function rewrite(w: Rewrite, req: { host: string; path: string }, matchedPrefix?: string): { host: string; path: string } {
+export function rewrite(
+  w: Rewrite,
+  req: { host: string; path: string },
+  matchedPrefix?: string,
+): { host: string; path: string } {
   return { host: w.hostname ?? req.host, path: modifyPath(req.path, w.path, matchedPrefix) };
 }
 
 type Mirror = Extract<RouteFilter, { type: "RequestMirror" }>["requestMirror"];
 
 /** The share of requests a mirror copies, 0 to 1: `percent`, or `fraction` numerator/denominator (default all). */
-const mirrorShare = (m: Mirror) => (m.fraction ? m.fraction.numerator / m.fraction.denominator : m.percent !== undefined ? m.percent / 100 : 1);
+const mirrorShare = (m: Mirror) =>
+  m.fraction ? m.fraction.numerator / m.fraction.denominator : m.percent !== undefined ? m.percent / 100 : 1;
 
 /** Whether a mirror fires for a request that drew `draw` in [0, 1). */
 export const mirrorFires = (m: Mirror, draw: number) => draw < mirrorShare(m);
@@ -67,7 +77,11 @@ export type FilterOutcome = { redirect?: { status: number; location: string }; r
  * modifiers, URL rewrite) or decides a redirect; mirrors are the mirror stage's. The edge and
  * synthetic explain run the same filters, so explain follows a rewrite to the next hop.
  */
-export function applyFilters(route: Pick<CompiledRoute, "filters" | "path">, req: FilteredRequest, record?: (d: Decision) => void): FilterOutcome {
+export function applyFilters(
+  route: Pick<CompiledRoute, "filters" | "path">,
+  req: FilteredRequest,
+  record?: (d: Decision) => void,
+): FilterOutcome {
   const prefix = route.path.type === "PathPrefix" ? route.path.value : undefined;
   const responseHeaders: HeaderModifier[] = [];
   for (const f of route.filters) {
@@ -81,7 +95,10 @@ export function applyFilters(route: Pick<CompiledRoute, "filters" | "path">, req
         break;
       case "URLRewrite": {
         const next = rewrite(f.urlRewrite, { host: req.url.hostname, path: req.url.pathname }, prefix);
-        record?.({ stage: "filters", decision: `rewrote ${req.url.hostname}${req.url.pathname} to ${next.host}${next.path}` });
+        record?.({
+          stage: "filters",
+          decision: `rewrote ${req.url.hostname}${req.url.pathname} to ${next.host}${next.path}`,
+        });
         if (next.host !== req.url.hostname) {
           req.url.hostname = next.host;
           req.url.port = ""; // the rewritten Host carries no port
@@ -93,7 +110,17 @@ export function applyFilters(route: Pick<CompiledRoute, "filters" | "path">, req
       case "RequestRedirect": {
         const hostHeader = req.clientHost ?? req.url.host;
         const port = hostHeader.includes(":") && !hostHeader.startsWith("[") ? hostHeader.split(":")[1] : undefined;
-        const location = redirectLocation(f.requestRedirect, { scheme: req.url.protocol.replace(":", ""), host: req.host, port, path: req.url.pathname, search: req.url.search }, prefix);
+        const location = redirectLocation(
+          f.requestRedirect,
+          {
+            scheme: req.url.protocol.replace(":", ""),
+            host: req.host,
+            port,
+            path: req.url.pathname,
+            search: req.url.search,
+          },
+          prefix,
+        );
         record?.({ stage: "filters", decision: `redirect ${f.requestRedirect.statusCode} to ${location}` });
         return { redirect: { status: f.requestRedirect.statusCode, location }, responseHeaders };
       }

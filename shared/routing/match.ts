@@ -10,7 +10,11 @@ import { type CompiledBackend, withDefaultSplit } from "./split.ts";
  * service's default split. `backends` are the candidates of the split, a version-less backendRef
  * already replaced by the default split, so nothing is expanded per request.
  */
-export type Routing = { readonly entry?: PreparedRoute; readonly backends: readonly CompiledBackend[]; readonly weightsFrom?: string };
+export type Routing = {
+  readonly entry?: PreparedRoute;
+  readonly backends: readonly CompiledBackend[];
+  readonly weightsFrom?: string;
+};
 
 /** A route entry with its tests prepared (regexes compiled once, when the snapshot is loaded). */
 export type PreparedRoute = CompiledRoute & { matches: (r: RequestFacts) => boolean; readonly routing: Routing };
@@ -47,7 +51,11 @@ export class RouteTable {
       }
     }
     this.wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-    this.size = new Set([...this.exact.values(), ...this.wildcards.map((w) => w.host), ...(this.catchAll ? [this.catchAll] : [])].flatMap((h) => h.routes)).size;
+    this.size = new Set(
+      [...this.exact.values(), ...this.wildcards.map((w) => w.host), ...(this.catchAll ? [this.catchAll] : [])].flatMap(
+        (h) => h.routes,
+      ),
+    ).size;
     this.defaults = { backends: snapshot?.defaultBackends ?? [], weightsFrom: snapshot?.defaultSource };
   }
 
@@ -80,15 +88,32 @@ export function decideRoute(table: RouteTable, facts: RequestFacts, role: Snapsh
   const matched = table.match(facts);
   if (matched) return { ok: true, routing: matched.routing };
   if (role === "service" && table.size === 0) return { ok: true, routing: table.defaults };
-  return { ok: false, reason: table.hostFor(facts.host) ? "no rule of the routes for this host matched" : `no route accepts host ${facts.host}` };
+  return {
+    ok: false,
+    reason: table.hostFor(facts.host)
+      ? "no rule of the routes for this host matched"
+      : `no route accepts host ${facts.host}`,
+  };
 }
 
 /** The decision record of routing: which entry won and what it beat, or that the default backends apply. */
 export function describeRoute(table: RouteTable, facts: RequestFacts, routing: Routing): Decision {
   const winner = routing.entry;
-  if (!winner) return { stage: "route", decision: "no HTTPRoute attached: default backends", source: routing.weightsFrom ?? "equal split across versions" };
+  if (!winner)
+    return {
+      stage: "route",
+      decision: "no HTTPRoute attached: default backends",
+      source: routing.weightsFrom ?? "equal split across versions",
+    };
   const others = table.candidates(facts).filter((c) => c !== winner);
-  return { stage: "route", decision: `matched ${routeLabel(winner)}`, route: winner.route, rule: winner.rule, match: winner.match, beat: others.slice(0, 5).map((o) => whyBeat(winner, o)) };
+  return {
+    stage: "route",
+    decision: `matched ${routeLabel(winner)}`,
+    route: winner.route,
+    rule: winner.rule,
+    match: winner.match,
+    beat: others.slice(0, 5).map((o) => whyBeat(winner, o)),
+  };
 }
 
 const fullMatch = (source: string) => new RegExp(`^(?:${source})$`);

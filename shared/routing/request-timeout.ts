@@ -28,13 +28,23 @@ export type RequestTimeout = { ms: number; source: "route" | "mesh default" | "c
  * mesh default: the default is for requests nobody gave a budget, so a service edge behind the
  * gateway keeps the gateway route's timeout.
  */
-export function requestTimeoutOf(route: { timeouts: CompiledTimeouts } | undefined, mesh: Pick<CompiledMeshConfig, "requestTimeoutMs">, callerMs?: number): RequestTimeout | undefined {
+export function requestTimeoutOf(
+  route: { timeouts: CompiledTimeouts } | undefined,
+  mesh: Pick<CompiledMeshConfig, "requestTimeoutMs">,
+  callerMs?: number,
+): RequestTimeout | undefined {
   const own = route ? route.timeouts.request : mesh.requestTimeoutMs;
   const isDefault = !route || route.timeouts.requestDefault === true;
-  if (callerMs !== undefined && (isDefault || !own || callerMs < own)) return { ms: Math.max(0, callerMs), source: "caller's deadline" };
+  if (callerMs !== undefined && (isDefault || !own || callerMs < own))
+    return { ms: Math.max(0, callerMs), source: "caller's deadline" };
   if (!own) return undefined;
   return { ms: own, source: isDefault ? "mesh default" : "route" };
 }
 
 /** The decision record of a timeout, the same at the edge and in a synthetic explanation. */
-export const describeTimeout = (t: RequestTimeout) => ({ stage: "timeout", decision: `request timeout ${t.ms} ms (${t.source})`, requestMs: t.ms, source: t.source });
+export const describeTimeout = (t: RequestTimeout) => ({
+  stage: "timeout",
+  decision: `request timeout ${t.ms} ms (${t.source})`,
+  requestMs: t.ms,
+  source: t.source,
+});

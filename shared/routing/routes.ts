@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { type HTTPRoute, HeaderMatch, Method, PathMatch, QueryParamMatch, RouteFilter, type RouteRule } from "../resources/http-route.ts";
+import {
+  type HTTPRoute,
+  HeaderMatch,
+  Method,
+  PathMatch,
+  QueryParamMatch,
+  RouteFilter,
+  type RouteRule,
+} from "../resources/http-route.ts";
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
 import { CompiledRetry, compileRetry } from "../resilience/retry.ts";
@@ -40,11 +48,18 @@ const PATH_RANK = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
 type SortKey = [number, number, number, number, number, number, string, number, number];
 
 /** Groups route entries by hostname (like Envoy virtual hosts) and sorts each by Gateway API precedence. */
-export function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], compileTimeouts: TimeoutCompiler, service?: string, rollout?: OwningRollout): VirtualHost[] {
+export function compileVirtualHosts(
+  routes: { resource: HTTPRoute; createdAt: number }[],
+  compileTimeouts: TimeoutCompiler,
+  service?: string,
+  rollout?: OwningRollout,
+): VirtualHost[] {
   const byHost = new Map<string, { entry: CompiledRoute; key: SortKey }[]>();
   for (const { resource, createdAt } of routes) {
     const hosts = resource.spec.hostnames.length ? resource.spec.hostnames : ["*"];
-    const entries = compileRoute(resource, createdAt, compileTimeouts, service).map((e) => (rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e));
+    const entries = compileRoute(resource, createdAt, compileTimeouts, service).map((e) =>
+      rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e,
+    );
     for (const h of hosts) byHost.set(h, [...(byHost.get(h) ?? []), ...entries]);
   }
   return [...byHost.entries()]
@@ -61,7 +76,12 @@ function underRollout(entry: CompiledRoute, rollout: OwningRollout): CompiledRou
   return backends ? { ...entry, backends, weightsFrom: rolloutSource(rollout.resource, rollout.status) } : entry;
 }
 
-function compileRoute(r: HTTPRoute, createdAt: number, compileTimeouts: TimeoutCompiler, service?: string): { entry: CompiledRoute; key: SortKey }[] {
+function compileRoute(
+  r: HTTPRoute,
+  createdAt: number,
+  compileTimeouts: TimeoutCompiler,
+  service?: string,
+): { entry: CompiledRoute; key: SortKey }[] {
   const out: { entry: CompiledRoute; key: SortKey }[] = [];
   r.spec.rules.forEach((rule, ruleIndex) => {
     const backends: CompiledBackend[] = rule.backendRefs.map((b) => ({

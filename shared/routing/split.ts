@@ -14,7 +14,8 @@ export const CompiledStickySession = z.object({ hashOn: KeySource });
 export type CompiledStickySession = z.infer<typeof CompiledStickySession>;
 
 /** A backend's name everywhere the mesh shows one (x-isomesh-backend, metrics, explain, outlier detection). */
-export const backendLabel = (b: Pick<CompiledBackend, "service" | "version">) => (b.version ? `${b.service}/${b.version}` : b.service);
+export const backendLabel = (b: Pick<CompiledBackend, "service" | "version">) =>
+  b.version ? `${b.service}/${b.version}` : b.service;
 
 /** 32-bit FNV-1a of a string, mapped to [0, 1): a stable position for consistent-hash stickiness. */
 export function hashUnit(key: string): number {
@@ -27,7 +28,8 @@ export function hashUnit(key: string): number {
 }
 
 /** Where in [0, 1) a request falls: by the hash of its sticky key when it has one, else at random. */
-export const splitUnit = (stickyKey: string | undefined) => (stickyKey !== undefined ? hashUnit(stickyKey) : Math.random());
+export const splitUnit = (stickyKey: string | undefined) =>
+  stickyKey !== undefined ? hashUnit(stickyKey) : Math.random();
 
 /**
  * Picks a backend by weight at position `unit` in [0, 1) (random, or a hash for sticky sessions).
@@ -50,10 +52,17 @@ export function pickBackend(backends: readonly CompiledBackend[], unit: number):
  * A service edge's backendRefs with each version-less one (the service itself) replaced by the
  * service's default split (equal, or a Rollout's weights), keeping its share of the weights.
  */
-export function withDefaultSplit(declared: readonly CompiledBackend[], defaults: readonly CompiledBackend[]): CompiledBackend[] {
+export function withDefaultSplit(
+  declared: readonly CompiledBackend[],
+  defaults: readonly CompiledBackend[],
+): CompiledBackend[] {
   if (declared.every((b) => b.version)) return [...declared];
   const totalDefault = defaults.reduce((a, b) => a + b.weight, 0) || 1;
-  return declared.flatMap((b) => (b.version ? [{ ...b, weight: b.weight * totalDefault }] : defaults.map((d) => ({ ...d, weight: b.weight * d.weight }))));
+  return declared.flatMap((b) =>
+    b.version
+      ? [{ ...b, weight: b.weight * totalDefault }]
+      : defaults.map((d) => ({ ...d, weight: b.weight * d.weight })),
+  );
 }
 
 /** Each backend's share of the traffic, 0 to 1 (rounded to 4 digits), or undefined when every weight is 0. */

@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { type JwtRule, JwtRule as JwtRuleSchema, type RequestAuthentication } from "../resources/request-authentication.ts";
+import {
+  type JwtRule,
+  JwtRule as JwtRuleSchema,
+  type RequestAuthentication,
+} from "../resources/request-authentication.ts";
 
 // RequestAuthentication (Istio semantics): how its JWT rules compile for an edge, where a token is
 // looked for, and what an identity makes of the claim-derived headers. The verifier itself is the
@@ -8,7 +12,11 @@ import { type JwtRule, JwtRule as JwtRuleSchema, type RequestAuthentication } fr
 const { jwks: _inline, ...ruleFields } = JwtRuleSchema.shape;
 
 /** A JWT rule as the verifier takes it: the resource's fields, the inline JWKS parsed, and the policy it came from. */
-export const CompiledJwtRule = z.object({ ...ruleFields, policy: z.string(), jwks: z.array(z.record(z.string(), z.unknown())).optional() });
+export const CompiledJwtRule = z.object({
+  ...ruleFields,
+  policy: z.string(),
+  jwks: z.array(z.record(z.string(), z.unknown())).optional(),
+});
 export type CompiledJwtRule = z.infer<typeof CompiledJwtRule>;
 
 /** JWT rules of the RequestAuthentications attached to an edge. */
@@ -16,7 +24,10 @@ export const CompiledAuthn = z.object({ rules: z.array(CompiledJwtRule) });
 export type CompiledAuthn = z.infer<typeof CompiledAuthn>;
 
 /** The flags authentication sets: a token that failed verification (401), identity from the gateway that cannot be read (403). */
-export const AUTHN_FLAGS = { authn_failed: "its JWT failed verification (401)", identity_invalid: "the identity the gateway sent could not be read (403)" } as const;
+export const AUTHN_FLAGS = {
+  authn_failed: "its JWT failed verification (401)",
+  identity_invalid: "the identity the gateway sent could not be read (403)",
+} as const;
 
 /** The RequestAuthentications attached to an edge, oldest first. */
 export function compileAuthn(list: RequestAuthentication[]): CompiledAuthn | undefined {
@@ -25,7 +36,9 @@ export function compileAuthn(list: RequestAuthentication[]): CompiledAuthn | und
 }
 
 type JwtRuleInput = Pick<JwtRule, "issuer" | "audiences" | "jwks" | "jwksUri" | "clockSkewSeconds"> &
-  Partial<Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders" | "requireExpiration">>;
+  Partial<
+    Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders" | "requireExpiration">
+  >;
 
 /** A JWT rule as the verifier takes it (inline JWKS parsed): a RequestAuthentication's, or the admin API's OIDC rule. */
 export function compileJwtRule(policy: string, r: JwtRuleInput): CompiledJwtRule {
@@ -51,15 +64,22 @@ export type TokenLocation = { header?: string; prefix: string; param?: string };
 export function tokenLocations(rules: CompiledJwtRule[]): TokenLocation[] {
   const out: TokenLocation[] = [];
   for (const r of rules) {
-    if (r.fromHeaders.length === 0 && r.fromParams.length === 0) out.push({ header: "authorization", prefix: "Bearer " });
+    if (r.fromHeaders.length === 0 && r.fromParams.length === 0)
+      out.push({ header: "authorization", prefix: "Bearer " });
     for (const h of r.fromHeaders) out.push({ header: h.name.toLowerCase(), prefix: h.prefix });
     for (const p of r.fromParams) out.push({ param: p, prefix: "" });
   }
-  return out.filter((l, i) => out.findIndex((m) => m.header === l.header && m.param === l.param && m.prefix === l.prefix) === i);
+  return out.filter(
+    (l, i) => out.findIndex((m) => m.header === l.header && m.param === l.param && m.prefix === l.prefix) === i,
+  );
 }
 
 /** The first token a request carries at one of `locations`, and where it was. */
-export function findToken(headers: Headers, query: URLSearchParams, locations: TokenLocation[]): { token: string; at: TokenLocation } | undefined {
+export function findToken(
+  headers: Headers,
+  query: URLSearchParams,
+  locations: TokenLocation[],
+): { token: string; at: TokenLocation } | undefined {
   for (const at of locations) {
     const raw = at.header ? headers.get(at.header) : query.get(at.param!);
     if (raw === null) continue;
@@ -76,11 +96,18 @@ export const rulesForIssuer = (rules: CompiledJwtRule[], iss: unknown) => rules.
  * What this edge's rules say of claims taken as verified (a synthetic request: no signature to
  * check): refused if no rule trusts the issuer, or the audience is not one the rule accepts.
  */
-export function judgeClaims(rules: CompiledJwtRule[], claims: Record<string, unknown>): { ok: true; rule: CompiledJwtRule } | { ok: false; reason: string; policy?: string } {
+export function judgeClaims(
+  rules: CompiledJwtRule[],
+  claims: Record<string, unknown>,
+): { ok: true; rule: CompiledJwtRule } | { ok: false; reason: string; policy?: string } {
   const rule = rules.find((r) => r.issuer === claims.iss);
   if (!rule) return { ok: false, reason: `issuer ${JSON.stringify(claims.iss)} is not trusted here` };
   const aud = ([] as unknown[]).concat(claims.aud ?? []);
   if (rule.audiences.length && !aud.some((a) => rule.audiences.includes(String(a))))
-    return { ok: false, reason: `audience ${JSON.stringify(claims.aud)} is not one of ${rule.audiences.join(", ")}`, policy: rule.policy };
+    return {
+      ok: false,
+      reason: `audience ${JSON.stringify(claims.aud)} is not one of ${rule.audiences.join(", ")}`,
+      policy: rule.policy,
+    };
   return { ok: true, rule };
 }

@@ -4,22 +4,36 @@ import { normalizeHost } from "../routing/host.ts";
 
 /** The AuthorizationPolicies attached to an edge, oldest first: the resources' own rules (hosts normalized). */
 export const CompiledAuthz = z.object({
-  policies: z.array(z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) })),
+  policies: z.array(
+    z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) }),
+  ),
 });
 export type CompiledAuthz = z.infer<typeof CompiledAuthz>;
 
-export const AUTHZ_FLAGS = { denied: "an AuthorizationPolicy denied it (403)", audited: "an AUDIT policy matched" } as const;
+export const AUTHZ_FLAGS = {
+  denied: "an AuthorizationPolicy denied it (403)",
+  audited: "an AUDIT policy matched",
+} as const;
 
 export function compileAuthz(list: AuthorizationPolicy[]): CompiledAuthz | undefined {
   if (list.length === 0) return undefined;
-  return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules.map(withNormalizedHosts) })) };
+  return {
+    policies: list.map((p) => ({
+      name: p.metadata.name,
+      action: p.spec.action,
+      rules: p.spec.rules.map(withNormalizedHosts),
+    })),
+  };
 }
 
 /** Policy hosts compare with the request's normalized host, so they are normalized alike (case, port, trailing dot). */
 function withNormalizedHosts(rule: AuthorizationRule): AuthorizationRule {
   if (!rule.to?.some(({ operation: o }) => o.hosts || o.notHosts)) return rule;
   const norm = (hosts: string[] | undefined) => hosts?.map(normalizeHost);
-  return { ...rule, to: rule.to.map(({ operation: o }) => ({ operation: { ...o, hosts: norm(o.hosts), notHosts: norm(o.notHosts) } })) };
+  return {
+    ...rule,
+    to: rule.to.map(({ operation: o }) => ({ operation: { ...o, hosts: norm(o.hosts), notHosts: norm(o.notHosts) } })),
+  };
 }
 
 import type { Decision } from "../explain/record.ts";
@@ -41,7 +55,13 @@ export type AuthzRequest = {
 
 export type AuthzDecision =
   | { allowed: true; policy?: string; rule?: number; reason: string; audited?: { policy: string; rule: number }[] }
-  | { allowed: false; policy: string | string[]; rule?: number; reason: string; audited?: { policy: string; rule: number }[] };
+  | {
+      allowed: false;
+      policy: string | string[];
+      rule?: number;
+      reason: string;
+      audited?: { policy: string; rule: number }[];
+    };
 
 const NO_POLICY = "allowed: no AuthorizationPolicy targets this workload";
 
@@ -57,7 +77,14 @@ export const requestOf = (caller: string, identity: Identity | undefined, facts:
 });
 
 /** The decision record of authorization, the same at the edge and in a synthetic explanation. */
-export const describeAuthz = (d: AuthzDecision, r: AuthzRequest): Decision => ({ stage: "authz", decision: d.reason, policy: d.policy, rule: d.rule, caller: r.caller, principal: r.requestPrincipal });
+export const describeAuthz = (d: AuthzDecision, r: AuthzRequest): Decision => ({
+  stage: "authz",
+  decision: d.reason,
+  policy: d.policy,
+  rule: d.rule,
+  caller: r.caller,
+  principal: r.requestPrincipal,
+});
 
 /** Istio value matching: exact, `*`, a `prefix*` or a `*suffix`. */
 export function valueMatches(pattern: string, value: string): boolean {
@@ -101,17 +128,31 @@ function conditionValues(key: string, r: AuthzRequest): string[] {
 
 /** Whether one rule matches: every present field matches (from: any source; to: any operation; when: all). */
 export function ruleMatches(rule: AuthorizationRule, r: AuthzRequest): boolean {
-  if (rule.from && !rule.from.some(({ source: s }) =>
-    anyOf(s.principals, r.caller, principalMatches) &&
-    noneOf(s.notPrincipals, r.caller, principalMatches) &&
-    anyOf(s.requestPrincipals, r.requestPrincipal) &&
-    (s.notRequestPrincipals === undefined || !s.notRequestPrincipals.some((p) => r.requestPrincipal !== undefined && valueMatches(p, r.requestPrincipal))),
-  )) return false;
-  if (rule.to && !rule.to.some(({ operation: o }) =>
-    anyOf(o.methods, r.method) && noneOf(o.notMethods, r.method) &&
-    anyOf(o.paths, r.path) && noneOf(o.notPaths, r.path) &&
-    anyOf(o.hosts, r.host) && noneOf(o.notHosts, r.host),
-  )) return false;
+  if (
+    rule.from &&
+    !rule.from.some(
+      ({ source: s }) =>
+        anyOf(s.principals, r.caller, principalMatches) &&
+        noneOf(s.notPrincipals, r.caller, principalMatches) &&
+        anyOf(s.requestPrincipals, r.requestPrincipal) &&
+        (s.notRequestPrincipals === undefined ||
+          !s.notRequestPrincipals.some((p) => r.requestPrincipal !== undefined && valueMatches(p, r.requestPrincipal))),
+    )
+  )
+    return false;
+  if (
+    rule.to &&
+    !rule.to.some(
+      ({ operation: o }) =>
+        anyOf(o.methods, r.method) &&
+        noneOf(o.notMethods, r.method) &&
+        anyOf(o.paths, r.path) &&
+        noneOf(o.notPaths, r.path) &&
+        anyOf(o.hosts, r.host) &&
+        noneOf(o.notHosts, r.host),
+    )
+  )
+    return false;
   for (const c of rule.when ?? []) {
     const values = conditionValues(c.key, r);
     if (c.values && !values.some((v) => c.values!.some((p) => valueMatches(p, v)))) return false;
@@ -129,19 +170,24 @@ const firstMatch = (rules: AuthorizationRule[], r: AuthzRequest) => rules.findIn
  */
 export function authorize(authz: CompiledAuthz | undefined, r: AuthzRequest): AuthzDecision {
   if (!authz || authz.policies.length === 0) return { allowed: true, reason: NO_POLICY };
-  const audited = authz.policies.filter((p) => p.action === "AUDIT").flatMap((p) => {
-    const i = firstMatch(p.rules, r);
-    return i >= 0 ? [{ policy: p.name, rule: i }] : [];
-  });
+  const audited = authz.policies
+    .filter((p) => p.action === "AUDIT")
+    .flatMap((p) => {
+      const i = firstMatch(p.rules, r);
+      return i >= 0 ? [{ policy: p.name, rule: i }] : [];
+    });
   for (const p of authz.policies.filter((p) => p.action === "DENY")) {
     const i = firstMatch(p.rules, r);
-    if (i >= 0) return { allowed: false, policy: p.name, rule: i, reason: `DENY policy ${p.name} rule ${i} matched`, audited };
+    if (i >= 0)
+      return { allowed: false, policy: p.name, rule: i, reason: `DENY policy ${p.name} rule ${i} matched`, audited };
   }
   const allows = authz.policies.filter((p) => p.action === "ALLOW");
-  if (allows.length === 0) return { allowed: true, reason: "no DENY matched and no ALLOW policy targets this workload", audited };
+  if (allows.length === 0)
+    return { allowed: true, reason: "no DENY matched and no ALLOW policy targets this workload", audited };
   for (const p of allows) {
     const i = firstMatch(p.rules, r);
-    if (i >= 0) return { allowed: true, policy: p.name, rule: i, reason: `ALLOW policy ${p.name} rule ${i} matched`, audited };
+    if (i >= 0)
+      return { allowed: true, policy: p.name, rule: i, reason: `ALLOW policy ${p.name} rule ${i} matched`, audited };
   }
   return { allowed: false, policy: allows.map((p) => p.name), reason: "no ALLOW policy matched", audited };
 }

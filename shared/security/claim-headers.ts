@@ -1,7 +1,9 @@
 import type { CompiledJwtRule as Rule } from "./authn.ts";
 
 /** Every header some rule's outputClaimToHeaders writes (lower-case): the mesh's word, never the caller's. */
-export const outputHeadersOf = (rules: Rule[]): string[] => [...new Set(rules.flatMap((r) => r.outputClaimToHeaders.map((o) => o.header.toLowerCase())))];
+export const outputHeadersOf = (rules: Rule[]): string[] => [
+  ...new Set(rules.flatMap((r) => r.outputClaimToHeaders.map((o) => o.header.toLowerCase()))),
+];
 
 /**
  * What each output header must be for this request: the claim's value when a verified identity
@@ -9,7 +11,11 @@ export const outputHeadersOf = (rules: Rule[]): string[] => [...new Set(rules.fl
  * identity: the one whose token this hop checked, or, for claims the gateway verified, every rule
  * of this edge that names their issuer. Each header is decided before any stage reads headers.
  */
-export function derivedHeaders(all: string[], rules: Rule[], claims: Record<string, unknown> | undefined): [string, string | undefined][] {
+export function derivedHeaders(
+  all: string[],
+  rules: Rule[],
+  claims: Record<string, unknown> | undefined,
+): [string, string | undefined][] {
   const values = new Map<string, string | undefined>(all.map((h) => [h, undefined]));
   if (claims)
     for (const r of rules)
@@ -21,7 +27,12 @@ export function derivedHeaders(all: string[], rules: Rule[], claims: Record<stri
 }
 
 /** Sets each output header on `headers` as derivedHeaders decides it, or removes it. */
-export function applyDerivedHeaders(headers: Headers, all: string[], rules: Rule[], claims: Record<string, unknown> | undefined): void {
+export function applyDerivedHeaders(
+  headers: Headers,
+  all: string[],
+  rules: Rule[],
+  claims: Record<string, unknown> | undefined,
+): void {
   for (const [name, value] of derivedHeaders(all, rules, claims))
     if (value === undefined) headers.delete(name);
     else headers.set(name, value);

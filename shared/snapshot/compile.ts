@@ -33,8 +33,13 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
   const meshConfig = topology.meshConfig ?? DEFAULT_MESH_CONFIG;
   const timeouts = compileTimeouts(meshConfig);
   if (role === "service" && !service) throw new Error(`unknown edge "${edge}"`);
-  if (role === "egress" && !topology.egress) throw new Error(`this mesh has no egress edge (no service declares egress: true)`);
-  const ofKind = <K extends Resource["kind"]>(kind: K) => mine.filter((s) => s.resource.kind === kind).sort(byAge).map((s) => s.resource as ResourceOf<K>);
+  if (role === "egress" && !topology.egress)
+    throw new Error(`this mesh has no egress edge (no service declares egress: true)`);
+  const ofKind = <K extends Resource["kind"]>(kind: K) =>
+    mine
+      .filter((s) => s.resource.kind === kind)
+      .sort(byAge)
+      .map((s) => s.resource as ResourceOf<K>);
   const externals = ofKind("ExternalService");
   const routes = mine.filter((s): s is { resource: HTTPRoute; createdAt: number } => s.resource.kind === "HTTPRoute");
   const rollout = service && owningRollout(mine);
@@ -47,8 +52,15 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     role,
     service: service?.name,
     version,
-    backends: service ? service.versions : role === "egress" ? externals.map((e) => e.metadata.name) : topology.services.map((s) => s.name),
-    vhosts: role === "egress" ? compileExternalHosts(externals, timeouts) : compileVirtualHosts(routes, timeouts, service?.name, rollout),
+    backends: service
+      ? service.versions
+      : role === "egress"
+        ? externals.map((e) => e.metadata.name)
+        : topology.services.map((s) => s.name),
+    vhosts:
+      role === "egress"
+        ? compileExternalHosts(externals, timeouts)
+        : compileVirtualHosts(routes, timeouts, service?.name, rollout),
     ...defaults(service, rollout),
     policy: policy ? compilePolicy(policy) : undefined,
     // The egress edge's callers are mesh apps: it authenticates no end user.
@@ -83,10 +95,14 @@ function defaults(service: { name: string; versions: string[] } | undefined, rol
   if (!service) return { defaultBackends: [] };
   if (rollout)
     return {
-      defaultBackends: rolloutWeights(rollout.resource.spec, rollout.status, service.versions).map((w) => ({ service: service.name, ...w })),
+      defaultBackends: rolloutWeights(rollout.resource.spec, rollout.status, service.versions).map((w) => ({
+        service: service.name,
+        ...w,
+      })),
       defaultSource: rolloutSource(rollout.resource, rollout.status),
     };
   return { defaultBackends: service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) };
 }
 
-const byAge = (a: StoredResource, b: StoredResource) => a.createdAt - b.createdAt || a.resource.metadata.name.localeCompare(b.resource.metadata.name);
+const byAge = (a: StoredResource, b: StoredResource) =>
+  a.createdAt - b.createdAt || a.resource.metadata.name.localeCompare(b.resource.metadata.name);

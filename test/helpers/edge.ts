@@ -19,7 +19,18 @@ export function compileFor(manifest: string, edge: string, yaml = ""): Snapshot 
   const topology = topologyOf(parseManifest(manifest));
   const { parsed, errors } = validateDocuments(docs(yaml).filter((d) => d !== null && d !== undefined));
   if (errors.length) throw new Error(JSON.stringify(errors));
-  return Snapshot.parse(JSON.parse(JSON.stringify(compileSnapshot(topology, edge, parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1))));
+  return Snapshot.parse(
+    JSON.parse(
+      JSON.stringify(
+        compileSnapshot(
+          topology,
+          edge,
+          parsed.map((p, i) => ({ resource: p.resource, createdAt: i })),
+          1,
+        ),
+      ),
+    ),
+  );
 }
 
 /** What a backend binding answers: `backend` is the service (at the gateway) or the version (at a service edge). */
@@ -29,7 +40,10 @@ export type Backend = (backend: string, request: Request) => Response | Promise<
 export const echoBackend =
   (snapshot: Snapshot): Backend =>
   (backend, request) =>
-    echo.fetch(request, snapshot.role === "service" ? { SERVICE: snapshot.service, VERSION: backend } : { SERVICE: backend });
+    echo.fetch(
+      request,
+      snapshot.role === "service" ? { SERVICE: snapshot.service, VERSION: backend } : { SERVICE: backend },
+    );
 
 /** `caller`: the app whose binding calls (default: the gateway, or nobody at the gateway); "" for a request from outside the mesh. */
 export type Call = { caller?: string; explain?: boolean; captured?: EdgeProps["captured"] };
@@ -37,7 +51,16 @@ export type Call = { caller?: string; explain?: boolean; captured?: EdgeProps["c
 export type TestEdge = {
   snapshot: Snapshot;
   /** Sends a request through the pipeline, as the binding of `caller` would (the gateway's callers are "external"). */
-  request(path: string, init?: { host?: string; method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal } & Call): Promise<Response>;
+  request(
+    path: string,
+    init?: {
+      host?: string;
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+    } & Call,
+  ): Promise<Response>;
   /** The same with a Request of the test's making (a full URL: the egress edge's callers name the external host). */
   fetch(request: Request, call?: Call): Promise<Response>;
   /** Every request a backend binding received, in order, with the binding's name. */
@@ -54,7 +77,15 @@ export type TestEdge = {
  * snapshot, its backend bindings fakes (the echo app unless the test gives `backend`), state kept
  * across requests like an isolate's. A stage's behaviour is tested in milliseconds, without workerd.
  */
-export function testEdge(snapshot: Snapshot, opts: { backend?: Backend; resilience?: ResilienceState; globalLimiter?: GlobalLimiter; env?: Record<string, unknown> } = {}): TestEdge {
+export function testEdge(
+  snapshot: Snapshot,
+  opts: {
+    backend?: Backend;
+    resilience?: ResilienceState;
+    globalLimiter?: GlobalLimiter;
+    env?: Record<string, unknown>;
+  } = {},
+): TestEdge {
   const backend = opts.backend ?? echoBackend(snapshot);
   const sent: TestEdge["sent"] = [];
   const bindings: Record<string, Fetcher> = {};
@@ -71,7 +102,11 @@ export function testEdge(snapshot: Snapshot, opts: { backend?: Backend; resilien
   const env = { EDGE_NAME: snapshot.edge, MESH_NAME: snapshot.mesh, ...bindings, ...opts.env } as unknown as EdgeEnv;
   const recorder = new TelemetryRecorder();
   const pending: Promise<unknown>[] = [];
-  const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p.catch(() => undefined)), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+  const ctx = {
+    waitUntil: (p: Promise<unknown>) => void pending.push(p.catch(() => undefined)),
+    passThroughOnException: () => {},
+    props: {},
+  } as unknown as ExecutionContext;
   const pipeline = buildPipeline(snapshot, {
     env,
     recorder,
@@ -88,12 +123,26 @@ export function testEdge(snapshot: Snapshot, opts: { backend?: Backend; resilien
     recorder,
     request(path, init = {}) {
       const host = init.host ?? (snapshot.role === "service" ? snapshot.service! : "localhost");
-      return edge.fetch(new Request(`http://${host}${path}`, { method: init.method, headers: { host, ...init.headers }, body: init.body, signal: init.signal }), init);
+      return edge.fetch(
+        new Request(`http://${host}${path}`, {
+          method: init.method,
+          headers: { host, ...init.headers },
+          body: init.body,
+          signal: init.signal,
+        }),
+        init,
+      );
     },
     async fetch(request, call = {}) {
       const caller = call.caller ?? (snapshot.role === "gateway" ? undefined : "gateway");
       const record = call.explain ? new DecisionLog(true) : NO_RECORD;
-      const x = createExchange(request, ctx, caller ? { caller, captured: call.captured } : undefined, snapshot, record);
+      const x = createExchange(
+        request,
+        ctx,
+        caller ? { caller, captured: call.captured } : undefined,
+        snapshot,
+        record,
+      );
       const response = await pipeline(x);
       if (call.explain) edge.decisions = record.decisions;
       return response;
@@ -109,7 +158,11 @@ export function testEdge(snapshot: Snapshot, opts: { backend?: Backend; resilien
  * A mesh in process: every edge of a manifest compiled from `yaml`, the gateway's service bindings
  * calling the service edges (as the gateway), their versions the echo app unless `backend` says.
  */
-export function testMesh(manifest: string, yaml = "", opts: { backend?: (service: string) => Backend | undefined } = {}) {
+export function testMesh(
+  manifest: string,
+  yaml = "",
+  opts: { backend?: (service: string) => Backend | undefined } = {},
+) {
   const topology = topologyOf(parseManifest(manifest));
   const edges = new Map<string, TestEdge>();
   const edgeOf = (name: string) => {
@@ -121,6 +174,15 @@ export function testMesh(manifest: string, yaml = "", opts: { backend?: (service
     const snapshot = compileFor(manifest, `${s.name}-edge`, yaml);
     edges.set(`${s.name}-edge`, testEdge(snapshot, { backend: opts.backend?.(s.name) }));
   }
-  edges.set("gateway", testEdge(compileFor(manifest, "gateway", yaml), { backend: (service, request) => edgeOf(`${service}-edge`).fetch(request, { caller: "gateway" }) }));
-  return { gateway: edgeOf("gateway"), edge: edgeOf, request: (...a: Parameters<TestEdge["request"]>) => edgeOf("gateway").request(...a) };
+  edges.set(
+    "gateway",
+    testEdge(compileFor(manifest, "gateway", yaml), {
+      backend: (service, request) => edgeOf(`${service}-edge`).fetch(request, { caller: "gateway" }),
+    }),
+  );
+  return {
+    gateway: edgeOf("gateway"),
+    edge: edgeOf,
+    request: (...a: Parameters<TestEdge["request"]>) => edgeOf("gateway").request(...a),
+  };
 }

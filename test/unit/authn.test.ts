@@ -17,24 +17,59 @@ const rule = (over: Partial<CompiledJwtRule> = {}): CompiledJwtRule => ({
 describe("where tokens are looked for", () => {
   it.each([
     ["Authorization: Bearer by default", [rule()], [{ header: "authorization", prefix: "Bearer " }]],
-    ["the rules' headers and params, once each", [rule({ fromHeaders: [{ name: "X-Token", prefix: "" }], fromParams: ["t"] }), rule({ fromParams: ["t"] })], [{ header: "x-token", prefix: "" }, { param: "t", prefix: "" }]],
+    [
+      "the rules' headers and params, once each",
+      [rule({ fromHeaders: [{ name: "X-Token", prefix: "" }], fromParams: ["t"] }), rule({ fromParams: ["t"] })],
+      [
+        { header: "x-token", prefix: "" },
+        { param: "t", prefix: "" },
+      ],
+    ],
   ])("%s", (_n, rules, locations) => expect(tokenLocations(rules)).toEqual(locations));
 
-  const locations = tokenLocations([rule({ fromHeaders: [{ name: "authorization", prefix: "Bearer " }], fromParams: ["access_token"] })]);
+  const locations = tokenLocations([
+    rule({ fromHeaders: [{ name: "authorization", prefix: "Bearer " }], fromParams: ["access_token"] }),
+  ]);
   it.each([
-    ["a bearer token", { authorization: "Bearer abc" }, "", { token: "abc", at: { header: "authorization", prefix: "Bearer " } }],
-    ["the prefix case-insensitively", { authorization: "bearer  abc " }, "", { token: "abc", at: { header: "authorization", prefix: "Bearer " } }],
-    ["a parameter when the header lacks the prefix", { authorization: "Basic x" }, "?access_token=q", { token: "q", at: { param: "access_token", prefix: "" } }],
+    [
+      "a bearer token",
+      { authorization: "Bearer abc" },
+      "",
+      { token: "abc", at: { header: "authorization", prefix: "Bearer " } },
+    ],
+    [
+      "the prefix case-insensitively",
+      { authorization: "bearer  abc " },
+      "",
+      { token: "abc", at: { header: "authorization", prefix: "Bearer " } },
+    ],
+    [
+      "a parameter when the header lacks the prefix",
+      { authorization: "Basic x" },
+      "?access_token=q",
+      { token: "q", at: { param: "access_token", prefix: "" } },
+    ],
     ["nothing", {}, "?other=1", undefined],
-  ])("finds %s", (_n, headers, search, found) => expect(findToken(new Headers(headers), new URLSearchParams(search), locations)).toEqual(found));
+  ])("finds %s", (_n, headers, search, found) =>
+    expect(findToken(new Headers(headers), new URLSearchParams(search), locations)).toEqual(found),
+  );
 });
 
 describe("claims assumed verified (synthetic explain)", () => {
   const rules = [rule({ audiences: ["shop"] })];
   it.each([
-    [{ iss: "https://i", aud: "shop" }, { ok: true, rule: rules[0] }],
-    [{ iss: "https://i", aud: ["x", "shop"] }, { ok: true, rule: rules[0] }],
+    [
+      { iss: "https://i", aud: "shop" },
+      { ok: true, rule: rules[0] },
+    ],
+    [
+      { iss: "https://i", aud: ["x", "shop"] },
+      { ok: true, rule: rules[0] },
+    ],
     [{ iss: "https://other" }, { ok: false, reason: 'issuer "https://other" is not trusted here' }],
-    [{ iss: "https://i", aud: "other" }, { ok: false, reason: 'audience "other" is not one of shop', policy: "p" }],
+    [
+      { iss: "https://i", aud: "other" },
+      { ok: false, reason: 'audience "other" is not one of shop', policy: "p" },
+    ],
   ])("%j → %j", (claims, verdict) => expect(judgeClaims(rules, claims)).toEqual(verdict));
 });

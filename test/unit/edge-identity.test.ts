@@ -27,17 +27,43 @@ const send = async (caller: string, headers: Record<string, string>) => {
 
 describe("a service edge reads the gateway's identity fail-closed", () => {
   it.each([
-    ["a blocked user, with every claim carried", { "x-isomesh-principal": `${ISS}/mallory`, "x-isomesh-claims": b64({ iss: ISS, sub: "mallory", role: "blocked", groups: Array(300).fill("g") }) }, 403, "rbac_denied"],
-    ["an allowed user", { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-claims": b64({ iss: ISS, sub: "ann" }) }, 200, null],
+    [
+      "a blocked user, with every claim carried",
+      {
+        "x-isomesh-principal": `${ISS}/mallory`,
+        "x-isomesh-claims": b64({ iss: ISS, sub: "mallory", role: "blocked", groups: Array(300).fill("g") }),
+      },
+      403,
+      "rbac_denied",
+    ],
+    [
+      "an allowed user",
+      { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-claims": b64({ iss: ISS, sub: "ann" }) },
+      200,
+      null,
+    ],
     ["no identity (anonymous)", {}, 200, null],
     ["a principal without its claims", { "x-isomesh-principal": `${ISS}/mallory` }, 403, "identity_invalid"],
-    ["claims that cannot be read", { "x-isomesh-principal": `${ISS}/mallory`, "x-isomesh-claims": "%%%" }, 403, "identity_invalid"],
-    ["claims of someone else than the principal", { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-claims": b64({ iss: ISS, sub: "mallory", role: "blocked" }) }, 403, "identity_invalid"],
+    [
+      "claims that cannot be read",
+      { "x-isomesh-principal": `${ISS}/mallory`, "x-isomesh-claims": "%%%" },
+      403,
+      "identity_invalid",
+    ],
+    [
+      "claims of someone else than the principal",
+      { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-claims": b64({ iss: ISS, sub: "mallory", role: "blocked" }) },
+      403,
+      "identity_invalid",
+    ],
   ])("from the gateway: %s → %i", async (_name, headers, status, code) => {
     expect(await send("gateway", headers)).toEqual({ status, code });
   });
 
   it("ignores identity headers from anyone but the gateway (an app's are stripped, even unreadable ones)", async () => {
-    expect(await send("front", { "x-isomesh-principal": `${ISS}/mallory`, "x-isomesh-claims": "%%%" })).toEqual({ status: 200, code: null });
+    expect(await send("front", { "x-isomesh-principal": `${ISS}/mallory`, "x-isomesh-claims": "%%%" })).toEqual({
+      status: 200,
+      code: null,
+    });
   });
 });

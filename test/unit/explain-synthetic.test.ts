@@ -71,19 +71,28 @@ spec:
   targetRefs: [{ kind: Gateway, name: egress }]
   rules: [{ from: [{ source: { principals: [shop] } }] }]
 `;
-const snapshots = new Map(edgesOf(topologyOf(parseManifest(manifest))).map((e) => [e, compileFor(manifest, e, config)]));
+const snapshots = new Map(
+  edgesOf(topologyOf(parseManifest(manifest))).map((e) => [e, compileFor(manifest, e, config)]),
+);
 const explain = (request: object) => explainSynthetic(SyntheticRequest.parse(request), (e) => snapshots.get(e));
 const stage = (hop: SyntheticHop, name: string) => hop.decisions.filter((d) => d.stage === name);
 
 describe("synthetic explain", () => {
   it("gives the exact weights where a real request shows one pick", () => {
     const [hop] = explain({ service: "reviews", caller: "front" });
-    expect(stage(hop, "split")[0]).toMatchObject({ decision: "weighted: reviews/v1 80%, reviews/v2 20%", shares: { "reviews/v1": 0.8, "reviews/v2": 0.2 } });
+    expect(stage(hop, "split")[0]).toMatchObject({
+      decision: "weighted: reviews/v1 80%, reviews/v2 20%",
+      shares: { "reviews/v1": 0.8, "reviews/v2": 0.2 },
+    });
   });
 
   it("stops at a denial, as the edge answers there", () => {
     const [hop] = explain({ service: "reviews", caller: "gateway" });
-    expect(stage(hop, "authz")[0]).toMatchObject({ decision: "no ALLOW policy matched", error: "rbac_denied", status: 403 });
+    expect(stage(hop, "authz")[0]).toMatchObject({
+      decision: "no ALLOW policy matched",
+      error: "rbac_denied",
+      status: 403,
+    });
     expect(stage(hop, "route")).toEqual([]);
     const [gateway] = explain({ path: "/admin/x" });
     expect(stage(gateway, "authz")[0]).toMatchObject({ policy: "deny-admin", rule: 0, status: 403 });
@@ -93,36 +102,79 @@ describe("synthetic explain", () => {
   it("says which timeout applies at each hop: the route's, then the caller's deadline; else the mesh default", () => {
     const [gateway] = explain({ path: "/slow" });
     expect(stage(gateway, "timeout")).toEqual([expect.objectContaining({ requestMs: 4000, source: "route" })]);
-    expect(stage(gateway.children[0], "timeout")).toEqual([expect.objectContaining({ requestMs: 4000, source: "caller's deadline" })]);
-    expect(stage(explain({ path: "/x" })[0], "timeout")).toEqual([expect.objectContaining({ requestMs: 1000, source: "mesh default" })]);
+    expect(stage(gateway.children[0], "timeout")).toEqual([
+      expect.objectContaining({ requestMs: 4000, source: "caller's deadline" }),
+    ]);
+    expect(stage(explain({ path: "/x" })[0], "timeout")).toEqual([
+      expect.objectContaining({ requestMs: 1000, source: "mesh default" }),
+    ]);
   });
 
   it("explains a call out: allow-list, the ExternalService's timeout, authorization, then the split", () => {
     const url = "http://books.example:8080/ok";
-    expect(explain({ service: "egress", caller: "shop", url })[0].decisions.map((d) => d.stage)).toEqual(["egress", "timeout", "authz", "split"]);
-    expect(explain({ service: "egress", caller: "intruder", url })[0].decisions.at(-1)).toMatchObject({ stage: "authz", error: "rbac_denied" });
-    expect(explain({ service: "egress", caller: "shop", url: "https://unknown.example/", headers: { host: "books.example" } })[0].decisions).toEqual([
+    expect(explain({ service: "egress", caller: "shop", url })[0].decisions.map((d) => d.stage)).toEqual([
+      "egress",
+      "timeout",
+      "authz",
+      "split",
+    ]);
+    expect(explain({ service: "egress", caller: "intruder", url })[0].decisions.at(-1)).toMatchObject({
+      stage: "authz",
+      error: "rbac_denied",
+    });
+    expect(
+      explain({
+        service: "egress",
+        caller: "shop",
+        url: "https://unknown.example/",
+        headers: { host: "books.example" },
+      })[0].decisions,
+    ).toEqual([
       expect.objectContaining({ error: "egress_denied", decision: "no ExternalService declares host unknown.example" }),
     ]);
-    expect(explain({ service: "egress", caller: "shop", url: "http://books.example/ok" })[0].decisions[0]).toMatchObject({ stage: "egress", error: "egress_denied" });
+    expect(
+      explain({ service: "egress", caller: "shop", url: "http://books.example/ok" })[0].decisions[0],
+    ).toMatchObject({ stage: "egress", error: "egress_denied" });
   });
 });
 
 describe("synthetic explain and the edge decide alike", () => {
   const mesh = testMesh(manifest, config);
-  const same = (d: Decision) => ({ stage: d.stage, decision: d.decision, route: d.route, rule: d.rule, beat: d.beat, policy: d.policy, requestMs: d.requestMs });
+  const same = (d: Decision) => ({
+    stage: d.stage,
+    decision: d.decision,
+    route: d.route,
+    rule: d.rule,
+    beat: d.beat,
+    policy: d.policy,
+    requestMs: d.requestMs,
+  });
   const compared = ["route", "authz", "timeout", "normalize", "filters"];
 
   it.each([
     ["at the gateway", { path: "/shop" }, "gateway", "/shop", {}],
     ["at the gateway, denied", { path: "/admin/x" }, "gateway", "/admin/x", {}],
-    ["at a service edge east-west", { service: "reviews", caller: "front", headers: { "end-user": "jason" } }, "reviews-edge", "/", { caller: "front", headers: { "end-user": "jason" } }],
-    ["at a service edge, denied", { service: "reviews", caller: "gateway" }, "reviews-edge", "/", { caller: "gateway" }],
+    [
+      "at a service edge east-west",
+      { service: "reviews", caller: "front", headers: { "end-user": "jason" } },
+      "reviews-edge",
+      "/",
+      { caller: "front", headers: { "end-user": "jason" } },
+    ],
+    [
+      "at a service edge, denied",
+      { service: "reviews", caller: "gateway" },
+      "reviews-edge",
+      "/",
+      { caller: "gateway" },
+    ],
   ])("%s", async (_n, request, edgeName, path, init) => {
     const edge = mesh.edge(edgeName);
     await edge.request(path, { ...init, explain: true });
     const real = edge.decisions.filter((d) => compared.includes(d.stage)).map(same);
-    const synthetic = explain(request)[0].decisions.filter((d) => compared.includes(d.stage)).map(same);
+    const synthetic = explain(request)[0]
+      .decisions.filter((d) => compared.includes(d.stage))
+      .map(same);
     expect(synthetic).toEqual(real);
   });
 });

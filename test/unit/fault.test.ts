@@ -2,8 +2,13 @@ import { describe, expect, it } from "vitest";
 import { faultMatcher, fires } from "../../shared/resilience/fault.ts";
 
 describe("fault injection", () => {
-  const exact = faultMatcher({ match: { headers: [{ type: "Exact", name: "End-User", value: "jason" }] }, abort: { httpStatus: 500, percentage: 100 } });
-  const regex = faultMatcher({ match: { headers: [{ type: "RegularExpression", name: "x-env", value: "(dev|test)" }] } });
+  const exact = faultMatcher({
+    match: { headers: [{ type: "Exact", name: "End-User", value: "jason" }] },
+    abort: { httpStatus: 500, percentage: 100 },
+  });
+  const regex = faultMatcher({
+    match: { headers: [{ type: "RegularExpression", name: "x-env", value: "(dev|test)" }] },
+  });
   it.each([
     [exact, { "end-user": "jason" }, true],
     [exact, { "end-user": "jason2" }, false],

@@ -10,12 +10,16 @@ describe("request flags", () => {
   it("are all in the observability guide's table", () => {
     const doc = readFileSync("docs/observability.md", "utf8");
     const table = doc.slice(doc.indexOf("## Flags"), doc.indexOf("## Cancelled requests"));
-    const documented = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([a-z_]+)`/g)].map((f) => f[1]));
+    const documented = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) =>
+      [...m[1].matchAll(/`([a-z_]+)`/g)].map((f) => f[1]),
+    );
     expect(documented.sort()).toEqual([...FLAG_NAMES].sort());
   });
 
   it("are all in the metrics help", () => {
-    const help = prometheusText([], [], 1).split("\n").find((l) => l.startsWith("# HELP isomesh_request_flags_total"))!;
+    const help = prometheusText([], [], 1)
+      .split("\n")
+      .find((l) => l.startsWith("# HELP isomesh_request_flags_total"))!;
     for (const f of FLAG_NAMES) expect(help).toContain(f);
   });
 

@@ -25,8 +25,15 @@ describe("forward when the caller gives up", () => {
     const x = {
       inbound: new Request("http://svc/x", { signal: caller.signal }),
       backend,
-      route: { entry: { retry: { codes: [502, 503], attempts: 3, backoff: 1, unsafeMethods: false }, timeouts }, backends: [backend] },
-      admission: { backends: [backend], picked: () => {}, tried: (_b: unknown, status: number) => void reported.push(status) },
+      route: {
+        entry: { retry: { codes: [502, 503], attempts: 3, backoff: 1, unsafeMethods: false }, timeouts },
+        backends: [backend],
+      },
+      admission: {
+        backends: [backend],
+        picked: () => {},
+        tried: (_b: unknown, status: number) => void reported.push(status),
+      },
       attempts: 0,
       flags: new Set(),
       record: NO_RECORD,

@@ -8,8 +8,20 @@ describe("rate-limit scopes", () => {
   it.each([
     ["by header", { ...limit, key: { header: "x-user" } }, facts, "e|p|0|10/60000|ann", "ann"],
     ["without a key: one counter", limit, facts, "e|p|0|10/60000|*", "*"],
-    ["a request without the key counts as (none)", { ...limit, key: { header: "x-none" } }, facts, "e|p|0|10/60000|(none)", "(none)"],
-    ["an oversized key counts with every other", { ...limit, key: { header: "x-user" } }, { ...facts, headers: new Headers({ "x-user": "x".repeat(600) }) }, "e|p|0|10/60000|(oversized)", "(oversized)"],
+    [
+      "a request without the key counts as (none)",
+      { ...limit, key: { header: "x-none" } },
+      facts,
+      "e|p|0|10/60000|(none)",
+      "(none)",
+    ],
+    [
+      "an oversized key counts with every other",
+      { ...limit, key: { header: "x-user" } },
+      { ...facts, headers: new Headers({ "x-user": "x".repeat(600) }) },
+      "e|p|0|10/60000|(oversized)",
+      "(oversized)",
+    ],
   ])("%s", (_n, l, f, scope, key) => expect(limitScope("e", "p", 0, l, f)).toEqual({ scope, key }));
 
   it.each([

@@ -3,7 +3,11 @@ import type { KeySource } from "../../shared/resources/traffic-policy.ts";
 import { requestKey } from "../../shared/routing/request-key.ts";
 
 const facts = {
-  headers: new Headers({ "x-user": "ann", cookie: "a=1; session=s%20p; bad=%zz", "x-forwarded-for": "10.0.0.1, 10.0.0.2" }),
+  headers: new Headers({
+    "x-user": "ann",
+    cookie: "a=1; session=s%20p; bad=%zz",
+    "x-forwarded-for": "10.0.0.1, 10.0.0.2",
+  }),
   host: "shop.example",
   caller: "front",
   claims: { sub: "ann", tier: 2 },
@@ -25,6 +29,11 @@ describe("requestKey: what a rate limit or a sticky session is keyed on", () => 
   ])("%s", (_n, source, expected) => expect(requestKey(source, facts)).toBe(expected));
 
   it("prefers CF-Connecting-IP, which Cloudflare overwrites", () => {
-    expect(requestKey({ clientIp: true }, { ...facts, headers: new Headers({ "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "1.2.3.4" }) })).toBe("203.0.113.9");
+    expect(
+      requestKey(
+        { clientIp: true },
+        { ...facts, headers: new Headers({ "cf-connecting-ip": "203.0.113.9", "x-forwarded-for": "1.2.3.4" }) },
+      ),
+    ).toBe("203.0.113.9");
   });
 });

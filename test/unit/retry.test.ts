@@ -28,5 +28,7 @@ describe("retry policy (GEP-1731)", () => {
     [2, 1, 50],
     [3, 1, 100],
     [6, 1, 250], // capped at 10x the base
-  ])("backoff of attempt %i at draw %d is %d ms", (attempt, draw, ms) => expect(backoffMs(retry, attempt, draw)).toBe(ms));
+  ])("backoff of attempt %i at draw %d is %d ms", (attempt, draw, ms) =>
+    expect(backoffMs(retry, attempt, draw)).toBe(ms),
+  );
 });

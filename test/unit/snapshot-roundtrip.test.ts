@@ -89,7 +89,12 @@ describe("compiled snapshots, read back as an edge reads them", () => {
   const { parsed, errors } = validateDocuments(docs(everything));
   it.each(["gateway", "web-edge", "egress"])("%s loses nothing", (edge) => {
     expect(errors).toEqual([]);
-    const compiled = compileSnapshot(topology, edge, parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1);
+    const compiled = compileSnapshot(
+      topology,
+      edge,
+      parsed.map((p, i) => ({ resource: p.resource, createdAt: i })),
+      1,
+    );
     expect(Snapshot.parse(JSON.parse(JSON.stringify(compiled)))).toEqual(JSON.parse(JSON.stringify(compiled)));
   });
 });

@@ -40,7 +40,8 @@ spec:
   hostnames: [shop.example]
   rules: [{ backendRefs: [{ name: web }] }]
 `;
-const accessLines = (edge: string, requestId: string) => mesh.logs.filter((l) => l.includes(`"requestId":"${requestId}"`) && l.includes(`"edge":"${edge}"`));
+const accessLines = (edge: string, requestId: string) =>
+  mesh.logs.filter((l) => l.includes(`"requestId":"${requestId}"`) && l.includes(`"edge":"${edge}"`));
 
 describe("edges in workerd", () => {
   it("answers 404 no_route as JSON before any route exists", async () => {
@@ -54,7 +55,13 @@ describe("edges in workerd", () => {
     const res = await mesh.get("/api/items?x=1");
     expect(res.status).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ service: "api", version: "v1", method: "GET", path: "/api/items?x=1", caller: "gateway" });
+    expect(body).toMatchObject({
+      service: "api",
+      version: "v1",
+      method: "GET",
+      path: "/api/items?x=1",
+      caller: "gateway",
+    });
     expect(res.headers["x-isomesh-backend"]).toBe("api/v1");
     expect(res.headers["x-isomesh-attempts"]).toBe("1");
     expect(res.headers["x-request-id"]).toMatch(/[0-9a-f-]{36}/);
@@ -63,7 +70,9 @@ describe("edges in workerd", () => {
   });
 
   it("strips x-isomesh-* headers that arrive from outside", async () => {
-    const res = await mesh.get("/api/x", { headers: { "x-isomesh-caller": "productpage", "x-isomesh-principal": "evil/admin" } });
+    const res = await mesh.get("/api/x", {
+      headers: { "x-isomesh-caller": "productpage", "x-isomesh-principal": "evil/admin" },
+    });
     expect(res.json().headers["x-isomesh-principal"]).toBeUndefined();
     expect(res.json().caller).toBe("gateway");
   });
@@ -81,10 +90,14 @@ describe("edges in workerd", () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const send = (method: string, body?: string) =>
       new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
-        const req = request(`${mesh.gatewayUrl}/api/y`, { method, agent, headers: { "x-echo-status": "500" } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
-        });
+        const req = request(
+          `${mesh.gatewayUrl}/api/y`,
+          { method, agent, headers: { "x-echo-status": "500" } },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+          },
+        );
         req.on("error", reject);
         req.end(body);
       });
@@ -98,7 +111,10 @@ describe("edges in workerd", () => {
   it("records a mirrored copy at its target's edge, apart from real traffic", async () => {
     const res = await mesh.get("/mirrored/m", { headers: { "x-request-id": "mirror-1" } });
     expect(res.json().service).toBe("api");
-    const lines = await eventually(async () => accessLines("shadow-edge", "mirror-1"), (l) => l.length > 0);
+    const lines = await eventually(
+      async () => accessLines("shadow-edge", "mirror-1"),
+      (l) => l.length > 0,
+    );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('"mirror":true');
     const stats = await eventually(
@@ -118,7 +134,8 @@ spec:
   rateLimits: [{ requests: 2, per: 1m, key: { header: x-user }, mode: global }]
 `);
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await mesh.get("/web/x", { headers: { "x-user": "global-ann" } })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await mesh.get("/web/x", { headers: { "x-user": "global-ann" } })).status);
     expect(statuses).toEqual([200, 200, 429]);
   });
 });
@@ -138,13 +155,20 @@ spec:
 `,
     });
     expect(res.status).toBe(422);
-    expect(res.json().errors).toContainEqual({ resource: "HTTPRoute/broken", path: "spec.rules[0].backendRefs[0].weight", message: "weight must be >= 0" });
+    expect(res.json().errors).toContainEqual({
+      resource: "HTTPRoute/broken",
+      path: "spec.rules[0].backendRefs[0].weight",
+      message: "weight must be >= 0",
+    });
     expect((await mesh.admin("/v1/version")).json().version).toBe(before);
     expect((await mesh.admin("/v1/resources/HTTPRoute/broken")).status).toBe(404);
   });
 
   it("rejects unknown kinds and bad YAML", async () => {
-    const kind = await mesh.admin("/v1/apply", { method: "POST", body: "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\nspec: {}\n" });
+    const kind = await mesh.admin("/v1/apply", {
+      method: "POST",
+      body: "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\nspec: {}\n",
+    });
     expect(kind.status).toBe(422);
     expect(kind.json().errors[0].path).toBe("kind");
     const yaml = await mesh.admin("/v1/apply", { method: "POST", body: "kind: [" });
@@ -161,11 +185,19 @@ spec:
 `);
     expect((await mesh.get("/web/x")).headers["x-isomesh-backend"]).toBe("web/v2");
     const list = (await mesh.admin("/v1/resources/httproutes")).json();
-    expect(list.items.map((r: { metadata: { name: string } }) => r.metadata.name)).toEqual(["shop", "web", "web-split"]);
+    expect(list.items.map((r: { metadata: { name: string } }) => r.metadata.name)).toEqual([
+      "shop",
+      "web",
+      "web-split",
+    ]);
     const v = (await mesh.admin("/v1/version")).json().version;
     const del = await mesh.admin("/v1/resources/HTTPRoute/web-split?wait=true", { method: "DELETE" });
     expect(del.status).toBe(200);
-    expect(del.json()).toMatchObject({ version: v + 1, changes: [{ kind: "HTTPRoute", name: "web-split", op: "removed" }], republished: ["web-edge"] });
+    expect(del.json()).toMatchObject({
+      version: v + 1,
+      changes: [{ kind: "HTTPRoute", name: "web-split", op: "removed" }],
+      republished: ["web-edge"],
+    });
     expect((await mesh.admin("/v1/resources/HTTPRoute/web-split")).status).toBe(404);
   });
 

@@ -65,8 +65,10 @@ afterAll(async () => {
 });
 
 /** Has the shop app call `url` through its EGRESS binding (via the gateway and shop's edge). */
-const callOut = (url: string, headers: Record<string, string> = {}) => mesh.get("/", { headers: { "x-forward-to": "EGRESS", "x-forward-url": url, ...headers } });
-const declare = (spec: string, name = "books") => mesh.apply(`apiVersion: isomesh.dev/v1\nkind: ExternalService\nmetadata: { name: ${name} }\nspec:\n${spec}`);
+const callOut = (url: string, headers: Record<string, string> = {}) =>
+  mesh.get("/", { headers: { "x-forward-to": "EGRESS", "x-forward-url": url, ...headers } });
+const declare = (spec: string, name = "books") =>
+  mesh.apply(`apiVersion: isomesh.dev/v1\nkind: ExternalService\nmetadata: { name: ${name} }\nspec:\n${spec}`);
 
 describe("egress: the allow-list", () => {
   it("lets a declared host and port through, without leaking mesh headers", async () => {
@@ -88,22 +90,32 @@ describe("egress: the allow-list", () => {
 });
 
 describe("egress: an app's global fetch (captured by isomesh dev)", () => {
-  const fetchOut = (url: string, headers: Record<string, string> = {}) => mesh.get("/", { headers: { "x-forward-to": "FETCH", "x-forward-url": url, ...headers } });
+  const fetchOut = (url: string, headers: Record<string, string> = {}) =>
+    mesh.get("/", { headers: { "x-forward-to": "FETCH", "x-forward-url": url, ...headers } });
 
   it("goes through the egress edge like an EGRESS call, with a warning that production would bypass it", async () => {
     const res = await fetchOut(`http://localhost:${port}/captured`);
     expect(res.status).toBe(200);
-    expect(seen.some((s) => s.url === "/captured" && !Object.keys(s.headers).some((h) => h.startsWith("x-isomesh-")))).toBe(true);
-    expect(mesh.logs.some((l) => l.includes("shop called http://localhost:") && l.includes("env.EGRESS.fetch"))).toBe(true);
+    expect(
+      seen.some((s) => s.url === "/captured" && !Object.keys(s.headers).some((h) => h.startsWith("x-isomesh-"))),
+    ).toBe(true);
+    expect(mesh.logs.some((l) => l.includes("shop called http://localhost:") && l.includes("env.EGRESS.fetch"))).toBe(
+      true,
+    );
     const denied = await fetchOut("http://127.0.0.1:9/elsewhere");
     expect(denied.status).toBe(403);
-    expect(denied.json().error).toMatchObject({ code: "egress_denied", hint: expect.stringContaining("env.EGRESS.fetch") });
+    expect(denied.json().error).toMatchObject({
+      code: "egress_denied",
+      hint: expect.stringContaining("env.EGRESS.fetch"),
+    });
   });
 
   it("is denied for a service that does not declare egress", async () => {
     const res = await fetchOut(`http://localhost:${port}/captured`, { "x-app": "plain" });
     expect(res.status).toBe(403);
-    expect(res.json().error.message).toBe(`plain called http://localhost:${port} with the global fetch, and its service does not declare egress: true`);
+    expect(res.json().error.message).toBe(
+      `plain called http://localhost:${port} with the global fetch, and its service does not declare egress: true`,
+    );
   });
 });
 
@@ -119,11 +131,26 @@ describe("egress: policies and telemetry", () => {
       async () => (await mesh.admin("/metrics")).body,
       (t) => /isomesh_requests_total\{[^}]*reporter="egress"[^}]*destination_service="books"/.test(t),
     );
-    const line = text.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="egress"') && l.includes('source_workload="shop"') && l.includes('destination_service="books"') && l.includes('response_code="200"'));
+    const line = text
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith("isomesh_requests_total{") &&
+          l.includes('reporter="egress"') &&
+          l.includes('source_workload="shop"') &&
+          l.includes('destination_service="books"') &&
+          l.includes('response_code="200"'),
+      );
     expect(line).toBeTruthy();
     expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
-    const callersOf = (stats: any) => (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? []).map((k: { caller: string }) => k.caller).sort();
-    const stats = await eventually(async () => (await mesh.admin("/v1/stats?window=5m")).json(), (v) => callersOf(v).length === 3);
+    const callersOf = (stats: any) =>
+      (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? [])
+        .map((k: { caller: string }) => k.caller)
+        .sort();
+    const stats = await eventually(
+      async () => (await mesh.admin("/v1/stats?window=5m")).json(),
+      (v) => callersOf(v).length === 3,
+    );
     expect(callersOf(stats)).toEqual(["intruder", "plain", "shop"]);
     expect(stats.externals.map((e: { name: string }) => e.name)).toContain("unregistered");
     const graph = (await mesh.admin("/v1/graph?window=5m")).json();
@@ -135,6 +162,10 @@ describe("egress: policies and telemetry", () => {
     const status = (await mesh.admin("/v1/status")).json();
     expect(status.edges.map((e: { edge: string }) => e.edge)).toContain("egress");
     const snap = (await mesh.admin("/v1/snapshots/egress")).json();
-    expect(snap).toMatchObject({ role: "egress", backends: ["books"], externals: [{ name: "books", hosts: ["localhost"] }] });
+    expect(snap).toMatchObject({
+      role: "egress",
+      backends: ["books"],
+      externals: [{ name: "books", hosts: ["localhost"] }],
+    });
   });
 });

@@ -11,7 +11,11 @@ let sign: (claims: Record<string, unknown>) => Promise<string>;
 beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
-  sign = (claims) => new SignJWT({ aud: "shop", iss: ISS, ...claims }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setExpirationTime("10m").sign(privateKey);
+  sign = (claims) =>
+    new SignJWT({ aud: "shop", iss: ISS, ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setExpirationTime("10m")
+      .sign(privateKey);
   mesh = await startTestMesh(`name: sec
 services:
   - name: front
@@ -59,7 +63,9 @@ spec:
 });
 afterAll(() => mesh?.stop());
 
-const bearer = async (claims: Record<string, unknown> = { sub: "ann" }) => ({ authorization: `Bearer ${await sign(claims)}` });
+const bearer = async (claims: Record<string, unknown> = { sub: "ann" }) => ({
+  authorization: `Bearer ${await sign(claims)}`,
+});
 
 // What the gateway's and the service edges' stages decide (tokens, claims, policies) is tested in
 // process (test/unit/edge/security.test.ts); here: identity across real bindings, the admin API, a key rotation.
@@ -77,7 +83,9 @@ describe("north-south: JWT at the gateway", () => {
   });
 
   it("carries the identity on east-west calls: derived headers reach the next app, the token does not", async () => {
-    const viaReviews = await mesh.get("/", { headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "REVIEWS,RATINGS" } });
+    const viaReviews = await mesh.get("/", {
+      headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "REVIEWS,RATINGS" },
+    });
     expect(viaReviews.status).toBe(200);
     expect(viaReviews.json().headers["x-jwt-sub"]).toBe("ann");
     expect(viaReviews.json().headers.authorization).toBeUndefined();
@@ -102,7 +110,9 @@ spec:
   action: DENY
   rules: [{ from: [{ source: { notRequestPrincipals: ["*"] } }] }]
 `);
-    const res = await mesh.get("/", { headers: { ...(await bearer()), "x-forward-to": "REVIEWS,RATINGS", "x-forward-spoof": `${ISS}/ann` } });
+    const res = await mesh.get("/", {
+      headers: { ...(await bearer()), "x-forward-to": "REVIEWS,RATINGS", "x-forward-spoof": `${ISS}/ann` },
+    });
     expect(res.status).toBe(403);
     expect(res.json().error.policy).toBe("ratings-users");
   });
@@ -130,7 +140,15 @@ describe("validation", () => {
     ["a private key in jwks", `{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}`, /private key/],
     ["a symmetric key", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`, /symmetric/],
   ])("rejects %s", async (_n, jwks, message) => {
-    const res = await mesh.admin("/v1/apply", { method: "POST", body: JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "RequestAuthentication", metadata: { name: "bad" }, spec: { targetRefs: [{ kind: "Gateway", name: "gateway" }], jwtRules: [{ issuer: "x", jwks }] } }) });
+    const res = await mesh.admin("/v1/apply", {
+      method: "POST",
+      body: JSON.stringify({
+        apiVersion: "isomesh.dev/v1",
+        kind: "RequestAuthentication",
+        metadata: { name: "bad" },
+        spec: { targetRefs: [{ kind: "Gateway", name: "gateway" }], jwtRules: [{ issuer: "x", jwks }] },
+      }),
+    });
     expect(res.status).toBe(422);
     expect(res.json().errors[0].message).toMatch(message);
   });

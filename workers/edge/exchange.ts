@@ -65,7 +65,11 @@ export type Picked = Admitted & { readonly backend: CompiledBackend };
 type Decisions = { identity: Identity | undefined; route: Routing; admission: Admission; backend: CompiledBackend };
 
 /** Hands a decision on: the same exchange (nothing is copied on the hot path), typed as carrying it. */
-export function carry<T extends Exchange, K extends keyof Decisions>(x: T, key: K, value: Decisions[K]): T & { readonly [P in K]: Decisions[P] } {
+export function carry<T extends Exchange, K extends keyof Decisions>(
+  x: T,
+  key: K,
+  value: Decisions[K],
+): T & { readonly [P in K]: Decisions[P] } {
   (x as unknown as Decisions)[key] = value;
   return x as T & { readonly [P in K]: Decisions[P] };
 }

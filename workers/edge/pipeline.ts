@@ -97,7 +97,9 @@ class Chain<Cur extends Exchange, Rest extends readonly StageName[]> {
   constructor(private readonly stages: Stage<Exchange, Exchange>[]) {}
 
   then<Out extends Cur>(_name: Rest[0], stage: Stage<Cur, Out>): Chain<Out, Tail<Rest>> {
-    return new Chain((stage as unknown) === SKIP ? this.stages : [...this.stages, stage as unknown as Stage<Exchange, Exchange>]);
+    return new Chain(
+      (stage as unknown) === SKIP ? this.stages : [...this.stages, stage as unknown as Stage<Exchange, Exchange>],
+    );
   }
 
   build(this: Chain<Cur, readonly []>): Pipeline {

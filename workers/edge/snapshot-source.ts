@@ -86,7 +86,8 @@ export class SnapshotSource<T> {
   }
 
   private async loadBootstrap(): Promise<void> {
-    const body = typeof ISOMESH_BOOTSTRAP_SNAPSHOT === "string" ? ISOMESH_BOOTSTRAP_SNAPSHOT : this.env.BOOTSTRAP_SNAPSHOT;
+    const body =
+      typeof ISOMESH_BOOTSTRAP_SNAPSHOT === "string" ? ISOMESH_BOOTSTRAP_SNAPSHOT : this.env.BOOTSTRAP_SNAPSHOT;
     if (body) await this.install(body, await sha256Hex(body));
   }
 
@@ -121,7 +122,9 @@ export class SnapshotSource<T> {
     } catch (e) {
       // Control plane or KV unreachable: keep serving the last good snapshot, retry on the next check.
       this.checkedAt = Date.now();
-      console.warn(JSON.stringify({ level: "warn", edge: this.env.EDGE_NAME, msg: "snapshot check failed", error: String(e) }));
+      console.warn(
+        JSON.stringify({ level: "warn", edge: this.env.EDGE_NAME, msg: "snapshot check failed", error: String(e) }),
+      );
     }
   }
 
@@ -135,9 +138,22 @@ export class SnapshotSource<T> {
       this.rejection = undefined;
       return true;
     } catch (e) {
-      const error = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : e instanceof Error ? e.message : String(e);
+      const error =
+        e instanceof z.ZodError
+          ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+          : e instanceof Error
+            ? e.message
+            : String(e);
       this.rejection = { hash, error: error.slice(0, 500) };
-      console.error(JSON.stringify({ level: "error", edge: this.env.EDGE_NAME, msg: "snapshot rejected", hash, error: this.rejection.error }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          edge: this.env.EDGE_NAME,
+          msg: "snapshot rejected",
+          hash,
+          error: this.rejection.error,
+        }),
+      );
       this.onChange();
       return false;
     }

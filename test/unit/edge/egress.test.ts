@@ -17,8 +17,20 @@ spec:
   ports: [{ number: 8080, protocol: HTTP }]
 ${spec}`;
 const egressOf = (yaml: string) => testEdge(compileFor(manifest, "egress", yaml));
-const callOut = (edge: ReturnType<typeof egressOf>, url: string, opts: { caller?: string; headers?: Record<string, string>; method?: string; captured?: "declared" | "undeclared" } = {}) =>
-  edge.fetch(new Request(url, { method: opts.method, headers: opts.headers }), { caller: opts.caller ?? "shop", captured: opts.captured });
+const callOut = (
+  edge: ReturnType<typeof egressOf>,
+  url: string,
+  opts: {
+    caller?: string;
+    headers?: Record<string, string>;
+    method?: string;
+    captured?: "declared" | "undeclared";
+  } = {},
+) =>
+  edge.fetch(new Request(url, { method: opts.method, headers: opts.headers }), {
+    caller: opts.caller ?? "shop",
+    captured: opts.captured,
+  });
 const error = async (r: Response) => ((await r.json()) as { error: Record<string, unknown> }).error;
 
 let outside: Request[];
@@ -43,7 +55,9 @@ describe("egress: the allow-list", () => {
   });
 
   it("lets a declared host and port through, without mesh headers, and drops the ones the outside answers with", async () => {
-    const res = await callOut(egressOf(books()), "http://books.example:8080/v1/books?q=1", { headers: { "x-isomesh-principal": "spoofed" } });
+    const res = await callOut(egressOf(books()), "http://books.example:8080/v1/books?q=1", {
+      headers: { "x-isomesh-principal": "spoofed" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-isomesh-backend")).not.toBe("forged/by-the-outside");
     expect(outside[0].url).toBe("http://books.example:8080/v1/books?q=1");
@@ -52,7 +66,9 @@ describe("egress: the allow-list", () => {
   });
 
   it("matches the host the call connects to, not a Host header the app sets", async () => {
-    const res = await callOut(egressOf(books()), "http://127.0.0.1:8080/sneaky", { headers: { host: "books.example" } });
+    const res = await callOut(egressOf(books()), "http://127.0.0.1:8080/sneaky", {
+      headers: { host: "books.example" },
+    });
     expect(res.status).toBe(403);
     expect(outside).toEqual([]);
   });
@@ -63,7 +79,11 @@ describe("egress: the allow-list", () => {
   ])("denies %s the ExternalService does not declare, naming it", async (_what, url, message) => {
     const res = await callOut(egressOf(books()), url);
     expect(res.status).toBe(403);
-    expect(await error(res)).toMatchObject({ code: "egress_denied", externalService: "books", message: expect.stringContaining(message) });
+    expect(await error(res)).toMatchObject({
+      code: "egress_denied",
+      externalService: "books",
+      message: expect.stringContaining(message),
+    });
   });
 
   it("serves only mesh apps", async () => {
@@ -80,19 +100,29 @@ describe("egress: an app's global fetch (captured by isomesh dev)", () => {
     expect((await callOut(edge, "http://books.example:8080/captured", { captured: "declared" })).status).toBe(200);
     const denied = await callOut(edge, "http://127.0.0.1:9/elsewhere", { captured: "declared" });
     expect(denied.status).toBe(403);
-    expect(await error(denied)).toMatchObject({ code: "egress_denied", hint: expect.stringContaining("env.EGRESS.fetch") });
+    expect(await error(denied)).toMatchObject({
+      code: "egress_denied",
+      hint: expect.stringContaining("env.EGRESS.fetch"),
+    });
   });
 
   it("is denied for a service that does not declare egress", async () => {
-    const res = await callOut(egressOf(books()), "http://books.example:8080/captured", { caller: "plain", captured: "undeclared" });
+    const res = await callOut(egressOf(books()), "http://books.example:8080/captured", {
+      caller: "plain",
+      captured: "undeclared",
+    });
     expect(res.status).toBe(403);
-    expect((await error(res)).message).toBe("plain called http://books.example:8080 with the global fetch, and its service does not declare egress: true");
+    expect((await error(res)).message).toBe(
+      "plain called http://books.example:8080 with the global fetch, and its service does not declare egress: true",
+    );
   });
 });
 
 describe("egress: policies", () => {
   it("applies the ExternalService's retries and timeouts", async () => {
-    const edge = egressOf(books("  timeouts: { request: 300ms }\n  retry: { codes: [503], attempts: 2, backoff: 10ms }\n"));
+    const edge = egressOf(
+      books("  timeouts: { request: 300ms }\n  retry: { codes: [503], attempts: 2, backoff: 10ms }\n"),
+    );
     let failures = 2;
     answer = () => new Response("", { status: failures-- > 0 ? 503 : 200 });
     const retried = await callOut(edge, "http://books.example:8080/flaky");
@@ -118,7 +148,9 @@ spec:
     expect(intruder.status).toBe(403);
     expect((await error(intruder)).code).toBe("rbac_denied");
     expect((await callOut(edge, "http://books.example:8080/ok", { method: "POST" })).status).toBe(403);
-    expect((await error(await callOut(edge, "http://unknown.example/", { caller: "intruder" }))).code).toBe("egress_denied");
+    expect((await error(await callOut(edge, "http://unknown.example/", { caller: "intruder" }))).code).toBe(
+      "egress_denied",
+    );
   });
 
   it("rate limits calls out per external host with a TrafficPolicy on the egress edge", async () => {

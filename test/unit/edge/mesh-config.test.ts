@@ -31,7 +31,8 @@ spec:
   rules: [{ to: [{ operation: { paths: ["/admin", "/admin/*"] } }] }]
 `;
 const mesh = testMesh(manifest, config);
-const json = async (r: Response) => (await r.json()) as { path: string; headers: Record<string, string>; error: { code: string; message: string } };
+const json = async (r: Response) =>
+  (await r.json()) as { path: string; headers: Record<string, string>; error: { code: string; message: string } };
 
 describe("pathNormalization: MERGE_SLASHES with REJECT_REQUEST", () => {
   it("merges slashes before policy: //admin is /admin, after dot segments", async () => {
@@ -46,7 +47,10 @@ describe("pathNormalization: MERGE_SLASHES with REJECT_REQUEST", () => {
   it.each(["/a%2Fb", "/a%2fb", "/%5Cadmin"])("refuses an escaped slash or backslash (%s) with 400", async (path) => {
     const res = await mesh.request(path);
     expect(res.status).toBe(400);
-    expect((await json(res)).error).toMatchObject({ code: "invalid_path", message: expect.stringMatching(/escaped slash/) });
+    expect((await json(res)).error).toMatchObject({
+      code: "invalid_path",
+      message: expect.stringMatching(/escaped slash/),
+    });
   });
 });
 

@@ -37,7 +37,8 @@ spec:
   outlierDetection: ${spec}
 `;
 // `dead` and flaky's `bad` answer 503, everything else 200.
-const unhealthy = (service: string) => (version: string) => (service === "dead" || version === "bad" ? new Response("down", { status: 503 }) : new Response("ok"));
+const unhealthy = (service: string) => (version: string) =>
+  service === "dead" || version === "bad" ? new Response("down", { status: 503 }) : new Response("ok");
 
 afterEach(() => vi.useRealTimers());
 
@@ -60,7 +61,11 @@ describe("retry budget", () => {
 describe("outlier detection", () => {
   it("ejects a failing version, probes it when half-open, and ejects it again for longer", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const mesh = testMesh(manifest, config(outliers("flaky", "{ consecutiveErrors: 3, interval: 1s, baseEjectionTime: 1s, maxEjectionPercent: 50 }")), { backend: unhealthy });
+    const mesh = testMesh(
+      manifest,
+      config(outliers("flaky", "{ consecutiveErrors: 3, interval: 1s, baseEjectionTime: 1s, maxEjectionPercent: 50 }")),
+      { backend: unhealthy },
+    );
     const statuses = async (n: number) => {
       const out: number[] = [];
       for (let i = 0; i < n; i++) out.push((await mesh.request("/flaky")).status);
@@ -79,7 +84,13 @@ describe("outlier detection", () => {
   });
 
   it("answers 503 circuit_open when every backend is ejected", async () => {
-    const mesh = testMesh(manifest, config(outliers("dead", "{ consecutiveErrors: 2, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 }")), { backend: unhealthy });
+    const mesh = testMesh(
+      manifest,
+      config(
+        outliers("dead", "{ consecutiveErrors: 2, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 }"),
+      ),
+      { backend: unhealthy },
+    );
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) seen.push((await mesh.request("/dead")).headers.get("x-isomesh-error") ?? "backend");
     expect(seen).toContain("circuit_open");

@@ -31,7 +31,15 @@ spec:
       backendRefs: [{ name: api }]
     - backendRefs: [{ name: web }]
 `;
-const json = async (r: Response) => (await r.json()) as { service: string; version: string; path: string; host: string; caller: string; headers: Record<string, string> };
+const json = async (r: Response) =>
+  (await r.json()) as {
+    service: string;
+    version: string;
+    path: string;
+    host: string;
+    caller: string;
+    headers: Record<string, string>;
+  };
 
 describe("routing", () => {
   it("answers 404 no_route as JSON when no route exists", async () => {
@@ -91,11 +99,17 @@ spec:
 `,
     );
     for (let i = 0; i < 20; i++) expect((await json(await split.request("/web/x"))).version).toBe("v1");
-    expect((await split.request("/web/x", { headers: { "end-user": "jason" } })).headers.get("x-isomesh-backend")).toBe("web/v2");
+    expect((await split.request("/web/x", { headers: { "end-user": "jason" } })).headers.get("x-isomesh-backend")).toBe(
+      "web/v2",
+    );
   });
 
   it("strips x-isomesh-* headers that arrive from outside", async () => {
-    const body = await json(await mesh.request("/api/x", { headers: { "x-isomesh-caller": "productpage", "x-isomesh-principal": "evil/admin" } }));
+    const body = await json(
+      await mesh.request("/api/x", {
+        headers: { "x-isomesh-caller": "productpage", "x-isomesh-principal": "evil/admin" },
+      }),
+    );
     expect(body.headers["x-isomesh-principal"]).toBeUndefined();
     expect(body.caller).toBe("gateway");
   });

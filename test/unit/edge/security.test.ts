@@ -29,7 +29,12 @@ services:
   - { name: api, versions: [{ name: v1, echo: true }] }
   - { name: metered, versions: [{ name: v1, echo: true }] }
 `;
-const route = (name: string, match: string, backend: string, hostnames = "") => `apiVersion: gateway.networking.k8s.io/v1
+const route = (
+  name: string,
+  match: string,
+  backend: string,
+  hostnames = "",
+) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: ${name} }
 spec:
@@ -49,7 +54,8 @@ spec:
       outputClaimToHeaders: ${outputs}${extra}
 ---
 `;
-const config = () => `${route("web", "{ path: { type: PathPrefix, value: / } }", "web")}${route("vip-by-header", "{ headers: [{ name: x-user, value: alice }] }", "vip")}${route("reports", "{ path: { type: PathPrefix, value: /reports } }", "vip")}${route("admin-exact", "{ path: { type: Exact, value: /admin } }", "vip")}${route("example", "{ path: { type: PathPrefix, value: /where } }", "vip", "\n  hostnames: [example.com]")}${route("api", "{ path: { type: PathPrefix, value: /api } }", "api")}${route("metered", "{ path: { type: PathPrefix, value: /metered } }", "metered")}${ra("gateway-login", "{ kind: Gateway, name: gateway }", "[{ header: x-user, claim: sub }]", "\n      requireExpiration: true")}${ra("api-login", "{ kind: Service, name: api }", "[{ header: x-api-user, claim: sub }]", "\n      fromHeaders: [{ name: x-api-token }]")}${ra("metered-login", "{ kind: Service, name: metered }", "[{ header: x-m-user, claim: sub }]")}apiVersion: isomesh.dev/v1
+const config =
+  () => `${route("web", "{ path: { type: PathPrefix, value: / } }", "web")}${route("vip-by-header", "{ headers: [{ name: x-user, value: alice }] }", "vip")}${route("reports", "{ path: { type: PathPrefix, value: /reports } }", "vip")}${route("admin-exact", "{ path: { type: Exact, value: /admin } }", "vip")}${route("example", "{ path: { type: PathPrefix, value: /where } }", "vip", "\n  hostnames: [example.com]")}${route("api", "{ path: { type: PathPrefix, value: /api } }", "api")}${route("metered", "{ path: { type: PathPrefix, value: /metered } }", "metered")}${ra("gateway-login", "{ kind: Gateway, name: gateway }", "[{ header: x-user, claim: sub }]", "\n      requireExpiration: true")}${ra("api-login", "{ kind: Service, name: api }", "[{ header: x-api-user, claim: sub }]", "\n      fromHeaders: [{ name: x-api-token }]")}${ra("metered-login", "{ kind: Service, name: metered }", "[{ header: x-m-user, claim: sub }]")}apiVersion: isomesh.dev/v1
 kind: AuthorizationPolicy
 metadata: { name: only-alice }
 spec:
@@ -122,7 +128,9 @@ describe("headers derived from a verified token are the only ones any stage sees
   });
 
   it("service edge called east-west: an app's copy of a derived header is removed before authorization", async () => {
-    const res = await testMesh(manifest, config()).edge("api-edge").request("/api/alice", { caller: "front", headers: { "x-api-user": "alice" } });
+    const res = await testMesh(manifest, config())
+      .edge("api-edge")
+      .request("/api/alice", { caller: "front", headers: { "x-api-user": "alice" } });
     expect(res.status).toBe(403);
     expect(await error(res)).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 1 });
   });
@@ -130,7 +138,9 @@ describe("headers derived from a verified token are the only ones any stage sees
   it("fault matches read the derived header: a forged copy neither triggers nor dodges a fault", async () => {
     const mesh = testMesh(manifest, config());
     expect((await mesh.request("/metered", { headers: { "x-m-user": "dave" } })).status).toBe(200);
-    const dave = await mesh.request("/metered", { headers: { ...(await bearer({ sub: "dave" })), "x-m-user": "erin" } });
+    const dave = await mesh.request("/metered", {
+      headers: { ...(await bearer({ sub: "dave" })), "x-m-user": "erin" },
+    });
     expect(dave.status).toBe(418);
     expect((await error(dave)).code).toBe("fault_abort");
   });
@@ -139,7 +149,8 @@ describe("headers derived from a verified token are the only ones any stage sees
     const mesh = testMesh(manifest, config());
     const headers = await bearer({ sub: "carol" });
     const statuses = [];
-    for (const forged of ["a", "b", "c"]) statuses.push((await mesh.request("/metered", { headers: { ...headers, "x-m-user": forged } })).status);
+    for (const forged of ["a", "b", "c"])
+      statuses.push((await mesh.request("/metered", { headers: { ...headers, "x-m-user": forged } })).status);
     expect(statuses).toEqual([200, 200, 429]);
   });
 });
@@ -148,7 +159,14 @@ describe("paths are normalized before policy and routing, and the backend gets t
   let mesh: ReturnType<typeof testMesh>;
   beforeAll(() => void (mesh = testMesh(manifest, config())));
 
-  it.each(["/%61dmin", "/%61%64%6d%69%6e", "/ADMIN/../admin", "/x/%2e%2e/admin", "/admin/%2E%2E/admin", "/%61dmin/secret"])("a DENY on /admin refuses %s", async (path) => {
+  it.each([
+    "/%61dmin",
+    "/%61%64%6d%69%6e",
+    "/ADMIN/../admin",
+    "/x/%2e%2e/admin",
+    "/admin/%2E%2E/admin",
+    "/%61dmin/secret",
+  ])("a DENY on /admin refuses %s", async (path) => {
     const res = await mesh.request(path);
     expect(res.status).toBe(403);
     expect(await error(res)).toMatchObject({ code: "rbac_denied", policy: "deny-admin" });
@@ -199,11 +217,14 @@ describe("hosts are normalized: case, port and trailing dot", () => {
   let mesh: ReturnType<typeof testMesh>;
   beforeAll(() => void (mesh = testMesh(manifest, config())));
 
-  it.each(["EXAMPLE.com.", "example.com.:8080", "Example.COM:443", "example.com.."])("a host-scoped DENY refuses Host %s", async (host) => {
-    const res = await mesh.request("/private/x", { host });
-    expect(res.status).toBe(403);
-    expect((await error(res)).policy).toBe("example-private");
-  });
+  it.each(["EXAMPLE.com.", "example.com.:8080", "Example.COM:443", "example.com.."])(
+    "a host-scoped DENY refuses Host %s",
+    async (host) => {
+      const res = await mesh.request("/private/x", { host });
+      expect(res.status).toBe(403);
+      expect((await error(res)).policy).toBe("example-private");
+    },
+  );
 
   it("routes a trailing-dot host to the route of the host and sends the backend that host, with its port", async () => {
     const res = await json(await mesh.request("/where", { host: "Example.COM.:8080" }));
@@ -221,10 +242,18 @@ describe("JWT at the gateway (Istio's RequestAuthentication)", () => {
   });
 
   it("names the RequestAuthentication for a token of an issuer it does not trust", async () => {
-    const stranger = new SignJWT({ sub: "ann", aud: "shop" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuer("https://stranger.example");
+    const stranger = new SignJWT({ sub: "ann", aud: "shop" })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer("https://stranger.example");
     const { privateKey } = await generateKeyPair("ES256");
-    const res = await testMesh(manifest, config()).request("/", { headers: { authorization: `Bearer ${await stranger.sign(privateKey)}` } });
-    expect(await error(res)).toMatchObject({ code: "authn_failed", policy: "gateway-login", message: "invalid token: issuer is not trusted here" });
+    const res = await testMesh(manifest, config()).request("/", {
+      headers: { authorization: `Bearer ${await stranger.sign(privateKey)}` },
+    });
+    expect(await error(res)).toMatchObject({
+      code: "authn_failed",
+      policy: "gateway-login",
+      message: "invalid token: issuer is not trusted here",
+    });
   });
 
   it("denies by a claim before an ALLOW: DENY unless the claim allows it", async () => {
@@ -249,7 +278,9 @@ spec:
     const ann = await mesh.request("/admin/x", { headers: await bearer({ sub: "ann" }) });
     expect(ann.status).toBe(403);
     expect(await error(ann)).toMatchObject({ code: "rbac_denied", policy: "deny-admin", rule: 0 });
-    expect((await mesh.request("/admin/x", { headers: await bearer({ sub: "root", role: "admin" }) })).status).toBe(200);
+    expect((await mesh.request("/admin/x", { headers: await bearer({ sub: "root", role: "admin" }) })).status).toBe(
+      200,
+    );
   });
 
   it("refuses a token without exp where the rule sets requireExpiration; another rule accepts it, as Istio does", async () => {
@@ -259,7 +290,9 @@ spec:
     expect(strict.status).toBe(401);
     expect((await error(strict)).message).toMatch(/exp/);
     // The api edge's rule reads x-api-token and does not require exp.
-    const lenient = await mesh.edge("api-edge").request("/api/x", { caller: "front", headers: { "x-api-token": token } });
+    const lenient = await mesh
+      .edge("api-edge")
+      .request("/api/x", { caller: "front", headers: { "x-api-token": token } });
     expect(lenient.status).toBe(200);
     expect((await json(lenient)).headers["x-api-user"]).toBe("ann");
   });

@@ -69,7 +69,11 @@ describe("retries and timeouts", () => {
   });
 
   it("does not retry POST unless the route opts in", async () => {
-    const res = await mesh.request("/retry/x", { method: "POST", body: "{}", headers: { "x-echo-fail-times": "1", "x-echo-key": key() } });
+    const res = await mesh.request("/retry/x", {
+      method: "POST",
+      body: "{}",
+      headers: { "x-echo-fail-times": "1", "x-echo-key": key() },
+    });
     expect(res.status).toBe(503);
     expect(res.headers.get("x-isomesh-attempts")).toBe("1");
   });
@@ -126,7 +130,12 @@ describe("filters", () => {
 
 describe("TrafficPolicy", () => {
   it("injects aborts for matching requests only", async () => {
-    const mesh = testMesh(manifest, policy(`  faultInjection:\n    match: { headers: [{ name: end-user, value: jason }] }\n    abort: { httpStatus: 418, percentage: 100 }\n`));
+    const mesh = testMesh(
+      manifest,
+      policy(
+        `  faultInjection:\n    match: { headers: [{ name: end-user, value: jason }] }\n    abort: { httpStatus: 418, percentage: 100 }\n`,
+      ),
+    );
     const hit = await mesh.request("/web/x", { headers: { "end-user": "jason" } });
     expect(hit.status).toBe(418);
     expect(((await hit.json()) as { error: object }).error).toMatchObject({ code: "fault_abort", policy: "web" });
@@ -156,7 +165,11 @@ describe("TrafficPolicy", () => {
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     const limited = await mesh.request("/web/x", { headers: { "x-user": "ann" } });
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect(((await limited.json()) as { error: object }).error).toMatchObject({ code: "rate_limited", policy: "web", rule: 0 });
+    expect(((await limited.json()) as { error: object }).error).toMatchObject({
+      code: "rate_limited",
+      policy: "web",
+      rule: 0,
+    });
     expect((await mesh.request("/web/x", { headers: { "x-user": "bob" } })).status).toBe(200);
   });
 
@@ -166,7 +179,12 @@ describe("TrafficPolicy", () => {
     for (let u = 0; u < 20; u++)
       for (let i = 0; i < 8; i++) {
         const user = `u${u}`;
-        versions.set(user, (versions.get(user) ?? new Set()).add((await json(await mesh.request("/web/x", { headers: { "x-user": user } }))).version));
+        versions.set(
+          user,
+          (versions.get(user) ?? new Set()).add(
+            (await json(await mesh.request("/web/x", { headers: { "x-user": user } }))).version,
+          ),
+        );
       }
     expect([...versions.values()].every((v) => v.size === 1)).toBe(true);
   });
@@ -177,7 +195,11 @@ describe("TrafficPolicy", () => {
     const held = new Promise<void>((r) => (release = r));
     const reached = new Promise<void>((r) => (arrived = r));
     const backend = async () => (arrived(), await held, new Response("ok"));
-    const mesh = testMesh(manifest, policy("  concurrencyLimit: 1\n  stickySession: { hashOn: { header: x-user } }\n"), { backend: (s) => (s === "web" ? backend : undefined) });
+    const mesh = testMesh(
+      manifest,
+      policy("  concurrencyLimit: 1\n  stickySession: { hashOn: { header: x-user } }\n"),
+      { backend: (s) => (s === "web" ? backend : undefined) },
+    );
     const first = mesh.request("/web/x", { headers: { "x-user": "ann" } }); // the limit is per backend: both go to ann's
     await reached; // the first request holds the one slot
     const second = await mesh.request("/web/x", { headers: { "x-user": "ann" } });

@@ -23,7 +23,9 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
   const rules = snapshot.authn?.rules ?? [];
   // The verified-token cache lives and dies with this snapshot: removing an issuer, a key or an
   // audience must stop cached tokens at once, not at their exp.
-  const verifier = rules.length ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: new TokenCache(), remotes: state.remotes }) : undefined;
+  const verifier = rules.length
+    ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: new TokenCache(), remotes: state.remotes })
+    : undefined;
   const locations = tokenLocations(rules);
   const outputHeaders = outputHeadersOf(rules);
   // A token no issuer rule could judge (malformed, unknown issuer) is refused by every policy here.
@@ -37,7 +39,11 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
       if (!fromGateway.ok) {
         x.flags.add("identity_invalid");
         if (x.record.on) x.record.note("authn", `identity from the gateway refused: ${fromGateway.reason}`);
-        throw new MeshError("identity_invalid", `the end-user identity the gateway sent cannot be read: ${fromGateway.reason}`, { edge: snapshot.edge });
+        throw new MeshError(
+          "identity_invalid",
+          `the end-user identity the gateway sent cannot be read: ${fromGateway.reason}`,
+          { edge: snapshot.edge },
+        );
       }
       identity = fromGateway.identity;
       if (identity) verifiedBy = rulesForIssuer(rules, identity.claims.iss);
@@ -55,7 +61,11 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
       }
       identity = { principal: result.principal, claims: result.claims };
       verifiedBy = [result.rule];
-      if (x.record.on) x.record.note("authn", `authenticated ${result.principal}${result.cached ? " (cached)" : ""}`, { policy: result.rule.policy, principal: result.principal });
+      if (x.record.on)
+        x.record.note("authn", `authenticated ${result.principal}${result.cached ? " (cached)" : ""}`, {
+          policy: result.rule.policy,
+          principal: result.principal,
+        });
       if (!result.rule.forwardOriginalToken) {
         // The backend loses the token; decisions keep reading the client's query (facts.query is its own copy).
         if (found.at.header) x.upstreamHeaders.delete(found.at.header);
@@ -64,7 +74,8 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
       // The next hop (and the app) learn who this edge authenticated: the token's own payload, whatever its size.
       x.upstreamHeaders.set(H.principal, result.principal);
       x.upstreamHeaders.set(H.claims, claimsHeaderOf(found.token));
-    } else if (x.record.on && verifier) x.record.note("authn", identity ? `principal ${identity.principal} from the gateway` : "no token: no principal");
+    } else if (x.record.on && verifier)
+      x.record.note("authn", identity ? `principal ${identity.principal} from the gateway` : "no token: no principal");
     // Headers produced from claims are the mesh's word: set from the verified identity, or removed.
     applyDerivedHeaders(x.upstreamHeaders, outputHeaders, verifiedBy, identity?.claims);
     return next(carry(x, "identity", identity));

@@ -21,10 +21,14 @@ export const authorize = (snapshot: Snapshot): PassStage<Authenticated> => {
     if (x.record.on) x.record.add(describeAuthz(d, r));
     if (!d.allowed) {
       x.flags.add("denied");
-      throw new MeshError("rbac_denied", `denied by ${Array.isArray(d.policy) ? "default deny (no ALLOW policy matched)" : `AuthorizationPolicy/${d.policy}`}`, {
-        policy: d.policy,
-        ...(d.rule !== undefined ? { rule: d.rule } : {}),
-      });
+      throw new MeshError(
+        "rbac_denied",
+        `denied by ${Array.isArray(d.policy) ? "default deny (no ALLOW policy matched)" : `AuthorizationPolicy/${d.policy}`}`,
+        {
+          policy: d.policy,
+          ...(d.rule !== undefined ? { rule: d.rule } : {}),
+        },
+      );
     }
     return next(x);
   };

@@ -17,12 +17,18 @@ export const fault = (snapshot: Snapshot): PassStage => {
   return async (x, next) => {
     if (!applies(x.upstreamHeaders)) return next(x);
     if (f.delay && fires(f.delay.percentage, Math.random())) {
-      const wait = x.deadlineAt === undefined ? f.delay.fixedDelay : Math.min(f.delay.fixedDelay, Math.max(0, x.deadlineAt - Date.now()));
+      const wait =
+        x.deadlineAt === undefined
+          ? f.delay.fixedDelay
+          : Math.min(f.delay.fixedDelay, Math.max(0, x.deadlineAt - Date.now()));
       x.flags.add("fault_delay");
       if (x.record.on) x.record.add(describeDelay(f.delay, policy));
       await new Promise((r) => setTimeout(r, wait));
       if (x.deadlineAt !== undefined && Date.now() >= x.deadlineAt)
-        throw new MeshError("upstream_timeout", "request deadline exceeded during an injected delay", { policy, fault: "delay" });
+        throw new MeshError("upstream_timeout", "request deadline exceeded during an injected delay", {
+          policy,
+          fault: "delay",
+        });
     }
     if (f.abort && fires(f.abort.percentage, Math.random())) {
       x.flags.add("fault_abort");

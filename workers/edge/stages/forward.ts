@@ -26,7 +26,8 @@ export const forward =
     // workerd drop the client's keep-alive connection (seen as "socket hang up" on the next request).
     const body = await bufferBody(x.inbound);
     const maxAttempts = 1 + (body.replayable ? retriesWanted : 0);
-    if (retriesWanted > 0 && !body.replayable && x.record.on) x.record.note("retry", "body too large to replay: retries disabled");
+    if (retriesWanted > 0 && !body.replayable && x.record.on)
+      x.record.note("retry", "body too large to replay: retries disabled");
     const budget = budgetOf(backend);
     budget.onRequest(Date.now());
 
@@ -54,7 +55,8 @@ export const forward =
       let decision = last || !again ? "done" : "retry";
       if (decision === "retry" && !budget.tryRetry(Date.now())) decision = "budget exhausted";
       const wait = decision === "retry" ? backoffMs(retry, attempt, Math.random()) : 0;
-      if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + wait >= x.deadlineAt) decision = "no time left";
+      if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + wait >= x.deadlineAt)
+        decision = "no time left";
       if (x.record.on)
         x.record.note("attempt", `try ${attempt}: ${status}`, {
           attempt,
@@ -70,14 +72,20 @@ export const forward =
         if (decision === "budget exhausted") x.flags.add("retry_budget_exhausted");
         if (outcome instanceof Response) return outcome;
         if (outcome instanceof TryTimeout) throw timeout(x, outcome.message);
-        throw new MeshError("upstream_failure", `backend call failed: ${outcome.message}`, { backend: backendLabel(backend) });
+        throw new MeshError("upstream_failure", `backend call failed: ${outcome.message}`, {
+          backend: backendLabel(backend),
+        });
       }
       if (outcome instanceof Response) await outcome.body?.cancel();
       await sleep(wait);
     }
   };
 
-async function tryOnce(send: () => Promise<Response>, budgetMs: number, ac: AbortController | undefined): Promise<Response> {
+async function tryOnce(
+  send: () => Promise<Response>,
+  budgetMs: number,
+  ac: AbortController | undefined,
+): Promise<Response> {
   if (budgetMs === Infinity || !ac) return send();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -95,7 +103,11 @@ async function tryOnce(send: () => Promise<Response>, budgetMs: number, ac: Abor
 
 function timeout(x: Picked, message: string): MeshError {
   x.flags.add("timed_out");
-  return new MeshError("upstream_timeout", message, { backend: backendLabel(x.backend), route: x.route.entry?.route, rule: x.route.entry?.rule });
+  return new MeshError("upstream_timeout", message, {
+    backend: backendLabel(x.backend),
+    route: x.route.entry?.route,
+    rule: x.route.entry?.rule,
+  });
 }
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());

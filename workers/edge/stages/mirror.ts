@@ -30,7 +30,9 @@ export const mirror =
       if (f.type !== "RequestMirror" || !mirrorFires(f.requestMirror, Math.random())) continue;
       const ref = f.requestMirror.backendRef;
       const atService = snapshot.role === "service";
-      const backend: CompiledBackend = atService ? { service: snapshot.service ?? ref.name, version: ref.version, weight: 1 } : { service: ref.name, weight: 1 };
+      const backend: CompiledBackend = atService
+        ? { service: snapshot.service ?? ref.name, version: ref.version, weight: 1 }
+        : { service: ref.name, weight: 1 };
       const body = x.inbound.body ? x.inbound.clone().body : null;
       x.flags.add("mirrored");
       if (x.record.on) x.record.note("mirror", `mirrored to ${backendLabel(backend)}`);
@@ -46,9 +48,16 @@ export const mirror =
           await r.body?.cancel();
           return { status: r.status, flags: NONE };
         },
-        (e: unknown) => ((e as { name?: string } | undefined)?.name === "TimeoutError" ? { status: 504, flags: TIMED_OUT } : { status: 502, flags: NONE }),
+        (e: unknown) =>
+          (e as { name?: string } | undefined)?.name === "TimeoutError"
+            ? { status: 504, flags: TIMED_OUT }
+            : { status: 502, flags: NONE },
       );
-      x.ctx.waitUntil(atService ? answered.then((a) => sink.mirror(x, { trace, version: ref.version ?? "unknown", startedAt, ...a })) : answered);
+      x.ctx.waitUntil(
+        atService
+          ? answered.then((a) => sink.mirror(x, { trace, version: ref.version ?? "unknown", startedAt, ...a }))
+          : answered,
+      );
     }
     return next(x);
   };

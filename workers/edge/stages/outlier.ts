@@ -31,9 +31,13 @@ export const outlier = (snapshot: Snapshot, state: ResilienceState): Stage<Route
     const { usable, open, probing } = detector.available(labels, now);
     if (usable.length === 0) {
       x.flags.add("circuit_open");
-      throw new MeshError("circuit_open", `every backend is ejected by outlier detection: ${open.join(", ")}`, { policy: policy.name, ejected: open });
+      throw new MeshError("circuit_open", `every backend is ejected by outlier detection: ${open.join(", ")}`, {
+        policy: policy.name,
+        ejected: open,
+      });
     }
-    if (open.length && x.record.on) x.record.note("circuit", `skipped ejected ${open.join(", ")}`, { policy: policy.name });
+    if (open.length && x.record.on)
+      x.record.note("circuit", `skipped ejected ${open.join(", ")}`, { policy: policy.name });
     const names = backends.map(backendLabel);
     const admission: Admission = {
       backends: open.length ? backends.filter((b) => usable.includes(backendLabel(b))) : backends,

@@ -5,7 +5,11 @@ import { type Authenticated, type PassStage, SKIP } from "../exchange.ts";
 import type { ResilienceState } from "../resilience/state.ts";
 
 /** Counts a request against a global limit (a Durable Object shared by every isolate). */
-export type GlobalLimiter = (key: string, limit: number, periodMs: number) => Promise<{ ok: boolean; retryAfterMs: number }>;
+export type GlobalLimiter = (
+  key: string,
+  limit: number,
+  periodMs: number,
+) => Promise<{ ok: boolean; retryAfterMs: number }>;
 
 /**
  * The service's rate limits (shared/ratelimit/rate-limit.ts): a token bucket per key in this
@@ -13,7 +17,11 @@ export type GlobalLimiter = (key: string, limit: number, periodMs: number) => Pr
  * (`global`). Over the limit: 429 with Retry-After. Reads `upstreamHeaders`, `facts.host`,
  * `caller` and the identity's claims (what a key may name).
  */
-export const rateLimit = (snapshot: Snapshot, state: ResilienceState, global?: GlobalLimiter): PassStage<Authenticated> => {
+export const rateLimit = (
+  snapshot: Snapshot,
+  state: ResilienceState,
+  global?: GlobalLimiter,
+): PassStage<Authenticated> => {
   const limits = snapshot.policy?.rateLimits ?? [];
   if (!snapshot.policy || limits.length === 0) return SKIP;
   const policy = snapshot.policy.name;
@@ -25,10 +33,17 @@ export const rateLimit = (snapshot: Snapshot, state: ResilienceState, global?: G
         l.mode === "global" && global
           ? await global(scope, l.requests, l.per).catch(() => ({ ok: true, retryAfterMs: 0 })) // fail open: the limiter is not on the critical path
           : state.bucket(scope, l.requests, l.per, Date.now()).take(Date.now());
-      if (x.record.on) x.record.note("ratelimit", `${verdict.ok ? "within" : "over"} ${describeLimit(l)}`, { policy, rule: i, key });
+      if (x.record.on)
+        x.record.note("ratelimit", `${verdict.ok ? "within" : "over"} ${describeLimit(l)}`, { policy, rule: i, key });
       if (!verdict.ok) {
         x.flags.add("rate_limited");
-        throw new MeshError("rate_limited", `rate limit ${l.requests} per ${l.per} ms exceeded`, { policy, rule: i }, 429, { "retry-after": retryAfterSeconds(verdict.retryAfterMs) });
+        throw new MeshError(
+          "rate_limited",
+          `rate limit ${l.requests} per ${l.per} ms exceeded`,
+          { policy, rule: i },
+          429,
+          { "retry-after": retryAfterSeconds(verdict.retryAfterMs) },
+        );
       }
     }
     return next(x);

@@ -13,9 +13,12 @@ export const route =
   (snapshot: Snapshot, table: RouteTable): Stage<Authenticated, Routed> =>
   async (x, next) => {
     const d = decideRoute(table, x.facts, snapshot.role);
-    if (!d.ok) throw new MeshError("no_route", `no route for ${x.facts.method} ${x.facts.host}${x.facts.path}`, { edge: snapshot.edge, reason: d.reason });
+    if (!d.ok)
+      throw new MeshError("no_route", `no route for ${x.facts.method} ${x.facts.host}${x.facts.path}`, {
+        edge: snapshot.edge,
+        reason: d.reason,
+      });
     if (x.record.on) x.record.add(describeRoute(table, x.facts, d.routing));
     applyTimeout(x, d.routing, snapshot);
     return next(carry(x, "route", d.routing));
   };
-

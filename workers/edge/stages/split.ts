@@ -14,18 +14,35 @@ export const split = (snapshot: Snapshot): Stage<Admitted, Picked> => {
   return async (x, next) => {
     const backends = x.admission.backends;
     const entry = x.route.entry;
-    if (backends.length === 0) throw new MeshError("no_backend", "the matched rule has no backendRefs", { route: entry?.route, rule: entry?.rule });
-    const stickyKey = sticky ? requestKey(sticky.hashOn, { headers: x.upstreamHeaders, host: x.facts.host, caller: x.caller, claims: x.identity?.claims }) : undefined;
+    if (backends.length === 0)
+      throw new MeshError("no_backend", "the matched rule has no backendRefs", {
+        route: entry?.route,
+        rule: entry?.rule,
+      });
+    const stickyKey = sticky
+      ? requestKey(sticky.hashOn, {
+          headers: x.upstreamHeaders,
+          host: x.facts.host,
+          caller: x.caller,
+          claims: x.identity?.claims,
+        })
+      : undefined;
     const unit = splitUnit(stickyKey);
     const picked = pickBackend(backends, unit);
-    if (!picked) throw new MeshError("no_backend", "every backendRef of the matched rule has weight 0", { route: entry?.route, rule: entry?.rule });
+    if (!picked)
+      throw new MeshError("no_backend", "every backendRef of the matched rule has weight 0", {
+        route: entry?.route,
+        rule: entry?.rule,
+      });
     x.admission.picked(picked);
     if (x.record.on) {
       const weightsFrom = x.route.weightsFrom;
       x.record.note("split", `picked ${backendLabel(picked)}${weightsFrom ? `, weights set by ${weightsFrom}` : ""}`, {
         weights: Object.fromEntries(backends.map((b) => [backendLabel(b), b.weight])),
         ...(weightsFrom ? { weightsFrom } : {}),
-        ...(sticky && stickyKey !== undefined ? { stickyKey: `${JSON.stringify(sticky.hashOn)} hashed to ${unit.toFixed(3)}` } : { draw: Math.round(unit * 1000) / 1000 }),
+        ...(sticky && stickyKey !== undefined
+          ? { stickyKey: `${JSON.stringify(sticky.hashOn)} hashed to ${unit.toFixed(3)}` }
+          : { draw: Math.round(unit * 1000) / 1000 }),
       });
     }
     return next(carry(x, "backend", picked));

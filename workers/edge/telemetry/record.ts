@@ -21,7 +21,12 @@ export type TelemetrySink = {
  * Builds the sink for one snapshot. Every record ends with `flush(ctx)` in the context it was
  * made in (the request, its abort listener, the mirror's waitUntil): see TelemetryFlusher.
  */
-export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, accessLogRate: number, flush: (ctx: ExecutionContext) => void): TelemetrySink {
+export function telemetrySink(
+  snapshot: Snapshot,
+  recorder: TelemetryRecorder,
+  accessLogRate: number,
+  flush: (ctx: ExecutionContext) => void,
+): TelemetrySink {
   const service = snapshot.service ?? snapshot.edge;
   const logged = () => accessLogRate > 0 && (accessLogRate >= 1 || Math.random() < accessLogRate);
   return {
@@ -32,7 +37,18 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
       const [destination, version] = destinationOf(snapshot, x, backendHeader);
       const route = x.route?.entry?.route ?? "default";
       const mirror = x.mirror || undefined;
-      recorder.observe({ reporter: snapshot.edge, source: x.caller, destination, version, route, code: status, durationMs, retries: Math.max(0, x.attempts - 1), flags: x.flags, mirror });
+      recorder.observe({
+        reporter: snapshot.edge,
+        source: x.caller,
+        destination,
+        version,
+        route,
+        code: status,
+        durationMs,
+        retries: Math.max(0, x.attempts - 1),
+        flags: x.flags,
+        mirror,
+      });
       const backend = backendLabel({ service: destination, version: version === "unknown" ? undefined : version });
       if (x.trace.sampled)
         recorder.span({
@@ -45,7 +61,14 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
           startMs: x.startedAt,
           durationMs,
           status,
-          attributes: { caller: x.caller, route, backend, attempts: x.attempts, ...(cancelled ? { cancelled: true } : {}), ...(mirror ? { mirror: true } : {}) },
+          attributes: {
+            caller: x.caller,
+            route,
+            backend,
+            attempts: x.attempts,
+            ...(cancelled ? { cancelled: true } : {}),
+            ...(mirror ? { mirror: true } : {}),
+          },
         });
       if (logged())
         console.log(
@@ -70,8 +93,10 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
           }),
         );
       if (x.record.on) {
-        if (mirror) x.record.note("mirror", "a RequestMirror's copy: counted apart from real traffic, its answer goes nowhere");
-        if (cancelled) x.record.note("cancel", `the caller gave up after ${durationMs} ms: recorded with code 0 (caller_cancelled)`);
+        if (mirror)
+          x.record.note("mirror", "a RequestMirror's copy: counted apart from real traffic, its answer goes nowhere");
+        if (cancelled)
+          x.record.note("cancel", `the caller gave up after ${durationMs} ms: recorded with code 0 (caller_cancelled)`);
         recorder.explain({
           id: x.trace.traceId,
           traceId: x.trace.traceId,
@@ -94,7 +119,18 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
       const durationMs = Date.now() - copy.startedAt;
       const route = x.route?.entry?.route ?? "default";
       const flags: Flag[] = ["mirror", ...copy.flags];
-      recorder.observe({ reporter: snapshot.edge, source: x.caller, destination: service, version: copy.version, route, code: copy.status, durationMs, retries: 0, flags, mirror: true });
+      recorder.observe({
+        reporter: snapshot.edge,
+        source: x.caller,
+        destination: service,
+        version: copy.version,
+        route,
+        code: copy.status,
+        durationMs,
+        retries: 0,
+        flags,
+        mirror: true,
+      });
       const backend = backendLabel({ service, version: copy.version });
       if (copy.trace.sampled)
         recorder.span({
