@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
-import { bundleWorker } from "./bundle.ts";
-import { type Guard, guardedEntry } from "./entry-guard.ts";
+import { BOOTSTRAP_MODULE, bundleWorker } from "./bundle.ts";
+import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
@@ -29,7 +29,7 @@ export type MeshRuntimeOptions = {
   gen?: Partial<GenOptions>;
   /** Called with every line a worker logs (access logs are JSON lines), and with the mesh's own warnings. */
   onLog?: (line: string) => void;
-  /** Extra workers to serve on their own port, by short name (benchmarks call a service edge directly). */
+  /** Extra workers to serve on their own port (0: workerd picks; read it with `miniflare.unsafeGetDirectURL`), by short name (benchmarks call a service edge directly). */
   expose?: Record<string, number>;
 };
 
@@ -42,6 +42,8 @@ export type MeshRuntime = {
   migrations: AppliedMigrations[];
   /** A worker's name in Miniflare (and on the account) from its short name: `workerName("control")`. */
   workerName(short: string): string;
+  /** Where this start's time went (ms): generating the configs (and the edge bundle), bundling and converting every worker's config, workerd starting every worker. */
+  timings: { generateMs: number; workersMs: number; workerdMs: number };
   dispose(): Promise<void>;
 };
 
@@ -54,6 +56,7 @@ export type MeshRuntime = {
  */
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
+  const started = performance.now();
   const mesh = generate(o.manifestPath, {
     outDir: join(state, "gen"),
     refreshIntervalMs: 500,
@@ -61,16 +64,16 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     target: "dev",
     validate: false,
   });
+  const generated = performance.now();
   const persist = o.persist !== false;
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
   // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
-  // Every edge runs one bundle: its bootstrap snapshot (a `define` in production, where vars are
-  // limited to 5 KB) is the BOOTSTRAP_SNAPSHOT var here, so a mesh of N services builds the edge once.
+  // (Every edge runs the one edge bundle `generate` built, as in production.)
   const bundles = new Map<string, Promise<string>>();
   const bundled = mesh.workers.map((w) =>
     w.build.kind === "esbuild"
-      ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles)
+      ? bundleWorker(w.build.entry, w.config.define, join(state, "build"), bundles)
       : undefined,
   );
   for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
@@ -93,24 +96,18 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
-      const scriptPath =
-        w.build.kind === "wrangler"
-          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
-              throw new Error(`${w.service}/${w.version}: ${e.message}`);
-            })
-          : await bundled[i]!;
-      builds.push(scriptPath);
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
       const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
-      const guard: Guard = w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
-      const entry = open
-        ? { scriptPath, modulesRoot: dirname(scriptPath) }
-        : guardedEntry(scriptPath, join(state, "build"), guard, workerOptions.modulesRules);
-      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, ...entry };
+      const guard: Guard | undefined = open
+        ? undefined
+        : w.role === "app"
+          ? { kind: "secret", secret: appGuard }
+          : { kind: "props" };
+      const entry = await scriptOf(w, bundled[i], state, guard, workerOptions.modulesRules);
+      if (entry.built) builds.push(entry.built);
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
       if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
-      const snapshot = w.config.define?.[BOOTSTRAP];
-      if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
@@ -130,7 +127,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         });
       }
       const exposed = o.expose?.[w.name];
-      if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
+      if (exposed !== undefined) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
       // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
       // (REGISTRY_ONLY), so a call that would bypass the mesh in production shows up here.
@@ -150,7 +147,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
-  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.map((w) => String(w.scriptPath))]));
+  const prepared = performance.now();
+  pruneBuilds(
+    join(state, "build"),
+    new Set([...builds, ...workers.flatMap((w) => (w.scriptPath ? [String(w.scriptPath)] : []))]),
+  );
   // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
@@ -173,10 +174,24 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   });
   try {
     await miniflare.ready;
+    const timings = {
+      generateMs: generated - started,
+      workersMs: prepared - generated,
+      workerdMs: performance.now() - prepared,
+    };
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
-    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, dispose: () => miniflare.dispose() };
+    return {
+      mesh,
+      gatewayUrl,
+      adminUrl,
+      miniflare,
+      migrations,
+      workerName,
+      timings,
+      dispose: () => miniflare.dispose(),
+    };
   } catch (e) {
     await miniflare.dispose().catch(() => undefined);
     throw e;
@@ -190,11 +205,51 @@ function pruneBuilds(dir: string, used: Set<string>) {
     if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
-const BOOTSTRAP = "ISOMESH_BOOTSTRAP_SNAPSHOT";
-function withoutBootstrap(define: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!define || !(BOOTSTRAP in define)) return define;
-  const { [BOOTSTRAP]: _, ...rest } = define;
-  return rest;
+/**
+ * A worker's modules, behind the dev entry guard unless `guard` is undefined (a virtual entry module
+ * that re-exports the worker: nothing is written beside a build several workers share).
+ * - The mesh's own bundles are one module each (esbuild inlines text; `cloudflare:*` and `node:*` are
+ *   the runtime's), so they are listed, not discovered: Miniflare would otherwise parse each one with
+ *   its JavaScript parser to find its imports (a quarter of a second for the control plane's).
+ * - An edge gets exactly what wrangler uploads for it: the shared edge bundle as `index.js` and its
+ *   bootstrap snapshot as the `bootstrap.snapshot` text module beside it. Every edge names the same
+ *   bundle file, so the mesh builds it once and workerd reads the same code for every edge.
+ * - A wrangler build may hold further modules (text, wasm, chunks): Miniflare finds them from its entry,
+ *   under wrangler's rules.
+ */
+async function scriptOf(
+  w: GeneratedWorker,
+  bundled: Promise<string> | undefined,
+  state: string,
+  guard: Guard | undefined,
+  rules: WorkerOptions["modulesRules"],
+) {
+  if (w.build.kind === "wrangler") {
+    const scriptPath = await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch(
+      (e: Error) => {
+        throw new Error(`${w.service}/${w.version}: ${e.message}`);
+      },
+    );
+    const options = guard
+      ? guardedEntry(scriptPath, join(state, "build"), guard, rules)
+      : { scriptPath, modulesRoot: dirname(scriptPath) };
+    return { built: scriptPath, options: { modules: true, ...options } };
+  }
+  const entry = w.build.kind === "edge" ? w.build.bundle : await bundled!;
+  const root = dirname(entry);
+  const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [{ type: "ESModule", path: entry }];
+  if (w.build.kind === "edge")
+    modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
+  if (guard)
+    modules.unshift({
+      type: "ESModule",
+      path: join(root, `dev-guard.${guard.kind}.mjs`),
+      contents: guardModule(`./${basename(entry)}`, guard),
+    });
+  return {
+    built: w.build.kind === "esbuild" ? entry : undefined,
+    options: { modules, modulesRoot: root, modulesRules: undefined },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { z } from "zod";
-import { KeySource, type TrafficPolicySpec } from "../resources/traffic-policy.ts";
+import * as z from "zod/mini";
+import { KeySource } from "../resources/key-source.ts";
+import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
 import { type KeyFacts, requestKey } from "../routing/request-key.ts";
 import { boundedKey } from "./shards.ts";
 
@@ -7,7 +8,7 @@ import { boundedKey } from "./shards.ts";
 export const CompiledRateLimit = z.object({
   requests: z.number(),
   per: z.number(),
-  key: KeySource.optional(),
+  key: z.optional(KeySource),
   mode: z.enum(["local", "global"]),
 });
 export type CompiledRateLimit = z.infer<typeof CompiledRateLimit>;

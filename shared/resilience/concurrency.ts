@@ -1,7 +1,7 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** A TrafficPolicy's concurrencyLimit: requests in flight per backend, per edge isolate. */
-export const CompiledConcurrencyLimit = z.number().int().min(1);
+export const CompiledConcurrencyLimit = z.number().check(z.int(), z.gte(1));
 
 export const CONCURRENCY_FLAGS = { overloaded: "the concurrency limit was reached (503)" } as const;
 

@@ -1,12 +1,12 @@
-import { z } from "zod";
-import { HeaderMatch } from "../resources/http-route.ts";
+import * as z from "zod/mini";
+import { HeaderMatch } from "../resources/route-match.ts";
 import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
 
 /** A TrafficPolicy's faultInjection as edges run it: the resource's own fields, the delay in ms. */
 export const CompiledFault = z.object({
-  match: z.object({ headers: z.array(HeaderMatch) }).optional(),
-  delay: z.object({ fixedDelay: z.number(), percentage: z.number() }).optional(),
-  abort: z.object({ httpStatus: z.number(), percentage: z.number() }).optional(),
+  match: z.optional(z.object({ headers: z.array(HeaderMatch) })),
+  delay: z.optional(z.object({ fixedDelay: z.number(), percentage: z.number() })),
+  abort: z.optional(z.object({ httpStatus: z.number(), percentage: z.number() })),
 });
 export type CompiledFault = z.infer<typeof CompiledFault>;
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
 
 /** A TrafficPolicy's outlierDetection as edges run it: the resource's own fields, durations in ms. */

@@ -1,5 +1,6 @@
-import { z } from "zod";
-import { RetryBudget as RetryBudgetSpec, type TrafficPolicySpec } from "../resources/traffic-policy.ts";
+import * as z from "zod/mini";
+import { RetryBudget as RetryBudgetSpec } from "../resources/retry-budget.ts";
+import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
 
 const WINDOW_MS = 10_000;
 const SLOT_MS = 1000;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { RouteRule } from "../resources/http-route.ts";
 
 const DEFAULT_BACKOFF_MS = 25; // Envoy's base retry interval

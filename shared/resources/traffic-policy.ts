@@ -1,26 +1,18 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { envelope, TargetRef } from "./metadata.ts";
-import { HeaderMatch } from "./http-route.ts";
+import { HeaderMatch } from "./route-match.ts";
+import { KeySource } from "./key-source.ts";
+import { RetryBudget } from "./retry-budget.ts";
+
+export { KeySource, RetryBudget };
 
 const Percent = z.number().min(0).max(100);
-
-/** Where a key comes from: a header, a cookie, a JWT claim, the caller, the client IP or the request's host. */
-export const KeySource = z.union([
-  z.strictObject({ header: z.string().min(1) }),
-  z.strictObject({ cookie: z.string().min(1) }),
-  z.strictObject({ claim: z.string().min(1) }),
-  z.strictObject({ caller: z.literal(true) }),
-  z.strictObject({ clientIp: z.literal(true) }),
-  /** The request's host: per virtual host at the gateway, per external host at the egress edge. */
-  z.strictObject({ host: z.literal(true) }),
-]);
-export type KeySource = z.infer<typeof KeySource>;
 
 export const RateLimit = z.strictObject({
   requests: z.number().int().min(1),
   per: Duration,
-  key: KeySource.optional(),
+  key: z.optional(KeySource),
   mode: z.enum(["local", "global"]).default("local"),
 });
 
@@ -34,14 +26,9 @@ export const FaultInjection = z
   })
   .refine((f) => f.delay || f.abort, { message: "faultInjection needs a delay or an abort" });
 
-export const RetryBudget = z.strictObject({
-  percent: Percent.default(20),
-  minRetriesPerSecond: z.number().int().min(0).default(10),
-});
-
 export const TrafficPolicySpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
-  retryBudget: RetryBudget.optional(),
+  retryBudget: z.optional(RetryBudget),
   outlierDetection: z
     .strictObject({
       consecutiveErrors: z.number().int().min(1).default(5),

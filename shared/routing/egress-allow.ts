@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { ExternalService } from "../resources/external-service.ts";
 import { compileRetry } from "../resilience/retry.ts";
 import type { RouteTable, Routing } from "./match.ts";
@@ -12,9 +12,9 @@ const PROTOCOL: Record<string, string> = { "http:": "HTTP", "https:": "HTTPS" };
 export const CompiledExternal = z.object({
   name: z.string(),
   hosts: z.array(z.string()),
-  ports: z.array(z.object({ number: z.number().int(), protocol: z.enum(["HTTP", "HTTPS"]) })),
+  ports: z.array(z.object({ number: z.number().check(z.int()), protocol: z.enum(["HTTP", "HTTPS"]) })),
   /** Binding of a wrangler `mtls_certificates` entry to send through instead of the global fetch. */
-  clientCertificate: z.string().optional(),
+  clientCertificate: z.optional(z.string()),
 });
 export type CompiledExternal = z.infer<typeof CompiledExternal>;
 

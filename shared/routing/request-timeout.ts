@@ -1,13 +1,13 @@
-import { z } from "zod";
-import type { CompiledMeshConfig } from "../manifest/mesh-config.ts";
+import * as z from "zod/mini";
+import type { CompiledMeshConfig } from "../manifest/compiled-mesh-config.ts";
 import type { RouteRule } from "../resources/http-route.ts";
 
 /** A route's timeouts as edges run them: the resource's, in ms, with the mesh default filled in. */
 export const CompiledTimeouts = z.object({
   /** The route's timeouts.request, else the mesh default (then `requestDefault`); 0 or absent: none. */
-  request: z.number().optional(),
-  backendRequest: z.number().optional(),
-  requestDefault: z.boolean().optional(),
+  request: z.optional(z.number()),
+  backendRequest: z.optional(z.number()),
+  requestDefault: z.optional(z.boolean()),
 });
 export type CompiledTimeouts = z.infer<typeof CompiledTimeouts>;
 

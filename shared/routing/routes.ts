@@ -1,13 +1,7 @@
-import { z } from "zod";
-import {
-  type HTTPRoute,
-  HeaderMatch,
-  Method,
-  PathMatch,
-  QueryParamMatch,
-  RouteFilter,
-  type RouteRule,
-} from "../resources/http-route.ts";
+import * as z from "zod/mini";
+import type { HTTPRoute, RouteRule } from "../resources/http-route.ts";
+import { HeaderMatch, Method, PathMatch, QueryParamMatch } from "../resources/route-match.ts";
+import { RouteFilter } from "../resources/route-filter.ts";
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
 import { CompiledRetry, compileRetry } from "../resilience/retry.ts";
@@ -17,19 +11,19 @@ import { CompiledBackend } from "./split.ts";
 /** One (rule, match) pair of one route: the unit of Gateway API precedence. */
 export const CompiledRoute = z.object({
   route: z.string(),
-  rule: z.number().int(),
-  ruleName: z.string().optional(),
-  match: z.number().int(),
+  rule: z.number().check(z.int()),
+  ruleName: z.optional(z.string()),
+  match: z.number().check(z.int()),
   path: PathMatch,
-  method: Method.optional(),
+  method: z.optional(Method),
   headers: z.array(HeaderMatch),
   queryParams: z.array(QueryParamMatch),
   filters: z.array(RouteFilter),
   backends: z.array(CompiledBackend),
   /** Who decided `backends`' weights when the route did not (a Rollout of the service). */
-  weightsFrom: z.string().optional(),
+  weightsFrom: z.optional(z.string()),
   timeouts: CompiledTimeouts,
-  retry: CompiledRetry.optional(),
+  retry: z.optional(CompiledRetry),
 });
 export type CompiledRoute = z.infer<typeof CompiledRoute>;
 

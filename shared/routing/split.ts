@@ -1,11 +1,11 @@
-import { z } from "zod";
-import { KeySource } from "../resources/traffic-policy.ts";
+import * as z from "zod/mini";
+import { KeySource } from "../resources/key-source.ts";
 
 export const CompiledBackend = z.object({
   service: z.string(),
   /** Set on service edges: the version of the service this backend is. */
-  version: z.string().optional(),
-  weight: z.number().int().min(0),
+  version: z.optional(z.string()),
+  weight: z.number().check(z.int(), z.gte(0)),
 });
 export type CompiledBackend = z.infer<typeof CompiledBackend>;
 

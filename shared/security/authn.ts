@@ -1,21 +1,16 @@
-import { z } from "zod";
-import {
-  type JwtRule,
-  JwtRule as JwtRuleSchema,
-  type RequestAuthentication,
-} from "../resources/request-authentication.ts";
+import * as z from "zod/mini";
+import { JwtRuleFields } from "../resources/jwt-rule.ts";
+import type { JwtRule, RequestAuthentication } from "../resources/request-authentication.ts";
 
 // RequestAuthentication (Istio semantics): how its JWT rules compile for an edge, where a token is
 // looked for, and what an identity makes of the claim-derived headers. The verifier itself is the
 // engine in jwt.ts; identity from the gateway is decoded in identity-headers.ts.
 
-const { jwks: _inline, ...ruleFields } = JwtRuleSchema.shape;
-
 /** A JWT rule as the verifier takes it: the resource's fields, the inline JWKS parsed, and the policy it came from. */
 export const CompiledJwtRule = z.object({
-  ...ruleFields,
+  ...JwtRuleFields.shape,
   policy: z.string(),
-  jwks: z.array(z.record(z.string(), z.unknown())).optional(),
+  jwks: z.optional(z.array(z.record(z.string(), z.unknown()))),
 });
 export type CompiledJwtRule = z.infer<typeof CompiledJwtRule>;
 

@@ -1,5 +1,6 @@
-import { z } from "zod";
-import { type AuthorizationPolicy, AuthorizationRule } from "../resources/authorization-policy.ts";
+import * as z from "zod/mini";
+import type { AuthorizationPolicy } from "../resources/authorization-policy.ts";
+import { AuthorizationRule } from "../resources/authorization-rule.ts";
 import { normalizeHost } from "../routing/host.ts";
 
 /** The AuthorizationPolicies attached to an edge, oldest first: the resources' own rules (hosts normalized). */

@@ -5,7 +5,7 @@ import type { HTTPRoute } from "../resources/http-route.ts";
 import type { RolloutStatus } from "../resources/rollout.ts";
 import { rolloutWeights } from "../rollout/decide.ts";
 import { rolloutSource } from "../rollout/ownership.ts";
-import { DEFAULT_MESH_CONFIG } from "../manifest/mesh-config.ts";
+import { DEFAULT_MESH_CONFIG } from "../manifest/compiled-mesh-config.ts";
 import { compileFault } from "../resilience/fault.ts";
 import { compileOutlierDetection } from "../resilience/outlier-detection.ts";
 import { compileRetryBudget } from "../resilience/retry-budget.ts";

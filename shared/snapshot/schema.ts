@@ -1,5 +1,5 @@
-import { z } from "zod";
-import { CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/mesh-config.ts";
+import * as z from "zod/mini";
+import { CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/compiled-mesh-config.ts";
 import { CompiledConcurrencyLimit } from "../resilience/concurrency.ts";
 import { CompiledFault } from "../resilience/fault.ts";
 import { CompiledOutlierDetection } from "../resilience/outlier-detection.ts";
@@ -12,7 +12,11 @@ import { CompiledAuthn } from "../security/authn.ts";
 import { CompiledAuthz } from "../security/authorize.ts";
 
 // The snapshot an edge runs: each part is the compiled form its concern declares beside its
-// decision (shared/<domain>/<concern>.ts); this file only puts them together.
+// decision (shared/<domain>/<concern>.ts); this file only puts them together. Every edge validates
+// each snapshot it reads with it, so it and every part are zod/mini (tree-shakable, a few tens of
+// KiB) instead of zod's full build (~800 KiB), which every cold edge isolate would otherwise parse;
+// the resource parts they embed (shared/resources/{route-match,route-filter,key-source,...}.ts) are
+// the very schemas the admin API validates users' documents with.
 
 /** Bumped when the compiled form changes: the ConfigStore recompiles every edge on start, and an older edge keeps its last good snapshot. */
 export const SNAPSHOT_SCHEMA = 2;
@@ -21,11 +25,11 @@ export const SNAPSHOT_SCHEMA = 2;
 export const CompiledPolicy = z.object({
   name: z.string(),
   retryBudget: CompiledRetryBudget,
-  outlierDetection: CompiledOutlierDetection.optional(),
-  concurrencyLimit: CompiledConcurrencyLimit.optional(),
+  outlierDetection: z.optional(CompiledOutlierDetection),
+  concurrencyLimit: z.optional(CompiledConcurrencyLimit),
   rateLimits: z.array(CompiledRateLimit),
-  faultInjection: CompiledFault.optional(),
-  stickySession: CompiledStickySession.optional(),
+  faultInjection: z.optional(CompiledFault),
+  stickySession: z.optional(CompiledStickySession),
 });
 export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 
@@ -35,23 +39,23 @@ export const Snapshot = z.object({
   edge: z.string(),
   role: z.enum(["gateway", "service", "egress"]),
   /** The service a service edge fronts; absent on the gateway. */
-  service: z.string().optional(),
+  service: z.optional(z.string()),
   /** Config version this snapshot was compiled from. */
-  version: z.number().int().min(0),
+  version: z.number().check(z.int(), z.gte(0)),
   /** What this edge may call: services (gateway), versions (service edge) or ExternalServices (egress). */
   backends: z.array(z.string()),
   vhosts: z.array(VirtualHost),
   /** Service edges with no route: where traffic goes (equal split, or a Rollout's weights). */
   defaultBackends: z.array(CompiledBackend),
   /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3 (v3 at 10%)"), for explanations. */
-  defaultSource: z.string().optional(),
-  policy: CompiledPolicy.optional(),
-  authn: CompiledAuthn.optional(),
-  authz: CompiledAuthz.optional(),
+  defaultSource: z.optional(z.string()),
+  policy: z.optional(CompiledPolicy),
+  authn: z.optional(CompiledAuthn),
+  authz: z.optional(CompiledAuthz),
   /** The egress edge's allow-list: one entry per ExternalService. */
-  externals: z.array(CompiledExternal).optional(),
+  externals: z.optional(z.array(CompiledExternal)),
   /** The manifest's meshConfig (path normalization, default timeout). */
-  meshConfig: CompiledMeshConfig.default(DEFAULT_MESH_CONFIG),
+  meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 export type Role = Snapshot["role"];

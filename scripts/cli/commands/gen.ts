@@ -19,6 +19,7 @@ export function registerGen(program: Command) {
         otlpEndpoint: o.otlp,
         traceSampling: samplingRate(o.traceSampling),
       });
+      console.log(`${c.green("built")} ${mesh.edgeBundle} ${c.dim("(the edge bundle every edge uploads)")}`);
       for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
       for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
     });
