@@ -65,6 +65,8 @@ export const HopRecord = z.object({
 
 export const TelemetryBatch = z.object({
   report: EdgeReport,
+  /** An isolate running inline stages holds several edges' snapshots: their reports beside the first. */
+  reports: z.array(EdgeReport).max(256).optional(),
   windowStart: z.number(),
   series: z.array(MetricSeries).default([]),
   spans: z.array(Span).default([]),

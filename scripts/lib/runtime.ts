@@ -4,7 +4,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
-import { BOOTSTRAP_MODULE, bundleWorker } from "./bundle.ts";
+import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
 import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
@@ -98,7 +98,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
-      const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
+      // An inline app refuses by itself what no mesh binding brought (its inbound wants the binding's props).
+      const open = w.role === "gateway" || w.role === "control" || w.inlineInbound || o.expose?.[w.name] !== undefined;
       const guard: Guard | undefined = open
         ? undefined
         : w.role === "app"
@@ -239,7 +240,10 @@ async function scriptOf(
   const root = dirname(entry);
   const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [{ type: "ESModule", path: entry }];
   if (w.build.kind === "edge")
-    modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
+    modules.push(
+      { type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap },
+      { type: "Text", path: join(root, INLINE_MODULE), contents: w.build.inline },
+    );
   if (guard)
     modules.unshift({
       type: "ESModule",

@@ -4,3 +4,8 @@ declare module "*.snapshot" {
   const text: string;
   export default text;
 }
+
+declare module "*.snapshots" {
+  const text: string;
+  export default text;
+}

@@ -14,6 +14,9 @@ import { ResilienceState } from "./resilience/state.ts";
 import { globalLimiter } from "./global-limiter.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
 import bootstrap from "./bootstrap.snapshot";
+import inlineSnapshots from "./inline.snapshots";
+import { withInlineCallees } from "./inline-callees.ts";
+import type { InlineRuntime } from "../inline/runtime.ts";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
 let isolateId: string | undefined; // random values are only allowed inside handlers
@@ -27,9 +30,14 @@ const authn = {
 };
 let source: SnapshotSource<Pipeline> | undefined;
 let flusher: TelemetryFlusher | undefined;
+// The gateway's inline callees (services whose stages run in their apps): their outbound half runs here.
+let inline: { runtime?: InlineRuntime; load: () => void } | undefined;
 
-function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
+function sourceFor(raw: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
+  const callees = withInlineCallees(raw, JSON.parse(inlineSnapshots || "[]"), isolate);
+  inline = callees;
+  const env = callees.env;
   const f = (flusher = new TelemetryFlusher(
     recorder,
     () => source?.report(isolate()),
@@ -89,6 +97,12 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
     );
     if (explain && snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
     return prepared(x); // the telemetry stage records the request (and, when asked, its decisions)
+  }
+
+  /** Control-plane nudge for an inline service's change: the snapshots of inline callees this gateway holds. */
+  async refreshInline(): Promise<EdgeReport[]> {
+    sourceFor(this.env);
+    return inline?.runtime ? inline.runtime.refresh(this.ctx, inline.load) : [];
   }
 
   /** Control-plane nudge after a change: re-read the beacon now and report what runs. */

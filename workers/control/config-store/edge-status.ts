@@ -92,11 +92,11 @@ export class EdgeStatusBoard {
    * Follows nudges: an answer is a report; until it comes (or the nudge fails, or a window passes)
    * the edge is loading.
    */
-  track(answers: Map<string, Promise<EdgeReport>>): void {
+  track(answers: Map<string, Promise<EdgeReport | EdgeReport[]>>): void {
     for (const [edge, answer] of answers) {
       const pending: Promise<unknown> = answer
         .then(
-          (r) => this.report(r),
+          (r) => (Array.isArray(r) ? r : [r]).forEach((one) => this.report(one)),
           (e: unknown) =>
             console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
         )
