@@ -36,6 +36,8 @@ export const INLINE_PREFIX = "ISOMESH_";
 export const INLINE_SNAPSHOTS = "ISOMESH_SNAPSHOTS";
 export const INLINE_CONTROL = "ISOMESH_CONTROL";
 export const INLINE_RATE_LIMITER = "ISOMESH_RATE_LIMITER";
+/** `isomesh dev` only: the secret inline callers show a version when Miniflare's assets router drops props. */
+export const INLINE_DEV_GUARD = "ISOMESH_DEV_APP_GUARD";
 
 /** The binding through which an inline callee's client (in the caller's isolate) reaches one of its versions. */
 export const inlineVersionBinding = (service: string, version: string) =>

@@ -11,7 +11,7 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
-import { CONTROL, EGRESS, GATEWAY, meshWorkerName } from "../../shared/names.ts";
+import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
 
 export type MeshRuntimeOptions = {
@@ -108,7 +108,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const entry = await scriptOf(w, bundled[i], state, guard, workerOptions.modulesRules);
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
-      if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
+      if (w.role === "edge" || w.role === "gateway") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
+      // Inline callers (apps, the gateway) call versions directly: the same secret stands in for the
+      // props Miniflare's assets router drops (entry-guard.ts), in isomesh dev only.
+      if (w.role === "app" && config.services?.some((b) => b.binding === INLINE_CONTROL))
+        opts.bindings = { ...opts.bindings, [INLINE_DEV_GUARD]: appGuard };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);

@@ -31,7 +31,7 @@ const authn = {
 let source: SnapshotSource<Pipeline> | undefined;
 let flusher: TelemetryFlusher | undefined;
 // The gateway's inline callees (services whose stages run in their apps): their outbound half runs here.
-let inline: { runtime?: InlineRuntime; load: () => void } | undefined;
+let inline: { runtime?: InlineRuntime } | undefined;
 
 function sourceFor(raw: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
@@ -102,7 +102,7 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
   /** Control-plane nudge for an inline service's change: the snapshots of inline callees this gateway holds. */
   async refreshInline(): Promise<EdgeReport[]> {
     sourceFor(this.env);
-    return inline?.runtime ? inline.runtime.refresh(this.ctx, inline.load) : [];
+    return inline?.runtime ? inline.runtime.refresh(this.ctx) : [];
   }
 
   /** Control-plane nudge after a change: re-read the beacon now and report what runs. */

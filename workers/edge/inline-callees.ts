@@ -19,15 +19,14 @@ export function withInlineCallees(
   env: EdgeEnv,
   callees: InlineCallee[],
   isolate: () => string,
-): { env: EdgeEnv; runtime?: InlineRuntime; load: () => void } {
-  if (callees.length === 0) return { env, load: () => {} };
+): { env: EdgeEnv; runtime?: InlineRuntime } {
+  if (callees.length === 0) return { env };
   const runtime = new InlineRuntime(isolate, (batch) => env.CONTROL.report(batch), {
     accessLog: env.ACCESS_LOG,
     traceSampling: env.TRACE_SAMPLING,
   });
   const view: EdgeEnv = { ...env };
-  const sources: (() => unknown)[] = [];
-  const names = { snapshots: "SNAPSHOTS", control: "CONTROL", rateLimiter: "RATE_LIMITER" };
+  const names = { snapshots: "SNAPSHOTS", control: "CONTROL", rateLimiter: "RATE_LIMITER", devGuard: "DEV_APP_GUARD" };
   const refreshIntervalMs = env.REFRESH_INTERVAL_MS === undefined ? undefined : Number(env.REFRESH_INTERVAL_MS);
   for (const c of callees) {
     const settings = { accessLog: env.ACCESS_LOG, traceSampling: env.TRACE_SAMPLING };
@@ -38,7 +37,6 @@ export function withInlineCallees(
     };
     clients.add(client);
     view[serviceBinding(c.service)] = client;
-    sources.push(source);
   }
-  return { env: view, runtime, load: () => sources.forEach((s) => s()) };
+  return { env: view, runtime };
 }

@@ -8,7 +8,7 @@ import { type InlineClient, isInlineClient } from "./inline-callees.ts";
 import { traceparentOf } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
 
-const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
+export const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
 
 /** Sends one try to a backend: the gateway calls service edges, a service edge calls its versions. */
 export type Upstream = (

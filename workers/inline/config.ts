@@ -1,5 +1,6 @@
 import {
   INLINE_CONTROL,
+  INLINE_DEV_GUARD,
   INLINE_RATE_LIMITER,
   INLINE_SNAPSHOTS,
   inlineVersionBinding,
@@ -35,7 +36,12 @@ export function edgeEnvOf(
   raw: Record<string, unknown>,
   o: { mesh: string; edge: string; refreshIntervalMs?: number; accessLog?: string; traceSampling?: string },
   callee?: { service: string; versions: string[] },
-  names = { snapshots: INLINE_SNAPSHOTS, control: INLINE_CONTROL, rateLimiter: INLINE_RATE_LIMITER },
+  names = {
+    snapshots: INLINE_SNAPSHOTS,
+    control: INLINE_CONTROL,
+    rateLimiter: INLINE_RATE_LIMITER,
+    devGuard: INLINE_DEV_GUARD,
+  },
 ): EdgeEnv {
   const env: EdgeEnv = {
     EDGE_NAME: o.edge,
@@ -43,6 +49,7 @@ export function edgeEnvOf(
     SNAPSHOTS: raw[names.snapshots] as KVNamespace,
     CONTROL: raw[names.control] as EdgeEnv["CONTROL"],
     RATE_LIMITER: raw[names.rateLimiter] as EdgeEnv["RATE_LIMITER"],
+    ...(typeof raw[names.devGuard] === "string" ? { DEV_APP_GUARD: raw[names.devGuard] as string } : {}),
     ...(o.refreshIntervalMs !== undefined ? { REFRESH_INTERVAL_MS: String(o.refreshIntervalMs) } : {}),
     ...(o.accessLog !== undefined ? { ACCESS_LOG: o.accessLog } : {}),
     ...(o.traceSampling !== undefined ? { TRACE_SAMPLING: o.traceSampling } : {}),

@@ -1,6 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { MeshError } from "../../shared/errors.ts";
-import { INLINE_CONTROL, INLINE_PREFIX } from "../../shared/names.ts";
+import { H } from "../../shared/headers.ts";
+import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX } from "../../shared/names.ts";
+import { DEV_GUARD_HEADER } from "../edge/upstream.ts";
 import type { EdgeEnv, EdgeProps } from "../edge/env.ts";
 import { buildInbound, buildOutbound } from "../edge/pipeline.ts";
 import { randomHex } from "../edge/trace.ts";
@@ -74,7 +76,7 @@ export function inlineControl(config: InlineConfig) {
     async refreshInline() {
       const mesh = AppMesh.of(config);
       mesh.bind(this.env);
-      return mesh.runtime.refresh(this.ctx, () => mesh.load());
+      return mesh.runtime.refresh(this.ctx);
     }
   };
 }
@@ -113,12 +115,6 @@ class AppMesh {
     this.env ??= env;
   }
 
-  /** Builds every half this isolate serves (a nudge before any request loads them all). */
-  load(): void {
-    if (this.config.inbound) this.inboundSource();
-    for (const binding of Object.keys(this.config.calls)) this.outboundSource(binding);
-  }
-
   /** The app's env for one request: its own bindings, each inline callee a mesh client bound to this request. */
   appEnv(env: Env, ctx: Ctx): Env {
     this.bind(env);
@@ -131,11 +127,20 @@ class AppMesh {
 
   inbound(request: Request, ctx: Ctx, handler: (r: Request) => Promise<Response>): Promise<Response> | Response {
     if (!this.config.inbound) return handler(request);
+    let props = ctx.props;
+    const guard = this.env![INLINE_DEV_GUARD];
+    if (typeof guard === "string" && request.headers.has(DEV_GUARD_HEADER)) {
+      // isomesh dev only: Miniflare's assets router drops props; the run's secret vouches for the caller header.
+      const shown = request.headers.get(DEV_GUARD_HEADER) === guard;
+      request = new Request(request);
+      request.headers.delete(DEV_GUARD_HEADER);
+      if (shown && typeof props?.caller !== "string") props = { caller: request.headers.get(H.caller) ?? undefined };
+    }
     // Only a mesh binding carries props: nothing else reaches an inline app (locally, Miniflare's own socket).
-    if (typeof ctx.props?.caller !== "string") return NOT_VIA_MESH();
+    if (typeof props?.caller !== "string") return NOT_VIA_MESH();
     const { src, env } = this.inboundSource();
     this.handlers.set(request, handler);
-    return this.runtime.run(src, env, request, ctx, ctx.props);
+    return this.runtime.run(src, env, request, ctx, props, "inbound");
   }
 
   // The pipeline is built once per snapshot; each request brings its own handler (a class instance, an env).
@@ -169,11 +174,26 @@ class AppMesh {
     return {
       fetch: (input: RequestInfo | URL, init?: RequestInit) => {
         const { src, env } = this.outboundSource(binding);
-        return this.runtime.run(src, env, new Request(input, init), ctx, props);
+        const request = new Request(input, init);
+        return abortable(this.runtime.run(src, env, request, ctx, props), request.signal);
       },
       connect: () => {
         throw new Error(`${binding}: connect() is not supported through the inline mesh client`);
       },
     };
   }
+}
+
+/**
+ * As a binding's fetch does, the call rejects as soon as the caller's signal aborts; the mesh's
+ * stages see the same signal (`x.inbound.signal`): the try is cancelled and the request recorded
+ * as the caller gave it up (code 0, caller_cancelled), as at an edge.
+ */
+function abortable(response: Promise<Response>, signal: AbortSignal): Promise<Response> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    response.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }

@@ -85,7 +85,17 @@ export class InlineRuntime {
   }
 
   /** Runs one request through a half's pipeline: `props` say who called (the binding's, or the caller's own name). */
-  async run(src: Source, env: EdgeEnv, request: Request, ctx: ExecutionContext, props: EdgeProps | undefined) {
+  async run(
+    src: Source,
+    env: EdgeEnv,
+    request: Request,
+    ctx: ExecutionContext,
+    props: EdgeProps | undefined,
+    half: "inbound" | "outbound" = "outbound",
+  ) {
+    // A half first used in a warm isolate reads the beacon itself, not a cached one: a change `apply --wait`
+    // confirmed is what its first request sees (an edge's first isolate is started by the nudge).
+    if (!src.snapshot) await src.check(true);
     const { snapshot, prepared } = src.ready(ctx) ?? (await src.get(ctx));
     const explain = request.headers.has(H.tracestate) ? await explainRequested(request, snapshot, env) : false;
     const x = createExchange(
@@ -96,7 +106,26 @@ export class InlineRuntime {
       explain ? new DecisionLog(true) : NO_RECORD,
       this.traceSampling,
     );
-    return prepared(x);
+    if (half === "outbound" || !x.record.on) return prepared(x);
+    x.record.note("identity", `caller ${x.caller}, from the binding's props (inbound, in the callee's isolate)`);
+    // The outbound half's telemetry stage recorded this hop in the caller; its inbound decisions join it (explain/tree.ts).
+    const response = await prepared(x);
+    this.recorder.explain({
+      id: x.trace.traceId,
+      traceId: x.trace.traceId,
+      spanId: x.trace.parentSpanId ?? x.trace.spanId,
+      edge: snapshot.edge,
+      caller: x.caller,
+      method: x.inbound.method,
+      url: x.url.toString(),
+      at: x.startedAt,
+      status: response.status,
+      durationMs: Date.now() - x.startedAt,
+      decisions: x.record.decisions,
+      half: "inbound",
+    });
+    this.flusher.flush(ctx);
+    return response;
   }
 
   /** What this isolate runs, one report per edge whose snapshot it holds (deduplicated by edge). */
@@ -110,9 +139,12 @@ export class InlineRuntime {
     return [...byEdge.values()];
   }
 
-  /** Control-plane nudge: every snapshot re-read now, telemetry flushed, what runs reported. */
-  async refresh(ctx: ExecutionContext, load: () => void): Promise<EdgeReport[]> {
-    load(); // a nudge may be the isolate's first call: it loads what its requests would
+  /**
+   * Control-plane nudge: every snapshot this isolate holds re-read now, telemetry flushed, what runs
+   * reported. A half no request has used yet is not loaded (its first request reads the current
+   * snapshot): an inline service nobody called stays `idle`, as an edge no isolate runs.
+   */
+  async refresh(ctx: ExecutionContext): Promise<EdgeReport[]> {
     await Promise.all(
       [...this.sources.values()].map(async (src) => {
         if (!src.snapshot) await src.get(ctx);
