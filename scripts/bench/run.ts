@@ -55,6 +55,24 @@ and workerd held 970 MB (1013 MB serving; the bare Miniflare 394 MB): every edge
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 
+type Row = { p50: number; cpuUsPerReq: number };
+const us = (ms: number) => `${ms >= 0 ? "+" : ""}${f(ms * 1000, 0)} µs`;
+
+/** The inline data plane's targets (issue 20): an east-west call ≤ 30 µs p50 and CPU over a bare binding, north-south ≤ 50 µs. */
+function inlineTargets(pass: Row, ns?: Row, ewEdge?: Row, ewInline?: Row): string {
+  if (!ns || !ewInline) return "| inline data plane | not measured | |";
+  const ewP50 = ewInline.p50 - pass.p50;
+  const ewCpu = ewInline.cpuUsPerReq - pass.cpuUsPerReq;
+  const nsP50 = ns.p50 - pass.p50;
+  const edge = ewEdge
+    ? `; through the app's edge ${us(ewEdge.p50 - pass.p50)} p50, ${us((ewEdge.cpuUsPerReq - pass.cpuUsPerReq) / 1000)} CPU`
+    : "";
+  return [
+    `| an inline east-west call adds ≤ 30 µs p50 and ≤ 30 µs CPU over the same call through a bare binding | ${us(ewP50)} p50, ${us(ewCpu / 1000)} CPU (east-west inline vs pass-through${edge}) | ${met(ewP50 * 1000 <= 30 && ewCpu <= 30)} |`,
+    `| north-south in inline mode ≤ a bare one-hop pass-through + 50 µs | ${us(nsP50)} p50 (isomesh inline (gateway → app) vs pass-through) | ${met(nsP50 * 1000 <= 50)} |`,
+  ].join("\n");
+}
+
 /** Runs every benchmark and writes BENCHMARKS.md (or only prints, for --smoke in CI). */
 export async function runBenchmarks(opts: { smoke: boolean; out: string; command: string }) {
   const log = (s: string) => console.log(s);
@@ -137,7 +155,10 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
     edge = row("isomesh service edge")!,
     mesh = row("isomesh (")!,
     jwtRow = row("isomesh + JWT"),
-    ha = row("HAProxy");
+    ha = row("HAProxy"),
+    inlineNs = row("isomesh inline (gateway"),
+    ewEdge = row("east-west edge"),
+    ewInline = row("east-west inline");
   const addedP50 = (r: typeof mesh) => r.p50 - direct.p50;
   const overPass = edge.p50 - pass.p50; // one isomesh hop against one bare hop
   const small = scale[0],
@@ -174,6 +195,7 @@ Machine: ${machine}. The machine is shared and noisy: compare figures within thi
 | target | result | |
 | --- | --- | --- |
 | an isomesh hop adds ≤ 50 µs p50 over a bare pass-through binding hop | +${f(overPass * 1000, 0)} µs (service edge → app vs pass-through → app) | ${met(overPass * 1000 <= 50)} |
+${inlineTargets(pass, inlineNs, ewEdge, ewInline)}
 | isomesh adds less latency than HAProxy | one isomesh hop +${f(addedP50(edge) * 1000, 0)} µs, the gateway chain +${f(addedP50(mesh) * 1000, 0)} µs, HAProxy ${ha ? `+${f(addedP50(ha) * 1000, 0)} µs` : "not measured"} (p50 over direct) | ${ha ? met(addedP50(edge) < addedP50(ha)) : "not measured"} |
 | snapshot per edge independent of mesh size (±10%, ${small.services} → ${large.services} services) | ${small.edgeBytes} B → ${large.edgeBytes} B (${f(sizeDrift * 100)}%) | ${met(sizeDrift <= 0.1)} |
 | config memory per edge ≤ 5 MB at ${large.services} services | ${f(large.edgeHeapBytes / 1024)} KiB | ${met(large.edgeHeapBytes <= 5 * 2 ** 20)} |
@@ -196,6 +218,10 @@ ${hop.rows.map((r) => `| ${r.name} | ${f(r.p50, 3)} | ${f(r.p90, 3)} | ${f(r.p99
 
 The gateway chain makes two binding hops (gateway, then the service's edge) where the pass-through makes one, so the
 one-hop row (a client calling a service edge directly, as an east-west caller does) is the like-for-like comparison.
+The inline rows run the same app as a service whose stages run inline (docs/data-plane.md): \`isomesh inline (gateway → app)\` is
+one binding hop (the gateway runs the service's outbound half and calls the version), and the two east-west rows are the
+pass-through app as a mesh caller (\`env.APP.fetch(request)\`, reached directly) calling the app through its edge (two hops)
+or inline (one hop: outbound in the caller's isolate, inbound in the callee's) — the pass-through row is the same call over a bare binding.
 ${overPass * 1000 > 50 || (ha && addedP50(edge) >= addedP50(ha)) ? hopMissNote(edge.cpuUsPerReq - pass.cpuUsPerReq, ops) : ""}
 | workerd primitive (\`scripts/bench/ops.ts\`) | µs per operation |
 | --- | --- |
