@@ -117,7 +117,16 @@ export function appVersion(
   };
   // An inline app's Worker: its entry is the generated module around the app's, plus the mesh's hidden bindings.
   const entryOf = (appEntry: string) => (part ? writeInlineEntry(ctx.inlineDir, appEntry, part.config) : appEntry);
-  const meshStorage = part ? { kv_namespaces: part.kv, durable_objects: { bindings: [part.rateLimiter] } } : {};
+  // The outbound half learns that the request its app serves was given up through request.signal (as an edge does).
+  const SIGNAL = "enable_request_signal";
+  const withSignal = (flags: string[] = []) => (part && !flags.includes(SIGNAL) ? [...flags, SIGNAL] : flags);
+  const meshStorage = part
+    ? {
+        kv_namespaces: part.kv,
+        durable_objects: { bindings: [part.rateLimiter] },
+        compatibility_flags: withSignal(base.compatibility_flags),
+      }
+    : {};
   if (v.deployed !== undefined) {
     if (meshServices.length)
       notes.push(
@@ -233,6 +242,7 @@ export function appVersion(
       name,
       main,
       compatibility_date: project.raw.compatibility_date ?? manifest.compatibilityDate,
+      ...(part ? { compatibility_flags: withSignal(project.raw.compatibility_flags) } : {}),
       workers_dev: false,
       preview_urls: false,
       vars: { ...(project.raw.vars ?? {}), ...v.vars, SERVICE: s.name, VERSION: v.name },

@@ -13,6 +13,8 @@ export type { InlineConfig } from "./config.ts";
 
 type Env = Record<string, unknown>;
 type Ctx = ExecutionContext & { props?: EdgeProps };
+/** What a mesh client in an app's env is bound to: the invocation's context and, for a request, its signal. */
+type Call = { ctx: Ctx; signal?: AbortSignal };
 type Handler = (arg: unknown, env: Env, ctx: Ctx) => unknown;
 
 // Handlers other than fetch get the app's env (callees' clients in it) and nothing else of the mesh:
@@ -40,8 +42,11 @@ export function inlineApp(inner: unknown, config: InlineConfig): unknown {
     }
     if (hasFetch)
       Object.defineProperty(Meshed.prototype, "fetch", {
-        value(this: WorkerEntrypoint & { ctx: Ctx }, request: Request) {
-          return mesh.inbound(request, this.ctx, (r) => App.prototype.fetch!.call(this, r));
+        value(this: WorkerEntrypoint & { ctx: Ctx; env: Env }, request: Request) {
+          return mesh.inbound(request, this.ctx, (r) => {
+            mesh.serving(this.env, r);
+            return App.prototype.fetch!.call(this, r);
+          });
         },
         writable: true,
         configurable: true,
@@ -58,7 +63,7 @@ export function inlineApp(inner: unknown, config: InlineConfig): unknown {
       return mesh.inbound(
         request,
         ctx,
-        (r) => app.fetch!.call(inner, r, mesh.appEnv(env, ctx), ctx) as Promise<Response>,
+        (r) => app.fetch!.call(inner, r, mesh.appEnv(env, ctx, r), ctx) as Promise<Response>,
       );
     };
   for (const name of OTHER_HANDLERS)
@@ -116,14 +121,23 @@ class AppMesh {
   }
 
   /** The app's env for one request: its own bindings, each inline callee a mesh client bound to this request. */
-  appEnv(env: Env, ctx: Ctx): Env {
+  appEnv(env: Env, ctx: Ctx, serving?: Request): Env {
     this.bind(env);
     this.appKeys ??= Object.keys(env).filter((k) => !k.startsWith(INLINE_PREFIX));
     const view: Env = {};
     for (const k of this.appKeys) view[k] = env[k];
-    for (const binding of Object.keys(this.config.calls)) view[binding] = this.client(binding, ctx);
+    const call: Call = { ctx, signal: serving?.signal };
+    for (const binding of Object.keys(this.config.calls)) view[binding] = this.client(binding, call);
+    this.calls.set(view, call);
     return view;
   }
+
+  /** A WorkerEntrypoint's env is made before its request is known: the request it serves, once it is. */
+  serving(view: Env, request: Request): void {
+    const call = this.calls.get(view);
+    if (call) call.signal = request.signal;
+  }
+  private readonly calls = new WeakMap<Env, Call>();
 
   inbound(request: Request, ctx: Ctx, handler: (r: Request) => Promise<Response>): Promise<Response> | Response {
     if (!this.config.inbound) return handler(request);
@@ -169,13 +183,16 @@ class AppMesh {
     return env;
   }
 
-  private client(binding: string, ctx: Ctx) {
+  private client(binding: string, call: Call) {
     const props: EdgeProps = { caller: this.config.service, version: String(this.env?.VERSION ?? "") };
     return {
       fetch: (input: RequestInfo | URL, init?: RequestInit) => {
         const { src, env } = this.outboundSource(binding);
-        const request = new Request(input, init);
-        return abortable(this.runtime.run(src, env, request, ctx, props), request.signal);
+        let request = new Request(input, init);
+        // The call also ends when the request the app is serving does (its caller gave up): the
+        // outbound half then records it as cancelled and cancels its try, as an edge would.
+        if (call.signal) request = new Request(request, { signal: AbortSignal.any([request.signal, call.signal]) });
+        return abortable(this.runtime.run(src, env, request, call.ctx, props), request.signal);
       },
       connect: () => {
         throw new Error(`${binding}: connect() is not supported through the inline mesh client`);
