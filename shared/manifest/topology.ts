@@ -26,11 +26,17 @@ export type Topology = z.infer<typeof Topology>;
 export function topologyOf(m: Manifest): Topology {
   return {
     mesh: m.name,
-    services: m.services.map((s) => ({ name: s.name, versions: s.versions.map((v) => v.name), calls: s.calls, ...(s.egress ? { egress: true } : {}) })),
+    services: m.services.map((s) => ({
+      name: s.name,
+      versions: s.versions.map((v) => v.name),
+      calls: s.calls,
+      ...(s.egress ? { egress: true } : {}),
+    })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
     meshConfig: compileMeshConfig(m.meshConfig),
   };
 }
 
 /** The egress edge exists when a service may call out or client certificates are configured. */
-export const hasEgress = (m: Manifest) => m.services.some((s) => s.egress) || (m.egress?.mtlsCertificates.length ?? 0) > 0;
+export const hasEgress = (m: Manifest) =>
+  m.services.some((s) => s.egress) || (m.egress?.mtlsCertificates.length ?? 0) > 0;

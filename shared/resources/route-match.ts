@@ -17,7 +17,10 @@ const Regex = z.string().check(
     }
     // Nested quantifiers like (a+)+ backtrack exponentially: refuse them so no route can hang an edge.
     if (/\([^)]*[+*][^)]*\)[+*{]/.test(src) || /\\\d/.test(src))
-      ctx.addIssue({ code: "custom", message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)" });
+      ctx.addIssue({
+        code: "custom",
+        message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)",
+      });
   }),
 );
 
@@ -28,16 +31,26 @@ export const PathMatch = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("RegularExpression"), value: Regex }),
 ]);
 
-export const HeaderName = z.string().check(z.minLength(1), z.maxLength(256), z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"));
+export const HeaderName = z
+  .string()
+  .check(z.minLength(1), z.maxLength(256), z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"));
 
 export const HeaderMatch = z.union([
-  z.strictObject({ type: z._default(z.literal("Exact"), "Exact"), name: HeaderName, value: z.string().check(z.maxLength(4096)) }),
+  z.strictObject({
+    type: z._default(z.literal("Exact"), "Exact"),
+    name: HeaderName,
+    value: z.string().check(z.maxLength(4096)),
+  }),
   z.strictObject({ type: z.literal("RegularExpression"), name: HeaderName, value: Regex }),
 ]);
 
 const ParamName = z.string().check(z.minLength(1), z.maxLength(256));
 export const QueryParamMatch = z.union([
-  z.strictObject({ type: z._default(z.literal("Exact"), "Exact"), name: ParamName, value: z.string().check(z.maxLength(4096)) }),
+  z.strictObject({
+    type: z._default(z.literal("Exact"), "Exact"),
+    name: ParamName,
+    value: z.string().check(z.maxLength(4096)),
+  }),
   z.strictObject({ type: z.literal("RegularExpression"), name: ParamName, value: Regex }),
 ]);
 

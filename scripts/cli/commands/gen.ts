@@ -13,7 +13,12 @@ export function registerGen(program: Command) {
     .option("--otlp <url>", "OTLP/HTTP collector for spans")
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .action((o: { manifest?: string; out: string; kvId?: string; otlp?: string; traceSampling: string }) => {
-      const mesh = generate(manifestPath(o.manifest), { outDir: o.out, kvId: o.kvId, otlpEndpoint: o.otlp, traceSampling: samplingRate(o.traceSampling) });
+      const mesh = generate(manifestPath(o.manifest), {
+        outDir: o.out,
+        kvId: o.kvId,
+        otlpEndpoint: o.otlp,
+        traceSampling: samplingRate(o.traceSampling),
+      });
       console.log(`${c.green("built")} ${mesh.edgeBundle} ${c.dim("(the edge bundle every edge uploads)")}`);
       for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
       for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));

@@ -9,7 +9,9 @@ type Item = { productId: number; name: string; priceCents: number; qty: number }
 export class Cart extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS items (product_id INTEGER PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, qty INTEGER NOT NULL)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS items (product_id INTEGER PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, qty INTEGER NOT NULL)",
+    );
   }
 
   add(item: Item): Item[] {
@@ -25,7 +27,9 @@ export class Cart extends DurableObject<Env> {
 
   items(): Item[] {
     return this.ctx.storage.sql
-      .exec<{ product_id: number; name: string; price_cents: number; qty: number }>("SELECT * FROM items ORDER BY product_id")
+      .exec<{ product_id: number; name: string; price_cents: number; qty: number }>(
+        "SELECT * FROM items ORDER BY product_id",
+      )
       .toArray()
       .map((r) => ({ productId: r.product_id, name: r.name, priceCents: r.price_cents, qty: r.qty }));
   }
@@ -38,7 +42,8 @@ export class Cart extends DurableObject<Env> {
 /** The trace and the mesh's deadline follow the request onto the call to the catalog. */
 const forwarded = (from: Headers) => {
   const out = new Headers();
-  for (const h of ["x-request-id", "traceparent", "tracestate", "x-isomesh-deadline-ms"]) if (from.has(h)) out.set(h, from.get(h)!);
+  for (const h of ["x-request-id", "traceparent", "tracestate", "x-isomesh-deadline-ms"])
+    if (from.has(h)) out.set(h, from.get(h)!);
   return out;
 };
 
@@ -56,15 +61,24 @@ const summary = (items: Item[]) => ({ items, totalCents: items.reduce((sum, i) =
 app.get("/", async (c) => c.json(summary(await c.var.cart.items())));
 
 app.post("/items", async (c) => {
-  const body = await c.req.json<{ productId?: unknown; qty?: unknown }>().catch(() => ({}) as { productId?: unknown; qty?: unknown });
+  const body = await c.req
+    .json<{ productId?: unknown; qty?: unknown }>()
+    .catch(() => ({}) as { productId?: unknown; qty?: unknown });
   const qty = body.qty ?? 1;
-  if (typeof body.productId !== "number" || !Number.isInteger(body.productId)) return c.json({ error: "productId: an integer" }, 400);
-  if (typeof qty !== "number" || !Number.isInteger(qty) || qty < 1 || qty > 100) return c.json({ error: "qty: an integer from 1 to 100" }, 400);
-  const res = await c.env.CATALOG.fetch(`http://catalog/catalog/products/${body.productId}`, { headers: forwarded(c.req.raw.headers) });
+  if (typeof body.productId !== "number" || !Number.isInteger(body.productId))
+    return c.json({ error: "productId: an integer" }, 400);
+  if (typeof qty !== "number" || !Number.isInteger(qty) || qty < 1 || qty > 100)
+    return c.json({ error: "qty: an integer from 1 to 100" }, 400);
+  const res = await c.env.CATALOG.fetch(`http://catalog/catalog/products/${body.productId}`, {
+    headers: forwarded(c.req.raw.headers),
+  });
   if (res.status === 404) return c.json({ error: `no product ${body.productId}` }, 422);
   if (!res.ok) return c.json({ error: `catalog answered ${res.status}` }, 502);
   const { product } = await res.json<{ product: { id: number; name: string; priceCents: number } }>();
-  return c.json(summary(await c.var.cart.add({ productId: product.id, name: product.name, priceCents: product.priceCents, qty })), 201);
+  return c.json(
+    summary(await c.var.cart.add({ productId: product.id, name: product.name, priceCents: product.priceCents, qty })),
+    201,
+  );
 });
 
 app.delete("/", async (c) => {

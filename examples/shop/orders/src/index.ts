@@ -2,11 +2,18 @@ import { Hono } from "hono";
 
 // Checkout: the order goes on a Queue; the fulfillment service consumes it.
 type Env = { CART: Fetcher; ORDER_EVENTS: Queue<Order> };
-export type Order = { orderId: string; user: string; items: { productId: number; name: string; priceCents: number; qty: number }[]; totalCents: number; at: string };
+export type Order = {
+  orderId: string;
+  user: string;
+  items: { productId: number; name: string; priceCents: number; qty: number }[];
+  totalCents: number;
+  at: string;
+};
 
 const forwarded = (from: Headers, user: string) => {
   const out = new Headers({ "x-user": user });
-  for (const h of ["x-request-id", "traceparent", "tracestate", "x-isomesh-deadline-ms"]) if (from.has(h)) out.set(h, from.get(h)!);
+  for (const h of ["x-request-id", "traceparent", "tracestate", "x-isomesh-deadline-ms"])
+    if (from.has(h)) out.set(h, from.get(h)!);
   return out;
 };
 
