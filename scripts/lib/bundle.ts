@@ -64,7 +64,7 @@ export async function bundleWorker(
 export const BOOTSTRAP_MODULE = "bootstrap.snapshot";
 
 /** The inline services whose outbound half an edge runs (the gateway's; `[]` elsewhere): a Text module beside the bundle. */
-export const INLINE_MODULE = "inline.snapshots";
+export const INLINE_MODULE = "inline.snapshot";
 
 /**
  * The edge's one bundle, shared by the gateway, every service edge and the egress edge, locally and

@@ -4,8 +4,3 @@ declare module "*.snapshot" {
   const text: string;
   export default text;
 }
-
-declare module "*.snapshots" {
-  const text: string;
-  export default text;
-}

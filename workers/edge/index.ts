@@ -14,7 +14,7 @@ import { ResilienceState } from "./resilience/state.ts";
 import { globalLimiter } from "./global-limiter.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
 import bootstrap from "./bootstrap.snapshot";
-import inlineSnapshots from "./inline.snapshots";
+import inlineSnapshots from "./inline.snapshot";
 import { withInlineCallees } from "./inline-callees.ts";
 import type { InlineRuntime } from "../inline/runtime.ts";
 

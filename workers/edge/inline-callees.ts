@@ -11,7 +11,7 @@ const clients = new WeakSet<object>();
 export const isInlineClient = (v: unknown): v is InlineClient => typeof v === "object" && v !== null && clients.has(v);
 
 /**
- * The gateway's env with each inline service (the `inline.snapshots` module gen writes beside it)
+ * The gateway's env with each inline service (the `inline.snapshot` module gen writes beside it)
  * as an in-isolate client instead of a binding to its edge: the gateway picks the version and calls
  * its Worker directly (binding ISOMESH_V_<SVC>__<V>, props { caller: "gateway" }).
  */

@@ -109,7 +109,7 @@ class AppMesh {
   constructor(private readonly config: InlineConfig) {
     AppMesh.all.set(config, this);
     this.runtime = new InlineRuntime(
-      () => (this.isolateId ??= `${String(this.env?.VERSION ?? "?")}#${randomHex(4)}`),
+      () => (this.isolateId ??= `${config.service}/${String(this.env?.VERSION ?? "?")}#${randomHex(4)}`),
       (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<void> }).report(batch),
       config,
     );
@@ -188,10 +188,12 @@ class AppMesh {
     return {
       fetch: (input: RequestInfo | URL, init?: RequestInit) => {
         const { src, env } = this.outboundSource(binding);
-        let request = new Request(input, init);
         // The call also ends when the request the app is serving does (its caller gave up): the
         // outbound half then records it as cancelled and cancels its try, as an edge would.
-        if (call.signal) request = new Request(request, { signal: AbortSignal.any([request.signal, call.signal]) });
+        const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+        const signal =
+          call.signal && own !== call.signal ? (own ? AbortSignal.any([own, call.signal]) : call.signal) : own;
+        const request = new Request(input, signal ? { ...init, signal } : init);
         return abortable(this.runtime.run(src, env, request, call.ctx, props), request.signal);
       },
       connect: () => {
