@@ -73,6 +73,13 @@ function inlineTargets(pass: Row, ns?: Row, ewEdge?: Row, ewInline?: Row): strin
   ].join("\n");
 }
 
+/** Inline against edge in one run, and where the inline targets' time goes. */
+function inlineNote(pass: Row, direct: Row, edge: Row, mesh: Row, ns?: Row, ewEdge?: Row, ewInline?: Row): string {
+  if (!ns || !ewEdge || !ewInline) return "";
+  const cpu = (a: Row, b: Row) => us((a.cpuUsPerReq - b.cpuUsPerReq) / 1000);
+  return `Inline against edge in this run: north-south ${us(ns.p50 - mesh.p50)} p50 and ${cpu(ns, mesh)} CPU per request (one binding hop fewer); east-west ${us(ewInline.p50 - ewEdge.p50)} p50 and ${cpu(ewInline, ewEdge)} CPU. Inline removes a hop (the pass-through's ${us(pass.p50 - direct.p50)} p50 and ${cpu(pass, direct)} CPU over direct); it does not remove the stages' own work (the service edge's ${us(edge.p50 - pass.p50)} p50 and ${cpu(edge, pass)} CPU over the pass-through), which it splits between the caller's isolate and the callee's, and the callee builds a second exchange (the headers copied and scanned again, a second URL and trace context) so that nothing the caller's isolate says is believed. The inline targets (≤ 30 µs east-west, ≤ 50 µs north-south over a bare hop) need the stages themselves to get cheaper, as the one-hop target does.`;
+}
+
 /** Runs every benchmark and writes BENCHMARKS.md (or only prints, for --smoke in CI). */
 export async function runBenchmarks(opts: { smoke: boolean; out: string; command: string }) {
   const log = (s: string) => console.log(s);
@@ -207,7 +214,7 @@ ${meshTargets(meshRows)}
 ## 1. Hop overhead
 
 A 1 KB JSON app, constant rate ${p.rate} req/s for ${p.seconds} s, ${p.reps} repetitions (medians shown); latency is measured from each request's
-scheduled send time (open loop, so a stall is charged to every request it delays). CPU is the workerd (and HAProxy) process time divided by requests.
+scheduled send time (open loop, so a stall is charged to every request it delays). CPU is the time of the benchmark's own workerd (and HAProxy) processes divided by requests (other workerd processes on the machine are not counted; every mesh of the run idles meanwhile).
 The isomesh row goes gateway → service edge → app: route match, weighted split, retry wrapper and metrics on every request; access logs off and traces sampled at ${TRACE_SAMPLING * 100}% (Istio's default), as a production mesh runs.
 
 | configuration | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | added p50 vs direct | CPU / request | errors |
@@ -222,6 +229,7 @@ The inline rows run the same app as a service whose stages run inline (docs/data
 one binding hop (the gateway runs the service's outbound half and calls the version), and the two east-west rows are the
 pass-through app as a mesh caller (\`env.APP.fetch(request)\`, reached directly) calling the app through its edge (two hops)
 or inline (one hop: outbound in the caller's isolate, inbound in the callee's) — the pass-through row is the same call over a bare binding.
+${inlineNote(pass, direct, edge, mesh, inlineNs, ewEdge, ewInline)}
 ${overPass * 1000 > 50 || (ha && addedP50(edge) >= addedP50(ha)) ? hopMissNote(edge.cpuUsPerReq - pass.cpuUsPerReq, ops) : ""}
 | workerd primitive (\`scripts/bench/ops.ts\`) | µs per operation |
 | --- | --- |
