@@ -1,5 +1,6 @@
 import type { StageName } from "../pipeline.ts";
 import { faultMatcher } from "../resilience/fault.ts";
+import { budgetFor } from "../resilience/retry-budget.ts";
 import { describeLimit } from "../ratelimit/rate-limit.ts";
 import { decideEgress, describeAllowed } from "../routing/egress-allow.ts";
 import { applyFilters, mirrorPercent } from "../routing/filters.ts";
@@ -218,6 +219,21 @@ const mirror: Explainer = (h) => {
     }
 };
 
+/** The retry policy and, per destination, the retry budget that bounds it (the destination's own, from its TrafficPolicy). */
+const forward: Explainer = (h) => {
+  const retry = h.routing?.entry?.retry;
+  if (!retry?.attempts) return;
+  for (const service of new Set((h.routing?.backends ?? []).filter((b) => b.weight > 0).map((b) => b.service))) {
+    const { budget, policy } = budgetFor(h.snapshot, service);
+    h.decisions.push({
+      stage: "retry",
+      decision: `up to ${retry.attempts} retries on ${retry.codes.join(", ")} or no answer, within ${service}'s retry budget: ${budget.percent}% of requests + ${budget.minRetriesPerSecond}/s (${policy ? `TrafficPolicy/${policy}` : "default"})`,
+      budget,
+      ...(policy ? { policy } : {}),
+    });
+  }
+};
+
 /** Every stage of the edge, by name: the pipeline of a hop is shared/pipeline.ts's order for its role. */
 export const EXPLAINERS: Record<StageName, Explainer> = {
   telemetry: nothing,
@@ -235,5 +251,5 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   split,
   mirror,
   concurrency: nothing,
-  forward: nothing,
+  forward,
 };

@@ -1,5 +1,5 @@
 import { PIPELINES, type StageName } from "../../shared/pipeline.ts";
-import { DEFAULT_RETRY_BUDGET } from "../../shared/resilience/retry-budget.ts";
+import { budgetFor } from "../../shared/resilience/retry-budget.ts";
 import { RouteTable } from "../../shared/routing/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeEnv } from "./env.ts";
@@ -48,8 +48,9 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts, snapshot);
   const upstream = upstreamFor(snapshot, s.env);
   const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
-  const budget = snapshot.policy?.retryBudget ?? DEFAULT_RETRY_BUDGET;
-  const last = forward(upstream, (b) => s.resilience.budget(`${snapshot.edge}|${b.service}`, budget));
+  const last = forward(upstream, (b) =>
+    s.resilience.budget(`${snapshot.edge}|${b.service}`, budgetFor(snapshot, b.service).budget),
+  );
   if (snapshot.role === "egress")
     return chain(PIPELINES.egress)
       .then("telemetry", telemetry(sink))
