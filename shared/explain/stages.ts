@@ -3,7 +3,7 @@ import { faultMatcher } from "../resilience/fault.ts";
 import { budgetFor } from "../resilience/retry-budget.ts";
 import { describeLimit } from "../ratelimit/rate-limit.ts";
 import { decideEgress, describeAllowed } from "../routing/egress-allow.ts";
-import { applyFilters, mirrorPercent } from "../routing/filters.ts";
+import { applyBackendFilters, applyFilters, mirrorPercent } from "../routing/filters.ts";
 import { decideRoute, describeRoute, type Routing } from "../routing/match.ts";
 import { describeNormalized, normalizePath } from "../routing/normalize-path.ts";
 import { describeTimeout, requestTimeoutOf } from "../routing/request-timeout.ts";
@@ -204,19 +204,43 @@ const split: Explainer = (h) => {
     });
 };
 
+/** Each weighted backend's own filters, on its own copy of the request (the split's share decides which a real request gets). */
+const backendFilters: Explainer = (h) => {
+  const entry = h.routing?.entry;
+  for (const b of h.routing?.backends ?? []) {
+    if (b.weight === 0 || !b.filters) continue;
+    const url = new URL(h.url);
+    const headers = new Headers(h.headers);
+    const out = applyBackendFilters(
+      entry,
+      b,
+      { url, headers, clientHost: h.headers.get("host"), host: h.facts.host },
+      (d) => h.decisions.push(d),
+    );
+    h.sentTo.set(b, { url, headers, redirected: !!out?.redirect });
+  }
+};
+
 const mirror: Explainer = (h) => {
-  for (const f of h.routing?.entry?.filters ?? [])
-    if (f.type === "RequestMirror") {
-      const ref = f.requestMirror.backendRef;
-      const target = backendLabel({
-        service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
-        version: h.snapshot.role === "service" ? ref.version : undefined,
-      });
-      h.decisions.push({
-        stage: "mirror",
-        decision: `would mirror ${mirrorPercent(f.requestMirror)}% of these requests to ${target}`,
-      });
-    }
+  const lists = [
+    { filters: h.routing?.entry?.filters ?? [], of: "these requests" },
+    ...(h.routing?.backends ?? [])
+      .filter((b) => b.weight > 0 && b.filters)
+      .map((b) => ({ filters: b.filters ?? [], of: `the requests sent to ${backendLabel(b)}` })),
+  ];
+  for (const { filters, of } of lists)
+    for (const f of filters)
+      if (f.type === "RequestMirror") {
+        const ref = f.requestMirror.backendRef;
+        const target = backendLabel({
+          service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
+          version: h.snapshot.role === "service" ? ref.version : undefined,
+        });
+        h.decisions.push({
+          stage: "mirror",
+          decision: `would mirror ${mirrorPercent(f.requestMirror)}% of ${of} to ${target}`,
+        });
+      }
 };
 
 /** The retry policy and, per destination, the retry budget that bounds it (the destination's own, from its TrafficPolicy). */
@@ -249,6 +273,7 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   ratelimit,
   outlier: nothing,
   split,
+  backendFilters,
   mirror,
   concurrency: nothing,
   forward,

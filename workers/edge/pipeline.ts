@@ -6,6 +6,7 @@ import type { EdgeEnv } from "./env.ts";
 import { type Exchange, SKIP, type Stage } from "./exchange.ts";
 import type { ResilienceState } from "./resilience/state.ts";
 import { type AuthnState, authenticate } from "./stages/authenticate.ts";
+import { backendFilters } from "./stages/backend-filters.ts";
 import { authorize } from "./stages/authorize.ts";
 import { concurrency } from "./stages/concurrency.ts";
 import { egress } from "./stages/egress.ts";
@@ -80,6 +81,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     .then("ratelimit", rateLimit(snapshot, s.resilience, s.globalLimiter))
     .then("outlier", outlier(snapshot, s.resilience))
     .then("split", split(snapshot))
+    .then("backendFilters", backendFilters())
     .then("mirror", mirror(snapshot, upstream, sink))
     .then("concurrency", concurrency(snapshot, s.resilience))
     .then("forward", last)
