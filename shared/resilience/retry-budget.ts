@@ -23,19 +23,24 @@ export type DestinationBudget = z.infer<typeof DestinationBudget>;
 type Policy = { metadata: { name: string }; spec: z.output<typeof TrafficPolicySpec> };
 
 /**
- * The budgets of the services a client edge routes to, by service: each service's TrafficPolicy
- * (the oldest first, as its own edge picks it) compiled as its own edge runs it. Services the
- * routes never name are left out, so the snapshot holds only what this edge sends to.
+ * The budgets of the services a client edge routes to, by service: the retryBudget of each
+ * service's TrafficPolicy (the oldest, as its own edge picks it; `policies` oldest first), when it
+ * sets one. Services the routes never name are left out, so the snapshot holds only what this edge
+ * sends to, and a policy change that touches no budget leaves it as it was (not republished).
  */
 export function compileDestinationBudgets(
   policies: readonly Policy[],
   routedTo: ReadonlySet<string>,
 ): Record<string, DestinationBudget> | undefined {
   const out: Record<string, DestinationBudget> = {};
+  const seen = new Set<string>();
   for (const p of policies)
-    for (const t of p.spec.targetRefs)
-      if (t.kind === "Service" && routedTo.has(t.name) && !out[t.name])
+    for (const t of p.spec.targetRefs) {
+      if (t.kind !== "Service" || seen.has(t.name)) continue;
+      seen.add(t.name);
+      if (routedTo.has(t.name) && p.spec.retryBudget)
         out[t.name] = { policy: p.metadata.name, budget: compileRetryBudget(p.spec.retryBudget) };
+    }
   return Object.keys(out).length ? out : undefined;
 }
 

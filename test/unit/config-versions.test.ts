@@ -155,7 +155,18 @@ spec:
     expect(await config.apply(budget("web", 10), by)).toMatchObject({ republished: ["web-edge", "gateway"] });
     const gateway = JSON.parse(kv.data.get(snapshotKey("gateway", config.wantedHashes().get("gateway")!))!);
     expect(gateway.retryBudgets).toEqual({ web: { policy: "web", budget: { percent: 10, minRetriesPerSecond: 10 } } });
-    // api is not routed to from the gateway: its policy changes nothing there.
+    // api is not routed to from the gateway: its policy changes nothing there; nor does a web policy without a budget.
     expect(await config.apply(budget("api", 10), by)).toMatchObject({ republished: ["api-edge"] });
+    const faults = docs(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  targetRefs: [{ kind: Service, name: web }]
+  concurrencyLimit: 10
+`);
+    expect(await config.apply(faults, by)).toMatchObject({ republished: ["web-edge", "gateway"] }); // the budget is gone
+    expect(await config.apply(docs(serviceRoute("web", "web", "[{ name: web, version: v1 }]")), by)).toMatchObject({
+      republished: ["web-edge"],
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synthetic.ts";
 import { compileFor, testMesh } from "../../helpers/edge.ts";
 
 // Retry budget and outlier detection through the gateway and a service edge, in process. Outlier
@@ -144,6 +145,20 @@ spec:
     // With the gateway's default budget (20% + 10/s over 10 s) this would be 1.45x; without any, 4x.
     expect(attempts / clients).toBeLessThanOrEqual(1.25);
     expect(attempts).toBeGreaterThan(clients); // the budget still allows some retries
+  });
+
+  it("synthetic explain names the destination's budget at the gateway", () => {
+    const gateway = compileFor(manifest, "gateway", routes);
+    const [hop] = explainSynthetic(SyntheticRequest.parse({ path: "/dead" }), (e) =>
+      e === "gateway" ? gateway : undefined,
+    );
+    expect(hop.decisions.filter((d) => d.stage === "retry")).toEqual([
+      expect.objectContaining({
+        decision:
+          "up to 3 retries on 503 or no answer, within dead's retry budget: 20% of requests + 0/s (TrafficPolicy/dead)",
+        policy: "dead",
+      }),
+    ]);
   });
 
   it("the gateway's snapshot carries the budgets of the services its routes send to, and only those", () => {
