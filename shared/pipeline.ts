@@ -21,6 +21,7 @@ export const STAGES = {
   ratelimit: "inbound",
   outlier: "outbound",
   split: "outbound",
+  backendFilters: "outbound",
   mirror: "outbound",
   concurrency: "outbound",
   forward: "outbound",
@@ -41,6 +42,7 @@ const EDGE = [
   "ratelimit",
   "outlier",
   "split",
+  "backendFilters",
   "mirror",
   "concurrency",
   "forward",
@@ -51,6 +53,8 @@ const EDGE = [
  * (workers/edge/pipeline.ts, checked by the compiler) and synthetic explain walks
  * (shared/explain/synthetic.ts), so the two cannot disagree. The egress edge checks its allow-list
  * (the `egress` stage routes by ExternalService host) before authorization, and has no filters or mirrors.
+ * A backendRef's own filters run once the split has picked it, after the rule's, and before the
+ * mirrors, which copy the request as the picked backend gets it (as Envoy's shadows do).
  */
 export const PIPELINES = {
   gateway: EDGE,

@@ -1,8 +1,9 @@
 import type { StageName } from "../pipeline.ts";
 import { faultMatcher } from "../resilience/fault.ts";
+import { budgetFor } from "../resilience/retry-budget.ts";
 import { describeLimit } from "../ratelimit/rate-limit.ts";
 import { decideEgress, describeAllowed } from "../routing/egress-allow.ts";
-import { applyFilters, mirrorPercent } from "../routing/filters.ts";
+import { applyBackendFilters, applyFilters, mirrorPercent } from "../routing/filters.ts";
 import { decideRoute, describeRoute, type Routing } from "../routing/match.ts";
 import { describeNormalized, normalizePath } from "../routing/normalize-path.ts";
 import { describeTimeout, requestTimeoutOf } from "../routing/request-timeout.ts";
@@ -203,19 +204,58 @@ const split: Explainer = (h) => {
     });
 };
 
+/** Each weighted backend's own filters, on its own copy of the request (the split's share decides which a real request gets). */
+const backendFilters: Explainer = (h) => {
+  const entry = h.routing?.entry;
+  for (const b of h.routing?.backends ?? []) {
+    if (b.weight === 0 || !b.filters) continue;
+    const url = new URL(h.url);
+    const headers = new Headers(h.headers);
+    const out = applyBackendFilters(
+      entry,
+      b,
+      { url, headers, clientHost: h.headers.get("host"), host: h.facts.host },
+      (d) => h.decisions.push(d),
+    );
+    h.sentTo.set(b, { url, headers, redirected: !!out?.redirect });
+  }
+};
+
 const mirror: Explainer = (h) => {
-  for (const f of h.routing?.entry?.filters ?? [])
-    if (f.type === "RequestMirror") {
-      const ref = f.requestMirror.backendRef;
-      const target = backendLabel({
-        service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
-        version: h.snapshot.role === "service" ? ref.version : undefined,
-      });
-      h.decisions.push({
-        stage: "mirror",
-        decision: `would mirror ${mirrorPercent(f.requestMirror)}% of these requests to ${target}`,
-      });
-    }
+  const lists = [
+    { filters: h.routing?.entry?.filters ?? [], of: "these requests" },
+    ...(h.routing?.backends ?? [])
+      .filter((b) => b.weight > 0 && b.filters)
+      .map((b) => ({ filters: b.filters ?? [], of: `the requests sent to ${backendLabel(b)}` })),
+  ];
+  for (const { filters, of } of lists)
+    for (const f of filters)
+      if (f.type === "RequestMirror") {
+        const ref = f.requestMirror.backendRef;
+        const target = backendLabel({
+          service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
+          version: h.snapshot.role === "service" ? ref.version : undefined,
+        });
+        h.decisions.push({
+          stage: "mirror",
+          decision: `would mirror ${mirrorPercent(f.requestMirror)}% of ${of} to ${target}`,
+        });
+      }
+};
+
+/** The retry policy and, per destination, the retry budget that bounds it (the destination's own, from its TrafficPolicy). */
+const forward: Explainer = (h) => {
+  const retry = h.routing?.entry?.retry;
+  if (!retry?.attempts) return;
+  for (const service of new Set((h.routing?.backends ?? []).filter((b) => b.weight > 0).map((b) => b.service))) {
+    const { budget, policy } = budgetFor(h.snapshot, service);
+    h.decisions.push({
+      stage: "retry",
+      decision: `up to ${retry.attempts} retries on ${retry.codes.join(", ")} or no answer, within ${service}'s retry budget: ${budget.percent}% of requests + ${budget.minRetriesPerSecond}/s (${policy ? `TrafficPolicy/${policy}` : "default"})`,
+      budget,
+      ...(policy ? { policy } : {}),
+    });
+  }
 };
 
 /** Every stage of the edge, by name: the pipeline of a hop is shared/pipeline.ts's order for its role. */
@@ -233,7 +273,8 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   ratelimit,
   outlier: nothing,
   split,
+  backendFilters,
   mirror,
   concurrency: nothing,
-  forward: nothing,
+  forward,
 };

@@ -3,6 +3,7 @@ import { edgeName, EGRESS, GATEWAY } from "../names.ts";
 import { PIPELINES } from "../pipeline.ts";
 import { RouteTable, type Routing } from "../routing/match.ts";
 import { factsOf, type RequestFacts } from "../routing/request-facts.ts";
+import type { CompiledBackend } from "../routing/split.ts";
 import type { Identity } from "../security/identity-headers.ts";
 import { principalOf } from "../security/jwt.ts";
 import type { Snapshot } from "../snapshot/schema.ts";
@@ -52,6 +53,8 @@ export type HopState = {
   identity?: Identity;
   routing?: Routing;
   deadlineMs?: number;
+  /** The request each backend with filters of its own would get, or that its filters answer with a redirect. */
+  readonly sentTo: Map<CompiledBackend, { url: URL; headers: Headers; redirected: boolean }>;
   readonly decisions: Decision[];
 };
 
@@ -62,7 +65,7 @@ export type Explainer = (h: HopState) => "stop" | void;
  * Evaluates a request against compiled snapshots as the edges would: each hop walks its edge's
  * pipeline (shared/pipeline.ts) with the same decisions the edge's stages make; the split gives
  * every weighted backend its share instead of one random pick, and each backend with a share is
- * followed to its service edge with the request as this hop would send it.
+ * followed to its service edge with the request as this hop would send it (its own filters applied).
  */
 export function explainSynthetic(
   input: SyntheticRequest,
@@ -100,24 +103,27 @@ export function explainSynthetic(
       facts: factsOf(input.method, url, headers, snapshot.role === "egress"),
       fromGateway,
       callerMs,
+      sentTo: new Map(),
       decisions: node.decisions,
     };
     for (const stage of PIPELINES[snapshot.role]) if (EXPLAINERS[stage](h) === "stop") return node;
     if (snapshot.role !== "gateway" || !h.routing) return node;
     const total = h.routing.backends.reduce((a, b) => a + b.weight, 0);
-    for (const b of h.routing.backends)
-      if (b.weight > 0)
+    for (const b of h.routing.backends) {
+      const sent = h.sentTo.get(b);
+      if (b.weight > 0 && !sent?.redirected)
         node.children.push(
           hop(
             edgeName(b.service),
             GATEWAY,
             (share * b.weight) / total,
-            new URL(h.url),
-            new Headers(h.headers),
+            new URL(sent?.url ?? h.url),
+            new Headers(sent?.headers ?? h.headers),
             h.identity,
             h.deadlineMs,
           ),
         );
+    }
     return node;
   }
 }

@@ -41,35 +41,45 @@ export const RouteRule = z
     retry: RouteRetry.optional(),
   })
   .superRefine((rule, ctx) => {
-    const types = rule.filters.map((f) => f.type);
-    const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
-    for (const t of once)
-      if (types.filter((x) => x === t).length > 1)
-        ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
-    if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
-      ctx.addIssue({
-        code: "custom",
-        path: ["filters"],
-        message: "RequestRedirect and URLRewrite cannot be used together",
-      });
-    if (types.includes("RequestRedirect") && rule.backendRefs.length > 0)
+    checkFilters(rule.filters, rule.matches, ["filters"], "rule", ctx);
+    if (rule.filters.some((f) => f.type === "RequestRedirect") && rule.backendRefs.length > 0)
       ctx.addIssue({
         code: "custom",
         path: ["backendRefs"],
         message: "a rule with RequestRedirect must not have backendRefs",
       });
-    rule.filters.forEach((f, i) => {
-      const mod =
-        f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
-      if (mod?.type !== "ReplacePrefixMatch") return;
-      if (!rule.matches.every((m) => m.path.type === "PathPrefix"))
-        ctx.addIssue({
-          code: "custom",
-          path: ["filters", i],
-          message: "ReplacePrefixMatch requires every match to be a PathPrefix match",
-        });
-    });
+    rule.backendRefs.forEach((b, i) =>
+      checkFilters(b.filters ?? [], rule.matches, ["backendRefs", i, "filters"], "backendRef", ctx),
+    );
   });
+
+/** Gateway API's rules for one list of filters (a rule's or a backendRef's). */
+function checkFilters(
+  filters: RouteFilter[],
+  matches: RouteMatch[],
+  path: (string | number)[],
+  where: string,
+  ctx: z.RefinementCtx,
+) {
+  const types = filters.map((f) => f.type);
+  const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
+  for (const t of once)
+    if (types.filter((x) => x === t).length > 1)
+      ctx.addIssue({ code: "custom", path, message: `filter ${t} may appear at most once per ${where}` });
+  if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
+    ctx.addIssue({ code: "custom", path, message: "RequestRedirect and URLRewrite cannot be used together" });
+  filters.forEach((f, i) => {
+    const mod =
+      f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
+    if (mod?.type !== "ReplacePrefixMatch") return;
+    if (!matches.every((m) => m.path.type === "PathPrefix"))
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, i],
+        message: "ReplacePrefixMatch requires every match to be a PathPrefix match",
+      });
+  });
+}
 
 export const ParentRef = z
   .strictObject({

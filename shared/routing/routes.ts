@@ -82,6 +82,7 @@ function compileRoute(
       service: service ?? b.name,
       version: service ? b.version : undefined,
       weight: b.weight,
+      ...(b.filters?.length ? { filters: b.filters } : {}),
     }));
     rule.matches.forEach((m, matchIndex) => {
       const entry: CompiledRoute = {

@@ -1,11 +1,12 @@
 import { PIPELINES, type StageName } from "../../shared/pipeline.ts";
-import { DEFAULT_RETRY_BUDGET } from "../../shared/resilience/retry-budget.ts";
+import { budgetFor } from "../../shared/resilience/retry-budget.ts";
 import { RouteTable } from "../../shared/routing/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeEnv } from "./env.ts";
 import { type Exchange, SKIP, type Stage } from "./exchange.ts";
 import type { ResilienceState } from "./resilience/state.ts";
 import { type AuthnState, authenticate } from "./stages/authenticate.ts";
+import { backendFilters } from "./stages/backend-filters.ts";
 import { authorize } from "./stages/authorize.ts";
 import { concurrency } from "./stages/concurrency.ts";
 import { egress } from "./stages/egress.ts";
@@ -48,8 +49,9 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts, snapshot);
   const upstream = upstreamFor(snapshot, s.env);
   const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
-  const budget = snapshot.policy?.retryBudget ?? DEFAULT_RETRY_BUDGET;
-  const last = forward(upstream, (b) => s.resilience.budget(`${snapshot.edge}|${b.service}`, budget));
+  const last = forward(upstream, (b) =>
+    s.resilience.budget(`${snapshot.edge}|${b.service}`, budgetFor(snapshot, b.service).budget),
+  );
   if (snapshot.role === "egress")
     return chain(PIPELINES.egress)
       .then("telemetry", telemetry(sink))
@@ -79,6 +81,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     .then("ratelimit", rateLimit(snapshot, s.resilience, s.globalLimiter))
     .then("outlier", outlier(snapshot, s.resilience))
     .then("split", split(snapshot))
+    .then("backendFilters", backendFilters())
     .then("mirror", mirror(snapshot, upstream, sink))
     .then("concurrency", concurrency(snapshot, s.resilience))
     .then("forward", last)
