@@ -3,7 +3,9 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
-import { CONTROL, edgeBinding, edgeName, EGRESS, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import { CONTROL, EDGE_CONTROL_ENTRYPOINT, edgeBinding, edgeName, EGRESS, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import { callBindings, type Manifest as ManifestType } from "../../shared/manifest/schema.ts";
+import type { ServiceExports } from "../../shared/rpc/exports.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
@@ -26,6 +28,8 @@ export type GenOptions = {
   target?: "deploy" | "dev";
   /** Read every generated file back with wrangler (default); `isomesh dev` skips it, since it reads each one right after. */
   validate?: boolean;
+  /** What each app version exports for Workers RPC, by service (scripts/lib/app-exports.ts); shipped in the topology. */
+  exports?: Record<string, ServiceExports>;
 };
 
 /** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
@@ -58,7 +62,7 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
   const manifest = loadManifest(manifestPath);
   const defaults = loadDefaults(manifest, manifestPath);
-  const topology = topologyOf(manifest);
+  const topology = topologyOf(manifest, opts.exports);
   const parsedDefaults = validateDocuments(defaults).parsed;
   const { errors } = analyze(topology, parsedDefaults.map((p) => p.resource));
   if (errors.length) throw new Error(errors.map((e) => `defaults: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
@@ -108,7 +112,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         ],
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
-      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), props: { caller: CONTROL } })),
+      // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
+      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), entrypoint: EDGE_CONTROL_ENTRYPOINT, props: { caller: CONTROL } })),
     },
   });
   workers.push({
@@ -166,7 +171,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         define: bootstrap(edge),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        services: [control, ...s.versions.map((v) => ({ binding: versionBinding(v.name), service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)) }))],
+        services: [control, ...versionBindings(manifest, s)],
       },
     });
     s.versions.forEach((v, j) => {
@@ -187,6 +192,24 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   // wrangler reads every generated file back: what it would reject fails here, with its message.
   if (opts.validate !== false) for (const w of written) readApp(w.configPath);
   return { manifest, manifestPath, workers: written, defaults, notes };
+}
+
+/**
+ * A service edge's bindings to its versions: each version's default entrypoint, and each named
+ * entrypoint some caller binds (`calls: [{ service, entrypoint }]`), for Workers RPC to it.
+ */
+function versionBindings(manifest: ManifestType, s: ManifestType["services"][number]) {
+  const entrypoints = new Set(manifest.services.flatMap((caller) => callBindings(caller).filter((c) => c.service === s.name && c.entrypoint).map((c) => c.entrypoint!)));
+  const bindings = s.versions.flatMap((v) => {
+    const service = v.deployed ?? meshWorkerName(manifest.name, versionWorkerName(s.name, v.name));
+    return [{ binding: versionBinding(v.name), service }, ...[...entrypoints].sort().map((entrypoint) => ({ binding: versionBinding(v.name, entrypoint), service, entrypoint }))];
+  });
+  const seen = new Set<string>();
+  for (const b of bindings) {
+    if (seen.has(b.binding)) throw new Error(`${s.name}'s edge would have two bindings named ${b.binding}: rename a version or an entrypoint`);
+    seen.add(b.binding);
+  }
+  return bindings;
 }
 
 /** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */

@@ -1,7 +1,22 @@
 import { z } from "zod";
 import { envelope, TargetRef } from "./metadata.ts";
+import { isRpcMethodPattern, MAX_METHOD_NAME } from "../rpc/method.ts";
 
 const Values = z.array(z.string().min(1).max(1024)).max(64).optional();
+
+/**
+ * Workers RPC methods by full name, Istio's value syntax (exact, `*`, `prefix*`, `*suffix`):
+ * `getRating` on the default entrypoint, `Admin.reset` on a named one, `Admin.*` for all of it.
+ */
+export const RpcMethodValues = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(2 * MAX_METHOD_NAME + 1)
+      .refine(isRpcMethodPattern, "an RPC method is `method` (default entrypoint) or `Entrypoint.method`, with an optional leading or trailing `*`"),
+  )
+  .max(64);
 
 export const Source = z.strictObject({
   principals: Values,
@@ -13,6 +28,9 @@ export const Source = z.strictObject({
 export const Operation = z.strictObject({
   methods: Values,
   notMethods: Values,
+  /** isomesh extension: Workers RPC methods (a fetch has none, an RPC call has no path, host or HTTP method). */
+  rpcMethods: RpcMethodValues.optional(),
+  notRpcMethods: RpcMethodValues.optional(),
   paths: Values,
   notPaths: Values,
   hosts: Values,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { checkGroup, envelope } from "./metadata.ts";
+import { IDENTIFIER, MAX_METHOD_NAME } from "../rpc/method.ts";
 
 // Gateway API HTTPRoute (gateway.networking.k8s.io/v1), GAMMA style for east-west.
 
@@ -41,12 +42,53 @@ export const QueryParamMatch = z.union([
 
 export const Method = z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
-export const RouteMatch = z.strictObject({
-  path: PathMatch.default({ type: "PathPrefix", value: "/" }),
-  headers: z.array(HeaderMatch).max(16).default([]),
-  queryParams: z.array(QueryParamMatch).max(16).default([]),
-  method: Method.optional(),
-});
+const RpcName = z.string().min(1).max(MAX_METHOD_NAME);
+
+/**
+ * isomesh extension: a Workers RPC call, by entrypoint and method, as GRPCRoute's `method` matches
+ * a gRPC call by service and method (GRPCRoute's service is the callee's entrypoint here: the
+ * class a binding's `entrypoint:` names, `default` for the default export). `type` applies to
+ * both names; an absent name matches any; at least one is required.
+ */
+export const RpcMatch = z
+  .strictObject({
+    type: z.enum(["Exact", "RegularExpression"]).default("Exact"),
+    entrypoint: RpcName.optional(),
+    method: RpcName.optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.entrypoint === undefined && m.method === undefined) ctx.addIssue({ code: "custom", message: "an rpc match needs an entrypoint or a method (or both)" });
+    for (const key of ["entrypoint", "method"] as const) {
+      const v = m[key];
+      if (v === undefined) continue;
+      if (m.type === "Exact" && !IDENTIFIER.test(v)) ctx.addIssue({ code: "custom", path: [key], message: `${key} must be a JS identifier (an Exact match names one ${key})` });
+      if (m.type === "RegularExpression") {
+        const checked = Regex.safeParse(v);
+        if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", path: [key], message: issue.message });
+      }
+    }
+  });
+
+export const RouteMatch = z
+  .strictObject({
+    path: PathMatch.default({ type: "PathPrefix", value: "/" }),
+    headers: z.array(HeaderMatch).max(16).default([]),
+    queryParams: z.array(QueryParamMatch).max(16).default([]),
+    method: Method.optional(),
+    rpc: RpcMatch.optional(),
+  })
+  .superRefine((m, ctx) => {
+    // An RPC call has no path, headers, query or HTTP method: a match asking for both could never match.
+    if (!m.rpc) return;
+    const none = (key: string) => ctx.addIssue({ code: "custom", path: [key], message: `a match with rpc cannot also match on ${key}: a Workers RPC call has none` });
+    if (!isCatchAllPath(m.path)) none("path");
+    if (m.method !== undefined) none("method");
+    if (m.headers.length) none("headers");
+    if (m.queryParams.length) none("queryParams");
+  });
+
+/** The default path match (`PathPrefix /`): no condition on the path at all. */
+export const isCatchAllPath = (p: z.infer<typeof PathMatch>) => p.type === "PathPrefix" && p.value === "/";
 
 const HeaderValue = z.strictObject({ name: HeaderName, value: z.string().max(4096) });
 export const HeaderModifier = z.strictObject({
@@ -163,5 +205,6 @@ export const HTTPRoute = envelope("gateway.networking.k8s.io/v1", "HTTPRoute", H
 export type HTTPRoute = z.infer<typeof HTTPRoute>;
 export type RouteRule = z.infer<typeof RouteRule>;
 export type RouteMatch = z.infer<typeof RouteMatch>;
+export type RpcMatch = z.infer<typeof RpcMatch>;
 export type RouteFilter = z.infer<typeof RouteFilter>;
 export type BackendRef = z.infer<typeof BackendRef>;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { envelope, TargetRef } from "./metadata.ts";
 import { HeaderMatch } from "./http-route.ts";
+import { RpcMethodValues } from "./authorization-policy.ts";
 
 const Percent = z.number().min(0).max(100);
 
@@ -14,6 +15,12 @@ export const KeySource = z.union([
   z.strictObject({ clientIp: z.literal(true) }),
   /** The request's host: per virtual host at the gateway, per external host at the egress edge. */
   z.strictObject({ host: z.literal(true) }),
+  /**
+   * Workers RPC: an argument of the call (`getRating(userId)`: `{ argument: 0 }`), or a top-level
+   * field of an object argument (`{ argument: 0, field: user }`); only strings, numbers, bigints
+   * and booleans are keys (a stream, stub or function is none).
+   */
+  z.strictObject({ argument: z.number().int().min(0).max(15), field: z.string().min(1).max(128).optional() }),
 ]);
 export type KeySource = z.infer<typeof KeySource>;
 
@@ -26,7 +33,16 @@ export const RateLimit = z.strictObject({
 
 export const FaultInjection = z
   .strictObject({
-    match: z.strictObject({ headers: z.array(HeaderMatch).default([]) }).optional(),
+    match: z
+      .strictObject({
+        headers: z.array(HeaderMatch).default([]),
+        /** isomesh extension: only these Workers RPC methods (then never a fetch); see AuthorizationPolicy's rpcMethods. */
+        rpcMethods: RpcMethodValues.optional(),
+      })
+      .superRefine((m, ctx) => {
+        if (m.rpcMethods && m.headers.length) ctx.addIssue({ code: "custom", path: ["headers"], message: "a match with rpcMethods cannot also match on headers: a Workers RPC call has none" });
+      })
+      .optional(),
     delay: z.strictObject({ fixedDelay: Duration, percentage: Percent.default(100) }).optional(),
     abort: z.strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) }).optional(),
   })
@@ -47,6 +63,11 @@ export const TrafficPolicySpec = z.strictObject({
   rateLimits: z.array(RateLimit).max(8).default([]),
   faultInjection: FaultInjection.optional(),
   stickySession: z.strictObject({ hashOn: KeySource }).optional(),
+  /**
+   * Workers RPC methods that are safe to retry (gRPC's `idempotency_level: IDEMPOTENT`): a route's
+   * `retry` retries an RPC call only when its method is listed here. Same syntax as rpcMethods.
+   */
+  idempotentMethods: RpcMethodValues.default([]),
 });
 
 export const TrafficPolicy = envelope("isomesh.dev/v1", "TrafficPolicy", TrafficPolicySpec);

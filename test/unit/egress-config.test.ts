@@ -55,7 +55,7 @@ describe("isomesh gen: egress", () => {
 
   it("deploys the egress edge first, with its client certificates and a control-plane nudge binding", () => {
     expect(worker("egress").config).toMatchObject({ workers_dev: false, mtls_certificates: [{ binding: "PARTNER_CERT", certificate_id: "11111111-2222-3333-4444-555555555555" }] });
-    expect(worker("control").config.services).toContainEqual({ binding: "EDGE_EGRESS", service: "m-egress", props: { caller: "control" } });
+    expect(worker("control").config.services).toContainEqual({ binding: "EDGE_EGRESS", service: "m-egress", entrypoint: "EdgeControl", props: { caller: "control" } });
   });
 });
 

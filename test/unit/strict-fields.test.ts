@@ -52,7 +52,7 @@ describe("unknown fields", () => {
     ["concurencyLimit", policy({ concurencyLimit: 10 }), "spec.concurencyLimit", "unknown field `concurencyLimit` (did you mean `concurrencyLimit`?)"],
     ["retry budget", policy({ retryBudget: { percentage: 20 } }), "spec.retryBudget.percentage", "unknown field `percentage` (did you mean `percent`?)"],
     ["sticky key (a union of one-key objects)", policy({ stickySession: { hashOn: { hedaer: "x-user" } } }), "spec.stickySession.hashOn.hedaer", "unknown field `hedaer` (did you mean `header`?)"],
-    ["rate limit key with an extra field", policy({ rateLimits: [{ requests: 1, per: "1s", key: { header: "x", global: true } }] }), "spec.rateLimits[0].key.global", "unknown field `global` (fields here: header, cookie, claim, caller, clientIp, host)"],
+    ["rate limit key with an extra field", policy({ rateLimits: [{ requests: 1, per: "1s", key: { header: "x", global: true } }] }), "spec.rateLimits[0].key.global", "unknown field `global` (fields here: header, cookie, claim, caller, clientIp, host, argument, field)"],
     ["fault match", policy({ faultInjection: { abort: { httpStatus: 500 }, match: { header: [] } } }), "spec.faultInjection.match.header", "unknown field `header` (did you mean `headers`?)"],
     ["targetRef", policy({ targetRefs: [{ name: "ratings", namespace: "x" }] }), "spec.targetRefs[0].namespace", "unknown field `namespace` (fields here: group, kind, name)"],
     // RequestAuthentication
