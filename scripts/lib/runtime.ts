@@ -10,6 +10,9 @@ import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-m
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
+import { type BuiltApp, discoverExports } from "./app-exports.ts";
+import { WORKER_ENTRY } from "./paths.ts";
+import type { ServiceExports } from "../../shared/rpc/exports.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -54,7 +57,8 @@ export type MeshRuntime = {
  */
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
-  const mesh = generate(o.manifestPath, { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev", validate: false });
+  const genOptions = { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev" as const, validate: false };
+  const generated = generate(o.manifestPath, genOptions);
   const persist = o.persist !== false;
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
@@ -62,8 +66,18 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   // Every edge runs one bundle: its bootstrap snapshot (a `define` in production, where vars are
   // limited to 5 KB) is the BOOTSTRAP_SNAPSHOT var here, so a mesh of N services builds the edge once.
   const bundles = new Map<string, Promise<string>>();
-  const bundled = mesh.workers.map((w) => (w.build.kind === "esbuild" ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles) : undefined));
-  for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const built = generated.workers.map((w) =>
+    w.build.kind === "esbuild"
+      ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles)
+      : buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
+          throw new Error(`${w.service}/${w.version}: ${e.message}`);
+        }),
+  );
+  for (const b of built) b.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  // What each app exports for Workers RPC is read from its build and shipped in the topology
+  // (app-exports.ts): generate once more with it. Builds do not depend on it, so they are not redone.
+  const exports = await appExports(generated, built, join(state, "build"), warn);
+  const mesh = exports ? generate(o.manifestPath, { ...genOptions, exports }) : generated;
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
@@ -81,12 +95,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
-      const scriptPath =
-        w.build.kind === "wrangler"
-          ? await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
-              throw new Error(`${w.service}/${w.version}: ${e.message}`);
-            })
-          : await bundled[i]!;
+      const scriptPath = await built[i]!; // the second generation lists the same workers in the same order
       builds.push(scriptPath);
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
@@ -151,9 +160,38 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   }
 }
 
+/** Reads the apps' exports from their builds (cached by content); undefined when no app's are known. */
+async function appExports(mesh: GeneratedMesh, built: Promise<string>[], buildRoot: string, warn: (l: string) => void) {
+  const apps: BuiltApp[] = [];
+  const known: Record<string, ServiceExports> = {};
+  for (const [i, w] of mesh.workers.entries()) {
+    if (w.role !== "app") continue;
+    // The echo backend is an object handler: no RPC methods, nothing to load.
+    if (w.build.kind === "esbuild" && w.build.entry === WORKER_ENTRY.echo) {
+      (known[w.service!] ??= {})[w.version!] = { default: [] };
+      continue;
+    }
+    const config = readWranglerConfig(w.configPath);
+    const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
+    apps.push({
+      service: w.service!,
+      version: w.version!,
+      scriptPath: await built[i]!,
+      compatibilityDate: config.compatibility_date ?? mesh.manifest.compatibilityDate,
+      compatibilityFlags: config.compatibility_flags ?? [],
+      modulesRules: workerOptions.modulesRules,
+    });
+  }
+  const found = await discoverExports(apps, buildRoot);
+  for (const u of found.unknown) warn(`isomesh dev: ${u.service}/${u.version}'s exports could not be read from its build (${u.reason}): its edge forwards every RPC method unchecked`);
+  for (const [service, versions] of Object.entries(found.exports)) Object.assign((known[service] ??= {}), versions);
+  return Object.keys(known).length ? known : undefined;
+}
+
 /** Builds no worker of this start uses (an edited app, a removed version) are removed, so the folder does not grow. */
 function pruneBuilds(dir: string, used: Set<string>) {
   const keep = new Set([...used].map((p) => relative(dir, p).split(sep)[0]));
+  keep.add("exports"); // app-exports.ts's cache
   for (const entry of readdirSync(dir)) if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
