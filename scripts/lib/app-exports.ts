@@ -2,7 +2,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { VersionExports, type ServiceExports } from "../../shared/rpc/exports.ts";
+import { isRpcMethodName } from "../../shared/rpc/method.ts";
 import { sha256 } from "./build-cache.ts";
+import { bundleWorker } from "./bundle.ts";
+import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
+import { WORKER_ENTRY } from "./paths.ts";
+import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
+import { buildWithWrangler } from "./wrangler-build.ts";
 
 // What each app version exports for Workers RPC, read from its build when the mesh is generated.
 //
@@ -64,7 +70,8 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
   const pending: { app: BuiltApp; key: string }[] = [];
   const record = (a: BuiltApp, listed: VersionExports | { error: string }) => {
     if ("error" in listed && typeof listed.error === "string") result.unknown.push({ service: a.service, version: a.version, reason: listed.error });
-    else (result.exports[a.service] ??= {})[a.version] = listed as VersionExports;
+    // `fetch` and the other handlers are not RPC methods (workerd never sends them as calls).
+    else (result.exports[a.service] ??= {})[a.version] = Object.fromEntries(Object.entries(listed as VersionExports).map(([e, names]) => [e, names.filter(isRpcMethodName)]));
   };
   for (const app of apps) {
     const key = keyOf(app);
@@ -116,4 +123,50 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
 function stampBeside(scriptPath: string): string {
   const stamp = join(dirname(scriptPath), ".isomesh-build.json");
   return basename(dirname(scriptPath)).startsWith("wrangler-") && existsSync(stamp) ? readFileSync(stamp, "utf8") : "";
+}
+
+/** Reads the apps' exports from their builds (cached by content); undefined when no app's are known. */
+export async function appExportsOf(mesh: GeneratedMesh, built: Promise<string>[], buildRoot: string, warn: (l: string) => void) {
+  const apps: BuiltApp[] = [];
+  const known: Record<string, ServiceExports> = {};
+  for (const [i, w] of mesh.workers.entries()) {
+    if (w.role !== "app") continue;
+    // The echo backend is an object handler: no RPC methods, nothing to load.
+    if (w.build.kind === "esbuild" && w.build.entry === WORKER_ENTRY.echo) {
+      (known[w.service!] ??= {})[w.version!] = { default: [] };
+      continue;
+    }
+    const config = readWranglerConfig(w.configPath);
+    const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
+    // A build that fails is the start's (or the deploy's) error to report, not this list's.
+    const scriptPath = await built[i]!.catch(() => undefined);
+    if (scriptPath === undefined) continue;
+    apps.push({
+      service: w.service!,
+      version: w.version!,
+      scriptPath,
+      compatibilityDate: config.compatibility_date ?? mesh.manifest.compatibilityDate,
+      compatibilityFlags: config.compatibility_flags ?? [],
+      modulesRules: workerOptions.modulesRules,
+    });
+  }
+  const found = await discoverExports(apps, buildRoot);
+  for (const u of found.unknown) warn(`${u.service}/${u.version}'s exports could not be read from its build (${u.reason}): its edge forwards every RPC method unchecked`);
+  for (const [service, versions] of Object.entries(found.exports)) Object.assign((known[service] ??= {}), versions);
+  return Object.keys(known).length ? known : undefined;
+}
+
+
+/**
+ * `isomesh gen` and `deploy`: the configs with every app's exports in the topology. Builds each app
+ * as `isomesh dev` does (into the same cache), reads its exports, then generates again with them.
+ */
+export async function generateWithExports(manifestPath: string, opts: GenOptions, buildRoot: string, warn: (l: string) => void): Promise<GeneratedMesh> {
+  const first = generate(manifestPath, { ...opts, validate: false });
+  const built = first.workers.map((w) =>
+    w.role !== "app" ? Promise.resolve("") : w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define, buildRoot) : buildWithWrangler(w.configPath, w.build.projectDir, buildRoot),
+  );
+  for (const b of built) b.catch(() => undefined);
+  const exports = await appExportsOf(first, built, buildRoot, warn);
+  return generate(manifestPath, { ...opts, exports });
 }

@@ -10,9 +10,7 @@ import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-m
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
-import { type BuiltApp, discoverExports } from "./app-exports.ts";
-import { WORKER_ENTRY } from "./paths.ts";
-import type { ServiceExports } from "../../shared/rpc/exports.ts";
+import { appExportsOf } from "./app-exports.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -76,7 +74,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   for (const b of built) b.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   // What each app exports for Workers RPC is read from its build and shipped in the topology
   // (app-exports.ts): generate once more with it. Builds do not depend on it, so they are not redone.
-  const exports = await appExports(generated, built, join(state, "build"), warn);
+  const exports = await appExportsOf(generated, built, join(state, "build"), warn);
   const mesh = exports ? generate(o.manifestPath, { ...genOptions, exports }) : generated;
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
@@ -158,34 +156,6 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     await miniflare.dispose().catch(() => undefined);
     throw e;
   }
-}
-
-/** Reads the apps' exports from their builds (cached by content); undefined when no app's are known. */
-async function appExports(mesh: GeneratedMesh, built: Promise<string>[], buildRoot: string, warn: (l: string) => void) {
-  const apps: BuiltApp[] = [];
-  const known: Record<string, ServiceExports> = {};
-  for (const [i, w] of mesh.workers.entries()) {
-    if (w.role !== "app") continue;
-    // The echo backend is an object handler: no RPC methods, nothing to load.
-    if (w.build.kind === "esbuild" && w.build.entry === WORKER_ENTRY.echo) {
-      (known[w.service!] ??= {})[w.version!] = { default: [] };
-      continue;
-    }
-    const config = readWranglerConfig(w.configPath);
-    const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
-    apps.push({
-      service: w.service!,
-      version: w.version!,
-      scriptPath: await built[i]!,
-      compatibilityDate: config.compatibility_date ?? mesh.manifest.compatibilityDate,
-      compatibilityFlags: config.compatibility_flags ?? [],
-      modulesRules: workerOptions.modulesRules,
-    });
-  }
-  const found = await discoverExports(apps, buildRoot);
-  for (const u of found.unknown) warn(`isomesh dev: ${u.service}/${u.version}'s exports could not be read from its build (${u.reason}): its edge forwards every RPC method unchecked`);
-  for (const [service, versions] of Object.entries(found.exports)) Object.assign((known[service] ??= {}), versions);
-  return Object.keys(known).length ? known : undefined;
 }
 
 /** Builds no worker of this start uses (an edited app, a removed version) are removed, so the folder does not grow. */

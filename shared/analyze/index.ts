@@ -4,6 +4,7 @@ import type { ResourceIssue } from "../resources/issues.ts";
 import { checkReferences } from "./references.ts";
 import { checkRolloutOwnership } from "./rollouts.ts";
 import { checkShadowing } from "./shadowing.ts";
+import { checkRpcMethods } from "./rpc-methods.ts";
 import { checkDeadRules, checkEgressUnused, checkExternalHosts, checkGatewayRoutes, checkPolicyConflicts } from "./policies.ts";
 
 /**
@@ -13,6 +14,6 @@ import { checkDeadRules, checkEgressUnused, checkExternalHosts, checkGatewayRout
 export function analyze(topology: Topology, resources: Resource[], opts: { full?: boolean } = {}): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
   return {
     errors: checkReferences(topology, resources),
-    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...checkExternalHosts(resources), ...checkRolloutOwnership(resources), ...(opts.full ? [...checkGatewayRoutes(resources), ...checkEgressUnused(topology, resources)] : [])],
+    warnings: [...checkShadowing(resources), ...checkPolicyConflicts(resources), ...checkDeadRules(resources), ...checkExternalHosts(resources), ...checkRolloutOwnership(resources), ...checkRpcMethods(topology, resources), ...(opts.full ? [...checkGatewayRoutes(resources), ...checkEgressUnused(topology, resources)] : [])],
   };
 }
