@@ -8,6 +8,7 @@ import { decisionRecordBench, jwtBench, normalizationBench, recorderBench } from
 import { latencySvg } from "./plot.ts";
 import { propagationLocal, propagationWorldwide } from "./propagation.ts";
 import { telemetryDo } from "./telemetry-do.ts";
+import { rpcOverhead } from "./rpc.ts";
 
 const ENVOY_BYTES_PER_CLUSTER = 44 * 1024; // Istio's published figure for a sidecar's per-service config
 
@@ -35,6 +36,16 @@ pass-through does) instead of rebuilding it, and letting the gateway call a serv
 no inbound policy, which removes a whole hop from the north-south chain.
 `;
 
+/** The mesh's cost on an RPC call, against the same call over a bare binding, and against fetch's. */
+function rpcNote(rows: { name: string; p50: number; cpuUsPerReq: number }[]): string {
+  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
+  const [bareRpc, meshRpc, bareFetch, meshFetch] = [by("RPC over"), by("RPC through"), by("fetch over"), by("fetch through")];
+  if (!bareRpc || !meshRpc || !bareFetch || !meshFetch) return "";
+  const us = (ms: number) => `${ms >= 0 ? "+" : ""}${f(ms * 1000, 0)} µs`;
+  return `Through the mesh an RPC call costs ${us(meshRpc.p50 - bareRpc.p50)} p50 and ${us((meshRpc.cpuUsPerReq - bareRpc.cpuUsPerReq) / 1000)} of CPU over the same call on a bare binding;
+a fetch costs ${us(meshFetch.p50 - bareFetch.p50)} p50 and ${us((meshFetch.cpuUsPerReq - bareFetch.cpuUsPerReq) / 1000)} of CPU the same way.`;
+}
+
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 
@@ -48,6 +59,8 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
 
   log("hop overhead …");
   const hop = await hopOverhead({ rate: p.rate, seconds: p.seconds, reps: p.reps, log });
+  log("Workers RPC …");
+  const rpc = await rpcOverhead({ rate: p.rate, seconds: p.seconds, reps: p.reps, log });
   log("workerd primitives …");
   const ops = await workerdOps();
   log("config scale …");
@@ -75,7 +88,7 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   const sizeDrift = Math.abs(large.edgeBytes - small.edgeBytes) / small.edgeBytes;
 
   if (opts.smoke) {
-    const failed = hop.rows.filter((r) => r.errors > 0).map((r) => `${r.name}: ${r.errors} errors`);
+    const failed = [...hop.rows, ...rpc].filter((r) => r.errors > 0).map((r) => `${r.name}: ${r.errors} errors`);
     if (!local.allEdgesConverged) failed.push(`propagation: a change to all ${local.edges} edges did not converge`);
     if (!(jwt.cachedUs > 0) || !(rec.observeNs > 0) || !(norm.plainNs > 0)) failed.push("micro-benchmarks returned no figure");
     if (failed.length) throw new Error(`bench smoke failed: ${failed.join("; ")}`);
@@ -180,6 +193,19 @@ Every edge normalizes the path and the host once per request, before any decisio
 
 The hop rows of section 1 include it (every request there is normalized): an ordinary request pays the plain-path row, about
 1 / ${f(edge.cpuUsPerReq * 1000 / norm.plainNs, 0)} of the hop's CPU, far below this machine's ±15 µs of noise on the hop itself.
+
+## 8. Workers RPC
+
+One RPC call (\`await env.APP.get(1)\`, a ~1 KB object back) made by the same caller Worker over a bare service binding to the app and
+over the mesh's binding (through the app's edge: routing, policy, the retry loop and telemetry, as for fetch), then the same caller's
+fetch both ways. Same load as section 1 (${p.rate} req/s for ${p.seconds} s, ${p.reps} repetitions, medians); each request reaches the caller over HTTP,
+so every row carries that hop too: compare rows with each other.
+
+| configuration | p50 (ms) | p90 (ms) | p99 (ms) | CPU / request | errors |
+| --- | --- | --- | --- | --- | --- |
+${rpc.map((r) => `| ${r.name} | ${f(r.p50, 3)} | ${f(r.p90, 3)} | ${f(r.p99, 3)} | ${f(r.cpuUsPerReq, 0)} µs | ${r.errors} |`).join("\n")}
+
+${rpcNote(rpc)}
 
 ## Rerun
 
