@@ -32,6 +32,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // - When the forwarder stops waiting (a timeout) and returns, its pending call to the version is
 //   cancelled: the version's handler never resumes (as for fetch, see cancellation-runtime).
 // - Named entrypoints: the forwarder picks a binding with `entrypoint:` from its props.
+// - Props are each binding's own: the forwarder sees the caller's (`ctx.props.caller`, which the
+//   caller cannot forge), the version sees the forwarder's binding's. So a version learns nothing
+//   of the original caller from props, and the forwarder must act on the caller's identity itself.
+// - An RPC call carries no headers: no trace context or deadline travels with it unless the
+//   caller passes them as arguments.
 
 const version = `
 import { WorkerEntrypoint, RpcTarget } from "cloudflare:workers";
@@ -59,6 +64,7 @@ export default class Ratings extends WorkerEntrypoint {
   obj() { return { fn: (x) => x * 2, nested: { y: 1 } }; }
   response() { return new Response("a response", { status: 201, headers: { "x-a": "1" } }); }
   log() { return log; }
+  props() { return this.ctx.props ?? null; }
   async fetch() { return new Response("version fetch"); }
 }
 export class Admin extends WorkerEntrypoint {
@@ -128,6 +134,7 @@ export default { async fetch(request, env) {
   const via = url.searchParams.get("via");
   const b = via === "edge" ? env.EDGE : env.V;
   if (url.pathname === "/named") return Response.json(await (via === "edge" ? env.EDGE_ADMIN : env.V_ADMIN).reset());
+  if (url.pathname === "/props") return Response.json(await b.props());
   if (url.pathname === "/probed") return Response.json(await env.EDGE.probed());
   if (url.pathname === "/log") return Response.json(await env.V.log());
   if (url.pathname === "/timeout") { try { return Response.json(await env.EDGE.slowWithTimeout(300, url.searchParams.get("id"), 30)); } catch (e) { return Response.json(described(e)); } }
@@ -148,13 +155,13 @@ beforeAll(async () => {
         script: caller,
         compatibilityDate: "2025-04-01",
         serviceBindings: {
-          V: "version",
+          V: { name: "version", props: { caller: "a" } },
           V_ADMIN: { name: "version", entrypoint: "Admin" },
           EDGE: { name: "edge", props: { caller: "a" } },
           EDGE_ADMIN: { name: "edge", props: { caller: "a", entrypoint: "Admin" } },
         },
       },
-      { name: "edge", modules: true, script: forwarder, compatibilityDate: "2025-04-01", serviceBindings: { V: "version", V_ADMIN: { name: "version", entrypoint: "Admin" } } },
+      { name: "edge", modules: true, script: forwarder, compatibilityDate: "2025-04-01", serviceBindings: { V: { name: "version", props: { via: "edge" } }, V_ADMIN: { name: "version", entrypoint: "Admin" } } },
       { name: "version", modules: true, script: version, compatibilityDate: "2025-04-01" },
     ],
   });
@@ -196,6 +203,11 @@ describe("a Workers RPC call through a forwarding entrypoint (workerd)", () => {
   it("workerd reads every handler name it knows on each new instance: the forwarder must not claim them", async () => {
     await get("/add?via=edge");
     expect(await get("/probed")).toEqual(expect.arrayContaining(["connect", "tail", "scheduled", "alarm", "test", "webSocketMessage", "self"]));
+  });
+
+  it("props are the last binding's: through the forwarder the version sees the forwarder's binding, never the caller's", async () => {
+    expect(await get("/props")).toEqual({ caller: "a" });
+    expect(await get("/props?via=edge")).toEqual({ via: "edge" });
   });
 
   it("named entrypoints: the forwarder's props pick the version's binding with `entrypoint:`", async () => {
