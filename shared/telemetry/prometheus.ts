@@ -20,6 +20,8 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
     response_code: String(s.code),
     // Only on a RequestMirror's copies, so queries written for Istio keep their meaning; {mirror=""} leaves them out.
     ...(s.mirror ? { mirror: "true" } : {}),
+    // Only on Workers RPC calls (the method, as Istio's gRPC series carry grpc_response_status): {rpc_method=""} is fetch.
+    ...(s.method !== undefined ? { rpc_method: s.method } : {}),
   });
   out.push("# HELP isomesh_requests_total Requests handled, counted once per reporting edge (response_code 0: the caller gave up first).", "# TYPE isomesh_requests_total counter");
   for (const s of series) out.push(`isomesh_requests_total${labels(base(s))} ${s.count}`);
@@ -45,7 +47,7 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
     "# TYPE isomesh_request_flags_total counter",
   );
   for (const s of series)
-    for (const [flag, n] of Object.entries(s.flags)) out.push(`isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), flag })} ${n}`);
+    for (const [flag, n] of Object.entries(s.flags)) out.push(`isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), ...(s.method !== undefined ? { rpc_method: s.method } : {}), flag })} ${n}`);
 
   out.push("# HELP isomesh_config_version Config version served by the control plane.", "# TYPE isomesh_config_version gauge", `isomesh_config_version ${version}`);
   out.push("# HELP isomesh_edge_config_version Config version each edge reports running.", "# TYPE isomesh_edge_config_version gauge");
