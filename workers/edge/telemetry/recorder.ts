@@ -98,12 +98,12 @@ export class TelemetryRecorder {
   }
 
   /** The series an observation adds to, created on first use; undefined past the cap. */
-  private seriesFor(o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror">): MetricSeries | undefined {
-    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}`;
+  private seriesFor(o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">): MetricSeries | undefined {
+    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}${o.method !== undefined ? `|rpc:${o.method}` : ""}`;
     let s = this.series.get(key);
     if (!s) {
       if (this.series.size >= MAX_SERIES) return undefined;
-      s = { reporter: o.reporter, source: o.source, destination: o.destination, version: o.version, route: o.route, code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {}, ...(o.mirror ? { mirror: true } : {}) };
+      s = { reporter: o.reporter, source: o.source, destination: o.destination, version: o.version, route: o.route, code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {}, ...(o.mirror ? { mirror: true } : {}), ...(o.method !== undefined ? { method: o.method } : {}) };
       this.series.set(key, s);
     }
     return s;
