@@ -1,27 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+import { call, RPC_MANIFEST } from "../helpers/rpc.ts";
 
 // Workers RPC through the mesh, end to end: an app (web) calls methods on its binding to another
 // service (ratings, two versions built from test/fixtures/rpc), through ratings' edge, as real
 // Workers in workerd. What workerd itself does with such calls is pinned in rpc-runtime.test.ts.
-export const RPC_MANIFEST = `name: rpc
-services:
-  - name: web
-    versions: [{ name: v1, worker: test/fixtures/rpc/client.ts }]
-    calls: [ratings, { service: ratings, entrypoint: Admin }]
-  - name: ratings
-    versions:
-      - { name: v1, worker: test/fixtures/rpc/ratings.ts }
-      - { name: v2, worker: test/fixtures/rpc/ratings-v2.ts }
-`;
-
 let mesh: TestMesh;
-/** One RPC call made by web: its value, or the error web caught (class, message, remote). */
-export const call = async (m: TestMesh, binding: string, method: string, args: unknown[] = [], opts: { read?: boolean } = {}) => {
-  const res = await m.get("/call", { method: "POST", body: JSON.stringify({ binding, method, args, read: opts.read }), headers: { "content-type": "application/json" } });
-  if (res.status !== 200) throw new Error(`web answered ${res.status}: ${res.body}`);
-  return res.json<{ value?: any; error?: { ctor: string; message: string; remote: boolean } }>();
-};
 const scenario = async (name: string) => (await mesh.get(`/scenario/${name}`)).json<{ value?: unknown; error?: { ctor: string; message: string } }>();
 
 beforeAll(async () => {
