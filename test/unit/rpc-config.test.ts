@@ -6,6 +6,7 @@ import { topologyOf } from "../../shared/manifest/topology.ts";
 import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
 import { exportedMethodNames, exportsMethod } from "../../shared/rpc/exports.ts";
 import { fullMethodName, isRpcMethodName, isRpcMethodPattern, parseMethodName } from "../../shared/rpc/method.ts";
+import { namesMethod, prepareRpcMatch, rpcMatchRank, rpcTarget } from "../../shared/rpc/match.ts";
 import { generate } from "../../scripts/lib/gen.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -244,5 +245,47 @@ spec:
 `),
     );
     expect(warnings.map((w) => w.message)).toContain("the gateway receives no Workers RPC (the internet calls over HTTP): this match never matches there");
+  });
+});
+
+describe("matching an RPC call", () => {
+  const admin = rpcTarget("Admin", "reset");
+  const get = rpcTarget(undefined, "getRating");
+
+  it("names the call: default entrypoint bare, a named one Entrypoint.method", () => {
+    expect(get).toEqual({ entrypoint: "default", method: "getRating", fullName: "getRating" });
+    expect(admin.fullName).toBe("Admin.reset");
+  });
+
+  it.each([
+    [{ type: "Exact", method: "getRating" }, get, true],
+    [{ type: "Exact", method: "getRating" }, admin, false],
+    [{ type: "Exact", entrypoint: "Admin" }, admin, true],
+    [{ type: "Exact", entrypoint: "default", method: "getRating" }, get, true],
+    [{ type: "RegularExpression", method: "get.*" }, get, true],
+    [{ type: "RegularExpression", method: "get" }, get, false], // a full match, as Gateway API's
+    [{ type: "RegularExpression", entrypoint: "Adm.*", method: "re.*" }, admin, true],
+  ] as const)("%j matches %j: %s", (m, call, ok) => expect(prepareRpcMatch(m)(call)).toBe(ok));
+
+  it("ranks as GRPCRoute: exact first, then the longer entrypoint, then the longer method", () => {
+    const ranked = [
+      { type: "RegularExpression", method: "get.*" },
+      { type: "Exact", method: "getRating" },
+      { type: "Exact", entrypoint: "Admin", method: "reset" },
+      { type: "Exact", method: "get" },
+    ] as const;
+    const order = [...ranked].sort((a, b) => {
+      const [x, y] = [rpcMatchRank(a), rpcMatchRank(b)];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    });
+    expect(order).toEqual([ranked[2], ranked[1], ranked[3], ranked[0]]);
+  });
+
+  it("policy values name methods with Istio's syntax", () => {
+    expect(namesMethod(["get*"], get)).toBe(true);
+    expect(namesMethod(["Admin.*"], admin)).toBe(true);
+    expect(namesMethod(["*"], admin)).toBe(true);
+    expect(namesMethod(["reset"], admin)).toBe(false); // Admin's reset is Admin.reset
+    expect(namesMethod(undefined, get)).toBe(false);
   });
 });
