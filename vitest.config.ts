@@ -36,7 +36,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
-      // Team-sized meshes (100 services, 200 workers) in Chromium: minutes to start here, so CI runs it after npm test.
+      // Team-sized meshes (100 services, 302 workers) in Chromium: its own project, which CI runs after npm test.
       {
         test: {
           name: "scale",

@@ -1,24 +1,5 @@
 import { z } from "zod";
-import { hashUnit } from "./routing/split.ts";
-
-/** Fixed number of beacon shards: the beacon's size never grows with the mesh. */
-export const BEACON_SHARDS = 64;
-
-/**
- * The version beacon: the config version and one content hash per shard of edges. Each shard hash
- * names an immutable KV manifest (`shard/<hash>`) mapping its edges to their snapshot hashes.
- */
-export const Beacon = z.object({ version: z.number().int().min(0), shards: z.array(z.string()).length(BEACON_SHARDS) });
-export type Beacon = z.infer<typeof Beacon>;
-
-/** The shard of the beacon an edge reads: a fixed function of its name. */
-export const shardOf = (edge: string) => Math.floor(hashUnit(edge) * BEACON_SHARDS);
-
-export const ShardManifest = z.object({ edges: z.record(z.string(), z.string()) });
-export type ShardManifest = z.infer<typeof ShardManifest>;
-
-export const snapshotKey = (edge: string, hash: string) => `snap/${edge}/${hash}`;
-export const shardKey = (hash: string) => `shard/${hash}`;
+import type { Beacon } from "./snapshot/distribution.ts";
 
 /** Which edge runs what: one isolate's report of the snapshot it serves (xDS ACK/NACK). */
 export const EdgeReport = z.object({

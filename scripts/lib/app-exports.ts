@@ -126,7 +126,7 @@ function stampBeside(scriptPath: string): string {
 }
 
 /** Reads the apps' exports from their builds (cached by content); undefined when no app's are known. */
-export async function appExportsOf(mesh: GeneratedMesh, built: Promise<string>[], buildRoot: string, warn: (l: string) => void) {
+export async function appExportsOf(mesh: GeneratedMesh, built: (Promise<string> | undefined)[], buildRoot: string, warn: (l: string) => void) {
   const apps: BuiltApp[] = [];
   const known: Record<string, ServiceExports> = {};
   for (const [i, w] of mesh.workers.entries()) {
@@ -139,7 +139,7 @@ export async function appExportsOf(mesh: GeneratedMesh, built: Promise<string>[]
     const config = readWranglerConfig(w.configPath);
     const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
     // A build that fails is the start's (or the deploy's) error to report, not this list's.
-    const scriptPath = await built[i]!.catch(() => undefined);
+    const scriptPath = await built[i]?.catch(() => undefined);
     if (scriptPath === undefined) continue;
     apps.push({
       service: w.service!,
@@ -164,9 +164,9 @@ export async function appExportsOf(mesh: GeneratedMesh, built: Promise<string>[]
 export async function generateWithExports(manifestPath: string, opts: GenOptions, buildRoot: string, warn: (l: string) => void): Promise<GeneratedMesh> {
   const first = generate(manifestPath, { ...opts, validate: false });
   const built = first.workers.map((w) =>
-    w.role !== "app" ? Promise.resolve("") : w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define, buildRoot) : buildWithWrangler(w.configPath, w.build.projectDir, buildRoot),
+    w.role !== "app" ? undefined : w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define, buildRoot) : w.build.kind === "wrangler" ? buildWithWrangler(w.configPath, w.build.projectDir, buildRoot) : undefined,
   );
-  for (const b of built) b.catch(() => undefined);
+  for (const b of built) b?.catch(() => undefined);
   const exports = await appExportsOf(first, built, buildRoot, warn);
   return generate(manifestPath, { ...opts, exports });
 }

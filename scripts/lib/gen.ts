@@ -11,6 +11,7 @@ import { splitDocuments, validateDocuments, type Document } from "../../shared/r
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesOf } from "../../shared/snapshot/scope.ts";
 import { readApp } from "./app-project.ts";
+import { BOOTSTRAP_MODULE, bundleEdge } from "./bundle.ts";
 import { appVersion, type AppContext } from "./gen-app.ts";
 import { REPO_ROOT, WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
@@ -32,8 +33,11 @@ export type GenOptions = {
   exports?: Record<string, ServiceExports>;
 };
 
-/** `notes`: what the user should know about the generated configs (fields not deployed, bindings a brownfield Worker needs). */
-export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; defaults: Document[]; notes: string[] };
+/**
+ * `edgeBundle`: the one bundle every edge runs (its source map beside it); `notes`: what the user should
+ * know about the generated configs (fields not deployed, bindings a brownfield Worker needs).
+ */
+export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; edgeBundle: string; defaults: Document[]; notes: string[] };
 
 export function loadManifest(path: string): Manifest {
   return parseManifest(readFileSync(path, "utf8"), path);
@@ -86,8 +90,14 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     ...(opts.accessLog ? { ACCESS_LOG: opts.accessLog } : {}),
     ...(opts.traceSampling !== undefined ? { TRACE_SAMPLING: String(opts.traceSampling) } : {}),
   });
-  // The bootstrap snapshot is compiled into the bundle (vars are limited to 5 KB in production).
-  const bootstrap = (edge: string) => ({ ISOMESH_BOOTSTRAP_SNAPSHOT: JSON.stringify(JSON.stringify(compileSnapshot(topology, edge, stored, 0))) });
+  // Every edge (gateway, service edges, egress) runs the one edge bundle, built once into the output
+  // folder and uploaded as is (no_bundle). What differs per edge is its bootstrap snapshot: a text
+  // module in its own folder (base_dir), since vars are limited to 5 KB in production.
+  const edgeBundle = bundleEdge(join(out, EDGE_BUNDLE_DIR)).entry;
+  const edge = (name: string) => ({
+    build: { kind: "edge" as const, bundle: edgeBundle, bootstrap: JSON.stringify(compileSnapshot(topology, name, stored, 0)) },
+    upload: { main: edgeBundle, base_dir: ".", no_bundle: true, rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE], fallthrough: false }], upload_source_maps: true },
+  });
 
   workers.push({
     role: "control",
@@ -116,35 +126,35 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), entrypoint: EDGE_CONTROL_ENTRYPOINT, props: { caller: CONTROL } })),
     },
   });
+  const gateway = edge(GATEWAY);
   workers.push({
     role: "gateway",
     name: GATEWAY,
-    build: esbuild(WORKER_ENTRY.edge),
+    build: gateway.build,
     config: {
       name: workerName(GATEWAY),
-      main: WORKER_ENTRY.edge,
+      ...gateway.upload,
       ...edgeBase,
       ...(manifest.gateway?.routes.length ? { routes: manifest.gateway.routes } : {}),
       ...(manifest.gateway?.workersDev !== undefined ? { workers_dev: manifest.gateway.workersDev } : {}),
       vars: edgeVars(GATEWAY),
-      define: bootstrap(GATEWAY),
       kv_namespaces: kv,
       durable_objects: rateLimiter,
       services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: workerName(edgeName(s.name)), props: { caller: GATEWAY } }))],
     },
   });
   if (topology.egress) {
+    const egress = edge(EGRESS);
     workers.push({
       role: "egress",
       name: EGRESS,
-      build: esbuild(WORKER_ENTRY.edge),
+      build: egress.build,
       config: {
         name: workerName(EGRESS),
-        main: WORKER_ENTRY.edge,
+        ...egress.upload,
         ...edgeBase,
         workers_dev: false,
         vars: edgeVars(EGRESS),
-        define: bootstrap(EGRESS),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
         services: [control],
@@ -156,19 +166,19 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   }
   const ctx: AppContext = { manifest, manifestPath, out, base, workerName, target: opts.target ?? "deploy", notes, consumers: new Map() };
   manifest.services.forEach((s, i) => {
-    const edge = edgeName(s.name);
+    const short = edgeName(s.name);
+    const serviceEdge = edge(short);
     workers.push({
       role: "edge",
       service: s.name,
-      name: edge,
-      build: esbuild(WORKER_ENTRY.edge),
+      name: short,
+      build: serviceEdge.build,
       config: {
-        name: workerName(edge),
-        main: WORKER_ENTRY.edge,
+        name: workerName(short),
+        ...serviceEdge.upload,
         ...edgeBase,
         workers_dev: false,
-        vars: edgeVars(edge),
-        define: bootstrap(edge),
+        vars: edgeVars(short),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
         services: [control, ...versionBindings(manifest, s)],
@@ -184,14 +194,15 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     const dir = join(out, w.config.name);
     mkdirSync(dir, { recursive: true });
     const configPath = join(dir, "wrangler.json");
-    const main = w.build.kind === "esbuild" ? relative(dir, w.build.entry) : w.config.main;
+    const main = w.build.kind === "esbuild" ? relative(dir, w.build.entry) : w.build.kind === "edge" ? relative(dir, w.build.bundle) : w.config.main;
     const config: WranglerConfig = { $schema: relative(dir, join(REPO_ROOT, "node_modules/wrangler/config-schema.json")), ...w.config, main };
     writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
+    if (w.build.kind === "edge") writeFileSync(join(dir, BOOTSTRAP_MODULE), w.build.bootstrap);
     return { ...w, config, configPath };
   });
   // wrangler reads every generated file back: what it would reject fails here, with its message.
   if (opts.validate !== false) for (const w of written) readApp(w.configPath);
-  return { manifest, manifestPath, workers: written, defaults, notes };
+  return { manifest, manifestPath, workers: written, edgeBundle, defaults, notes };
 }
 
 /**
@@ -211,6 +222,8 @@ function versionBindings(manifest: ManifestType, s: ManifestType["services"][num
   }
   return bindings;
 }
+/** Where `generate` builds the edge bundle, inside its output folder (no Worker's name starts with `_`). */
+export const EDGE_BUNDLE_DIR = "_edge";
 
 /** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */
 export const deployOrder = (workers: GeneratedWorker[]) =>

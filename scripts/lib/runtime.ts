@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
-import { bundleWorker } from "./bundle.ts";
-import { type Guard, guardedEntry } from "./entry-guard.ts";
+import { BOOTSTRAP_MODULE, bundleWorker } from "./bundle.ts";
+import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
@@ -43,6 +43,8 @@ export type MeshRuntime = {
   migrations: AppliedMigrations[];
   /** A worker's name in Miniflare (and on the account) from its short name: `workerName("control")`. */
   workerName(short: string): string;
+  /** Where this start's time went (ms): generating the configs (and the edge bundle), bundling and converting every worker's config, workerd starting every worker. */
+  timings: { generateMs: number; workersMs: number; workerdMs: number };
   dispose(): Promise<void>;
 };
 
@@ -55,27 +57,33 @@ export type MeshRuntime = {
  */
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
+  const started = performance.now();
   const genOptions = { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev" as const, validate: false };
-  const generated = generate(o.manifestPath, genOptions);
+  const first = generate(o.manifestPath, genOptions);
+  let generateMs = performance.now() - started;
   const persist = o.persist !== false;
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
   // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
-  // Every edge runs one bundle: its bootstrap snapshot (a `define` in production, where vars are
-  // limited to 5 KB) is the BOOTSTRAP_SNAPSHOT var here, so a mesh of N services builds the edge once.
+  // (Every edge runs the one edge bundle `generate` built, as in production.)
   const bundles = new Map<string, Promise<string>>();
-  const built = generated.workers.map((w) =>
+  const buildRoot = join(state, "build");
+  const built = first.workers.map((w) =>
     w.build.kind === "esbuild"
-      ? bundleWorker(w.build.entry, withoutBootstrap(w.config.define), join(state, "build"), bundles)
-      : buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch((e: Error) => {
-          throw new Error(`${w.service}/${w.version}: ${e.message}`);
-        }),
+      ? bundleWorker(w.build.entry, w.config.define, buildRoot, bundles)
+      : w.build.kind === "wrangler"
+        ? buildWithWrangler(w.configPath, w.build.projectDir, buildRoot).catch((e: Error) => {
+            throw new Error(`${w.service}/${w.version}: ${e.message}`);
+          })
+        : undefined,
   );
-  for (const b of built) b.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  for (const b of built) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   // What each app exports for Workers RPC is read from its build and shipped in the topology
   // (app-exports.ts): generate once more with it. Builds do not depend on it, so they are not redone.
-  const exports = await appExportsOf(generated, built, join(state, "build"), warn);
-  const mesh = exports ? generate(o.manifestPath, { ...genOptions, exports }) : generated;
+  const exports = await appExportsOf(first, built, buildRoot, warn);
+  const regenerating = performance.now();
+  const mesh = exports ? generate(o.manifestPath, { ...genOptions, exports }) : first;
+  generateMs += performance.now() - regenerating; // waiting for the builds counts as the workers' time, as before
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
@@ -93,17 +101,14 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // An app's .dev.vars and .env stay in its own folder: wrangler reads them beside the user's config.
       if (w.build.kind === "wrangler") config.userConfigPath = w.build.userConfigPath;
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
-      const scriptPath = await built[i]!; // the second generation lists the same workers in the same order
-      builds.push(scriptPath);
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
       const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
-      const guard: Guard = w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
-      const entry = open ? { scriptPath, modulesRoot: dirname(scriptPath) } : guardedEntry(scriptPath, join(state, "build"), guard, workerOptions.modulesRules);
-      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, modules: true, ...entry };
+      const guard: Guard | undefined = open ? undefined : w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
+      const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
+      if (entry.built) builds.push(entry.built);
+      const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
       if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
-      const snapshot = w.config.define?.[BOOTSTRAP];
-      if (snapshot) opts.bindings = { ...opts.bindings, BOOTSTRAP_SNAPSHOT: JSON.parse(snapshot) as string };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
@@ -127,7 +132,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       return opts;
     }),
   );
-  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.map((w) => String(w.scriptPath))]));
+  const prepared = performance.now();
+  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.flatMap((w) => (w.scriptPath ? [String(w.scriptPath)] : []))]));
   // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
@@ -148,10 +154,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   });
   try {
     await miniflare.ready;
+    const timings = { generateMs, workersMs: prepared - started - generateMs, workerdMs: performance.now() - prepared };
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
-    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, dispose: () => miniflare.dispose() };
+    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, timings, dispose: () => miniflare.dispose() };
   } catch (e) {
     await miniflare.dispose().catch(() => undefined);
     throw e;
@@ -165,11 +172,30 @@ function pruneBuilds(dir: string, used: Set<string>) {
   for (const entry of readdirSync(dir)) if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
-const BOOTSTRAP = "ISOMESH_BOOTSTRAP_SNAPSHOT";
-function withoutBootstrap(define: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!define || !(BOOTSTRAP in define)) return define;
-  const { [BOOTSTRAP]: _, ...rest } = define;
-  return rest;
+/**
+ * A worker's modules, behind the dev entry guard unless `guard` is undefined (a virtual entry module
+ * that re-exports the worker: nothing is written beside a build several workers share).
+ * - The mesh's own bundles are one module each (esbuild inlines text; `cloudflare:*` and `node:*` are
+ *   the runtime's), so they are listed, not discovered: Miniflare would otherwise parse each one with
+ *   its JavaScript parser to find its imports (a quarter of a second for the control plane's).
+ * - An edge gets exactly what wrangler uploads for it: the shared edge bundle as `index.js` and its
+ *   bootstrap snapshot as the `bootstrap.snapshot` text module beside it. Every edge names the same
+ *   bundle file, so the mesh builds it once and workerd reads the same code for every edge.
+ * - A wrangler build may hold further modules (text, wasm, chunks): Miniflare finds them from its entry,
+ *   under wrangler's rules.
+ */
+async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined, state: string, guard: Guard | undefined, rules: WorkerOptions["modulesRules"]) {
+  if (w.build.kind === "wrangler") {
+    const scriptPath = await bundled!;
+    const options = guard ? guardedEntry(scriptPath, join(state, "build"), guard, rules) : { scriptPath, modulesRoot: dirname(scriptPath) };
+    return { built: scriptPath, options: { modules: true, ...options } };
+  }
+  const entry = w.build.kind === "edge" ? w.build.bundle : await bundled!;
+  const root = dirname(entry);
+  const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [{ type: "ESModule", path: entry }];
+  if (w.build.kind === "edge") modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
+  if (guard) modules.unshift({ type: "ESModule", path: join(root, `dev-guard.${guard.kind}.mjs`), contents: guardModule(`./${basename(entry)}`, guard) });
+  return { built: w.build.kind === "esbuild" ? entry : undefined, options: { modules, modulesRoot: root, modulesRules: undefined } };
 }
 
 /**

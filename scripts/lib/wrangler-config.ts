@@ -7,6 +7,8 @@ export type WranglerConfig = Unstable_RawConfig & { $schema?: string; name: stri
 export type WorkerBuild =
   /** The mesh's own workers and bare entry files: esbuild in process, from this entry. */
   | { kind: "esbuild"; entry: string }
+  /** An edge: the mesh's one edge bundle, with this edge's bootstrap snapshot as a text module beside it. */
+  | { kind: "edge"; bundle: string; bootstrap: string }
   /** A Workers project: wrangler builds it from the generated config, exactly as `wrangler deploy` does. */
   | { kind: "wrangler"; projectDir: string; userConfigPath: string };
 

@@ -2,8 +2,9 @@ import { z } from "zod";
 import { Duration } from "../duration.ts";
 import type { PathNormalization } from "../routing/normalize-path.ts";
 
-/** Envoy's default route timeout: a backend that never answers is given up on after 15 s. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+import { CompiledMeshConfig, DEFAULT_MESH_CONFIG, DEFAULT_REQUEST_TIMEOUT_MS } from "./compiled-mesh-config.ts";
+
+export { CompiledMeshConfig, DEFAULT_MESH_CONFIG, DEFAULT_REQUEST_TIMEOUT_MS };
 
 /**
  * Mesh-wide data-plane settings (manifest `meshConfig`), named as Istio's meshConfig and Envoy's
@@ -28,16 +29,6 @@ export const MeshConfigSpec = z
   })
   .prefault({});
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpec>;
-
-/** The settings as edges run them (in the topology and every snapshot). */
-export const CompiledMeshConfig = z.object({
-  path: z.object({ mergeSlashes: z.boolean(), escapedSlashes: z.enum(["keep", "unescape", "reject"]) }),
-  /** 0: no default timeout. */
-  requestTimeoutMs: z.number().int().min(0),
-});
-export type CompiledMeshConfig = z.infer<typeof CompiledMeshConfig>;
-
-export const DEFAULT_MESH_CONFIG: CompiledMeshConfig = { path: { mergeSlashes: false, escapedSlashes: "keep" }, requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
 
 const ESCAPED = { KEEP_UNCHANGED: "keep", UNESCAPE_AND_FORWARD: "unescape", REJECT_REQUEST: "reject" } as const;
 

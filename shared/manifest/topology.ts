@@ -22,7 +22,7 @@ export const Topology = z.object({
   /** Present when the mesh has an egress edge: its client-certificate bindings. */
   egress: z.object({ certificates: z.array(z.string()) }).optional(),
   /** The manifest's meshConfig as edges run it; absent means the defaults. */
-  meshConfig: CompiledMeshConfig.optional(),
+  meshConfig: z.optional(CompiledMeshConfig),
 });
 export type Topology = z.infer<typeof Topology>;
 

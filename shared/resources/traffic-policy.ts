@@ -1,33 +1,18 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { envelope, TargetRef } from "./metadata.ts";
-import { HeaderMatch } from "./http-route.ts";
-import { RpcMethodValues } from "./authorization-policy.ts";
+import { HeaderMatch } from "./route-match.ts";
+import { KeySource } from "./key-source.ts";
+import { RpcMethodValues } from "./rpc-methods.ts";
+
+export { KeySource };
 
 const Percent = z.number().min(0).max(100);
-
-/** Where a key comes from: a header, a cookie, a JWT claim, the caller, the client IP or the request's host. */
-export const KeySource = z.union([
-  z.strictObject({ header: z.string().min(1) }),
-  z.strictObject({ cookie: z.string().min(1) }),
-  z.strictObject({ claim: z.string().min(1) }),
-  z.strictObject({ caller: z.literal(true) }),
-  z.strictObject({ clientIp: z.literal(true) }),
-  /** The request's host: per virtual host at the gateway, per external host at the egress edge. */
-  z.strictObject({ host: z.literal(true) }),
-  /**
-   * Workers RPC: an argument of the call (`getRating(userId)`: `{ argument: 0 }`), or a top-level
-   * field of an object argument (`{ argument: 0, field: user }`); only strings, numbers, bigints
-   * and booleans are keys (a stream, stub or function is none).
-   */
-  z.strictObject({ argument: z.number().int().min(0).max(15), field: z.string().min(1).max(128).optional() }),
-]);
-export type KeySource = z.infer<typeof KeySource>;
 
 export const RateLimit = z.strictObject({
   requests: z.number().int().min(1),
   per: Duration,
-  key: KeySource.optional(),
+  key: z.optional(KeySource),
   mode: z.enum(["local", "global"]).default("local"),
 });
 
@@ -37,7 +22,7 @@ export const FaultInjection = z
       .strictObject({
         headers: z.array(HeaderMatch).default([]),
         /** isomesh extension: only these Workers RPC methods (then never a fetch); see AuthorizationPolicy's rpcMethods. */
-        rpcMethods: RpcMethodValues.optional(),
+        rpcMethods: z.optional(RpcMethodValues),
       })
       .superRefine((m, ctx) => {
         if (m.rpcMethods && m.headers.length) ctx.addIssue({ code: "custom", path: ["headers"], message: "a match with rpcMethods cannot also match on headers: a Workers RPC call has none" });
@@ -67,7 +52,7 @@ export const TrafficPolicySpec = z.strictObject({
    * Workers RPC methods that are safe to retry (gRPC's `idempotency_level: IDEMPOTENT`): a route's
    * `retry` retries an RPC call only when its method is listed here. Same syntax as rpcMethods.
    */
-  idempotentMethods: RpcMethodValues.default([]),
+  idempotentMethods: z._default(RpcMethodValues, []),
 });
 
 export const TrafficPolicy = envelope("isomesh.dev/v1", "TrafficPolicy", TrafficPolicySpec);

@@ -8,7 +8,7 @@ import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type Comp
 import { edgesFedBy } from "./scope.ts";
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutWeights } from "../rollout/decide.ts";
-import { type CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/mesh-config.ts";
+import { type CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/compiled-mesh-config.ts";
 import { normalizeHost } from "../routing/host.ts";
 import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
 

@@ -31,5 +31,10 @@ it("keeps every binding of an app's own config in the generated file and in wran
   for (const name of ["CACHE", "FILES", "DB", "JOBS", "FLOW", "VECTORS", "PG", "EVENTS", "AUTH", "API", "MAILER", "COUNTER", "AI", "CF_VERSION", "ASSETS", "GREETING", "SERVICE", "VERSION"])
     expect(table, name).toContain(`env.${name}`);
   expect(out).toMatch(/built \d+ workers/);
+  // What wrangler would upload for every edge: the same bundle, and only the bootstrap differs.
+  const uploaded = ["dry-gateway", "dry-web-edge", "dry-api-edge"].map((w) => ({ code: readFileSync(join(dir, "dist", w, "index.js"), "utf8"), bootstrap: JSON.parse(readFileSync(join(dir, "dist", w, "bootstrap.snapshot"), "utf8")) }));
+  expect(new Set(uploaded.map((u) => u.code)).size).toBe(1);
+  expect(uploaded.map((u) => u.bootstrap.edge)).toEqual(["gateway", "web-edge", "api-edge"]);
+  expect(Buffer.byteLength(uploaded[0].code)).toBeLessThanOrEqual(150 * 1024);
   expect(out).toContain("note: web/v1: routes of");
 });

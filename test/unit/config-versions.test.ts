@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shardKey, snapshotKey } from "../../shared/control-api.ts";
+import { shardKey, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { MAX_STORED_DOCUMENT_BYTES } from "../../workers/control/config-store/plan.ts";
 import { docs, serviceRoute, testConfig, topologyOf } from "../helpers/config-store.ts";
 

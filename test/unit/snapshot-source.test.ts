@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/control-api.ts";
+import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
@@ -119,14 +119,14 @@ describe("edge snapshot source: static stability", () => {
   it("starts a cold isolate from the bootstrap snapshot when nothing is readable", async () => {
     world.controlDown = true;
     const bootstrap = JSON.stringify(snap(0, 1));
-    const source = new SnapshotSource({ ...(env() as object), BOOTSTRAP_SNAPSHOT: bootstrap } as never, (s) => s.version, () => {});
+    const source = new SnapshotSource(env(), (s) => s.version, () => {}, undefined, bootstrap);
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
   });
 
   it("keeps the bootstrap (the manifest's defaults) while the store has never accepted a change", async () => {
     const bootstrap = JSON.stringify(snap(0, 1));
     await publish(0, JSON.stringify({ ...snap(0, 0), defaultBackends: [] })); // version 0: the empty store, defaults not yet applied
-    const source = new SnapshotSource({ ...(env() as object), BOOTSTRAP_SNAPSHOT: bootstrap } as never, (s) => s, () => {});
+    const source = new SnapshotSource(env(), (s) => s, () => {}, undefined, bootstrap);
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
     await source.check(true);
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);

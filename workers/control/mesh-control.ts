@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { type Beacon, TelemetryBatch } from "../../shared/control-api.ts";
+import { TelemetryBatch } from "../../shared/control-api.ts";
+import type { Beacon } from "../../shared/snapshot/distribution.ts";
 import type { ControlEnv } from "./env.ts";
 import { principalOf } from "./api/auth.ts";
 import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";

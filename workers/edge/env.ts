@@ -4,8 +4,6 @@ import type { MeshControlApi, RateLimiterApi } from "../../shared/control-api.ts
 export type EdgeEnv = {
   EDGE_NAME: string;
   MESH_NAME: string;
-  /** Snapshot baked in at deploy: a cold isolate serves it when nothing newer is readable. */
-  BOOTSTRAP_SNAPSHOT?: string;
   /** How old a snapshot may get before a background re-check (ms). */
   REFRESH_INTERVAL_MS?: string;
   /** How old before a request waits (bounded) for the re-check (ms). */

@@ -17,6 +17,7 @@ import { randomHex } from "./trace.ts";
 import { ResilienceState } from "./resilience/state.ts";
 import { globalLimiter } from "./global-limiter.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
+import bootstrap from "./bootstrap.snapshot";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
 let isolateId: string | undefined; // random values are only allowed inside handlers
@@ -39,6 +40,7 @@ function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
     (snapshot) => buildPipeline(snapshot, s),
     () => recorder.touch(),
     flush, // a snapshot installed in the background is reported now, not on the next request
+    bootstrap,
   );
   return source;
 }

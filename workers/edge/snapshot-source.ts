@@ -1,11 +1,13 @@
-import { Beacon, type EdgeReport, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/control-api.ts";
+import type { EdgeReport } from "../../shared/control-api.ts";
+import { Beacon, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
-import { z } from "zod";
+import { config } from "zod/mini";
+import { en } from "zod/locales";
 import type { EdgeEnv } from "./env.ts";
 
-/** Compiled in by `isomesh gen` (wrangler `define`): the snapshot a cold isolate starts from. */
-declare const ISOMESH_BOOTSTRAP_SNAPSHOT: string | undefined;
+// zod/mini loads no messages: a rejected snapshot is reported with the same English ones the admin API uses.
+config(en());
 
 const BEACON_URL = "https://isomesh.internal/beacon/";
 const CHECK_TIMEOUT_MS = 250;
@@ -31,6 +33,8 @@ export class SnapshotSource<T> {
     private readonly onChange: () => void,
     /** After a background check, in the request's waitUntil: lets a new version be reported at once. */
     private readonly afterCheck: (ctx: ExecutionContext) => void = () => {},
+    /** The snapshot baked in at deploy (the edge's bootstrap module): what a cold isolate starts from. */
+    private readonly bootstrap?: string,
   ) {
     this.refreshMs = Number(env.REFRESH_INTERVAL_MS ?? 1000);
     this.maxStaleMs = Number(env.MAX_STALE_MS ?? 10_000);
@@ -86,8 +90,7 @@ export class SnapshotSource<T> {
   }
 
   private async loadBootstrap(): Promise<void> {
-    const body = typeof ISOMESH_BOOTSTRAP_SNAPSHOT === "string" ? ISOMESH_BOOTSTRAP_SNAPSHOT : this.env.BOOTSTRAP_SNAPSHOT;
-    if (body) await this.install(body, await sha256Hex(body));
+    if (this.bootstrap) await this.install(this.bootstrap, await sha256Hex(this.bootstrap));
   }
 
   private async doCheck(force: boolean): Promise<void> {
@@ -129,13 +132,15 @@ export class SnapshotSource<T> {
   private async install(body: string, hash: string): Promise<boolean> {
     try {
       if ((await sha256Hex(body)) !== hash) throw new Error(`checksum mismatch for snapshot ${hash.slice(0, 12)}`);
-      const snapshot = Snapshot.parse(JSON.parse(body));
+      const parsed = Snapshot.safeParse(JSON.parse(body));
+      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      const snapshot = parsed.data;
       if (snapshot.edge !== this.env.EDGE_NAME) throw new Error(`snapshot is for edge ${snapshot.edge}`);
       this.current = { snapshot, hash, prepared: this.prepare(snapshot) };
       this.rejection = undefined;
       return true;
     } catch (e) {
-      const error = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : e instanceof Error ? e.message : String(e);
+      const error = e instanceof Error ? e.message : String(e);
       this.rejection = { hash, error: error.slice(0, 500) };
       console.error(JSON.stringify({ level: "error", edge: this.env.EDGE_NAME, msg: "snapshot rejected", hash, error: this.rejection.error }));
       this.onChange();

@@ -19,6 +19,7 @@ export function registerGen(program: Command) {
       const options = { outDir: o.out, kvId: o.kvId, otlpEndpoint: o.otlp, traceSampling: samplingRate(o.traceSampling) };
       const warn = (line: string) => console.log(c.dim(`note: ${line}`));
       const mesh = o.exports ? await generateWithExports(manifestPath(o.manifest), options, join(o.out, "..", "build"), warn) : generate(manifestPath(o.manifest), options);
+      console.log(`${c.green("built")} ${mesh.edgeBundle} ${c.dim("(the edge bundle every edge uploads)")}`);
       for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
       for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
     });

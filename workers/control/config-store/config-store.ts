@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Beacon, EdgeReport } from "../../../shared/control-api.ts";
+import type { EdgeReport } from "../../../shared/control-api.ts";
+import type { Beacon } from "../../../shared/snapshot/distribution.ts";
 import { Topology } from "../../../shared/manifest/topology.ts";
 import type { Document } from "../../../shared/resources/parse.ts";
 import { edgesOf } from "../../../shared/snapshot/scope.ts";

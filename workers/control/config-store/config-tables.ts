@@ -1,4 +1,4 @@
-import type { Beacon } from "../../../shared/control-api.ts";
+import type { Beacon } from "../../../shared/snapshot/distribution.ts";
 import type { Document } from "../../../shared/resources/parse.ts";
 import type { RolloutStatus } from "../../../shared/resources/rollout.ts";
 import { type Change, changesDocument } from "./changes.ts";

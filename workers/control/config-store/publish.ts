@@ -1,4 +1,5 @@
-import { BEACON_SHARDS, type Beacon, type EdgeReport, type ShardManifest, shardKey, shardOf, snapshotKey } from "../../../shared/control-api.ts";
+import type { EdgeReport } from "../../../shared/control-api.ts";
+import { BEACON_SHARDS, type Beacon, type ShardManifest, shardKey, shardOf, snapshotKey } from "../../../shared/snapshot/distribution.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
 import { edgeBinding } from "../../../shared/names.ts";
 import { compileSnapshot, type StoredResource } from "../../../shared/snapshot/compile.ts";

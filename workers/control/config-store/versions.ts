@@ -1,5 +1,5 @@
 import { analyze } from "../../../shared/analyze/index.ts";
-import type { Beacon } from "../../../shared/control-api.ts";
+import type { Beacon } from "../../../shared/snapshot/distribution.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 import { type Document, validateDocuments } from "../../../shared/resources/parse.ts";

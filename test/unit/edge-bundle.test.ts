@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BOOTSTRAP_MODULE, bundleEdge } from "../../scripts/lib/bundle.ts";
+import { EDGE_BUNDLE_DIR, generate } from "../../scripts/lib/gen.ts";
+import { Snapshot } from "../../shared/snapshot/schema.ts";
+
+// The data plane every cold edge isolate parses, built by the code `isomesh gen` and `deploy` use.
+const dir = mkdtempSync(join(tmpdir(), "isomesh-edge-bundle-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("the production edge bundle", () => {
+  const { entry, metafile } = bundleEdge(join(dir, "bundle"));
+  const inputs = Object.keys(metafile!.inputs);
+
+  it("stays within 150 KiB", () => expect(statSync(entry).size).toBeLessThanOrEqual(150 * 1024));
+
+  it.each([
+    ["zod's full build", /node_modules\/zod\/(index\.js|v4\/classic\/)/],
+    ["yaml", /node_modules\/yaml\//],
+    ["the control plane", /^workers\/control\//],
+    ["admin-side validation (resource kinds, parsing, did-you-mean)", /^shared\/resources\/(index|parse|issues|unknown-fields|stored|limits)\.ts$/],
+    ["the manifest and its analysis", /^shared\/(manifest\/(parse|schema|mesh-config)|analyze\/)/],
+  ])("holds nothing of %s", (_what, pattern) => expect(inputs.filter((p) => pattern.test(p))).toEqual([]));
+
+  it("validates with zod/mini", () => expect(inputs.some((p) => p.includes("node_modules/zod/v4/mini/"))).toBe(true));
+
+  it("keeps its source map in a file beside it, not in what isolates parse", () => {
+    const code = readFileSync(entry, "utf8");
+    expect(code.trimEnd().split("\n").at(-1)).toBe("//# sourceMappingURL=index.js.map");
+    expect(code).not.toContain("sourceMappingURL=data:");
+    expect(existsSync(`${entry}.map`)).toBe(true);
+  });
+});
+
+describe("every edge of a generated mesh", () => {
+  const mesh = generate(resolve("examples/bookinfo/mesh.yaml"), { outDir: join(dir, "gen") });
+  const edges = mesh.workers.filter((w) => w.role === "edge" || w.role === "gateway" || w.role === "egress");
+  const bundle = join(dir, "gen", EDGE_BUNDLE_DIR, "index.js");
+
+  it("uploads the one bundle as is, with its own bootstrap snapshot as a text module", () => {
+    expect(edges.map((w) => w.name).sort()).toEqual(["details-edge", "gateway", "productpage-edge", "ratings-edge", "reviews-edge"]);
+    for (const w of edges) {
+      const folder = dirname(w.configPath);
+      expect(resolve(folder, w.config.main), w.name).toBe(bundle);
+      expect(w.config).toMatchObject({ no_bundle: true, base_dir: ".", upload_source_maps: true, rules: [{ type: "Text", globs: [BOOTSTRAP_MODULE], fallthrough: false }] });
+      expect(w.config).not.toHaveProperty("define");
+      const bootstrap = Snapshot.parse(JSON.parse(readFileSync(join(folder, BOOTSTRAP_MODULE), "utf8")));
+      expect(bootstrap.edge).toBe(w.name);
+    }
+  });
+
+  it("has no snapshot in the bundle: it is the same code for every edge", () => {
+    const code = readFileSync(bundle, "utf8");
+    for (const name of ["bookinfo", "reviews-edge", "productpage"]) expect(code).not.toContain(name);
+  });
+});
