@@ -5,7 +5,12 @@ export default defineConfig({
   test: {
     projects: [
       // Durable Objects run in process too: `cloudflare:workers` is a stand-in (test/helpers/cloudflare-workers.ts).
-      { resolve: { alias: { "cloudflare:workers": new URL("test/helpers/cloudflare-workers.ts", import.meta.url).pathname } }, test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
+      {
+        resolve: {
+          alias: { "cloudflare:workers": new URL("test/helpers/cloudflare-workers.ts", import.meta.url).pathname },
+        },
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
       {
         test: {
           name: "workers",

@@ -5,7 +5,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importJWK, SignJWT } from "jose";
 
-const USAGE = "usage: npx tsx scripts/demo-token.ts [SUBJECT] [ROLE]   (default subject: jason; prints a 1-hour demo JWT)";
+const USAGE =
+  "usage: npx tsx scripts/demo-token.ts [SUBJECT] [ROLE]   (default subject: jason; prints a 1-hour demo JWT)";
 const args = process.argv.slice(2);
 if (args.some((a) => a === "-h" || a === "--help")) {
   console.log(USAGE);
@@ -17,7 +18,12 @@ if (unknown || args.length > 2) {
   process.exit(2);
 }
 const [sub = "jason", role] = args;
-const { "//": _note, ...jwk } = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../examples/bookinfo/security/demo-private-key.json"), "utf8"));
+const { "//": _note, ...jwk } = JSON.parse(
+  readFileSync(
+    join(dirname(fileURLToPath(import.meta.url)), "../examples/bookinfo/security/demo-private-key.json"),
+    "utf8",
+  ),
+);
 const key = await importJWK(jwk, "ES256");
 const token = await new SignJWT({ sub, ...(role ? { role } : {}) })
   .setProtectedHeader({ alg: "ES256", kid: jwk.kid })

@@ -3,8 +3,8 @@
  * histograms from any edge add up. The last bucket (+Inf) is implicit: index LATENCY_BUCKETS_MS.length.
  */
 export const LATENCY_BUCKETS_MS = [
-  0.5, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 64, 80, 100, 130, 160, 200, 250, 320, 400, 500, 640, 800, 1000,
-  1300, 1600, 2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 13000, 16000, 20000, 30000, 60000,
+  0.5, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 64, 80, 100, 130, 160, 200, 250, 320, 400, 500, 640, 800,
+  1000, 1300, 1600, 2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000, 13000, 16000, 20000, 30000, 60000,
 ] as const;
 
 export const emptyBuckets = () => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
@@ -30,7 +30,8 @@ export function quantile(buckets: readonly number[], q: number): number | undefi
     if (buckets[i] === 0) continue;
     if (seen + buckets[i] >= rank) {
       const lower = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1];
-      const upper = i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i] : LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1];
+      const upper =
+        i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i] : LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1];
       return lower + ((upper - lower) * (rank - seen)) / buckets[i];
     }
     seen += buckets[i];

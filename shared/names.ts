@@ -26,7 +26,8 @@ const ident = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 export const serviceBinding = (service: string) => ident(service);
 
 /** Binding a service edge uses to reach one version of its app: its default entrypoint, or a named one (Workers RPC). */
-export const versionBinding = (version: string, entrypoint?: string) => (entrypoint ? `VERSION_${ident(version)}__${ident(entrypoint)}` : `VERSION_${ident(version)}`);
+export const versionBinding = (version: string, entrypoint?: string) =>
+  entrypoint ? `VERSION_${ident(version)}__${ident(entrypoint)}` : `VERSION_${ident(version)}`;
 
 /** The edge's named entrypoint for the control plane (refresh): its default entrypoint forwards every method to the app. */
 export const EDGE_CONTROL_ENTRYPOINT = "EdgeControl";

@@ -5,7 +5,12 @@ import { Miniflare } from "miniflare";
 
 const [count = "10", compatibilityDate = "2025-04-01"] = process.argv.slice(2);
 const script = `export default { fetch() { return new Response("ok"); } };`;
-const workers = Array.from({ length: Number(count) }, (_, i) => ({ name: `w${i}`, modules: true, script, compatibilityDate }));
+const workers = Array.from({ length: Number(count) }, (_, i) => ({
+  name: `w${i}`,
+  modules: true,
+  script,
+  compatibilityDate,
+}));
 const mf = new Miniflare({ host: "127.0.0.1", port: 0, cf: false, workers });
 const url = await mf.ready;
 console.log(`ready ${url.origin}`);

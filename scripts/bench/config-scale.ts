@@ -11,7 +11,16 @@ import { median } from "./load.ts";
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-export type ScaleRow = { services: number; edgeBytes: number; gatewayBytes: number; edgeHeapBytes: number; compileMs: number; publishMs: number; republished: number; gatewayCompileMs: number };
+export type ScaleRow = {
+  services: number;
+  edgeBytes: number;
+  gatewayBytes: number;
+  edgeHeapBytes: number;
+  compileMs: number;
+  publishMs: number;
+  republished: number;
+  gatewayCompileMs: number;
+};
 
 /** Heap held by `copies` parsed + prepared snapshots, per copy (Node's V8: the same engine as workerd). */
 function heapPerSnapshot(body: string, copies = 200): number {
@@ -48,7 +57,12 @@ export async function configScale(sizes: number[], log: (s: string) => void): Pr
       const changed = await recompile(topology, resources, [edge], 2 + i, () => undefined);
       const t1 = performance.now();
       for (const c of changed) hashes.set(c.edge, c.hash);
-      await buildBeacon(2 + i, hashes, changed.map((c) => c.edge), { version: 1, shards: new Array(64).fill("") });
+      await buildBeacon(
+        2 + i,
+        hashes,
+        changed.map((c) => c.edge),
+        { version: 1, shards: new Array(64).fill("") },
+      );
       publishTimes.push(performance.now() - t1);
       compileTimes.push(t1 - t0);
       republished = changed.length;
@@ -57,9 +71,20 @@ export async function configScale(sizes: number[], log: (s: string) => void): Pr
     const g0 = performance.now();
     await recompile(topology, resources, ["gateway"], 99, () => undefined);
     const gatewayCompileMs = performance.now() - g0;
-    const row = { services: n, gatewayCompileMs, edgeBytes: edgeBody.length, gatewayBytes: gatewayBody.length, edgeHeapBytes: heapPerSnapshot(edgeBody), compileMs: median(compileTimes), publishMs: median(publishTimes), republished };
+    const row = {
+      services: n,
+      gatewayCompileMs,
+      edgeBytes: edgeBody.length,
+      gatewayBytes: gatewayBody.length,
+      edgeHeapBytes: heapPerSnapshot(edgeBody),
+      compileMs: median(compileTimes),
+      publishMs: median(publishTimes),
+      republished,
+    };
     rows.push(row);
-    log(`  ${n} services: edge snapshot ${row.edgeBytes} B (heap ≈ ${(row.edgeHeapBytes / 1024).toFixed(1)} KiB), gateway ${(row.gatewayBytes / 1024).toFixed(0)} KiB, change compiled in ${row.compileMs.toFixed(2)} ms (a gateway change ${row.gatewayCompileMs.toFixed(0)} ms), beacon in ${row.publishMs.toFixed(2)} ms, ${row.republished} snapshot republished`);
+    log(
+      `  ${n} services: edge snapshot ${row.edgeBytes} B (heap ≈ ${(row.edgeHeapBytes / 1024).toFixed(1)} KiB), gateway ${(row.gatewayBytes / 1024).toFixed(0)} KiB, change compiled in ${row.compileMs.toFixed(2)} ms (a gateway change ${row.gatewayCompileMs.toFixed(0)} ms), beacon in ${row.publishMs.toFixed(2)} ms, ${row.republished} snapshot republished`,
+    );
   }
   return rows;
 }

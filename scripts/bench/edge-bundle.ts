@@ -28,7 +28,11 @@ export function edgeBundleComposition(): EdgeBundleComposition {
       parts.set(part, (parts.get(part) ?? 0) + input.bytesInOutput);
     }
     const code = readFileSync(entry);
-    return { bytes: code.length, gzipBytes: gzipSync(code).length, parts: [...parts].map(([part, bytes]) => ({ part, bytes })).filter((p) => p.bytes > 0) };
+    return {
+      bytes: code.length,
+      gzipBytes: gzipSync(code).length,
+      parts: [...parts].map(([part, bytes]) => ({ part, bytes })).filter((p) => p.bytes > 0),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,7 +41,11 @@ const TRIVIAL = `export default { fetch() { return new Response("ok"); } };`;
 function uploadedModules(dir: string) {
   return readdirSync(dir)
     .filter((f) => /\.(m?js|txt|html|snapshot)$/.test(f) && statSync(join(dir, f)).isFile())
-    .map((f) => ({ type: /\.m?js$/.test(f) ? ("ESModule" as const) : ("Text" as const), path: join(dir, f), contents: readFileSync(join(dir, f), "utf8") }))
+    .map((f) => ({
+      type: /\.m?js$/.test(f) ? ("ESModule" as const) : ("Text" as const),
+      path: join(dir, f),
+      contents: readFileSync(join(dir, f), "utf8"),
+    }))
     .sort((a, b) => Number(b.path.endsWith("index.js")) - Number(a.path.endsWith("index.js"))); // the entry first
 }
 
@@ -67,14 +71,37 @@ async function firstAnswers(mf: Miniflare, names: string[]): Promise<number[]> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function edgeColdStart(opts: { isolates: number; reps: number; log: (s: string) => void }): Promise<EdgeColdStart> {
+export async function edgeColdStart(opts: {
+  isolates: number;
+  reps: number;
+  log: (s: string) => void;
+}): Promise<EdgeColdStart> {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-cold-"));
   try {
-    writeFileSync(join(dir, "mesh.yaml"), "name: cold\nservices:\n  - name: web\n    versions: [{ name: v1, echo: true }]\n");
-    execFileSync(process.execPath, [join(REPO_ROOT, "scripts/isomesh.mjs"), "deploy", "--dry-run", "-m", join(dir, "mesh.yaml"), "--out", join(dir, "gen")], { cwd: REPO_ROOT, stdio: "ignore", env: { ...process.env, NO_COLOR: "1" } });
+    writeFileSync(
+      join(dir, "mesh.yaml"),
+      "name: cold\nservices:\n  - name: web\n    versions: [{ name: v1, echo: true }]\n",
+    );
+    execFileSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, "scripts/isomesh.mjs"),
+        "deploy",
+        "--dry-run",
+        "-m",
+        join(dir, "mesh.yaml"),
+        "--out",
+        join(dir, "gen"),
+      ],
+      { cwd: REPO_ROOT, stdio: "ignore", env: { ...process.env, NO_COLOR: "1" } },
+    );
     const edgeDir = join(dir, "dist", "cold-web-edge");
     const modules = uploadedModules(edgeDir);
-    const config = JSON.parse(readFileSync(join(dir, "gen", "cold-web-edge", "wrangler.json"), "utf8")) as { vars: Record<string, string>; compatibility_date: string; compatibility_flags: string[] };
+    const config = JSON.parse(readFileSync(join(dir, "gen", "cold-web-edge", "wrangler.json"), "utf8")) as {
+      vars: Record<string, string>;
+      compatibility_date: string;
+      compatibility_flags: string[];
+    };
     const common = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
     const support: WorkerOptions[] = [
       { name: "app", modules: true, script: TRIVIAL, ...common },
@@ -98,7 +125,12 @@ export async function edgeColdStart(opts: { isolates: number; reps: number; log:
         const { mf, startMs } = await startTimed([...support, ...(kind === "edge" ? edges : trivials)]);
         try {
           starts[kind].push(startMs);
-          answers[kind].push(...(await firstAnswers(mf, edges.map((e) => e.name!))));
+          answers[kind].push(
+            ...(await firstAnswers(
+              mf,
+              edges.map((e) => e.name!),
+            )),
+          );
           rss[kind].push(rssBelow(process.pid, "workerd"));
         } finally {
           await mf.dispose();
@@ -117,11 +149,18 @@ export async function edgeColdStart(opts: { isolates: number; reps: number; log:
       coldStartMs: startMsPerIsolate + firstAnswerMs - trivialFirstAnswerMs,
       rssBytesPerIsolate: (median(rss.edge) - median(rss.trivial)) / opts.isolates,
     };
-    opts.log(`  edge bundle ${(out.bundleBytes / 1024).toFixed(0)} KiB (${out.modules.join(", ")}): cold start ${out.coldStartMs.toFixed(1)} ms per isolate (start ${out.startMsPerIsolate.toFixed(1)} ms + first answer ${firstAnswerMs.toFixed(1)} ms vs ${trivialFirstAnswerMs.toFixed(1)} ms trivial), ${(out.rssBytesPerIsolate / 2 ** 20).toFixed(1)} MiB per isolate`);
+    opts.log(
+      `  edge bundle ${(out.bundleBytes / 1024).toFixed(0)} KiB (${out.modules.join(", ")}): cold start ${out.coldStartMs.toFixed(1)} ms per isolate (start ${out.startMsPerIsolate.toFixed(1)} ms + first answer ${firstAnswerMs.toFixed(1)} ms vs ${trivialFirstAnswerMs.toFixed(1)} ms trivial), ${(out.rssBytesPerIsolate / 2 ** 20).toFixed(1)} MiB per isolate`,
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await edgeColdStart({ isolates: Number(process.argv[2] ?? 20), reps: Number(process.argv[3] ?? 3), log: console.log });
+if (import.meta.url === `file://${process.argv[1]}`)
+  await edgeColdStart({
+    isolates: Number(process.argv[2] ?? 20),
+    reps: Number(process.argv[3] ?? 3),
+    log: console.log,
+  });

@@ -4,11 +4,19 @@
 import { hopOverhead } from "./hop.ts";
 
 const [rate = "500", seconds = "6", reps = "3", only] = process.argv.slice(2);
-const { rows } = await hopOverhead({ rate: Number(rate), seconds: Number(seconds), reps: Number(reps), log: (s) => console.log(s), only: only?.split(",") });
+const { rows } = await hopOverhead({
+  rate: Number(rate),
+  seconds: Number(seconds),
+  reps: Number(reps),
+  log: (s) => console.log(s),
+  only: only?.split(","),
+});
 const byName = (n: string) => rows.find((r) => r.name.startsWith(n));
 const edge = byName("isomesh service edge");
 const pass = byName("pass-through");
 if (!edge || !pass) process.exit(0);
 const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
-console.log(`edge hop over pass-through: p50 +${us(edge.p50 - pass.p50)}, CPU +${Math.round(edge.cpuUsPerReq - pass.cpuUsPerReq)} µs/req`);
+console.log(
+  `edge hop over pass-through: p50 +${us(edge.p50 - pass.p50)}, CPU +${Math.round(edge.cpuUsPerReq - pass.cpuUsPerReq)} µs/req`,
+);
 process.exit(0);

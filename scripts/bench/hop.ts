@@ -13,11 +13,23 @@ import { constantRate, median, percentile } from "./load.ts";
 /** Traces recorded per new request in the benchmark mesh: Istio's default (1%); metrics count every request. */
 export const TRACE_SAMPLING = 0.01;
 
-export type HopRow = { name: string; p50: number; p90: number; p99: number; max: number; cpuUsPerReq: number; errors: number; samples: number[] };
+export type HopRow = {
+  name: string;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  cpuUsPerReq: number;
+  errors: number;
+  samples: number[];
+};
 export type Target = { name: string; url: string; headers?: Record<string, string>; processes: string[] };
 
 /** Open-loop load on one target, `reps` times (medians of the percentiles, CPU of the named processes per request). */
-export async function measureTarget(t: Target, opts: { rate: number; seconds: number; reps: number; log: (s: string) => void }): Promise<HopRow> {
+export async function measureTarget(
+  t: Target,
+  opts: { rate: number; seconds: number; reps: number; log: (s: string) => void },
+): Promise<HopRow> {
   await constantRate(t.url, { rate: opts.rate, seconds: 1, headers: t.headers }); // warm up
   const reps: { p50: number; p90: number; p99: number; max: number; cpu: number; errors: number; lat: number[] }[] = [];
   for (let i = 0; i < opts.reps; i++) {
@@ -25,7 +37,15 @@ export async function measureTarget(t: Target, opts: { rate: number; seconds: nu
     const r = await constantRate(t.url, { rate: opts.rate, seconds: opts.seconds, headers: t.headers });
     const cpu = t.processes.reduce((a, p) => a + cpuSecondsOf(p), 0) - cpu0;
     const s = [...r.latenciesMs].sort((a, b) => a - b);
-    reps.push({ p50: percentile(s, 0.5), p90: percentile(s, 0.9), p99: percentile(s, 0.99), max: s[s.length - 1], cpu: (cpu * 1e6) / r.sent, errors: r.errors, lat: s });
+    reps.push({
+      p50: percentile(s, 0.5),
+      p90: percentile(s, 0.9),
+      p99: percentile(s, 0.99),
+      max: s[s.length - 1],
+      cpu: (cpu * 1e6) / r.sent,
+      errors: r.errors,
+      lat: s,
+    });
   }
   const row: HopRow = {
     name: t.name,
@@ -37,7 +57,9 @@ export async function measureTarget(t: Target, opts: { rate: number; seconds: nu
     errors: reps.reduce((a, r) => a + r.errors, 0),
     samples: reps[Math.floor(reps.length / 2)].lat,
   };
-  opts.log(`  ${t.name}: p50 ${row.p50.toFixed(3)} ms, p99 ${row.p99.toFixed(3)} ms, ${row.cpuUsPerReq.toFixed(0)} µs CPU/req, ${row.errors} errors`);
+  opts.log(
+    `  ${t.name}: p50 ${row.p50.toFixed(3)} ms, p99 ${row.p99.toFixed(3)} ms, ${row.cpuUsPerReq.toFixed(0)} µs CPU/req, ${row.errors} errors`,
+  );
   return row;
 }
 
@@ -57,7 +79,10 @@ function haproxyBinary(): string | undefined {
   let bin = which();
   if (!bin && process.getuid?.() === 0) {
     try {
-      execSync("apt-get install -y -qq haproxy >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq haproxy >/dev/null 2>&1)", { shell: "/bin/bash", stdio: "ignore", timeout: 300_000 });
+      execSync(
+        "apt-get install -y -qq haproxy >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq haproxy >/dev/null 2>&1)",
+        { shell: "/bin/bash", stdio: "ignore", timeout: 300_000 },
+      );
     } catch {}
     bin = which();
   }
@@ -68,27 +93,73 @@ function haproxyBinary(): string | undefined {
  * The same 1 KB JSON app served directly, behind a bare pass-through binding hop, behind isomesh
  * (gateway → edge → app, with and without a cached JWT check) and behind HAProxy.
  */
-export async function hopOverhead(opts: { rate: number; seconds: number; reps: number; log: (s: string) => void; only?: string[] }): Promise<{ rows: HopRow[]; notes: string[] }> {
+export async function hopOverhead(opts: {
+  rate: number;
+  seconds: number;
+  reps: number;
+  log: (s: string) => void;
+  only?: string[];
+}): Promise<{ rows: HopRow[]; notes: string[] }> {
   const notes: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), "isomesh-bench-"));
   const app = resolve(REPO_ROOT, "scripts/bench/workers/app.ts");
-  const [appScript, passScript] = await Promise.all([bundleWorker(app, undefined, dir), bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/passthrough.ts"), undefined, dir)]);
-  const [directPort, passPort, meshPort, edgePort, haPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [appScript, passScript] = await Promise.all([
+    bundleWorker(app, undefined, dir),
+    bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/passthrough.ts"), undefined, dir),
+  ]);
+  const [directPort, passPort, meshPort, edgePort, haPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const mf = new Miniflare({
     cf: false,
     workers: [
-      { name: "app", modules: true, modulesRoot: dir, scriptPath: appScript, compatibilityDate: "2025-04-01", unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }] },
-      { name: "passthrough", modules: true, modulesRoot: dir, scriptPath: passScript, compatibilityDate: "2025-04-01", serviceBindings: { APP: "app" }, unsafeDirectSockets: [{ host: "127.0.0.1", port: passPort }] },
+      {
+        name: "app",
+        modules: true,
+        modulesRoot: dir,
+        scriptPath: appScript,
+        compatibilityDate: "2025-04-01",
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }],
+      },
+      {
+        name: "passthrough",
+        modules: true,
+        modulesRoot: dir,
+        scriptPath: passScript,
+        compatibilityDate: "2025-04-01",
+        serviceBindings: { APP: "app" },
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: passPort }],
+      },
     ],
   });
   await mf.ready;
 
-  writeFileSync(join(dir, "mesh.yaml"), `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`);
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port: meshPort, stateDir: join(dir, "state"), adminToken: "bench-token-0123456789", persist: false, gen: { accessLog: "off", traceSampling: TRACE_SAMPLING }, onLog: () => {}, expose: { "app-edge": edgePort } });
+  writeFileSync(
+    join(dir, "mesh.yaml"),
+    `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`,
+  );
+  const mesh = await startMesh({
+    manifestPath: join(dir, "mesh.yaml"),
+    port: meshPort,
+    stateDir: join(dir, "state"),
+    adminToken: "bench-token-0123456789",
+    persist: false,
+    gen: { accessLog: "off", traceSampling: TRACE_SAMPLING },
+    onLog: () => {},
+    expose: { "app-edge": edgePort },
+  });
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "b", alg: "ES256" }] });
   const apply = async (body: string) => {
-    const res = await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, { method: "POST", headers: { authorization: "Bearer bench-token-0123456789" }, body });
+    const res = await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, {
+      method: "POST",
+      headers: { authorization: "Bearer bench-token-0123456789" },
+      body,
+    });
     if (!res.ok) throw new Error(`bench apply failed: ${await res.text()}`);
   };
   await apply(`apiVersion: gateway.networking.k8s.io/v1
@@ -101,13 +172,20 @@ spec:
       backendRefs: [{ name: app }]
       retry: { codes: [503], attempts: 1 }
 `);
-  const token = await new SignJWT({ sub: "bench", aud: "bench" }).setProtectedHeader({ alg: "ES256", kid: "b" }).setIssuer("https://bench").setExpirationTime("2h").sign(privateKey);
+  const token = await new SignJWT({ sub: "bench", aud: "bench" })
+    .setProtectedHeader({ alg: "ES256", kid: "b" })
+    .setIssuer("https://bench")
+    .setExpirationTime("2h")
+    .sign(privateKey);
 
   let haproxy: ChildProcess | undefined;
   const haBin = haproxyBinary();
   if (haBin) {
     const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, `global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  http-reuse always\nfrontend in\n  bind 127.0.0.1:${haPort}\n  acl is_app path_beg /app\n  use_backend app if is_app\nbackend app\n  server s1 127.0.0.1:${directPort}\n`);
+    writeFileSync(
+      cfg,
+      `global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  http-reuse always\nfrontend in\n  bind 127.0.0.1:${haPort}\n  acl is_app path_beg /app\n  use_backend app if is_app\nbackend app\n  server s1 127.0.0.1:${directPort}\n`,
+    );
     haproxy = spawn(haBin, ["-f", cfg, "-db"], { stdio: "ignore" });
     await new Promise((r) => setTimeout(r, 500));
   } else notes.push("HAProxy is not installed and could not be installed (not root or no apt): its row is missing.");
@@ -117,7 +195,9 @@ spec:
     { name: "pass-through binding hop", url: `http://127.0.0.1:${passPort}/app`, processes: ["workerd"] },
     { name: "isomesh service edge (edge → app)", url: `http://127.0.0.1:${edgePort}/app`, processes: ["workerd"] },
     { name: "isomesh (gateway → edge → app)", url: `http://127.0.0.1:${meshPort}/app`, processes: ["workerd"] },
-    ...(haproxy ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${haPort}/app`, processes: ["workerd", "haproxy"] }] : []),
+    ...(haproxy
+      ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${haPort}/app`, processes: ["workerd", "haproxy"] }]
+      : []),
   ];
   const rows: HopRow[] = [];
   const measure = async (t: Target) => rows.push(await measureTarget(t, opts));
@@ -132,7 +212,12 @@ spec:
   targetRefs: [{ kind: Gateway, name: gateway }]
   jwtRules: [{ issuer: "https://bench", audiences: [bench], jwks: '${jwks}' }]
 `);
-    await measure({ name: "isomesh + JWT (cached)", url: `http://127.0.0.1:${meshPort}/app`, headers: { authorization: `Bearer ${token}` }, processes: ["workerd"] });
+    await measure({
+      name: "isomesh + JWT (cached)",
+      url: `http://127.0.0.1:${meshPort}/app`,
+      headers: { authorization: `Bearer ${token}` },
+      processes: ["workerd"],
+    });
   }
 
   haproxy?.kill();

@@ -7,7 +7,10 @@ export type LoadResult = { sent: number; ok: number; errors: number; latenciesMs
  * measured from that due time, not from when it was actually sent, so a stalled server is
  * charged for the requests it delayed (no coordinated omission).
  */
-export async function constantRate(url: string, opts: { rate: number; seconds: number; headers?: Record<string, string>; connections?: number }): Promise<LoadResult> {
+export async function constantRate(
+  url: string,
+  opts: { rate: number; seconds: number; headers?: Record<string, string>; connections?: number },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections ?? 64 });
   const total = Math.round(opts.rate * opts.seconds);
   const interval = 1000 / opts.rate;

@@ -36,7 +36,12 @@ type Started = { readyMs: number; rssBytes: number; out: string; stop: () => Pro
 async function startUntil(args: string[], ready: RegExp, timeoutMs = 600_000): Promise<Started> {
   const started = performance.now();
   // Its own process group: a stop that hangs is ended with everything it started (its workerd too).
-  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const proc = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   running.add(proc.pid!);
   let out = "";
   const exited = new Promise<void>((r) => proc.on("exit", () => r()));
@@ -50,7 +55,10 @@ async function startUntil(args: string[], ready: RegExp, timeoutMs = 600_000): P
   };
   try {
     const readyMs = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms:\n${out.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`not ready after ${timeoutMs} ms:\n${out.slice(-2000)}`)),
+        timeoutMs,
+      );
       const onData = (d: Buffer) => {
         out += d.toString();
         if (ready.test(out)) {
@@ -91,11 +99,28 @@ function get(url: string, host: string): Promise<number> {
 
 export function scaleManifest(n: number): string {
   const name = (i: number) => `s${String(i).padStart(3, "0")}`;
-  const services = Array.from({ length: n }, (_, i) => `  - name: ${name(i)}\n    versions: [{ name: v1, echo: true }, { name: v2, echo: true }]\n    calls: [${i + 1 < n ? name(i + 1) : ""}]`);
+  const services = Array.from(
+    { length: n },
+    (_, i) =>
+      `  - name: ${name(i)}\n    versions: [{ name: v1, echo: true }, { name: v2, echo: true }]\n    calls: [${i + 1 < n ? name(i + 1) : ""}]`,
+  );
   return `name: scale\nservices:\n${services.join("\n")}\n`;
 }
 
-const dev = (manifest: string, state: string) => [join(REPO_ROOT, "scripts/isomesh.mjs"), "dev", "-m", manifest, "--port", "0", "--state", state, "--access-log", "off", "--admin-token", TOKEN];
+const dev = (manifest: string, state: string) => [
+  join(REPO_ROOT, "scripts/isomesh.mjs"),
+  "dev",
+  "-m",
+  manifest,
+  "--port",
+  "0",
+  "--state",
+  state,
+  "--access-log",
+  "off",
+  "--admin-token",
+  TOKEN,
+];
 const DEV_READY = /ready in \d+ ms[\s\S]*admin API\s+http/;
 
 /** Routes every service on the gateway by host and sends one request through each of them. */
@@ -103,8 +128,17 @@ async function serveEveryService(out: string, n: number) {
   const gateway = /gateway\s+(http:\/\/\S+)/.exec(out)![1];
   const admin = /admin API\s+(http:\/\/\S+)/.exec(out)![1];
   const names = Array.from({ length: n }, (_, i) => `s${String(i).padStart(3, "0")}`);
-  const routes = names.map((s) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: `gw-${s}` }, spec: { parentRefs: [{ name: "gateway" }], hostnames: [`${s}.example`], rules: [{ backendRefs: [{ name: s }] }] } }));
-  const res = await fetch(`${admin}/v1/apply?wait=true&timeout=30s`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(routes) });
+  const routes = names.map((s) => ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: `gw-${s}` },
+    spec: { parentRefs: [{ name: "gateway" }], hostnames: [`${s}.example`], rules: [{ backendRefs: [{ name: s }] }] },
+  }));
+  const res = await fetch(`${admin}/v1/apply?wait=true&timeout=30s`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(routes),
+  });
   if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
   for (const s of names) {
     const status = await get(`${gateway}/`, `${s}.example`);
@@ -116,7 +150,11 @@ async function serveEveryService(out: string, n: number) {
  * Each size is started `reps` times, alternating with the bare Miniflare so that the machine's load
  * weighs on both alike: cold on a fresh state folder, then warm on the same one, then bare; medians.
  */
-export async function meshScale(sizes: number[], log: (s: string) => void, reps: (services: number) => number = () => 1): Promise<MeshScaleRow[]> {
+export async function meshScale(
+  sizes: number[],
+  log: (s: string) => void,
+  reps: (services: number) => number = () => 1,
+): Promise<MeshScaleRow[]> {
   const rows: MeshScaleRow[] = [];
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-scale-"));
@@ -140,17 +178,35 @@ export async function meshScale(sizes: number[], log: (s: string) => void, reps:
         }
         const warm = await startUntil(dev(manifest, state), DEV_READY);
         await warm.stop();
-        const bare = await startUntil(["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)], /^ready /m);
+        const bare = await startUntil(
+          ["--import", "tsx", join(REPO_ROOT, "scripts/bench/bare-miniflare.ts"), String(workers)],
+          /^ready /m,
+        );
         await bare.stop();
         runs.cold.push(cold);
         runs.warm.push(warm);
         runs.bare.push(bare);
-        log(`  … ${n} services: cold ${Math.round(cold.readyMs)} ms, warm ${Math.round(warm.readyMs)} ms, bare Miniflare ${Math.round(bare.readyMs)} ms`);
+        log(
+          `  … ${n} services: cold ${Math.round(cold.readyMs)} ms, warm ${Math.round(warm.readyMs)} ms, bare Miniflare ${Math.round(bare.readyMs)} ms`,
+        );
       }
       const phases = { ...(await warmPhases(manifest, state)), bareWorkerdMs: await bareWorkerdMs(workers) };
-      const row = { services: n, workers, reps: reps(n), cold: medianOf(runs.cold), warm: medianOf(runs.warm), servingRssBytes, bare: medianOf(runs.bare), phases };
-      log(`  … ${n} services, a warm start by phase: generate ${Math.round(phases.generateMs)} ms, workers ${Math.round(phases.workersMs)} ms, workerd ${Math.round(phases.workerdMs)} ms (bare ${Math.round(phases.bareWorkerdMs)} ms)`);
-      log(`  ${n} services (${workers} workers): ready ${(row.cold.readyMs / 1000).toFixed(1)} s cold, ${(row.warm.readyMs / 1000).toFixed(1)} s warm, bare Miniflare ${(row.bare.readyMs / 1000).toFixed(1)} s; workerd ${mib(row.cold.rssBytes)} MiB (${mib(servingRssBytes)} serving), bare ${mib(row.bare.rssBytes)} MiB`);
+      const row = {
+        services: n,
+        workers,
+        reps: reps(n),
+        cold: medianOf(runs.cold),
+        warm: medianOf(runs.warm),
+        servingRssBytes,
+        bare: medianOf(runs.bare),
+        phases,
+      };
+      log(
+        `  … ${n} services, a warm start by phase: generate ${Math.round(phases.generateMs)} ms, workers ${Math.round(phases.workersMs)} ms, workerd ${Math.round(phases.workerdMs)} ms (bare ${Math.round(phases.bareWorkerdMs)} ms)`,
+      );
+      log(
+        `  ${n} services (${workers} workers): ready ${(row.cold.readyMs / 1000).toFixed(1)} s cold, ${(row.warm.readyMs / 1000).toFixed(1)} s warm, bare Miniflare ${(row.bare.readyMs / 1000).toFixed(1)} s; workerd ${mib(row.cold.rssBytes)} MiB (${mib(servingRssBytes)} serving), bare ${mib(row.bare.rssBytes)} MiB`,
+      );
       rows.push(row);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -160,11 +216,21 @@ export async function meshScale(sizes: number[], log: (s: string) => void, reps:
 }
 
 const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const medianOf = (runs: Started[]) => ({ readyMs: middle(runs.map((r) => r.readyMs)), rssBytes: middle(runs.map((r) => r.rssBytes)) });
+const medianOf = (runs: Started[]) => ({
+  readyMs: middle(runs.map((r) => r.readyMs)),
+  rssBytes: middle(runs.map((r) => r.rssBytes)),
+});
 
 /** Where a warm start's time goes, from startMesh itself (the same start `isomesh dev` makes). */
 async function warmPhases(manifestPath: string, stateDir: string) {
-  const mesh = await startMesh({ manifestPath, port: 0, stateDir, adminToken: TOKEN, gen: { accessLog: "off" }, onLog: () => {} });
+  const mesh = await startMesh({
+    manifestPath,
+    port: 0,
+    stateDir,
+    adminToken: TOKEN,
+    gen: { accessLog: "off" },
+    onLog: () => {},
+  });
   await mesh.dispose();
   return mesh.timings;
 }
@@ -181,7 +247,10 @@ export async function controlIsolateMs(reps = 5): Promise<number> {
     const scriptPath = await bundleWorker(WORKER_ENTRY.control, undefined, dir);
     const time = async (worker: object) => {
       const started = performance.now();
-      const mf = new Miniflare({ cf: false, workers: [{ name: "w", compatibilityDate: "2025-04-01", compatibilityFlags: ["nodejs_compat"], ...worker }] });
+      const mf = new Miniflare({
+        cf: false,
+        workers: [{ name: "w", compatibilityDate: "2025-04-01", compatibilityFlags: ["nodejs_compat"], ...worker }],
+      });
       await mf.ready;
       const ms = performance.now() - started;
       await mf.dispose();
@@ -202,7 +271,15 @@ export async function controlIsolateMs(reps = 5): Promise<number> {
 /** A bare Miniflare's workerd start (construct → ready) with `count` trivial workers, in this process. */
 async function bareWorkerdMs(count: number): Promise<number> {
   const started = performance.now();
-  const mf = new Miniflare({ cf: false, workers: Array.from({ length: count }, (_, i) => ({ name: `w${i}`, modules: true, script: TRIVIAL, compatibilityDate: "2025-04-01" })) });
+  const mf = new Miniflare({
+    cf: false,
+    workers: Array.from({ length: count }, (_, i) => ({
+      name: `w${i}`,
+      modules: true,
+      script: TRIVIAL,
+      compatibilityDate: "2025-04-01",
+    })),
+  });
   await mf.ready;
   const ms = performance.now() - started;
   await mf.dispose();

@@ -25,12 +25,29 @@ async function nsPerOp(fn: () => unknown, n: number): Promise<number> {
 export async function jwtBench(n: number) {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: "k", alg: "ES256" };
-  const rule = { policy: "b", issuer: "https://i", audiences: ["a"], jwks: [jwk] as Record<string, unknown>[], fromHeaders: [], fromParams: [], forwardOriginalToken: false, outputClaimToHeaders: [], clockSkewSeconds: 60 };
-  const token = await new SignJWT({ sub: "u", aud: "a" }).setProtectedHeader({ alg: "ES256", kid: "k" }).setIssuer("https://i").setExpirationTime("1h").sign(privateKey);
+  const rule = {
+    policy: "b",
+    issuer: "https://i",
+    audiences: ["a"],
+    jwks: [jwk] as Record<string, unknown>[],
+    fromHeaders: [],
+    fromParams: [],
+    forwardOriginalToken: false,
+    outputClaimToHeaders: [],
+    clockSkewSeconds: 60,
+  };
+  const token = await new SignJWT({ sub: "u", aud: "a" })
+    .setProtectedHeader({ alg: "ES256", kid: "k" })
+    .setIssuer("https://i")
+    .setExpirationTime("1h")
+    .sign(privateKey);
   const cached = new JwtVerifier([rule], { fetcher: async () => new Response(), cache: new TokenCache() });
   await cached.verify(token);
   const cachedNs = await nsPerOp(() => cached.verify(token), n);
-  const coldNs = await nsPerOp(() => new JwtVerifier([rule], { fetcher: async () => new Response(), cache: new TokenCache() }).verify(token), Math.max(200, n / 20));
+  const coldNs = await nsPerOp(
+    () => new JwtVerifier([rule], { fetcher: async () => new Response(), cache: new TokenCache() }).verify(token),
+    Math.max(200, n / 20),
+  );
   return { cachedUs: cachedNs / 1000, coldUs: coldNs / 1000, cachedPerS: 1e9 / cachedNs, coldPerS: 1e9 / coldNs };
 }
 
@@ -38,7 +55,21 @@ export async function recorderBench(n: number) {
   const r = new TelemetryRecorder();
   const flags: string[] = [];
   let i = 0;
-  const observeNs = await nsPerOp(() => r.observe({ reporter: "e", source: "a", destination: "b", version: `v${i++ % 3}`, route: "r", code: 200, durationMs: (i % 50) + 0.5, retries: 0, flags }), n);
+  const observeNs = await nsPerOp(
+    () =>
+      r.observe({
+        reporter: "e",
+        source: "a",
+        destination: "b",
+        version: `v${i++ % 3}`,
+        route: "r",
+        code: 200,
+        durationMs: (i % 50) + 0.5,
+        retries: 0,
+        flags,
+      }),
+    n,
+  );
   const buckets = emptyBuckets();
   const bucketNs = await nsPerOp(() => buckets[bucketIndex((i++ % 500) + 0.3)]++, n);
   return { observeNs, bucketNs };

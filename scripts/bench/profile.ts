@@ -17,18 +17,34 @@ const [worker = "app-edge", rate = "800", seconds = "4"] = process.argv.slice(2)
 const inspectorPort = 9300 + Math.floor(Math.random() * 500);
 process.env.ISOMESH_INSPECTOR_PORT = String(inspectorPort);
 const dir = mkdtempSync(join(tmpdir(), "isomesh-profile-"));
-writeFileSync(join(dir, "mesh.yaml"), `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${resolve(REPO_ROOT, "scripts/bench/workers/app.ts")} }]\n`);
+writeFileSync(
+  join(dir, "mesh.yaml"),
+  `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${resolve(REPO_ROOT, "scripts/bench/workers/app.ts")} }]\n`,
+);
 const port = 20000 + Math.floor(Math.random() * 20000);
-const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port, stateDir: join(dir, "state"), adminToken: "profile-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {} });
+const mesh = await startMesh({
+  manifestPath: join(dir, "mesh.yaml"),
+  port,
+  stateDir: join(dir, "state"),
+  adminToken: "profile-token-0123456789",
+  persist: false,
+  gen: { accessLog: "off" },
+  onLog: () => {},
+});
 await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, {
   method: "POST",
   headers: { authorization: "Bearer profile-token-0123456789" },
   body: "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: app }\nspec:\n  parentRefs: [{ name: gateway }]\n  rules:\n    - backendRefs: [{ name: app }]\n      retry: { codes: [503], attempts: 1 }\n",
 });
 
-const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+  webSocketDebuggerUrl: string;
+}[];
 const target = targets.find((t) => t.webSocketDebuggerUrl.endsWith(`core:user:${worker}`));
-if (!target) throw new Error(`no worker ${worker}; have ${targets.map((t) => t.webSocketDebuggerUrl.split("/").pop()).join(", ")}`);
+if (!target)
+  throw new Error(
+    `no worker ${worker}; have ${targets.map((t) => t.webSocketDebuggerUrl.split("/").pop()).join(", ")}`,
+  );
 const ws = new WebSocket(target.webSocketDebuggerUrl);
 await new Promise((r) => ws.addEventListener("open", r));
 let nextId = 0;
@@ -37,7 +53,10 @@ ws.addEventListener("message", (e) => {
   const m = JSON.parse(String(e.data));
   if (m.id) pending.get(m.id)?.(m.result);
 });
-const send = <T>(method: string, params = {}) => new Promise<T>((r) => (pending.set(++nextId, r as (v: unknown) => void), ws.send(JSON.stringify({ id: nextId, method, params }))));
+const send = <T>(method: string, params = {}) =>
+  new Promise<T>(
+    (r) => (pending.set(++nextId, r as (v: unknown) => void), ws.send(JSON.stringify({ id: nextId, method, params }))),
+  );
 
 const url = `${mesh.gatewayUrl}/`;
 await constantRate(url, { rate: Number(rate), seconds: 1 });
@@ -50,7 +69,8 @@ const { profile } = await send<{ profile: Profile }>("Profiler.stop");
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
+const label = (n: Node) =>
+  `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
 const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 for (const sample of profile.samples) {
@@ -60,7 +80,12 @@ for (const sample of profile.samples) {
   for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) seen.add(label(byId.get(id)!));
   for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + 1);
 }
-const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => `  ${((100 * v) / profile.samples.length).toFixed(1).padStart(5)}%  ${k}`).join("\n");
+const top = (m: Map<string, number>) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30)
+    .map(([k, v]) => `  ${((100 * v) / profile.samples.length).toFixed(1).padStart(5)}%  ${k}`)
+    .join("\n");
 console.log(`${worker}: ${profile.samples.length} samples\nself time\n${top(self)}\ninclusive time\n${top(inclusive)}`);
 const out = join(dir, `${worker}.cpuprofile`);
 writeFileSync(out, JSON.stringify(profile));

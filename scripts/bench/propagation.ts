@@ -26,11 +26,27 @@ const getOnce = (url: string, host: string) =>
 export async function propagationLocal(opts: { edges: number; changes: number; log: (s: string) => void }) {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-prop-"));
   const services = Array.from({ length: opts.edges }, (_, i) => `s${i}`);
-  writeFileSync(join(dir, "mesh.yaml"), `name: prop\nservices:\n${services.map((s) => `  - name: ${s}\n    versions: [{ name: a, echo: true }, { name: b, echo: true }]`).join("\n")}\n`);
+  writeFileSync(
+    join(dir, "mesh.yaml"),
+    `name: prop\nservices:\n${services.map((s) => `  - name: ${s}\n    versions: [{ name: a, echo: true }, { name: b, echo: true }]`).join("\n")}\n`,
+  );
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const mesh = await startMesh({ manifestPath: join(dir, "mesh.yaml"), port, stateDir: join(dir, "state"), adminToken: "prop-token-0123456789", persist: false, gen: { accessLog: "off" }, onLog: () => {} });
+  const mesh = await startMesh({
+    manifestPath: join(dir, "mesh.yaml"),
+    port,
+    stateDir: join(dir, "state"),
+    adminToken: "prop-token-0123456789",
+    persist: false,
+    gen: { accessLog: "off" },
+    onLog: () => {},
+  });
   const auth = { authorization: "Bearer prop-token-0123456789" };
-  const gw = services.map((s) => `---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: gw-${s} }\nspec:\n  parentRefs: [{ name: gateway }]\n  hostnames: [${s}.example]\n  rules: [{ backendRefs: [{ name: ${s} }] }]\n`).join("");
+  const gw = services
+    .map(
+      (s) =>
+        `---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: gw-${s} }\nspec:\n  parentRefs: [{ name: gateway }]\n  hostnames: [${s}.example]\n  rules: [{ backendRefs: [{ name: ${s} }] }]\n`,
+    )
+    .join("");
   await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, { method: "POST", headers: auth, body: gw });
   // Warm every edge isolate so each is live (as in production, where traffic keeps them warm).
   await Promise.all(services.map((s) => get(`${mesh.gatewayUrl}/`, `${s}.example`)));
@@ -41,7 +57,9 @@ export async function propagationLocal(opts: { edges: number; changes: number; l
     const version = i % 2 ? "a" : "b";
     const body = `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: ${s} }\nspec:\n  parentRefs: [{ kind: Service, name: ${s} }]\n  rules: [{ backendRefs: [{ name: ${s}, version: ${version} }] }]\n`;
     const t0 = performance.now();
-    const applied = fetch(`${mesh.adminUrl}/v1/apply?wait=true`, { method: "POST", headers: auth, body }).then(() => confirmed.push(performance.now() - t0));
+    const applied = fetch(`${mesh.adminUrl}/v1/apply?wait=true`, { method: "POST", headers: auth, body }).then(() =>
+      confirmed.push(performance.now() - t0),
+    );
     for (;;) {
       const seen = JSON.parse(await get(`${mesh.gatewayUrl}/`, `${s}.example`)).version;
       if (seen === version) break;
@@ -52,13 +70,27 @@ export async function propagationLocal(opts: { edges: number; changes: number; l
   // One change that every edge must take: a TrafficPolicy targeting all services.
   const all = `apiVersion: isomesh.dev/v1\nkind: TrafficPolicy\nmetadata: { name: everyone }\nspec:\n  targetRefs: [${services.map((s) => `{ kind: Service, name: ${s} }`).join(", ")}]\n  concurrencyLimit: 1000\n`;
   const t0 = performance.now();
-  const res = (await (await fetch(`${mesh.adminUrl}/v1/apply?wait=true&timeout=10s`, { method: "POST", headers: auth, body: all })).json()) as { republished?: string[]; converged?: boolean };
+  const res = (await (
+    await fetch(`${mesh.adminUrl}/v1/apply?wait=true&timeout=10s`, { method: "POST", headers: auth, body: all })
+  ).json()) as { republished?: string[]; converged?: boolean };
   const allEdgesMs = performance.now() - t0;
   await mesh.dispose();
   const sorted = [...serving].sort((a, b) => a - b);
   const conf = [...confirmed].sort((a, b) => a - b);
-  const out = { edges: opts.edges, changes: opts.changes, servingP50: percentile(sorted, 0.5), servingP99: percentile(sorted, 0.99), confirmedP50: percentile(conf, 0.5), confirmedP99: percentile(conf, 0.99), allEdgesMs, allEdgesRepublished: res.republished?.length ?? 0, allEdgesConverged: !!res.converged };
-  opts.log(`  ${opts.edges} edges: change served in p50 ${out.servingP50.toFixed(1)} ms / p99 ${out.servingP99.toFixed(1)} ms; apply --wait confirmed p50 ${out.confirmedP50.toFixed(1)} ms; a change to all ${out.allEdgesRepublished} edges converged in ${allEdgesMs.toFixed(0)} ms`);
+  const out = {
+    edges: opts.edges,
+    changes: opts.changes,
+    servingP50: percentile(sorted, 0.5),
+    servingP99: percentile(sorted, 0.99),
+    confirmedP50: percentile(conf, 0.5),
+    confirmedP99: percentile(conf, 0.99),
+    allEdgesMs,
+    allEdgesRepublished: res.republished?.length ?? 0,
+    allEdgesConverged: !!res.converged,
+  };
+  opts.log(
+    `  ${opts.edges} edges: change served in p50 ${out.servingP50.toFixed(1)} ms / p99 ${out.servingP99.toFixed(1)} ms; apply --wait confirmed p50 ${out.confirmedP50.toFixed(1)} ms; a change to all ${out.allEdgesRepublished} edges converged in ${allEdgesMs.toFixed(0)} ms`,
+  );
   return out;
 }
 
@@ -68,9 +100,16 @@ export async function propagationLocal(opts: { edges: number; changes: number; l
  * a location, and an edge that misses reads the ConfigStore. Reports convergence time and the
  * ConfigStore's reads per second. Deterministic (seeded).
  */
-export function propagationWorldwide(p: { locations: number; isolatesPerLocation: number; kvDelayMaxS: number; checkIntervalS: number; beaconMaxAgeS: number; seed: number }) {
+export function propagationWorldwide(p: {
+  locations: number;
+  isolatesPerLocation: number;
+  kvDelayMaxS: number;
+  checkIntervalS: number;
+  beaconMaxAgeS: number;
+  seed: number;
+}) {
   let seed = p.seed;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const stepS = 0.05;
   const kvVisibleAt = Array.from({ length: p.locations }, () => rand() * p.kvDelayMaxS);
   const cacheExpires = Array.from({ length: p.locations }, () => rand() * p.beaconMaxAgeS); // phase of each location's cached beacon
@@ -104,6 +143,9 @@ export function propagationWorldwide(p: { locations: number; isolatesPerLocation
     beaconReadsPerS: beaconReads / Math.max(stepS, times[times.length - 1]),
     steadyBeaconReadsPerS: p.locations / p.beaconMaxAgeS,
     snapshotFallbacks,
-    naiveOverwriteP99S: percentile(kvVisibleAt.map((v) => v + p.checkIntervalS).sort((a, b) => a - b), 0.99),
+    naiveOverwriteP99S: percentile(
+      kvVisibleAt.map((v) => v + p.checkIntervalS).sort((a, b) => a - b),
+      0.99,
+    ),
   };
 }

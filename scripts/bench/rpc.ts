@@ -12,21 +12,40 @@ import { freePort, type HopRow, measureTarget, TRACE_SAMPLING } from "./hop.ts";
  * a bare service binding to the app and over the mesh's binding (through the app's edge), and the
  * same caller's fetch both ways for comparison; all driven over HTTP at a constant rate.
  */
-export async function rpcOverhead(opts: { rate: number; seconds: number; reps: number; log: (s: string) => void }): Promise<HopRow[]> {
+export async function rpcOverhead(opts: {
+  rate: number;
+  seconds: number;
+  reps: number;
+  log: (s: string) => void;
+}): Promise<HopRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-bench-rpc-"));
   const app = resolve(REPO_ROOT, "scripts/bench/workers/rpc-app.ts");
   const client = resolve(REPO_ROOT, "scripts/bench/workers/rpc-client.ts");
-  const [appScript, clientScript] = await Promise.all([bundleWorker(app, undefined, dir), bundleWorker(client, undefined, dir)]);
+  const [appScript, clientScript] = await Promise.all([
+    bundleWorker(app, undefined, dir),
+    bundleWorker(client, undefined, dir),
+  ]);
   const [barePort, meshPort, clientPort] = [await freePort(), await freePort(), await freePort()];
   const bare = new Miniflare({
     cf: false,
     workers: [
-      { name: "client", modules: true, modulesRoot: dir, scriptPath: clientScript, compatibilityDate: "2025-04-01", serviceBindings: { APP: "app" }, unsafeDirectSockets: [{ host: "127.0.0.1", port: barePort }] },
+      {
+        name: "client",
+        modules: true,
+        modulesRoot: dir,
+        scriptPath: clientScript,
+        compatibilityDate: "2025-04-01",
+        serviceBindings: { APP: "app" },
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: barePort }],
+      },
       { name: "app", modules: true, modulesRoot: dir, scriptPath: appScript, compatibilityDate: "2025-04-01" },
     ],
   });
   await bare.ready;
-  writeFileSync(join(dir, "mesh.yaml"), `name: benchrpc\nservices:\n  - name: client\n    versions: [{ name: v1, worker: ${client} }]\n    calls: [app]\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`);
+  writeFileSync(
+    join(dir, "mesh.yaml"),
+    `name: benchrpc\nservices:\n  - name: client\n    versions: [{ name: v1, worker: ${client} }]\n    calls: [app]\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`,
+  );
   const mesh = await startMesh({
     manifestPath: join(dir, "mesh.yaml"),
     port: meshPort,

@@ -42,7 +42,12 @@ no inbound policy, which removes a whole hop from the north-south chain.
 /** The mesh's cost on an RPC call, against the same call over a bare binding, and against fetch's. */
 function rpcNote(rows: { name: string; p50: number; cpuUsPerReq: number }[]): string {
   const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
-  const [bareRpc, meshRpc, bareFetch, meshFetch] = [by("RPC over"), by("RPC through"), by("fetch over"), by("fetch through")];
+  const [bareRpc, meshRpc, bareFetch, meshFetch] = [
+    by("RPC over"),
+    by("RPC through"),
+    by("fetch over"),
+    by("fetch through"),
+  ];
   if (!bareRpc || !meshRpc || !bareFetch || !meshFetch) return "";
   const us = (ms: number) => `${ms >= 0 ? "+" : ""}${f(ms * 1000, 0)} µs`;
   return `Through the mesh an RPC call costs ${us(meshRpc.p50 - bareRpc.p50)} p50 and ${us((meshRpc.cpuUsPerReq - bareRpc.cpuUsPerReq) / 1000)} of CPU over the same call on a bare binding;
@@ -71,8 +76,32 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   const log = (s: string) => console.log(s);
   const started = Date.now();
   const p = opts.smoke
-    ? { rate: 200, seconds: 2, reps: 1, sizes: [100, 1000], edges: 10, changes: 5, batches: 50, n: 2000, isolates: 3, coldReps: 1, meshSizes: [5] }
-    : { rate: 500, seconds: 8, reps: 3, sizes: [100, 1000, 10_000], edges: 50, changes: 40, batches: 400, n: 20_000, isolates: 20, coldReps: 3, meshSizes: [30, 100] };
+    ? {
+        rate: 200,
+        seconds: 2,
+        reps: 1,
+        sizes: [100, 1000],
+        edges: 10,
+        changes: 5,
+        batches: 50,
+        n: 2000,
+        isolates: 3,
+        coldReps: 1,
+        meshSizes: [5],
+      }
+    : {
+        rate: 500,
+        seconds: 8,
+        reps: 3,
+        sizes: [100, 1000, 10_000],
+        edges: 50,
+        changes: 40,
+        batches: 400,
+        n: 20_000,
+        isolates: 20,
+        coldReps: 3,
+        meshSizes: [30, 100],
+      };
 
   log("hop overhead …");
   const hop = await hopOverhead({ rate: p.rate, seconds: p.seconds, reps: p.reps, log });
@@ -84,18 +113,33 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   const scale = await configScale(p.sizes, log);
   log("propagation …");
   const local = await propagationLocal({ edges: p.edges, changes: p.changes, log });
-  const world = propagationWorldwide({ locations: 300, isolatesPerLocation: 20, kvDelayMaxS: 60, checkIntervalS: 1, beaconMaxAgeS: 1, seed: 42 });
-  log(`  worldwide (simulated, 300 locations × 20 isolates): p50 ${f(world.p50S, 2)} s, p99 ${f(world.p99S, 2)} s; ConfigStore beacon reads ≈ ${f(world.steadyBeaconReadsPerS, 0)}/s`);
+  const world = propagationWorldwide({
+    locations: 300,
+    isolatesPerLocation: 20,
+    kvDelayMaxS: 60,
+    checkIntervalS: 1,
+    beaconMaxAgeS: 1,
+    seed: 42,
+  });
+  log(
+    `  worldwide (simulated, 300 locations × 20 isolates): p50 ${f(world.p50S, 2)} s, p99 ${f(world.p99S, 2)} s; ConfigStore beacon reads ≈ ${f(world.steadyBeaconReadsPerS, 0)}/s`,
+  );
   log("telemetry …");
   const tdo = await telemetryDo({ batches: p.batches, seriesPerBatch: 20 });
   const rec = await recorderBench(p.n);
-  log(`  Telemetry DO absorbs ${f(tdo.flushesPerS, 0)} flushes/s (20 series each); recording costs ${f(rec.observeNs, 0)} ns/request`);
+  log(
+    `  Telemetry DO absorbs ${f(tdo.flushesPerS, 0)} flushes/s (20 series each); recording costs ${f(rec.observeNs, 0)} ns/request`,
+  );
   log("JWT, decision records …");
   const jwt = await jwtBench(p.n);
   const rec2 = await decisionRecordBench(p.n);
-  log(`  JWT cold ${f(jwt.coldUs)} µs, cached ${f(jwt.cachedUs, 2)} µs; route decision ${f(rec2.offNs, 0)} ns without record, ${f(rec2.onNs, 0)} ns with`);
+  log(
+    `  JWT cold ${f(jwt.coldUs)} µs, cached ${f(jwt.cachedUs, 2)} µs; route decision ${f(rec2.offNs, 0)} ns without record, ${f(rec2.onNs, 0)} ns with`,
+  );
   const norm = await normalizationBench(p.n);
-  log(`  path normalization ${f(norm.plainNs, 0)} ns (plain), ${f(norm.encodedNs, 0)} ns (encoded); host ${f(norm.hostNs, 0)} ns`);
+  log(
+    `  path normalization ${f(norm.plainNs, 0)} ns (plain), ${f(norm.encodedNs, 0)} ns (encoded); host ${f(norm.hostNs, 0)} ns`,
+  );
   log("edge bundle and cold start …");
   const bundle = edgeBundleComposition();
   log(`  edge bundle ${f(bundle.bytes / 1024)} KiB (gzip ${f(bundle.gzipBytes / 1024)} KiB)`);
@@ -106,19 +150,33 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   log(`  the control plane's isolate adds ${f(controlMs, 0)} ms to workerd's start`);
 
   const row = (name: string) => hop.rows.find((r) => r.name.startsWith(name));
-  const direct = row("direct")!, pass = row("pass-through")!, edge = row("isomesh service edge")!, mesh = row("isomesh (")!, jwtRow = row("isomesh + JWT"), ha = row("HAProxy");
+  const direct = row("direct")!,
+    pass = row("pass-through")!,
+    edge = row("isomesh service edge")!,
+    mesh = row("isomesh (")!,
+    jwtRow = row("isomesh + JWT"),
+    ha = row("HAProxy");
   const addedP50 = (r: typeof mesh) => r.p50 - direct.p50;
   const overPass = edge.p50 - pass.p50; // one isomesh hop against one bare hop
-  const small = scale[0], large = scale[scale.length - 1];
+  const small = scale[0],
+    large = scale[scale.length - 1];
   const sizeDrift = Math.abs(large.edgeBytes - small.edgeBytes) / small.edgeBytes;
 
   if (opts.smoke) {
     const failed = [...hop.rows, ...rpc].filter((r) => r.errors > 0).map((r) => `${r.name}: ${r.errors} errors`);
     if (!local.allEdgesConverged) failed.push(`propagation: a change to all ${local.edges} edges did not converge`);
-    if (!(jwt.cachedUs > 0) || !(rec.observeNs > 0) || !(norm.plainNs > 0)) failed.push("micro-benchmarks returned no figure");
-    if (!(cold.coldStartMs > 0) || !(bundle.bytes > 0) || !meshRows.every((r) => r.cold.readyMs > 0 && r.cold.rssBytes > 0 && r.bare.readyMs > 0)) failed.push("edge cold start or mesh scale returned no figure");
+    if (!(jwt.cachedUs > 0) || !(rec.observeNs > 0) || !(norm.plainNs > 0))
+      failed.push("micro-benchmarks returned no figure");
+    if (
+      !(cold.coldStartMs > 0) ||
+      !(bundle.bytes > 0) ||
+      !meshRows.every((r) => r.cold.readyMs > 0 && r.cold.rssBytes > 0 && r.bare.readyMs > 0)
+    )
+      failed.push("edge cold start or mesh scale returned no figure");
     if (failed.length) throw new Error(`bench smoke failed: ${failed.join("; ")}`);
-    console.log(`smoke: ${hop.rows.length} hop configurations, ${scale.length} mesh sizes, propagation over ${local.edges} edges — all ran`);
+    console.log(
+      `smoke: ${hop.rows.length} hop configurations, ${scale.length} mesh sizes, propagation over ${local.edges} edges — all ran`,
+    );
     return;
   }
   const machine = `${cpus()[0]?.model ?? "?"} (${cpus().length} cores), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${execSync("npx workerd --version 2>/dev/null || true").toString().trim()}`;
@@ -159,7 +217,9 @@ one-hop row (a client calling a service edge directly, as an east-west caller do
 ${overPass * 1000 > 50 || (ha && addedP50(edge) >= addedP50(ha)) ? hopMissNote(edge.cpuUsPerReq - pass.cpuUsPerReq, ops) : ""}
 | workerd primitive (\`scripts/bench/ops.ts\`) | µs per operation |
 | --- | --- |
-${Object.entries(ops).map(([name, us]) => `| ${name} | ${f(us, 2)} |`).join("\n")}
+${Object.entries(ops)
+  .map(([name, us]) => `| ${name} | ${f(us, 2)} |`)
+  .join("\n")}
 
 ${jwtRow ? `With a cached JWT check at the gateway the chain's p50 moves by ${f((jwtRow.p50 - mesh.p50) * 1000, 0)} µs: within this machine's noise (the check itself is ${f(jwt.cachedUs, 2)} µs, section 5).` : ""}
 ${hop.notes.map((n) => `Note: ${n}`).join("\n")}
@@ -220,7 +280,7 @@ Every edge normalizes the path and the host once per request, before any decisio
 | host (\`Shop.Example.com.:8787\`) | ${f(norm.hostNs, 0)} | ${f((norm.hostNs / 1000 / edge.cpuUsPerReq) * 100, 3)}% |
 
 The hop rows of section 1 include it (every request there is normalized): an ordinary request pays the plain-path row, about
-1 / ${f(edge.cpuUsPerReq * 1000 / norm.plainNs, 0)} of the hop's CPU, far below this machine's ±15 µs of noise on the hop itself.
+1 / ${f((edge.cpuUsPerReq * 1000) / norm.plainNs, 0)} of the hop's CPU, far below this machine's ±15 µs of noise on the hop itself.
 
 ## 8. Edge bundle and cold start
 

@@ -24,10 +24,14 @@ function get(url: string): Promise<number> {
 /** Spawns `isomesh dev` and polls `path` until it answers 200; returns the elapsed ms. */
 async function timeToFirst200(state: string): Promise<number> {
   const started = performance.now();
-  const proc = spawn(process.execPath, ["scripts/isomesh.mjs", "dev", "-m", manifest, "--port", "0", "--state", state, "--access-log", "off"], {
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    ["scripts/isomesh.mjs", "dev", "-m", manifest, "--port", "0", "--state", state, "--access-log", "off"],
+    {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
@@ -57,4 +61,6 @@ for (let i = 0; i < Number(runs); i++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (xs: number[]) => `${Math.round(median(xs))} ms (best ${Math.round(Math.min(...xs))})`;
-console.log(`${manifest} ${path}: first 200 after ${ms(cold)} cold, ${ms(warm)} warm (median of ${runs}; cold ${cold.map(Math.round).join(", ")}; warm ${warm.map(Math.round).join(", ")})`);
+console.log(
+  `${manifest} ${path}: first 200 after ${ms(cold)} cold, ${ms(warm)} warm (median of ${runs}; cold ${cold.map(Math.round).join(", ")}; warm ${warm.map(Math.round).join(", ")})`,
+);

@@ -10,21 +10,34 @@ export class AdminClient {
     return new AdminClient(base.replace(/\/$/, ""), opts.token ?? process.env.ISOMESH_TOKEN);
   }
 
-  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string }> {
+  async request(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: any; text: string }> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
         body,
-        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body ? { "content-type": "application/yaml" } : {}), ...headers },
+        headers: {
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(body ? { "content-type": "application/yaml" } : {}),
+          ...headers,
+        },
       });
     } catch (e) {
-      throw new CliError(`cannot reach the admin API at ${this.base} (${(e as Error).cause ?? (e as Error).message}); is \`isomesh dev\` running? set --admin or ISOMESH_ADMIN`);
+      throw new CliError(
+        `cannot reach the admin API at ${this.base} (${(e as Error).cause ?? (e as Error).message}); is \`isomesh dev\` running? set --admin or ISOMESH_ADMIN`,
+      );
     }
     // The admin API never sets these; the data plane always does (mesh errors, routed answers).
     if (res.headers.has("x-isomesh-error") || res.headers.has("x-isomesh-backend")) {
       await res.body?.cancel();
-      throw new CliError(`${this.base} is an isomesh gateway, not the admin API${nextPort(this.base)}; set --admin or ISOMESH_ADMIN`);
+      throw new CliError(
+        `${this.base} is an isomesh gateway, not the admin API${nextPort(this.base)}; set --admin or ISOMESH_ADMIN`,
+      );
     }
     const text = await res.text();
     let parsed: any = text;

@@ -8,7 +8,9 @@ export function readFiles(files: string[]): string {
       try {
         return f === "-" ? readFileSync(0, "utf8") : readFileSync(f, "utf8");
       } catch (e) {
-        throw new CliError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+        throw new CliError(
+          `cannot read ${f}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
+        );
       }
     })
     .join("\n---\n");

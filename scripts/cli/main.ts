@@ -17,7 +17,11 @@ const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "ut
 
 const program = new Command("isomesh")
   .description("A service mesh for Cloudflare Workers: run, configure and observe it")
-  .version(version, "-V, --version", "the CLI's version (`isomesh version` is the config version the control plane serves)")
+  .version(
+    version,
+    "-V, --version",
+    "the CLI's version (`isomesh version` is the config version the control plane serves)",
+  )
   .option("--admin <url>", "admin API URL (or ISOMESH_ADMIN)")
   .option("--token <token>", "admin API token (or ISOMESH_TOKEN)")
   .showHelpAfterError()

@@ -4,7 +4,14 @@ import { stringify } from "yaml";
 export const useColor = () => !!process.stdout.isTTY && !("NO_COLOR" in process.env);
 
 const paint = (code: number) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
-export const c = { green: paint(32), red: paint(31), yellow: paint(33), dim: paint(2), bold: paint(1), cyan: paint(36) };
+export const c = {
+  green: paint(32),
+  red: paint(31),
+  yellow: paint(33),
+  dim: paint(2),
+  bold: paint(1),
+  cyan: paint(36),
+};
 
 export type OutputFormat = "table" | "json" | "yaml" | "dot" | "wide";
 
@@ -28,6 +35,10 @@ const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((v) => (v === null || v === undefined ? "-" : String(v))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => visible(r[i] ?? ""))));
-  const line = (r: string[]) => r.map((v, i) => v + " ".repeat(Math.max(0, widths[i] - visible(v)))).join("   ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => v + " ".repeat(Math.max(0, widths[i] - visible(v))))
+      .join("   ")
+      .trimEnd();
   return [line(headers.map((h) => c.bold(h))), ...cells.map(line)].join("\n");
 }

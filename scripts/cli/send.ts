@@ -5,7 +5,11 @@ import { request as httpsRequest } from "node:https";
  * Sends one request and returns its status and headers. Uses node:http, not fetch: fetch
  * silently replaces a Host header, and `-H 'Host: …'` is how users test hostname routing.
  */
-export function send(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+export function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   const target = new URL(url);
   const request = target.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

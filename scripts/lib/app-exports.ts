@@ -32,7 +32,10 @@ export type BuiltApp = {
   modulesRules?: WorkerOptions["modulesRules"];
 };
 
-export type DiscoveredExports = { exports: Record<string, ServiceExports>; unknown: { service: string; version: string; reason: string }[] };
+export type DiscoveredExports = {
+  exports: Record<string, ServiceExports>;
+  unknown: { service: string; version: string; reason: string }[];
+};
 
 /** The module that lists a build's entrypoints and their methods (runs in workerd). */
 const LISTER = (entry: string) => `import { WorkerEntrypoint } from "cloudflare:workers";
@@ -66,12 +69,24 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
   const dir = join(buildRoot, "exports");
   mkdirSync(dir, { recursive: true });
   const result: DiscoveredExports = { exports: {}, unknown: [] };
-  const keyOf = (a: BuiltApp) => sha256([readFileSync(a.scriptPath, "utf8"), stampBeside(a.scriptPath), a.compatibilityDate, ...a.compatibilityFlags].join("\0")).slice(0, 24);
+  const keyOf = (a: BuiltApp) =>
+    sha256(
+      [
+        readFileSync(a.scriptPath, "utf8"),
+        stampBeside(a.scriptPath),
+        a.compatibilityDate,
+        ...a.compatibilityFlags,
+      ].join("\0"),
+    ).slice(0, 24);
   const pending: { app: BuiltApp; key: string }[] = [];
   const record = (a: BuiltApp, listed: VersionExports | { error: string }) => {
-    if ("error" in listed && typeof listed.error === "string") result.unknown.push({ service: a.service, version: a.version, reason: listed.error });
+    if ("error" in listed && typeof listed.error === "string")
+      result.unknown.push({ service: a.service, version: a.version, reason: listed.error });
     // `fetch` and the other handlers are not RPC methods (workerd never sends them as calls).
-    else (result.exports[a.service] ??= {})[a.version] = Object.fromEntries(Object.entries(listed as VersionExports).map(([e, names]) => [e, names.filter(isRpcMethodName)]));
+    else
+      (result.exports[a.service] ??= {})[a.version] = Object.fromEntries(
+        Object.entries(listed as VersionExports).map(([e, names]) => [e, names.filter(isRpcMethodName)]),
+      );
   };
   for (const app of apps) {
     const key = keyOf(app);
@@ -93,7 +108,10 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
       modules: true,
       scriptPath: lister,
       modulesRoot: buildRoot,
-      modulesRules: [{ type: "ESModule", include: [relative(buildRoot, app.scriptPath).split(sep).join("/")], fallthrough: true }, ...(app.modulesRules ?? [])],
+      modulesRules: [
+        { type: "ESModule", include: [relative(buildRoot, app.scriptPath).split(sep).join("/")], fallthrough: true },
+        ...(app.modulesRules ?? []),
+      ],
       compatibilityDate: app.compatibilityDate,
       compatibilityFlags: app.compatibilityFlags,
     };
@@ -106,13 +124,24 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
       const res = await (await mf.getWorker(`exports-${key}`)).fetch("http://exports/");
       const body = (await res.json()) as { entrypoints?: unknown; error?: string };
       const listed = body.error !== undefined ? { error: body.error } : VersionExports.safeParse(body.entrypoints);
-      const value = "success" in listed ? (listed.success ? listed.data : { error: `unexpected exports: ${listed.error.message}` }) : listed;
+      const value =
+        "success" in listed
+          ? listed.success
+            ? listed.data
+            : { error: `unexpected exports: ${listed.error.message}` }
+          : listed;
       writeFileSync(join(dir, `${key}.json`), JSON.stringify(value));
       record(app, value);
     }
   } catch (e) {
     // One build workerd cannot load fails the whole instance: those versions are not known.
-    for (const { app } of pending) if (!result.exports[app.service]?.[app.version]) result.unknown.push({ service: app.service, version: app.version, reason: (e as Error).message.split("\n")[0] });
+    for (const { app } of pending)
+      if (!result.exports[app.service]?.[app.version])
+        result.unknown.push({
+          service: app.service,
+          version: app.version,
+          reason: (e as Error).message.split("\n")[0],
+        });
   } finally {
     await mf?.dispose();
   }
@@ -126,7 +155,12 @@ function stampBeside(scriptPath: string): string {
 }
 
 /** Reads the apps' exports from their builds (cached by content); undefined when no app's are known. */
-export async function appExportsOf(mesh: GeneratedMesh, built: (Promise<string> | undefined)[], buildRoot: string, warn: (l: string) => void) {
+export async function appExportsOf(
+  mesh: GeneratedMesh,
+  built: (Promise<string> | undefined)[],
+  buildRoot: string,
+  warn: (l: string) => void,
+) {
   const apps: BuiltApp[] = [];
   const known: Record<string, ServiceExports> = {};
   for (const [i, w] of mesh.workers.entries()) {
@@ -151,20 +185,33 @@ export async function appExportsOf(mesh: GeneratedMesh, built: (Promise<string> 
     });
   }
   const found = await discoverExports(apps, buildRoot);
-  for (const u of found.unknown) warn(`${u.service}/${u.version}'s exports could not be read from its build (${u.reason}): its edge forwards every RPC method unchecked`);
+  for (const u of found.unknown)
+    warn(
+      `${u.service}/${u.version}'s exports could not be read from its build (${u.reason}): its edge forwards every RPC method unchecked`,
+    );
   for (const [service, versions] of Object.entries(found.exports)) Object.assign((known[service] ??= {}), versions);
   return Object.keys(known).length ? known : undefined;
 }
-
 
 /**
  * `isomesh gen` and `deploy`: the configs with every app's exports in the topology. Builds each app
  * as `isomesh dev` does (into the same cache), reads its exports, then generates again with them.
  */
-export async function generateWithExports(manifestPath: string, opts: GenOptions, buildRoot: string, warn: (l: string) => void): Promise<GeneratedMesh> {
+export async function generateWithExports(
+  manifestPath: string,
+  opts: GenOptions,
+  buildRoot: string,
+  warn: (l: string) => void,
+): Promise<GeneratedMesh> {
   const first = generate(manifestPath, { ...opts, validate: false });
   const built = first.workers.map((w) =>
-    w.role !== "app" ? undefined : w.build.kind === "esbuild" ? bundleWorker(w.build.entry, w.config.define, buildRoot) : w.build.kind === "wrangler" ? buildWithWrangler(w.configPath, w.build.projectDir, buildRoot) : undefined,
+    w.role !== "app"
+      ? undefined
+      : w.build.kind === "esbuild"
+        ? bundleWorker(w.build.entry, w.config.define, buildRoot)
+        : w.build.kind === "wrangler"
+          ? buildWithWrangler(w.configPath, w.build.projectDir, buildRoot)
+          : undefined,
   );
   for (const b of built) b?.catch(() => undefined);
   const exports = await appExportsOf(first, built, buildRoot, warn);

@@ -19,7 +19,10 @@ export function findApp(worker: string, manifestDir: string): AppSource {
   for (const base of [manifestDir, process.cwd(), REPO_ROOT]) {
     const p = resolve(base, worker);
     if (!existsSync(p)) continue;
-    if (!statSync(p).isDirectory()) return CONFIG_FILES.includes(basename(p)) || /\.(jsonc?|toml)$/.test(p) ? { kind: "project", configPath: p } : { kind: "entry", entry: p };
+    if (!statSync(p).isDirectory())
+      return CONFIG_FILES.includes(basename(p)) || /\.(jsonc?|toml)$/.test(p)
+        ? { kind: "project", configPath: p }
+        : { kind: "entry", entry: p };
     const config = CONFIG_FILES.map((f) => join(p, f)).find((f) => existsSync(f));
     if (config) return { kind: "project", configPath: config };
     const entry = ENTRY_FILES.map((f) => join(p, f)).find((f) => existsSync(f));
@@ -35,7 +38,12 @@ export type AppProject = { configPath: string; dir: string; config: Unstable_Con
 /** Reads a project's config with wrangler's own reader; a config wrangler rejects fails with wrangler's message. */
 export function readApp(configPath: string): AppProject {
   try {
-    return { configPath, dir: dirname(configPath), config: readWranglerConfig(configPath), raw: readRawWranglerConfig(configPath) };
+    return {
+      configPath,
+      dir: dirname(configPath),
+      config: readWranglerConfig(configPath),
+      raw: readRawWranglerConfig(configPath),
+    };
   } catch (e) {
     throw new Error(`${configPath}: ${(e as Error).message.trim()}`);
   }
@@ -73,13 +81,19 @@ export function keptConfig(app: AppProject, toDir: string): { kept: Record<strin
   if (raw.build) {
     // Without these, wrangler would run the custom build (and watch) in the generated config's folder.
     raw.build.cwd = rebase(raw.build.cwd ?? ".");
-    raw.build.watch_dir = Array.isArray(raw.build.watch_dir) ? raw.build.watch_dir.map(rebase) : rebase(raw.build.watch_dir ?? "./src");
+    raw.build.watch_dir = Array.isArray(raw.build.watch_dir)
+      ? raw.build.watch_dir.map(rebase)
+      : rebase(raw.build.watch_dir ?? "./src");
   }
   if (raw.site?.bucket) raw.site.bucket = rebase(raw.site.bucket);
   if (raw.assets?.directory) raw.assets.directory = rebase(raw.assets.directory);
   for (const k of ["wasm_modules", "text_blobs", "data_blobs"])
-    if (raw[k]) raw[k] = Object.fromEntries(Object.entries(raw[k] as Record<string, string>).map(([n, p]) => [n, rebase(p)]));
-  if (raw.alias) raw.alias = Object.fromEntries(Object.entries(raw.alias as Record<string, string>).map(([n, p]) => [n, p.startsWith(".") ? rebase(p) : p]));
+    if (raw[k])
+      raw[k] = Object.fromEntries(Object.entries(raw[k] as Record<string, string>).map(([n, p]) => [n, rebase(p)]));
+  if (raw.alias)
+    raw.alias = Object.fromEntries(
+      Object.entries(raw.alias as Record<string, string>).map(([n, p]) => [n, p.startsWith(".") ? rebase(p) : p]),
+    );
   // wrangler's default (./migrations) is relative to the config file, so it is written out.
   for (const d of raw.d1_databases ?? []) d.migrations_dir = rebase(d.migrations_dir ?? "./migrations");
   for (const c of raw.containers ?? []) {

@@ -24,5 +24,8 @@ export function isFresh(stampPath: string, key: string): boolean {
 /** Records what a build read (absolute paths; ones that are not files, like virtual modules, are skipped). */
 export function stamp(stampPath: string, key: string, inputs: string[]) {
   const files = inputs.filter((p) => existsSync(p));
-  writeFileSync(stampPath, JSON.stringify({ key, inputs: Object.fromEntries(files.map((p) => [p, hashFile(p)])) } satisfies Stamp));
+  writeFileSync(
+    stampPath,
+    JSON.stringify({ key, inputs: Object.fromEntries(files.map((p) => [p, hashFile(p)])) } satisfies Stamp),
+  );
 }

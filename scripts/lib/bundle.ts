@@ -33,7 +33,12 @@ const workerBuild = (entry: string, outfile: string, define: Record<string, stri
  * Identical (entry, define) pairs are built once per start, and a build whose inputs are unchanged
  * since the last start is reused (by content), so a restart costs no bundling.
  */
-export async function bundleWorker(entry: string, define: Record<string, string> | undefined, outDir: string, cache = new Map<string, Promise<string>>()): Promise<string> {
+export async function bundleWorker(
+  entry: string,
+  define: Record<string, string> | undefined,
+  outDir: string,
+  cache = new Map<string, Promise<string>>(),
+): Promise<string> {
   const key = sha256(`${entry}\0${JSON.stringify(define ?? {})}\0${esbuildVersion}\0linked`).slice(0, 16);
   let out = cache.get(key);
   if (!out) {
@@ -43,7 +48,11 @@ export async function bundleWorker(entry: string, define: Record<string, string>
     out = isFresh(stampPath, key)
       ? Promise.resolve(outfile)
       : build(workerBuild(entry, outfile, define)).then((result) => {
-          stamp(stampPath, key, Object.keys(result.metafile!.inputs).map((p) => resolve(p)));
+          stamp(
+            stampPath,
+            key,
+            Object.keys(result.metafile!.inputs).map((p) => resolve(p)),
+          );
           return outfile;
         });
     cache.set(key, out);
@@ -64,12 +73,21 @@ export const BOOTSTRAP_MODULE = "bootstrap.snapshot";
  */
 export function bundleEdge(dir: string): { entry: string; metafile?: Metafile } {
   const entry = join(dir, "index.js");
-  const options: BuildOptions = { ...workerBuild(WORKER_ENTRY.edge, entry, undefined), external: ["cloudflare:*", "node:*", `./${BOOTSTRAP_MODULE}`], minify: true, keepNames: true };
+  const options: BuildOptions = {
+    ...workerBuild(WORKER_ENTRY.edge, entry, undefined),
+    external: ["cloudflare:*", "node:*", `./${BOOTSTRAP_MODULE}`],
+    minify: true,
+    keepNames: true,
+  };
   const key = sha256(`${JSON.stringify(options)}\0${esbuildVersion}`);
   const stampPath = join(dir, ".stamp.json");
   if (isFresh(stampPath, key)) return { entry };
   mkdirSync(dir, { recursive: true });
   const result = buildSync(options);
-  stamp(stampPath, key, Object.keys(result.metafile!.inputs).map((p) => resolve(p)));
+  stamp(
+    stampPath,
+    key,
+    Object.keys(result.metafile!.inputs).map((p) => resolve(p)),
+  );
   return { entry, metafile: result.metafile };
 }

@@ -4,7 +4,15 @@ import type { Miniflare } from "miniflare";
 import { wrangler } from "./wrangler-api.ts";
 
 /** A D1 binding of an app version (`user`, e.g. catalog/v1), its database and migrations folder. */
-export type D1Target = { worker: string; user: string; database: string; binding: string; databaseId: string; dir: string; table: string };
+export type D1Target = {
+  worker: string;
+  user: string;
+  database: string;
+  binding: string;
+  databaseId: string;
+  dir: string;
+  table: string;
+};
 /** What one start applied to one local database, and the versions that bind it. */
 export type AppliedMigrations = { database: string; databaseId: string; users: string[]; applied: string[] };
 
@@ -36,20 +44,30 @@ export async function applyD1Migrations(mf: Miniflare, targets: D1Target[]): Pro
     const result: AppliedMigrations = { database: t.database, databaseId: t.databaseId, users: [t.user], applied: [] };
     done.set(key, result);
     const db = await mf.getD1Database(t.binding, t.worker);
-    await db.prepare(`CREATE TABLE IF NOT EXISTS ${t.table}(
+    await db
+      .prepare(
+        `CREATE TABLE IF NOT EXISTS ${t.table}(
 		id         INTEGER PRIMARY KEY AUTOINCREMENT,
 		name       TEXT UNIQUE,
 		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
-);`).run();
+);`,
+      )
+      .run();
     const rows = await db.prepare(`SELECT name FROM ${t.table} ORDER BY id`).all<{ name: string }>();
     for (const file of pendingMigrations(t.dir, new Set(rows.results.map((r) => r.name)))) {
       const path = join(t.dir, file);
       const sql = `${readFileSync(path, "utf8")}\nINSERT INTO ${t.table} (name) values ('${file.replaceAll("'", "''")}');`;
       try {
-        await db.batch(wrangler().unstable_splitSqlQuery(sql).map((q) => db.prepare(q)));
+        await db.batch(
+          wrangler()
+            .unstable_splitSqlQuery(sql)
+            .map((q) => db.prepare(q)),
+        );
       } catch (e) {
         const cause = ((e as Error).cause as Error | undefined) ?? (e as Error);
-        throw new MigrationError(`D1 migration ${relative(process.cwd(), path) || path} failed on ${t.database} (${t.user} ${t.binding}): ${cause.message}`);
+        throw new MigrationError(
+          `D1 migration ${relative(process.cwd(), path) || path} failed on ${t.database} (${t.user} ${t.binding}): ${cause.message}`,
+        );
       }
       result.applied.push(file);
     }

@@ -15,7 +15,12 @@ import type { WorkerOptions } from "miniflare";
 
 export const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
 
-const NOT_VIA_MESH = JSON.stringify({ error: { code: "not_via_mesh", message: "this worker is reached only through the mesh (the gateway, or a mesh service binding)" } });
+const NOT_VIA_MESH = JSON.stringify({
+  error: {
+    code: "not_via_mesh",
+    message: "this worker is reached only through the mesh (the gateway, or a mesh service binding)",
+  },
+});
 
 export type Guard = { kind: "props" } | { kind: "secret"; secret: string };
 
@@ -26,13 +31,28 @@ export type Guard = { kind: "props" } | { kind: "secret"; secret: string };
  * rule that keeps the built entry an ES module once it is imported rather than the entry (Miniflare
  * would read an imported `.js` as CommonJS).
  */
-export function guardedEntry(scriptPath: string, buildRoot: string, guard: Guard, rules: WorkerOptions["modulesRules"] = []): Pick<WorkerOptions, "scriptPath" | "modulesRoot" | "modulesRules"> {
+export function guardedEntry(
+  scriptPath: string,
+  buildRoot: string,
+  guard: Guard,
+  rules: WorkerOptions["modulesRules"] = [],
+): Pick<WorkerOptions, "scriptPath" | "modulesRoot" | "modulesRules"> {
   const dir = join(buildRoot, "guards");
   mkdirSync(dir, { recursive: true });
   const built = relative(buildRoot, scriptPath);
-  const wrapper = join(dir, `${built.split(sep).join("_").replace(/\.[^.]*$/, "")}.${guard.kind}.mjs`);
+  const wrapper = join(
+    dir,
+    `${built
+      .split(sep)
+      .join("_")
+      .replace(/\.[^.]*$/, "")}.${guard.kind}.mjs`,
+  );
   writeFileSync(wrapper, guardModule(`../${built.split(sep).join("/")}`, guard));
-  return { scriptPath: wrapper, modulesRoot: buildRoot, modulesRules: [{ type: "ESModule", include: [built.split(sep).join("/")], fallthrough: true }, ...rules] };
+  return {
+    scriptPath: wrapper,
+    modulesRoot: buildRoot,
+    modulesRules: [{ type: "ESModule", include: [built.split(sep).join("/")], fallthrough: true }, ...rules],
+  };
 }
 
 /** The source of a guarding entry module that re-exports the module at `inner` (a specifier relative to it). */

@@ -1,5 +1,11 @@
 import { dirname, join } from "node:path";
-import { callBindings, meshOwnedNames, type Manifest, type ServiceSpec, type VersionSpec } from "../../shared/manifest/schema.ts";
+import {
+  callBindings,
+  meshOwnedNames,
+  type Manifest,
+  type ServiceSpec,
+  type VersionSpec,
+} from "../../shared/manifest/schema.ts";
 import { edgeName, EGRESS, EGRESS_BINDING, versionWorkerName } from "../../shared/names.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
@@ -26,20 +32,38 @@ const esbuild = (entry: string) => ({ kind: "esbuild" as const, entry });
  * config is kept and to which the mesh adds only its own bindings and vars. Undefined for a
  * brownfield version outside `isomesh dev` (the team's pipeline deploys it).
  */
-export function appVersion(ctx: AppContext, s: ServiceSpec, i: number, v: VersionSpec, j: number): Omit<GeneratedWorker, "configPath"> | undefined {
+export function appVersion(
+  ctx: AppContext,
+  s: ServiceSpec,
+  i: number,
+  v: VersionSpec,
+  j: number,
+): Omit<GeneratedWorker, "configPath"> | undefined {
   const { manifest, manifestPath, out, base, workerName, notes, consumers } = ctx;
   const at = `${manifestPath}: services[${i}].versions[${j}]`;
   const meshServices = [
     // A named entrypoint of the callee travels in the props too: the callee's edge (one bundle, one
     // default entrypoint for every caller) reads it to call that entrypoint of the picked version.
-    ...callBindings(s).map((c) => ({ binding: c.binding, service: workerName(edgeName(c.service)), props: { caller: s.name, version: v.name, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) } })),
-    ...(s.egress ? [{ binding: EGRESS_BINDING, service: workerName(EGRESS), props: { caller: s.name, version: v.name } }] : []),
+    ...callBindings(s).map((c) => ({
+      binding: c.binding,
+      service: workerName(edgeName(c.service)),
+      props: { caller: s.name, version: v.name, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) },
+    })),
+    ...(s.egress
+      ? [{ binding: EGRESS_BINDING, service: workerName(EGRESS), props: { caller: s.name, version: v.name } }]
+      : []),
   ];
   const app = { role: "app" as const, service: s.name, version: v.name, name: versionWorkerName(s.name, v.name) };
   if (v.deployed !== undefined) {
-    if (meshServices.length) notes.push(`${s.name}/${v.name} is the deployed Worker "${v.deployed}": for its calls to go through the mesh, its own config needs ${JSON.stringify({ services: meshServices })}`);
+    if (meshServices.length)
+      notes.push(
+        `${s.name}/${v.name} is the deployed Worker "${v.deployed}": for its calls to go through the mesh, its own config needs ${JSON.stringify({ services: meshServices })}`,
+      );
     if (ctx.target !== "dev") return undefined;
-    if (v.worker === undefined) throw new Error(`${at}: "${v.deployed}" is deployed by your own pipeline; isomesh dev runs it from its project folder: add \`worker: <its folder>\``);
+    if (v.worker === undefined)
+      throw new Error(
+        `${at}: "${v.deployed}" is deployed by your own pipeline; isomesh dev runs it from its project folder: add \`worker: <its folder>\``,
+      );
   }
   if (v.echo !== undefined) {
     const echo = v.echo === true ? {} : v.echo;
@@ -73,17 +97,33 @@ export function appVersion(ctx: AppContext, s: ServiceSpec, i: number, v: Versio
     return {
       ...app,
       build: esbuild(source.entry),
-      config: { name: workerName(app.name), main: source.entry, ...base, workers_dev: false, vars: { SERVICE: s.name, VERSION: v.name, ...v.vars }, services: meshServices },
+      config: {
+        name: workerName(app.name),
+        main: source.entry,
+        ...base,
+        workers_dev: false,
+        vars: { SERVICE: s.name, VERSION: v.name, ...v.vars },
+        services: meshServices,
+      },
     };
   }
   const project = readApp(source.configPath);
   const name = v.deployed ?? workerName(app.name);
-  if (!project.config.main) throw new Error(`${at}.worker: ${source.configPath} has no \`main\` (an assets-only Worker cannot be a mesh version)`);
+  if (!project.config.main)
+    throw new Error(
+      `${at}.worker: ${source.configPath} has no \`main\` (an assets-only Worker cannot be a mesh version)`,
+    );
   const { kept, dropped } = keptConfig(project, join(out, name));
-  if (dropped.length) notes.push(`${s.name}/${v.name}: ${dropped.join(", ")} of ${source.configPath} ${dropped.length > 1 ? "are" : "is"} not deployed: a version is reached through its edge (the gateway's public routes are the manifest's gateway.routes)`);
+  if (dropped.length)
+    notes.push(
+      `${s.name}/${v.name}: ${dropped.join(", ")} of ${source.configPath} ${dropped.length > 1 ? "are" : "is"} not deployed: a version is reached through its edge (the gateway's public routes are the manifest's gateway.routes)`,
+    );
   for (const c of project.config.queues.consumers ?? []) {
     const other = consumers.get(c.queue);
-    if (other) throw new Error(`${at}.worker: queue "${c.queue}" is also consumed by ${other}: a queue has one consumer Worker, so consume it from one version`);
+    if (other)
+      throw new Error(
+        `${at}.worker: queue "${c.queue}" is also consumed by ${other}: a queue has one consumer Worker, so consume it from one version`,
+      );
     consumers.set(c.queue, `${s.name}/${v.name}`);
   }
   const build = { kind: "wrangler" as const, projectDir: project.dir, userConfigPath: source.configPath };
@@ -92,10 +132,16 @@ export function appVersion(ctx: AppContext, s: ServiceSpec, i: number, v: Versio
     return { ...app, build, config: { ...kept, name, main: kept.main as string } };
   }
   const secrets = project.config.secrets?.required ?? [];
-  if (secrets.length) notes.push(`${s.name}/${v.name} needs its secrets on its own Worker: ${secrets.map((k) => `npx wrangler secret put ${k} --name ${name}`).join("; ")}`);
+  if (secrets.length)
+    notes.push(
+      `${s.name}/${v.name} needs its secrets on its own Worker: ${secrets.map((k) => `npx wrangler secret put ${k} --name ${name}`).join("; ")}`,
+    );
   const bindings = appBindings(project);
   for (const [owned, what] of meshOwnedNames(s, v.name))
-    if (bindings.has(owned)) throw new Error(`${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`);
+    if (bindings.has(owned))
+      throw new Error(
+        `${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`,
+      );
   return {
     ...app,
     build,

@@ -3,7 +3,18 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
-import { CONTROL, EDGE_CONTROL_ENTRYPOINT, edgeBinding, edgeName, EGRESS, GATEWAY, meshWorkerName, serviceBinding, versionBinding, versionWorkerName } from "../../shared/names.ts";
+import {
+  CONTROL,
+  EDGE_CONTROL_ENTRYPOINT,
+  edgeBinding,
+  edgeName,
+  EGRESS,
+  GATEWAY,
+  meshWorkerName,
+  serviceBinding,
+  versionBinding,
+  versionWorkerName,
+} from "../../shared/names.ts";
 import { callBindings, type Manifest as ManifestType } from "../../shared/manifest/schema.ts";
 import type { ServiceExports } from "../../shared/rpc/exports.ts";
 import { analyze } from "../../shared/analyze/index.ts";
@@ -37,7 +48,14 @@ export type GenOptions = {
  * `edgeBundle`: the one bundle every edge runs (its source map beside it); `notes`: what the user should
  * know about the generated configs (fields not deployed, bindings a brownfield Worker needs).
  */
-export type GeneratedMesh = { manifest: Manifest; manifestPath: string; workers: GeneratedWorker[]; edgeBundle: string; defaults: Document[]; notes: string[] };
+export type GeneratedMesh = {
+  manifest: Manifest;
+  manifestPath: string;
+  workers: GeneratedWorker[];
+  edgeBundle: string;
+  defaults: Document[];
+  notes: string[];
+};
 
 export function loadManifest(path: string): Manifest {
   return parseManifest(readFileSync(path, "utf8"), path);
@@ -68,17 +86,26 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const defaults = loadDefaults(manifest, manifestPath);
   const topology = topologyOf(manifest, opts.exports);
   const parsedDefaults = validateDocuments(defaults).parsed;
-  const { errors } = analyze(topology, parsedDefaults.map((p) => p.resource));
+  const { errors } = analyze(
+    topology,
+    parsedDefaults.map((p) => p.resource),
+  );
   if (errors.length) throw new Error(errors.map((e) => `defaults: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
   const stored = parsedDefaults.map((p) => ({ resource: p.resource, createdAt: 0 }));
   const out = resolve(opts.outDir);
   const workerName = (short: string) => meshWorkerName(manifest.name, short);
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
-  const base = { compatibility_date: manifest.compatibilityDate, compatibility_flags: ["nodejs_compat"], observability: { enabled: true } };
+  const base = {
+    compatibility_date: manifest.compatibilityDate,
+    compatibility_flags: ["nodejs_compat"],
+    observability: { enabled: true },
+  };
   // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/edge/stages/telemetry.ts).
   const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
   const control = { binding: "CONTROL", service: workerName(CONTROL), entrypoint: "MeshControl" };
-  const rateLimiter = { bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }] };
+  const rateLimiter = {
+    bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }],
+  };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
   const notes: string[] = [];
   const esbuild = (entry: string) => ({ kind: "esbuild" as const, entry });
@@ -95,8 +122,18 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   // module in its own folder (base_dir), since vars are limited to 5 KB in production.
   const edgeBundle = bundleEdge(join(out, EDGE_BUNDLE_DIR)).entry;
   const edge = (name: string) => ({
-    build: { kind: "edge" as const, bundle: edgeBundle, bootstrap: JSON.stringify(compileSnapshot(topology, name, stored, 0)) },
-    upload: { main: edgeBundle, base_dir: ".", no_bundle: true, rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE], fallthrough: false }], upload_source_maps: true },
+    build: {
+      kind: "edge" as const,
+      bundle: edgeBundle,
+      bootstrap: JSON.stringify(compileSnapshot(topology, name, stored, 0)),
+    },
+    upload: {
+      main: edgeBundle,
+      base_dir: ".",
+      no_bundle: true,
+      rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE], fallthrough: false }],
+      upload_source_maps: true,
+    },
   });
 
   workers.push({
@@ -123,7 +160,12 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
       // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
-      services: edgesOf(topology).map((e) => ({ binding: edgeBinding(e), service: workerName(e), entrypoint: EDGE_CONTROL_ENTRYPOINT, props: { caller: CONTROL } })),
+      services: edgesOf(topology).map((e) => ({
+        binding: edgeBinding(e),
+        service: workerName(e),
+        entrypoint: EDGE_CONTROL_ENTRYPOINT,
+        props: { caller: CONTROL },
+      })),
     },
   });
   const gateway = edge(GATEWAY);
@@ -140,7 +182,14 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       vars: edgeVars(GATEWAY),
       kv_namespaces: kv,
       durable_objects: rateLimiter,
-      services: [control, ...manifest.services.map((s) => ({ binding: serviceBinding(s.name), service: workerName(edgeName(s.name)), props: { caller: GATEWAY } }))],
+      services: [
+        control,
+        ...manifest.services.map((s) => ({
+          binding: serviceBinding(s.name),
+          service: workerName(edgeName(s.name)),
+          props: { caller: GATEWAY },
+        })),
+      ],
     },
   });
   if (topology.egress) {
@@ -159,12 +208,26 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         durable_objects: rateLimiter,
         services: [control],
         ...(manifest.egress?.mtlsCertificates.length
-          ? { mtls_certificates: manifest.egress.mtlsCertificates.map((c) => ({ binding: c.binding, certificate_id: c.certificateId })) }
+          ? {
+              mtls_certificates: manifest.egress.mtlsCertificates.map((c) => ({
+                binding: c.binding,
+                certificate_id: c.certificateId,
+              })),
+            }
           : {}),
       },
     });
   }
-  const ctx: AppContext = { manifest, manifestPath, out, base, workerName, target: opts.target ?? "deploy", notes, consumers: new Map() };
+  const ctx: AppContext = {
+    manifest,
+    manifestPath,
+    out,
+    base,
+    workerName,
+    target: opts.target ?? "deploy",
+    notes,
+    consumers: new Map(),
+  };
   manifest.services.forEach((s, i) => {
     const short = edgeName(s.name);
     const serviceEdge = edge(short);
@@ -194,8 +257,17 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     const dir = join(out, w.config.name);
     mkdirSync(dir, { recursive: true });
     const configPath = join(dir, "wrangler.json");
-    const main = w.build.kind === "esbuild" ? relative(dir, w.build.entry) : w.build.kind === "edge" ? relative(dir, w.build.bundle) : w.config.main;
-    const config: WranglerConfig = { $schema: relative(dir, join(REPO_ROOT, "node_modules/wrangler/config-schema.json")), ...w.config, main };
+    const main =
+      w.build.kind === "esbuild"
+        ? relative(dir, w.build.entry)
+        : w.build.kind === "edge"
+          ? relative(dir, w.build.bundle)
+          : w.config.main;
+    const config: WranglerConfig = {
+      $schema: relative(dir, join(REPO_ROOT, "node_modules/wrangler/config-schema.json")),
+      ...w.config,
+      main,
+    };
     writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
     if (w.build.kind === "edge") writeFileSync(join(dir, BOOTSTRAP_MODULE), w.build.bootstrap);
     return { ...w, config, configPath };
@@ -210,14 +282,26 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
  * entrypoint some caller binds (`calls: [{ service, entrypoint }]`), for Workers RPC to it.
  */
 function versionBindings(manifest: ManifestType, s: ManifestType["services"][number]) {
-  const entrypoints = new Set(manifest.services.flatMap((caller) => callBindings(caller).filter((c) => c.service === s.name && c.entrypoint).map((c) => c.entrypoint!)));
+  const entrypoints = new Set(
+    manifest.services.flatMap((caller) =>
+      callBindings(caller)
+        .filter((c) => c.service === s.name && c.entrypoint)
+        .map((c) => c.entrypoint!),
+    ),
+  );
   const bindings = s.versions.flatMap((v) => {
     const service = v.deployed ?? meshWorkerName(manifest.name, versionWorkerName(s.name, v.name));
-    return [{ binding: versionBinding(v.name), service }, ...[...entrypoints].sort().map((entrypoint) => ({ binding: versionBinding(v.name, entrypoint), service, entrypoint }))];
+    return [
+      { binding: versionBinding(v.name), service },
+      ...[...entrypoints]
+        .sort()
+        .map((entrypoint) => ({ binding: versionBinding(v.name, entrypoint), service, entrypoint })),
+    ];
   });
   const seen = new Set<string>();
   for (const b of bindings) {
-    if (seen.has(b.binding)) throw new Error(`${s.name}'s edge would have two bindings named ${b.binding}: rename a version or an entrypoint`);
+    if (seen.has(b.binding))
+      throw new Error(`${s.name}'s edge would have two bindings named ${b.binding}: rename a version or an entrypoint`);
     seen.add(b.binding);
   }
   return bindings;
@@ -226,6 +310,5 @@ function versionBindings(manifest: ManifestType, s: ManifestType["services"][num
 export const EDGE_BUNDLE_DIR = "_edge";
 
 /** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */
-export const deployOrder = (workers: GeneratedWorker[]) =>
-  [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
+export const deployOrder = (workers: GeneratedWorker[]) => [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
 const ORDER = { egress: 0, app: 1, edge: 2, gateway: 3, control: 4 } as const;

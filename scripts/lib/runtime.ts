@@ -58,7 +58,13 @@ export type MeshRuntime = {
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const started = performance.now();
-  const genOptions = { outDir: join(state, "gen"), refreshIntervalMs: 500, ...o.gen, target: "dev" as const, validate: false };
+  const genOptions = {
+    outDir: join(state, "gen"),
+    refreshIntervalMs: 500,
+    ...o.gen,
+    target: "dev" as const,
+    validate: false,
+  };
   const first = generate(o.manifestPath, genOptions);
   let generateMs = performance.now() - started;
   const persist = o.persist !== false;
@@ -88,7 +94,9 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
   const control = workerName(CONTROL);
-  const egress = hasEgress(mesh.manifest) ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name)) : undefined;
+  const egress = hasEgress(mesh.manifest)
+    ? new Set(mesh.manifest.services.filter((s) => s.egress).map((s) => s.name))
+    : undefined;
   const adminPort = o.adminPort ?? (o.port === 0 ? 0 : o.port + 1);
   const tokens = JSON.stringify([{ name: "admin", token: o.adminToken, role: "editor" }, ...(o.extraTokens ?? [])]);
   const d1: D1Target[][] = mesh.workers.map(() => []);
@@ -104,7 +112,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
       const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
-      const guard: Guard | undefined = open ? undefined : w.role === "app" ? { kind: "secret", secret: appGuard } : { kind: "props" };
+      const guard: Guard | undefined = open
+        ? undefined
+        : w.role === "app"
+          ? { kind: "secret", secret: appGuard }
+          : { kind: "props" };
       const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
@@ -113,10 +125,19 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
       for (const db of config.d1_databases ?? []) {
-        const entry = workerOptions.d1Databases?.[db.binding as keyof typeof workerOptions.d1Databases] as string | { id: string } | undefined;
+        const entry = workerOptions.d1Databases?.[db.binding as keyof typeof workerOptions.d1Databases] as
+          string | { id: string } | undefined;
         const databaseId = typeof entry === "string" ? entry : (entry?.id ?? db.binding);
         const dir = resolve(dirname(w.configPath), db.migrations_dir ?? "migrations");
-        d1[i].push({ worker: w.config.name, user: `${w.service}/${w.version}`, database: db.database_name ?? databaseId, binding: db.binding, databaseId, dir, table: db.migrations_table ?? "d1_migrations" });
+        d1[i].push({
+          worker: w.config.name,
+          user: `${w.service}/${w.version}`,
+          database: db.database_name ?? databaseId,
+          binding: db.binding,
+          databaseId,
+          dir,
+          table: db.migrations_table ?? "d1_migrations",
+        });
       }
       const exposed = o.expose?.[w.name];
       if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
@@ -124,7 +145,14 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
       // (REGISTRY_ONLY), so a call that would bypass the mesh in production shows up here.
       if (w.role === "app" && egress)
-        opts.outboundService = { name: workerName(EGRESS), props: { caller: w.service, version: w.version, captured: egress.has(w.service!) ? "declared" : "undeclared" } };
+        opts.outboundService = {
+          name: workerName(EGRESS),
+          props: {
+            caller: w.service,
+            version: w.version,
+            captured: egress.has(w.service!) ? "declared" : "undeclared",
+          },
+        };
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
         opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };
@@ -133,7 +161,10 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     }),
   );
   const prepared = performance.now();
-  pruneBuilds(join(state, "build"), new Set([...builds, ...workers.flatMap((w) => (w.scriptPath ? [String(w.scriptPath)] : []))]));
+  pruneBuilds(
+    join(state, "build"),
+    new Set([...builds, ...workers.flatMap((w) => (w.scriptPath ? [String(w.scriptPath)] : []))]),
+  );
   // The gateway first: it is also Miniflare's own entry worker (a random loopback port, see entry-guard.ts).
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
@@ -150,7 +181,9 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     inspectorPort: process.env.ISOMESH_INSPECTOR_PORT ? Number(process.env.ISOMESH_INSPECTOR_PORT) : undefined,
     log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
     // Worker console output (access logs are JSON lines) goes to onLog, line by line.
-    handleRuntimeStdio: o.onLog ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!)) : undefined,
+    handleRuntimeStdio: o.onLog
+      ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
+      : undefined,
   });
   try {
     await miniflare.ready;
@@ -158,7 +191,16 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
-    return { mesh, gatewayUrl, adminUrl, miniflare, migrations, workerName, timings, dispose: () => miniflare.dispose() };
+    return {
+      mesh,
+      gatewayUrl,
+      adminUrl,
+      miniflare,
+      migrations,
+      workerName,
+      timings,
+      dispose: () => miniflare.dispose(),
+    };
   } catch (e) {
     await miniflare.dispose().catch(() => undefined);
     throw e;
@@ -169,7 +211,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
 function pruneBuilds(dir: string, used: Set<string>) {
   const keep = new Set([...used].map((p) => relative(dir, p).split(sep)[0]));
   keep.add("exports"); // app-exports.ts's cache
-  for (const entry of readdirSync(dir)) if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(dir))
+    if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
 /**
@@ -184,18 +227,35 @@ function pruneBuilds(dir: string, used: Set<string>) {
  * - A wrangler build may hold further modules (text, wasm, chunks): Miniflare finds them from its entry,
  *   under wrangler's rules.
  */
-async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined, state: string, guard: Guard | undefined, rules: WorkerOptions["modulesRules"]) {
+async function scriptOf(
+  w: GeneratedWorker,
+  bundled: Promise<string> | undefined,
+  state: string,
+  guard: Guard | undefined,
+  rules: WorkerOptions["modulesRules"],
+) {
   if (w.build.kind === "wrangler") {
     const scriptPath = await bundled!;
-    const options = guard ? guardedEntry(scriptPath, join(state, "build"), guard, rules) : { scriptPath, modulesRoot: dirname(scriptPath) };
+    const options = guard
+      ? guardedEntry(scriptPath, join(state, "build"), guard, rules)
+      : { scriptPath, modulesRoot: dirname(scriptPath) };
     return { built: scriptPath, options: { modules: true, ...options } };
   }
   const entry = w.build.kind === "edge" ? w.build.bundle : await bundled!;
   const root = dirname(entry);
   const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [{ type: "ESModule", path: entry }];
-  if (w.build.kind === "edge") modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
-  if (guard) modules.unshift({ type: "ESModule", path: join(root, `dev-guard.${guard.kind}.mjs`), contents: guardModule(`./${basename(entry)}`, guard) });
-  return { built: w.build.kind === "esbuild" ? entry : undefined, options: { modules, modulesRoot: root, modulesRules: undefined } };
+  if (w.build.kind === "edge")
+    modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
+  if (guard)
+    modules.unshift({
+      type: "ESModule",
+      path: join(root, `dev-guard.${guard.kind}.mjs`),
+      contents: guardModule(`./${basename(entry)}`, guard),
+    });
+  return {
+    built: w.build.kind === "esbuild" ? entry : undefined,
+    options: { modules, modulesRoot: root, modulesRules: undefined },
+  };
 }
 
 /**
@@ -203,20 +263,32 @@ async function scriptOf(w: GeneratedWorker, bundled: Promise<string> | undefined
  * and the mesh's caller identity is a prop). A binding to a Worker that is not part of this mesh has
  * nothing to reach locally: it answers 503 `service_not_local` instead of failing the whole start.
  */
-function serviceBindingsOf(w: GeneratedWorker, config: Unstable_Config, names: Set<string>, warn: (l: string) => void): WorkerOptions["serviceBindings"] {
+function serviceBindingsOf(
+  w: GeneratedWorker,
+  config: Unstable_Config,
+  names: Set<string>,
+  warn: (l: string) => void,
+): WorkerOptions["serviceBindings"] {
   const out: NonNullable<WorkerOptions["serviceBindings"]> = {};
   for (const s of config.services ?? []) {
     if (names.has(s.service)) {
       out[s.binding] = { name: s.service, entrypoint: s.entrypoint, props: s.props };
       continue;
     }
-    warn(`isomesh dev: ${w.config.name}'s binding ${s.binding} names the Worker "${s.service}", which is not in this mesh: locally it answers 503`);
+    warn(
+      `isomesh dev: ${w.config.name}'s binding ${s.binding} names the Worker "${s.service}", which is not in this mesh: locally it answers 503`,
+    );
     const message = `"${s.service}" is not part of this mesh, so isomesh dev cannot run it (add it to the manifest as a service)`;
-    out[s.binding] = async () => Response.json({ error: { code: "service_not_local", message } }, { status: 503, headers: { "x-isomesh-error": "service_not_local" } });
+    out[s.binding] = async () =>
+      Response.json(
+        { error: { code: "service_not_local", message } },
+        { status: 503, headers: { "x-isomesh-error": "service_not_local" } },
+      );
   }
   // Client certificates live in Cloudflare's certificate store: locally the binding fetches
   // without presenting one (the same code path, so the egress edge's routing is exercised).
-  for (const m of config.mtls_certificates ?? []) out[m.binding] = { network: { allow: ["public", "private"], deny: [] } };
+  for (const m of config.mtls_certificates ?? [])
+    out[m.binding] = { network: { allow: ["public", "private"], deny: [] } };
   return out;
 }
 
@@ -228,14 +300,19 @@ function keepLocalTargets(w: GeneratedWorker, opts: WorkerOptions, names: Set<st
   delete opts.mtlsCertificates;
   for (const key of ["tails", "streamingTails"] as const) {
     const all = (opts[key] ?? []) as unknown[];
-    const outside = all.filter((t): t is { name: string } => typeof t === "object" && t !== null && "name" in t && !names.has(String(t.name)));
-    for (const t of outside) warn(`isomesh dev: ${w.config.name}'s tail consumer "${t.name}" is not in this mesh: left out locally`);
+    const outside = all.filter(
+      (t): t is { name: string } => typeof t === "object" && t !== null && "name" in t && !names.has(String(t.name)),
+    );
+    for (const t of outside)
+      warn(`isomesh dev: ${w.config.name}'s tail consumer "${t.name}" is not in this mesh: left out locally`);
     opts[key] = all.filter((t) => !outside.includes(t as { name: string })) as never;
   }
   for (const [binding, d] of Object.entries(opts.durableObjects ?? {})) {
     const script = typeof d === "string" ? undefined : (d as { scriptName?: string }).scriptName;
     if (script === undefined || names.has(script)) continue;
-    warn(`isomesh dev: ${w.config.name}'s Durable Object binding ${binding} is a class of "${script}", which is not in this mesh: left out locally`);
+    warn(
+      `isomesh dev: ${w.config.name}'s Durable Object binding ${binding} is a class of "${script}", which is not in this mesh: left out locally`,
+    );
     delete opts.durableObjects![binding];
   }
 }
@@ -246,8 +323,13 @@ function keepLocalTargets(w: GeneratedWorker, opts: WorkerOptions, names: Set<st
  * (now mesh-prefixed) name, and a state folder made before the prefix would lose its config.
  */
 function stableControlObjects(w: GeneratedWorker, opts: WorkerOptions, control: string) {
-  for (const d of Object.values(opts.durableObjects ?? {}) as { className: string; scriptName?: string; unsafeUniqueKey?: string }[])
-    if (typeof d === "object" && (d.scriptName ?? w.config.name) === control) d.unsafeUniqueKey = `isomesh-control-${d.className}`;
+  for (const d of Object.values(opts.durableObjects ?? {}) as {
+    className: string;
+    scriptName?: string;
+    unsafeUniqueKey?: string;
+  }[])
+    if (typeof d === "object" && (d.scriptName ?? w.config.name) === control)
+      d.unsafeUniqueKey = `isomesh-control-${d.className}`;
 }
 
 /** State from before wrangler's layout (kv/ and do/ directly under the state folder) moves into v3/, so an upgrade keeps every applied change. */
@@ -276,7 +358,10 @@ function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void) {
 
 /** Miniflare log that hands worker output lines to a callback (for `isomesh dev` and tests). */
 class CallbackLog extends Log {
-  constructor(level: LogLevel, private readonly onLine: (line: string) => void) {
+  constructor(
+    level: LogLevel,
+    private readonly onLine: (line: string) => void,
+  ) {
     super(level);
   }
   protected override log(message: string): void {

@@ -11,13 +11,33 @@ export function syntheticMesh(n: number): { topology: Topology; resources: Store
   const name = (i: number) => `svc-${String(i).padStart(5, "0")}`;
   const topology: Topology = {
     mesh: "synthetic",
-    services: Array.from({ length: n }, (_, i) => ({ name: name(i), versions: ["v1", "v2"], calls: i + 1 < n ? [name(i + 1)] : [] })),
+    services: Array.from({ length: n }, (_, i) => ({
+      name: name(i),
+      versions: ["v1", "v2"],
+      calls: i + 1 < n ? [name(i + 1)] : [],
+    })),
   };
   const docs: object[] = [];
   for (let i = 0; i < n; i++) {
     const s = name(i);
     docs.push(
-      { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: `gw-${s}` }, spec: { parentRefs: [{ name: "gateway" }], hostnames: [`${s}.example.com`], rules: [{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: s }], timeouts: { request: "5s" }, retry: { codes: [503], attempts: 2 } }] } },
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: `gw-${s}` },
+        spec: {
+          parentRefs: [{ name: "gateway" }],
+          hostnames: [`${s}.example.com`],
+          rules: [
+            {
+              matches: [{ path: { type: "PathPrefix", value: "/" } }],
+              backendRefs: [{ name: s }],
+              timeouts: { request: "5s" },
+              retry: { codes: [503], attempts: 2 },
+            },
+          ],
+        },
+      },
       {
         apiVersion: "gateway.networking.k8s.io/v1",
         kind: "HTTPRoute",
@@ -25,12 +45,29 @@ export function syntheticMesh(n: number): { topology: Topology; resources: Store
         spec: {
           parentRefs: [{ kind: "Service", name: s }],
           rules: [
-            { matches: [{ headers: [{ name: "end-user", value: "jason" }] }], backendRefs: [{ name: s, version: "v2" }] },
-            { backendRefs: [{ name: s, version: "v1", weight: 90 }, { name: s, version: "v2", weight: 10 }] },
+            {
+              matches: [{ headers: [{ name: "end-user", value: "jason" }] }],
+              backendRefs: [{ name: s, version: "v2" }],
+            },
+            {
+              backendRefs: [
+                { name: s, version: "v1", weight: 90 },
+                { name: s, version: "v2", weight: 10 },
+              ],
+            },
           ],
         },
       },
-      { apiVersion: "isomesh.dev/v1", kind: "TrafficPolicy", metadata: { name: s }, spec: { targetRefs: [{ kind: "Service", name: s }], outlierDetection: { consecutiveErrors: 5 }, rateLimits: [{ requests: 100, per: "1s", key: { header: "x-user" } }] } },
+      {
+        apiVersion: "isomesh.dev/v1",
+        kind: "TrafficPolicy",
+        metadata: { name: s },
+        spec: {
+          targetRefs: [{ kind: "Service", name: s }],
+          outlierDetection: { consecutiveErrors: 5 },
+          rateLimits: [{ requests: 100, per: "1s", key: { header: "x-user" } }],
+        },
+      },
     );
   }
   const { parsed, errors } = validateDocuments(docs);

@@ -34,7 +34,9 @@ const inflight = new Map<string, Promise<string>>();
  * the entry module's path.
  */
 export function buildWithWrangler(configPath: string, projectDir: string, buildRoot: string): Promise<string> {
-  const config = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown> & { build?: { command?: string } };
+  const config = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown> & {
+    build?: { command?: string };
+  };
   for (const k of NOT_BUILT) delete config[k];
   const key = sha256(`${JSON.stringify(config)}\0${WRANGLER_VERSION}`);
   const outDir = join(buildRoot, `wrangler-${key.slice(0, 16)}`);
@@ -48,22 +50,40 @@ export function buildWithWrangler(configPath: string, projectDir: string, buildR
   return built;
 }
 
-async function build(configPath: string, projectDir: string, outDir: string, key: string, cacheable: boolean): Promise<string> {
+async function build(
+  configPath: string,
+  projectDir: string,
+  outDir: string,
+  key: string,
+  cacheable: boolean,
+): Promise<string> {
   const stampPath = join(outDir, STAMP);
-  const entryOf = () => join(outDir, (JSON.parse(readFileSync(join(outDir, ".entry.json"), "utf8")) as { entry: string }).entry);
+  const entryOf = () =>
+    join(outDir, (JSON.parse(readFileSync(join(outDir, ".entry.json"), "utf8")) as { entry: string }).entry);
   if (cacheable && isFresh(stampPath, key)) return entryOf();
   return withSlot(async () => {
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
     const metafile = join(outDir, ".meta.json");
-    await runWrangler(["deploy", "--dry-run", "--outdir", outDir, "--metafile", metafile, "-c", configPath], projectDir, configPath);
-    const meta = JSON.parse(readFileSync(metafile, "utf8")) as { inputs: Record<string, unknown>; outputs: Record<string, { entryPoint?: string }> };
+    await runWrangler(
+      ["deploy", "--dry-run", "--outdir", outDir, "--metafile", metafile, "-c", configPath],
+      projectDir,
+      configPath,
+    );
+    const meta = JSON.parse(readFileSync(metafile, "utf8")) as {
+      inputs: Record<string, unknown>;
+      outputs: Record<string, { entryPoint?: string }>;
+    };
     const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint)?.[0];
     if (!entry) throw new Error(`${configPath}: wrangler's build has no entry module`);
     // wrangler runs esbuild from the config's folder: the metafile's paths are relative to it.
     const root = dirname(configPath);
     writeFileSync(join(outDir, ".entry.json"), JSON.stringify({ entry: relative(outDir, resolve(root, entry)) }));
-    stamp(stampPath, key, Object.keys(meta.inputs).map((p) => resolve(root, p)));
+    stamp(
+      stampPath,
+      key,
+      Object.keys(meta.inputs).map((p) => resolve(root, p)),
+    );
     return entryOf();
   });
 }
@@ -72,7 +92,13 @@ function runWrangler(args: string[], cwd: string, configPath: string): Promise<v
   return new Promise((done, fail) => {
     const proc = spawn(process.execPath, [WRANGLER_BIN, ...args], {
       cwd,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", FORCE_COLOR: "0", NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_HIDE_BANNER: "true",
+        FORCE_COLOR: "0",
+        NO_COLOR: "1",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -81,7 +107,11 @@ function runWrangler(args: string[], cwd: string, configPath: string): Promise<v
     proc.on("error", fail);
     proc.on("exit", (code) => {
       if (code === 0) return done();
-      const reason = out.split("\n").filter((l) => l.trim()).slice(-15).join("\n  ");
+      const reason = out
+        .split("\n")
+        .filter((l) => l.trim())
+        .slice(-15)
+        .join("\n  ");
       fail(new Error(`wrangler could not build ${configPath}:\n  ${reason}`));
     });
   });

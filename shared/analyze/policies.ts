@@ -11,7 +11,12 @@ export function checkPolicyConflicts(resources: Resource[]): ResourceIssue[] {
     for (const t of r.spec.targetRefs) {
       const key = `${t.kind}/${t.name}`;
       const first = seen.get(key);
-      if (first) warnings.push({ resource: `TrafficPolicy/${r.metadata.name}`, path: "spec.targetRefs", message: `${key} is also targeted by TrafficPolicy/${first}; only the oldest TrafficPolicy of a target applies` });
+      if (first)
+        warnings.push({
+          resource: `TrafficPolicy/${r.metadata.name}`,
+          path: "spec.targetRefs",
+          message: `${key} is also targeted by TrafficPolicy/${first}; only the oldest TrafficPolicy of a target applies`,
+        });
       else seen.set(key, r.metadata.name);
     }
   }
@@ -25,9 +30,18 @@ export function checkDeadRules(resources: Resource[]): ResourceIssue[] {
     if (r.kind !== "HTTPRoute") continue;
     r.spec.rules.forEach((rule, i) => {
       const redirect = rule.filters.some((f) => f.type === "RequestRedirect");
-      if (!redirect && rule.backendRefs.length === 0) warnings.push({ resource: `HTTPRoute/${r.metadata.name}`, path: `spec.rules[${i}].backendRefs`, message: "no backendRefs: matching requests get 500 no_backend" });
+      if (!redirect && rule.backendRefs.length === 0)
+        warnings.push({
+          resource: `HTTPRoute/${r.metadata.name}`,
+          path: `spec.rules[${i}].backendRefs`,
+          message: "no backendRefs: matching requests get 500 no_backend",
+        });
       else if (rule.backendRefs.length && rule.backendRefs.every((b) => b.weight === 0))
-        warnings.push({ resource: `HTTPRoute/${r.metadata.name}`, path: `spec.rules[${i}].backendRefs`, message: "every backendRef has weight 0: matching requests get 500 no_backend" });
+        warnings.push({
+          resource: `HTTPRoute/${r.metadata.name}`,
+          path: `spec.rules[${i}].backendRefs`,
+          message: "every backendRef has weight 0: matching requests get 500 no_backend",
+        });
     });
   }
   return warnings;
@@ -35,8 +49,18 @@ export function checkDeadRules(resources: Resource[]): ResourceIssue[] {
 
 /** Config that is valid but leaves the mesh unreachable from outside (analyze only, not on apply). */
 export function checkGatewayRoutes(resources: Resource[]): ResourceIssue[] {
-  const hasGatewayRoute = resources.some((r) => r.kind === "HTTPRoute" && r.spec.parentRefs.some((p) => p.kind === "Gateway"));
-  return hasGatewayRoute ? [] : [{ resource: "Gateway/gateway", path: "", message: "no HTTPRoute is attached to the gateway: every north-south request gets 404 no_route" }];
+  const hasGatewayRoute = resources.some(
+    (r) => r.kind === "HTTPRoute" && r.spec.parentRefs.some((p) => p.kind === "Gateway"),
+  );
+  return hasGatewayRoute
+    ? []
+    : [
+        {
+          resource: "Gateway/gateway",
+          path: "",
+          message: "no HTTPRoute is attached to the gateway: every north-south request gets 404 no_route",
+        },
+      ];
 }
 
 /** A host declared by two ExternalServices: the oldest declaration's ports, timeouts and retries apply. */
@@ -47,7 +71,12 @@ export function checkExternalHosts(resources: Resource[]): ResourceIssue[] {
     if (r.kind !== "ExternalService") continue;
     r.spec.hosts.forEach((h, i) => {
       const first = seen.get(h);
-      if (first) warnings.push({ resource: `ExternalService/${r.metadata.name}`, path: `spec.hosts[${i}]`, message: `${h} is also declared by ExternalService/${first}; only the oldest declaration applies` });
+      if (first)
+        warnings.push({
+          resource: `ExternalService/${r.metadata.name}`,
+          path: `spec.hosts[${i}]`,
+          message: `${h} is also declared by ExternalService/${first}; only the oldest declaration applies`,
+        });
       else seen.set(h, r.metadata.name);
     });
   }
@@ -58,5 +87,11 @@ export function checkExternalHosts(resources: Resource[]): ResourceIssue[] {
 export function checkEgressUnused(topology: Topology, resources: Resource[]): ResourceIssue[] {
   const callers = topology.services.filter((s) => s.egress).map((s) => s.name);
   if (!topology.egress || callers.length === 0 || resources.some((r) => r.kind === "ExternalService")) return [];
-  return [{ resource: "Gateway/egress", path: "", message: `${callers.join(", ")} may call out (egress: true) but no ExternalService is declared: every call out gets 403 egress_denied` }];
+  return [
+    {
+      resource: "Gateway/egress",
+      path: "",
+      message: `${callers.join(", ")} may call out (egress: true) but no ExternalService is declared: every call out gets 403 egress_denied`,
+    },
+  ];
 }

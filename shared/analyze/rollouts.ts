@@ -15,12 +15,20 @@ export function checkRolloutOwnership(resources: Resource[]): ResourceIssue[] {
     if (r.kind !== "Rollout") continue;
     const service = r.spec.targetRef.name;
     const first = owners.get(service);
-    if (first) warnings.push({ resource: `Rollout/${r.metadata.name}`, path: "spec.targetRef", message: `service ${service} is also targeted by Rollout/${first.metadata.name}; only the oldest Rollout of a service applies` });
+    if (first)
+      warnings.push({
+        resource: `Rollout/${r.metadata.name}`,
+        path: "spec.targetRef",
+        message: `service ${service} is also targeted by Rollout/${first.metadata.name}; only the oldest Rollout of a service applies`,
+      });
     else owners.set(service, r);
   }
   for (const [service, rollout] of owners) {
     const { stable, canary } = rollout.spec;
-    const routes = resources.filter((r): r is ResourceOf<"HTTPRoute"> => r.kind === "HTTPRoute" && r.spec.parentRefs.some((p) => p.kind === "Service" && p.name === service));
+    const routes = resources.filter(
+      (r): r is ResourceOf<"HTTPRoute"> =>
+        r.kind === "HTTPRoute" && r.spec.parentRefs.some((p) => p.kind === "Service" && p.name === service),
+    );
     let carriesStable = false;
     for (const route of routes)
       route.spec.rules.forEach((rule, i) => {

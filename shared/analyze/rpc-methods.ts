@@ -12,12 +12,18 @@ import { valueMatches } from "../security/authorize.ts";
  */
 export function checkRpcMethods(topology: Topology, resources: Resource[]): ResourceIssue[] {
   const warnings: ResourceIssue[] = [];
-  const exported = new Map<string, Set<string> | undefined>(topology.services.map((s) => [s.name, exportedMethodNames(s.exports, s.versions)]));
+  const exported = new Map<string, Set<string> | undefined>(
+    topology.services.map((s) => [s.name, exportedMethodNames(s.exports, s.versions)]),
+  );
   const check = (resource: string, service: string, path: string, patterns: string[] | undefined) =>
     patterns?.forEach((p, i) => {
       const names = exported.get(service);
       if (!names || [...names].some((n) => valueMatches(p, n))) return;
-      warnings.push({ resource, path: `${path}[${i}]`, message: `no version of ${service} exports an RPC method matching "${p}" (${describe(names)})` });
+      warnings.push({
+        resource,
+        path: `${path}[${i}]`,
+        message: `no version of ${service} exports an RPC method matching "${p}" (${describe(names)})`,
+      });
     });
   for (const r of resources) {
     const id = `${r.kind}/${r.metadata.name}`;
@@ -44,15 +50,30 @@ export function checkRpcMethods(topology: Topology, resources: Resource[]): Reso
         const path = `spec.rules[${i}].matches[${j}].rpc`;
         for (const parent of r.spec.parentRefs) {
           if (parent.kind !== "Service") {
-            warnings.push({ resource: id, path, message: "the gateway receives no Workers RPC (the internet calls over HTTP): this match never matches there" });
+            warnings.push({
+              resource: id,
+              path,
+              message:
+                "the gateway receives no Workers RPC (the internet calls over HTTP): this match never matches there",
+            });
             continue;
           }
           const names = exported.get(parent.name);
           if (!names) continue;
           const rpc = m.rpc;
-          const fits = (wanted: string | undefined, have: string) => wanted === undefined || (rpc.type === "Exact" ? wanted === have : new RegExp(`^(?:${wanted})$`).test(have));
-          if (![...names].some((n) => { const { entrypoint, method } = parseMethodName(n); return fits(rpc.entrypoint, entrypoint) && fits(rpc.method, method); }))
-            warnings.push({ resource: id, path, message: `no version of ${parent.name} exports an RPC method this matches (${describe(names)})` });
+          const fits = (wanted: string | undefined, have: string) =>
+            wanted === undefined || (rpc.type === "Exact" ? wanted === have : new RegExp(`^(?:${wanted})$`).test(have));
+          if (
+            ![...names].some((n) => {
+              const { entrypoint, method } = parseMethodName(n);
+              return fits(rpc.entrypoint, entrypoint) && fits(rpc.method, method);
+            })
+          )
+            warnings.push({
+              resource: id,
+              path,
+              message: `no version of ${parent.name} exports an RPC method this matches (${describe(names)})`,
+            });
         }
       }),
     );
@@ -60,4 +81,7 @@ export function checkRpcMethods(topology: Topology, resources: Resource[]): Reso
   return warnings;
 }
 
-const describe = (names: Set<string>) => (names.size ? `exported: ${[...names].sort().slice(0, 20).join(", ")}${names.size > 20 ? ", …" : ""}` : "it exports no RPC methods");
+const describe = (names: Set<string>) =>
+  names.size
+    ? `exported: ${[...names].sort().slice(0, 20).join(", ")}${names.size > 20 ? ", …" : ""}`
+    : "it exports no RPC methods";

@@ -4,7 +4,13 @@ import type { ResourceIssue } from "../resources/issues.ts";
 
 const parentKey = (p: { kind: string; name: string }) => `${p.kind}/${p.name}`;
 const matchKey = (host: string, m: HTTPRoute["spec"]["rules"][number]["matches"][number]) =>
-  JSON.stringify([host, m.path, m.method ?? null, [...m.headers].sort((a, b) => a.name.localeCompare(b.name)), [...m.queryParams].sort((a, b) => a.name.localeCompare(b.name))]);
+  JSON.stringify([
+    host,
+    m.path,
+    m.method ?? null,
+    [...m.headers].sort((a, b) => a.name.localeCompare(b.name)),
+    [...m.queryParams].sort((a, b) => a.name.localeCompare(b.name)),
+  ]);
 
 /** Warns when two rules on the same parent and host have identical matches: only one can ever win. */
 export function checkShadowing(resources: Resource[]): ResourceIssue[] {
@@ -21,7 +27,11 @@ export function checkShadowing(resources: Resource[]): ResourceIssue[] {
             const where = `HTTPRoute/${r.metadata.name} rule ${i}`;
             const first = seen.get(key);
             if (first && first !== where)
-              warnings.push({ resource: `HTTPRoute/${r.metadata.name}`, path: `spec.rules[${i}].matches[${j}]`, message: `same match as ${first} on ${parentKey(p)}: only one of them can ever be selected` });
+              warnings.push({
+                resource: `HTTPRoute/${r.metadata.name}`,
+                path: `spec.rules[${i}].matches[${j}]`,
+                message: `same match as ${first} on ${parentKey(p)}: only one of them can ever be selected`,
+              });
             else seen.set(key, where);
           }
       }),

@@ -26,21 +26,57 @@ const authentication: StageExplainer = (snapshot, facts, input, caller) => {
   for (const [name, value] of derivedHeaders(outputHeadersOf(rules), verifiedBy, claims))
     if (value === undefined) facts.headers.delete(name);
     else facts.headers.set(name, value);
-  if (snapshot.role === "service") return principal ? [{ stage: "authn", decision: `principal ${principal} from the gateway`, principal }] : [];
-  if (rules.length === 0) return claims ? [{ stage: "authn", decision: "no RequestAuthentication here: the token is ignored" }] : [];
+  if (snapshot.role === "service")
+    return principal ? [{ stage: "authn", decision: `principal ${principal} from the gateway`, principal }] : [];
+  if (rules.length === 0)
+    return claims ? [{ stage: "authn", decision: "no RequestAuthentication here: the token is ignored" }] : [];
   if (!claims) return [{ stage: "authn", decision: "no token: no principal" }];
   const rule = rules.find((r) => r.issuer === claims.iss);
-  if (!rule) return [{ stage: "authn", decision: `token rejected: issuer ${JSON.stringify(claims.iss)} is not trusted here`, error: "authn_failed", status: 401, final: true }];
+  if (!rule)
+    return [
+      {
+        stage: "authn",
+        decision: `token rejected: issuer ${JSON.stringify(claims.iss)} is not trusted here`,
+        error: "authn_failed",
+        status: 401,
+        final: true,
+      },
+    ];
   const aud = ([] as unknown[]).concat(claims.aud ?? []);
   if (rule.audiences.length && !aud.some((a) => rule.audiences.includes(String(a))))
-    return [{ stage: "authn", decision: `token rejected: audience ${JSON.stringify(claims.aud)} is not one of ${rule.audiences.join(", ")}`, policy: rule.policy, error: "authn_failed", status: 401, final: true }];
-  return [{ stage: "authn", decision: `authenticated ${principal} (claims assumed: the signature is not checked in a synthetic request)`, policy: rule.policy, principal }];
+    return [
+      {
+        stage: "authn",
+        decision: `token rejected: audience ${JSON.stringify(claims.aud)} is not one of ${rule.audiences.join(", ")}`,
+        policy: rule.policy,
+        error: "authn_failed",
+        status: 401,
+        final: true,
+      },
+    ];
+  return [
+    {
+      stage: "authn",
+      decision: `authenticated ${principal} (claims assumed: the signature is not checked in a synthetic request)`,
+      policy: rule.policy,
+      principal,
+    },
+  ];
 };
 
 const authorization: StageExplainer = (snapshot, facts, input, caller) => {
   const { claims, principal } = identity(snapshot, input, caller);
-  if (!snapshot.authz) return [{ stage: "authz", decision: "allowed: no AuthorizationPolicy targets this workload", caller, principal }];
-  const d = authorize(snapshot.authz, { caller, requestPrincipal: principal, claims, method: facts.method, path: facts.path, host: facts.host, headers: facts.headers });
+  if (!snapshot.authz)
+    return [{ stage: "authz", decision: "allowed: no AuthorizationPolicy targets this workload", caller, principal }];
+  const d = authorize(snapshot.authz, {
+    caller,
+    requestPrincipal: principal,
+    claims,
+    method: facts.method,
+    path: facts.path,
+    host: facts.host,
+    headers: facts.headers,
+  });
   const out: Decision = { stage: "authz", decision: d.reason, policy: d.policy, rule: d.rule, caller, principal };
   return [d.allowed ? out : { ...out, error: "rbac_denied", status: 403, final: true }];
 };
@@ -52,8 +88,19 @@ const faults: StageExplainer = (snapshot, facts) => {
   const policy = snapshot.policy!.name;
   if (!matches) return [{ stage: "fault", decision: "fault injection does not apply: its header match fails", policy }];
   const out: Decision[] = [];
-  if (f.delay) out.push({ stage: "fault", decision: `would delay ${f.delay.ms} ms for ${f.delay.percentage}% of these requests`, policy });
-  if (f.abort) out.push({ stage: "fault", decision: `would abort with ${f.abort.status} for ${f.abort.percentage}% of these requests`, policy, ...(f.abort.percentage >= 100 ? { error: "fault_abort", status: f.abort.status, final: true } : {}) });
+  if (f.delay)
+    out.push({
+      stage: "fault",
+      decision: `would delay ${f.delay.ms} ms for ${f.delay.percentage}% of these requests`,
+      policy,
+    });
+  if (f.abort)
+    out.push({
+      stage: "fault",
+      decision: `would abort with ${f.abort.status} for ${f.abort.percentage}% of these requests`,
+      policy,
+      ...(f.abort.percentage >= 100 ? { error: "fault_abort", status: f.abort.status, final: true } : {}),
+    });
   return out;
 };
 
@@ -69,4 +116,7 @@ const rateLimits: StageExplainer = (snapshot) =>
  * (authentication and authorization before routing; faults and rate limits after it). A decision
  * with `final: true` ends the hop, as the edge's answer would.
  */
-export const STAGE_EXPLAINERS: StageExplainers = { beforeRoute: [authentication, authorization], afterRoute: [faults, rateLimits] };
+export const STAGE_EXPLAINERS: StageExplainers = {
+  beforeRoute: [authentication, authorization],
+  afterRoute: [faults, rateLimits],
+};

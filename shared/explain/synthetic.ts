@@ -26,10 +26,21 @@ export const SyntheticRequest = z.object({
 });
 export type SyntheticRequest = z.infer<typeof SyntheticRequest>;
 
-export type SyntheticHop = { edge: string; caller: string; share: number; decisions: Decision[]; children: SyntheticHop[] };
+export type SyntheticHop = {
+  edge: string;
+  caller: string;
+  share: number;
+  decisions: Decision[];
+  children: SyntheticHop[];
+};
 
 /** A stage's view of a synthetic request: decisions it would make (edge-independent pure code). */
-export type StageExplainer = (snapshot: Snapshot, facts: RequestFacts, input: SyntheticRequest, caller: string) => Decision[];
+export type StageExplainer = (
+  snapshot: Snapshot,
+  facts: RequestFacts,
+  input: SyntheticRequest,
+  caller: string,
+) => Decision[];
 /** Explainers of the stages around routing, in pipeline order. */
 export type StageExplainers = { beforeRoute: StageExplainer[]; afterRoute: StageExplainer[] };
 
@@ -38,13 +49,23 @@ export type StageExplainers = { beforeRoute: StageExplainer[]; afterRoute: Stage
  * and every weighted backend with its share instead of one random pick. Follows each backend
  * with a non-zero share to its service edge.
  */
-export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: string) => Snapshot | undefined, extra: StageExplainers = { beforeRoute: [], afterRoute: [] }): SyntheticHop[] {
+export function explainSynthetic(
+  input: SyntheticRequest,
+  snapshotOf: (edge: string) => Snapshot | undefined,
+  extra: StageExplainers = { beforeRoute: [], afterRoute: [] },
+): SyntheticHop[] {
   const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
   const headers = new Headers(input.headers);
-  const facts: RequestFacts = { method: input.method.toUpperCase(), host: normalizeHost(headers.get("host") ?? url.host), path: url.pathname, query: url.searchParams, headers };
+  const facts: RequestFacts = {
+    method: input.method.toUpperCase(),
+    host: normalizeHost(headers.get("host") ?? url.host),
+    path: url.pathname,
+    query: url.searchParams,
+    headers,
+  };
   const start = input.service === EGRESS ? EGRESS : input.service ? edgeName(input.service) : GATEWAY;
   if (start === EGRESS) facts.host = normalizeHost(url.host); // the egress edge believes the URL, never a Host header
-  return [hop(start, input.service ? input.caller ?? "unknown" : "external", 1)];
+  return [hop(start, input.service ? (input.caller ?? "unknown") : "external", 1)];
 
   /** `callerMs`: the deadline the previous hop passes on (x-isomesh-deadline-ms). */
   function hop(edge: string, caller: string, share: number, callerMs?: number): SyntheticHop {
@@ -67,7 +88,13 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     const timeout = (route: Parameters<typeof requestTimeoutOf>[0]) => {
       const t = requestTimeoutOf(route, snapshot, callerMs);
       deadlineMs = t?.ms;
-      if (t) node.decisions.push({ stage: "timeout", decision: `request timeout ${t.ms} ms (${t.source})`, requestMs: t.ms, source: t.source });
+      if (t)
+        node.decisions.push({
+          stage: "timeout",
+          decision: `request timeout ${t.ms} ms (${t.source})`,
+          requestMs: t.ms,
+          source: t.source,
+        });
     };
     const run = (explainers: StageExplainer[]) => {
       for (const explain of explainers) {
@@ -80,13 +107,26 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     if (snapshot.role === "egress") {
       // The egress edge checks its allow-list first: the host's ExternalService, then its ports.
       const winner = table.match(facts);
-      const verdict = egressVerdict(winner && snapshot.externals?.find((e) => e.name === winner.route), url, facts.host);
+      const verdict = egressVerdict(
+        winner && snapshot.externals?.find((e) => e.name === winner.route),
+        url,
+        facts.host,
+      );
       if (!verdict.ok) {
-        node.decisions.push({ stage: verdict.external ? "egress" : "route", decision: verdict.reason, error: "egress_denied", status: 403 });
+        node.decisions.push({
+          stage: verdict.external ? "egress" : "route",
+          decision: verdict.reason,
+          error: "egress_denied",
+          status: 403,
+        });
         return node;
       }
       const { external } = verdict;
-      node.decisions.push({ stage: "egress", decision: `${url.host} allowed by ExternalService/${external.name}`, externalService: external.name });
+      node.decisions.push({
+        stage: "egress",
+        decision: `${url.host} allowed by ExternalService/${external.name}`,
+        externalService: external.name,
+      });
       if (run(extra.beforeRoute) || run(extra.afterRoute)) return node;
       node.decisions.push({ stage: "split", decision: `always ${external.name} (${url.origin})` });
       return node;
@@ -95,16 +135,32 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     const [winner, ...others] = table.candidates(facts);
     let backends: CompiledBackend[];
     if (winner) {
-      node.decisions.push({ stage: "route", decision: `matched ${routeLabel(winner)}`, route: winner.route, rule: winner.rule, match: winner.match, beat: others.map((o) => whyBeat(winner, o)) });
+      node.decisions.push({
+        stage: "route",
+        decision: `matched ${routeLabel(winner)}`,
+        route: winner.route,
+        rule: winner.rule,
+        match: winner.match,
+        beat: others.map((o) => whyBeat(winner, o)),
+      });
       backends = winner.backends;
       if (winner.filters.some((f) => f.type === "RequestRedirect")) {
-        node.decisions.push({ stage: "filters", decision: "answered with a redirect", filters: winner.filters.map((f) => f.type) });
+        node.decisions.push({
+          stage: "filters",
+          decision: "answered with a redirect",
+          filters: winner.filters.map((f) => f.type),
+        });
         return node;
       }
-      if (winner.filters.length) node.decisions.push({ stage: "filters", decision: `applies ${winner.filters.map((f) => f.type).join(", ")}` });
+      if (winner.filters.length)
+        node.decisions.push({ stage: "filters", decision: `applies ${winner.filters.map((f) => f.type).join(", ")}` });
       timeout(winner);
     } else if (snapshot.role === "service" && table.size === 0) {
-      node.decisions.push({ stage: "route", decision: "no HTTPRoute attached: default backends", source: snapshot.defaultSource ?? "equal split across versions" });
+      node.decisions.push({
+        stage: "route",
+        decision: "no HTTPRoute attached: default backends",
+        source: snapshot.defaultSource ?? "equal split across versions",
+      });
       backends = snapshot.defaultBackends;
       timeout(undefined);
     } else {
@@ -112,7 +168,8 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
       return node;
     }
     if (run(extra.afterRoute)) return node;
-    if (snapshot.role === "service" && backends.some((b) => !b.version)) backends = expand(backends, snapshot.defaultBackends);
+    if (snapshot.role === "service" && backends.some((b) => !b.version))
+      backends = expand(backends, snapshot.defaultBackends);
     const total = backends.reduce((a, b) => a + b.weight, 0);
     if (total === 0) {
       node.decisions.push({ stage: "split", decision: "every backend has weight 0", error: "no_backend", status: 500 });
@@ -120,11 +177,26 @@ export function explainSynthetic(input: SyntheticRequest, snapshotOf: (edge: str
     }
     const shares = Object.fromEntries(backends.map((b) => [label(b), round(b.weight / total)]));
     const weightsFrom = winner ? winner.weightsFrom : snapshot.defaultSource;
-    const split = backends.length === 1 ? `always ${label(backends[0])}` : `weighted: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(", ")}`;
-    node.decisions.push({ stage: "split", decision: weightsFrom ? `${split}, set by ${weightsFrom}` : split, shares, ...(weightsFrom ? { weightsFrom } : {}) });
-    if (snapshot.policy?.stickySession) node.decisions.push({ stage: "split", decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend` });
+    const split =
+      backends.length === 1
+        ? `always ${label(backends[0])}`
+        : `weighted: ${Object.entries(shares)
+            .map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`)
+            .join(", ")}`;
+    node.decisions.push({
+      stage: "split",
+      decision: weightsFrom ? `${split}, set by ${weightsFrom}` : split,
+      shares,
+      ...(weightsFrom ? { weightsFrom } : {}),
+    });
+    if (snapshot.policy?.stickySession)
+      node.decisions.push({
+        stage: "split",
+        decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend`,
+      });
     if (snapshot.role === "gateway")
-      for (const b of backends) if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total, deadlineMs));
+      for (const b of backends)
+        if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total, deadlineMs));
     return node;
   }
 }
@@ -134,5 +206,9 @@ const round = (n: number) => Math.round(n * 10000) / 10000;
 
 function expand(declared: CompiledBackend[], defaults: CompiledBackend[]): CompiledBackend[] {
   const totalDefault = defaults.reduce((a, b) => a + b.weight, 0) || 1;
-  return declared.flatMap((b) => (b.version ? [{ ...b, weight: b.weight * totalDefault }] : defaults.map((d) => ({ ...d, weight: b.weight * d.weight }))));
+  return declared.flatMap((b) =>
+    b.version
+      ? [{ ...b, weight: b.weight * totalDefault }]
+      : defaults.map((d) => ({ ...d, weight: b.weight * d.weight })),
+  );
 }

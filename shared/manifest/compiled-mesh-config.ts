@@ -13,4 +13,7 @@ export const CompiledMeshConfig = z.object({
 });
 export type CompiledMeshConfig = z.infer<typeof CompiledMeshConfig>;
 
-export const DEFAULT_MESH_CONFIG: CompiledMeshConfig = { path: { mergeSlashes: false, escapedSlashes: "keep" }, requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
+export const DEFAULT_MESH_CONFIG: CompiledMeshConfig = {
+  path: { mergeSlashes: false, escapedSlashes: "keep" },
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+};

@@ -19,10 +19,17 @@ export const MeshConfigSpec = z
         /** Envoy's path_with_escaped_slashes_action; DECODE_AND_MERGE_SLASHES implies UNESCAPE_AND_FORWARD. */
         pathWithEscapedSlashesAction: z.enum(["KEEP_UNCHANGED", "UNESCAPE_AND_FORWARD", "REJECT_REQUEST"]).optional(),
       })
-      .refine((p) => p.normalization !== "DECODE_AND_MERGE_SLASHES" || p.pathWithEscapedSlashesAction === undefined || p.pathWithEscapedSlashesAction === "UNESCAPE_AND_FORWARD", {
-        message: "DECODE_AND_MERGE_SLASHES decodes escaped slashes: leave pathWithEscapedSlashesAction unset, or use MERGE_SLASHES with REJECT_REQUEST",
-        path: ["pathWithEscapedSlashesAction"],
-      })
+      .refine(
+        (p) =>
+          p.normalization !== "DECODE_AND_MERGE_SLASHES" ||
+          p.pathWithEscapedSlashesAction === undefined ||
+          p.pathWithEscapedSlashesAction === "UNESCAPE_AND_FORWARD",
+        {
+          message:
+            "DECODE_AND_MERGE_SLASHES decodes escaped slashes: leave pathWithEscapedSlashesAction unset, or use MERGE_SLASHES with REJECT_REQUEST",
+          path: ["pathWithEscapedSlashesAction"],
+        },
+      )
       .prefault({}),
     /** Applied to every route that sets no timeouts.request of its own ("0s" turns the default off). */
     defaultTimeouts: z.strictObject({ request: Duration.default(DEFAULT_REQUEST_TIMEOUT_MS) }).prefault({}),
@@ -36,7 +43,10 @@ export function compileMeshConfig(spec: MeshConfigSpec): CompiledMeshConfig {
   const { normalization, pathWithEscapedSlashesAction } = spec.pathNormalization;
   const path: PathNormalization = {
     mergeSlashes: normalization !== "BASE",
-    escapedSlashes: normalization === "DECODE_AND_MERGE_SLASHES" ? "unescape" : ESCAPED[pathWithEscapedSlashesAction ?? "KEEP_UNCHANGED"],
+    escapedSlashes:
+      normalization === "DECODE_AND_MERGE_SLASHES"
+        ? "unescape"
+        : ESCAPED[pathWithEscapedSlashesAction ?? "KEEP_UNCHANGED"],
   };
   return { path, requestTimeoutMs: spec.defaultTimeouts.request };
 }

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { AdminOidc } from "../security/admin-oidc.ts";
-import { CONTROL, edgeName, EGRESS, EGRESS_BINDING, GATEWAY, meshWorkerName, serviceBinding, versionWorkerName } from "../names.ts";
+import {
+  CONTROL,
+  edgeName,
+  EGRESS,
+  EGRESS_BINDING,
+  GATEWAY,
+  meshWorkerName,
+  serviceBinding,
+  versionWorkerName,
+} from "../names.ts";
 import { MeshConfigSpec } from "./mesh-config.ts";
 import { DEFAULT_ENTRYPOINT, IDENTIFIER, MAX_METHOD_NAME } from "../rpc/method.ts";
 
@@ -18,7 +27,12 @@ const EchoOptions = z.strictObject({
 });
 
 /** A Worker's name on the account (Cloudflare: lower-case letters, digits, '-'; at most 63 characters). */
-const WorkerName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Worker name is lower-case letters, digits and '-', at most 63 characters");
+const WorkerName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "a Worker name is lower-case letters, digits and '-', at most 63 characters",
+  );
 
 export const VersionSpec = z
   .strictObject({
@@ -35,16 +49,33 @@ export const VersionSpec = z
     vars: Vars.default({}),
   })
   .superRefine((v, ctx) => {
-    if (v.echo !== undefined ? v.worker !== undefined || v.deployed !== undefined : v.worker === undefined && v.deployed === undefined)
-      ctx.addIssue({ code: "custom", message: "a version needs exactly one of `worker` or `echo` (or `deployed`: a Worker your own pipeline deploys)" });
+    if (
+      v.echo !== undefined
+        ? v.worker !== undefined || v.deployed !== undefined
+        : v.worker === undefined && v.deployed === undefined
+    )
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "a version needs exactly one of `worker` or `echo` (or `deployed`: a Worker your own pipeline deploys)",
+      });
     if (v.deployed !== undefined && Object.keys(v.vars).length)
-      ctx.addIssue({ code: "custom", path: ["vars"], message: "a deployed Worker keeps the vars of its own config: set them there" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["vars"],
+        message: "a deployed Worker keeps the vars of its own config: set them there",
+      });
   });
 
 /** A public route of the gateway, in wrangler's `routes` shape. */
 const Route = z.union([
   z.string().min(1),
-  z.strictObject({ pattern: z.string().min(1), custom_domain: z.boolean(), enabled: z.boolean().optional(), previews_enabled: z.boolean().optional() }),
+  z.strictObject({
+    pattern: z.string().min(1),
+    custom_domain: z.boolean(),
+    enabled: z.boolean().optional(),
+    previews_enabled: z.boolean().optional(),
+  }),
   z.strictObject({ pattern: z.string().min(1), zone_id: z.string().min(1), custom_domain: z.boolean().optional() }),
   z.strictObject({ pattern: z.string().min(1), zone_name: z.string().min(1), custom_domain: z.boolean().optional() }),
 ]);
@@ -105,28 +136,44 @@ export const Manifest = z
     /** Mesh-wide data-plane settings: path normalization, the default request timeout (mesh-config.ts). */
     meshConfig: MeshConfigSpec,
     /** Compatibility date for every generated worker. */
-    compatibilityDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default("2025-04-01"),
+    compatibilityDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .default("2025-04-01"),
   })
   .superRefine((m, ctx) => {
     checkWorkerNames(m, ctx);
     const names = new Set<string>();
     m.services.forEach((s, i) => {
-      if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicate service "${s.name}"` });
-      if (s.name === "gateway" || s.name === "control" || s.name === "egress") ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `"${s.name}" is reserved` });
+      if (names.has(s.name))
+        ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicate service "${s.name}"` });
+      if (s.name === "gateway" || s.name === "control" || s.name === "egress")
+        ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `"${s.name}" is reserved` });
       names.add(s.name);
       const versions = new Set<string>();
       s.versions.forEach((v, j) => {
-        if (versions.has(v.name)) ctx.addIssue({ code: "custom", path: ["services", i, "versions", j, "name"], message: `duplicate version "${v.name}"` });
+        if (versions.has(v.name))
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "versions", j, "name"],
+            message: `duplicate version "${v.name}"`,
+          });
         versions.add(v.name);
       });
     });
     m.services.forEach((s, i) => {
       const bindings = new Map<string, number>();
       callBindings(s).forEach((c, j) => {
-        const path = typeof s.calls[j] === "string" ? ["services", i, "calls", j] : ["services", i, "calls", j, "service"];
+        const path =
+          typeof s.calls[j] === "string" ? ["services", i, "calls", j] : ["services", i, "calls", j, "service"];
         if (!names.has(c.service)) ctx.addIssue({ code: "custom", path, message: `unknown service "${c.service}"` });
         const other = bindings.get(c.binding);
-        if (other !== undefined) ctx.addIssue({ code: "custom", path: ["services", i, "calls", j], message: `binding ${c.binding} is also calls[${other}]'s: give one a \`binding:\`` });
+        if (other !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "calls", j],
+            message: `binding ${c.binding} is also calls[${other}]'s: give one a \`binding:\``,
+          });
         bindings.set(c.binding, j);
       });
     });
@@ -134,13 +181,27 @@ export const Manifest = z
       s.versions.forEach((v, j) => {
         for (const [name, owner] of meshOwnedNames(s, v.name))
           if (name in v.vars && (owner.value === undefined || v.vars[name] !== owner.value))
-            ctx.addIssue({ code: "custom", path: ["services", i, "versions", j, "vars", name], message: `"${name}" is the mesh's ${owner.what}` });
+            ctx.addIssue({
+              code: "custom",
+              path: ["services", i, "versions", j, "vars", name],
+              message: `"${name}" is the mesh's ${owner.what}`,
+            });
       }),
     );
     const bindings = m.egress?.mtlsCertificates.map((c) => c.binding) ?? [];
     bindings.forEach((b, i) => {
-      if (bindings.indexOf(b) !== i) ctx.addIssue({ code: "custom", path: ["egress", "mtlsCertificates", i, "binding"], message: `duplicate binding "${b}"` });
-      if (b === "CONTROL" || b === "SNAPSHOTS" || b === "RATE_LIMITER") ctx.addIssue({ code: "custom", path: ["egress", "mtlsCertificates", i, "binding"], message: `"${b}" is reserved` });
+      if (bindings.indexOf(b) !== i)
+        ctx.addIssue({
+          code: "custom",
+          path: ["egress", "mtlsCertificates", i, "binding"],
+          message: `duplicate binding "${b}"`,
+        });
+      if (b === "CONTROL" || b === "SNAPSHOTS" || b === "RATE_LIMITER")
+        ctx.addIssue({
+          code: "custom",
+          path: ["egress", "mtlsCertificates", i, "binding"],
+          message: `"${b}" is reserved`,
+        });
     });
   });
 
@@ -148,12 +209,17 @@ export const Manifest = z
  * The names the mesh itself puts in an app version's env: a binding per `calls` entry, EGRESS, and
  * the SERVICE and VERSION vars. An app binding or var of the same name is a manifest error.
  */
-export function meshOwnedNames(s: { name: string; calls: ServiceSpec["calls"]; egress: boolean }, version: string): Map<string, { what: string; value?: string }> {
+export function meshOwnedNames(
+  s: { name: string; calls: ServiceSpec["calls"]; egress: boolean },
+  version: string,
+): Map<string, { what: string; value?: string }> {
   const owned = new Map<string, { what: string; value?: string }>([
     ["SERVICE", { what: "var SERVICE (the service's name)", value: s.name }],
     ["VERSION", { what: "var VERSION (the version's name)", value: version }],
   ]);
-  callBindings(s).forEach((c, i) => owned.set(c.binding, { what: `binding for calls[${i}] "${c.service}${c.entrypoint ? `.${c.entrypoint}` : ""}"` }));
+  callBindings(s).forEach((c, i) =>
+    owned.set(c.binding, { what: `binding for calls[${i}] "${c.service}${c.entrypoint ? `.${c.entrypoint}` : ""}"` }),
+  );
   if (s.egress) owned.set(EGRESS_BINDING, { what: "binding EGRESS (egress: true)" });
   return owned;
 }
@@ -164,28 +230,52 @@ export function callBindings(s: { calls: ServiceSpec["calls"] }): CallBinding[] 
   return s.calls.map((c) => {
     const call = typeof c === "string" ? { service: c } : c;
     const entrypoint = call.entrypoint === DEFAULT_ENTRYPOINT ? undefined : call.entrypoint;
-    const binding = call.binding ?? (entrypoint ? `${serviceBinding(call.service)}_${serviceBinding(entrypoint)}` : serviceBinding(call.service));
+    const binding =
+      call.binding ??
+      (entrypoint ? `${serviceBinding(call.service)}_${serviceBinding(entrypoint)}` : serviceBinding(call.service));
     return { service: call.service, ...(entrypoint ? { entrypoint } : {}), binding };
   });
 }
 
 /** The services a service calls (each once), whatever entrypoints it binds. */
-export const calledServices = (s: { calls: ServiceSpec["calls"] }) => [...new Set(callBindings(s).map((c) => c.service))];
+export const calledServices = (s: { calls: ServiceSpec["calls"] }) => [
+  ...new Set(callBindings(s).map((c) => c.service)),
+];
 
 /** Generated Worker names are prefixed by the mesh, unique, and within Cloudflare's 63 characters. */
-function checkWorkerNames(m: { name: string; services: { name: string; versions: { name: string; deployed?: string }[] }[] }, ctx: z.RefinementCtx) {
+function checkWorkerNames(
+  m: { name: string; services: { name: string; versions: { name: string; deployed?: string }[] }[] },
+  ctx: z.RefinementCtx,
+) {
   const seen = new Map<string, string>();
   const claim = (worker: string, what: string, path: (string | number)[]) => {
-    if (worker.length > 63) ctx.addIssue({ code: "custom", path, message: `the Worker name "${worker}" is ${worker.length} characters (Cloudflare allows 63): shorten the mesh or service name` });
+    if (worker.length > 63)
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `the Worker name "${worker}" is ${worker.length} characters (Cloudflare allows 63): shorten the mesh or service name`,
+      });
     const other = seen.get(worker);
-    if (other) ctx.addIssue({ code: "custom", path, message: `the Worker name "${worker}" of ${what} is also that of ${other}` });
+    if (other)
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `the Worker name "${worker}" of ${what} is also that of ${other}`,
+      });
     seen.set(worker, what);
   };
   for (const w of [GATEWAY, CONTROL, EGRESS]) seen.set(meshWorkerName(m.name, w), `the mesh's ${w}`);
   m.services.forEach((s, i) => {
     claim(meshWorkerName(m.name, edgeName(s.name)), `${s.name}'s edge`, ["services", i, "name"]);
     s.versions.forEach((v, j) => {
-      if (v.deployed === undefined) claim(meshWorkerName(m.name, versionWorkerName(s.name, v.name)), `${s.name}/${v.name}`, ["services", i, "versions", j, "name"]);
+      if (v.deployed === undefined)
+        claim(meshWorkerName(m.name, versionWorkerName(s.name, v.name)), `${s.name}/${v.name}`, [
+          "services",
+          i,
+          "versions",
+          j,
+          "name",
+        ]);
       else claim(v.deployed, `${s.name}/${v.name}`, ["services", i, "versions", j, "deployed"]);
     });
   });

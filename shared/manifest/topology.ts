@@ -43,4 +43,5 @@ export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> 
 }
 
 /** The egress edge exists when a service may call out or client certificates are configured. */
-export const hasEgress = (m: Manifest) => m.services.some((s) => s.egress) || (m.egress?.mtlsCertificates.length ?? 0) > 0;
+export const hasEgress = (m: Manifest) =>
+  m.services.some((s) => s.egress) || (m.egress?.mtlsCertificates.length ?? 0) > 0;

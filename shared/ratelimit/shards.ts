@@ -17,4 +17,5 @@ export const MAX_KEY_CHARS = 512;
 export const OVERSIZED_KEY = "(oversized)";
 
 /** The value a limit counts by, bounded in size so keys cannot grow a counter table's memory. */
-export const boundedKey = (value: string | undefined): string => (value === undefined ? "(none)" : value.length > MAX_KEY_CHARS ? OVERSIZED_KEY : value);
+export const boundedKey = (value: string | undefined): string =>
+  value === undefined ? "(none)" : value.length > MAX_KEY_CHARS ? OVERSIZED_KEY : value;

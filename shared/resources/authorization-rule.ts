@@ -24,11 +24,19 @@ export const Operation = z.strictObject({
   notHosts: Values,
 });
 
-const CONDITION_KEY = /^(request\.auth\.claims\[[^\]]+\]|request\.headers\[[^\]]+\]|source\.principal|request\.auth\.principal)$/;
+const CONDITION_KEY =
+  /^(request\.auth\.claims\[[^\]]+\]|request\.headers\[[^\]]+\]|source\.principal|request\.auth\.principal)$/;
 
 export const Condition = z
   .strictObject({
-    key: z.string().check(z.regex(CONDITION_KEY, "key must be request.auth.claims[NAME], request.headers[NAME], source.principal or request.auth.principal")),
+    key: z
+      .string()
+      .check(
+        z.regex(
+          CONDITION_KEY,
+          "key must be request.auth.claims[NAME], request.headers[NAME], source.principal or request.auth.principal",
+        ),
+      ),
     values: Values,
     notValues: Values,
   })

@@ -16,7 +16,11 @@ export const ExternalServiceSpec = z
     /** Exact DNS names or `*.suffix` wildcards; the request URL's host must be one of them. */
     hosts: z.array(Hostname).min(1, "an ExternalService needs at least one host").max(32),
     /** Ports (and the scheme each speaks) apps may use; HTTPS on 443 unless listed. */
-    ports: z.array(ExternalPort).min(1).max(16).default([{ number: 443, protocol: "HTTPS" }]),
+    ports: z
+      .array(ExternalPort)
+      .min(1)
+      .max(16)
+      .default([{ number: 443, protocol: "HTTPS" }]),
     timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
     /** Client certificate for mutual TLS: a `mtls_certificates` binding declared in the manifest's `egress`. */
@@ -24,7 +28,8 @@ export const ExternalServiceSpec = z
   })
   .superRefine((s, ctx) => {
     s.ports.forEach((p, i) => {
-      if (s.ports.findIndex((q) => q.number === p.number) !== i) ctx.addIssue({ code: "custom", path: ["ports", i, "number"], message: `port ${p.number} is listed twice` });
+      if (s.ports.findIndex((q) => q.number === p.number) !== i)
+        ctx.addIssue({ code: "custom", path: ["ports", i, "number"], message: `port ${p.number} is listed twice` });
     });
     if (s.tls && s.ports.every((p) => p.protocol !== "HTTPS"))
       ctx.addIssue({ code: "custom", path: ["tls"], message: "a client certificate needs an HTTPS port" });

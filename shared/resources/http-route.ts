@@ -20,7 +20,12 @@ export const RouteMatch = z
   .superRefine((m, ctx) => {
     // An RPC call has no path, headers, query or HTTP method: a match asking for both could never match.
     if (!m.rpc) return;
-    const none = (key: string) => ctx.addIssue({ code: "custom", path: [key], message: `a match with rpc cannot also match on ${key}: a Workers RPC call has none` });
+    const none = (key: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `a match with rpc cannot also match on ${key}: a Workers RPC call has none`,
+      });
     if (!isCatchAllPath(m.path)) none("path");
     if (m.method !== undefined) none("method");
     if (m.headers.length) none("headers");
@@ -28,10 +33,12 @@ export const RouteMatch = z
   });
 
 /** Gateway API request and per-try (backendRequest) timeouts; the per-try one may not exceed the whole. */
-export const RouteTimeouts = z.strictObject({ request: Duration.optional(), backendRequest: Duration.optional() }).superRefine((t, ctx) => {
-  if (t.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
-    ctx.addIssue({ code: "custom", path: ["backendRequest"], message: "backendRequest must not exceed request" });
-});
+export const RouteTimeouts = z
+  .strictObject({ request: Duration.optional(), backendRequest: Duration.optional() })
+  .superRefine((t, ctx) => {
+    if (t.request !== undefined && t.backendRequest !== undefined && t.request !== 0 && t.backendRequest > t.request)
+      ctx.addIssue({ code: "custom", path: ["backendRequest"], message: "backendRequest must not exceed request" });
+  });
 
 export const RouteRetry = z.strictObject({
   codes: z.array(z.number().int().min(400).max(599)).default([500, 502, 503, 504]),
@@ -54,16 +61,30 @@ export const RouteRule = z
     const types = rule.filters.map((f) => f.type);
     const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
     for (const t of once)
-      if (types.filter((x) => x === t).length > 1) ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
+      if (types.filter((x) => x === t).length > 1)
+        ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
     if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
-      ctx.addIssue({ code: "custom", path: ["filters"], message: "RequestRedirect and URLRewrite cannot be used together" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["filters"],
+        message: "RequestRedirect and URLRewrite cannot be used together",
+      });
     if (types.includes("RequestRedirect") && rule.backendRefs.length > 0)
-      ctx.addIssue({ code: "custom", path: ["backendRefs"], message: "a rule with RequestRedirect must not have backendRefs" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["backendRefs"],
+        message: "a rule with RequestRedirect must not have backendRefs",
+      });
     rule.filters.forEach((f, i) => {
-      const mod = f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
+      const mod =
+        f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
       if (mod?.type !== "ReplacePrefixMatch") return;
       if (!rule.matches.every((m) => m.path.type === "PathPrefix"))
-        ctx.addIssue({ code: "custom", path: ["filters", i], message: "ReplacePrefixMatch requires every match to be a PathPrefix match" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["filters", i],
+          message: "ReplacePrefixMatch requires every match to be a PathPrefix match",
+        });
     });
   });
 
@@ -77,7 +98,10 @@ export const ParentRef = z
 
 export const Hostname = z
   .string()
-  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "invalid hostname (lower-case DNS name, optional leading *.)");
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    "invalid hostname (lower-case DNS name, optional leading *.)",
+  );
 
 export const HTTPRouteSpec = z.strictObject({
   parentRefs: z.array(ParentRef).min(1, "a route needs at least one parentRef").max(32),

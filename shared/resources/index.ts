@@ -22,14 +22,26 @@ export const KINDS = {
 export type Kind = keyof typeof KINDS;
 export const kindNames = Object.keys(KINDS) as Kind[];
 
-export const Resource = z.discriminatedUnion("kind", [HTTPRoute, TrafficPolicy, RequestAuthentication, AuthorizationPolicy, Rollout, ExternalService]);
+export const Resource = z.discriminatedUnion("kind", [
+  HTTPRoute,
+  TrafficPolicy,
+  RequestAuthentication,
+  AuthorizationPolicy,
+  Rollout,
+  ExternalService,
+]);
 export type Resource = z.infer<typeof Resource>;
 export type ResourceOf<K extends Kind> = Extract<Resource, { kind: K }>;
 
 /** Kind names are matched case-insensitively and by plural, like kubectl (`httproutes`, `httproute`). */
 export function resolveKind(text: string): Kind | undefined {
   const t = text.toLowerCase();
-  return kindNames.find((k) => k.toLowerCase() === t || `${k.toLowerCase()}s` === t || (k.toLowerCase().endsWith("y") && `${k.toLowerCase().slice(0, -1)}ies` === t));
+  return kindNames.find(
+    (k) =>
+      k.toLowerCase() === t ||
+      `${k.toLowerCase()}s` === t ||
+      (k.toLowerCase().endsWith("y") && `${k.toLowerCase().slice(0, -1)}ies` === t),
+  );
 }
 
 export const resourceId = (r: { kind: string; metadata: { name: string } }) => `${r.kind}/${r.metadata.name}`;

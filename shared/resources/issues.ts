@@ -18,12 +18,20 @@ export type FlatIssue = { path: PropertyKey[]; message: string; unknown?: { key:
  * with a did-you-mean from `schema`. A union that no option accepts because of a field none of
  * them knows reports that field (`hashOn: {hedaer: x}`), not "Invalid input".
  */
-export function describeIssues(schema: z.core.$ZodType, input: unknown, issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
+export function describeIssues(
+  schema: z.core.$ZodType,
+  input: unknown,
+  issues: readonly z.core.$ZodIssue[],
+): { path: string; message: string }[] {
   const flat = flattenIssues(issues, []).map((f) => {
     if (!f.unknown) return { path: formatPath(f.path), message: f.message };
     const { message, guess } = unknownField(f.unknown.key, fieldsAt(schema, f.unknown.in, input));
     const meant = guess === undefined ? undefined : [...f.unknown.in, guess];
-    return { path: formatPath(f.path), message, missing: meant && valueAt(input, meant) === undefined ? formatPath(meant) : undefined };
+    return {
+      path: formatPath(f.path),
+      message,
+      missing: meant && valueAt(input, meant) === undefined ? formatPath(meant) : undefined,
+    };
   });
   // "did you mean `percentage`?" already says why `percentage` is missing: one error, not two.
   const meant = new Set(flat.flatMap((f) => ("missing" in f && f.missing ? [f.missing] : [])));
@@ -49,10 +57,12 @@ export function flattenIssues(issues: readonly z.core.$ZodIssue[], base: Propert
   for (const issue of issues) {
     const path = [...base, ...issue.path];
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) out.push({ path: [...path, key], message: issue.message, unknown: { key, in: path } });
+      for (const key of issue.keys)
+        out.push({ path: [...path, key], message: issue.message, unknown: { key, in: path } });
     } else if (issue.code === "invalid_union" && issue.errors.length) {
       const branches = issue.errors.map((b) => flattenIssues(b, path));
-      const unknownIn = (b: FlatIssue[], f: FlatIssue) => b.some((g) => g.unknown && formatPath(g.path) === formatPath(f.path));
+      const unknownIn = (b: FlatIssue[], f: FlatIssue) =>
+        b.some((g) => g.unknown && formatPath(g.path) === formatPath(f.path));
       const everywhere = branches[0].filter((f) => f.unknown && branches.every((b) => unknownIn(b, f)));
       out.push(...(everywhere.length ? everywhere : [{ path, message: issue.message }]));
     } else out.push({ path, message: issue.message });

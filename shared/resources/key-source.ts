@@ -18,6 +18,9 @@ export const KeySource = z.union([
    * field of an object argument (`{ argument: 0, field: user }`); only strings, numbers, bigints
    * and booleans are keys (a stream, stub or function is none).
    */
-  z.strictObject({ argument: z.number().check(z.int(), z.minimum(0), z.maximum(15)), field: z.optional(z.string().check(z.minLength(1), z.maxLength(128))) }),
+  z.strictObject({
+    argument: z.number().check(z.int(), z.minimum(0), z.maximum(15)),
+    field: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  }),
 ]);
 export type KeySource = z.infer<typeof KeySource>;

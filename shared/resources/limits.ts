@@ -25,10 +25,15 @@ const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
 const issue = (message: string, resource = "(body)"): ResourceIssue => ({ resource, path: "", message });
 
 export const bodyTooLarge = (bytes?: number): ResourceIssue =>
-  issue(`request body ${bytes !== undefined ? `of ${bytes} bytes ` : ""}is over the body size limit of ${LIMITS.bodyBytes} bytes (${kib(LIMITS.bodyBytes)})`);
-export const tooManyDocuments = (): ResourceIssue => issue(`more than ${LIMITS.documents} documents in one request (the documents limit)`);
-export const nestedTooDeep = (where = "(body)"): ResourceIssue => issue(`nested deeper than ${LIMITS.depth} levels (the depth limit)`, where);
-export const tooManyAliases = (where: string): ResourceIssue => issue(`YAML aliases expand beyond ${LIMITS.aliases} nodes (the aliases limit)`, where);
+  issue(
+    `request body ${bytes !== undefined ? `of ${bytes} bytes ` : ""}is over the body size limit of ${LIMITS.bodyBytes} bytes (${kib(LIMITS.bodyBytes)})`,
+  );
+export const tooManyDocuments = (): ResourceIssue =>
+  issue(`more than ${LIMITS.documents} documents in one request (the documents limit)`);
+export const nestedTooDeep = (where = "(body)"): ResourceIssue =>
+  issue(`nested deeper than ${LIMITS.depth} levels (the depth limit)`, where);
+export const tooManyAliases = (where: string): ResourceIssue =>
+  issue(`YAML aliases expand beyond ${LIMITS.aliases} nodes (the aliases limit)`, where);
 
 /**
  * A linear scan of a body before any parser sees it: the deepest flow nesting (`[`, `{` outside
@@ -109,7 +114,15 @@ export function oversizedResources(docs: unknown[]): ResourceIssue[] {
     const bytes = new TextEncoder().encode(JSON.stringify(d) ?? "").length;
     if (bytes <= LIMITS.resourceBytes) return [];
     const o = (d ?? {}) as { kind?: unknown; metadata?: { name?: unknown } };
-    const label = typeof o.kind === "string" && typeof o.metadata?.name === "string" ? `${o.kind}/${o.metadata.name}` : `(document ${i + 1})`;
-    return [issue(`resource size ${bytes} bytes is over the limit of ${LIMITS.resourceBytes} bytes (${kib(LIMITS.resourceBytes)}) per resource`, label)];
+    const label =
+      typeof o.kind === "string" && typeof o.metadata?.name === "string"
+        ? `${o.kind}/${o.metadata.name}`
+        : `(document ${i + 1})`;
+    return [
+      issue(
+        `resource size ${bytes} bytes is over the limit of ${LIMITS.resourceBytes} bytes (${kib(LIMITS.resourceBytes)}) per resource`,
+        label,
+      ),
+    ];
   });
 }

@@ -13,7 +13,10 @@ export const Metadata = z.strictObject({
   name: ResourceName,
   namespace: z
     .string()
-    .refine((ns) => ns === "default", { error: (i) => `isomesh has one namespace per mesh: omit metadata.namespace or set it to "default" (got ${JSON.stringify(i.input)})` })
+    .refine((ns) => ns === "default", {
+      error: (i) =>
+        `isomesh has one namespace per mesh: omit metadata.namespace or set it to "default" (got ${JSON.stringify(i.input)})`,
+    })
     .optional(),
   labels: z.record(z.string(), z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
@@ -25,7 +28,11 @@ export const GROUP_OF = { Service: "", Gateway: "gateway.networking.k8s.io" } as
 /** A reference's `group`, when given, must be its kind's: isomesh serves no other API group. */
 export function checkGroup(ref: { group?: string; kind: keyof typeof GROUP_OF }, ctx: z.RefinementCtx) {
   if (ref.group !== undefined && ref.group !== GROUP_OF[ref.kind])
-    ctx.addIssue({ code: "custom", path: ["group"], message: `group of a ${ref.kind} must be ${JSON.stringify(GROUP_OF[ref.kind])} (got ${JSON.stringify(ref.group)})` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["group"],
+      message: `group of a ${ref.kind} must be ${JSON.stringify(GROUP_OF[ref.kind])} (got ${JSON.stringify(ref.group)})`,
+    });
 }
 
 /** Reference from a policy to what it applies to (Istio/Gateway API `targetRefs`). */

@@ -4,7 +4,12 @@ import { describeIssues, type ResourceIssue } from "./issues.ts";
 import { cstDepth, exceedsNestingLimit, LIMITS, nestedTooDeep, tooManyAliases, tooManyDocuments } from "./limits.ts";
 
 /** A resource as the user wrote it (validated), which is what the store keeps and `get` returns. */
-export type Document = { apiVersion: string; kind: string; metadata: { name: string } & Record<string, string | Record<string, string>>; spec: Record<string, {}> };
+export type Document = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string } & Record<string, string | Record<string, string>>;
+  spec: Record<string, {}>;
+};
 export type Parsed = { doc: Document; resource: Resource };
 
 /**
@@ -33,7 +38,11 @@ export function splitDocuments(text: string): { docs: unknown[]; errors: Resourc
     const label = `(document ${++n})`;
     if (d.errors.length) {
       const { line, col } = lines.linePos(d.errors[0].pos[0]);
-      return void errors.push({ resource: label, path: "", message: `invalid YAML: ${d.errors[0].message} at line ${line}, column ${col}` });
+      return void errors.push({
+        resource: label,
+        path: "",
+        message: `invalid YAML: ${d.errors[0].message} at line ${line}, column ${col}`,
+      });
     }
     let value: unknown;
     try {
@@ -59,7 +68,8 @@ export function splitDocuments(text: string): { docs: unknown[]; errors: Resourc
 
 function unwrapList(value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
-  if (value && typeof value === "object" && (value as { kind?: unknown }).kind === "List") return ((value as { items?: unknown[] }).items ?? []) as unknown[];
+  if (value && typeof value === "object" && (value as { kind?: unknown }).kind === "List")
+    return ((value as { items?: unknown[] }).items ?? []) as unknown[];
   return [value];
 }
 
@@ -68,14 +78,22 @@ function unwrapList(value: unknown): unknown[] {
  * strict field validation). Every problem is reported. A `status` is the control plane's to write:
  * it is dropped with a warning, as the Kubernetes API drops status on create.
  */
-export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: ResourceIssue[]; warnings: ResourceIssue[] } {
+export function validateDocuments(docs: unknown[]): {
+  parsed: Parsed[];
+  errors: ResourceIssue[];
+  warnings: ResourceIssue[];
+} {
   const parsed: Parsed[] = [];
   const errors: ResourceIssue[] = [];
   const warnings: ResourceIssue[] = [];
   const seen = new Set<string>();
   docs.forEach((raw, i) => {
     if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
-      errors.push({ resource: `(document ${i + 1})`, path: "", message: "expected an object with apiVersion, kind, metadata and spec" });
+      errors.push({
+        resource: `(document ${i + 1})`,
+        path: "",
+        message: "expected an object with apiVersion, kind, metadata and spec",
+      });
       return;
     }
     const obj = raw as Record<string, unknown>;
@@ -83,16 +101,26 @@ export function validateDocuments(docs: unknown[]): { parsed: Parsed[]; errors: 
     const label = `${String(obj.kind ?? "?")}/${typeof name === "string" ? name : "?"}`;
     const kind = typeof obj.kind === "string" ? resolveKind(obj.kind) : undefined;
     if (!kind || kind !== obj.kind) {
-      errors.push({ resource: label, path: "kind", message: `unknown kind ${JSON.stringify(obj.kind)} (expected one of ${Object.keys(KINDS).join(", ")})` });
+      errors.push({
+        resource: label,
+        path: "kind",
+        message: `unknown kind ${JSON.stringify(obj.kind)} (expected one of ${Object.keys(KINDS).join(", ")})`,
+      });
       return;
     }
     const { status, ...doc } = obj;
     const result = KINDS[kind].safeParse(doc);
     if (!result.success) {
-      for (const issue of describeIssues(KINDS[kind], doc, result.error.issues)) errors.push({ resource: label, ...issue });
+      for (const issue of describeIssues(KINDS[kind], doc, result.error.issues))
+        errors.push({ resource: label, ...issue });
       return;
     }
-    if (status !== undefined) warnings.push({ resource: label, path: "status", message: "status is written by the control plane; the status sent was ignored" });
+    if (status !== undefined)
+      warnings.push({
+        resource: label,
+        path: "status",
+        message: "status is written by the control plane; the status sent was ignored",
+      });
     if (seen.has(label)) {
       errors.push({ resource: label, path: "metadata.name", message: "the same resource appears twice in one apply" });
       return;

@@ -16,12 +16,16 @@ export const InlineJwks = z
       return;
     }
     const keys = (doc as { keys?: unknown }).keys;
-    if (!Array.isArray(keys) || keys.length === 0) return void ctx.addIssue({ code: "custom", message: "jwks needs a non-empty `keys` array" });
+    if (!Array.isArray(keys) || keys.length === 0)
+      return void ctx.addIssue({ code: "custom", message: "jwks needs a non-empty `keys` array" });
     keys.forEach((k, i) => {
       const key = k as Record<string, unknown>;
-      if (key.kty === "oct") ctx.addIssue({ code: "custom", message: `keys[${i}]: symmetric keys (kty oct) are not accepted` });
-      else if (!["RSA", "EC", "OKP"].includes(String(key.kty))) ctx.addIssue({ code: "custom", message: `keys[${i}]: unsupported kty ${JSON.stringify(key.kty)}` });
-      if ("d" in key) ctx.addIssue({ code: "custom", message: `keys[${i}]: this is a private key; publish only public keys` });
+      if (key.kty === "oct")
+        ctx.addIssue({ code: "custom", message: `keys[${i}]: symmetric keys (kty oct) are not accepted` });
+      else if (!["RSA", "EC", "OKP"].includes(String(key.kty)))
+        ctx.addIssue({ code: "custom", message: `keys[${i}]: unsupported kty ${JSON.stringify(key.kty)}` });
+      if ("d" in key)
+        ctx.addIssue({ code: "custom", message: `keys[${i}]: this is a private key; publish only public keys` });
     });
   });
 
@@ -34,13 +38,22 @@ export const JwtRule = z
     fromHeaders: z.array(z.strictObject({ name: z.string().min(1), prefix: z.string().default("") })).default([]),
     fromParams: z.array(z.string().min(1)).default([]),
     forwardOriginalToken: z.boolean().default(false),
-    outputClaimToHeaders: z.array(z.strictObject({ header: z.string().regex(/^[A-Za-z0-9-]+$/, "invalid header name"), claim: z.string().min(1) })).default([]),
+    outputClaimToHeaders: z
+      .array(
+        z.strictObject({
+          header: z.string().regex(/^[A-Za-z0-9-]+$/, "invalid header name"),
+          claim: z.string().min(1),
+        }),
+      )
+      .default([]),
     /** Allowed clock difference for exp / nbf / iat, seconds (isomesh extension; Istio uses 60 s). */
     clockSkewSeconds: z.number().int().min(0).max(600).default(60),
     /** Refuse tokens without `exp` (Envoy's require_expiration); off by default, as in Istio. */
     requireExpiration: z.boolean().default(false),
   })
-  .refine((r) => (r.jwks === undefined) !== (r.jwksUri === undefined), { message: "a jwtRule needs exactly one of jwks or jwksUri" });
+  .refine((r) => (r.jwks === undefined) !== (r.jwksUri === undefined), {
+    message: "a jwtRule needs exactly one of jwks or jwksUri",
+  });
 
 export const RequestAuthenticationSpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),

@@ -20,9 +20,11 @@ export const RolloutSpec = z
       .prefault({}),
   })
   .superRefine((s, ctx) => {
-    if (s.stable === s.canary) ctx.addIssue({ code: "custom", path: ["canary"], message: "canary must differ from stable" });
+    if (s.stable === s.canary)
+      ctx.addIssue({ code: "custom", path: ["canary"], message: "canary must differ from stable" });
     s.steps.forEach((w, i) => {
-      if (i > 0 && w <= s.steps[i - 1]) ctx.addIssue({ code: "custom", path: ["steps", i], message: "steps must increase" });
+      if (i > 0 && w <= s.steps[i - 1])
+        ctx.addIssue({ code: "custom", path: ["steps", i], message: "steps must increase" });
     });
   });
 
@@ -35,7 +37,9 @@ export const RolloutStatus = z.strictObject({
   stepStartedAt: z.number(),
   lastTransition: z.string(),
   /** The last analysis: canary requests, success rate in percent (as `analysis.successRate`), p99 in ms. */
-  lastAnalysis: z.strictObject({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() }).optional(),
+  lastAnalysis: z
+    .strictObject({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() })
+    .optional(),
 });
 
 export const Rollout = envelope("isomesh.dev/v1", "Rollout", RolloutSpec);

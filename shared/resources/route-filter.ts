@@ -19,17 +19,27 @@ const PathModifier = z.discriminatedUnion("type", [
 // answer 500; isomesh's services are fixed at deploy time, so refusing at apply is the honest answer.
 const SERVED = "isomesh routes only to mesh services";
 export const BackendRef = z.strictObject({
-  group: z.optional(z.literal("", { error: (i) => `${SERVED}: group must be "" (the core group of Service; got ${JSON.stringify(i.input)})` })),
-  kind: z.optional(z.literal("Service", { error: (i) => `${SERVED}: kind must be Service (got ${JSON.stringify(i.input)})` })),
+  group: z.optional(
+    z.literal("", {
+      error: (i) => `${SERVED}: group must be "" (the core group of Service; got ${JSON.stringify(i.input)})`,
+    }),
+  ),
+  kind: z.optional(
+    z.literal("Service", { error: (i) => `${SERVED}: kind must be Service (got ${JSON.stringify(i.input)})` }),
+  ),
   /** A service (routes on the gateway) or the parent service itself (GAMMA routes, with `version`). */
   name: z.string().check(z.minLength(1)),
   /** Which version of the service (isomesh extension for GAMMA routes). */
   version: z.optional(z.string()),
   port: z.optional(z.number().check(z.int())),
-  weight: z._default(z.number().check(z.int("weight must be an integer"), z.gte(0, "weight must be >= 0"), z.lte(1_000_000)), 1),
+  weight: z._default(
+    z.number().check(z.int("weight must be an integer"), z.gte(0, "weight must be >= 0"), z.lte(1_000_000)),
+    1,
+  ),
 });
 
-const Int = (min: number, max?: number) => z.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+const Int = (min: number, max?: number) =>
+  z.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
 
 export const RouteFilter = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("RequestHeaderModifier"), requestHeaderModifier: HeaderModifier }),
@@ -41,7 +51,10 @@ export const RouteFilter = z.discriminatedUnion("type", [
       hostname: z.optional(z.string()),
       port: z.optional(Int(1, 65535)),
       path: z.optional(PathModifier),
-      statusCode: z._default(z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]), 302),
+      statusCode: z._default(
+        z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]),
+        302,
+      ),
     }),
   }),
   z.strictObject({

@@ -18,7 +18,10 @@ const Regex = z.string().check(
     }
     // Nested quantifiers like (a+)+ backtrack exponentially: refuse them so no route can hang an edge.
     if (/\([^)]*[+*][^)]*\)[+*{]/.test(src) || /\\\d/.test(src))
-      ctx.addIssue({ code: "custom", message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)" });
+      ctx.addIssue({
+        code: "custom",
+        message: "regular expression has nested quantifiers or backreferences (catastrophic backtracking)",
+      });
   }),
 );
 
@@ -29,16 +32,26 @@ export const PathMatch = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("RegularExpression"), value: Regex }),
 ]);
 
-export const HeaderName = z.string().check(z.minLength(1), z.maxLength(256), z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"));
+export const HeaderName = z
+  .string()
+  .check(z.minLength(1), z.maxLength(256), z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"));
 
 export const HeaderMatch = z.union([
-  z.strictObject({ type: z._default(z.literal("Exact"), "Exact"), name: HeaderName, value: z.string().check(z.maxLength(4096)) }),
+  z.strictObject({
+    type: z._default(z.literal("Exact"), "Exact"),
+    name: HeaderName,
+    value: z.string().check(z.maxLength(4096)),
+  }),
   z.strictObject({ type: z.literal("RegularExpression"), name: HeaderName, value: Regex }),
 ]);
 
 const ParamName = z.string().check(z.minLength(1), z.maxLength(256));
 export const QueryParamMatch = z.union([
-  z.strictObject({ type: z._default(z.literal("Exact"), "Exact"), name: ParamName, value: z.string().check(z.maxLength(4096)) }),
+  z.strictObject({
+    type: z._default(z.literal("Exact"), "Exact"),
+    name: ParamName,
+    value: z.string().check(z.maxLength(4096)),
+  }),
   z.strictObject({ type: z.literal("RegularExpression"), name: ParamName, value: Regex }),
 ]);
 
@@ -60,14 +73,22 @@ export const RpcMatch = z
   })
   .check(
     z.superRefine((m, ctx) => {
-      if (m.entrypoint === undefined && m.method === undefined) ctx.addIssue({ code: "custom", message: "an rpc match needs an entrypoint or a method (or both)" });
+      if (m.entrypoint === undefined && m.method === undefined)
+        ctx.addIssue({ code: "custom", message: "an rpc match needs an entrypoint or a method (or both)" });
       for (const key of ["entrypoint", "method"] as const) {
         const v = m[key];
         if (v === undefined) continue;
-        if (m.type === "Exact" && !IDENTIFIER.test(v)) ctx.addIssue({ code: "custom", path: [key], message: `${key} must be a JS identifier (an Exact match names one ${key})` });
+        if (m.type === "Exact" && !IDENTIFIER.test(v))
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `${key} must be a JS identifier (an Exact match names one ${key})`,
+          });
         if (m.type === "RegularExpression") {
           const checked = z.safeParse(Regex, v);
-          if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", path: [key], message: issue.message });
+          if (!checked.success)
+            for (const issue of checked.error.issues)
+              ctx.addIssue({ code: "custom", path: [key], message: issue.message });
         }
       }
     }),

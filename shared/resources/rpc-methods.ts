@@ -15,7 +15,10 @@ export const RpcMethodValues = z
       .check(
         z.minLength(1),
         z.maxLength(2 * MAX_METHOD_NAME + 1),
-        z.refine(isRpcMethodPattern, "an RPC method is `method` (default entrypoint) or `Entrypoint.method`, with an optional leading or trailing `*`"),
+        z.refine(
+          isRpcMethodPattern,
+          "an RPC method is `method` (default entrypoint) or `Entrypoint.method`, with an optional leading or trailing `*`",
+        ),
       ),
   )
   .check(z.maxLength(64));

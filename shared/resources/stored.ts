@@ -20,10 +20,17 @@ export function pruneStoredDocument(stored: Document): { doc: Document; pruned: 
   for (let pass = 0; pass < 8; pass++) {
     const result = KINDS[kind].safeParse(doc);
     if (result.success) break;
-    const drop = flattenIssues(result.error.issues, []).filter((f) => f.unknown || IGNORED_BEFORE.test(formatPath(f.path)));
+    const drop = flattenIssues(result.error.issues, []).filter(
+      (f) => f.unknown || IGNORED_BEFORE.test(formatPath(f.path)),
+    );
     if (!drop.length) break;
     for (const f of drop) {
-      const parent = f.path.slice(0, -1).reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), doc);
+      const parent = f.path
+        .slice(0, -1)
+        .reduce<unknown>(
+          (v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+          doc,
+        );
       if (parent && typeof parent === "object") delete (parent as Record<PropertyKey, unknown>)[f.path.at(-1)!];
       pruned.push(formatPath(f.path));
     }

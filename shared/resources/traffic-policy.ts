@@ -25,17 +25,26 @@ export const FaultInjection = z
         rpcMethods: z.optional(RpcMethodValues),
       })
       .superRefine((m, ctx) => {
-        if (m.rpcMethods && m.headers.length) ctx.addIssue({ code: "custom", path: ["headers"], message: "a match with rpcMethods cannot also match on headers: a Workers RPC call has none" });
+        if (m.rpcMethods && m.headers.length)
+          ctx.addIssue({
+            code: "custom",
+            path: ["headers"],
+            message: "a match with rpcMethods cannot also match on headers: a Workers RPC call has none",
+          });
       })
       .optional(),
     delay: z.strictObject({ fixedDelay: Duration, percentage: Percent.default(100) }).optional(),
-    abort: z.strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) }).optional(),
+    abort: z
+      .strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) })
+      .optional(),
   })
   .refine((f) => f.delay || f.abort, { message: "faultInjection needs a delay or an abort" });
 
 export const TrafficPolicySpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
-  retryBudget: z.strictObject({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) }).optional(),
+  retryBudget: z
+    .strictObject({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) })
+    .optional(),
   outlierDetection: z
     .strictObject({
       consecutiveErrors: z.number().int().min(1).default(5),

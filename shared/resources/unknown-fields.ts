@@ -37,7 +37,10 @@ function walk(schema: Schema, path: readonly PropertyKey[], input: unknown, out:
       walk(def.left, path, input, out);
       return walk(def.right, path, input, out);
     case "union": {
-      const options = "discriminator" in def && typeof def.discriminator === "string" ? optionsFor(def.options, def.discriminator, input) : def.options;
+      const options =
+        "discriminator" in def && typeof def.discriminator === "string"
+          ? optionsFor(def.options, def.discriminator, input)
+          : def.options;
       for (const option of options) walk(option, path, input, out);
       return;
     }
@@ -46,7 +49,8 @@ function walk(schema: Schema, path: readonly PropertyKey[], input: unknown, out:
         for (const key of Object.keys(def.shape)) out.add(key);
         return;
       }
-      if (typeof head === "string" && def.shape[head]) walk(def.shape[head], rest, isRecord(input) ? input[head] : undefined, out);
+      if (typeof head === "string" && def.shape[head])
+        walk(def.shape[head], rest, isRecord(input) ? input[head] : undefined, out);
       return;
     case "record":
       if (path.length) walk(def.valueType, rest, isRecord(input) ? input[String(head)] : undefined, out);
@@ -55,7 +59,8 @@ function walk(schema: Schema, path: readonly PropertyKey[], input: unknown, out:
       if (typeof head === "number") walk(def.element, rest, Array.isArray(input) ? input[head] : undefined, out);
       return;
     case "tuple":
-      if (typeof head === "number" && def.items[head]) walk(def.items[head], rest, Array.isArray(input) ? input[head] : undefined, out);
+      if (typeof head === "number" && def.items[head])
+        walk(def.items[head], rest, Array.isArray(input) ? input[head] : undefined, out);
       return;
   }
 }
@@ -63,7 +68,9 @@ function walk(schema: Schema, path: readonly PropertyKey[], input: unknown, out:
 /** The options of a discriminated union that the input's discriminator selects (all when none does). */
 function optionsFor(options: readonly Schema[], discriminator: string, input: unknown): readonly Schema[] {
   const value = isRecord(input) ? input[discriminator] : undefined;
-  const matching = options.filter((o) => [...(o._zod.propValues?.[discriminator] ?? [])].includes(value as z.core.util.Primitive));
+  const matching = options.filter((o) =>
+    [...(o._zod.propValues?.[discriminator] ?? [])].includes(value as z.core.util.Primitive),
+  );
   return matching.length ? matching : options;
 }
 
@@ -77,7 +84,8 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   return d[a.length][b.length];
 }
@@ -101,5 +109,7 @@ export function closestName(word: string, names: readonly string[]): string | un
 export function unknownField(key: string, known: readonly string[]): { message: string; guess?: string } {
   const guess = closestName(key, known);
   if (guess) return { message: `unknown field \`${key}\` (did you mean \`${guess}\`?)`, guess };
-  return { message: known.length ? `unknown field \`${key}\` (fields here: ${known.join(", ")})` : `unknown field \`${key}\`` };
+  return {
+    message: known.length ? `unknown field \`${key}\` (fields here: ${known.join(", ")})` : `unknown field \`${key}\``,
+  };
 }

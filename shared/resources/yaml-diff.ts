@@ -7,7 +7,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 
 /** The same resource content whatever the key order (what the ConfigStore counts as "no change"). */
 export function sameDocument(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown) => JSON.stringify(v, (_k, val) => (isObject(val) ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => x.localeCompare(y))) : val));
+  const canonical = (v: unknown) =>
+    JSON.stringify(v, (_k, val) =>
+      isObject(val) ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => x.localeCompare(y))) : val,
+    );
   return canonical(a) === canonical(b);
 }
 
@@ -38,7 +41,13 @@ export type DiffLine = { kind: "header" | "hunk" | "context" | "removed" | "adde
  * (users never send it) unless `withStatus`, as history wants for a Rollout's progress.
  * @example unifiedDiff("HTTPRoute/reviews", live, fromFile, { from: "live", to: "file" })
  */
-export function unifiedDiff(id: string, before: unknown, after: unknown, labels: { from: string; to: string }, opts: { context?: number; withStatus?: boolean } = {}): DiffLine[] {
+export function unifiedDiff(
+  id: string,
+  before: unknown,
+  after: unknown,
+  labels: { from: string; to: string },
+  opts: { context?: number; withStatus?: boolean } = {},
+): DiffLine[] {
   const strip = opts.withStatus ? (d: unknown) => d : stripStatus;
   if (before && after && sameDocument(strip(before), strip(after))) return [];
   const left = resourceYaml(after ? alignKeys(before, after) : before, opts.withStatus);
@@ -53,7 +62,10 @@ export function unifiedDiff(id: string, before: unknown, after: unknown, labels:
   ];
   for (const h of patch.hunks) {
     // As diff(1): an empty side is "-0,0", not "-1,0".
-    lines.push({ kind: "hunk", text: `@@ -${h.oldLines ? h.oldStart : h.oldStart - 1},${h.oldLines} +${h.newLines ? h.newStart : h.newStart - 1},${h.newLines} @@` });
+    lines.push({
+      kind: "hunk",
+      text: `@@ -${h.oldLines ? h.oldStart : h.oldStart - 1},${h.oldLines} +${h.newLines ? h.newStart : h.newStart - 1},${h.newLines} @@`,
+    });
     for (const l of h.lines) {
       if (l.startsWith("\\")) continue; // "\ No newline at end of file": YAML always ends with one
       lines.push({ kind: l[0] === "-" ? "removed" : l[0] === "+" ? "added" : "context", text: l });

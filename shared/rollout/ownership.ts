@@ -3,7 +3,8 @@ import type { CompiledBackend } from "../snapshot/schema.ts";
 import { canaryWeight } from "./decide.ts";
 
 /** Who decides a split, in explanations: `Rollout/reviews-v3 (v3 at 10%)`. Status words stay out: only weights reach edges. */
-export const rolloutSource = (r: Rollout, status: RolloutStatus) => `Rollout/${r.metadata.name} (${r.spec.canary} at ${canaryWeight(status)}%)`;
+export const rolloutSource = (r: Rollout, status: RolloutStatus) =>
+  `Rollout/${r.metadata.name} (${r.spec.canary} at ${canaryWeight(status)}%)`;
 
 /**
  * A route rule's backends under a Rollout of its service. While a Rollout runs it owns the split
@@ -13,7 +14,11 @@ export const rolloutSource = (r: Rollout, status: RolloutStatus) => `Rollout/${r
  * service's default split, which the Rollout sets. A rule that does not send to the stable
  * version (one that pins testers to a version, say) is left as written: undefined.
  */
-export function splitByRollout(backends: CompiledBackend[], spec: Rollout["spec"], status: RolloutStatus): CompiledBackend[] | undefined {
+export function splitByRollout(
+  backends: CompiledBackend[],
+  spec: Rollout["spec"],
+  status: RolloutStatus,
+): CompiledBackend[] | undefined {
   const owned = (b: CompiledBackend) => b.version === spec.stable || b.version === spec.canary;
   const stable = backends.find((b) => b.version === spec.stable);
   if (!stable) return backends.some((b) => !b.version) ? backends : undefined;
@@ -26,5 +31,12 @@ export function splitByRollout(backends: CompiledBackend[], spec: Rollout["spec"
   ];
   const scaled = (b: CompiledBackend) => ({ ...b, weight: b.weight * 100 }); // the rollout's percentages stay integers
   const first = backends.findIndex(owned);
-  return [...backends.slice(0, first).map(scaled), ...pair, ...backends.slice(first + 1).filter((b) => !owned(b)).map(scaled)];
+  return [
+    ...backends.slice(0, first).map(scaled),
+    ...pair,
+    ...backends
+      .slice(first + 1)
+      .filter((b) => !owned(b))
+      .map(scaled),
+  ];
 }

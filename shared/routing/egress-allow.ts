@@ -3,7 +3,8 @@ import type { CompiledExternal } from "../snapshot/schema.ts";
 const DEFAULT_PORT: Record<string, number> = { "http:": 80, "https:": 443 };
 const PROTOCOL: Record<string, string> = { "http:": "HTTP", "https:": "HTTPS" };
 
-export type EgressVerdict = { ok: true; external: CompiledExternal } | { ok: false; reason: string; external?: CompiledExternal };
+export type EgressVerdict =
+  { ok: true; external: CompiledExternal } | { ok: false; reason: string; external?: CompiledExternal };
 
 /**
  * The egress allow-list, shared by the egress edge and synthetic explain: whether a call out to
@@ -15,5 +16,9 @@ export function egressVerdict(external: CompiledExternal | undefined, url: URL, 
   const port = url.port ? Number(url.port) : DEFAULT_PORT[url.protocol];
   if (external.ports.some((p) => p.number === port && p.protocol === protocol)) return { ok: true, external };
   const declared = external.ports.map((p) => `${p.number}/${p.protocol}`).join(", ");
-  return { ok: false, external, reason: `ExternalService/${external.name} does not declare ${protocol ?? url.protocol} on port ${port} (declared: ${declared})` };
+  return {
+    ok: false,
+    external,
+    reason: `ExternalService/${external.name} does not declare ${protocol ?? url.protocol} on port ${port} (declared: ${declared})`,
+  };
 }

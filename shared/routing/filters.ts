@@ -30,21 +30,33 @@ function modifyPath(path: string, mod: PathModifier | undefined, matchedPrefix: 
 const DEFAULT_PORT: Record<string, string> = { http: "80", https: "443" };
 
 /** Where a RequestRedirect sends the client (Gateway API: absolute Location, well-known ports omitted). */
-export function redirectLocation(r: Redirect, req: { scheme: string; host: string; port?: string; path: string; search: string }, matchedPrefix?: string): string {
+export function redirectLocation(
+  r: Redirect,
+  req: { scheme: string; host: string; port?: string; path: string; search: string },
+  matchedPrefix?: string,
+): string {
   const scheme = r.scheme ?? req.scheme;
   const host = r.hostname ?? req.host;
-  const port = r.port !== undefined ? String(r.port) : r.scheme ? DEFAULT_PORT[r.scheme] : (req.port ?? DEFAULT_PORT[req.scheme]);
+  const port =
+    r.port !== undefined ? String(r.port) : r.scheme ? DEFAULT_PORT[r.scheme] : (req.port ?? DEFAULT_PORT[req.scheme]);
   const portPart = port && port !== DEFAULT_PORT[scheme] ? `:${port}` : "";
   return `${scheme}://${host}${portPart}${modifyPath(req.path, r.path, matchedPrefix)}${req.search}`;
 }
 
 /** The path and host a URLRewrite sends upstream. */
-export function rewrite(w: Rewrite, req: { host: string; path: string }, matchedPrefix?: string): { host: string; path: string } {
+export function rewrite(
+  w: Rewrite,
+  req: { host: string; path: string },
+  matchedPrefix?: string,
+): { host: string; path: string } {
   return { host: w.hostname ?? req.host, path: modifyPath(req.path, w.path, matchedPrefix) };
 }
 
 /** Whether a mirror fires for this request: `percent`, or `fraction` numerator/denominator (default always). */
-export function mirrorFires(m: Extract<RouteFilter, { type: "RequestMirror" }>["requestMirror"], draw: number): boolean {
+export function mirrorFires(
+  m: Extract<RouteFilter, { type: "RequestMirror" }>["requestMirror"],
+  draw: number,
+): boolean {
   if (m.fraction) return draw < m.fraction.numerator / m.fraction.denominator;
   if (m.percent !== undefined) return draw < m.percent / 100;
   return true;

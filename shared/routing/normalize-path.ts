@@ -14,9 +14,17 @@ export const BASE_NORMALIZATION: PathNormalization = { mergeSlashes: false, esca
 export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
 
 const HEX = "0123456789ABCDEF";
-const hexValue = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+const hexValue = (c: number) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
 // RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~"
-const unreserved = (b: number) => (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b === 45 || b === 46 || b === 95 || b === 126;
+const unreserved = (b: number) =>
+  (b >= 65 && b <= 90) ||
+  (b >= 97 && b <= 122) ||
+  (b >= 48 && b <= 57) ||
+  b === 45 ||
+  b === 46 ||
+  b === 95 ||
+  b === 126;
 
 /**
  * The path every decision and the backend see (RFC 3986 §6.2.2, as Istio's BASE): percent-encoded
@@ -26,7 +34,13 @@ const unreserved = (b: number) => (b >= 65 && b <= 90) || (b >= 97 && b <= 122) 
  */
 export function normalizePath(path: string, o: PathNormalization = BASE_NORMALIZATION): NormalizedPath {
   // Fast path: nothing to decode, no backslash, no dot segment, no slash run to merge.
-  if (path.indexOf("%") === -1 && path.indexOf("\\") === -1 && !DOT_SEGMENT.test(path) && !(o.mergeSlashes && path.includes("//"))) return { ok: true, path };
+  if (
+    path.indexOf("%") === -1 &&
+    path.indexOf("\\") === -1 &&
+    !DOT_SEGMENT.test(path) &&
+    !(o.mergeSlashes && path.includes("//"))
+  )
+    return { ok: true, path };
   let out = "";
   for (let i = 0; i < path.length; i++) {
     const ch = path[i];
@@ -51,7 +65,11 @@ export function normalizePath(path: string, o: PathNormalization = BASE_NORMALIZ
     if (b === 0) return { ok: false, reason: "the path contains an encoded NUL (%00)" };
     if (unreserved(b)) out += String.fromCharCode(b);
     else if (b === 0x2f || b === 0x5c) {
-      if (o.escapedSlashes === "reject") return { ok: false, reason: `the path contains an escaped slash (%${HEX[hi]}${HEX[lo]}), which this mesh refuses` };
+      if (o.escapedSlashes === "reject")
+        return {
+          ok: false,
+          reason: `the path contains an escaped slash (%${HEX[hi]}${HEX[lo]}), which this mesh refuses`,
+        };
       out += o.escapedSlashes === "unescape" ? "/" : `%${HEX[hi]}${HEX[lo]}`;
     } else out += `%${HEX[hi]}${HEX[lo]}`;
   }

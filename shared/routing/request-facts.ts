@@ -17,8 +17,13 @@ export type RequestFacts = {
  * Host header an app could set to an allowed name while the URL points elsewhere. `headers`: the
  * edge passes the upstream headers, so no decision ever reads a header the mesh replaced.
  */
-export function factsOf(request: Request, url = new URL(request.url), hostFromUrl = false, headers = request.headers): RequestFacts {
-  const rawHost = hostFromUrl ? url.host : request.headers.get("host") ?? url.host;
+export function factsOf(
+  request: Request,
+  url = new URL(request.url),
+  hostFromUrl = false,
+  headers = request.headers,
+): RequestFacts {
+  const rawHost = hostFromUrl ? url.host : (request.headers.get("host") ?? url.host);
   return {
     method: request.method.toUpperCase(),
     host: normalizeHost(rawHost),

@@ -11,13 +11,15 @@ const MAX_KEY = 512;
  */
 export function argumentKey(args: readonly unknown[] | undefined, index: number, field?: string): string | undefined {
   let v = args?.[index];
-  if (field !== undefined) v = isPlainObject(v) && Object.hasOwn(v, field) ? (v as Record<string, unknown>)[field] : undefined;
+  if (field !== undefined)
+    v = isPlainObject(v) && Object.hasOwn(v, field) ? (v as Record<string, unknown>)[field] : undefined;
   if (typeof v === "string") return v.length > MAX_KEY ? v.slice(0, MAX_KEY) : v;
   if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
   return undefined;
 }
 
-const isPlainObject = (v: unknown): v is object => typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const isPlainObject = (v: unknown): v is object =>
+  typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 /**
  * Whether the arguments can be sent to a second try: a stream (or a Request or Response, whose
@@ -26,7 +28,8 @@ const isPlainObject = (v: unknown): v is object => typeof v === "object" && v !=
  */
 export function replayable(args: readonly unknown[], depth = 3): boolean {
   for (const a of args) {
-    if (a instanceof ReadableStream || a instanceof WritableStream || a instanceof Request || a instanceof Response) return false;
+    if (a instanceof ReadableStream || a instanceof WritableStream || a instanceof Request || a instanceof Response)
+      return false;
     if (depth > 0 && Array.isArray(a) && !replayable(a, depth - 1)) return false;
     if (depth > 0 && isPlainObject(a) && !replayable(Object.values(a), depth - 1)) return false;
   }

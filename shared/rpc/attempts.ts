@@ -19,9 +19,15 @@ export type RpcTryPlan = {
 };
 
 /** The loop reports each try's status (outlier detection) and asks before each retry (the retry budget). */
-export type RpcTryHooks = { onTry(status: number): void; allowRetry(): boolean; note?(attempt: number, status: number, next: string, error?: string): void };
+export type RpcTryHooks = {
+  onTry(status: number): void;
+  allowRetry(): boolean;
+  note?(attempt: number, status: number, next: string, error?: string): void;
+};
 
-export type RpcTried = { ok: true; value: unknown; attempts: number } | { ok: false; error: unknown; status: number; attempts: number; flags: string[] };
+export type RpcTried =
+  | { ok: true; value: unknown; attempts: number }
+  | { ok: false; error: unknown; status: number; attempts: number; flags: string[] };
 
 const MAX_BACKOFF_FACTOR = 10;
 
@@ -31,11 +37,23 @@ const MAX_BACKOFF_FACTOR = 10;
  * `upstream_timeout`): the caller sees the last one. Giving up on a try cancels it (see
  * test/workers/rpc-runtime.test.ts: the version's handler never resumes).
  */
-export async function tryRpc(send: () => Promise<unknown>, plan: RpcTryPlan, hooks: RpcTryHooks, label: string): Promise<RpcTried> {
+export async function tryRpc(
+  send: () => Promise<unknown>,
+  plan: RpcTryPlan,
+  hooks: RpcTryHooks,
+  label: string,
+): Promise<RpcTried> {
   const flags: string[] = [];
   for (let attempt = 1; ; attempt++) {
     const remaining = plan.deadlineAt === undefined ? Infinity : plan.deadlineAt - Date.now();
-    if (remaining <= 0) return { ok: false, error: timeout(label, "request deadline exceeded before the try", flags), status: 504, attempts: attempt - 1 || 1, flags };
+    if (remaining <= 0)
+      return {
+        ok: false,
+        error: timeout(label, "request deadline exceeded before the try", flags),
+        status: 504,
+        attempts: attempt - 1 || 1,
+        flags,
+      };
     const budgetMs = Math.min(plan.perTryMs ?? Infinity, remaining);
     let value: unknown;
     let error: unknown;
@@ -54,8 +72,12 @@ export async function tryRpc(send: () => Promise<unknown>, plan: RpcTryPlan, hoo
     }
     let next = attempt > plan.retries || !plan.retryOn.includes(status) ? "done" : "retry";
     if (next === "retry" && !hooks.allowRetry()) next = "budget exhausted";
-    const backoffMs = next === "retry" ? Math.random() * Math.min(plan.backoffMs * 2 ** (attempt - 1), plan.backoffMs * MAX_BACKOFF_FACTOR) : 0;
-    if (next === "retry" && plan.deadlineAt !== undefined && Date.now() + backoffMs >= plan.deadlineAt) next = "no time left";
+    const backoffMs =
+      next === "retry"
+        ? Math.random() * Math.min(plan.backoffMs * 2 ** (attempt - 1), plan.backoffMs * MAX_BACKOFF_FACTOR)
+        : 0;
+    if (next === "retry" && plan.deadlineAt !== undefined && Date.now() + backoffMs >= plan.deadlineAt)
+      next = "no time left";
     hooks.note?.(attempt, status, next, error instanceof Error ? error.message : String(error));
     if (next !== "retry") {
       if (attempt > 1) flags.push("retried");
@@ -76,7 +98,15 @@ async function withTimeout(send: () => Promise<unknown>, budgetMs: number, label
   if (budgetMs === Infinity) return send();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MeshError("upstream_timeout", `${label} did not answer within ${Math.round(budgetMs)}ms`, { backend: label })), budgetMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new MeshError("upstream_timeout", `${label} did not answer within ${Math.round(budgetMs)}ms`, {
+            backend: label,
+          }),
+        ),
+      budgetMs,
+    );
   });
   try {
     return await Promise.race([send(), expired]);

@@ -11,7 +11,10 @@ import { DEFAULT_ENTRYPOINT, IDENTIFIER, MAX_METHOD_NAME } from "./method.ts";
 const MethodName = z.string().regex(IDENTIFIER).max(MAX_METHOD_NAME);
 
 /** One version: its entrypoints (`default` and each named WorkerEntrypoint export) and their methods and getters. */
-export const VersionExports = z.record(z.string().regex(IDENTIFIER).max(MAX_METHOD_NAME), z.array(MethodName).max(1000));
+export const VersionExports = z.record(
+  z.string().regex(IDENTIFIER).max(MAX_METHOD_NAME),
+  z.array(MethodName).max(1000),
+);
 export type VersionExports = z.infer<typeof VersionExports>;
 
 /** A service: its versions' exports, by version name; a version missing here is not known (e.g. a deployed Worker). */
@@ -19,7 +22,12 @@ export const ServiceExports = z.record(z.string(), VersionExports);
 export type ServiceExports = z.infer<typeof ServiceExports>;
 
 /** Whether a version exports a method: true, false, or undefined when its exports are not known. */
-export function exportsMethod(exports: ServiceExports | undefined, version: string, entrypoint: string | undefined, method: string): boolean | undefined {
+export function exportsMethod(
+  exports: ServiceExports | undefined,
+  version: string,
+  entrypoint: string | undefined,
+  method: string,
+): boolean | undefined {
   const v = exports?.[version];
   if (!v) return undefined;
   return v[entrypoint ?? DEFAULT_ENTRYPOINT]?.includes(method) ?? false;
@@ -30,6 +38,7 @@ export function exportedMethodNames(exports: ServiceExports | undefined, version
   if (!exports || versions.some((v) => !exports[v])) return undefined;
   const names = new Set<string>();
   for (const v of versions)
-    for (const [entrypoint, methods] of Object.entries(exports[v]!)) for (const m of methods) names.add(entrypoint === DEFAULT_ENTRYPOINT ? m : `${entrypoint}.${m}`);
+    for (const [entrypoint, methods] of Object.entries(exports[v]!))
+      for (const m of methods) names.add(entrypoint === DEFAULT_ENTRYPOINT ? m : `${entrypoint}.${m}`);
   return names;
 }

@@ -9,7 +9,10 @@ export type RpcTarget = { entrypoint: string; method: string; fullName: string }
 
 /** A route's `rpc` match as a test (regexes compiled once, full match as Gateway API's RegularExpression). */
 export function prepareRpcMatch(m: RpcMatch): (call: RpcTarget) => boolean {
-  if (m.type === "Exact") return (c) => (m.entrypoint === undefined || m.entrypoint === c.entrypoint) && (m.method === undefined || m.method === c.method);
+  if (m.type === "Exact")
+    return (c) =>
+      (m.entrypoint === undefined || m.entrypoint === c.entrypoint) &&
+      (m.method === undefined || m.method === c.method);
   const entrypoint = m.entrypoint === undefined ? undefined : new RegExp(`^(?:${m.entrypoint})$`);
   const method = m.method === undefined ? undefined : new RegExp(`^(?:${m.method})$`);
   return (c) => (!entrypoint || entrypoint.test(c.entrypoint)) && (!method || method.test(c.method));
@@ -19,10 +22,15 @@ export function prepareRpcMatch(m: RpcMatch): (call: RpcTarget) => boolean {
  * GRPCRoute's precedence among rpc matches, as numbers to sort by (smaller first): Exact before
  * RegularExpression, then the most characters of entrypoint, then of method.
  */
-export const rpcMatchRank = (m: RpcMatch): [number, number, number] => [m.type === "Exact" ? 0 : 1, -(m.entrypoint?.length ?? 0), -(m.method?.length ?? 0)];
+export const rpcMatchRank = (m: RpcMatch): [number, number, number] => [
+  m.type === "Exact" ? 0 : 1,
+  -(m.entrypoint?.length ?? 0),
+  -(m.method?.length ?? 0),
+];
 
 /** Whether a list of policy values (`getRating`, `Admin.*`, `get*`) names this call's method. */
-export const namesMethod = (patterns: readonly string[] | undefined, call: Pick<RpcTarget, "fullName">) => !!patterns?.some((p) => valueMatches(p, call.fullName));
+export const namesMethod = (patterns: readonly string[] | undefined, call: Pick<RpcTarget, "fullName">) =>
+  !!patterns?.some((p) => valueMatches(p, call.fullName));
 
 /** An RPC call's target from its binding's entrypoint (props) and the method called. */
 export const rpcTarget = (entrypoint: string | undefined, method: string): RpcTarget => {

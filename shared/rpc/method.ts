@@ -41,7 +41,8 @@ export const RESERVED_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** Whether a name can be an RPC method a caller reaches through the mesh. */
-export const isRpcMethodName = (name: string) => name.length <= MAX_METHOD_NAME && IDENTIFIER.test(name) && !RESERVED_METHODS.has(name);
+export const isRpcMethodName = (name: string) =>
+  name.length <= MAX_METHOD_NAME && IDENTIFIER.test(name) && !RESERVED_METHODS.has(name);
 
 /** `getRating` on the default entrypoint, `Admin.reset` on a named one. */
 export const fullMethodName = (entrypoint: string | undefined, method: string) =>
@@ -50,7 +51,9 @@ export const fullMethodName = (entrypoint: string | undefined, method: string) =
 /** The other way: `Admin.reset` → { entrypoint: "Admin", method: "reset" }. */
 export function parseMethodName(full: string): { entrypoint: string; method: string } {
   const dot = full.indexOf(".");
-  return dot === -1 ? { entrypoint: DEFAULT_ENTRYPOINT, method: full } : { entrypoint: full.slice(0, dot), method: full.slice(dot + 1) };
+  return dot === -1
+    ? { entrypoint: DEFAULT_ENTRYPOINT, method: full }
+    : { entrypoint: full.slice(0, dot), method: full.slice(dot + 1) };
 }
 
 const PART = /^[A-Za-z0-9_$]+$/;
@@ -67,5 +70,7 @@ export function isRpcMethodPattern(v: string): boolean {
   const parts = body.split(".");
   if (parts.length > 2) return false;
   // An empty part is only allowed where the `*` stands for it: `Admin.*`, `*.reset`.
-  return parts.every((p, i) => PART.test(p) || (p === "" && parts.length === 2 && ((prefix && i === 1) || (suffix && i === 0))));
+  return parts.every(
+    (p, i) => PART.test(p) || (p === "" && parts.length === 2 && ((prefix && i === 1) || (suffix && i === 0))),
+  );
 }

@@ -16,7 +16,13 @@ export type AuthzRequest = {
 
 export type AuthzDecision =
   | { allowed: true; policy?: string; rule?: number; reason: string; audited?: { policy: string; rule: number }[] }
-  | { allowed: false; policy: string | string[]; rule?: number; reason: string; audited?: { policy: string; rule: number }[] };
+  | {
+      allowed: false;
+      policy: string | string[];
+      rule?: number;
+      reason: string;
+      audited?: { policy: string; rule: number }[];
+    };
 
 /** Istio value matching: exact, `*`, a `prefix*` or a `*suffix`. */
 export function valueMatches(pattern: string, value: string): boolean {
@@ -60,17 +66,31 @@ function conditionValues(key: string, r: AuthzRequest): string[] {
 
 /** Whether one rule matches: every present field matches (from: any source; to: any operation; when: all). */
 export function ruleMatches(rule: AuthorizationRule, r: AuthzRequest): boolean {
-  if (rule.from && !rule.from.some(({ source: s }) =>
-    anyOf(s.principals, r.caller, principalMatches) &&
-    noneOf(s.notPrincipals, r.caller, principalMatches) &&
-    anyOf(s.requestPrincipals, r.requestPrincipal) &&
-    (s.notRequestPrincipals === undefined || !s.notRequestPrincipals.some((p) => r.requestPrincipal !== undefined && valueMatches(p, r.requestPrincipal))),
-  )) return false;
-  if (rule.to && !rule.to.some(({ operation: o }) =>
-    anyOf(o.methods, r.method) && noneOf(o.notMethods, r.method) &&
-    anyOf(o.paths, r.path) && noneOf(o.notPaths, r.path) &&
-    anyOf(o.hosts, r.host) && noneOf(o.notHosts, r.host),
-  )) return false;
+  if (
+    rule.from &&
+    !rule.from.some(
+      ({ source: s }) =>
+        anyOf(s.principals, r.caller, principalMatches) &&
+        noneOf(s.notPrincipals, r.caller, principalMatches) &&
+        anyOf(s.requestPrincipals, r.requestPrincipal) &&
+        (s.notRequestPrincipals === undefined ||
+          !s.notRequestPrincipals.some((p) => r.requestPrincipal !== undefined && valueMatches(p, r.requestPrincipal))),
+    )
+  )
+    return false;
+  if (
+    rule.to &&
+    !rule.to.some(
+      ({ operation: o }) =>
+        anyOf(o.methods, r.method) &&
+        noneOf(o.notMethods, r.method) &&
+        anyOf(o.paths, r.path) &&
+        noneOf(o.notPaths, r.path) &&
+        anyOf(o.hosts, r.host) &&
+        noneOf(o.notHosts, r.host),
+    )
+  )
+    return false;
   for (const c of rule.when ?? []) {
     const values = conditionValues(c.key, r);
     if (c.values && !values.some((v) => c.values!.some((p) => valueMatches(p, v)))) return false;
@@ -87,20 +107,26 @@ const firstMatch = (rules: AuthorizationRule[], r: AuthzRequest) => rules.findIn
  * without rules matches nothing, a rule `{}` matches everything); otherwise it is allowed.
  */
 export function authorize(authz: CompiledAuthz | undefined, r: AuthzRequest): AuthzDecision {
-  if (!authz || authz.policies.length === 0) return { allowed: true, reason: "no AuthorizationPolicy targets this workload" };
-  const audited = authz.policies.filter((p) => p.action === "AUDIT").flatMap((p) => {
-    const i = firstMatch(p.rules, r);
-    return i >= 0 ? [{ policy: p.name, rule: i }] : [];
-  });
+  if (!authz || authz.policies.length === 0)
+    return { allowed: true, reason: "no AuthorizationPolicy targets this workload" };
+  const audited = authz.policies
+    .filter((p) => p.action === "AUDIT")
+    .flatMap((p) => {
+      const i = firstMatch(p.rules, r);
+      return i >= 0 ? [{ policy: p.name, rule: i }] : [];
+    });
   for (const p of authz.policies.filter((p) => p.action === "DENY")) {
     const i = firstMatch(p.rules, r);
-    if (i >= 0) return { allowed: false, policy: p.name, rule: i, reason: `DENY policy ${p.name} rule ${i} matched`, audited };
+    if (i >= 0)
+      return { allowed: false, policy: p.name, rule: i, reason: `DENY policy ${p.name} rule ${i} matched`, audited };
   }
   const allows = authz.policies.filter((p) => p.action === "ALLOW");
-  if (allows.length === 0) return { allowed: true, reason: "no DENY matched and no ALLOW policy targets this workload", audited };
+  if (allows.length === 0)
+    return { allowed: true, reason: "no DENY matched and no ALLOW policy targets this workload", audited };
   for (const p of allows) {
     const i = firstMatch(p.rules, r);
-    if (i >= 0) return { allowed: true, policy: p.name, rule: i, reason: `ALLOW policy ${p.name} rule ${i} matched`, audited };
+    if (i >= 0)
+      return { allowed: true, policy: p.name, rule: i, reason: `ALLOW policy ${p.name} rule ${i} matched`, audited };
   }
   return { allowed: false, policy: allows.map((p) => p.name), reason: "no ALLOW policy matched", audited };
 }

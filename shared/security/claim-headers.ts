@@ -3,7 +3,9 @@ import type { CompiledAuthn } from "../snapshot/schema.ts";
 type Rule = CompiledAuthn["rules"][number];
 
 /** Every header some rule's outputClaimToHeaders writes (lower-case): the mesh's word, never the caller's. */
-export const outputHeadersOf = (rules: Rule[]): string[] => [...new Set(rules.flatMap((r) => r.outputClaimToHeaders.map((o) => o.header.toLowerCase())))];
+export const outputHeadersOf = (rules: Rule[]): string[] => [
+  ...new Set(rules.flatMap((r) => r.outputClaimToHeaders.map((o) => o.header.toLowerCase()))),
+];
 
 /**
  * What each output header must be for this request: the claim's value when a verified identity
@@ -11,7 +13,11 @@ export const outputHeadersOf = (rules: Rule[]): string[] => [...new Set(rules.fl
  * identity: the one whose token this hop checked, or, for claims the gateway verified, every rule
  * of this edge that names their issuer. Each header is decided before any stage reads headers.
  */
-export function derivedHeaders(all: string[], rules: Rule[], claims: Record<string, unknown> | undefined): [string, string | undefined][] {
+export function derivedHeaders(
+  all: string[],
+  rules: Rule[],
+  claims: Record<string, unknown> | undefined,
+): [string, string | undefined][] {
   const values = new Map<string, string | undefined>(all.map((h) => [h, undefined]));
   if (claims)
     for (const r of rules)

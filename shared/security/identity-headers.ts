@@ -23,16 +23,22 @@ export const claimsHeaderOf = (token: string): string => token.slice(token.index
 export function decodeIdentity(principal: string | null, claimsHeader: string | null): DecodedIdentity {
   if (principal === null && claimsHeader === null) return { ok: true };
   if (claimsHeader === null) return { ok: false, reason: "a principal arrived without its claims" };
-  if (claimsHeader.length > MAX_TOKEN_BYTES) return { ok: false, reason: `the claims header is larger than ${MAX_TOKEN_BYTES} bytes` };
+  if (claimsHeader.length > MAX_TOKEN_BYTES)
+    return { ok: false, reason: `the claims header is larger than ${MAX_TOKEN_BYTES} bytes` };
   if (!BASE64URL.test(claimsHeader)) return { ok: false, reason: "the claims header is not base64url" };
   let claims: unknown;
   try {
     const bin = atob(claimsHeader.replace(/-/g, "+").replace(/_/g, "/"));
-    claims = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))));
+    claims = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+        Uint8Array.from(bin, (ch) => ch.charCodeAt(0)),
+      ),
+    );
   } catch {
     return { ok: false, reason: "the claims header is not base64url JSON" };
   }
-  if (!claims || typeof claims !== "object" || Array.isArray(claims)) return { ok: false, reason: "the claims are not a JSON object" };
+  if (!claims || typeof claims !== "object" || Array.isArray(claims))
+    return { ok: false, reason: "the claims are not a JSON object" };
   const derived = principalOf(claims as Record<string, unknown>);
   if (principal === null) return { ok: false, reason: "claims arrived without their principal" };
   if (principal !== derived) return { ok: false, reason: "the principal is not the claims' iss/sub" };

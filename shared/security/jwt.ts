@@ -3,7 +3,13 @@ import type { CompiledAuthn } from "../snapshot/schema.ts";
 import { type Fetcher, localKeySet, RemoteJwks } from "./jwks.ts";
 
 export type JwtRuleConfig = CompiledAuthn["rules"][number];
-export type Verified = { ok: true; principal: string; claims: Record<string, unknown>; rule: JwtRuleConfig; cached: boolean };
+export type Verified = {
+  ok: true;
+  principal: string;
+  claims: Record<string, unknown>;
+  rule: JwtRuleConfig;
+  cached: boolean;
+};
 export type Rejected = { ok: false; reason: string; policy?: string };
 
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -52,7 +58,8 @@ export class TokenCache {
   }
   set(token: string, verified: Omit<Verified, "cached">, until: number) {
     this.delete(token);
-    while (this.entries.size && (this.entries.size >= this.max || this.bytes + token.length > this.maxBytes)) this.delete(this.entries.keys().next().value!);
+    while (this.entries.size && (this.entries.size >= this.max || this.bytes + token.length > this.maxBytes))
+      this.delete(this.entries.keys().next().value!);
     this.entries.set(token, { verified, until });
     this.bytes += token.length;
   }
@@ -74,7 +81,12 @@ export class JwtVerifier {
 
   constructor(
     private readonly rules: JwtRuleConfig[],
-    private readonly deps: { fetcher: Fetcher; cache: TokenCache; now?: () => number; remotes?: Map<string, RemoteJwks> },
+    private readonly deps: {
+      fetcher: Fetcher;
+      cache: TokenCache;
+      now?: () => number;
+      remotes?: Map<string, RemoteJwks>;
+    },
   ) {
     if (deps.remotes) this.remotes = deps.remotes;
   }
@@ -86,7 +98,8 @@ export class JwtVerifier {
     const hit = this.deps.cache.get(token, now);
     if (hit) return { ...hit, cached: true };
     const parts = token.split(".");
-    if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) return { ok: false, reason: "not a compact JWS (three non-empty base64url segments)" };
+    if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p)))
+      return { ok: false, reason: "not a compact JWS (three non-empty base64url segments)" };
 
     let header: ReturnType<typeof decodeProtectedHeader>;
     let payload: ReturnType<typeof decodeJwt>;
@@ -98,16 +111,20 @@ export class JwtVerifier {
     }
     const forbidden = FORBIDDEN_HEADERS.find((h) => h in header);
     if (forbidden) return { ok: false, reason: `tokens carrying a "${forbidden}" header are refused` };
-    if (!header.alg || !ASYMMETRIC.has(header.alg)) return { ok: false, reason: `algorithm ${JSON.stringify(header.alg)} is not accepted` };
+    if (!header.alg || !ASYMMETRIC.has(header.alg))
+      return { ok: false, reason: `algorithm ${JSON.stringify(header.alg)} is not accepted` };
     const candidates = this.rules.filter((r) => r.issuer === payload.iss);
     if (candidates.length === 0) return { ok: false, reason: "issuer is not trusted here" };
 
     let last = "no key matched";
     for (const rule of candidates) {
       try {
-        const keys: JSONWebKeySet = rule.jwks ? { keys: rule.jwks as JWK[] } : await this.remote(rule.jwksUri!).keySet(header.kid);
+        const keys: JSONWebKeySet = rule.jwks
+          ? { keys: rule.jwks as JWK[] }
+          : await this.remote(rule.jwksUri!).keySet(header.kid);
         const algorithms = algorithmsFor(keys.keys);
-        if (!algorithms.includes(header.alg)) throw new Error(`algorithm ${header.alg} does not match the issuer's keys`);
+        if (!algorithms.includes(header.alg))
+          throw new Error(`algorithm ${header.alg} does not match the issuer's keys`);
         const { payload: claims } = await jwtVerify(token, localKeySet(keys), {
           issuer: rule.issuer,
           audience: rule.audiences.length ? rule.audiences : undefined,
@@ -116,9 +133,18 @@ export class JwtVerifier {
           requiredClaims: rule.requireExpiration ? ["exp"] : undefined,
           currentDate: new Date(now),
         });
-        const verified = { ok: true as const, principal: principalOf(claims), claims: claims as Record<string, unknown>, rule };
+        const verified = {
+          ok: true as const,
+          principal: principalOf(claims),
+          claims: claims as Record<string, unknown>,
+          rule,
+        };
         // A token without exp (accepted unless the rule requires one) is cached for a minute.
-        this.deps.cache.set(token, verified, typeof claims.exp === "number" ? claims.exp * 1000 : now + NO_EXP_CACHE_MS);
+        this.deps.cache.set(
+          token,
+          verified,
+          typeof claims.exp === "number" ? claims.exp * 1000 : now + NO_EXP_CACHE_MS,
+        );
         return { ...verified, cached: false };
       } catch (e) {
         last = describe(e);

@@ -4,7 +4,16 @@ import type { Resource, ResourceOf } from "../resources/index.ts";
 import type { HTTPRoute, RouteRule } from "../resources/http-route.ts";
 import type { AuthorizationRule } from "../resources/authorization-policy.ts";
 import type { JwtRule } from "../resources/request-authentication.ts";
-import { type CompiledAuthn, type CompiledAuthz, type CompiledBackend, type CompiledPolicy, type CompiledRoute, SNAPSHOT_SCHEMA, type Snapshot, type VirtualHost } from "./schema.ts";
+import {
+  type CompiledAuthn,
+  type CompiledAuthz,
+  type CompiledBackend,
+  type CompiledPolicy,
+  type CompiledRoute,
+  SNAPSHOT_SCHEMA,
+  type Snapshot,
+  type VirtualHost,
+} from "./schema.ts";
 import { edgesFedBy } from "./scope.ts";
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutWeights } from "../rollout/decide.ts";
@@ -29,7 +38,8 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
   const meshConfig = topology.meshConfig ?? DEFAULT_MESH_CONFIG;
   const timeouts = timeoutsWithDefault(meshConfig);
   if (role === "service" && !service) throw new Error(`unknown edge "${edge}"`);
-  if (role === "egress" && !topology.egress) throw new Error(`this mesh has no egress edge (no service declares egress: true)`);
+  if (role === "egress" && !topology.egress)
+    throw new Error(`this mesh has no egress edge (no service declares egress: true)`);
   const externals = mine
     .filter((s) => s.resource.kind === "ExternalService")
     .sort(byAge)
@@ -49,12 +59,29 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     role,
     service: service?.name,
     version,
-    backends: service ? service.versions : role === "egress" ? externals.map((e) => e.metadata.name) : topology.services.map((s) => s.name),
-    vhosts: role === "egress" ? compileExternalHosts(externals, timeouts) : compileVirtualHosts(routes, timeouts, service?.name, rollout),
+    backends: service
+      ? service.versions
+      : role === "egress"
+        ? externals.map((e) => e.metadata.name)
+        : topology.services.map((s) => s.name),
+    vhosts:
+      role === "egress"
+        ? compileExternalHosts(externals, timeouts)
+        : compileVirtualHosts(routes, timeouts, service?.name, rollout),
     ...defaults(service, rollout),
     policy: policies[0] ? compilePolicy(policies[0]) : undefined,
-    authn: compileAuthn(mine.filter((s) => s.resource.kind === "RequestAuthentication").sort(byAge).map((s) => s.resource as ResourceOf<"RequestAuthentication">)),
-    authz: compileAuthz(mine.filter((s) => s.resource.kind === "AuthorizationPolicy").sort(byAge).map((s) => s.resource as ResourceOf<"AuthorizationPolicy">)),
+    authn: compileAuthn(
+      mine
+        .filter((s) => s.resource.kind === "RequestAuthentication")
+        .sort(byAge)
+        .map((s) => s.resource as ResourceOf<"RequestAuthentication">),
+    ),
+    authz: compileAuthz(
+      mine
+        .filter((s) => s.resource.kind === "AuthorizationPolicy")
+        .sort(byAge)
+        .map((s) => s.resource as ResourceOf<"AuthorizationPolicy">),
+    ),
     ...(role === "egress"
       ? {
           externals: externals.map((e) => ({
@@ -73,7 +100,10 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
  * The egress edge's virtual hosts: each declared host routes everything to its ExternalService,
  * with that service's timeouts and retries. A host declared twice belongs to the oldest declaration.
  */
-function compileExternalHosts(externals: ResourceOf<"ExternalService">[], compileTimeouts: TimeoutCompiler): VirtualHost[] {
+function compileExternalHosts(
+  externals: ResourceOf<"ExternalService">[],
+  compileTimeouts: TimeoutCompiler,
+): VirtualHost[] {
   const byHost = new Map<string, CompiledRoute>();
   for (const e of externals) {
     const route: CompiledRoute = {
@@ -90,7 +120,9 @@ function compileExternalHosts(externals: ResourceOf<"ExternalService">[], compil
     };
     for (const host of e.spec.hosts) if (!byHost.has(host)) byHost.set(host, route);
   }
-  return [...byHost.entries()].map(([host, route]) => ({ hostnames: [host], routes: [route] })).sort((a, b) => a.hostnames[0].localeCompare(b.hostnames[0]));
+  return [...byHost.entries()]
+    .map(([host, route]) => ({ hostnames: [host], routes: [route] }))
+    .sort((a, b) => a.hostnames[0].localeCompare(b.hostnames[0]));
 }
 
 function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuthn | undefined {
@@ -99,7 +131,9 @@ function compileAuthn(list: ResourceOf<"RequestAuthentication">[]): CompiledAuth
 }
 
 type JwtRuleInput = Pick<JwtRule, "issuer" | "audiences" | "jwks" | "jwksUri" | "clockSkewSeconds"> &
-  Partial<Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders" | "requireExpiration">>;
+  Partial<
+    Pick<JwtRule, "fromHeaders" | "fromParams" | "forwardOriginalToken" | "outputClaimToHeaders" | "requireExpiration">
+  >;
 
 /** A JWT rule as the verifier takes it (inline JWKS parsed): a RequestAuthentication's, or the admin API's OIDC rule. */
 export function compileJwtRule(policy: string, r: JwtRuleInput): CompiledAuthn["rules"][number] {
@@ -120,14 +154,23 @@ export function compileJwtRule(policy: string, r: JwtRuleInput): CompiledAuthn["
 
 function compileAuthz(list: ResourceOf<"AuthorizationPolicy">[]): CompiledAuthz | undefined {
   if (list.length === 0) return undefined;
-  return { policies: list.map((p) => ({ name: p.metadata.name, action: p.spec.action, rules: p.spec.rules.map(withNormalizedHosts) })) };
+  return {
+    policies: list.map((p) => ({
+      name: p.metadata.name,
+      action: p.spec.action,
+      rules: p.spec.rules.map(withNormalizedHosts),
+    })),
+  };
 }
 
 /** Policy hosts compare with the request's normalized host, so they are normalized alike (case, port, trailing dot). */
 function withNormalizedHosts(rule: AuthorizationRule): AuthorizationRule {
   if (!rule.to?.some(({ operation: o }) => o.hosts || o.notHosts)) return rule;
   const norm = (hosts: string[] | undefined) => hosts?.map(normalizeHost);
-  return { ...rule, to: rule.to.map(({ operation: o }) => ({ operation: { ...o, hosts: norm(o.hosts), notHosts: norm(o.notHosts) } })) };
+  return {
+    ...rule,
+    to: rule.to.map(({ operation: o }) => ({ operation: { ...o, hosts: norm(o.hosts), notHosts: norm(o.notHosts) } })),
+  };
 }
 
 type OwningRollout = { resource: Rollout; status: RolloutStatus };
@@ -143,7 +186,10 @@ function defaults(service: { name: string; versions: string[] } | undefined, rol
   if (!service) return { defaultBackends: [] };
   if (rollout)
     return {
-      defaultBackends: rolloutWeights(rollout.resource.spec, rollout.status, service.versions).map((w) => ({ service: service.name, ...w })),
+      defaultBackends: rolloutWeights(rollout.resource.spec, rollout.status, service.versions).map((w) => ({
+        service: service.name,
+        ...w,
+      })),
       defaultSource: rolloutSource(rollout.resource, rollout.status),
     };
   return { defaultBackends: service.versions.map((v) => ({ service: service.name, version: v, weight: 1 })) };
@@ -153,11 +199,18 @@ const byAge = (a: StoredResource, b: StoredResource) =>
   a.createdAt - b.createdAt || a.resource.metadata.name.localeCompare(b.resource.metadata.name);
 
 /** Groups route entries by hostname (like Envoy virtual hosts) and sorts each by Gateway API precedence. */
-function compileVirtualHosts(routes: { resource: HTTPRoute; createdAt: number }[], compileTimeouts: TimeoutCompiler, service?: string, rollout?: OwningRollout): VirtualHost[] {
+function compileVirtualHosts(
+  routes: { resource: HTTPRoute; createdAt: number }[],
+  compileTimeouts: TimeoutCompiler,
+  service?: string,
+  rollout?: OwningRollout,
+): VirtualHost[] {
   const byHost = new Map<string, { entry: CompiledRoute; key: SortKey }[]>();
   for (const { resource, createdAt } of routes) {
     const hosts = resource.spec.hostnames.length ? resource.spec.hostnames : ["*"];
-    const entries = compileRoute(resource, createdAt, compileTimeouts, service).map((e) => (rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e));
+    const entries = compileRoute(resource, createdAt, compileTimeouts, service).map((e) =>
+      rollout ? { ...e, entry: underRollout(e.entry, rollout) } : e,
+    );
     for (const h of hosts) byHost.set(h, [...(byHost.get(h) ?? []), ...entries]);
   }
   return [...byHost.entries()]
@@ -185,11 +238,21 @@ function underRollout(entry: CompiledRoute, rollout: OwningRollout): CompiledRou
 }
 
 const compileRetry = (r: RouteRule["retry"]): CompiledRoute["retry"] =>
-  r && { codes: r.codes, attempts: r.attempts, backoffMs: r.backoff ?? DEFAULT_BACKOFF_MS, unsafeMethods: r.unsafeMethods };
+  r && {
+    codes: r.codes,
+    attempts: r.attempts,
+    backoffMs: r.backoff ?? DEFAULT_BACKOFF_MS,
+    unsafeMethods: r.unsafeMethods,
+  };
 
 type SortKey = [number, number, number, number, number, number, string, number, number];
 
-function compileRoute(r: HTTPRoute, createdAt: number, compileTimeouts: TimeoutCompiler, service?: string): { entry: CompiledRoute; key: SortKey }[] {
+function compileRoute(
+  r: HTTPRoute,
+  createdAt: number,
+  compileTimeouts: TimeoutCompiler,
+  service?: string,
+): { entry: CompiledRoute; key: SortKey }[] {
   const out: { entry: CompiledRoute; key: SortKey }[] = [];
   r.spec.rules.forEach((rule, ruleIndex) => {
     const backends: CompiledBackend[] = rule.backendRefs.map((b) => ({
@@ -256,8 +319,14 @@ function compilePolicy(p: ResourceOf<"TrafficPolicy">): CompiledPolicy {
     rateLimits: s.rateLimits.map((r) => ({ requests: r.requests, perMs: r.per, key: r.key, mode: r.mode })),
     faultInjection: s.faultInjection && {
       headers: s.faultInjection.match?.headers ?? [],
-      delay: s.faultInjection.delay && { ms: s.faultInjection.delay.fixedDelay, percentage: s.faultInjection.delay.percentage },
-      abort: s.faultInjection.abort && { status: s.faultInjection.abort.httpStatus, percentage: s.faultInjection.abort.percentage },
+      delay: s.faultInjection.delay && {
+        ms: s.faultInjection.delay.fixedDelay,
+        percentage: s.faultInjection.delay.percentage,
+      },
+      abort: s.faultInjection.abort && {
+        status: s.faultInjection.abort.httpStatus,
+        percentage: s.faultInjection.abort.percentage,
+      },
     },
     stickySession: s.stickySession,
   };

@@ -11,7 +11,10 @@ export const BEACON_SHARDS = 64;
  * The version beacon: the config version and one content hash per shard of edges. Each shard hash
  * names an immutable KV manifest (`shard/<hash>`) mapping its edges to their snapshot hashes.
  */
-export const Beacon = z.object({ version: z.number().check(z.int(), z.gte(0)), shards: z.array(z.string()).check(z.length(BEACON_SHARDS)) });
+export const Beacon = z.object({
+  version: z.number().check(z.int(), z.gte(0)),
+  shards: z.array(z.string()).check(z.length(BEACON_SHARDS)),
+});
 export type Beacon = z.infer<typeof Beacon>;
 
 /** The shard of the beacon an edge reads: a fixed function of its name. */

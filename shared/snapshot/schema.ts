@@ -35,8 +35,14 @@ export const CompiledRoute = z.object({
   /** Who decided `backends`' weights when the route did not (a Rollout of the service). */
   weightsFrom: z.optional(z.string()),
   /** requestMs: the route's timeouts.request, else the mesh default (requestDefault); 0 or absent: none. */
-  timeouts: z.object({ requestMs: z.optional(z.number()), backendRequestMs: z.optional(z.number()), requestDefault: z.optional(z.boolean()) }),
-  retry: z.optional(z.object({ codes: z.array(z.number()), attempts: z.number(), backoffMs: z.number(), unsafeMethods: z.boolean() })),
+  timeouts: z.object({
+    requestMs: z.optional(z.number()),
+    backendRequestMs: z.optional(z.number()),
+    requestDefault: z.optional(z.boolean()),
+  }),
+  retry: z.optional(
+    z.object({ codes: z.array(z.number()), attempts: z.number(), backoffMs: z.number(), unsafeMethods: z.boolean() }),
+  ),
 });
 
 export const VirtualHost = z.object({
@@ -49,9 +55,23 @@ export const VirtualHost = z.object({
 export const CompiledPolicy = z.object({
   name: z.string(),
   retryBudget: z.object({ percent: z.number(), minRetriesPerSecond: z.number() }),
-  outlierDetection: z.optional(z.object({ consecutiveErrors: z.number(), intervalMs: z.number(), baseEjectionMs: z.number(), maxEjectionPercent: z.number() })),
+  outlierDetection: z.optional(
+    z.object({
+      consecutiveErrors: z.number(),
+      intervalMs: z.number(),
+      baseEjectionMs: z.number(),
+      maxEjectionPercent: z.number(),
+    }),
+  ),
   concurrencyLimit: z.optional(z.number()),
-  rateLimits: z.array(z.object({ requests: z.number(), perMs: z.number(), key: z.optional(KeySource), mode: z.enum(["local", "global"]) })),
+  rateLimits: z.array(
+    z.object({
+      requests: z.number(),
+      perMs: z.number(),
+      key: z.optional(KeySource),
+      mode: z.enum(["local", "global"]),
+    }),
+  ),
   faultInjection: z.optional(
     z.object({
       headers: z.array(HeaderMatch),
@@ -82,7 +102,9 @@ export const CompiledAuthn = z.object({
 });
 
 export const CompiledAuthz = z.object({
-  policies: z.array(z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) })),
+  policies: z.array(
+    z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) }),
+  ),
 });
 
 /** An ExternalService as the egress edge needs it: which ports and schemes, which client certificate. */

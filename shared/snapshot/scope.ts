@@ -3,10 +3,15 @@ import type { Resource } from "../resources/index.ts";
 import type { Topology } from "../manifest/topology.ts";
 
 /** Every edge of a mesh: the gateway, one per service, and the egress edge when the mesh has one. */
-export const edgesOf = (t: Topology) => [GATEWAY, ...t.services.map((s) => edgeName(s.name)), ...(t.egress ? [EGRESS] : [])];
+export const edgesOf = (t: Topology) => [
+  GATEWAY,
+  ...t.services.map((s) => edgeName(s.name)),
+  ...(t.egress ? [EGRESS] : []),
+];
 
 /** A Service ref is that service's edge; a Gateway ref is the ingress gateway or the egress edge. */
-const refEdge = (ref: { kind?: string; name: string }) => (ref.kind === "Service" ? edgeName(ref.name) : ref.name === EGRESS ? EGRESS : GATEWAY);
+const refEdge = (ref: { kind?: string; name: string }) =>
+  ref.kind === "Service" ? edgeName(ref.name) : ref.name === EGRESS ? EGRESS : GATEWAY;
 
 /**
  * The edges whose snapshot a resource is an input of. This is the scoping rule: a route or policy

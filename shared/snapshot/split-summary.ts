@@ -6,7 +6,10 @@ export type ConfiguredRule = { source: string; match: string; weights: { version
 /** A match as one short line (`end-user: jason`, `/api*`, `GET`), or "" for "every request". */
 function describeMatch(r: CompiledRoute): string {
   const parts: string[] = [];
-  if (!(r.path.type === "PathPrefix" && r.path.value === "/")) parts.push(r.path.type === "Exact" ? r.path.value : r.path.type === "PathPrefix" ? `${r.path.value}*` : `~${r.path.value}`);
+  if (!(r.path.type === "PathPrefix" && r.path.value === "/"))
+    parts.push(
+      r.path.type === "Exact" ? r.path.value : r.path.type === "PathPrefix" ? `${r.path.value}*` : `~${r.path.value}`,
+    );
   if (r.method) parts.push(r.method);
   for (const h of r.headers) parts.push(`${h.name}${h.type === "RegularExpression" ? " ~ " : ": "}${h.value}`);
   for (const q of r.queryParams) parts.push(`?${q.name}${q.type === "RegularExpression" ? "~" : "="}${q.value}`);
@@ -15,7 +18,10 @@ function describeMatch(r: CompiledRoute): string {
 
 const percents = (backends: { version?: string; weight: number }[]) => {
   const total = backends.reduce((a, b) => a + b.weight, 0);
-  return backends.map((b) => ({ version: b.version ?? "?", percent: total ? Math.round((b.weight / total) * 1000) / 10 : 0 }));
+  return backends.map((b) => ({
+    version: b.version ?? "?",
+    percent: total ? Math.round((b.weight / total) * 1000) / 10 : 0,
+  }));
 };
 
 /**
@@ -29,16 +35,24 @@ export function configuredSplit(snapshot: Snapshot): ConfiguredRule[] {
   for (const vhost of snapshot.vhosts)
     for (const r of vhost.routes) {
       const id = `${r.route}#${r.rule}`;
-      const match = [vhost.hostnames.length ? `host ${vhost.hostnames.join(" | ")}` : "", describeMatch(r)].filter(Boolean).join(", ");
+      const match = [vhost.hostnames.length ? `host ${vhost.hostnames.join(" | ")}` : "", describeMatch(r)]
+        .filter(Boolean)
+        .join(", ");
       const existing = rules.find((x) => x.source === `HTTPRoute/${r.route} rule ${r.rule + 1}`);
       if (seen.has(id) && existing) {
-        if (match && !existing.match.split(" or ").includes(match)) existing.match = existing.match ? `${existing.match} or ${match}` : match;
+        if (match && !existing.match.split(" or ").includes(match))
+          existing.match = existing.match ? `${existing.match} or ${match}` : match;
         continue;
       }
       seen.add(id);
       rules.push({ source: `HTTPRoute/${r.route} rule ${r.rule + 1}`, match, weights: percents(r.backends) });
     }
   const catchAll = rules.some((r) => r.match === "");
-  if (!catchAll) rules.push({ source: snapshot.defaultSource ?? "default (no route)", match: "", weights: percents(snapshot.defaultBackends) });
+  if (!catchAll)
+    rules.push({
+      source: snapshot.defaultSource ?? "default (no route)",
+      match: "",
+      weights: percents(snapshot.defaultBackends),
+    });
   return rules;
 }

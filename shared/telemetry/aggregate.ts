@@ -3,13 +3,25 @@ import { emptyBuckets, quantile } from "../histogram.ts";
 import { CANCELLED_STATUS, succeeded } from "./outcome.ts";
 
 /** `cancelled`: requests whose caller gave up first (code 0), counted in `requests`, never in success. */
-export type Golden = { requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null; retries: number; cancelled: number };
+export type Golden = {
+  requests: number;
+  rps: number;
+  successRate: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  retries: number;
+  cancelled: number;
+};
 
 /**
  * Merges series into golden signals over `windowSec`: rate, share answered without a 5xx (see
  * `succeeded`), latency quantiles (a cancelled request's latency is the time until its caller gave up).
  */
-export function golden(series: Pick<MetricSeries, "count" | "code" | "buckets" | "retries">[], windowSec: number): Golden {
+export function golden(
+  series: Pick<MetricSeries, "count" | "code" | "buckets" | "retries">[],
+  windowSec: number,
+): Golden {
   const buckets = emptyBuckets();
   let requests = 0;
   let ok = 0;
@@ -23,13 +35,26 @@ export function golden(series: Pick<MetricSeries, "count" | "code" | "buckets" |
     s.buckets.forEach((n, i) => (buckets[i] += n));
   }
   const q = (p: number) => (requests ? round(quantile(buckets, p)!) : null);
-  return { requests, rps: round(requests / windowSec), successRate: requests ? round(ok / requests) : null, p50: q(0.5), p95: q(0.95), p99: q(0.99), retries, cancelled };
+  return {
+    requests,
+    rps: round(requests / windowSec),
+    successRate: requests ? round(ok / requests) : null,
+    p50: q(0.5),
+    p95: q(0.95),
+    p99: q(0.99),
+    retries,
+    cancelled,
+  };
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Groups series by a key and computes golden signals per group. */
-export function goldenBy<T extends MetricSeries>(series: T[], key: (s: T) => string, windowSec: number): Map<string, Golden> {
+export function goldenBy<T extends MetricSeries>(
+  series: T[],
+  key: (s: T) => string,
+  windowSec: number,
+): Map<string, Golden> {
   const groups = new Map<string, T[]>();
   for (const s of series) groups.set(key(s), [...(groups.get(key(s)) ?? []), s]);
   return new Map([...groups].map(([k, v]) => [k, golden(v, windowSec)]));

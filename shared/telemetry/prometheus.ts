@@ -3,13 +3,20 @@ import { LATENCY_BUCKETS_MS } from "../histogram.ts";
 import { REQUEST_FLAGS } from "./outcome.ts";
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-const labels = (l: Record<string, string>) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(",")}}`;
+const labels = (l: Record<string, string>) =>
+  `{${Object.entries(l)
+    .map(([k, v]) => `${k}="${esc(v)}"`)
+    .join(",")}}`;
 
 /**
  * Prometheus text exposition (format 0.0.4) of cumulative series, with Istio's label names.
  * `edges` are the config versions each edge reports; `version` the control plane's.
  */
-export function prometheusText(series: MetricSeries[], edges: { edge: string; version: number | null }[], version: number): string {
+export function prometheusText(
+  series: MetricSeries[],
+  edges: { edge: string; version: number | null }[],
+  version: number,
+): string {
   const out: string[] = [];
   const base = (s: MetricSeries) => ({
     reporter: s.reporter,
@@ -23,11 +30,17 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
     // Only on Workers RPC calls (the method, as Istio's gRPC series carry grpc_response_status): {rpc_method=""} is fetch.
     ...(s.method !== undefined ? { rpc_method: s.method } : {}),
   });
-  out.push("# HELP isomesh_requests_total Requests handled, counted once per reporting edge (response_code 0: the caller gave up first).", "# TYPE isomesh_requests_total counter");
+  out.push(
+    "# HELP isomesh_requests_total Requests handled, counted once per reporting edge (response_code 0: the caller gave up first).",
+    "# TYPE isomesh_requests_total counter",
+  );
   for (const s of series) out.push(`isomesh_requests_total${labels(base(s))} ${s.count}`);
 
   // Istio's name shape (istio_request_duration_milliseconds), so Istio dashboards and queries carry over.
-  out.push("# HELP isomesh_request_duration_milliseconds Request duration at the reporting edge, in milliseconds.", "# TYPE isomesh_request_duration_milliseconds histogram");
+  out.push(
+    "# HELP isomesh_request_duration_milliseconds Request duration at the reporting edge, in milliseconds.",
+    "# TYPE isomesh_request_duration_milliseconds histogram",
+  );
   for (const s of series) {
     let cumulative = 0;
     LATENCY_BUCKETS_MS.forEach((le, i) => {
@@ -47,10 +60,21 @@ export function prometheusText(series: MetricSeries[], edges: { edge: string; ve
     "# TYPE isomesh_request_flags_total counter",
   );
   for (const s of series)
-    for (const [flag, n] of Object.entries(s.flags)) out.push(`isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), ...(s.method !== undefined ? { rpc_method: s.method } : {}), flag })} ${n}`);
+    for (const [flag, n] of Object.entries(s.flags))
+      out.push(
+        `isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), ...(s.method !== undefined ? { rpc_method: s.method } : {}), flag })} ${n}`,
+      );
 
-  out.push("# HELP isomesh_config_version Config version served by the control plane.", "# TYPE isomesh_config_version gauge", `isomesh_config_version ${version}`);
-  out.push("# HELP isomesh_edge_config_version Config version each edge reports running.", "# TYPE isomesh_edge_config_version gauge");
-  for (const e of edges) if (e.version !== null) out.push(`isomesh_edge_config_version${labels({ edge: e.edge })} ${e.version}`);
+  out.push(
+    "# HELP isomesh_config_version Config version served by the control plane.",
+    "# TYPE isomesh_config_version gauge",
+    `isomesh_config_version ${version}`,
+  );
+  out.push(
+    "# HELP isomesh_edge_config_version Config version each edge reports running.",
+    "# TYPE isomesh_edge_config_version gauge",
+  );
+  for (const e of edges)
+    if (e.version !== null) out.push(`isomesh_edge_config_version${labels({ edge: e.edge })} ${e.version}`);
   return out.join("\n") + "\n";
 }

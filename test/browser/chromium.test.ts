@@ -16,7 +16,10 @@ describe("the browser suite needs no system Chromium", () => {
       for (let i = 0; i < 2; i++) {
         const page = await browser.newPage({ viewport: { width: 820, height: 600 } });
         await page.setContent('<body style="margin:0"><div id="box" style="width:50%">isomesh</div></body>');
-        expect(await page.$eval("#box", (e) => [e.getBoundingClientRect().width, e.textContent])).toEqual([410, "isomesh"]);
+        expect(await page.$eval("#box", (e) => [e.getBoundingClientRect().width, e.textContent])).toEqual([
+          410,
+          "isomesh",
+        ]);
         await page.close(); // a second page after closing one: the package's --single-process flag would kill the browser here
       }
     } finally {

@@ -52,8 +52,10 @@ const unprintable = (page: Page) =>
   page.evaluate(() => {
     const bad = /\bundefined\b|\bNaN\b|\bnull\b/;
     const found: string[] = [];
-    if (bad.test(document.body.innerText)) found.push(...document.body.innerText.split("\n").filter((l: string) => bad.test(l)));
-    for (const el of document.querySelectorAll("*")) for (const a of el.attributes) if (bad.test(a.value)) found.push(`${el.tagName}[${a.name}="${a.value}"]`);
+    if (bad.test(document.body.innerText))
+      found.push(...document.body.innerText.split("\n").filter((l: string) => bad.test(l)));
+    for (const el of document.querySelectorAll("*"))
+      for (const a of el.attributes) if (bad.test(a.value)) found.push(`${el.tagName}[${a.name}="${a.value}"]`);
     return found;
   });
 
@@ -82,10 +84,18 @@ describe("dashboard in Chromium", () => {
     expect(page.url()).toBe(`${proxy.url}/ui`);
 
     // The graph is a Cytoscape canvas: its nodes are read from the Cytoscape instance.
-    await page.waitForFunction(() => (window as any).isomeshDashboard.graph.cy.nodes().length >= 6, null, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as any).isomeshDashboard.graph.cy.nodes().length >= 6, null, {
+      timeout: 20_000,
+    });
     const graph = await page.evaluate(() => {
       const cy = (window as any).isomeshDashboard.graph.cy;
-      return { nodes: cy.nodes().map((n: any) => n.id()).sort(), edges: cy.edges().length };
+      return {
+        nodes: cy
+          .nodes()
+          .map((n: any) => n.id())
+          .sort(),
+        edges: cy.edges().length,
+      };
     });
     expect(graph).toEqual({ nodes: ["details", "external", "gateway", "productpage", "ratings", "reviews"], edges: 5 });
 
@@ -107,11 +117,19 @@ describe("dashboard in Chromium", () => {
 
   it("puts each version's configured weight beside its observed share", async () => {
     const page = await open();
-    await page.waitForFunction(() => /100%\s+100%/.test((document.querySelector('#services-table tr[data-service="reviews"] .vline:nth-child(2)'))?.innerText ?? ""));
-    const lines = (await servicesRow(page, "reviews").locator(".vline").allInnerTexts()).map((l) => l.replace(/\s+/g, " ").trim());
+    await page.waitForFunction(() =>
+      /100%\s+100%/.test(
+        document.querySelector('#services-table tr[data-service="reviews"] .vline:nth-child(2)')?.innerText ?? "",
+      ),
+    );
+    const lines = (await servicesRow(page, "reviews").locator(".vline").allInnerTexts()).map((l) =>
+      l.replace(/\s+/g, " ").trim(),
+    );
     expect(lines).toEqual(["v1 0% 0%", "v2 100% 100%", "v3 0% 0%"]);
     // The sparklines have a past as soon as the page opens: the control plane serves it.
-    expect(await servicesRow(page, "productpage").locator("svg.spark polyline, svg.spark circle").count()).toBeGreaterThan(0);
+    expect(
+      await servicesRow(page, "productpage").locator("svg.spark polyline, svg.spark circle").count(),
+    ).toBeGreaterThan(0);
     await page.close();
   });
 
@@ -120,15 +138,27 @@ describe("dashboard in Chromium", () => {
     await mesh.get("/no-such-page"); // 404 no_route at the gateway
     await mesh.get("/productpage", { headers: { "x-fail": "yes" } }); // 503 fault_abort
     const page = await open();
-    await page.waitForFunction(() => {
-      const codes = [...document.querySelectorAll("#traces-table td.status")].map((td) => td.textContent);
-      return ["200", "404", "503"].every((c) => codes.includes(c));
-    }, null, { timeout: 15_000 });
-    const colours = await page.$$eval("#traces-table td.status", (tds) => Object.fromEntries(tds.map((td) => [td.textContent, getComputedStyle(td).color])));
-    expect(colours).toMatchObject({ "200": "rgb(62, 207, 142)", "404": "rgb(245, 184, 61)", "503": "rgb(240, 97, 109)" });
+    await page.waitForFunction(
+      () => {
+        const codes = [...document.querySelectorAll("#traces-table td.status")].map((td) => td.textContent);
+        return ["200", "404", "503"].every((c) => codes.includes(c));
+      },
+      null,
+      { timeout: 15_000 },
+    );
+    const colours = await page.$$eval("#traces-table td.status", (tds) =>
+      Object.fromEntries(tds.map((td) => [td.textContent, getComputedStyle(td).color])),
+    );
+    expect(colours).toMatchObject({
+      "200": "rgb(62, 207, 142)",
+      "404": "rgb(245, 184, 61)",
+      "503": "rgb(240, 97, 109)",
+    });
     await page.locator("#traces-table tr.trace-row", { hasText: "503" }).first().click();
     await page.waitForSelector("#waterfall-table .bar");
-    expect(await page.$eval("#waterfall-table .bar", (b) => getComputedStyle(b).backgroundColor)).toBe("rgb(240, 97, 109)");
+    expect(await page.$eval("#waterfall-table .bar", (b) => getComputedStyle(b).backgroundColor)).toBe(
+      "rgb(240, 97, 109)",
+    );
     await page.close();
   });
 
@@ -154,7 +184,11 @@ metadata: { name: reviews-v3 }
 spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 100], interval: 1s, analysis: { minRequests: 1000, successRate: 99 } }
 `);
     const page = await open(width);
-    await page.waitForFunction(() => /waiting: \d+ of 1000 canary requests/.test(document.querySelector("#rollouts")?.textContent ?? ""), null, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => /waiting: \d+ of 1000 canary requests/.test(document.querySelector("#rollouts")?.textContent ?? ""),
+      null,
+      { timeout: 15_000 },
+    );
     await page.waitForSelector(".trace-row");
     await page.click(".trace-row");
     await page.waitForSelector("#waterfall-table tr");
@@ -167,10 +201,13 @@ spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 10
           const r = el.getBoundingClientRect();
           if (r.width === 0 && r.height === 0) continue;
           if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
-            out.push(`${section.id} > ${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}.${el.className} [${Math.round(r.left)}..${Math.round(r.right)} outside ${Math.round(box.left)}..${Math.round(box.right)}]`);
+            out.push(
+              `${section.id} > ${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}.${el.className} [${Math.round(r.left)}..${Math.round(r.right)} outside ${Math.round(box.left)}..${Math.round(box.right)}]`,
+            );
         }
       }
-      if (document.documentElement.scrollWidth > window.innerWidth) out.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+      if (document.documentElement.scrollWidth > window.innerWidth)
+        out.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
       return out;
     });
     expect(escaped).toEqual([]);
@@ -188,16 +225,24 @@ spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 10
     proxy.down();
     try {
       await page.waitForSelector("#conn-banner", { state: "visible", timeout: 8_000 });
-      expect(await page.textContent("#conn-banner")).toMatch(/^Control plane unreachable \(cannot connect\) since .+\. Showing data from \d+ s ago; retrying every 2 s\.$/);
+      expect(await page.textContent("#conn-banner")).toMatch(
+        /^Control plane unreachable \(cannot connect\) since .+\. Showing data from \d+ s ago; retrying every 2 s\.$/,
+      );
       expect(await page.textContent("#converged")).toBe("edge sync unknown (offline)");
-      await page.waitForFunction(() => /offline · data [1-9]\d* s old/.test(document.querySelector("#updated")?.textContent ?? ""));
-      await page.waitForFunction(() => [...document.querySelectorAll("main section")].every((e) => Number(getComputedStyle(e).opacity) <= 0.45));
+      await page.waitForFunction(() =>
+        /offline · data [1-9]\d* s old/.test(document.querySelector("#updated")?.textContent ?? ""),
+      );
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll("main section")].every((e) => Number(getComputedStyle(e).opacity) <= 0.45),
+      );
     } finally {
       proxy.up();
     }
     await page.waitForSelector("#conn-banner", { state: "hidden", timeout: 8_000 });
     expect(await page.textContent("#updated")).toMatch(/^live · updated /);
-    await page.waitForFunction(() => [...document.querySelectorAll("main section")].every((e) => getComputedStyle(e).opacity === "1"));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("main section")].every((e) => getComputedStyle(e).opacity === "1"),
+    );
     expect(await opacities()).toEqual([1, 1, 1, 1, 1, 1]);
     await page.close();
   });

@@ -23,7 +23,11 @@ export function starColor(html: string): "none" | "black" | "red" {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "isomesh-bookinfo-"));
-  dev = await startDev({ manifest: "examples/bookinfo/mesh.yaml", state: join(dir, "state"), extra: ["--access-log", "off"] });
+  dev = await startDev({
+    manifest: "examples/bookinfo/mesh.yaml",
+    state: join(dir, "state"),
+    extra: ["--access-log", "off"],
+  });
 });
 afterAll(async () => {
   await dev?.stop();
@@ -55,11 +59,17 @@ describe("Bookinfo on isomesh", () => {
   it("routes the user jason to reviews v2 and everyone else to v1 (Istio's request-routing task)", async () => {
     const task = readFileSync("examples/bookinfo/tasks/request-routing.yaml", "utf8");
     expect((await admin("/v1/apply?wait=true", { method: "POST", body: task })).status).toBe(200);
-    const login = await http(`http://127.0.0.1:${dev.port}/login`, { method: "POST", body: "username=jason", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const login = await http(`http://127.0.0.1:${dev.port}/login`, {
+      method: "POST",
+      body: "username=jason",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(login.status).toBe(302);
     const cookie = login.headers["set-cookie"].split(";")[0];
     for (let i = 0; i < 5; i++) {
-      expect(starColor((await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { cookie } })).body)).toBe("black");
+      expect(starColor((await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { cookie } })).body)).toBe(
+        "black",
+      );
       expect(starColor((await page()).body)).toBe("none");
     }
   });
@@ -67,7 +77,8 @@ describe("Bookinfo on isomesh", () => {
   it("shows ratings unavailable when ratings aborts for jason (fault-injection task)", async () => {
     const task = readFileSync("examples/bookinfo/tasks/fault-abort.yaml", "utf8");
     expect((await admin("/v1/apply?wait=true", { method: "POST", body: task })).status).toBe(200);
-    const html = (await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { cookie: "session=jason" } })).body;
+    const html = (await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { cookie: "session=jason" } }))
+      .body;
     expect(html).toContain("Ratings service is currently unavailable");
     expect((await admin("/v1/resources/TrafficPolicy/ratings?wait=true", { method: "DELETE" })).status).toBe(200);
   });
@@ -104,26 +115,62 @@ spec:
 
   it("locks down: only authenticated users reach productpage, only reviews may call ratings", async () => {
     for (const f of ["require-jwt.yaml", "ratings-from-reviews.yaml"])
-      expect((await admin("/v1/apply?wait=true", { method: "POST", body: readFileSync(`examples/bookinfo/security/${f}`, "utf8") })).status).toBe(200);
+      expect(
+        (
+          await admin("/v1/apply?wait=true", {
+            method: "POST",
+            body: readFileSync(`examples/bookinfo/security/${f}`, "utf8"),
+          })
+        ).status,
+      ).toBe(200);
     const anonymous = await page();
     expect(anonymous.status).toBe(403);
     expect(anonymous.json().error).toMatchObject({ code: "rbac_denied", policy: ["productpage-authenticated"] });
-    const token = execFileSync(process.execPath, ["--import", "tsx", "scripts/demo-token.ts", "jason"]).toString().trim();
-    const signedIn = await http(`http://127.0.0.1:${dev.port}/productpage`, { headers: { authorization: `Bearer ${token}` } });
+    const token = execFileSync(process.execPath, ["--import", "tsx", "scripts/demo-token.ts", "jason"])
+      .toString()
+      .trim();
+    const signedIn = await http(`http://127.0.0.1:${dev.port}/productpage`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(signedIn.status).toBe(200);
     expect(starColor(signedIn.body)).toBe("red"); // reviews (v3) still reaches ratings
     expect(signedIn.body).not.toContain("Ratings service is currently unavailable");
   });
 
   it("explains a request as jason: the gateway route, the reviews rule that picked v2, the authorization at ratings", async () => {
-    expect((await admin("/v1/apply?wait=true", { method: "POST", body: readFileSync("examples/bookinfo/tasks/request-routing.yaml", "utf8") })).status).toBe(200);
-    const token = execFileSync(process.execPath, ["--import", "tsx", "scripts/demo-token.ts", "jason"]).toString().trim();
-    const env = { ...process.env, ISOMESH_ADMIN: `http://127.0.0.1:${dev.adminPort}`, ISOMESH_TOKEN: dev.token, NO_COLOR: "1" };
-    const cli = (...args: string[]) => execFileSync(process.execPath, ["scripts/isomesh.mjs", ...args], { env }).toString();
-    const args = ["explain", "--send", "-H", `authorization: Bearer ${token}`, "-H", "cookie: session=jason", `http://127.0.0.1:${dev.port}/productpage`];
+    expect(
+      (
+        await admin("/v1/apply?wait=true", {
+          method: "POST",
+          body: readFileSync("examples/bookinfo/tasks/request-routing.yaml", "utf8"),
+        })
+      ).status,
+    ).toBe(200);
+    const token = execFileSync(process.execPath, ["--import", "tsx", "scripts/demo-token.ts", "jason"])
+      .toString()
+      .trim();
+    const env = {
+      ...process.env,
+      ISOMESH_ADMIN: `http://127.0.0.1:${dev.adminPort}`,
+      ISOMESH_TOKEN: dev.token,
+      NO_COLOR: "1",
+    };
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, ["scripts/isomesh.mjs", ...args], { env }).toString();
+    const args = [
+      "explain",
+      "--send",
+      "-H",
+      `authorization: Bearer ${token}`,
+      "-H",
+      "cookie: session=jason",
+      `http://127.0.0.1:${dev.port}/productpage`,
+    ];
     const text = cli(...args);
     expect(text).toMatch(/gateway[\s\S]*route\s+matched HTTPRoute\/bookinfo rule 0/);
-    expect(text).toMatch(/reviews-edge[\s\S]*route\s+matched HTTPRoute\/reviews rule 0[\s\S]*split\s+picked reviews\/v2/);
+    expect(text).toMatch(
+      /reviews-edge[\s\S]*route\s+matched HTTPRoute\/reviews rule 0[\s\S]*split\s+picked reviews\/v2/,
+    );
     expect(text).toMatch(/ratings-edge[\s\S]*authz\s+ALLOW policy ratings-callers rule 0 matched/);
     const json = JSON.parse(cli(...args, "-o", "json"));
     expect(json.hops[0].edge).toBe("gateway");

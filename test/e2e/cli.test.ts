@@ -51,7 +51,9 @@ describe("isomesh diff (kubectl diff: 0 no change, 1 changes, >1 error)", () => 
   it("shows changed values as -/+ YAML lines with context, and stores nothing", async () => {
     const r = cli(["diff", "-f", file("shift.yaml", route(50, 50))]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("diff -u -N live/HTTPRoute/web file/HTTPRoute/web\n--- live/HTTPRoute/web\n+++ file/HTTPRoute/web\n@@ ");
+    expect(r.out).toContain(
+      "diff -u -N live/HTTPRoute/web file/HTTPRoute/web\n--- live/HTTPRoute/web\n+++ file/HTTPRoute/web\n@@ ",
+    );
     expect(r.out).toMatch(/ {10}version: v1\n- {10}weight: 100\n\+ {10}weight: 50\n/);
     expect(r.out).toMatch(/- {10}weight: 0\n\+ {10}weight: 50\n/);
     expect((await mesh.admin("/v1/resources/HTTPRoute/web")).json().spec.rules[0].backendRefs[0].weight).toBe(100);
@@ -62,7 +64,12 @@ describe("isomesh diff (kubectl diff: 0 no change, 1 changes, >1 error)", () => 
   it("prints what the control-plane guide shows for the traffic-shifting step", async () => {
     await mesh.apply(readFileSync("examples/bookinfo/tasks/reviews-v3.yaml", "utf8"));
     const guide = readFileSync("docs/control-plane.md", "utf8");
-    const shown = guide.slice(guide.indexOf("$ npx isomesh diff -f examples/bookinfo/tasks/traffic-shifting-50.yaml\n")).split("\n```")[0].split("\n").slice(1).join("\n");
+    const shown = guide
+      .slice(guide.indexOf("$ npx isomesh diff -f examples/bookinfo/tasks/traffic-shifting-50.yaml\n"))
+      .split("\n```")[0]
+      .split("\n")
+      .slice(1)
+      .join("\n");
     expect(shown).toContain("+++ file/HTTPRoute/reviews");
     const r = cli(["diff", "-f", "examples/bookinfo/tasks/traffic-shifting-50.yaml"]);
     expect(r).toMatchObject({ code: 1, out: shown + "\n" });
@@ -72,17 +79,30 @@ describe("isomesh diff (kubectl diff: 0 no change, 1 changes, >1 error)", () => 
     const { version } = await mesh.apply(route(90, 10));
     const r = cli(["history", String(version)]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(new RegExp(`^version ${version}  \\S+  by admin\n\nHTTPRoute/web changed\n--- v${version - 1}/HTTPRoute/web\n\\+\\+\\+ v${version}/HTTPRoute/web\n@@ `));
+    expect(r.out).toMatch(
+      new RegExp(
+        `^version ${version}  \\S+  by admin\n\nHTTPRoute/web changed\n--- v${version - 1}/HTTPRoute/web\n\\+\\+\\+ v${version}/HTTPRoute/web\n@@ `,
+      ),
+    );
     expect(r.out).toMatch(/- {10}weight: 100\n\+ {10}weight: 90\n/);
-    expect(JSON.parse(cli(["history", String(version), "-o", "json"]).out)).toMatchObject({ version, resources: [{ kind: "HTTPRoute", name: "web" }] });
-    expect(cli(["history", "999"])).toMatchObject({ code: 1, err: expect.stringMatching(/^isomesh: 404: no version 999/) });
+    expect(JSON.parse(cli(["history", String(version), "-o", "json"]).out)).toMatchObject({
+      version,
+      resources: [{ kind: "HTTPRoute", name: "web" }],
+    });
+    expect(cli(["history", "999"])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^isomesh: 404: no version 999/),
+    });
   });
 
   it("exits 2 with the field named for an invalid file, a missing file or an unreachable admin API", () => {
     const invalid = cli(["diff", "-f", file("bad.yaml", route(100, 0).replace("weight: 100", "weight: lots"))]);
     expect(invalid.code).toBe(2);
     expect(invalid.err).toMatch(/error HTTPRoute\/web spec\.rules\[0\]\.backendRefs\[0\]\.weight: /);
-    expect(cli(["diff", "-f", join(mesh.dir, "nope.yaml")])).toMatchObject({ code: 2, err: expect.stringContaining("no such file") });
+    expect(cli(["diff", "-f", join(mesh.dir, "nope.yaml")])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("no such file"),
+    });
     expect(cli(["diff", "-f", join(mesh.dir, "same.yaml")], { ISOMESH_ADMIN: "http://127.0.0.1:1" }).code).toBe(2);
     expect(cli(["diff"]).code).toBe(2);
   });
@@ -91,7 +111,9 @@ describe("isomesh diff (kubectl diff: 0 no change, 1 changes, >1 error)", () => 
 describe("CLI messages", () => {
   it("rollback names the problem without placeholders", () => {
     expect(cli(["rollback", "999"]).err).toMatch(/^isomesh: 404: no version 999 \(current is \d+\)\n$/);
-    expect(cli(["rollback", "abc"]).err).toBe('isomesh: VERSION must be a config version (a whole number, see `isomesh history`), got "abc"\n');
+    expect(cli(["rollback", "abc"]).err).toBe(
+      'isomesh: VERSION must be a config version (a whole number, see `isomesh history`), got "abc"\n',
+    );
   });
 
   it("says so when pointed at the gateway instead of the admin API", () => {

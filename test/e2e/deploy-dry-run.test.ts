@@ -10,16 +10,35 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it("keeps every binding of an app's own config in the generated file and in wrangler's build", () => {
   cpSync(resolve("test/fixtures/all-bindings"), join(dir, "app"), { recursive: true });
-  writeFileSync(join(dir, "mesh.yaml"), "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\n");
-  const out = execFileSync(process.execPath, ["scripts/isomesh.mjs", "deploy", "--dry-run", "-m", join(dir, "mesh.yaml"), "--out", join(dir, "gen")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  writeFileSync(
+    join(dir, "mesh.yaml"),
+    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\n",
+  );
+  const out = execFileSync(
+    process.execPath,
+    ["scripts/isomesh.mjs", "deploy", "--dry-run", "-m", join(dir, "mesh.yaml"), "--out", join(dir, "gen")],
+    { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
   const app = JSON.parse(readFileSync(join(dir, "gen/dry-web-v1/wrangler.json"), "utf8"));
   const bindings = [
-    ["kv_namespaces", "CACHE"], ["r2_buckets", "FILES"], ["d1_databases", "DB"], ["queues.producers", "JOBS"], ["workflows", "FLOW"],
-    ["vectorize", "VECTORS"], ["hyperdrive", "PG"], ["analytics_engine_datasets", "EVENTS"], ["services", "AUTH"], ["services", "API"], ["send_email", "MAILER"],
+    ["kv_namespaces", "CACHE"],
+    ["r2_buckets", "FILES"],
+    ["d1_databases", "DB"],
+    ["queues.producers", "JOBS"],
+    ["workflows", "FLOW"],
+    ["vectorize", "VECTORS"],
+    ["hyperdrive", "PG"],
+    ["analytics_engine_datasets", "EVENTS"],
+    ["services", "AUTH"],
+    ["services", "API"],
+    ["send_email", "MAILER"],
   ] as const;
   for (const [field, binding] of bindings) {
     const list = field.split(".").reduce((o, k) => o[k], app) as { binding?: string; name?: string }[];
-    expect(list.map((b) => b.binding ?? b.name), field).toContain(binding);
+    expect(
+      list.map((b) => b.binding ?? b.name),
+      field,
+    ).toContain(binding);
   }
   expect(app.durable_objects.bindings[0].name).toBe("COUNTER");
   expect(app.ai.binding).toBe("AI");
@@ -28,11 +47,33 @@ it("keeps every binding of an app's own config in the generated file and in wran
   // wrangler's own table of what the built Worker has, printed per Worker (apps deploy in manifest order).
   const table = out.slice(out.indexOf("dry-web-v1 (app)"), out.indexOf("dry-api-v1 (app)"));
   expect(table.length).toBeGreaterThan(0);
-  for (const name of ["CACHE", "FILES", "DB", "JOBS", "FLOW", "VECTORS", "PG", "EVENTS", "AUTH", "API", "MAILER", "COUNTER", "AI", "CF_VERSION", "ASSETS", "GREETING", "SERVICE", "VERSION"])
+  for (const name of [
+    "CACHE",
+    "FILES",
+    "DB",
+    "JOBS",
+    "FLOW",
+    "VECTORS",
+    "PG",
+    "EVENTS",
+    "AUTH",
+    "API",
+    "MAILER",
+    "COUNTER",
+    "AI",
+    "CF_VERSION",
+    "ASSETS",
+    "GREETING",
+    "SERVICE",
+    "VERSION",
+  ])
     expect(table, name).toContain(`env.${name}`);
   expect(out).toMatch(/built \d+ workers/);
   // What wrangler would upload for every edge: the same bundle, and only the bootstrap differs.
-  const uploaded = ["dry-gateway", "dry-web-edge", "dry-api-edge"].map((w) => ({ code: readFileSync(join(dir, "dist", w, "index.js"), "utf8"), bootstrap: JSON.parse(readFileSync(join(dir, "dist", w, "bootstrap.snapshot"), "utf8")) }));
+  const uploaded = ["dry-gateway", "dry-web-edge", "dry-api-edge"].map((w) => ({
+    code: readFileSync(join(dir, "dist", w, "index.js"), "utf8"),
+    bootstrap: JSON.parse(readFileSync(join(dir, "dist", w, "bootstrap.snapshot"), "utf8")),
+  }));
   expect(new Set(uploaded.map((u) => u.code)).size).toBe(1);
   expect(uploaded.map((u) => u.bootstrap.edge)).toEqual(["gateway", "web-edge", "api-edge"]);
   expect(Buffer.byteLength(uploaded[0].code)).toBeLessThanOrEqual(150 * 1024);

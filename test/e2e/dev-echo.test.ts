@@ -36,7 +36,11 @@ describe("isomesh dev, end to end over HTTP", () => {
         apiVersion: "gateway.networking.k8s.io/v1",
         kind: "HTTPRoute",
         metadata: { name: "api" },
-        spec: { parentRefs: [{ name: "gateway" }], hostnames: ["api.example"], rules: [{ backendRefs: [{ name: "api" }] }] },
+        spec: {
+          parentRefs: [{ name: "gateway" }],
+          hostnames: ["api.example"],
+          rules: [{ backendRefs: [{ name: "api" }] }],
+        },
       }),
     });
     expect(applied.status).toBe(200);
@@ -48,14 +52,24 @@ describe("isomesh dev, end to end over HTTP", () => {
   });
 
   it("writes one JSON access-log line per request on its output", async () => {
-    await http(`http://127.0.0.1:${dev.port}/logged`, { headers: { host: "api.example", "x-request-id": "e2e-log-1" } });
+    await http(`http://127.0.0.1:${dev.port}/logged`, {
+      headers: { host: "api.example", "x-request-id": "e2e-log-1" },
+    });
     await new Promise((r) => setTimeout(r, 200));
-    const lines = dev.output().split("\n").filter((l) => l.includes('"requestId":"e2e-log-1"'));
+    const lines = dev
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"requestId":"e2e-log-1"'));
     expect(lines.map((l) => JSON.parse(l.slice(l.indexOf("{"))).edge).sort()).toEqual(["api-edge", "gateway"]);
   });
 
   it("stops cleanly on SIGINT, leaving no workerd behind", async () => {
-    const children = execSync(`ps -o pid= --ppid ${dev.proc.pid}`).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+    const children = execSync(`ps -o pid= --ppid ${dev.proc.pid}`)
+      .toString()
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     expect(children.length).toBeGreaterThan(0); // workerd runs as a child of the CLI
     const code = await dev.stop("SIGINT");
     expect(code).toBe(0);

@@ -9,12 +9,29 @@ import { chromium, type Browser } from "playwright-core";
  */
 export async function launchChromium(): Promise<{ browser: Browser; which: string }> {
   const system = process.env.ISOMESH_CHROMIUM ?? "/usr/bin/chromium";
-  const common = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-  if (existsSync(system)) return { browser: await chromium.launch({ executablePath: system, args: ["--headless", ...common] }), which: system };
+  const common = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ];
+  if (existsSync(system))
+    return {
+      browser: await chromium.launch({ executablePath: system, args: ["--headless", ...common] }),
+      which: system,
+    };
   const packaged = (await import("@sparticuz/chromium")).default;
   // The package's flags (made for one-shot serverless use), less those that weaken what a page may
   // do (web security) and --single-process, in which the browser dies when a test closes a page.
-  const args = packaged.args.filter((a) => !/^--(disable-web-security|allow-running-insecure-content|single-process)$/.test(a));
+  const args = packaged.args.filter(
+    (a) => !/^--(disable-web-security|allow-running-insecure-content|single-process)$/.test(a),
+  );
   const executablePath = await packaged.executablePath();
-  return { browser: await chromium.launch({ executablePath, args: [...args, ...common], headless: true }), which: `@sparticuz/chromium (${executablePath})` };
+  return {
+    browser: await chromium.launch({ executablePath, args: [...args, ...common], headless: true }),
+    which: `@sparticuz/chromium (${executablePath})`,
+  };
 }

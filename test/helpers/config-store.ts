@@ -42,27 +42,56 @@ export function memoryKv() {
   };
 }
 
-export type TestConfig = { config: VersionedConfig; storage: TestStorage; kv: ReturnType<typeof memoryKv>; clock: ReturnType<typeof fakeClock>; nudged: string[][] };
+export type TestConfig = {
+  config: VersionedConfig;
+  storage: TestStorage;
+  kv: ReturnType<typeof memoryKv>;
+  clock: ReturnType<typeof fakeClock>;
+  nudged: string[][];
+};
 
 /** The ConfigStore's versioned config in process: real SQL (sql.js), KV in memory, a fake clock. */
-export async function testConfig(topology: Topology, opts: { storage?: TestStorage; kv?: ReturnType<typeof memoryKv>; clock?: ReturnType<typeof fakeClock>; afterWrite?: ConfigDeps["afterWrite"] } = {}): Promise<TestConfig> {
+export async function testConfig(
+  topology: Topology,
+  opts: {
+    storage?: TestStorage;
+    kv?: ReturnType<typeof memoryKv>;
+    clock?: ReturnType<typeof fakeClock>;
+    afterWrite?: ConfigDeps["afterWrite"];
+  } = {},
+): Promise<TestConfig> {
   const storage = opts.storage ?? (await testStorage());
   const kv = opts.kv ?? memoryKv();
   const clock = opts.clock ?? fakeClock();
   const nudged: string[][] = [];
   migrate(storage.sql);
-  const config = new VersionedConfig({ sql: storage.sql, transaction: storage.transaction, kv, topology, nudge: (edges) => nudged.push(edges), now: clock.now, afterWrite: opts.afterWrite });
+  const config = new VersionedConfig({
+    sql: storage.sql,
+    transaction: storage.transaction,
+    kv,
+    topology,
+    nudge: (edges) => nudged.push(edges),
+    now: clock.now,
+    afterWrite: opts.afterWrite,
+  });
   config.load();
   await config.reconcile();
   return { config, storage, kv, clock, nudged };
 }
 
-export const topologyOf = (services: Record<string, string[]>): Topology => ({ mesh: "test", services: Object.entries(services).map(([name, versions]) => ({ name, versions, calls: [] })) });
+export const topologyOf = (services: Record<string, string[]>): Topology => ({
+  mesh: "test",
+  services: Object.entries(services).map(([name, versions]) => ({ name, versions, calls: [] })),
+});
 
 /** YAML documents as the admin API hands them to the store (already schema-checked there). */
 export const docs = (yaml: string): Document[] => yaml.split(/^---$/m).map((d) => parse(d) as Document);
 
-export const serviceRoute = (name: string, service: string, backends: string) => `apiVersion: gateway.networking.k8s.io/v1
+export const serviceRoute = (
+  name: string,
+  service: string,
+  backends: string,
+) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: ${name} }
 spec:

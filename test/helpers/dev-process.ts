@@ -15,12 +15,33 @@ export type DevProcess = {
  * Spawns `isomesh dev` the way a user does, on ports workerd picks (`--port 0`: nothing probed, so
  * nothing to race), and waits until it prints that it is ready; the URLs are read from that output.
  */
-export async function startDev(args: { manifest: string; state: string; token?: string; extra?: string[] }): Promise<DevProcess> {
+export async function startDev(args: {
+  manifest: string;
+  state: string;
+  token?: string;
+  extra?: string[];
+}): Promise<DevProcess> {
   const token = args.token ?? "e2e-token-0123456789abcdef";
-  const proc = spawn(process.execPath, ["scripts/isomesh.mjs", "dev", "--manifest", args.manifest, "--port", "0", "--state", args.state, "--admin-token", token, ...(args.extra ?? [])], {
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      "scripts/isomesh.mjs",
+      "dev",
+      "--manifest",
+      args.manifest,
+      "--port",
+      "0",
+      "--state",
+      args.state,
+      "--admin-token",
+      token,
+      ...(args.extra ?? []),
+    ],
+    {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));

@@ -3,9 +3,15 @@ import { type TestStorage, testStorage } from "./sql-storage.ts";
 
 // workerd's crypto.subtle extension, for code under test that compares digests (admin tokens).
 const subtle = crypto.subtle as unknown as { timingSafeEqual?: (a: ArrayBuffer, b: ArrayBuffer) => boolean };
-subtle.timingSafeEqual ??= (a, b) => a.byteLength === b.byteLength && timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
+subtle.timingSafeEqual ??= (a, b) =>
+  a.byteLength === b.byteLength && timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
 
-export type TestState = { ctx: DurableObjectState; storage: TestStorage; alarm: () => number | null; ready: () => Promise<void> };
+export type TestState = {
+  ctx: DurableObjectState;
+  storage: TestStorage;
+  alarm: () => number | null;
+  ready: () => Promise<void>;
+};
 
 /**
  * A Durable Object's `ctx` in process: SQLite storage (sql.js) with `transactionSync`, the alarm

@@ -10,7 +10,12 @@ type Env = Record<string, Fetcher | string | undefined>;
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const [first, ...rest] = (request.headers.get("x-forward-to") ?? "").split(",").filter(Boolean);
-    if (!first) return Response.json({ app: env.SERVICE, caller: request.headers.get("x-isomesh-caller"), principal: request.headers.get("x-isomesh-principal") });
+    if (!first)
+      return Response.json({
+        app: env.SERVICE,
+        caller: request.headers.get("x-isomesh-caller"),
+        principal: request.headers.get("x-isomesh-principal"),
+      });
     const target = first === "FETCH" ? { fetch: (url: string, init: RequestInit) => fetch(url, init) } : env[first];
     if (!target || typeof target === "string") return new Response(`no binding ${first}`, { status: 599 });
     const headers = new Headers(request.headers);
@@ -19,10 +24,14 @@ export default {
     const cancelWhen = request.headers.get("x-forward-cancel-when");
     headers.delete("x-forward-cancel-when");
     const giveUp = cancelWhen ? new AbortController() : undefined;
-    if (cancelWhen) void fetch(cancelWhen).then((r) => r.body?.cancel()).finally(() => giveUp!.abort());
+    if (cancelWhen)
+      void fetch(cancelWhen)
+        .then((r) => r.body?.cancel())
+        .finally(() => giveUp!.abort());
     const extra = request.headers.get("x-forward-header");
     headers.delete("x-forward-header");
-    if (extra?.includes(":")) headers.set(extra.slice(0, extra.indexOf(":")).trim(), extra.slice(extra.indexOf(":") + 1).trim());
+    if (extra?.includes(":"))
+      headers.set(extra.slice(0, extra.indexOf(":")).trim(), extra.slice(extra.indexOf(":") + 1).trim());
     const spoof = request.headers.get("x-forward-spoof");
     if (spoof) headers.set("x-isomesh-principal", spoof);
     const url = !rest.length && request.headers.get("x-forward-url");

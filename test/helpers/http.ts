@@ -7,7 +7,10 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
  * An HTTP request with full control of headers (Node's fetch silently replaces Host, so hostname
  * routing is tested the way curl users do it: `-H Host:`).
  */
-export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResponse> {
+export function http(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     // A fresh connection each time: a kept-alive socket that workerd closed during a pause would fail the request ("socket hang up").
     const req = httpRequest(url, { method: opts.method ?? "GET", headers: opts.headers, agent: false }, (res) => {
@@ -16,7 +19,8 @@ export function http(url: string, opts: { method?: string; headers?: Record<stri
       res.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
         resolve({ status: res.statusCode ?? 0, headers, body, json: () => JSON.parse(body) });
       });
       res.on("error", reject);

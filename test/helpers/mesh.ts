@@ -11,8 +11,14 @@ export const VIEWER_TOKEN = "test-viewer-token-0123456789";
 export type TestMesh = MeshRuntime & {
   dir: string;
   /** A request to the gateway; `host` sets the Host header. */
-  get(path: string, opts?: { host?: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<HttpResponse>;
-  admin(path: string, opts?: { method?: string; body?: string; headers?: Record<string, string>; token?: string }): Promise<HttpResponse>;
+  get(
+    path: string,
+    opts?: { host?: string; method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<HttpResponse>;
+  admin(
+    path: string,
+    opts?: { method?: string; body?: string; headers?: Record<string, string>; token?: string },
+  ): Promise<HttpResponse>;
   /** POST /v1/apply?wait=true; throws unless 200. */
   apply(yaml: string): Promise<any>;
   logs: string[];
@@ -20,7 +26,10 @@ export type TestMesh = MeshRuntime & {
 };
 
 /** Starts a mesh from manifest text in a temporary folder, in workerd, on ports workerd picks (no probing race). */
-export async function startTestMesh(manifestYaml: string, opts: { persist?: boolean; stateDir?: string; gen?: Partial<GenOptions> } = {}): Promise<TestMesh> {
+export async function startTestMesh(
+  manifestYaml: string,
+  opts: { persist?: boolean; stateDir?: string; gen?: Partial<GenOptions> } = {},
+): Promise<TestMesh> {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "isomesh-test-"));
   const manifestPath = join(dir, "mesh.yaml");
   writeFileSync(manifestPath, manifestYaml);
@@ -36,9 +45,17 @@ export async function startTestMesh(manifestYaml: string, opts: { persist?: bool
     onLog: (l) => logs.push(l),
   });
   const get: TestMesh["get"] = (path, o = {}) =>
-    http(mesh.gatewayUrl + path, { method: o.method, body: o.body, headers: { ...(o.host ? { host: o.host } : {}), ...o.headers } });
+    http(mesh.gatewayUrl + path, {
+      method: o.method,
+      body: o.body,
+      headers: { ...(o.host ? { host: o.host } : {}), ...o.headers },
+    });
   const admin: TestMesh["admin"] = (path, o = {}) =>
-    http(mesh.adminUrl + path, { method: o.method, body: o.body, headers: { authorization: `Bearer ${o.token ?? TEST_TOKEN}`, ...o.headers } });
+    http(mesh.adminUrl + path, {
+      method: o.method,
+      body: o.body,
+      headers: { authorization: `Bearer ${o.token ?? TEST_TOKEN}`, ...o.headers },
+    });
   return {
     ...mesh,
     dir,

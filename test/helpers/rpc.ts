@@ -15,8 +15,18 @@ services:
 export type RpcAnswer = { value?: any; error?: { ctor: string; message: string; remote: boolean } };
 
 /** One RPC call made by web (test/fixtures/rpc/client.ts): its value, or the error web caught (class, message, remote). */
-export async function call(m: TestMesh, binding: string, method: string, args: unknown[] = [], opts: { read?: boolean } = {}): Promise<RpcAnswer> {
-  const res = await m.get("/call", { method: "POST", body: JSON.stringify({ binding, method, args, read: opts.read }), headers: { "content-type": "application/json" } });
+export async function call(
+  m: TestMesh,
+  binding: string,
+  method: string,
+  args: unknown[] = [],
+  opts: { read?: boolean } = {},
+): Promise<RpcAnswer> {
+  const res = await m.get("/call", {
+    method: "POST",
+    body: JSON.stringify({ binding, method, args, read: opts.read }),
+    headers: { "content-type": "application/json" },
+  });
   if (res.status !== 200) throw new Error(`web answered ${res.status}: ${res.body}`);
   return res.json<RpcAnswer>();
 }

@@ -23,7 +23,12 @@ export async function testStorage(): Promise<TestStorage> {
     }
     return cursor(rows);
   };
-  const sql = { exec, get databaseSize() { return 0; } } as unknown as SqlStorage;
+  const sql = {
+    exec,
+    get databaseSize() {
+      return 0;
+    },
+  } as unknown as SqlStorage;
   let depth = 0;
   const transaction = <T>(fn: () => T): T => {
     const name = `t${depth++}`;

@@ -40,10 +40,11 @@ export function tcpProxy(target: string): Promise<TcpProxy> {
         up() {
           isDown = false;
         },
-        close: () => new Promise<void>((done) => {
-          for (const s of open) s.destroy();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of open) s.destroy();
+            server.close(() => done());
+          }),
       });
     });
   });

@@ -21,10 +21,27 @@ const binding = (s: string) => s.toUpperCase().replace(/-/g, "_");
 
 function manifest(): string {
   const lines = ["name: scale", "services:"];
-  fronts.forEach((s, i) => lines.push(`  - name: ${s}`, `    versions: [{ name: v1, worker: ${forwarder} }]`, `    calls: [${midsOf(i).join(", ")}]`));
-  mids.forEach((s, m) => lines.push(`  - name: ${s}`, `    versions: [{ name: v1, worker: ${forwarder} }]`, `    calls: [${leavesOf(m).join(", ")}]`));
+  fronts.forEach((s, i) =>
+    lines.push(
+      `  - name: ${s}`,
+      `    versions: [{ name: v1, worker: ${forwarder} }]`,
+      `    calls: [${midsOf(i).join(", ")}]`,
+    ),
+  );
+  mids.forEach((s, m) =>
+    lines.push(
+      `  - name: ${s}`,
+      `    versions: [{ name: v1, worker: ${forwarder} }]`,
+      `    calls: [${leavesOf(m).join(", ")}]`,
+    ),
+  );
   // Leaves are echo backends; two versions on a few, so the split column has something to show.
-  leaves.forEach((s, l) => lines.push(`  - name: ${s}`, `    versions: [${l % 10 === 0 ? "{ name: v1, echo: true }, { name: v2, echo: true }" : "{ name: v1, echo: true }"}]`));
+  leaves.forEach((s, l) =>
+    lines.push(
+      `  - name: ${s}`,
+      `    versions: [${l % 10 === 0 ? "{ name: v1, echo: true }, { name: v2, echo: true }" : "{ name: v1, echo: true }"}]`,
+    ),
+  );
   return lines.join("\n") + "\n";
 }
 
@@ -51,7 +68,12 @@ beforeAll(async () => {
   fronts.forEach((fe, i) =>
     midsOf(i).forEach((mid) => {
       const m = mids.indexOf(mid);
-      for (const leaf of leavesOf(m)) calls.push(mesh.get(`/${fe}/x`, { headers: { "x-forward-to": `${binding(mid)},${binding(leaf)}` } }).then((r) => expect(r.status).toBe(200)));
+      for (const leaf of leavesOf(m))
+        calls.push(
+          mesh
+            .get(`/${fe}/x`, { headers: { "x-forward-to": `${binding(mid)},${binding(leaf)}` } })
+            .then((r) => expect(r.status).toBe(200)),
+        );
     }),
   );
   await Promise.all(calls);
@@ -80,10 +102,14 @@ describe("dashboard at 100 services", () => {
     const opened = Date.now();
     await page.goto(`${mesh.adminUrl}/ui#token=${TEST_TOKEN}`);
     // All 100 services, the gateway and the internet, with every call seen.
-    await page.waitForFunction(() => {
-      const graph = (window as any).isomeshDashboard?.graph;
-      return graph && graph.cy.nodes().length >= 102 && graph.cy.edges().length >= 101 && graph.timings.drawMs > 0;
-    }, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => {
+        const graph = (window as any).isomeshDashboard?.graph;
+        return graph && graph.cy.nodes().length >= 102 && graph.cy.edges().length >= 101 && graph.timings.drawMs > 0;
+      },
+      null,
+      { timeout: 60_000 },
+    );
     const shownMs = Date.now() - opened;
     const measured = await page.evaluate(() => {
       const view = (window as any).isomeshDashboard.graph;
@@ -94,11 +120,15 @@ describe("dashboard at 100 services", () => {
         nodes: nodes.length,
         // Model coordinates (zoom-independent), each node's box with its label.
         boxes: nodes.map((n: any) => box(n.boundingBox({ includeLabels: true, includeOverlays: false }), n.id())),
-        labels: nodes.map((n: any) => box(n.boundingBox({ includeNodes: false, includeLabels: true, includeOverlays: false }), n.id())),
+        labels: nodes.map((n: any) =>
+          box(n.boundingBox({ includeNodes: false, includeLabels: true, includeOverlays: false }), n.id()),
+        ),
         edgeLabels: view.cy.edges(".labelled").length,
       };
     });
-    console.log(`100 services: mesh ready in ${startMs} ms; the full graph was on screen ${shownMs} ms after the page opened; its dagre layout took ${measured.timings.layoutMs} ms, layout to painted frame ${measured.timings.drawMs} ms`);
+    console.log(
+      `100 services: mesh ready in ${startMs} ms; the full graph was on screen ${shownMs} ms after the page opened; its dagre layout took ${measured.timings.layoutMs} ms, layout to painted frame ${measured.timings.drawMs} ms`,
+    );
     expect(measured.nodes).toBe(102);
     expect(overlapping(measured.boxes)).toEqual([]);
     expect(overlapping(measured.labels)).toEqual([]);
@@ -112,7 +142,9 @@ describe("dashboard at 100 services", () => {
     // Search narrows the tables and highlights the match; focus shows one service's neighbours.
     await page.fill("#search", "mid-7");
     await page.waitForFunction(() => document.querySelectorAll("#services-table tr[data-service]").length === 1);
-    expect(await page.$$eval("#services-table tr[data-service]", (rows) => rows.map((r) => r.getAttribute("data-service")))).toEqual(["mid-7"]);
+    expect(
+      await page.$$eval("#services-table tr[data-service]", (rows) => rows.map((r) => r.getAttribute("data-service"))),
+    ).toEqual(["mid-7"]);
     await page.click('.focus-service[data-service="mid-7"]');
     const focus = await page.evaluate(() => {
       const cy = (window as any).isomeshDashboard.graph.cy;
@@ -121,10 +153,18 @@ describe("dashboard at 100 services", () => {
         const b = n.boundingBox({ includeLabels: true, includeOverlays: false });
         return { id: n.id(), x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 };
       });
-      const edgeLabels = cy.edges(".labelled").filter((e: any) => e.visible()).map((e: any) => {
-        const b = e.boundingBox({ includeEdges: false, includeNodes: false, includeLabels: true, includeOverlays: false });
-        return { id: e.id(), x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 };
-      });
+      const edgeLabels = cy
+        .edges(".labelled")
+        .filter((e: any) => e.visible())
+        .map((e: any) => {
+          const b = e.boundingBox({
+            includeEdges: false,
+            includeNodes: false,
+            includeLabels: true,
+            includeOverlays: false,
+          });
+          return { id: e.id(), x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 };
+        });
       return { visible: visible.map((n: any) => n.id()).sort(), boxes, edgeLabels };
     });
     expect(focus.visible).toEqual(["fe-2", "leaf-14", "leaf-15", "mid-7"]);
@@ -140,7 +180,8 @@ describe("dashboard at 100 services", () => {
     expect(await page.$$eval("#edge-table tr", (rows) => rows.length)).toBeLessThanOrEqual(13);
     expect(await page.textContent("#edges .summary")).toMatch(/\d+ synced/);
     // Only when asked for (ISOMESH_SCREENSHOTS=DIR).
-    if (process.env.ISOMESH_SCREENSHOTS) await page.screenshot({ path: `${process.env.ISOMESH_SCREENSHOTS}/dashboard-100.png` });
+    if (process.env.ISOMESH_SCREENSHOTS)
+      await page.screenshot({ path: `${process.env.ISOMESH_SCREENSHOTS}/dashboard-100.png` });
     await page.close();
   });
 });

@@ -23,10 +23,22 @@ describe("admin OIDC roles", () => {
   });
 
   it.each([
-    ["no audience", "    issuer: https://i\n    audiences: []\n    jwksUri: https://i/jwks\n", /admin\.oidc\.audiences: name the audience/],
+    [
+      "no audience",
+      "    issuer: https://i\n    audiences: []\n    jwksUri: https://i/jwks\n",
+      /admin\.oidc\.audiences: name the audience/,
+    ],
     ["no keys", "    issuer: https://i\n    audiences: [a]\n", /exactly one of jwks or jwksUri/],
-    ["an http JWKS", "    issuer: https://i\n    audiences: [a]\n    jwksUri: http://i/jwks\n", /jwksUri must be https/],
-    ["a private key", `    issuer: https://i\n    audiences: [a]\n    jwks: '{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}]}'\n`, /private key/],
+    [
+      "an http JWKS",
+      "    issuer: https://i\n    audiences: [a]\n    jwksUri: http://i/jwks\n",
+      /jwksUri must be https/,
+    ],
+    [
+      "a private key",
+      `    issuer: https://i\n    audiences: [a]\n    jwks: '{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}]}'\n`,
+      /private key/,
+    ],
   ])("the manifest refuses %s", (_label, oidcYaml, message) => {
     const text = `name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\nadmin:\n  oidc:\n${oidcYaml}`;
     expect(() => parseManifest(text, "mesh.yaml")).toThrow(message);
@@ -40,8 +52,14 @@ subtle.timingSafeEqual ??= (a, b) => Buffer.from(new Uint8Array(a)).equals(Buffe
 describe("admin auth with a broken ADMIN_OIDC", () => {
   it("keeps admin tokens working and refuses JWTs, saying why", async () => {
     const { authenticateAdmin } = await import("../../workers/control/api/auth.ts");
-    const env = { ADMIN_TOKEN: "static-editor-token-0123456789", ADMIN_OIDC: JSON.stringify({ issuer: "https://i", audiences: [] }) } as never;
-    expect(await authenticateAdmin(env, "static-editor-token-0123456789")).toEqual({ ok: true, principal: { name: "admin", role: "editor" } });
+    const env = {
+      ADMIN_TOKEN: "static-editor-token-0123456789",
+      ADMIN_OIDC: JSON.stringify({ issuer: "https://i", audiences: [] }),
+    } as never;
+    expect(await authenticateAdmin(env, "static-editor-token-0123456789")).toEqual({
+      ok: true,
+      principal: { name: "admin", role: "editor" },
+    });
     const jwt = await authenticateAdmin(env, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln");
     expect(jwt).toMatchObject({ ok: false, status: 401 });
     expect((jwt as { message: string }).message).toMatch(/ADMIN_OIDC\) is invalid: audiences: name the audience/);
@@ -51,7 +69,10 @@ describe("admin auth with a broken ADMIN_OIDC", () => {
 describe("admin auth with a broken ADMIN_TOKENS secret", () => {
   it("keeps ADMIN_TOKEN working and says what is wrong with the secret", async () => {
     const { authenticateAdmin } = await import("../../workers/control/api/auth.ts");
-    const env = { ADMIN_TOKEN: "break-glass-token-0123456789", ADMIN_TOKENS: '[{"name":"ops","token":"short","role":"editor"}]' } as never;
+    const env = {
+      ADMIN_TOKEN: "break-glass-token-0123456789",
+      ADMIN_TOKENS: '[{"name":"ops","token":"short","role":"editor"}]',
+    } as never;
     expect(await authenticateAdmin(env, "break-glass-token-0123456789")).toMatchObject({ ok: true });
     const other = await authenticateAdmin(env, "short");
     expect(other).toMatchObject({ ok: false, status: 401 });

@@ -6,7 +6,16 @@ import { waterfall } from "../../scripts/cli/commands/observe.ts";
 
 describe("CLI rendering of cancelled and mirrored requests", () => {
   it("explain --send names a hop whose caller gave up, with the time until then", () => {
-    const text = renderHops([{ edge: "ratings-edge", caller: "reviews", status: 0, durationMs: 2501, decisions: [{ stage: "cancel", decision: "the caller gave up after 2501 ms" }], children: [] }]);
+    const text = renderHops([
+      {
+        edge: "ratings-edge",
+        caller: "reviews",
+        status: 0,
+        durationMs: 2501,
+        decisions: [{ stage: "cancel", decision: "the caller gave up after 2501 ms" }],
+        children: [],
+      },
+    ]);
     expect(text).toContain("ratings-edge caller reviews → cancelled: the caller gave up after 2501 ms");
   });
 

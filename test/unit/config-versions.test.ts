@@ -4,7 +4,8 @@ import { MAX_STORED_DOCUMENT_BYTES } from "../../workers/control/config-store/pl
 import { docs, serviceRoute, testConfig, topologyOf } from "../helpers/config-store.ts";
 
 const topology = topologyOf({ web: ["v1", "v2"], api: ["v1"] });
-const route = (version: string, name = "web") => docs(serviceRoute(name, "web", `[{ name: web, version: ${version} }]`));
+const route = (version: string, name = "web") =>
+  docs(serviceRoute(name, "web", `[{ name: web, version: ${version} }]`));
 const by = { by: "alice" };
 
 describe("versioned config: one commit path", () => {
@@ -20,20 +21,34 @@ describe("versioned config: one commit path", () => {
   it("versions an apply: resources, history, snapshots in KV before the commit, nudges the edges it republished", async () => {
     const { config, kv, nudged } = await testConfig(topology);
     const result = await config.apply(route("v1"), by);
-    expect(result).toMatchObject({ ok: true, version: 1, changes: [{ kind: "HTTPRoute", name: "web", op: "added" }], republished: ["web-edge"] });
+    expect(result).toMatchObject({
+      ok: true,
+      version: 1,
+      changes: [{ kind: "HTTPRoute", name: "web", op: "added" }],
+      republished: ["web-edge"],
+    });
     const hash = config.wantedHashes().get("web-edge")!;
-    expect(JSON.parse(kv.data.get(snapshotKey("web-edge", hash))!).vhosts[0].routes[0].backends).toEqual([{ service: "web", version: "v1", weight: 1 }]);
+    expect(JSON.parse(kv.data.get(snapshotKey("web-edge", hash))!).vhosts[0].routes[0].backends).toEqual([
+      { service: "web", version: "v1", weight: 1 },
+    ]);
     expect(kv.data.has(shardKey(config.beacon().shards.find((s) => s)!))).toBe(true);
     expect(config.beacon().version).toBe(1);
     expect(nudged).toEqual([["web-edge"]]);
-    expect(config.history()).toEqual([{ version: 1, at: expect.any(String), by: "alice", changes: [{ kind: "HTTPRoute", name: "web", op: "added" }] }]);
+    expect(config.history()).toEqual([
+      { version: 1, at: expect.any(String), by: "alice", changes: [{ kind: "HTTPRoute", name: "web", op: "added" }] },
+    ]);
   });
 
   it("changes nothing for an identical apply, a dry run or a stale If-Match", async () => {
     const { config } = await testConfig(topology);
     await config.apply(route("v1"), by);
     expect(await config.apply(route("v1"), by)).toMatchObject({ ok: true, version: 1, changes: [] });
-    expect(await config.apply(route("v2"), { ...by, dryRun: true })).toMatchObject({ ok: true, version: 2, dryRun: true, changes: [{ op: "changed", fields: ["spec.rules"] }] });
+    expect(await config.apply(route("v2"), { ...by, dryRun: true })).toMatchObject({
+      ok: true,
+      version: 2,
+      dryRun: true,
+      changes: [{ op: "changed", fields: ["spec.rules"] }],
+    });
     expect(await config.apply(route("v2"), { ...by, ifMatch: 0 })).toMatchObject({ ok: false, status: 409 });
     expect(config.version()).toBe(1);
   });
@@ -41,15 +56,26 @@ describe("versioned config: one commit path", () => {
   it("refuses a change whose own references are broken, naming the field, and stores nothing", async () => {
     const { config } = await testConfig(topology);
     const result = await config.apply(route("v9"), by);
-    expect(result).toMatchObject({ ok: false, status: 422, errors: [{ resource: "HTTPRoute/web", path: "spec.rules[0].backendRefs[0].version" }] });
+    expect(result).toMatchObject({
+      ok: false,
+      status: 422,
+      errors: [{ resource: "HTTPRoute/web", path: "spec.rules[0].backendRefs[0].version" }],
+    });
     expect(config.version()).toBe(0);
   });
 
   it("refuses a resource too large for one SQLite row", async () => {
     const { config } = await testConfig(topology);
     const [doc] = route("v1");
-    const huge = { ...doc, metadata: { ...doc.metadata, annotations: { blob: "x".repeat(MAX_STORED_DOCUMENT_BYTES) } } };
-    expect(await config.apply([huge], by)).toMatchObject({ ok: false, status: 422, errors: [{ resource: "HTTPRoute/web", message: expect.stringMatching(/store keeps resources up to/) }] });
+    const huge = {
+      ...doc,
+      metadata: { ...doc.metadata, annotations: { blob: "x".repeat(MAX_STORED_DOCUMENT_BYTES) } },
+    };
+    expect(await config.apply([huge], by)).toMatchObject({
+      ok: false,
+      status: 422,
+      errors: [{ resource: "HTTPRoute/web", message: expect.stringMatching(/store keeps resources up to/) }],
+    });
   });
 
   it("serializes concurrent changes: each a version, none lost", async () => {
@@ -81,9 +107,13 @@ describe("history and rollback", () => {
         { kind: "HTTPRoute", name: "other", before: null, after: route("v1", "other")[0] },
       ],
     });
-    expect(config.historyDetail(3)?.resources).toEqual([{ kind: "HTTPRoute", name: "other", before: route("v1", "other")[0], after: null }]);
+    expect(config.historyDetail(3)?.resources).toEqual([
+      { kind: "HTTPRoute", name: "other", before: route("v1", "other")[0], after: null },
+    ]);
     expect(config.historyDetail(4)).toBeUndefined();
-    expect(config.historyWithDocuments(1)[0].changes).toEqual([{ kind: "HTTPRoute", name: "other", op: "removed", before: route("v1", "other")[0] }]);
+    expect(config.historyWithDocuments(1)[0].changes).toEqual([
+      { kind: "HTTPRoute", name: "other", op: "removed", before: route("v1", "other")[0] },
+    ]);
   });
 
   it("rolls back to the config of an earlier version as a new version, bringing deleted resources back", async () => {

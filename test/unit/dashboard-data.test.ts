@@ -9,13 +9,33 @@ import { timeline } from "../../shared/telemetry/timeline.ts";
 const row = (window: number, count: number, code = 200) => {
   const buckets = emptyBuckets();
   buckets[3] = count;
-  return { window, reporter: "web-edge", source: "gateway", destination: "web", version: "v1", route: "r", code, count, sumMs: count, buckets, retries: 0, flags: {} };
+  return {
+    window,
+    reporter: "web-edge",
+    source: "gateway",
+    destination: "web",
+    version: "v1",
+    route: "r",
+    code,
+    count,
+    sumMs: count,
+    buckets,
+    retries: 0,
+    flags: {},
+  };
 };
 
 describe("sparkline history (GET /v1/stats/history)", () => {
   it("has a point per 10 s step for every service, traffic or not; the running step is rated by its elapsed time", () => {
     const now = 1_000_055_000; // 5 s into the step that started at ..050_000
-    const t = timeline([row(1_000_020_000, 20), row(1_000_020_000, 10, 503), row(1_000_050_000, 5)], (s) => s.destination, ["web", "api"], now - 60_000, now, 10_000);
+    const t = timeline(
+      [row(1_000_020_000, 20), row(1_000_020_000, 10, 503), row(1_000_050_000, 5)],
+      (s) => s.destination,
+      ["web", "api"],
+      now - 60_000,
+      now,
+      10_000,
+    );
     const web = t.get("web")!;
     expect(web.map((p) => p.requests)).toEqual([0, 0, 0, 30, 0, 0, 5]);
     expect(web[3]).toMatchObject({ at: new Date(1_000_020_000).toISOString(), rps: 3, successRate: 0.667 });
@@ -29,12 +49,27 @@ const topology = { mesh: "m", services: [{ name: "reviews", versions: ["v1", "v2
 const compile = (yaml: string) => {
   const { parsed, errors } = validateDocuments(yaml ? yaml.split("\n---\n").map((d) => parse(d)) : []);
   expect(errors).toEqual([]);
-  return compileSnapshot(topology, "reviews-edge", parsed.map((p) => ({ resource: p.resource, createdAt: 0 })), 1);
+  return compileSnapshot(
+    topology,
+    "reviews-edge",
+    parsed.map((p) => ({ resource: p.resource, createdAt: 0 })),
+    1,
+  );
 };
 
 describe("configured split (GET /v1/splits), read from the compiled snapshot", () => {
   it("is an equal split with no route", () => {
-    expect(configuredSplit(compile(""))).toEqual([{ source: "default (no route)", match: "", weights: [{ version: "v1", percent: 33.3 }, { version: "v2", percent: 33.3 }, { version: "v3", percent: 33.3 }] }]);
+    expect(configuredSplit(compile(""))).toEqual([
+      {
+        source: "default (no route)",
+        match: "",
+        weights: [
+          { version: "v1", percent: 33.3 },
+          { version: "v2", percent: 33.3 },
+          { version: "v3", percent: 33.3 },
+        ],
+      },
+    ]);
   });
 
   it("lists matching rules first and the catch-all's weights in percent", () => {
@@ -51,7 +86,14 @@ spec:
     );
     expect(split).toEqual([
       { source: "HTTPRoute/reviews rule 1", match: "end-user: jason", weights: [{ version: "v2", percent: 100 }] },
-      { source: "HTTPRoute/reviews rule 2", match: "", weights: [{ version: "v1", percent: 75 }, { version: "v3", percent: 25 }] },
+      {
+        source: "HTTPRoute/reviews rule 2",
+        match: "",
+        weights: [
+          { version: "v1", percent: 75 },
+          { version: "v3", percent: 25 },
+        ],
+      },
     ]);
   });
 });

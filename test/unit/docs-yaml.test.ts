@@ -21,7 +21,12 @@ import { describeIssue } from "../../scripts/cli/client.ts";
 const files = (dir: string): string[] =>
   readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 
-const docs = ["README.md", ...readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => join("docs", f))];
+const docs = [
+  "README.md",
+  ...readdirSync("docs")
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => join("docs", f)),
+];
 const blocks = docs.flatMap((file) => {
   const out: { where: string; text: string }[] = [];
   const lines = readFileSync(file, "utf8").split("\n");
@@ -50,7 +55,9 @@ function problems(text: string, kind: Kind): string[] {
     if (parsed[0]?.errors.length) return [`invalid YAML: ${parsed[0].errors[0].message}`];
     const m = (parsed[0]?.toJS() ?? {}) as Record<string, unknown>;
     try {
-      parseManifest(JSON.stringify({ name: "docs", services: [{ name: "web", versions: [{ name: "v1", echo: true }] }], ...m }));
+      parseManifest(
+        JSON.stringify({ name: "docs", services: [{ name: "web", versions: [{ name: "v1", echo: true }] }], ...m }),
+      );
       return [];
     } catch (e) {
       return (e as Error).message.split("\n");
@@ -66,8 +73,12 @@ function promtool(text: string): string[] {
   if (!bin) {
     // CI installs Debian's prometheus package (.ci/run); locally promtool is optional, so check the shape.
     if (process.env.CI) return ["promtool is required in CI"];
-    const config = parseAllDocuments(text)[0]?.toJS() as { scrape_configs?: { job_name?: unknown; static_configs?: unknown }[] };
-    return config.scrape_configs?.every((j) => typeof j.job_name === "string" && Array.isArray(j.static_configs)) ? [] : ["scrape_configs need job_name and static_configs"];
+    const config = parseAllDocuments(text)[0]?.toJS() as {
+      scrape_configs?: { job_name?: unknown; static_configs?: unknown }[];
+    };
+    return config.scrape_configs?.every((j) => typeof j.job_name === "string" && Array.isArray(j.static_configs))
+      ? []
+      : ["scrape_configs need job_name and static_configs"];
   }
   const dir = mkdtempSync(join(tmpdir(), "isomesh-prom-"));
   try {
@@ -89,7 +100,11 @@ describe("every YAML in the docs and examples is valid", () => {
     expect(problems(b.text, kindOf(b.text))).toEqual([]);
   });
 
-  it.each(files("examples").filter((f) => /\.ya?ml$/.test(f)).map((f) => [relative(".", f)]))("%s", (file) => {
+  it.each(
+    files("examples")
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => [relative(".", f)]),
+  )("%s", (file) => {
     const text = readFileSync(file, "utf8");
     const kind = /(^|\/)mesh[^/]*\.ya?ml$/.test(file) ? "manifest" : "resources";
     expect(problems(text, kind)).toEqual([]);
@@ -97,7 +112,11 @@ describe("every YAML in the docs and examples is valid", () => {
 
   // Bookinfo's task and security files are meant to be applied to the Bookinfo mesh: beyond the
   // schema, every service, version and gateway they name must exist there (the checks apply runs).
-  it.each(files("examples/bookinfo").filter((f) => /\/(tasks|security)\/.*\.ya?ml$/.test(f)).map((f) => [relative(".", f)]))("%s applies to Bookinfo", (file) => {
+  it.each(
+    files("examples/bookinfo")
+      .filter((f) => /\/(tasks|security)\/.*\.ya?ml$/.test(f))
+      .map((f) => [relative(".", f)]),
+  )("%s applies to Bookinfo", (file) => {
     const manifest = parseManifest(readFileSync("examples/bookinfo/mesh-egress.yaml", "utf8"));
     const defaults = manifest.defaults.map((d) => readFileSync(join("examples/bookinfo", d), "utf8"));
     const byId = new Map<string, Resource>();

@@ -20,7 +20,10 @@ describe("the production edge bundle", () => {
     ["zod's full build", /node_modules\/zod\/(index\.js|v4\/classic\/)/],
     ["yaml", /node_modules\/yaml\//],
     ["the control plane", /^workers\/control\//],
-    ["admin-side validation (resource kinds, parsing, did-you-mean)", /^shared\/resources\/(index|parse|issues|unknown-fields|stored|limits)\.ts$/],
+    [
+      "admin-side validation (resource kinds, parsing, did-you-mean)",
+      /^shared\/resources\/(index|parse|issues|unknown-fields|stored|limits)\.ts$/,
+    ],
     ["the manifest and its analysis", /^shared\/(manifest\/(parse|schema|mesh-config)|analyze\/)/],
   ])("holds nothing of %s", (_what, pattern) => expect(inputs.filter((p) => pattern.test(p))).toEqual([]));
 
@@ -40,11 +43,22 @@ describe("every edge of a generated mesh", () => {
   const bundle = join(dir, "gen", EDGE_BUNDLE_DIR, "index.js");
 
   it("uploads the one bundle as is, with its own bootstrap snapshot as a text module", () => {
-    expect(edges.map((w) => w.name).sort()).toEqual(["details-edge", "gateway", "productpage-edge", "ratings-edge", "reviews-edge"]);
+    expect(edges.map((w) => w.name).sort()).toEqual([
+      "details-edge",
+      "gateway",
+      "productpage-edge",
+      "ratings-edge",
+      "reviews-edge",
+    ]);
     for (const w of edges) {
       const folder = dirname(w.configPath);
       expect(resolve(folder, w.config.main), w.name).toBe(bundle);
-      expect(w.config).toMatchObject({ no_bundle: true, base_dir: ".", upload_source_maps: true, rules: [{ type: "Text", globs: [BOOTSTRAP_MODULE], fallthrough: false }] });
+      expect(w.config).toMatchObject({
+        no_bundle: true,
+        base_dir: ".",
+        upload_source_maps: true,
+        rules: [{ type: "Text", globs: [BOOTSTRAP_MODULE], fallthrough: false }],
+      });
       expect(w.config).not.toHaveProperty("define");
       const bootstrap = Snapshot.parse(JSON.parse(readFileSync(join(folder, BOOTSTRAP_MODULE), "utf8")));
       expect(bootstrap.edge).toBe(w.name);

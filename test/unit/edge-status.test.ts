@@ -6,13 +6,24 @@ import { testStorage } from "../helpers/sql-storage.ts";
 
 const NOW = 1_000_000;
 const WINDOW = 60_000;
-const row = (edge: string, isolate: string, hash: string, ageMs: number, extra: Partial<IsolateRow> = {}): IsolateRow => ({ edge, isolate, version: 3, hash, state: "synced", error: null, last_seen: NOW - ageMs, ...extra });
+const row = (
+  edge: string,
+  isolate: string,
+  hash: string,
+  ageMs: number,
+  extra: Partial<IsolateRow> = {},
+): IsolateRow => ({ edge, isolate, version: 3, hash, state: "synced", error: null, last_seen: NOW - ageMs, ...extra });
 
 describe("edge sync states (GET /v1/status)", () => {
   it.each([
     ["every live isolate runs the wanted snapshot", [row("e", "a", "h1", 1), row("e", "b", "h1", 10)], "synced", 2],
     ["one live isolate runs an older snapshot", [row("e", "a", "h1", 1), row("e", "b", "h0", 10)], "stale", 2],
-    ["one refused a snapshot", [row("e", "a", "h0", 1, { state: "rejected", error: "checksum mismatch" })], "rejected", 1],
+    [
+      "one refused a snapshot",
+      [row("e", "a", "h0", 1, { state: "rejected", error: "checksum mismatch" })],
+      "rejected",
+      1,
+    ],
     ["no isolate reported in the window", [row("e", "a", "h0", WINDOW + 1)], "idle", 0],
     ["nothing ever reported", [], "idle", 0],
   ])("%s", (_n, rows, state, isolates) => {
@@ -26,8 +37,14 @@ describe("edge sync states (GET /v1/status)", () => {
   });
 
   it("counts convergence over edges with a live isolate only: an idle edge is not behind", () => {
-    const wanted = new Map([["a", "h1"], ["b", "h1"], ["c", "h1"]]);
-    expect(edgeStates(["a", "b", "c"], wanted, [row("a", "1", "h1", 1), row("b", "1", "h0", 1)], NOW - WINDOW).converged).toBe(0.5);
+    const wanted = new Map([
+      ["a", "h1"],
+      ["b", "h1"],
+      ["c", "h1"],
+    ]);
+    expect(
+      edgeStates(["a", "b", "c"], wanted, [row("a", "1", "h1", 1), row("b", "1", "h0", 1)], NOW - WINDOW).converged,
+    ).toBe(0.5);
     expect(edgeStates(["a", "b", "c"], wanted, [row("a", "1", "h1", 1)], NOW - WINDOW).converged).toBe(1);
     expect(edgeStates(["a"], wanted, [], NOW - WINDOW).converged).toBe(1);
   });
@@ -40,10 +57,19 @@ describe("edge status board: nudges", () => {
     const board = new EdgeStatusBoard(sql, WINDOW, fakeClock(NOW).now);
     let answer!: (r: { edge: string; isolate: string; version: number; hash: string; state: "synced" }) => void;
     board.track(new Map([["e", new Promise((r) => (answer = r))]]));
-    expect(board.status(2, ["e", "f"], new Map([["e", "h2"]]))).toMatchObject({ edges: [{ edge: "e", state: "stale", isolates: 0 }, { edge: "f", state: "idle" }], converged: 0 });
+    expect(board.status(2, ["e", "f"], new Map([["e", "h2"]]))).toMatchObject({
+      edges: [
+        { edge: "e", state: "stale", isolates: 0 },
+        { edge: "f", state: "idle" },
+      ],
+      converged: 0,
+    });
     answer({ edge: "e", isolate: "a", version: 2, hash: "h2", state: "synced" });
     await new Promise((r) => setTimeout(r, 0));
-    expect(board.status(2, ["e"], new Map([["e", "h2"]]))).toMatchObject({ edges: [{ edge: "e", state: "synced", isolates: 1 }], converged: 1 });
+    expect(board.status(2, ["e"], new Map([["e", "h2"]]))).toMatchObject({
+      edges: [{ edge: "e", state: "synced", isolates: 1 }],
+      converged: 1,
+    });
   });
 
   it("shows an edge whose nudge failed as idle again", async () => {
@@ -64,13 +90,28 @@ describe("edge status board", () => {
     const board = new EdgeStatusBoard(sql, WINDOW, clock.now);
     board.report({ edge: "e", isolate: "a", version: 5, hash: "h5", state: "synced" });
     board.report({ edge: "e", isolate: "a", version: 4, hash: "h4", state: "synced" });
-    expect(board.status(5, ["e", "f"], new Map([["e", "h5"], ["f", "hf"]]))).toMatchObject({
+    expect(
+      board.status(
+        5,
+        ["e", "f"],
+        new Map([
+          ["e", "h5"],
+          ["f", "hf"],
+        ]),
+      ),
+    ).toMatchObject({
       version: 5,
-      edges: [{ edge: "e", state: "synced", version: 5, isolates: 1 }, { edge: "f", state: "idle", version: null, isolates: 0, lastSeen: null }],
+      edges: [
+        { edge: "e", state: "synced", version: 5, isolates: 1 },
+        { edge: "f", state: "idle", version: null, isolates: 0, lastSeen: null },
+      ],
       converged: 1,
     });
     clock.advance(WINDOW + 1);
-    expect(board.status(5, ["e"], new Map([["e", "h5"]])).edges[0]).toMatchObject({ state: "idle", lastSeen: new Date(NOW).toISOString() });
+    expect(board.status(5, ["e"], new Map([["e", "h5"]])).edges[0]).toMatchObject({
+      state: "idle",
+      lastSeen: new Date(NOW).toISOString(),
+    });
     clock.advance(20 * WINDOW);
     expect(board.status(5, ["e"], new Map([["e", "h5"]])).edges[0]).toMatchObject({ state: "idle", lastSeen: null }); // forgotten after 10 windows
   });

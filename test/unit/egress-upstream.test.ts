@@ -18,7 +18,12 @@ const snapshot: Snapshot = {
   vhosts: [],
   defaultBackends: [],
   externals: [
-    { name: "partner", hosts: ["api.partner.example"], ports: [{ number: 443, protocol: "HTTPS" }], clientCertificate: "PARTNER_CERT" },
+    {
+      name: "partner",
+      hosts: ["api.partner.example"],
+      ports: [{ number: 443, protocol: "HTTPS" }],
+      clientCertificate: "PARTNER_CERT",
+    },
     { name: "public", hosts: ["api.public.example"], ports: [{ number: 443, protocol: "HTTPS" }] },
   ],
   meshConfig: DEFAULT_MESH_CONFIG,
@@ -26,7 +31,13 @@ const snapshot: Snapshot = {
 
 function fakeCertificate() {
   const calls: Request[] = [];
-  return { calls, fetch: async (url: string, init: RequestInit) => (calls.push(new Request(url, init)), new Response("ok", { headers: { "x-isomesh-backend": "forged" } })) };
+  return {
+    calls,
+    fetch: async (url: string, init: RequestInit) => (
+      calls.push(new Request(url, init)),
+      new Response("ok", { headers: { "x-isomesh-backend": "forged" } })
+    ),
+  };
 }
 
 const exchange = (url: string, headers: Record<string, string>, snap = snapshot) =>
@@ -59,6 +70,8 @@ describe("egress upstream", () => {
   it("refuses to call without the certificate it was told to present", async () => {
     const send = upstreamFor(snapshot, {} as EdgeEnv);
     const x = exchange("https://api.partner.example/", {});
-    expect(() => send(x, { service: "partner", weight: 1 }, null, new AbortController().signal)).toThrow(/no mtls_certificates binding PARTNER_CERT/);
+    expect(() => send(x, { service: "partner", weight: 1 }, null, new AbortController().signal)).toThrow(
+      /no mtls_certificates binding PARTNER_CERT/,
+    );
   });
 });

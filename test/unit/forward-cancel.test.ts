@@ -28,7 +28,11 @@ describe("forward when the caller gives up", () => {
       flags: new Set<string>(),
       record: NO_RECORD,
     } as unknown as Exchange;
-    const sent = forward(upstream, { onRequest: () => {}, allowRetry: () => true, onTry: (_x, status) => void reported.push(status) })(x, () => Promise.reject(new Error("last stage")));
+    const sent = forward(upstream, {
+      onRequest: () => {},
+      allowRetry: () => true,
+      onTry: (_x, status) => void reported.push(status),
+    })(x, () => Promise.reject(new Error("last stage")));
     await new Promise((r) => setTimeout(r, 5));
     caller.abort();
     await expect(sent).rejects.toMatchObject({ code: "upstream_failure" }); // answers nobody: the telemetry stage has recorded code 0

@@ -28,7 +28,12 @@ describe("identity from the gateway: carried whole, read fail-closed", () => {
     ["a principal that is not the claims' iss/sub", "https://login.example/root", header, /not the claims/],
     ["claims that are not base64url", principal, "not base64!", /not base64url/],
     ["claims that are not JSON", principal, b64("{nope"), /not base64url JSON/],
-    ["claims that are not UTF-8", principal, Buffer.from([0x7b, 0xff, 0x7d]).toString("base64url"), /not base64url JSON/],
+    [
+      "claims that are not UTF-8",
+      principal,
+      Buffer.from([0x7b, 0xff, 0x7d]).toString("base64url"),
+      /not base64url JSON/,
+    ],
     ["claims that are a list", principal, b64("[1,2]"), /not a JSON object/],
     ["claims that are null", principal, b64("null"), /not a JSON object/],
     ["claims larger than a token may be", principal, "a".repeat(8193), /larger than 8192/],
@@ -40,20 +45,62 @@ describe("identity from the gateway: carried whole, read fail-closed", () => {
 });
 
 const rule = (outputs: { header: string; claim: string }[], issuer = "https://login.example"): JwtRuleConfig => ({
-  policy: "p", issuer, audiences: [], fromHeaders: [], fromParams: [], forwardOriginalToken: false, outputClaimToHeaders: outputs, clockSkewSeconds: 60,
+  policy: "p",
+  issuer,
+  audiences: [],
+  fromHeaders: [],
+  fromParams: [],
+  forwardOriginalToken: false,
+  outputClaimToHeaders: outputs,
+  clockSkewSeconds: 60,
 });
 
 describe("claim-derived headers (outputClaimToHeaders)", () => {
-  const rules = [rule([{ header: "X-User", claim: "sub" }, { header: "x-groups", claim: "groups" }]), rule([{ header: "x-other", claim: "sub" }], "https://other.example")];
+  const rules = [
+    rule([
+      { header: "X-User", claim: "sub" },
+      { header: "x-groups", claim: "groups" },
+    ]),
+    rule([{ header: "x-other", claim: "sub" }], "https://other.example"),
+  ];
   const all = outputHeadersOf(rules);
 
   it("names every header any rule writes, lower-case", () => expect(all).toEqual(["x-user", "x-groups", "x-other"]));
 
   it.each([
-    ["a verified identity sets its rule's headers and removes the rest", [rules[0]], claims, [["x-user", "ann"], ["x-groups", '["a","b"]'], ["x-other", undefined]]],
-    ["no identity removes them all", [], undefined, [["x-user", undefined], ["x-groups", undefined], ["x-other", undefined]]],
-    ["a claim the token lacks removes its header", [rules[0]], { sub: "ann" }, [["x-user", "ann"], ["x-groups", undefined], ["x-other", undefined]]],
-  ] as const)("%s", (_name, verifiedBy, c, expected) => expect(derivedHeaders(all, [...verifiedBy], c)).toEqual(expected));
+    [
+      "a verified identity sets its rule's headers and removes the rest",
+      [rules[0]],
+      claims,
+      [
+        ["x-user", "ann"],
+        ["x-groups", '["a","b"]'],
+        ["x-other", undefined],
+      ],
+    ],
+    [
+      "no identity removes them all",
+      [],
+      undefined,
+      [
+        ["x-user", undefined],
+        ["x-groups", undefined],
+        ["x-other", undefined],
+      ],
+    ],
+    [
+      "a claim the token lacks removes its header",
+      [rules[0]],
+      { sub: "ann" },
+      [
+        ["x-user", "ann"],
+        ["x-groups", undefined],
+        ["x-other", undefined],
+      ],
+    ],
+  ] as const)("%s", (_name, verifiedBy, c, expected) =>
+    expect(derivedHeaders(all, [...verifiedBy], c)).toEqual(expected),
+  );
 
   it.each([
     ["ann", "ann"],

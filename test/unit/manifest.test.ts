@@ -8,24 +8,57 @@ describe("manifest", () => {
   it("parses the Bookinfo manifest", () => {
     const m = parseManifest(readFileSync("examples/bookinfo/mesh.yaml", "utf8"));
     expect(m.name).toBe("bookinfo");
-    expect(topologyOf(m).services.find((s) => s.name === "reviews")).toEqual({ name: "reviews", versions: ["v1", "v2", "v3"], calls: ["ratings"] });
-    expect(m.services.find((s) => s.name === "reviews")!.versions[2].vars).toEqual({ VERSION: "v3", STAR_COLOR: "red" });
+    expect(topologyOf(m).services.find((s) => s.name === "reviews")).toEqual({
+      name: "reviews",
+      versions: ["v1", "v2", "v3"],
+      calls: ["ratings"],
+    });
+    expect(m.services.find((s) => s.name === "reviews")!.versions[2].vars).toEqual({
+      VERSION: "v3",
+      STAR_COLOR: "red",
+    });
   });
 
   it("accepts echo versions with failure controls", () => {
-    const m = parseManifest("name: x\nservices:\n  - name: a\n    versions:\n      - { name: v1, echo: true }\n      - { name: c, echo: { status: 500, failRate: 0.3, delayMs: 50 } }\n");
+    const m = parseManifest(
+      "name: x\nservices:\n  - name: a\n    versions:\n      - { name: v1, echo: true }\n      - { name: c, echo: { status: 500, failRate: 0.3, delayMs: 50 } }\n",
+    );
     expect(m.services[0].versions[1].echo).toEqual({ status: 500, failRate: 0.3, delayMs: 50 });
   });
 
   const bad: [string, string, RegExp][] = [
     ["missing services", "name: x\n", /mesh\.yaml: services: /],
-    ["version with neither worker nor echo", "name: x\nservices:\n  - name: a\n    versions:\n      - { name: v1 }\n", /services\[0\]\.versions\[0\].*exactly one of `worker` or `echo`/],
-    ["unknown callee", "name: x\nservices:\n  - name: a\n    versions: [{ name: v1, echo: true }]\n    calls: [b]\n", /services\[0\]\.calls\[0\]: unknown service "b"/],
-    ["duplicate service", "name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\n  - { name: a, versions: [{ name: v1, echo: true }] }\n", /services\[1\]\.name: duplicate service "a"/],
-    ["bad name", "name: x\nservices:\n  - { name: A_b, versions: [{ name: v1, echo: true }] }\n", /services\[0\]\.name: must be lower-case/],
-    ["failRate out of range", "name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: { failRate: 2 } }] }\n", /services\[0\]\.versions\[0\]\.echo/],
+    [
+      "version with neither worker nor echo",
+      "name: x\nservices:\n  - name: a\n    versions:\n      - { name: v1 }\n",
+      /services\[0\]\.versions\[0\].*exactly one of `worker` or `echo`/,
+    ],
+    [
+      "unknown callee",
+      "name: x\nservices:\n  - name: a\n    versions: [{ name: v1, echo: true }]\n    calls: [b]\n",
+      /services\[0\]\.calls\[0\]: unknown service "b"/,
+    ],
+    [
+      "duplicate service",
+      "name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\n  - { name: a, versions: [{ name: v1, echo: true }] }\n",
+      /services\[1\]\.name: duplicate service "a"/,
+    ],
+    [
+      "bad name",
+      "name: x\nservices:\n  - { name: A_b, versions: [{ name: v1, echo: true }] }\n",
+      /services\[0\]\.name: must be lower-case/,
+    ],
+    [
+      "failRate out of range",
+      "name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: { failRate: 2 } }] }\n",
+      /services\[0\]\.versions\[0\]\.echo/,
+    ],
     ["unknown field", "name: x\nbogus: 1\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\n", /bogus/],
-    ["reserved name", "name: x\nservices:\n  - { name: gateway, versions: [{ name: v1, echo: true }] }\n", /"gateway" is reserved/],
+    [
+      "reserved name",
+      "name: x\nservices:\n  - { name: gateway, versions: [{ name: v1, echo: true }] }\n",
+      /"gateway" is reserved/,
+    ],
     ["invalid YAML", "name: [x\n", /invalid YAML/],
   ];
   it.each(bad)("rejects %s, naming the file and field", (_label, text, message) => {
@@ -41,5 +74,7 @@ describe("durations (Gateway API)", () => {
     ["1h", 3_600_000],
     ["0s", 0],
   ])("%s = %d ms", (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(["", "7", "1.5s", "-1s", "1d", "s", "1s2"])("rejects %j", (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(["", "7", "1.5s", "-1s", "1d", "s", "1s2"])("rejects %j", (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 });

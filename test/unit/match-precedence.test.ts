@@ -7,20 +7,39 @@ import { factsOf } from "../../shared/routing/request-facts.ts";
 import { whyBeat } from "../../shared/routing/explain-precedence.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 
-const topology = topologyOf(parseManifest("name: t\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\n  - { name: b, versions: [{ name: v1, echo: true }] }\n"));
+const topology = topologyOf(
+  parseManifest(
+    "name: t\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }] }\n  - { name: b, versions: [{ name: v1, echo: true }] }\n",
+  ),
+);
 
 /** Compiles gateway routes (in the given creation order) and returns the matcher. */
 function table(routes: object[]) {
   const { parsed, errors } = validateDocuments(
-    routes.map(({ name, ...spec }: { name?: string }, i) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: name ?? `r${i}` }, spec: { parentRefs: [{ name: "gateway" }], ...spec } })),
+    routes.map(({ name, ...spec }: { name?: string }, i) => ({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: name ?? `r${i}` },
+      spec: { parentRefs: [{ name: "gateway" }], ...spec },
+    })),
   );
   expect(errors).toEqual([]);
-  const snap = compileSnapshot(topology, "gateway", parsed.map((p, i) => ({ resource: p.resource, createdAt: i })), 1);
+  const snap = compileSnapshot(
+    topology,
+    "gateway",
+    parsed.map((p, i) => ({ resource: p.resource, createdAt: i })),
+    1,
+  );
   return new RouteTable(snap.vhosts);
 }
 
 const req = (path: string, init: { method?: string; headers?: Record<string, string>; host?: string } = {}) =>
-  factsOf(new Request(`http://${init.host ?? "example.com"}${path}`, { method: init.method, headers: { host: init.host ?? "example.com", ...init.headers } }));
+  factsOf(
+    new Request(`http://${init.host ?? "example.com"}${path}`, {
+      method: init.method,
+      headers: { host: init.host ?? "example.com", ...init.headers },
+    }),
+  );
 
 const rule = (match: object, backend = "a") => ({ matches: [match], backendRefs: [{ name: backend }] });
 
@@ -28,19 +47,28 @@ describe("Gateway API match precedence", () => {
   const cases: { name: string; routes: object[]; request: ReturnType<typeof req>; winner: string }[] = [
     {
       name: "exact path beats a longer prefix",
-      routes: [{ name: "prefix", rules: [rule({ path: { type: "PathPrefix", value: "/shop/cart" } })] }, { name: "exact", rules: [rule({ path: { type: "Exact", value: "/shop/cart" } })] }],
+      routes: [
+        { name: "prefix", rules: [rule({ path: { type: "PathPrefix", value: "/shop/cart" } })] },
+        { name: "exact", rules: [rule({ path: { type: "Exact", value: "/shop/cart" } })] },
+      ],
       request: req("/shop/cart"),
       winner: "exact",
     },
     {
       name: "longest prefix wins",
-      routes: [{ name: "short", rules: [rule({ path: { type: "PathPrefix", value: "/" } })] }, { name: "long", rules: [rule({ path: { type: "PathPrefix", value: "/shop" } })] }],
+      routes: [
+        { name: "short", rules: [rule({ path: { type: "PathPrefix", value: "/" } })] },
+        { name: "long", rules: [rule({ path: { type: "PathPrefix", value: "/shop" } })] },
+      ],
       request: req("/shop/x"),
       winner: "long",
     },
     {
       name: "method match beats no method",
-      routes: [{ name: "any", rules: [rule({ path: { type: "PathPrefix", value: "/api" } })] }, { name: "post", rules: [rule({ path: { type: "PathPrefix", value: "/api" }, method: "POST" })] }],
+      routes: [
+        { name: "any", rules: [rule({ path: { type: "PathPrefix", value: "/api" } })] },
+        { name: "post", rules: [rule({ path: { type: "PathPrefix", value: "/api" }, method: "POST" })] },
+      ],
       request: req("/api", { method: "POST" }),
       winner: "post",
     },
@@ -48,26 +76,45 @@ describe("Gateway API match precedence", () => {
       name: "more header matches win",
       routes: [
         { name: "one", rules: [rule({ headers: [{ name: "a", value: "1" }] })] },
-        { name: "two", rules: [rule({ headers: [{ name: "a", value: "1" }, { name: "b", value: "2" }] })] },
+        {
+          name: "two",
+          rules: [
+            rule({
+              headers: [
+                { name: "a", value: "1" },
+                { name: "b", value: "2" },
+              ],
+            }),
+          ],
+        },
       ],
       request: req("/", { headers: { a: "1", b: "2" } }),
       winner: "two",
     },
     {
       name: "more query matches win",
-      routes: [{ name: "none", rules: [rule({})] }, { name: "q", rules: [rule({ queryParams: [{ name: "v", value: "2" }] })] }],
+      routes: [
+        { name: "none", rules: [rule({})] },
+        { name: "q", rules: [rule({ queryParams: [{ name: "v", value: "2" }] })] },
+      ],
       request: req("/?v=2"),
       winner: "q",
     },
     {
       name: "on a full tie the oldest route wins",
-      routes: [{ name: "zeta", rules: [rule({})] }, { name: "alpha", rules: [rule({})] }],
+      routes: [
+        { name: "zeta", rules: [rule({})] },
+        { name: "alpha", rules: [rule({})] },
+      ],
       request: req("/x"),
       winner: "zeta",
     },
     {
       name: "header match only counts when it matches",
-      routes: [{ name: "plain", rules: [rule({})] }, { name: "jason", rules: [rule({ headers: [{ name: "end-user", value: "jason" }] })] }],
+      routes: [
+        { name: "plain", rules: [rule({})] },
+        { name: "jason", rules: [rule({ headers: [{ name: "end-user", value: "jason" }] })] },
+      ],
       request: req("/", { headers: { "end-user": "bob" } }),
       winner: "plain",
     },
@@ -83,7 +130,10 @@ describe("Gateway API match precedence", () => {
     },
     {
       name: "wildcard hostname matches subdomains",
-      routes: [{ name: "any", rules: [rule({})] }, { name: "wild", hostnames: ["*.example.com"], rules: [rule({})] }],
+      routes: [
+        { name: "any", rules: [rule({})] },
+        { name: "wild", hostnames: ["*.example.com"], rules: [rule({})] },
+      ],
       request: req("/", { host: "a.b.example.com:8080" }),
       winner: "wild",
     },
@@ -98,7 +148,10 @@ describe("Gateway API match precedence", () => {
   });
 
   it("explains why the winner beat the others", () => {
-    const t = table([{ name: "root", rules: [rule({ path: { type: "PathPrefix", value: "/" } })] }, { name: "shop", rules: [rule({ path: { type: "Exact", value: "/shop" } })] }]);
+    const t = table([
+      { name: "root", rules: [rule({ path: { type: "PathPrefix", value: "/" } })] },
+      { name: "shop", rules: [rule({ path: { type: "Exact", value: "/shop" } })] },
+    ]);
     const [winner, loser] = t.candidates(req("/shop"));
     expect(whyBeat(winner, loser)).toBe("exact path /shop beat prefix / (Exact ranks before PathPrefix)");
   });

@@ -5,17 +5,37 @@ import { requestTimeoutOf } from "../../shared/routing/request-timeout.ts";
 describe("meshConfig (manifest)", () => {
   it.each([
     [undefined, DEFAULT_MESH_CONFIG],
-    [{ pathNormalization: { normalization: "MERGE_SLASHES" } }, { path: { mergeSlashes: true, escapedSlashes: "keep" }, requestTimeoutMs: 15_000 }],
-    [{ pathNormalization: { normalization: "MERGE_SLASHES", pathWithEscapedSlashesAction: "REJECT_REQUEST" } }, { path: { mergeSlashes: true, escapedSlashes: "reject" }, requestTimeoutMs: 15_000 }],
-    [{ pathNormalization: { normalization: "DECODE_AND_MERGE_SLASHES" } }, { path: { mergeSlashes: true, escapedSlashes: "unescape" }, requestTimeoutMs: 15_000 }],
-    [{ pathNormalization: { pathWithEscapedSlashesAction: "UNESCAPE_AND_FORWARD" } }, { path: { mergeSlashes: false, escapedSlashes: "unescape" }, requestTimeoutMs: 15_000 }],
+    [
+      { pathNormalization: { normalization: "MERGE_SLASHES" } },
+      { path: { mergeSlashes: true, escapedSlashes: "keep" }, requestTimeoutMs: 15_000 },
+    ],
+    [
+      { pathNormalization: { normalization: "MERGE_SLASHES", pathWithEscapedSlashesAction: "REJECT_REQUEST" } },
+      { path: { mergeSlashes: true, escapedSlashes: "reject" }, requestTimeoutMs: 15_000 },
+    ],
+    [
+      { pathNormalization: { normalization: "DECODE_AND_MERGE_SLASHES" } },
+      { path: { mergeSlashes: true, escapedSlashes: "unescape" }, requestTimeoutMs: 15_000 },
+    ],
+    [
+      { pathNormalization: { pathWithEscapedSlashesAction: "UNESCAPE_AND_FORWARD" } },
+      { path: { mergeSlashes: false, escapedSlashes: "unescape" }, requestTimeoutMs: 15_000 },
+    ],
     [{ defaultTimeouts: { request: "30s" } }, { ...DEFAULT_MESH_CONFIG, requestTimeoutMs: 30_000 }],
     [{ defaultTimeouts: { request: "0s" } }, { ...DEFAULT_MESH_CONFIG, requestTimeoutMs: 0 }],
   ])("%j compiles to %j", (spec, compiled) => expect(compileMeshConfig(MeshConfigSpec.parse(spec))).toEqual(compiled));
 
   it.each([
     [{ pathNormalization: { normalization: "NONE" } }, "pathNormalization.normalization"],
-    [{ pathNormalization: { normalization: "DECODE_AND_MERGE_SLASHES", pathWithEscapedSlashesAction: "REJECT_REQUEST" } }, "pathNormalization.pathWithEscapedSlashesAction"],
+    [
+      {
+        pathNormalization: {
+          normalization: "DECODE_AND_MERGE_SLASHES",
+          pathWithEscapedSlashesAction: "REJECT_REQUEST",
+        },
+      },
+      "pathNormalization.pathWithEscapedSlashesAction",
+    ],
     [{ defaultTimeout: "15s" }, ""],
   ])("refuses %j", (spec, path) => {
     const r = MeshConfigSpec.safeParse(spec);
@@ -26,14 +46,21 @@ describe("meshConfig (manifest)", () => {
 
 describe("requestTimeoutOf", () => {
   const snapshot = { meshConfig: DEFAULT_MESH_CONFIG };
-  const route = (requestMs: number | undefined, requestDefault?: boolean) => ({ timeouts: { requestMs, requestDefault } });
+  const route = (requestMs: number | undefined, requestDefault?: boolean) => ({
+    timeouts: { requestMs, requestDefault },
+  });
   it.each([
     ["a route's own timeout", route(3000), undefined, { ms: 3000, source: "route" }],
     ["the mesh default on a route without one", route(15_000, true), undefined, { ms: 15_000, source: "mesh default" }],
     ["the mesh default without a route", undefined, undefined, { ms: 15_000, source: "mesh default" }],
     ["none for timeouts.request 0s", route(0), undefined, undefined],
     ["the caller's deadline over the mesh default", undefined, 40_000, { ms: 40_000, source: "caller's deadline" }],
-    ["the caller's deadline when shorter than the route's", route(3000), 1000, { ms: 1000, source: "caller's deadline" }],
+    [
+      "the caller's deadline when shorter than the route's",
+      route(3000),
+      1000,
+      { ms: 1000, source: "caller's deadline" },
+    ],
     ["the route's timeout when shorter than the caller's", route(3000), 9000, { ms: 3000, source: "route" }],
     ["the caller's deadline on a route with none", route(0), 5000, { ms: 5000, source: "caller's deadline" }],
   ])("%s", (_name, r, callerMs, expected) => expect(requestTimeoutOf(r, snapshot, callerMs)).toEqual(expected));

@@ -43,8 +43,14 @@ beforeEach(async () => {
   arm = () => controller.arm();
 });
 
-const status = () => t.config.list("Rollout", "web-canary")[0] as unknown as { status: { phase: string; step: number; weight: number; message: string; stepStartedAt: number } };
-const weights = () => JSON.parse(t.config.snapshotBody("web-edge")!).defaultBackends.map((b: { version: string; weight: number }) => `${b.version}:${b.weight}`);
+const status = () =>
+  t.config.list("Rollout", "web-canary")[0] as unknown as {
+    status: { phase: string; step: number; weight: number; message: string; stepStartedAt: number };
+  };
+const weights = () =>
+  JSON.parse(t.config.snapshotBody("web-edge")!).defaultBackends.map(
+    (b: { version: string; weight: number }) => `${b.version}:${b.weight}`,
+  );
 /** Moves the clock to when the alarm was set for, and fires it (what workerd does at that time). */
 async function fireAlarm() {
   expect(alarm).not.toBeNull();
@@ -74,7 +80,12 @@ describe("rollout controller", () => {
     await fireAlarm();
     expect(status().status).toMatchObject({ phase: "Progressing", step: 2, weight: 50 });
     expect(weights()).toEqual(["v1:50", "v2:50"]);
-    expect(t.config.history(1)[0]).toMatchObject({ version: 2, by: "rollout/web-canary", note: "Progressing 50%: step 2/3: 50% to v2", changes: [{ kind: "Rollout", name: "web-canary", op: "weights", fields: ["status.weight"] }] });
+    expect(t.config.history(1)[0]).toMatchObject({
+      version: 2,
+      by: "rollout/web-canary",
+      note: "Progressing 50%: step 2/3: 50% to v2",
+      changes: [{ kind: "Rollout", name: "web-canary", op: "weights", fields: ["status.weight"] }],
+    });
     expect(t.nudged.at(-1)).toEqual(["web-edge"]);
     await fireAlarm();
     expect(status().status).toMatchObject({ phase: "Progressing", step: 3, weight: 100 });
@@ -89,21 +100,36 @@ describe("rollout controller", () => {
     await t.config.apply(rollout(), { by: "alice" });
     await fireAlarm();
     const [r] = t.config.historyDetail(2)!.resources;
-    expect(r).toMatchObject({ kind: "Rollout", name: "web-canary", before: { spec: { canary: "v2" }, status: { weight: 20 } }, after: { status: { weight: 50 } } });
+    expect(r).toMatchObject({
+      kind: "Rollout",
+      name: "web-canary",
+      before: { spec: { canary: "v2" }, status: { weight: 20 } },
+      after: { status: { weight: 50 } },
+    });
   });
 
   it("waits for traffic without a version, history entry or If-Match race", async () => {
     await t.config.apply(rollout(), { by: "alice" });
     metrics = async () => ({ requests: 3, successRate: 1, p99: 10 });
     for (let i = 0; i < 5; i++) await fireAlarm();
-    expect(status().status).toMatchObject({ phase: "Progressing", step: 1, stepStartedAt: t.clock.now(), message: "waiting: 3 of 10 canary requests in the last interval" });
+    expect(status().status).toMatchObject({
+      phase: "Progressing",
+      step: 1,
+      stepStartedAt: t.clock.now(),
+      message: "waiting: 3 of 10 canary requests in the last interval",
+    });
     expect(t.config.version()).toBe(1);
     expect(t.config.history()).toHaveLength(1);
-    expect(await t.config.apply(docs(`apiVersion: isomesh.dev/v1
+    expect(
+      await t.config.apply(
+        docs(`apiVersion: isomesh.dev/v1
 kind: TrafficPolicy
 metadata: { name: web }
 spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
-`), { by: "alice", ifMatch: 1 })).toMatchObject({ ok: true, version: 2 });
+`),
+        { by: "alice", ifMatch: 1 },
+      ),
+    ).toMatchObject({ ok: true, version: 2 });
     expect(alarm).toBe(t.clock.now() + INTERVAL);
   });
 
@@ -111,7 +137,11 @@ spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
     await t.config.apply(rollout(), { by: "alice" });
     metrics = async () => ({ requests: 100, successRate: 0.5, p99: 10 });
     await fireAlarm();
-    expect(status().status).toMatchObject({ phase: "RolledBack", weight: 0, message: "rolled back: success rate 50.0% < 99%" });
+    expect(status().status).toMatchObject({
+      phase: "RolledBack",
+      weight: 0,
+      message: "rolled back: success rate 50.0% < 99%",
+    });
     expect(weights()).toEqual(["v1:100", "v2:0"]);
     expect(t.config.version()).toBe(2);
   });
@@ -127,27 +157,48 @@ spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
 
   it("pauses and resumes as status only, aborts as a version by the operator, and refuses to act on a finished rollout", async () => {
     await t.config.apply(rollout(), { by: "alice" });
-    expect(await controller.act("web-canary", "pause", "bob")).toMatchObject({ ok: true, version: 1, changes: [], rolloutStatus: { phase: "Paused" } });
+    expect(await controller.act("web-canary", "pause", "bob")).toMatchObject({
+      ok: true,
+      version: 1,
+      changes: [],
+      rolloutStatus: { phase: "Paused" },
+    });
     expect(alarm).toBeNull();
     t.clock.advance(5 * INTERVAL);
     await controller.runDue();
     expect(status().status.phase).toBe("Paused");
-    expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({ ok: true, version: 1, rolloutStatus: { phase: "Progressing", stepStartedAt: t.clock.now() } });
+    expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({
+      ok: true,
+      version: 1,
+      rolloutStatus: { phase: "Progressing", stepStartedAt: t.clock.now() },
+    });
     expect(alarm).toBe(t.clock.now() + INTERVAL);
-    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({ ok: true, version: 2, republished: ["web-edge"], rolloutStatus: { phase: "RolledBack", weight: 0, message: "aborted by bob" } });
+    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({
+      ok: true,
+      version: 2,
+      republished: ["web-edge"],
+      rolloutStatus: { phase: "RolledBack", weight: 0, message: "aborted by bob" },
+    });
     expect(t.config.history(1)[0]).toMatchObject({ by: "bob" });
-    expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({ ok: false, status: 409, errors: [{ message: "rollout already RolledBack" }] });
+    expect(await controller.act("web-canary", "resume", "bob")).toMatchObject({
+      ok: false,
+      status: 409,
+      errors: [{ message: "rollout already RolledBack" }],
+    });
     expect(await controller.act("nope", "pause", "bob")).toMatchObject({ ok: false, status: 404 });
   });
 
   it("restarts from the first step when its spec changes, and keeps its progress when something else does", async () => {
     await t.config.apply(rollout(), { by: "alice" });
     await fireAlarm();
-    await t.config.apply(docs(`apiVersion: isomesh.dev/v1
+    await t.config.apply(
+      docs(`apiVersion: isomesh.dev/v1
 kind: TrafficPolicy
 metadata: { name: web }
 spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
-`), { by: "alice" });
+`),
+      { by: "alice" },
+    );
     expect(status().status).toMatchObject({ step: 2, weight: 50 });
     await t.config.apply(rollout("[10, 100]"), { by: "alice" });
     expect(status().status).toMatchObject({ step: 1, weight: 10 });
@@ -161,7 +212,10 @@ describe("rollout controller: races with operators", () => {
     metrics = () => new Promise((r) => (answer = r));
     t.clock.advance(INTERVAL);
     const analysis = controller.runDue();
-    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({ ok: true, rolloutStatus: { phase: "RolledBack" } });
+    expect(await controller.act("web-canary", "abort", "bob")).toMatchObject({
+      ok: true,
+      rolloutStatus: { phase: "RolledBack" },
+    });
     answer(healthy);
     await analysis;
     expect(status().status).toMatchObject({ phase: "RolledBack", weight: 0 });

@@ -12,15 +12,35 @@ import { docs, topologyOf } from "../helpers/config-store.ts";
 // While a Rollout runs it owns the split between its stable and canary versions (DESIGN §2, as
 // Flagger owns its VirtualService): a route on the same service no longer silently fights it.
 
-const spec = RolloutSpec.parse({ targetRef: { name: "reviews" }, stable: "v1", canary: "v3", steps: [10, 50, 100], interval: "30s" });
-const at = (weight: number, phase: RolloutStatus["phase"] = "Progressing"): RolloutStatus => ({ ...initialStatus(spec, 0), weight, phase });
-const b = (version: string | undefined, weight: number): CompiledBackend => ({ service: "reviews", ...(version ? { version } : {}), weight });
-const shares = (list: CompiledBackend[] | undefined) => list && Object.fromEntries(list.map((x) => [x.version ?? "*", x.weight / list.reduce((a, y) => a + y.weight, 0)]));
+const spec = RolloutSpec.parse({
+  targetRef: { name: "reviews" },
+  stable: "v1",
+  canary: "v3",
+  steps: [10, 50, 100],
+  interval: "30s",
+});
+const at = (weight: number, phase: RolloutStatus["phase"] = "Progressing"): RolloutStatus => ({
+  ...initialStatus(spec, 0),
+  weight,
+  phase,
+});
+const b = (version: string | undefined, weight: number): CompiledBackend => ({
+  service: "reviews",
+  ...(version ? { version } : {}),
+  weight,
+});
+const shares = (list: CompiledBackend[] | undefined) =>
+  list && Object.fromEntries(list.map((x) => [x.version ?? "*", x.weight / list.reduce((a, y) => a + y.weight, 0)]));
 
 describe("a rule's split under a Rollout", () => {
   it.each([
     ["all to stable: the rollout shifts it", [b("v1", 1)], at(10), { v1: 0.9, v3: 0.1 }],
-    ["stable and canary as written: the rollout's weights instead", [b("v1", 50), b("v3", 50)], at(10), { v1: 0.9, v3: 0.1 }],
+    [
+      "stable and canary as written: the rollout's weights instead",
+      [b("v1", 50), b("v3", 50)],
+      at(10),
+      { v1: 0.9, v3: 0.1 },
+    ],
     ["other versions keep their share", [b("v1", 1), b("v2", 1)], at(50), { v1: 0.25, v3: 0.25, v2: 0.5 }],
     ["promoted: the stable's share goes to the canary", [b("v1", 1)], at(100, "Promoted"), { v1: 0, v3: 1 }],
     ["rolled back: all to stable", [b("v1", 1), b("v3", 1)], at(0, "RolledBack"), { v1: 1, v3: 0 }],
@@ -32,7 +52,12 @@ describe("a rule's split under a Rollout", () => {
   });
 });
 
-const parsed = (yaml: string) => validateDocuments(docs(yaml)).parsed.map((p, i) => ({ resource: p.resource, createdAt: i, status: p.resource.kind === "Rollout" ? at(10) : undefined }));
+const parsed = (yaml: string) =>
+  validateDocuments(docs(yaml)).parsed.map((p, i) => ({
+    resource: p.resource,
+    createdAt: i,
+    status: p.resource.kind === "Rollout" ? at(10) : undefined,
+  }));
 const topology = topologyOf({ reviews: ["v1", "v2", "v3"] });
 const requestRouting = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -65,34 +90,67 @@ describe("compiled snapshot: who decides the weights", () => {
   });
 
   it("names the rollout for the default split, without status words (a pause changes nothing edges run)", () => {
-    const paused = compileSnapshot(topology, "reviews-edge", parsed(canary).map((p) => ({ ...p, status: { ...at(10), phase: "Paused" as const } })), 4);
+    const paused = compileSnapshot(
+      topology,
+      "reviews-edge",
+      parsed(canary).map((p) => ({ ...p, status: { ...at(10), phase: "Paused" as const } })),
+      4,
+    );
     expect(paused.defaultSource).toBe("Rollout/reviews-v3 (v3 at 10%)");
     expect(compileSnapshot(topology, "reviews-edge", parsed(canary), 4)).toEqual(paused);
   });
 
   it("explain names the Rollout when it decides the weights", () => {
-    const hops = explainSynthetic(SyntheticRequest.parse({ service: "reviews", caller: "productpage", path: "/" }), () => snapshot);
-    expect(hops[0].decisions.find((d) => d.stage === "split")).toMatchObject({ decision: "weighted: reviews/v1 90%, reviews/v3 10%, set by Rollout/reviews-v3 (v3 at 10%)", weightsFrom: "Rollout/reviews-v3 (v3 at 10%)" });
+    const hops = explainSynthetic(
+      SyntheticRequest.parse({ service: "reviews", caller: "productpage", path: "/" }),
+      () => snapshot,
+    );
+    expect(hops[0].decisions.find((d) => d.stage === "split")).toMatchObject({
+      decision: "weighted: reviews/v1 90%, reviews/v3 10%, set by Rollout/reviews-v3 (v3 at 10%)",
+      weightsFrom: "Rollout/reviews-v3 (v3 at 10%)",
+    });
   });
 });
 
 describe("analyze: a route and a Rollout on one service", () => {
-  const warnings = (yaml: string) => analyze(topology, validateDocuments(docs(yaml)).parsed.map((p) => p.resource)).warnings.filter((w) => /Rollout/.test(w.resource + w.message));
+  const warnings = (yaml: string) =>
+    analyze(
+      topology,
+      validateDocuments(docs(yaml)).parsed.map((p) => p.resource),
+    ).warnings.filter((w) => /Rollout/.test(w.resource + w.message));
 
   it("warns on each rule whose split the rollout takes over, naming both", () => {
     expect(warnings(`${requestRouting}---\n${canary}`)).toEqual([
-      { resource: "HTTPRoute/reviews", path: "spec.rules[1].backendRefs", message: expect.stringMatching(/^Rollout\/reviews-v3 owns the split between reviews v1 and v3/) },
+      {
+        resource: "HTTPRoute/reviews",
+        path: "spec.rules[1].backendRefs",
+        message: expect.stringMatching(/^Rollout\/reviews-v3 owns the split between reviews v1 and v3/),
+      },
     ]);
   });
 
   it("warns when the service's routes never send to the stable version: the rollout has nothing to shift", () => {
     const pinned = requestRouting.replace("version: v1 }]\n", "version: v2 }]\n");
-    expect(warnings(`${pinned}---\n${canary}`)).toEqual([{ resource: "Rollout/reviews-v3", path: "spec.stable", message: expect.stringMatching(/no rule of HTTPRoute\/reviews sends reviews traffic to v1/) }]);
+    expect(warnings(`${pinned}---\n${canary}`)).toEqual([
+      {
+        resource: "Rollout/reviews-v3",
+        path: "spec.stable",
+        message: expect.stringMatching(/no rule of HTTPRoute\/reviews sends reviews traffic to v1/),
+      },
+    ]);
   });
 
   it("warns about a second Rollout of the same service", () => {
-    expect(warnings(`${canary}---\n${canary.replace("name: reviews-v3 }", "name: reviews-v2 }").replace("canary: v3", "canary: v2")}`)).toEqual([
-      { resource: "Rollout/reviews-v2", path: "spec.targetRef", message: "service reviews is also targeted by Rollout/reviews-v3; only the oldest Rollout of a service applies" },
+    expect(
+      warnings(
+        `${canary}---\n${canary.replace("name: reviews-v3 }", "name: reviews-v2 }").replace("canary: v3", "canary: v2")}`,
+      ),
+    ).toEqual([
+      {
+        resource: "Rollout/reviews-v2",
+        path: "spec.targetRef",
+        message: "service reviews is also targeted by Rollout/reviews-v3; only the oldest Rollout of a service applies",
+      },
     ]);
   });
 

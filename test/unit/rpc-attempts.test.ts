@@ -28,7 +28,9 @@ describe("RPC outcomes", () => {
     const e = callerError(new MeshError("rbac_denied", "web may not call ratings.reset"));
     expect(e).toBeInstanceOf(Error);
     expect(e.message).toBe("isomesh rbac_denied: web may not call ratings.reset");
-    expect(callerError(new MeshError("no_method", "ratings/v1 does not implement the RPC method \"x\""))).toBeInstanceOf(TypeError);
+    expect(callerError(new MeshError("no_method", 'ratings/v1 does not implement the RPC method "x"'))).toBeInstanceOf(
+      TypeError,
+    );
   });
 });
 
@@ -45,7 +47,9 @@ describe("RPC arguments", () => {
     [[null], 0, undefined, undefined],
     [[], 0, undefined, undefined],
     [["a", "b"], 1, undefined, "b"],
-  ])("argumentKey(%o, %i, %s) = %s", (args, index, field, key) => expect(argumentKey(args as unknown[], index, field)).toBe(key));
+  ])("argumentKey(%o, %i, %s) = %s", (args, index, field, key) =>
+    expect(argumentKey(args as unknown[], index, field)).toBe(key),
+  );
 
   it("a key is bounded: a long string argument counts by its first 512 characters", () => {
     expect(argumentKey(["x".repeat(10_000)], 0)).toHaveLength(512);
@@ -60,7 +64,12 @@ describe("RPC arguments", () => {
 });
 
 describe("the RPC try loop", () => {
-  const plan = (p: Partial<RpcTryPlan> = {}): RpcTryPlan => ({ retries: 0, retryOn: [500, 502, 503, 504], backoffMs: 1, ...p });
+  const plan = (p: Partial<RpcTryPlan> = {}): RpcTryPlan => ({
+    retries: 0,
+    retryOn: [500, 502, 503, 504],
+    backoffMs: 1,
+    ...p,
+  });
   const hooks = () => {
     const seen: number[] = [];
     return { seen, onTry: (s: number) => seen.push(s), allowRetry: () => true };
@@ -79,18 +88,35 @@ describe("the RPC try loop", () => {
       if (++n <= 2) throw remote("flaky");
       return "ok";
     };
-    expect(await tryRpc(flaky, plan({ retries: 2 }), h, "ratings/v1")).toMatchObject({ ok: true, value: "ok", attempts: 3 });
+    expect(await tryRpc(flaky, plan({ retries: 2 }), h, "ratings/v1")).toMatchObject({
+      ok: true,
+      value: "ok",
+      attempts: 3,
+    });
     expect(h.seen).toEqual([500, 500, 200]);
     n = 0;
-    expect(await tryRpc(flaky, plan({ retries: 0 }), hooks(), "ratings/v1")).toMatchObject({ ok: false, status: 500, attempts: 1 });
+    expect(await tryRpc(flaky, plan({ retries: 0 }), hooks(), "ratings/v1")).toMatchObject({
+      ok: false,
+      status: 500,
+      attempts: 1,
+    });
     n = 0;
-    expect(await tryRpc(flaky, plan({ retries: 2, retryOn: [503] }), hooks(), "ratings/v1")).toMatchObject({ ok: false, status: 500, attempts: 1 });
+    expect(await tryRpc(flaky, plan({ retries: 2, retryOn: [503] }), hooks(), "ratings/v1")).toMatchObject({
+      ok: false,
+      status: 500,
+      attempts: 1,
+    });
   });
 
   it("a try that outlives its budget ends as upstream_timeout, and the loop stops at the deadline", async () => {
     const never = () => new Promise<never>(() => {});
     const started = Date.now();
-    const tried = await tryRpc(never, plan({ perTryMs: 20, retries: 5, deadlineAt: Date.now() + 60 }), hooks(), "ratings/v1");
+    const tried = await tryRpc(
+      never,
+      plan({ perTryMs: 20, retries: 5, deadlineAt: Date.now() + 60 }),
+      hooks(),
+      "ratings/v1",
+    );
     expect(tried).toMatchObject({ ok: false, status: 504 });
     if (tried.ok) throw new Error("unreachable");
     expect(tried.error).toBeInstanceOf(MeshError);
@@ -100,7 +126,12 @@ describe("the RPC try loop", () => {
   });
 
   it("the retry budget can refuse a retry", async () => {
-    const tried = await tryRpc(async () => Promise.reject(remote("x")), plan({ retries: 3 }), { onTry: () => {}, allowRetry: () => false }, "ratings/v1");
+    const tried = await tryRpc(
+      async () => Promise.reject(remote("x")),
+      plan({ retries: 3 }),
+      { onTry: () => {}, allowRetry: () => false },
+      "ratings/v1",
+    );
     expect(tried).toMatchObject({ ok: false, attempts: 1, flags: ["retry_budget_exhausted"] });
   });
 });

@@ -15,7 +15,8 @@ import { join } from "node:path";
 // Workers RPC in the mesh's configuration: method names, the manifest's calls to named
 // entrypoints, the resource fields (validated strictly) and analyze's warnings.
 
-const errorsOf = (yaml: string) => validateDocuments(splitDocuments(yaml).docs).errors.map((e) => `${e.path}: ${e.message}`);
+const errorsOf = (yaml: string) =>
+  validateDocuments(splitDocuments(yaml).docs).errors.map((e) => `${e.path}: ${e.message}`);
 const resourcesOf = (yaml: string) => {
   const { parsed, errors } = validateDocuments(splitDocuments(yaml).docs);
   expect(errors).toEqual([]);
@@ -81,19 +82,29 @@ services:
   it("gen: the caller's bindings carry the entrypoint in their props; the callee's edge binds each version's entrypoints; control reaches EdgeControl", () => {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-rpc-gen-"));
     const path = join(dir, "mesh.yaml");
-    writeFileSync(path, `name: m
+    writeFileSync(
+      path,
+      `name: m
 services:
   - name: web
     versions: [{ name: v1, echo: true }]
     calls: [ratings, { service: ratings, entrypoint: Admin }]
   - name: ratings
     versions: [{ name: v1, echo: true }, { name: v2, echo: true }]
-`);
-    const mesh = generate(path, { outDir: join(dir, "gen"), exports: { ratings: { v1: { default: ["getRating"], Admin: ["reset"] } } } });
+`,
+    );
+    const mesh = generate(path, {
+      outDir: join(dir, "gen"),
+      exports: { ratings: { v1: { default: ["getRating"], Admin: ["reset"] } } },
+    });
     const worker = (name: string) => mesh.workers.find((w) => w.name === name)!;
     expect(worker("web-v1").config.services).toEqual([
       { binding: "RATINGS", service: "m-ratings-edge", props: { caller: "web", version: "v1" } },
-      { binding: "RATINGS_ADMIN", service: "m-ratings-edge", props: { caller: "web", version: "v1", entrypoint: "Admin" } },
+      {
+        binding: "RATINGS_ADMIN",
+        service: "m-ratings-edge",
+        props: { caller: "web", version: "v1", entrypoint: "Admin" },
+      },
     ]);
     expect(worker("ratings-edge").config.services!.slice(1)).toEqual([
       { binding: "VERSION_V1", service: "m-ratings-v1" },
@@ -101,18 +112,39 @@ services:
       { binding: "VERSION_V2", service: "m-ratings-v2" },
       { binding: "VERSION_V2__ADMIN", service: "m-ratings-v2", entrypoint: "Admin" },
     ]);
-    expect(worker("control").config.services).toContainEqual({ binding: "EDGE_RATINGS_EDGE", service: "m-ratings-edge", entrypoint: "EdgeControl", props: { caller: "control" } });
+    expect(worker("control").config.services).toContainEqual({
+      binding: "EDGE_RATINGS_EDGE",
+      service: "m-ratings-edge",
+      entrypoint: "EdgeControl",
+      props: { caller: "control" },
+    });
     const topology = JSON.parse(worker("control").config.vars!.TOPOLOGY as string);
     expect(topology.services[1].exports).toEqual({ v1: { default: ["getRating"], Admin: ["reset"] } });
   });
 
   it.each([
-    ["two calls with one binding", "calls: [ratings, { service: ratings }]", /calls\[1\]: binding RATINGS is also calls\[0\]'s/],
-    ["an entrypoint that is no identifier", "calls: [{ service: ratings, entrypoint: 'not-a-class' }]", /calls\[0\]\.entrypoint: an entrypoint is the name of a class/],
+    [
+      "two calls with one binding",
+      "calls: [ratings, { service: ratings }]",
+      /calls\[1\]: binding RATINGS is also calls\[0\]'s/,
+    ],
+    [
+      "an entrypoint that is no identifier",
+      "calls: [{ service: ratings, entrypoint: 'not-a-class' }]",
+      /calls\[0\]\.entrypoint: an entrypoint is the name of a class/,
+    ],
     ["an unknown field", "calls: [{ service: ratings, entry: Admin }]", /calls\[0\]/],
-    ["an unknown service in the long form", "calls: [{ service: nope }]", /calls\[0\]\.service: unknown service "nope"/],
+    [
+      "an unknown service in the long form",
+      "calls: [{ service: nope }]",
+      /calls\[0\]\.service: unknown service "nope"/,
+    ],
   ])("rejects %s", (_name, calls, message) => {
-    expect(() => parseManifest(`name: m\nservices:\n  - name: web\n    versions: [{ name: v1, echo: true }]\n    ${calls}\n  - name: ratings\n    versions: [{ name: v1, echo: true }]\n`)).toThrow(message);
+    expect(() =>
+      parseManifest(
+        `name: m\nservices:\n  - name: web\n    versions: [{ name: v1, echo: true }]\n    ${calls}\n  - name: ratings\n    versions: [{ name: v1, echo: true }]\n`,
+      ),
+    ).toThrow(message);
   });
 });
 
@@ -157,13 +189,37 @@ spec:
 
   it.each([
     ["an rpc match with neither name", route("{ rpc: {} }"), /rpc: an rpc match needs an entrypoint or a method/],
-    ["an rpc match with a header match", route("{ rpc: { method: getRating }, headers: [{ name: x, value: y }] }"), /matches\[0\]\.headers: a match with rpc cannot also match on headers/],
-    ["an rpc match with a path", route("{ rpc: { method: getRating }, path: { type: Exact, value: /x } }"), /matches\[0\]\.path: a match with rpc cannot also match on path/],
-    ["an rpc match with an HTTP method", route("{ rpc: { method: getRating }, method: GET }"), /matches\[0\]\.method: a match with rpc cannot/],
-    ["an Exact method that is no identifier", route("{ rpc: { method: 'get.*' } }"), /rpc\.method: method must be a JS identifier/],
-    ["a regular expression that backtracks", route("{ rpc: { type: RegularExpression, method: '(a+)+' } }"), /rpc\.method: regular expression has nested quantifiers/],
+    [
+      "an rpc match with a header match",
+      route("{ rpc: { method: getRating }, headers: [{ name: x, value: y }] }"),
+      /matches\[0\]\.headers: a match with rpc cannot also match on headers/,
+    ],
+    [
+      "an rpc match with a path",
+      route("{ rpc: { method: getRating }, path: { type: Exact, value: /x } }"),
+      /matches\[0\]\.path: a match with rpc cannot also match on path/,
+    ],
+    [
+      "an rpc match with an HTTP method",
+      route("{ rpc: { method: getRating }, method: GET }"),
+      /matches\[0\]\.method: a match with rpc cannot/,
+    ],
+    [
+      "an Exact method that is no identifier",
+      route("{ rpc: { method: 'get.*' } }"),
+      /rpc\.method: method must be a JS identifier/,
+    ],
+    [
+      "a regular expression that backtracks",
+      route("{ rpc: { type: RegularExpression, method: '(a+)+' } }"),
+      /rpc\.method: regular expression has nested quantifiers/,
+    ],
     ["an unknown field in rpc", route("{ rpc: { methd: getRating } }"), /rpc\.methd/],
-    ["an rpcMethods value that is no method", authz("{ rpcMethods: ['a.b.c'] }"), /rpcMethods\[0\]: an RPC method is `method`/],
+    [
+      "an rpcMethods value that is no method",
+      authz("{ rpcMethods: ['a.b.c'] }"),
+      /rpcMethods\[0\]: an RPC method is `method`/,
+    ],
   ])("rejects %s", (_name, yaml, message) => {
     expect(errorsOf(yaml).join("\n")).toMatch(message);
   });
@@ -180,10 +236,14 @@ services:
   - name: details
     versions: [{ name: v1, echo: true }]
 `);
-  const topology = topologyOf(manifest, { ratings: { v1: { default: ["getRating"] }, v2: { default: ["getRating", "getReviews"], Admin: ["reset"] } } });
+  const topology = topologyOf(manifest, {
+    ratings: { v1: { default: ["getRating"] }, v2: { default: ["getRating", "getReviews"], Admin: ["reset"] } },
+  });
 
   it("knows what a service exports only when every version's exports are known", () => {
-    expect(exportedMethodNames(topology.services[1].exports, ["v1", "v2"])).toEqual(new Set(["getRating", "getReviews", "Admin.reset"]));
+    expect(exportedMethodNames(topology.services[1].exports, ["v1", "v2"])).toEqual(
+      new Set(["getRating", "getReviews", "Admin.reset"]),
+    );
     expect(exportedMethodNames(topology.services[1].exports, ["v1", "v3"])).toBeUndefined();
     expect(exportsMethod(topology.services[1].exports, "v1", undefined, "getReviews")).toBe(false);
     expect(exportsMethod(topology.services[1].exports, "v2", "Admin", "reset")).toBe(true);
@@ -244,7 +304,9 @@ spec:
   rules: [{ matches: [{ rpc: { method: getRating } }], backendRefs: [{ name: ratings }] }]
 `),
     );
-    expect(warnings.map((w) => w.message)).toContain("the gateway receives no Workers RPC (the internet calls over HTTP): this match never matches there");
+    expect(warnings.map((w) => w.message)).toContain(
+      "the gateway receives no Workers RPC (the internet calls over HTTP): this match never matches there",
+    );
   });
 });
 

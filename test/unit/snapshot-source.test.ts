@@ -7,12 +7,22 @@ import { SnapshotSource } from "../../workers/edge/snapshot-source.ts";
 
 // The Workers Cache API, for running the edge's snapshot source in Node.
 const store = new Map<string, Response>();
-vi.stubGlobal("caches", { default: { match: async (r: Request) => store.get(r.url)?.clone(), put: async (r: Request, res: Response) => void store.set(r.url, res) } });
+vi.stubGlobal("caches", {
+  default: {
+    match: async (r: Request) => store.get(r.url)?.clone(),
+    put: async (r: Request, res: Response) => void store.set(r.url, res),
+  },
+});
 
 const topology = { mesh: "m", services: [{ name: "web", versions: ["v1", "v2"], calls: [] }] };
 const EDGE = "web-edge";
 
-type World = { kv: Map<string, string>; beacon: { version: number; shards: string[] }; controlDown: boolean; kvDown: boolean };
+type World = {
+  kv: Map<string, string>;
+  beacon: { version: number; shards: string[] };
+  controlDown: boolean;
+  kvDown: boolean;
+};
 let world: World;
 
 function env() {
@@ -20,7 +30,9 @@ function env() {
     EDGE_NAME: EDGE,
     MESH_NAME: "m",
     REFRESH_INTERVAL_MS: "0",
-    SNAPSHOTS: { get: async (k: string) => (world.kvDown ? Promise.reject(new Error("kv down")) : world.kv.get(k) ?? null) },
+    SNAPSHOTS: {
+      get: async (k: string) => (world.kvDown ? Promise.reject(new Error("kv down")) : (world.kv.get(k) ?? null)),
+    },
     CONTROL: {
       beacon: async () => (world.controlDown ? Promise.reject(new Error("control down")) : world.beacon),
       snapshot: async () => null,
@@ -43,13 +55,21 @@ async function publish(version: number, body: string, hash?: string) {
 
 const snap = (version: number, weightV2: number): Snapshot => ({
   ...compileSnapshot(topology, EDGE, [], version),
-  defaultBackends: [{ service: "web", version: "v1", weight: 1 }, { service: "web", version: "v2", weight: weightV2 }],
+  defaultBackends: [
+    { service: "web", version: "v1", weight: 1 },
+    { service: "web", version: "v2", weight: weightV2 },
+  ],
 });
 
 const ctx = { waitUntil: () => {} } as unknown as ExecutionContext;
 
 beforeEach(() => {
-  world = { kv: new Map(), beacon: { version: 0, shards: new Array(BEACON_SHARDS).fill("") }, controlDown: false, kvDown: false };
+  world = {
+    kv: new Map(),
+    beacon: { version: 0, shards: new Array(BEACON_SHARDS).fill("") },
+    controlDown: false,
+    kvDown: false,
+  };
   store.clear();
 });
 
@@ -70,7 +90,11 @@ describe("edge snapshot source: static stability", () => {
   it.each([
     ["a checksum mismatch", async () => publish(2, JSON.stringify(snap(2, 0)), "0".repeat(64)), /checksum mismatch/],
     ["schema-invalid JSON", async () => publish(2, JSON.stringify({ ...snap(2, 0), vhosts: "nope" })), /vhosts/],
-    ["a snapshot for another edge", async () => publish(2, JSON.stringify({ ...snap(2, 0), edge: "other-edge" })), /for edge other-edge/],
+    [
+      "a snapshot for another edge",
+      async () => publish(2, JSON.stringify({ ...snap(2, 0), edge: "other-edge" })),
+      /for edge other-edge/,
+    ],
     ["truncated JSON", async () => publish(2, JSON.stringify(snap(2, 0)).slice(0, 40)), /JSON/],
   ])("rejects %s, keeps serving the last good snapshot and reports rejected", async (_n, corrupt, error) => {
     await publish(1, JSON.stringify(snap(1, 1)));
@@ -119,14 +143,26 @@ describe("edge snapshot source: static stability", () => {
   it("starts a cold isolate from the bootstrap snapshot when nothing is readable", async () => {
     world.controlDown = true;
     const bootstrap = JSON.stringify(snap(0, 1));
-    const source = new SnapshotSource(env(), (s) => s.version, () => {}, undefined, bootstrap);
+    const source = new SnapshotSource(
+      env(),
+      (s) => s.version,
+      () => {},
+      undefined,
+      bootstrap,
+    );
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
   });
 
   it("keeps the bootstrap (the manifest's defaults) while the store has never accepted a change", async () => {
     const bootstrap = JSON.stringify(snap(0, 1));
     await publish(0, JSON.stringify({ ...snap(0, 0), defaultBackends: [] })); // version 0: the empty store, defaults not yet applied
-    const source = new SnapshotSource(env(), (s) => s, () => {}, undefined, bootstrap);
+    const source = new SnapshotSource(
+      env(),
+      (s) => s,
+      () => {},
+      undefined,
+      bootstrap,
+    );
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
     await source.check(true);
     expect((await source.get(ctx)).snapshot.defaultBackends).toHaveLength(2);
@@ -137,7 +173,11 @@ describe("edge snapshot source: static stability", () => {
 
   it("fails clearly with no bootstrap and no control plane", async () => {
     world.controlDown = true;
-    const source = new SnapshotSource(env(), (s) => s.version, () => {});
+    const source = new SnapshotSource(
+      env(),
+      (s) => s.version,
+      () => {},
+    );
     await expect(source.get(ctx)).rejects.toThrow(/no snapshot/);
   });
 });
@@ -155,7 +195,11 @@ describe("edge snapshot source: nudges", () => {
       if (gated) await new Promise<void>((r) => (release = r));
       return b;
     };
-    const source = new SnapshotSource(e as never, (s) => s.version, () => {});
+    const source = new SnapshotSource(
+      e as never,
+      (s) => s.version,
+      () => {},
+    );
     await source.get(ctx);
     await publish(2, JSON.stringify(snap(2, 0)));
     gated = true;

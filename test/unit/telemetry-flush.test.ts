@@ -7,7 +7,17 @@ import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
 // recorded reaches the control plane within about a second, with or without more requests.
 
 const report: EdgeReport = { edge: "web-edge", isolate: "i1", version: 1, hash: "h", state: "synced" };
-const observation = (code = 200) => ({ reporter: "web-edge", source: "gateway", destination: "web", version: "v1", route: "web", code, durationMs: 5, retries: 0, flags: [] as string[] });
+const observation = (code = 200) => ({
+  reporter: "web-edge",
+  source: "gateway",
+  destination: "web",
+  version: "v1",
+  route: "web",
+  code,
+  durationMs: 5,
+  retries: 0,
+  flags: [] as string[],
+});
 
 /** A request's context: its waitUntil promises run on (the runtime keeps the request alive for them). */
 const ctx = () => ({ waitUntil: (p: Promise<unknown>) => void p.catch(() => {}) });
@@ -128,7 +138,17 @@ describe("telemetry recorder", () => {
   it("merges a batch taken back into what was recorded since, series by series", () => {
     const r = new TelemetryRecorder();
     r.observe(observation());
-    r.span({ traceId: "t", spanId: "s", service: "web", edge: "web-edge", name: "GET /", startMs: 1, durationMs: 1, status: 200, attributes: {} });
+    r.span({
+      traceId: "t",
+      spanId: "s",
+      service: "web",
+      edge: "web-edge",
+      name: "GET /",
+      startMs: 1,
+      durationMs: 1,
+      status: 200,
+      attributes: {},
+    });
     const first = r.take(report, true)!;
     r.observe(observation());
     r.restore(first);
@@ -143,7 +163,17 @@ describe("telemetry recorder", () => {
     const r = new TelemetryRecorder();
     r.take(report, true);
     expect(r.pending).toBe(false);
-    r.span({ traceId: "t", spanId: "s", service: "web", edge: "web-edge", name: "GET /", startMs: 1, durationMs: 1, status: 200, attributes: {} });
+    r.span({
+      traceId: "t",
+      spanId: "s",
+      service: "web",
+      edge: "web-edge",
+      name: "GET /",
+      startMs: 1,
+      durationMs: 1,
+      status: 200,
+      attributes: {},
+    });
     expect(r.pending).toBe(true);
   });
 });

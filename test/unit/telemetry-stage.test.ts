@@ -8,7 +8,10 @@ import type { TelemetrySink } from "../../workers/edge/telemetry/record.ts";
 
 function harness() {
   const records: [number, string | null][] = [];
-  const sink: TelemetrySink = { request: (_x, status, backend) => void records.push([status, backend]), mirror: () => {} };
+  const sink: TelemetrySink = {
+    request: (_x, status, backend) => void records.push([status, backend]),
+    mirror: () => {},
+  };
   const caller = new AbortController();
   const x = { inbound: new Request("http://svc/x", { signal: caller.signal }) } as unknown as Exchange;
   let answer!: (r: Response) => void;

@@ -7,7 +7,14 @@ const route = (weights: [number, number]) => ({
   metadata: { name: "reviews" },
   spec: {
     parentRefs: [{ kind: "Service", name: "reviews" }],
-    rules: [{ backendRefs: [{ name: "reviews", version: "v1", weight: weights[0] }, { name: "reviews", version: "v3", weight: weights[1] }] }],
+    rules: [
+      {
+        backendRefs: [
+          { name: "reviews", version: "v1", weight: weights[0] },
+          { name: "reviews", version: "v3", weight: weights[1] },
+        ],
+      },
+    ],
   },
 });
 const text = (lines: { text: string }[]) => lines.map((l) => l.text).join("\n");
@@ -28,19 +35,35 @@ describe("unified diff of resources (kubectl diff style)", () => {
            version: v3
 -          weight: 0
 +          weight: 50`);
-    expect(lines.filter((l) => l.kind === "removed").map((l) => l.text)).toEqual(["-          weight: 100", "-          weight: 0"]);
+    expect(lines.filter((l) => l.kind === "removed").map((l) => l.text)).toEqual([
+      "-          weight: 100",
+      "-          weight: 0",
+    ]);
   });
 
   it("is empty when only key order or status differ", () => {
-    const reordered = { spec: route([1, 1]).spec, metadata: { name: "reviews" }, kind: "HTTPRoute", apiVersion: "gateway.networking.k8s.io/v1", status: { phase: "x" } };
+    const reordered = {
+      spec: route([1, 1]).spec,
+      metadata: { name: "reviews" },
+      kind: "HTTPRoute",
+      apiVersion: "gateway.networking.k8s.io/v1",
+      status: { phase: "x" },
+    };
     expect(sameDocument(reordered, { ...route([1, 1]), status: { phase: "x" } })).toBe(true);
     expect(unifiedDiff("HTTPRoute/reviews", reordered, route([1, 1]), { from: "a", to: "b" })).toEqual([]);
   });
 
   it("diffs against the new document's key order, so a reordered file shows only real changes", () => {
-    const live = { kind: "HTTPRoute", apiVersion: "gateway.networking.k8s.io/v1", metadata: { name: "reviews" }, spec: { rules: route([100, 0]).spec.rules, parentRefs: route([0, 0]).spec.parentRefs } };
+    const live = {
+      kind: "HTTPRoute",
+      apiVersion: "gateway.networking.k8s.io/v1",
+      metadata: { name: "reviews" },
+      spec: { rules: route([100, 0]).spec.rules, parentRefs: route([0, 0]).spec.parentRefs },
+    };
     const lines = unifiedDiff("HTTPRoute/reviews", live, route([90, 10]), { from: "live", to: "file" });
-    expect(lines.filter((l) => l.kind === "removed" || l.kind === "added").map((l) => l.text.replace(/ +/g, " "))).toEqual(["- weight: 100", "+ weight: 90", "- weight: 0", "+ weight: 10"]);
+    expect(
+      lines.filter((l) => l.kind === "removed" || l.kind === "added").map((l) => l.text.replace(/ +/g, " ")),
+    ).toEqual(["- weight: 100", "+ weight: 90", "- weight: 0", "+ weight: 10"]);
     expect(Object.keys(alignKeys(live, route([0, 0])))).toEqual(["apiVersion", "kind", "metadata", "spec"]);
   });
 
@@ -57,9 +80,18 @@ describe("unified diff of resources (kubectl diff style)", () => {
 
 describe("history diffs keep status", () => {
   it("shows a Rollout's progress when asked (history), and leaves it out otherwise (diff of a file)", () => {
-    const rollout = (weight: number) => ({ apiVersion: "isomesh.dev/v1", kind: "Rollout", metadata: { name: "r" }, spec: { stable: "v1" }, status: { phase: "Progressing", weight } });
+    const rollout = (weight: number) => ({
+      apiVersion: "isomesh.dev/v1",
+      kind: "Rollout",
+      metadata: { name: "r" },
+      spec: { stable: "v1" },
+      status: { phase: "Progressing", weight },
+    });
     expect(unifiedDiff("Rollout/r", rollout(10), rollout(50), { from: "a", to: "b" })).toEqual([]);
     const lines = unifiedDiff("Rollout/r", rollout(10), rollout(50), { from: "v6", to: "v7" }, { withStatus: true });
-    expect(lines.filter((l) => l.kind === "removed" || l.kind === "added").map((l) => l.text)).toEqual(["-  weight: 10", "+  weight: 50"]);
+    expect(lines.filter((l) => l.kind === "removed" || l.kind === "added").map((l) => l.text)).toEqual([
+      "-  weight: 10",
+      "+  weight: 50",
+    ]);
   });
 });

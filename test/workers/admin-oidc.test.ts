@@ -65,8 +65,20 @@ describe("admin API: OIDC/JWT mode", () => {
     ["expired", () => sign(roles("mesh-admins"), { exp: "-5m" }), /expired/],
     ["from another issuer", () => sign(roles("mesh-admins"), { iss: "https://evil.example" }), /issuer is not trusted/],
     ["for another audience", () => sign({ ...roles("mesh-admins"), aud: "some-other-app" }), /claim check failed/],
-    ["unsigned (alg none)", async () => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: ISS, aud: "isomesh-admin", ...roles("mesh-admins") })).toString("base64url")}.`, /./],
-    ["tampered", async () => { const [h, , s] = (await sign(roles("mesh-viewers"))).split("."); return `${h}.${Buffer.from(JSON.stringify({ iss: ISS, aud: "isomesh-admin", exp: 9999999999, ...roles("mesh-admins") })).toString("base64url")}.${s}`; }, /signature/],
+    [
+      "unsigned (alg none)",
+      async () =>
+        `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: ISS, aud: "isomesh-admin", ...roles("mesh-admins") })).toString("base64url")}.`,
+      /./,
+    ],
+    [
+      "tampered",
+      async () => {
+        const [h, , s] = (await sign(roles("mesh-viewers"))).split(".");
+        return `${h}.${Buffer.from(JSON.stringify({ iss: ISS, aud: "isomesh-admin", exp: 9999999999, ...roles("mesh-admins") })).toString("base64url")}.${s}`;
+      },
+      /signature/,
+    ],
   ])("refuses a token %s with 401", async (_label, make, message) => {
     const res = await mesh.admin("/v1/resources", { token: await make() });
     expect(res.status).toBe(401);

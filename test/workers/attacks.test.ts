@@ -116,8 +116,14 @@ spec:
   faultInjection: { match: { headers: [{ name: x-m-user, value: dave }] }, abort: { httpStatus: 418 } }
 `);
   // The first apply of a fresh mesh does not wait for edges that have not reported yet.
-  await eventually(() => mesh.get("/admin"), (r) => r.status === 403);
-  await eventually(() => mesh.get("/api/alice"), (r) => r.status === 403);
+  await eventually(
+    () => mesh.get("/admin"),
+    (r) => r.status === 403,
+  );
+  await eventually(
+    () => mesh.get("/api/alice"),
+    (r) => r.status === 403,
+  );
 });
 afterAll(() => mesh?.stop());
 
@@ -147,7 +153,9 @@ describe("1. headers derived from a verified token are the only ones any stage s
   });
 
   it("service edge called east-west: an app's copy of a derived header is removed before authorization", async () => {
-    const res = await mesh.get("/front", { headers: { "x-forward-to": "API", "x-forward-url": "http://api/api/alice", "x-api-user": "alice" } });
+    const res = await mesh.get("/front", {
+      headers: { "x-forward-to": "API", "x-forward-url": "http://api/api/alice", "x-api-user": "alice" },
+    });
     expect(res.status).toBe(403);
     expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 1 });
   });
@@ -162,17 +170,21 @@ describe("1. headers derived from a verified token are the only ones any stage s
   it("rate-limit keys read the derived header: rotating a forged copy does not escape the limit", async () => {
     const headers = await bearer({ sub: "carol" });
     const statuses = [];
-    for (const forged of ["a", "b", "c"]) statuses.push((await mesh.get("/metered", { headers: { ...headers, "x-m-user": forged } })).status);
+    for (const forged of ["a", "b", "c"])
+      statuses.push((await mesh.get("/metered", { headers: { ...headers, "x-m-user": forged } })).status);
     expect(statuses).toEqual([200, 200, 429]);
   });
 });
 
 describe("2. paths are normalized before policy and routing, and the backend gets the same path", () => {
-  it.each(["/%61dmin", "/%61%64%6d%69%6e", "/ADMIN/../admin", "/x/%2e%2e/admin", "/admin/%2E%2E/admin"])("a DENY on exact /admin refuses %s", async (path) => {
-    const res = await mesh.get(path);
-    expect(res.status).toBe(403);
-    expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "deny-admin" });
-  });
+  it.each(["/%61dmin", "/%61%64%6d%69%6e", "/ADMIN/../admin", "/x/%2e%2e/admin", "/admin/%2E%2E/admin"])(
+    "a DENY on exact /admin refuses %s",
+    async (path) => {
+      const res = await mesh.get(path);
+      expect(res.status).toBe(403);
+      expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "deny-admin" });
+    },
+  );
 
   it("a DENY on /admin/* refuses /%61dmin/secret", async () => {
     expect((await mesh.get("/%61dmin/secret")).status).toBe(403);
@@ -213,18 +225,26 @@ describe("3. identity is carried whatever its size within the token limit", () =
 });
 
 describe("4. hosts are normalized: case, port and trailing dot", () => {
-  it.each(["EXAMPLE.com.", "example.com.:8080", "Example.COM:443", "example.com.."])("a host-scoped DENY refuses Host %s", async (host) => {
-    const res = await mesh.get("/private/x", { host });
-    expect(res.status).toBe(403);
-    expect(res.json().error.policy).toBe("example-private");
-  });
+  it.each(["EXAMPLE.com.", "example.com.:8080", "Example.COM:443", "example.com.."])(
+    "a host-scoped DENY refuses Host %s",
+    async (host) => {
+      const res = await mesh.get("/private/x", { host });
+      expect(res.status).toBe(403);
+      expect(res.json().error.policy).toBe("example-private");
+    },
+  );
 
   it("routes a trailing-dot host to the route of the host, sends the backend that host, and logs it", async () => {
     const res = await mesh.get("/where", { host: "Example.COM.:8080" });
     expect(res.json().service).toBe("vip");
     expect(res.json().host).toBe("example.com:8080"); // the port is kept: apps build absolute URLs from it
     const logged = () => mesh.logs.some((l) => l.includes('"host":"example.com"') && l.includes('"/where"'));
-    expect(await eventually(async () => logged(), (v) => v)).toBe(true); // access logs reach the test asynchronously
+    expect(
+      await eventually(
+        async () => logged(),
+        (v) => v,
+      ),
+    ).toBe(true); // access logs reach the test asynchronously
   });
 });
 
@@ -240,7 +260,9 @@ spec:
     const dir = join(mesh.dir, "state", "do", "isomesh-control-RateLimiter");
     const objects = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sqlite")).length : 0);
     const before = objects();
-    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => mesh.get("/x", { headers: { "x-tenant": `t-${i}-${Math.random()}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => mesh.get("/x", { headers: { "x-tenant": `t-${i}-${Math.random()}` } })),
+    );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(objects() - before).toBeLessThanOrEqual(RATE_LIMIT_SHARDS);
   });
@@ -254,7 +276,9 @@ spec:
   rateLimits: [{ requests: 50, per: 1h, key: { header: x-tenant }, mode: global }]
 `);
     const t0 = Date.now();
-    const results = await Promise.all(Array.from({ length: 200 }, () => mesh.get("/x", { headers: { "x-tenant": "exact" } })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => mesh.get("/x", { headers: { "x-tenant": "exact" } })),
+    );
     const crossedWindow = Math.floor(t0 / 3_600_000) !== Math.floor(Date.now() / 3_600_000);
     const passed = results.filter((r) => r.status === 200).length;
     expect(results.every((r) => r.status === 200 || r.status === 429)).toBe(true);
@@ -274,7 +298,9 @@ describe("6. every route has a default request timeout", () => {
   it("shows the default in a synthetic explanation", async () => {
     const res = await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/plain" }) });
     const gateway = res.json().hops[0];
-    expect(gateway.decisions).toContainEqual(expect.objectContaining({ stage: "timeout", requestMs: 15_000, source: "mesh default" }));
+    expect(gateway.decisions).toContainEqual(
+      expect.objectContaining({ stage: "timeout", requestMs: 15_000, source: "mesh default" }),
+    );
   });
 });
 
@@ -284,7 +310,10 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
 
   it("a YAML alias bomb", async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`,
+      );
     const res = await apply(lines.join("\n"));
     expect(res.status).toBe(422);
     expect(errorsOf(res)[0].message).toMatch(/alias/);
@@ -301,14 +330,31 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
   });
 
   it("10 000 documents", async () => {
-    const res = await apply(Array.from({ length: 10_000 }, (_, i) => `apiVersion: isomesh.dev/v1\nkind: TrafficPolicy\nmetadata: { name: p${i} }\nspec: { targetRefs: [{ kind: Service, name: web }] }`).join("\n---\n"));
+    const res = await apply(
+      Array.from(
+        { length: 10_000 },
+        (_, i) =>
+          `apiVersion: isomesh.dev/v1\nkind: TrafficPolicy\nmetadata: { name: p${i} }\nspec: { targetRefs: [{ kind: Service, name: web }] }`,
+      ).join("\n---\n"),
+    );
     expect(res.status).toBe(422);
     expect(errorsOf(res)[0].message).toMatch(/documents/);
   });
 
   it("a 1.5 MB resource, before anything is stored", async () => {
     const before = (await mesh.admin("/v1/version")).json().version;
-    const big = JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name: "huge" }, spec: { targetRefs: [{ kind: "Service", name: "web" }], action: "DENY", rules: [{ to: [{ operation: { paths: Array.from({ length: 30_000 }, (_, i) => `/p/${i}/${"x".repeat(40)}`) } }] }] } });
+    const big = JSON.stringify({
+      apiVersion: "isomesh.dev/v1",
+      kind: "AuthorizationPolicy",
+      metadata: { name: "huge" },
+      spec: {
+        targetRefs: [{ kind: "Service", name: "web" }],
+        action: "DENY",
+        rules: [
+          { to: [{ operation: { paths: Array.from({ length: 30_000 }, (_, i) => `/p/${i}/${"x".repeat(40)}`) } }] },
+        ],
+      },
+    });
     expect(big.length).toBeGreaterThan(1_500_000);
     const res = await apply(big);
     expect(res.status).toBe(413);
@@ -319,7 +365,20 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
 
   it("config that would make one edge's snapshot too large for its row is refused, naming the edge", async () => {
     const policy = (i: number) =>
-      JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "AuthorizationPolicy", metadata: { name: `big-${i}` }, spec: { targetRefs: [{ kind: "Service", name: "vip" }], action: "DENY", rules: Array.from({ length: 4 }, (_, r) => ({ to: [{ operation: { paths: Array.from({ length: 64 }, (_, j) => `/big/${i}/${r}/${j}/${"x".repeat(900)}`) } }] })) } });
+      JSON.stringify({
+        apiVersion: "isomesh.dev/v1",
+        kind: "AuthorizationPolicy",
+        metadata: { name: `big-${i}` },
+        spec: {
+          targetRefs: [{ kind: "Service", name: "vip" }],
+          action: "DENY",
+          rules: Array.from({ length: 4 }, (_, r) => ({
+            to: [
+              { operation: { paths: Array.from({ length: 64 }, (_, j) => `/big/${i}/${r}/${j}/${"x".repeat(900)}`) } },
+            ],
+          })),
+        },
+      });
     const statuses: number[] = [];
     let refused: any;
     for (let i = 0; i < 6 && !refused; i++) {
@@ -330,7 +389,8 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
     expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
     expect(statuses.at(-1), JSON.stringify(refused).slice(0, 300)).toBe(413);
     expect(refused.errors[0].message).toMatch(/snapshot of edge vip-edge would be \d+ bytes, over the limit/);
-    for (let i = 0; i < statuses.length - 1; i++) await mesh.admin(`/v1/resources/AuthorizationPolicy/big-${i}?wait=true`, { method: "DELETE" });
+    for (let i = 0; i < statuses.length - 1; i++)
+      await mesh.admin(`/v1/resources/AuthorizationPolicy/big-${i}?wait=true`, { method: "DELETE" });
   });
 
   it("/v1/analyze has the same body limit", async () => {
@@ -342,7 +402,10 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
   const declaredHuge = (expect100: boolean) =>
     new Promise<{ status: number; body: string; continued: boolean }>((done, fail) => {
       let continued = false;
-      const headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}`, "content-length": String(300 * 1024 * 1024) };
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${TEST_TOKEN}`,
+        "content-length": String(300 * 1024 * 1024),
+      };
       if (expect100) headers.expect = "100-continue";
       const req = httpRequest(`${mesh.adminUrl}/v1/apply`, { method: "POST", headers }, (r) => {
         let body = "";
@@ -370,12 +433,16 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
     const outcome = await new Promise<{ status: number; sentMiB: number; body: string }>((done, fail) => {
       let sent = 0;
       let answered = false;
-      const req = httpRequest(`${mesh.adminUrl}/v1/apply`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKEN}`, "transfer-encoding": "chunked" } }, (r) => {
-        answered = true;
-        let body = "";
-        r.on("data", (c) => (body += c));
-        r.on("end", () => done({ status: r.statusCode ?? 0, sentMiB: sent, body }));
-      });
+      const req = httpRequest(
+        `${mesh.adminUrl}/v1/apply`,
+        { method: "POST", headers: { authorization: `Bearer ${TEST_TOKEN}`, "transfer-encoding": "chunked" } },
+        (r) => {
+          answered = true;
+          let body = "";
+          r.on("data", (c) => (body += c));
+          r.on("end", () => done({ status: r.statusCode ?? 0, sentMiB: sent, body }));
+        },
+      );
       req.on("error", (e) => (answered ? undefined : fail(e)));
       const pump = () => {
         while (!answered && sent < total) {

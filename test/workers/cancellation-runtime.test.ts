@@ -44,12 +44,25 @@ function runtime(flags: string[]) {
   const mf = new Miniflare({
     workers: [
       { name: "a", modules: true, script: caller, compatibilityDate: "2025-04-01", serviceBindings: { B: "b" } },
-      { name: "b", modules: true, script: callee, compatibilityDate: "2025-04-01", compatibilityFlags: flags, serviceBindings: { SINK: "sink" } },
-      { name: "sink", modules: true, script: "export default { fetch: () => new Response('ok') }", compatibilityDate: "2025-04-01" },
+      {
+        name: "b",
+        modules: true,
+        script: callee,
+        compatibilityDate: "2025-04-01",
+        compatibilityFlags: flags,
+        serviceBindings: { SINK: "sink" },
+      },
+      {
+        name: "sink",
+        modules: true,
+        script: "export default { fetch: () => new Response('ok') }",
+        compatibilityDate: "2025-04-01",
+      },
     ],
   });
   instances.push(mf);
-  const events = async (id: string) => ((await (await mf.dispatchFetch("http://a/events")).json()) as string[]).filter((e) => e.startsWith(id + ":"));
+  const events = async (id: string) =>
+    ((await (await mf.dispatchFetch("http://a/events")).json()) as string[]).filter((e) => e.startsWith(id + ":"));
   const call = async (query: string) => {
     const res = await mf.dispatchFetch(`http://a/?${query}`);
     await res.text();
@@ -65,7 +78,10 @@ describe("a service binding's callee when its caller gives up (workerd)", () => 
   it("with enable_request_signal: request.signal aborts at once, waitUntil still works from the listener, and the parked handler never resumes", async () => {
     const b = runtime(["enable_request_signal"]);
     expect(await b.call("id=1")).toBe(504);
-    const events = await eventually(() => b.events("1"), (e) => e.some((x) => x.startsWith("1:io-after-abort")));
+    const events = await eventually(
+      () => b.events("1"),
+      (e) => e.some((x) => x.startsWith("1:io-after-abort")),
+    );
     expect(events).toEqual(["1:abort:AbortError: The client has disconnected", "1:io-after-abort:200"]);
   });
 
@@ -78,7 +94,15 @@ describe("a service binding's callee when its caller gives up (workerd)", () => 
   it("a waitUntil pending in the callee keeps its handler running to the end, answering nobody", async () => {
     const b = runtime(["enable_request_signal"]);
     expect(await b.call("id=3&hold")).toBe(504);
-    const events = await eventually(() => b.events("3"), (e) => e.includes("3:finally"));
-    expect(events).toEqual(["3:abort:AbortError: The client has disconnected", "3:io-after-abort:200", "3:after-await", "3:finally"]);
+    const events = await eventually(
+      () => b.events("3"),
+      (e) => e.includes("3:finally"),
+    );
+    expect(events).toEqual([
+      "3:abort:AbortError: The client has disconnected",
+      "3:io-after-abort:200",
+      "3:after-await",
+      "3:finally",
+    ]);
   });
 });

@@ -27,7 +27,12 @@ export class MeshControl extends WorkerEntrypoint {
 }
 export default { fetch() { return new Response("control"); } };`;
 
-const compiled = compileSnapshot({ mesh: "m", services: [{ name: "web", versions: ["v1"], calls: [] }] }, "web-edge", [], 0);
+const compiled = compileSnapshot(
+  { mesh: "m", services: [{ name: "web", versions: ["v1"], calls: [] }] },
+  "web-edge",
+  [],
+  0,
+);
 const route = {
   route: "r",
   rule: 0,
@@ -42,12 +47,18 @@ const route = {
 const withRoute = (patch: object) => ({ ...compiled, vhosts: [{ hostnames: [], routes: [{ ...route, ...patch }] }] });
 const BROKEN: Record<string, object> = {
   "a regular expression that backtracks": withRoute({ path: { type: "RegularExpression", value: "/(a+)+$" } }),
-  "an unknown field in a strict part": withRoute({ headers: [{ type: "Exact", name: "x-user", value: "a", extra: true }] }),
+  "an unknown field in a strict part": withRoute({
+    headers: [{ type: "Exact", name: "x-user", value: "a", extra: true }],
+  }),
   "an invalid header name": withRoute({ headers: [{ type: "Exact", name: "x user", value: "a" }] }),
   "a wrong type": { ...compiled, defaultBackends: [{ service: "web", version: "v1", weight: "1" }] },
   "another schema version": { ...compiled, schema: 2 },
 };
-const cases = Object.entries(BROKEN).map(([name, body], i) => ({ name, body: JSON.stringify(body), worker: `broken${i}` }));
+const cases = Object.entries(BROKEN).map(([name, body], i) => ({
+  name,
+  body: JSON.stringify(body),
+  worker: `broken${i}`,
+}));
 
 let mf: Miniflare;
 const logs: string[] = [];
@@ -71,9 +82,15 @@ beforeAll(async () => {
       edge("valid", JSON.stringify(compiled)),
       ...cases.map((c) => edge(c.worker, c.body)),
       { name: "control", modules: true, script: CONTROL, compatibilityDate: "2025-04-01" },
-      { name: "app", modules: true, script: `export default { fetch: () => new Response("app") };`, compatibilityDate: "2025-04-01" },
+      {
+        name: "app",
+        modules: true,
+        script: `export default { fetch: () => new Response("app") };`,
+        compatibilityDate: "2025-04-01",
+      },
     ],
-    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => s.on("data", (d: Buffer) => logs.push(...d.toString().split("\n")))),
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) =>
+      [stdout, stderr].forEach((s) => s.on("data", (d: Buffer) => logs.push(...d.toString().split("\n")))),
   });
   await mf.ready;
 });
@@ -95,7 +112,9 @@ describe("rejects a broken bootstrap as the control plane's schema does", () => 
     const issues = expected.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     // Nothing else to serve (nothing is published): the request fails rather than run on a bad snapshot.
     await expect((await mf.getWorker(worker)).fetch("http://web.example/")).rejects.toThrow(/edge has no snapshot/);
-    const rejected = logs.map((l) => /^\{.*"snapshot rejected".*\}$/.test(l) && (JSON.parse(l) as { error: string }).error).filter((e): e is string => !!e);
+    const rejected = logs
+      .map((l) => /^\{.*"snapshot rejected".*\}$/.test(l) && (JSON.parse(l) as { error: string }).error)
+      .filter((e): e is string => !!e);
     expect(rejected).toContain(issues.slice(0, 500));
   });
 });

@@ -44,7 +44,13 @@ describe("edge routing in workerd", () => {
     const res = await mesh.get("/api/items?x=1");
     expect(res.status).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ service: "api", version: "v1", method: "GET", path: "/api/items?x=1", caller: "gateway" });
+    expect(body).toMatchObject({
+      service: "api",
+      version: "v1",
+      method: "GET",
+      path: "/api/items?x=1",
+      caller: "gateway",
+    });
     expect(res.headers["x-isomesh-backend"]).toBe("api/v1");
     expect(res.headers["x-isomesh-attempts"]).toBe("1");
     expect(res.headers["x-request-id"]).toMatch(/[0-9a-f-]{36}/);
@@ -70,7 +76,11 @@ describe("edge routing in workerd", () => {
     expect(hit.json().service).toBe("api");
     const noHeader = await mesh.get("/cart?v=2", { host: "shop.example" });
     expect(noHeader.json().service).toBe("web");
-    const wrongMethod = await mesh.get("/cart?v=2", { host: "shop.example", method: "POST", headers: { "x-beta": "1" } });
+    const wrongMethod = await mesh.get("/cart?v=2", {
+      host: "shop.example",
+      method: "POST",
+      headers: { "x-beta": "1" },
+    });
     expect(wrongMethod.json().service).toBe("web");
     // Exact hostname routes take the host: the catch-all route's /api does not apply on shop.example.
     expect((await mesh.get("/api/x", { host: "shop.example" })).json().service).toBe("web");
@@ -89,11 +99,15 @@ spec:
     - backendRefs: [{ name: web, version: v1, weight: 1 }, { name: web, version: v2, weight: 0 }]
 `);
     for (let i = 0; i < 20; i++) expect((await mesh.get("/web/x")).json().version).toBe("v1");
-    expect((await mesh.get("/web/x", { headers: { "end-user": "jason" } })).headers["x-isomesh-backend"]).toBe("web/v2");
+    expect((await mesh.get("/web/x", { headers: { "end-user": "jason" } })).headers["x-isomesh-backend"]).toBe(
+      "web/v2",
+    );
   });
 
   it("strips x-isomesh-* headers that arrive from outside", async () => {
-    const res = await mesh.get("/api/x", { headers: { "x-isomesh-caller": "productpage", "x-isomesh-principal": "evil/admin" } });
+    const res = await mesh.get("/api/x", {
+      headers: { "x-isomesh-caller": "productpage", "x-isomesh-principal": "evil/admin" },
+    });
     const headers = res.json().headers;
     expect(headers["x-isomesh-principal"]).toBeUndefined();
     expect(res.json().caller).toBe("gateway");
@@ -115,13 +129,20 @@ spec:
 `,
     });
     expect(res.status).toBe(422);
-    expect(res.json().errors).toContainEqual({ resource: "HTTPRoute/broken", path: "spec.rules[0].backendRefs[0].weight", message: "weight must be >= 0" });
+    expect(res.json().errors).toContainEqual({
+      resource: "HTTPRoute/broken",
+      path: "spec.rules[0].backendRefs[0].weight",
+      message: "weight must be >= 0",
+    });
     expect((await mesh.admin("/v1/version")).json().version).toBe(before);
     expect((await mesh.admin("/v1/resources/HTTPRoute/broken")).status).toBe(404);
   });
 
   it("rejects unknown kinds and bad YAML", async () => {
-    const kind = await mesh.admin("/v1/apply", { method: "POST", body: "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\nspec: {}\n" });
+    const kind = await mesh.admin("/v1/apply", {
+      method: "POST",
+      body: "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\nspec: {}\n",
+    });
     expect(kind.status).toBe(422);
     expect(kind.json().errors[0].path).toBe("kind");
     const yaml = await mesh.admin("/v1/apply", { method: "POST", body: "kind: [" });
@@ -130,11 +151,19 @@ spec:
 
   it("lists, gets and deletes resources, each change a new version", async () => {
     const list = (await mesh.admin("/v1/resources/httproutes")).json();
-    expect(list.items.map((r: { metadata: { name: string } }) => r.metadata.name)).toEqual(["shop", "web", "web-split"]);
+    expect(list.items.map((r: { metadata: { name: string } }) => r.metadata.name)).toEqual([
+      "shop",
+      "web",
+      "web-split",
+    ]);
     const v = (await mesh.admin("/v1/version")).json().version;
     const del = await mesh.admin("/v1/resources/HTTPRoute/web-split?wait=true", { method: "DELETE" });
     expect(del.status).toBe(200);
-    expect(del.json()).toMatchObject({ version: v + 1, changes: [{ kind: "HTTPRoute", name: "web-split", op: "removed" }], republished: ["web-edge"] });
+    expect(del.json()).toMatchObject({
+      version: v + 1,
+      changes: [{ kind: "HTTPRoute", name: "web-split", op: "removed" }],
+      republished: ["web-edge"],
+    });
     expect((await mesh.admin("/v1/resources/HTTPRoute/web-split")).status).toBe(404);
   });
 

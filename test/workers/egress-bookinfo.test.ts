@@ -19,7 +19,26 @@ beforeAll(async () => {
   books = createServer((req, res) => {
     asked.push(`${req.method} ${req.url} traceparent=${req.headers.traceparent ? "yes" : "no"}`);
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ items: [{ volumeInfo: { authors: ["William Shakespeare"], publishedDate: "2002", printType: "BOOK", pageCount: 80, publisher: "Dover Publications", language: "en", industryIdentifiers: [{ type: "ISBN_10", identifier: "0486424618" }, { type: "ISBN_13", identifier: "9780486424613" }] } }] }));
+    res.end(
+      JSON.stringify({
+        items: [
+          {
+            volumeInfo: {
+              authors: ["William Shakespeare"],
+              publishedDate: "2002",
+              printType: "BOOK",
+              pageCount: 80,
+              publisher: "Dover Publications",
+              language: "en",
+              industryIdentifiers: [
+                { type: "ISBN_10", identifier: "0486424618" },
+                { type: "ISBN_13", identifier: "9780486424613" },
+              ],
+            },
+          },
+        ],
+      }),
+    );
   });
   await new Promise<void>((r) => books.listen(0, "127.0.0.1", r));
   port = (books.address() as AddressInfo).port;
@@ -69,9 +88,23 @@ describe("Bookinfo: details v2 through the egress edge", () => {
     await mesh.apply(task());
     const res = await mesh.get("/api/v1/products/0");
     expect(res.status).toBe(200);
-    expect(res.json()).toMatchObject({ author: "William Shakespeare", publisher: "Dover Publications", "ISBN-13": "9780486424613", type: "paperback" });
+    expect(res.json()).toMatchObject({
+      author: "William Shakespeare",
+      publisher: "Dover Publications",
+      "ISBN-13": "9780486424613",
+      type: "paperback",
+    });
     expect(asked).toEqual(["GET /books/v1/volumes?q=isbn:0486424618 traceparent=yes"]);
-    const explained = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "egress", caller: "reviews", url: `http://localhost:${port}/books/v1/volumes` }) })).json();
+    const explained = (
+      await mesh.admin("/v1/explain", {
+        method: "POST",
+        body: JSON.stringify({
+          service: "egress",
+          caller: "reviews",
+          url: `http://localhost:${port}/books/v1/volumes`,
+        }),
+      })
+    ).json();
     expect(explained.hops[0].decisions.at(-1)).toMatchObject({ stage: "authz", error: "rbac_denied" });
   });
 });

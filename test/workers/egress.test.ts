@@ -64,8 +64,10 @@ afterAll(async () => {
 });
 
 /** Has the shop app call `url` through its EGRESS binding (via the gateway and shop's edge). */
-const callOut = (url: string, headers: Record<string, string> = {}) => mesh.get("/", { headers: { "x-forward-to": "EGRESS", "x-forward-url": url, ...headers } });
-const declare = (spec: string, name = "books") => mesh.apply(`apiVersion: isomesh.dev/v1\nkind: ExternalService\nmetadata: { name: ${name} }\nspec:\n${spec}`);
+const callOut = (url: string, headers: Record<string, string> = {}) =>
+  mesh.get("/", { headers: { "x-forward-to": "EGRESS", "x-forward-url": url, ...headers } });
+const declare = (spec: string, name = "books") =>
+  mesh.apply(`apiVersion: isomesh.dev/v1\nkind: ExternalService\nmetadata: { name: ${name} }\nspec:\n${spec}`);
 
 describe("egress: the allow-list", () => {
   it("denies a host no ExternalService declares, naming the host", async () => {
@@ -111,28 +113,40 @@ describe("egress: the allow-list", () => {
 });
 
 describe("egress: an app's global fetch (captured by isomesh dev)", () => {
-  const fetchOut = (url: string, headers: Record<string, string> = {}) => mesh.get("/", { headers: { "x-forward-to": "FETCH", "x-forward-url": url, ...headers } });
+  const fetchOut = (url: string, headers: Record<string, string> = {}) =>
+    mesh.get("/", { headers: { "x-forward-to": "FETCH", "x-forward-url": url, ...headers } });
 
   it("goes through the egress edge like an EGRESS call, with a warning that production would bypass it", async () => {
     const res = await fetchOut(`http://localhost:${port}/captured`);
     expect(res.status).toBe(200);
-    expect(seen.some((s) => s.url === "/captured" && !Object.keys(s.headers).some((h) => h.startsWith("x-isomesh-")))).toBe(true);
-    expect(mesh.logs.some((l) => l.includes("shop called http://localhost:") && l.includes("env.EGRESS.fetch"))).toBe(true);
+    expect(
+      seen.some((s) => s.url === "/captured" && !Object.keys(s.headers).some((h) => h.startsWith("x-isomesh-"))),
+    ).toBe(true);
+    expect(mesh.logs.some((l) => l.includes("shop called http://localhost:") && l.includes("env.EGRESS.fetch"))).toBe(
+      true,
+    );
     const denied = await fetchOut("http://127.0.0.1:9/elsewhere");
     expect(denied.status).toBe(403);
-    expect(denied.json().error).toMatchObject({ code: "egress_denied", hint: expect.stringContaining("env.EGRESS.fetch") });
+    expect(denied.json().error).toMatchObject({
+      code: "egress_denied",
+      hint: expect.stringContaining("env.EGRESS.fetch"),
+    });
   });
 
   it("is denied for a service that does not declare egress", async () => {
     const res = await fetchOut(`http://localhost:${port}/captured`, { "x-app": "plain" });
     expect(res.status).toBe(403);
-    expect(res.json().error.message).toBe(`plain called http://localhost:${port} with the global fetch, and its service does not declare egress: true`);
+    expect(res.json().error.message).toBe(
+      `plain called http://localhost:${port} with the global fetch, and its service does not declare egress: true`,
+    );
   });
 });
 
 describe("egress: policies", () => {
   it("applies the ExternalService's retries and timeouts", async () => {
-    await declare(`  hosts: [localhost]\n  ports: [{ number: ${port}, protocol: HTTP }]\n  timeouts: { request: 300ms }\n  retry: { codes: [503], attempts: 2, backoff: 10ms }`);
+    await declare(
+      `  hosts: [localhost]\n  ports: [{ number: ${port}, protocol: HTTP }]\n  timeouts: { request: 300ms }\n  retry: { codes: [503], attempts: 2, backoff: 10ms }`,
+    );
     const retried = await callOut(`http://localhost:${port}/flaky`, { "x-key": "k1", "x-fail-times": "2" });
     expect(retried.status).toBe(200);
     expect(failures.get("k1")).toBe(3);
@@ -153,19 +167,34 @@ spec:
     const intruder = await callOut(`http://localhost:${port}/ok`, { "x-app": "intruder" });
     expect(intruder.status).toBe(403);
     expect(intruder.json().error.code).toBe("rbac_denied");
-    const post = await mesh.get("/", { method: "POST", body: "{}", headers: { "x-forward-to": "EGRESS", "x-forward-url": `http://localhost:${port}/ok` } });
+    const post = await mesh.get("/", {
+      method: "POST",
+      body: "{}",
+      headers: { "x-forward-to": "EGRESS", "x-forward-url": `http://localhost:${port}/ok` },
+    });
     expect(post.status).toBe(403);
   });
 
   it("explains a call out without sending it: allow-list, ports, then authorization", async () => {
-    const explain = async (body: object) => (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "egress", ...body }) })).json().hops[0].decisions;
+    const explain = async (body: object) =>
+      (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "egress", ...body }) })).json()
+        .hops[0].decisions;
     const ok = await explain({ caller: "shop", url: `http://localhost:${port}/ok` });
     expect(ok.map((d: { stage: string }) => d.stage)).toEqual(["egress", "authz", "split"]);
     expect(ok[1].decision).toContain("books-callers");
     const denied = await explain({ caller: "intruder", url: `http://localhost:${port}/ok` });
     expect(denied.at(-1)).toMatchObject({ stage: "authz", error: "rbac_denied" });
-    const unknown = await explain({ caller: "shop", url: "https://api.unknown.example/", headers: { host: "localhost" } });
-    expect(unknown).toEqual([expect.objectContaining({ error: "egress_denied", decision: "no ExternalService declares host api.unknown.example" })]);
+    const unknown = await explain({
+      caller: "shop",
+      url: "https://api.unknown.example/",
+      headers: { host: "localhost" },
+    });
+    expect(unknown).toEqual([
+      expect.objectContaining({
+        error: "egress_denied",
+        decision: "no ExternalService declares host api.unknown.example",
+      }),
+    ]);
     const port80 = await explain({ caller: "shop", url: "http://localhost/ok" });
     expect(port80[0]).toMatchObject({ stage: "egress", error: "egress_denied" });
   });
@@ -180,11 +209,26 @@ spec:
       async () => (await mesh.admin("/metrics")).body,
       (t) => /isomesh_requests_total\{[^}]*reporter="egress"[^}]*destination_service="books"/.test(t),
     );
-    const line = text.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="egress"') && l.includes('source_workload="shop"') && l.includes('destination_service="books"') && l.includes('response_code="200"'));
+    const line = text
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith("isomesh_requests_total{") &&
+          l.includes('reporter="egress"') &&
+          l.includes('source_workload="shop"') &&
+          l.includes('destination_service="books"') &&
+          l.includes('response_code="200"'),
+      );
     expect(line).toBeTruthy();
     expect(text).toMatch(/reporter="egress"[^}]*destination_service="unregistered"/);
-    const callersOf = (stats: any) => (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? []).map((k: { caller: string }) => k.caller).sort();
-    const stats = await eventually(async () => (await mesh.admin("/v1/stats?window=5m")).json(), (v) => callersOf(v).length === 3);
+    const callersOf = (stats: any) =>
+      (stats.externals.find((e: { name: string }) => e.name === "books")?.callers ?? [])
+        .map((k: { caller: string }) => k.caller)
+        .sort();
+    const stats = await eventually(
+      async () => (await mesh.admin("/v1/stats?window=5m")).json(),
+      (v) => callersOf(v).length === 3,
+    );
     expect(callersOf(stats)).toEqual(["intruder", "plain", "shop"]);
     expect(stats.externals.map((e: { name: string }) => e.name)).toContain("unregistered");
     const graph = (await mesh.admin("/v1/graph?window=5m")).json();
@@ -196,7 +240,11 @@ spec:
     const status = (await mesh.admin("/v1/status")).json();
     expect(status.edges.map((e: { edge: string }) => e.edge)).toContain("egress");
     const snap = (await mesh.admin("/v1/snapshots/egress")).json();
-    expect(snap).toMatchObject({ role: "egress", backends: ["books"], externals: [{ name: "books", hosts: ["localhost"] }] });
+    expect(snap).toMatchObject({
+      role: "egress",
+      backends: ["books"],
+      externals: [{ name: "books", hosts: ["localhost"] }],
+    });
   });
 
   it("rate limits calls out per external host with a TrafficPolicy on the egress edge", async () => {

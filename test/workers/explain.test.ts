@@ -83,12 +83,19 @@ describe("decision records of real requests", () => {
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     const [gateway] = await explained(id, 3);
     expect(gateway.edge).toBe("gateway");
-    expect(stage(gateway, "route")[0]).toMatchObject({ route: "shop", rule: 1, beat: ["exact path /shop beat prefix / (Exact ranks before PathPrefix)"] });
+    expect(stage(gateway, "route")[0]).toMatchObject({
+      route: "shop",
+      rule: 1,
+      beat: ["exact path /shop beat prefix / (Exact ranks before PathPrefix)"],
+    });
     const front = gateway.children[0];
     expect(front.edge).toBe("front-edge");
     const reviews = front.children[0];
     expect(reviews.edge).toBe("reviews-edge");
-    expect(stage(reviews, "authz")[0]).toMatchObject({ decision: "ALLOW policy reviews-callers rule 0 matched", caller: "front" });
+    expect(stage(reviews, "authz")[0]).toMatchObject({
+      decision: "ALLOW policy reviews-callers rule 0 matched",
+      caller: "front",
+    });
     expect(stage(reviews, "route")[0]).toMatchObject({ route: "reviews", rule: 0, beat: ["1 header matches beat 0"] });
     expect(stage(reviews, "split")[0]).toMatchObject({ decision: "picked reviews/v2" });
   });
@@ -98,13 +105,25 @@ describe("decision records of real requests", () => {
     expect(res.status).toBe(403);
     expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "deny-admin", rule: 0 });
     const [gateway] = await explained(res.headers["x-isomesh-explain"], 1);
-    expect(stage(gateway, "authz")[0]).toMatchObject({ decision: "DENY policy deny-admin rule 0 matched", policy: "deny-admin", rule: 0 });
+    expect(stage(gateway, "authz")[0]).toMatchObject({
+      decision: "DENY policy deny-admin rule 0 matched",
+      policy: "deny-admin",
+      rule: 0,
+    });
     expect(stage(gateway, "route")).toEqual([]); // denied before routing
   });
 
   it("shows each attempt of a retried, time-limited request with the deadline left", async () => {
     const key = `k${Date.now()}`;
-    const res = await mesh.get("/shop", { headers: { ...debug, "x-forward-to": "REVIEWS", "end-user": "jason", "x-echo-fail-times": "2", "x-echo-key": key } });
+    const res = await mesh.get("/shop", {
+      headers: {
+        ...debug,
+        "x-forward-to": "REVIEWS",
+        "end-user": "jason",
+        "x-echo-fail-times": "2",
+        "x-echo-key": key,
+      },
+    });
     expect(res.status).toBe(200);
     const [gateway] = await explained(res.headers["x-isomesh-explain"], 3);
     const attempts = stage(gateway.children[0].children[0], "attempt");
@@ -121,11 +140,20 @@ describe("decision records of real requests", () => {
   it("ignores a wrong debug token: the response is the same as without one", async () => {
     const plain = await mesh.get("/shop", { headers: { "x-forward-to": "REVIEWS", "end-user": "jason" } });
     for (const token of ["wrong", "Bearer " + VIEWER_TOKEN, "x".repeat(600)]) {
-      const res = await mesh.get("/shop", { headers: { "x-isomesh-debug": token, "x-forward-to": "REVIEWS", "end-user": "jason" } });
+      const res = await mesh.get("/shop", {
+        headers: { "x-isomesh-debug": token, "x-forward-to": "REVIEWS", "end-user": "jason" },
+      });
       expect(res.status).toBe(plain.status);
       expect(res.headers["x-isomesh-explain"]).toBeUndefined();
       expect(Object.keys(res.headers).sort()).toEqual(Object.keys(plain.headers).sort());
-      const strip = (b: any) => ({ ...b, headers: Object.fromEntries(Object.entries(b.headers).filter(([k]) => !["traceparent", "tracestate", "x-request-id", "x-isomesh-deadline-ms"].includes(k))) });
+      const strip = (b: any) => ({
+        ...b,
+        headers: Object.fromEntries(
+          Object.entries(b.headers).filter(
+            ([k]) => !["traceparent", "tracestate", "x-request-id", "x-isomesh-deadline-ms"].includes(k),
+          ),
+        ),
+      });
       expect(strip(res.json())).toEqual(strip(plain.json()));
     }
   });
@@ -142,14 +170,26 @@ describe("synthetic explanations agree with real ones", () => {
     const headers = { "x-forward-to": "REVIEWS", "end-user": "jason" };
     const real = await mesh.get("/shop", { headers: { ...debug, ...headers } });
     const [gateway] = await explained(real.headers["x-isomesh-explain"], 3);
-    const synthetic = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/shop", headers }), token: VIEWER_TOKEN })).json();
+    const synthetic = (
+      await mesh.admin("/v1/explain", {
+        method: "POST",
+        body: JSON.stringify({ path: "/shop", headers }),
+        token: VIEWER_TOKEN,
+      })
+    ).json();
     const sgw = synthetic.hops[0];
     const pick = (d: Record<string, unknown>) => ({ decision: d.decision, route: d.route, rule: d.rule, beat: d.beat });
     expect(pick(stage(sgw, "route")[0])).toEqual(pick(stage(gateway, "route")[0]));
     expect(sgw.children.map((c: Hop) => c.edge)).toEqual(["front-edge"]);
 
     // The east-west hop the app made: reviews called by front.
-    const ew = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "reviews", caller: "front", headers }), token: VIEWER_TOKEN })).json().hops[0];
+    const ew = (
+      await mesh.admin("/v1/explain", {
+        method: "POST",
+        body: JSON.stringify({ service: "reviews", caller: "front", headers }),
+        token: VIEWER_TOKEN,
+      })
+    ).json().hops[0];
     const realReviews = gateway.children[0].children[0];
     expect(pick(stage(ew, "route")[0])).toEqual(pick(stage(realReviews, "route")[0]));
     expect(stage(ew, "authz")[0].decision).toBe(stage(realReviews, "authz")[0].decision);
@@ -157,10 +197,26 @@ describe("synthetic explanations agree with real ones", () => {
   });
 
   it("gives the exact weights where a real request shows one pick", async () => {
-    const ew = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "reviews", caller: "front" }), token: VIEWER_TOKEN })).json().hops[0];
+    const ew = (
+      await mesh.admin("/v1/explain", {
+        method: "POST",
+        body: JSON.stringify({ service: "reviews", caller: "front" }),
+        token: VIEWER_TOKEN,
+      })
+    ).json().hops[0];
     expect(stage(ew, "split")[0]).toMatchObject({ shares: { "reviews/v1": 0.8, "reviews/v2": 0.2 } });
-    const denied = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ service: "reviews", caller: "gateway" }), token: VIEWER_TOKEN })).json().hops[0];
-    expect(stage(denied, "authz")[0]).toMatchObject({ decision: "no ALLOW policy matched", error: "rbac_denied", status: 403 });
+    const denied = (
+      await mesh.admin("/v1/explain", {
+        method: "POST",
+        body: JSON.stringify({ service: "reviews", caller: "gateway" }),
+        token: VIEWER_TOKEN,
+      })
+    ).json().hops[0];
+    expect(stage(denied, "authz")[0]).toMatchObject({
+      decision: "no ALLOW policy matched",
+      error: "rbac_denied",
+      status: 403,
+    });
     expect(stage(denied, "route")).toEqual([]);
   });
 
@@ -169,13 +225,28 @@ describe("synthetic explanations agree with real ones", () => {
       const res = await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify(body), token: VIEWER_TOKEN });
       return { status: res.status, error: res.json().errors?.[0] };
     };
-    expect(await ask({ service: "reviews", caller: "bogus" })).toEqual({ status: 422, error: { resource: "(request)", path: "caller", message: 'unknown caller "bogus" (expected gateway or one of front, reviews)' } });
-    expect((await ask({ service: "front", caller: "reviews" })).error.message).toBe("reviews does not call front: the manifest gives it bindings to no services");
+    expect(await ask({ service: "reviews", caller: "bogus" })).toEqual({
+      status: 422,
+      error: {
+        resource: "(request)",
+        path: "caller",
+        message: 'unknown caller "bogus" (expected gateway or one of front, reviews)',
+      },
+    });
+    expect((await ask({ service: "front", caller: "reviews" })).error.message).toBe(
+      "reviews does not call front: the manifest gives it bindings to no services",
+    );
     expect((await ask({ caller: "front" })).error.message).toMatch(/caller needs service/);
   });
 
   it("a synthetic denial at the gateway names the policy and rule", async () => {
-    const res = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/admin/x" }), token: VIEWER_TOKEN })).json();
+    const res = (
+      await mesh.admin("/v1/explain", {
+        method: "POST",
+        body: JSON.stringify({ path: "/admin/x" }),
+        token: VIEWER_TOKEN,
+      })
+    ).json();
     expect(stage(res.hops[0], "authz")[0]).toMatchObject({ policy: "deny-admin", rule: 0, status: 403 });
   });
 });
@@ -183,10 +254,17 @@ describe("synthetic explanations agree with real ones", () => {
 describe("confirmed convergence", () => {
   it("after apply?wait=true returns, 100 requests out of 100 see the change", async () => {
     for (const target of ["v2", "v1"] as const) {
-      const res = await mesh.admin("/v1/apply?wait=true&timeout=5s", { method: "POST", body: routes(target === "v2" ? { v1: 0, v2: 100 } : { v1: 100, v2: 0 }) });
+      const res = await mesh.admin("/v1/apply?wait=true&timeout=5s", {
+        method: "POST",
+        body: routes(target === "v2" ? { v1: 0, v2: 100 } : { v1: 100, v2: 0 }),
+      });
       expect(res.status).toBe(200);
       expect(res.json()).toMatchObject({ converged: true });
-      const versions = await Promise.all(Array.from({ length: 100 }, () => mesh.get("/", { headers: { "x-forward-to": "REVIEWS" } }).then((r) => r.json().version)));
+      const versions = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          mesh.get("/", { headers: { "x-forward-to": "REVIEWS" } }).then((r) => r.json().version),
+        ),
+      );
       expect(versions.filter((v) => v === target)).toHaveLength(100);
     }
   });

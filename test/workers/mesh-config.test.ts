@@ -34,7 +34,10 @@ spec:
   rules: [{ to: [{ operation: { paths: ["/admin", "/admin/*"] } }] }]
 `);
   // The first apply of a fresh mesh does not wait for edges that have not reported yet.
-  await eventually(() => mesh.get("/admin"), (r) => r.status === 403);
+  await eventually(
+    () => mesh.get("/admin"),
+    (r) => r.status === 403,
+  );
 });
 afterAll(() => mesh?.stop());
 
@@ -74,11 +77,19 @@ describe("defaultTimeouts.request", () => {
   });
 
   it("explains which timeout applies at each hop", async () => {
-    const hops = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/slow" }) })).json().hops;
-    expect(hops[0].decisions).toContainEqual(expect.objectContaining({ stage: "timeout", requestMs: 4000, source: "route" }));
-    expect(hops[0].children[0].decisions).toContainEqual(expect.objectContaining({ stage: "timeout", requestMs: 4000, source: "caller's deadline" }));
-    const plain = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/x" }) })).json().hops;
-    expect(plain[0].decisions).toContainEqual(expect.objectContaining({ stage: "timeout", requestMs: 1000, source: "mesh default" }));
+    const hops = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/slow" }) })).json()
+      .hops;
+    expect(hops[0].decisions).toContainEqual(
+      expect.objectContaining({ stage: "timeout", requestMs: 4000, source: "route" }),
+    );
+    expect(hops[0].children[0].decisions).toContainEqual(
+      expect.objectContaining({ stage: "timeout", requestMs: 4000, source: "caller's deadline" }),
+    );
+    const plain = (await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/x" }) })).json()
+      .hops;
+    expect(plain[0].decisions).toContainEqual(
+      expect.objectContaining({ stage: "timeout", requestMs: 1000, source: "mesh default" }),
+    );
   });
 });
 

@@ -17,7 +17,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
   const port = (collector.address() as { port: number }).port;
-  mesh = await startTestMesh(echoManifest({ web: ["v1"] }), { gen: { otlpEndpoint: `http://127.0.0.1:${port}/v1/traces` } });
+  mesh = await startTestMesh(echoManifest({ web: ["v1"] }), {
+    gen: { otlpEndpoint: `http://127.0.0.1:${port}/v1/traces` },
+  });
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(async () => {
@@ -27,9 +29,16 @@ afterAll(async () => {
 
 it("exports spans to an OTLP/HTTP collector in batches", async () => {
   await mesh.get("/x", { headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
-  const count = () => received.reduce((n, r) => n + (JSON.stringify(r.body).match(/0af7651916cd43dd8448eb211c80319c/g)?.length ?? 0), 0);
+  const count = () =>
+    received.reduce((n, r) => n + (JSON.stringify(r.body).match(/0af7651916cd43dd8448eb211c80319c/g)?.length ?? 0), 0);
   for (let i = 0; i < 50 && count() < 2; i++) await new Promise((r) => setTimeout(r, 100));
-  const spans = received.flatMap((r) => r.body.resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans.map((s: any) => ({ ...s, service: rs.resource.attributes[0].value.stringValue })))));
+  const spans = received.flatMap((r) =>
+    r.body.resourceSpans.flatMap((rs: any) =>
+      rs.scopeSpans.flatMap((ss: any) =>
+        ss.spans.map((s: any) => ({ ...s, service: rs.resource.attributes[0].value.stringValue })),
+      ),
+    ),
+  );
   const mine = spans.filter((s) => s.traceId === "0af7651916cd43dd8448eb211c80319c");
   expect(received[0].path).toBe("/v1/traces");
   expect(received[0].type).toBe("application/json");

@@ -6,7 +6,8 @@ import { call, RPC_MANIFEST } from "../helpers/rpc.ts";
 // service (ratings, two versions built from test/fixtures/rpc), through ratings' edge, as real
 // Workers in workerd. What workerd itself does with such calls is pinned in rpc-runtime.test.ts.
 let mesh: TestMesh;
-const scenario = async (name: string) => (await mesh.get(`/scenario/${name}`)).json<{ value?: unknown; error?: { ctor: string; message: string } }>();
+const scenario = async (name: string) =>
+  (await mesh.get(`/scenario/${name}`)).json<{ value?: unknown; error?: { ctor: string; message: string } }>();
 
 beforeAll(async () => {
   mesh = await startTestMesh(RPC_MANIFEST);

@@ -161,7 +161,16 @@ beforeAll(async () => {
           EDGE_ADMIN: { name: "edge", props: { caller: "a", entrypoint: "Admin" } },
         },
       },
-      { name: "edge", modules: true, script: forwarder, compatibilityDate: "2025-04-01", serviceBindings: { V: { name: "version", props: { via: "edge" } }, V_ADMIN: { name: "version", entrypoint: "Admin" } } },
+      {
+        name: "edge",
+        modules: true,
+        script: forwarder,
+        compatibilityDate: "2025-04-01",
+        serviceBindings: {
+          V: { name: "version", props: { via: "edge" } },
+          V_ADMIN: { name: "version", entrypoint: "Admin" },
+        },
+      },
       { name: "version", modules: true, script: version, compatibilityDate: "2025-04-01" },
     ],
   });
@@ -169,7 +178,26 @@ beforeAll(async () => {
 });
 afterAll(() => mf?.dispose());
 
-const SAME = ["add", "clone", "streamOut", "streamIn", "response", "rpcTarget", "pipelined", "callback", "keptCallback", "objectWithFunction", "objectPipelined", "typeError", "customError", "missing", "getter", "instanceField", "env", "ctx"];
+const SAME = [
+  "add",
+  "clone",
+  "streamOut",
+  "streamIn",
+  "response",
+  "rpcTarget",
+  "pipelined",
+  "callback",
+  "keptCallback",
+  "objectWithFunction",
+  "objectPipelined",
+  "typeError",
+  "customError",
+  "missing",
+  "getter",
+  "instanceField",
+  "env",
+  "ctx",
+];
 
 describe("a Workers RPC call through a forwarding entrypoint (workerd)", () => {
   it.each(SAME)("%s: the caller sees the same through the forwarder as over a bare binding", async (scenario) => {
@@ -178,7 +206,15 @@ describe("a Workers RPC call through a forwarding entrypoint (workerd)", () => {
   });
 
   it("what crosses: clones, streams both ways, responses, stubs and pipelined calls on them, callbacks", async () => {
-    expect(await get("/clone?via=edge")).toEqual({ m: "a", s: true, d: 0, re: "g", u: [1, 2], big: "10", err: "inner" });
+    expect(await get("/clone?via=edge")).toEqual({
+      m: "a",
+      s: true,
+      d: 0,
+      re: "g",
+      u: [1, 2],
+      big: "10",
+      err: "inner",
+    });
     expect(await get("/streamOut?via=edge")).toBe("hello stream");
     expect(await get("/streamIn?via=edge")).toBe("sent stream");
     expect(await get("/response?via=edge")).toEqual({ status: 201, x: "1", body: "a response" });
@@ -190,19 +226,43 @@ describe("a Workers RPC call through a forwarding entrypoint (workerd)", () => {
   });
 
   it("errors: built-in classes and messages cross, custom classes become Error 'Name: message', own properties are lost", async () => {
-    expect(await get("/typeError?via=edge")).toEqual({ threw: true, ctor: "TypeError", name: "TypeError", message: "bad type here", remote: true, ownKeys: ["remote"] });
-    expect(await get("/customError?via=edge")).toMatchObject({ ctor: "Error", message: "MyError: mine", remote: true, ownKeys: ["remote"] });
-    expect(await get("/missing?via=edge")).toMatchObject({ ctor: "TypeError", message: 'The RPC receiver does not implement the method "nope".' });
-    expect(await get("/keptCallback?via=edge")).toMatchObject({ threw: true, message: expect.stringContaining("Cannot perform I/O on behalf of a different request") });
+    expect(await get("/typeError?via=edge")).toEqual({
+      threw: true,
+      ctor: "TypeError",
+      name: "TypeError",
+      message: "bad type here",
+      remote: true,
+      ownKeys: ["remote"],
+    });
+    expect(await get("/customError?via=edge")).toMatchObject({
+      ctor: "Error",
+      message: "MyError: mine",
+      remote: true,
+      ownKeys: ["remote"],
+    });
+    expect(await get("/missing?via=edge")).toMatchObject({
+      ctor: "TypeError",
+      message: 'The RPC receiver does not implement the method "nope".',
+    });
+    expect(await get("/keptCallback?via=edge")).toMatchObject({
+      threw: true,
+      message: expect.stringContaining("Cannot perform I/O on behalf of a different request"),
+    });
   });
 
   it("the forwarder's own state is out of reach: instance fields, env and ctx are refused as over a bare binding", async () => {
-    for (const name of ["instanceField", "env", "ctx"]) expect(await get(`/${name}?via=edge`)).toMatchObject({ ctor: "TypeError", message: expect.stringContaining("does not implement the method") });
+    for (const name of ["instanceField", "env", "ctx"])
+      expect(await get(`/${name}?via=edge`)).toMatchObject({
+        ctor: "TypeError",
+        message: expect.stringContaining("does not implement the method"),
+      });
   });
 
   it("workerd reads every handler name it knows on each new instance: the forwarder must not claim them", async () => {
     await get("/add?via=edge");
-    expect(await get("/probed")).toEqual(expect.arrayContaining(["connect", "tail", "scheduled", "alarm", "test", "webSocketMessage", "self"]));
+    expect(await get("/probed")).toEqual(
+      expect.arrayContaining(["connect", "tail", "scheduled", "alarm", "test", "webSocketMessage", "self"]),
+    );
   });
 
   it("props are the last binding's: through the forwarder the version sees the forwarder's binding, never the caller's", async () => {

@@ -11,7 +11,11 @@ let sign: (claims: Record<string, unknown>) => Promise<string>;
 beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
-  sign = (claims) => new SignJWT({ aud: "shop", iss: ISS, ...claims }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setExpirationTime("10m").sign(privateKey);
+  sign = (claims) =>
+    new SignJWT({ aud: "shop", iss: ISS, ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setExpirationTime("10m")
+      .sign(privateKey);
   mesh = await startTestMesh(`name: sec
 services:
   - name: front
@@ -67,7 +71,9 @@ spec:
 });
 afterAll(() => mesh?.stop());
 
-const bearer = async (claims: Record<string, unknown> = { sub: "ann" }) => ({ authorization: `Bearer ${await sign(claims)}` });
+const bearer = async (claims: Record<string, unknown> = { sub: "ann" }) => ({
+  authorization: `Bearer ${await sign(claims)}`,
+});
 
 describe("north-south: JWT at the gateway", () => {
   it("denies anonymous users by the policy that requires a principal", async () => {
@@ -86,8 +92,14 @@ describe("north-south: JWT at the gateway", () => {
   it("names the RequestAuthentication for malformed tokens and unknown issuers too", async () => {
     const malformed = await mesh.get("/", { headers: { authorization: "Bearer not.a.token" } });
     expect(malformed.json().error).toMatchObject({ code: "authn_failed", policy: "login" });
-    const stranger = await mesh.get("/", { headers: { authorization: `Bearer ${await sign({ sub: "ann", iss: "https://stranger.example" })}` } });
-    expect(stranger.json().error).toMatchObject({ code: "authn_failed", policy: "login", message: "invalid token: issuer is not trusted here" });
+    const stranger = await mesh.get("/", {
+      headers: { authorization: `Bearer ${await sign({ sub: "ann", iss: "https://stranger.example" })}` },
+    });
+    expect(stranger.json().error).toMatchObject({
+      code: "authn_failed",
+      policy: "login",
+      message: "invalid token: issuer is not trusted here",
+    });
   });
 
   it("lets a valid token through, passing the principal to the service edge and the claim header", async () => {
@@ -97,16 +109,22 @@ describe("north-south: JWT at the gateway", () => {
   });
 
   it("does not forward the token by default, and overwrites claim headers a client sent", async () => {
-    const res = await mesh.get("/", { headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "RATINGS" } });
+    const res = await mesh.get("/", {
+      headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "RATINGS" },
+    });
     expect(res.status).toBe(403); // front may not call ratings
-    const viaReviews = await mesh.get("/", { headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "REVIEWS,RATINGS" } });
+    const viaReviews = await mesh.get("/", {
+      headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "REVIEWS,RATINGS" },
+    });
     expect(viaReviews.status).toBe(200);
     expect(viaReviews.json().headers["x-jwt-sub"]).toBe("ann");
     expect(viaReviews.json().headers.authorization).toBeUndefined();
   });
 
   it("strips identity headers a client forges", async () => {
-    const res = await mesh.get("/", { headers: { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-caller": "reviews" } });
+    const res = await mesh.get("/", {
+      headers: { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-caller": "reviews" },
+    });
     expect(res.status).toBe(403);
   });
 
@@ -136,7 +154,9 @@ spec:
   action: DENY
   rules: [{ from: [{ source: { notRequestPrincipals: ["*"] } }] }]
 `);
-    const res = await mesh.get("/", { headers: { ...(await bearer()), "x-forward-to": "REVIEWS,RATINGS", "x-forward-spoof": `${ISS}/ann` } });
+    const res = await mesh.get("/", {
+      headers: { ...(await bearer()), "x-forward-to": "REVIEWS,RATINGS", "x-forward-spoof": `${ISS}/ann` },
+    });
     expect(res.status).toBe(403);
     expect(res.json().error.policy).toBe("ratings-users");
   });
@@ -164,7 +184,15 @@ describe("validation", () => {
     ["a private key in jwks", `{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}`, /private key/],
     ["a symmetric key", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`, /symmetric/],
   ])("rejects %s", async (_n, jwks, message) => {
-    const res = await mesh.admin("/v1/apply", { method: "POST", body: JSON.stringify({ apiVersion: "isomesh.dev/v1", kind: "RequestAuthentication", metadata: { name: "bad" }, spec: { targetRefs: [{ kind: "Gateway", name: "gateway" }], jwtRules: [{ issuer: "x", jwks }] } }) });
+    const res = await mesh.admin("/v1/apply", {
+      method: "POST",
+      body: JSON.stringify({
+        apiVersion: "isomesh.dev/v1",
+        kind: "RequestAuthentication",
+        metadata: { name: "bad" },
+        spec: { targetRefs: [{ kind: "Gateway", name: "gateway" }], jwtRules: [{ issuer: "x", jwks }] },
+      }),
+    });
     expect(res.status).toBe(422);
     expect(res.json().errors[0].message).toMatch(message);
   });

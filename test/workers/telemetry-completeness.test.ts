@@ -76,12 +76,25 @@ afterAll(async () => {
   hold?.close();
 });
 
-const hex = (bytes: number) => [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
-const accessLog = (requestId: string) => mesh.logs.filter((l) => l.includes('"type":"access"') && l.includes(`"requestId":"${requestId}"`)).map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+const hex = (bytes: number) =>
+  [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+const accessLog = (requestId: string) =>
+  mesh.logs
+    .filter((l) => l.includes('"type":"access"') && l.includes(`"requestId":"${requestId}"`))
+    .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
 const byEdge = <T extends { edge: string }>(items: T[]) => Object.fromEntries(items.map((i) => [i.edge, i]));
 const trace = async (id: string) => {
   const res = await mesh.admin(`/v1/traces/${id}`);
-  return res.status === 200 ? (res.json().spans as { edge: string; spanId: string; parentSpanId?: string; status: number; durationMs: number; attributes: Record<string, unknown> }[]) : [];
+  return res.status === 200
+    ? (res.json().spans as {
+        edge: string;
+        spanId: string;
+        parentSpanId?: string;
+        status: number;
+        durationMs: number;
+        attributes: Record<string, unknown>;
+      }[])
+    : [];
 };
 
 describe("a request whose caller gave up", () => {
@@ -112,19 +125,35 @@ describe("a request whose caller gave up", () => {
   });
 
   it("is recorded by the edge whose caller gave up, with code 0, caller_cancelled and the time until then", async () => {
-    const lines = await eventually(async () => accessLog(requestId), (l) => l.length === 3);
+    const lines = await eventually(
+      async () => accessLog(requestId),
+      (l) => l.length === 3,
+    );
     const edges = byEdge(lines);
     expect(Object.keys(edges).sort()).toEqual(["back-edge", "front-edge", "gateway"]);
-    expect(edges["back-edge"]).toMatchObject({ status: 0, traceId, caller: "front", backend: "back/v1", route: "back/1", flags: ["caller_cancelled"] });
+    expect(edges["back-edge"]).toMatchObject({
+      status: 0,
+      traceId,
+      caller: "front",
+      backend: "back/v1",
+      route: "back/1",
+      flags: ["caller_cancelled"],
+    });
     expect(edges["back-edge"].durationMs).toBeGreaterThanOrEqual(0);
     expect(edges["front-edge"]).toMatchObject({ status: 504, backend: "front/v1" });
     expect(edges.gateway).toMatchObject({ status: 504 });
     // The edge passed the cancellation on to its app's call, and the app to its own call.
-    await eventually(async () => held.find((h) => h.id === requestId)?.closed, (closed) => closed === true);
+    await eventually(
+      async () => held.find((h) => h.id === requestId)?.closed,
+      (closed) => closed === true,
+    );
   });
 
   it("has its span in the trace and its hop in the decision record (explain --send)", async () => {
-    const spans = await eventually(() => trace(traceId), (s) => s.length === 3);
+    const spans = await eventually(
+      () => trace(traceId),
+      (s) => s.length === 3,
+    );
     expect(spans.map((s) => [s.edge, s.status, s.attributes.cancelled ?? false]).sort()).toEqual([
       ["back-edge", 0, true],
       ["front-edge", 504, false],
@@ -132,7 +161,8 @@ describe("a request whose caller gave up", () => {
     ]);
     type Hop = { edge: string; status: number; durationMs: number; decisions: { stage: string }[]; children: Hop[] };
     const hops = await eventually(
-      async () => (await mesh.admin(`/v1/explain/${explainId}`, { token: VIEWER_TOKEN })).json().hops as Hop[] | undefined,
+      async () =>
+        (await mesh.admin(`/v1/explain/${explainId}`, { token: VIEWER_TOKEN })).json().hops as Hop[] | undefined,
       (h) => h?.[0]?.children?.[0]?.children?.length === 1,
     );
     const [gateway] = hops!;
@@ -151,10 +181,17 @@ describe("a request whose caller gave up", () => {
     expect(v1.cancelled).toBeGreaterThanOrEqual(1);
     expect(v1.successRate).toBeLessThan(1);
     const metrics = (await mesh.admin("/metrics")).body;
-    expect(metrics).toMatch(/isomesh_requests_total\{reporter="back-edge",source_workload="front",destination_service="back",destination_version="v1",route="back",response_code="0"\} [1-9]/);
-    expect(metrics).toMatch(/isomesh_request_flags_total\{reporter="back-edge",source_workload="front",destination_service="back",destination_version="v1",flag="caller_cancelled"\} [1-9]/);
+    expect(metrics).toMatch(
+      /isomesh_requests_total\{reporter="back-edge",source_workload="front",destination_service="back",destination_version="v1",route="back",response_code="0"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /isomesh_request_flags_total\{reporter="back-edge",source_workload="front",destination_service="back",destination_version="v1",flag="caller_cancelled"\} [1-9]/,
+    );
     const graph = (await mesh.admin("/v1/graph")).json();
-    expect(graph.edges.find((e: { source: string; target: string }) => e.source === "front" && e.target === "back").cancelled).toBeGreaterThanOrEqual(1);
+    expect(
+      graph.edges.find((e: { source: string; target: string }) => e.source === "front" && e.target === "back")
+        .cancelled,
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -162,10 +199,15 @@ describe("a route timeout upstream", () => {
   it("leaves a record at every hop behind it, each once: cancelled, or timed out on the deadline it was given", async () => {
     const requestId = `slow-${hex(4)}`;
     const reached = new Promise<void>((r) => arrivals.set(requestId, r));
-    const res = mesh.get("/impatient", { headers: { "x-request-id": requestId, "x-forward-to": "BACK,FETCH", "x-forward-url": holdUrl } });
+    const res = mesh.get("/impatient", {
+      headers: { "x-request-id": requestId, "x-forward-to": "BACK,FETCH", "x-forward-url": holdUrl },
+    });
     await reached;
     expect((await res).status).toBe(504);
-    const lines = await eventually(async () => accessLog(requestId), (l) => l.length === 3);
+    const lines = await eventually(
+      async () => accessLog(requestId),
+      (l) => l.length === 3,
+    );
     const edges = byEdge(lines);
     expect(edges.gateway).toMatchObject({ status: 504, flags: ["timed_out"] });
     for (const edge of ["front-edge", "back-edge"]) {
@@ -181,7 +223,9 @@ describe("a mirrored request", () => {
   const traceId = hex(16);
 
   beforeAll(async () => {
-    const res = await mesh.get("/mirrored/x", { headers: { "x-request-id": requestId, traceparent: `00-${traceId}-${hex(8)}-01`, "x-forward-to": "BACK" } });
+    const res = await mesh.get("/mirrored/x", {
+      headers: { "x-request-id": requestId, traceparent: `00-${traceId}-${hex(8)}-01`, "x-forward-to": "BACK" },
+    });
     expect(res.status).toBe(200);
     expect(res.json().app).toBe("back"); // answered by v1; the copy's answer (300 ms later) goes nowhere
   });
@@ -197,8 +241,20 @@ describe("a mirrored request", () => {
   });
 
   it("is in the access log arriving at v2, marked mirror", async () => {
-    const copy = (await eventually(async () => accessLog(requestId), (l) => l.some((x) => x.mirror))).find((x) => x.mirror);
-    expect(copy).toMatchObject({ edge: "back-edge", backend: "back/v2", status: 200, mirror: true, caller: "front", route: "back/0" });
+    const copy = (
+      await eventually(
+        async () => accessLog(requestId),
+        (l) => l.some((x) => x.mirror),
+      )
+    ).find((x) => x.mirror);
+    expect(copy).toMatchObject({
+      edge: "back-edge",
+      backend: "back/v2",
+      status: 200,
+      mirror: true,
+      caller: "front",
+      route: "back/0",
+    });
     expect(copy.flags).toContain("mirror");
     expect(copy.durationMs).toBeGreaterThanOrEqual(300);
     const original = accessLog(requestId).find((x) => x.edge === "back-edge" && !x.mirror);
@@ -207,28 +263,47 @@ describe("a mirrored request", () => {
   });
 
   it("has a span of its own, a child of the request it copies", async () => {
-    const spans = await eventually(() => trace(traceId), (s) => s.some((x) => x.attributes.mirror === true));
+    const spans = await eventually(
+      () => trace(traceId),
+      (s) => s.some((x) => x.attributes.mirror === true),
+    );
     const copy = spans.find((s) => s.attributes.mirror === true)!;
     const original = spans.find((s) => s.edge === "back-edge" && s.attributes.mirror !== true)!;
-    expect(copy).toMatchObject({ edge: "back-edge", status: 200, parentSpanId: original.spanId, attributes: { backend: "back/v2" } });
+    expect(copy).toMatchObject({
+      edge: "back-edge",
+      status: 200,
+      parentSpanId: original.spanId,
+      attributes: { backend: "back/v2" },
+    });
   });
 
-  it("shows in stat as v2's mirrored traffic, apart from the traffic callers wait for, and in metrics with mirror=\"true\"", async () => {
+  it('shows in stat as v2\'s mirrored traffic, apart from the traffic callers wait for, and in metrics with mirror="true"', async () => {
     const stats = (await mesh.admin("/v1/stats?service=back&window=5m")).json();
     const back = stats.services[0];
     expect(back.mirrored).toEqual([expect.objectContaining({ version: "v2", requests: 1, successRate: 1 })]);
     expect(back.versions.find((v: { version: string }) => v.version === "v2").requests).toBe(0);
     const metrics = (await mesh.admin("/metrics")).body;
-    expect(metrics).toMatch(/isomesh_requests_total\{reporter="back-edge",source_workload="front",destination_service="back",destination_version="v2",route="back",response_code="200",mirror="true"\} 1/);
+    expect(metrics).toMatch(
+      /isomesh_requests_total\{reporter="back-edge",source_workload="front",destination_service="back",destination_version="v2",route="back",response_code="200",mirror="true"\} 1/,
+    );
     const graph = (await mesh.admin("/v1/graph")).json();
-    expect(graph.edges.filter((e: { source: string; target: string }) => e.source === "front" && e.target === "back")).toHaveLength(1);
+    expect(
+      graph.edges.filter((e: { source: string; target: string }) => e.source === "front" && e.target === "back"),
+    ).toHaveLength(1);
   });
 
   it("is believed only from the gateway: an app cannot pass its calls off as copies to hide them from stats", async () => {
     const requestId = `spoof-${hex(4)}`;
-    const res = await mesh.get("/x", { headers: { "x-request-id": requestId, "x-forward-to": "BACK", "x-forward-header": "x-isomesh-mirror: 1" } });
+    const res = await mesh.get("/x", {
+      headers: { "x-request-id": requestId, "x-forward-to": "BACK", "x-forward-header": "x-isomesh-mirror: 1" },
+    });
     expect(res.status).toBe(200);
-    const line = (await eventually(async () => accessLog(requestId), (l) => l.some((x) => x.edge === "back-edge"))).find((x) => x.edge === "back-edge");
+    const line = (
+      await eventually(
+        async () => accessLog(requestId),
+        (l) => l.some((x) => x.edge === "back-edge"),
+      )
+    ).find((x) => x.edge === "back-edge");
     expect(line.mirror).toBeUndefined();
     expect(line.backend).toBe("back/v1");
   });

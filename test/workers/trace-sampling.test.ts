@@ -12,7 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => mesh?.stop());
 
-const traceIds = async () => ((await mesh.admin("/v1/traces?limit=200")).json().traces as { traceId: string }[]).map((t) => t.traceId);
+const traceIds = async () =>
+  ((await mesh.admin("/v1/traces?limit=200")).json().traces as { traceId: string }[]).map((t) => t.traceId);
 
 describe("trace sampling", () => {
   it("records no span for unsampled new traces, but keeps a caller's sampled decision end to end", async () => {
@@ -31,7 +32,14 @@ describe("trace sampling", () => {
     expect(await traceIds()).toEqual([sampled]);
     // Metrics count every request, sampled or not (they arrive in per-second batches: poll).
     const counted = async () => {
-      const line = (await mesh.admin("/metrics")).body.split("\n").find((l) => l.startsWith("isomesh_requests_total{") && l.includes('reporter="web-edge"') && l.includes('response_code="200"'));
+      const line = (await mesh.admin("/metrics")).body
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("isomesh_requests_total{") &&
+            l.includes('reporter="web-edge"') &&
+            l.includes('response_code="200"'),
+        );
       return Number(line?.split(" ").pop() ?? 0);
     };
     expect(await eventually(counted, (n) => n >= 12)).toBe(12);

@@ -59,7 +59,11 @@ describe("retries and timeouts", () => {
   });
 
   it("does not retry POST unless the route opts in", async () => {
-    const res = await mesh.get("/retry/x", { method: "POST", body: "{}", headers: { "x-echo-fail-times": "1", "x-echo-key": "retry-3" } });
+    const res = await mesh.get("/retry/x", {
+      method: "POST",
+      body: "{}",
+      headers: { "x-echo-fail-times": "1", "x-echo-key": "retry-3" },
+    });
     expect(res.status).toBe(503);
     expect(res.headers["x-isomesh-attempts"]).toBe("1");
   });
@@ -70,10 +74,14 @@ describe("retries and timeouts", () => {
     const { request } = await import("node:http");
     const send = (method: string, body?: string) =>
       new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
-        const req = request(`${mesh.gatewayUrl}/retry/y`, { method, agent, headers: { "x-echo-status": "500" } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
-        });
+        const req = request(
+          `${mesh.gatewayUrl}/retry/y`,
+          { method, agent, headers: { "x-echo-status": "500" } },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+          },
+        );
         req.on("error", reject);
         req.end(body);
       });
@@ -120,7 +128,8 @@ describe("filters", () => {
   it("mirrors a copy to the mirror backend and answers from the real one", async () => {
     const res = await mesh.get("/mirrored/m", { headers: { "x-request-id": "mirror-1" } });
     expect(res.json().service).toBe("api");
-    for (let i = 0; i < 40 && accessLines("shadow-edge", "mirror-1").length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 40 && accessLines("shadow-edge", "mirror-1").length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(accessLines("shadow-edge", "mirror-1")).toHaveLength(1);
     // The target's edge records the copy as one: apart from real traffic, in metrics and stats.
     expect(accessLines("shadow-edge", "mirror-1")[0]).toContain('"mirror":true');
@@ -195,7 +204,8 @@ spec:
   rateLimits: [{ requests: 2, per: 1m, key: { header: x-user }, mode: global }]
 `);
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await mesh.get("/web/x", { headers: { "x-user": "global-ann" } })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await mesh.get("/web/x", { headers: { "x-user": "global-ann" } })).status);
     expect(statuses).toEqual([200, 200, 429]);
   });
 
@@ -210,7 +220,8 @@ spec:
 `);
     for (const user of ["u1", "u2", "u3", "u4"]) {
       const versions = new Set<string>();
-      for (let i = 0; i < 8; i++) versions.add((await mesh.get("/web/x", { headers: { "x-user": user } })).json().version);
+      for (let i = 0; i < 8; i++)
+        versions.add((await mesh.get("/web/x", { headers: { "x-user": user } })).json().version);
       expect(versions.size).toBe(1);
     }
   });

@@ -31,7 +31,12 @@ export function forwardedHeaders(from: Headers): Headers {
 }
 
 /** A call to another service through its binding, bounded like Istio's productpage (3 s). */
-export async function callService(binding: Fetcher | undefined, url: string, headers: Headers, timeoutMs = 3000): Promise<{ status: number; body: unknown } | undefined> {
+export async function callService(
+  binding: Fetcher | undefined,
+  url: string,
+  headers: Headers,
+  timeoutMs = 3000,
+): Promise<{ status: number; body: unknown } | undefined> {
   if (!binding) return undefined;
   try {
     const res = await binding.fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });

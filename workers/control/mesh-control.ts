@@ -10,7 +10,11 @@ import type { MetricSeries, Span } from "../../shared/control-api.ts";
 /** Spans go to the OTLP/HTTP collector in batches, off every request path; failures are only logged. */
 async function exportSpans(endpoint: string, spans: Span[]): Promise<void> {
   try {
-    const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(toOtlp(spans)) });
+    const res = await fetch(endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(toOtlp(spans)),
+    });
     await res.body?.cancel();
     if (!res.ok) console.warn(JSON.stringify({ level: "warn", msg: "OTLP export rejected", status: res.status }));
   } catch (e) {
@@ -46,11 +50,14 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
     }
     await Promise.all([
       configStore(this.env).report(batch.report),
-      ...[...byShard].map(([shard, series]) => (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart)),
+      ...[...byShard].map(([shard, series]) =>
+        (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart),
+      ),
       batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
       batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
     ]);
-    if (this.env.OTLP_ENDPOINT && batch.spans.length) this.ctx.waitUntil(exportSpans(this.env.OTLP_ENDPOINT, batch.spans));
+    if (this.env.OTLP_ENDPOINT && batch.spans.length)
+      this.ctx.waitUntil(exportSpans(this.env.OTLP_ENDPOINT, batch.spans));
     if (this.env.ANALYTICS) for (const s of batch.series) this.env.ANALYTICS.writeDataPoint(dataPoint(s));
   }
 

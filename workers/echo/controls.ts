@@ -4,16 +4,25 @@ export type EchoVars = { ECHO_STATUS?: string; ECHO_FAIL_RATE?: string; ECHO_DEL
 export type EchoDecision = { status: number; delayMs: number; reason: string };
 
 const MAX_DELAY_MS = 60_000;
-const num = (v: string | null | undefined) => (v === null || v === undefined || v.trim() === "" ? undefined : Number(v));
+const num = (v: string | null | undefined) =>
+  v === null || v === undefined || v.trim() === "" ? undefined : Number(v);
 
 /**
  * What the echo answers: request headers win (x-echo-status, x-echo-delay-ms, fail-times),
  * then the version's configured failures. `draw` is a random number in [0, 1).
  */
-export function decideEcho(headers: Headers, vars: EchoVars, draw: number, failuresLeft: (key: string, times: number) => boolean): EchoDecision {
+export function decideEcho(
+  headers: Headers,
+  vars: EchoVars,
+  draw: number,
+  failuresLeft: (key: string, times: number) => boolean,
+): EchoDecision {
   const delayHeader = num(headers.get("x-echo-delay-ms"));
   const delayVar = num(vars.ECHO_DELAY_MS);
-  const delayMs = Math.min(MAX_DELAY_MS, Math.max(0, (Number.isFinite(delayHeader) ? delayHeader! : 0) + (Number.isFinite(delayVar) ? delayVar! : 0)));
+  const delayMs = Math.min(
+    MAX_DELAY_MS,
+    Math.max(0, (Number.isFinite(delayHeader) ? delayHeader! : 0) + (Number.isFinite(delayVar) ? delayVar! : 0)),
+  );
 
   const failTimes = num(headers.get("x-echo-fail-times"));
   const key = headers.get("x-echo-key");
@@ -30,7 +39,8 @@ export function decideEcho(headers: Headers, vars: EchoVars, draw: number, failu
     if (draw < failRate) return { status: configured ?? 500, delayMs, reason: `failRate ${failRate}` };
     return { status: 200, delayMs, reason: "ok" };
   }
-  if (configured !== undefined && Number.isInteger(configured)) return { status: configured, delayMs, reason: "ECHO_STATUS" };
+  if (configured !== undefined && Number.isInteger(configured))
+    return { status: configured, delayMs, reason: "ECHO_STATUS" };
   return { status: 200, delayMs, reason: "ok" };
 }
 

@@ -27,7 +27,11 @@ export default {
     const requestId = request.headers.get("x-request-id");
     return new Response(JSON.stringify(body), {
       status: decision.status,
-      headers: { "content-type": "application/json", ...(requestId ? { "x-request-id": requestId } : {}), "x-echo-reason": decision.reason },
+      headers: {
+        "content-type": "application/json",
+        ...(requestId ? { "x-request-id": requestId } : {}),
+        "x-echo-reason": decision.reason,
+      },
     });
   },
 } satisfies ExportedHandler<Env>;

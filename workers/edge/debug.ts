@@ -34,7 +34,10 @@ const hasExplainEntry = (state: string | null) => !!state && state.split(",").so
 
 /** The tracestate to send on: our entry first when explaining, never a client's forged one at the gateway. */
 export function withExplainEntry(state: string | undefined, on: boolean): string | undefined {
-  const others = (state ?? "").split(",").map((e) => e.trim()).filter((e) => e && !e.startsWith("isomesh="));
+  const others = (state ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e && !e.startsWith("isomesh="));
   const entries = on ? [EXPLAIN_ENTRY, ...others] : others;
   return entries.length ? entries.slice(0, 32).join(",") : undefined;
 }

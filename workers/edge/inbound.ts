@@ -18,7 +18,14 @@ const MAX_DEADLINE_MS = 3_600_000;
  * `upstreamHeaders` (also `facts.headers`): the headers the backend will receive, as the mesh has
  * rewritten them so far, never the inbound copy (authenticate replaces claim-derived headers first).
  */
-export function createExchange(request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, snapshot: Snapshot, record = NO_RECORD, traceSampling = 1): Exchange {
+export function createExchange(
+  request: Request,
+  ctx: ExecutionContext,
+  props: EdgeProps | undefined,
+  snapshot: Snapshot,
+  record = NO_RECORD,
+  traceSampling = 1,
+): Exchange {
   const external = snapshot.role === "gateway" || !props?.caller;
   const caller = external ? "external" : props.caller!;
   const trustedCaller = caller === GATEWAY;
@@ -30,10 +37,12 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
   // From the gateway, every x-isomesh-* header is the gateway's own (it stripped the client's), so
   // only the caller header, which each edge sets for its apps, is dropped: no scan of every name.
   if (trustedCaller) upstreamHeaders.delete(H.caller);
-  else for (const name of [...upstreamHeaders.keys()]) if (name.startsWith(INTERNAL_PREFIX)) upstreamHeaders.delete(name);
+  else
+    for (const name of [...upstreamHeaders.keys()]) if (name.startsWith(INTERNAL_PREFIX)) upstreamHeaders.delete(name);
   const egress = snapshot.role === "egress";
   const url = new URL(request.url);
-  if (egress) upstreamHeaders.delete("host"); // the URL decides where an external call goes
+  if (egress)
+    upstreamHeaders.delete("host"); // the URL decides where an external call goes
   else {
     // The backend gets the host the policies judge (shared/routing/host.ts), with its port.
     const host = request.headers.get("host");
@@ -57,10 +66,10 @@ export function createExchange(request: Request, ctx: ExecutionContext, props: E
     facts: factsOf(request, url, egress, upstreamHeaders),
     attempts: 0,
     responseHooks: [],
-    flags: props?.captured ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"]) : new Set(),
+    flags: props?.captured
+      ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"])
+      : new Set(),
     record,
     mirror: trustedCaller && request.headers.get(H.mirror) === "1",
   };
 }
-
-

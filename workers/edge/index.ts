@@ -25,16 +25,31 @@ const isolate = () => (isolateId ??= randomHex(6));
 const recorder = new TelemetryRecorder();
 const resilience = new ResilienceState();
 // Remote JWKS outlive snapshots (a config push does not refetch keys); verified tokens do not (see authenticate).
-const authn = { remotes: new Map<string, RemoteJwks>(), fetcher: (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }) };
+const authn = {
+  remotes: new Map<string, RemoteJwks>(),
+  fetcher: (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }),
+};
 let source: SnapshotSource<Pipeline> | undefined;
 let flusher: TelemetryFlusher | undefined;
 let services: EdgeServices | undefined;
 
 function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
-  const f = (flusher = new TelemetryFlusher(recorder, () => source?.report(isolate()), (batch) => env.CONTROL.report(batch)));
+  const f = (flusher = new TelemetryFlusher(
+    recorder,
+    () => source?.report(isolate()),
+    (batch) => env.CONTROL.report(batch),
+  ));
   const flush = (ctx: ExecutionContext) => f.flush(ctx);
-  const s = (services = { env, recorder, flush, accessLogRate: accessLogRate(env.ACCESS_LOG), resilience, globalLimiter: globalLimiter(env), authn });
+  const s = (services = {
+    env,
+    recorder,
+    flush,
+    accessLogRate: accessLogRate(env.ACCESS_LOG),
+    resilience,
+    globalLimiter: globalLimiter(env),
+    authn,
+  });
   source = new SnapshotSource(
     env,
     (snapshot) => buildPipeline(snapshot, s),
@@ -49,7 +64,9 @@ function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
 function rate(setting: string | undefined): number {
   if (setting === "off") return 0;
   const n = Number(setting);
-  return setting === undefined || setting === "" || setting === "on" || !Number.isFinite(n) ? 1 : Math.min(1, Math.max(0, n));
+  return setting === undefined || setting === "" || setting === "on" || !Number.isFinite(n)
+    ? 1
+    : Math.min(1, Math.max(0, n));
 }
 const accessLogRate = rate;
 let sampling: number | undefined;
@@ -70,8 +87,18 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
   override async fetch(request: Request): Promise<Response> {
     const src = sourceFor(this.env);
     const { snapshot, prepared } = src.ready(this.ctx) ?? (await src.get(this.ctx));
-    const explain = request.headers.has(H.debug) || request.headers.has(H.tracestate) ? await explainRequested(request, snapshot, this.env) : false;
-    const x = createExchange(request, this.ctx, this.ctx.props, snapshot, explain ? new DecisionLog(true) : NO_RECORD, traceSampling(this.env));
+    const explain =
+      request.headers.has(H.debug) || request.headers.has(H.tracestate)
+        ? await explainRequested(request, snapshot, this.env)
+        : false;
+    const x = createExchange(
+      request,
+      this.ctx,
+      this.ctx.props,
+      snapshot,
+      explain ? new DecisionLog(true) : NO_RECORD,
+      traceSampling(this.env),
+    );
     if (explain && snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
     return prepared(x); // the telemetry stage records the request (and, when asked, its decisions)
   }

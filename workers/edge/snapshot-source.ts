@@ -124,7 +124,9 @@ export class SnapshotSource<T> {
     } catch (e) {
       // Control plane or KV unreachable: keep serving the last good snapshot, retry on the next check.
       this.checkedAt = Date.now();
-      console.warn(JSON.stringify({ level: "warn", edge: this.env.EDGE_NAME, msg: "snapshot check failed", error: String(e) }));
+      console.warn(
+        JSON.stringify({ level: "warn", edge: this.env.EDGE_NAME, msg: "snapshot check failed", error: String(e) }),
+      );
     }
   }
 
@@ -133,7 +135,8 @@ export class SnapshotSource<T> {
     try {
       if ((await sha256Hex(body)) !== hash) throw new Error(`checksum mismatch for snapshot ${hash.slice(0, 12)}`);
       const parsed = Snapshot.safeParse(JSON.parse(body));
-      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      if (!parsed.success)
+        throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
       const snapshot = parsed.data;
       if (snapshot.edge !== this.env.EDGE_NAME) throw new Error(`snapshot is for edge ${snapshot.edge}`);
       this.current = { snapshot, hash, prepared: this.prepare(snapshot) };
@@ -142,7 +145,15 @@ export class SnapshotSource<T> {
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       this.rejection = { hash, error: error.slice(0, 500) };
-      console.error(JSON.stringify({ level: "error", edge: this.env.EDGE_NAME, msg: "snapshot rejected", hash, error: this.rejection.error }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          edge: this.env.EDGE_NAME,
+          msg: "snapshot rejected",
+          hash,
+          error: this.rejection.error,
+        }),
+      );
       this.onChange();
       return false;
     }

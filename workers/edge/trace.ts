@@ -23,7 +23,13 @@ export function continueTrace(headers: Headers, sampleRate = 1): TraceContext {
   const parent = headers.get(H.traceparent);
   const m = parent === null ? null : TRACEPARENT.exec(parent);
   if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2]))
-    return { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled: (parseInt(m[3], 16) & 1) === 1, state: headers.get(H.tracestate) ?? undefined };
+    return {
+      traceId: m[1],
+      parentSpanId: m[2],
+      spanId: randomHex(8),
+      sampled: (parseInt(m[3], 16) & 1) === 1,
+      state: headers.get(H.tracestate) ?? undefined,
+    };
   const b3 = b3Context(headers);
   if (b3) return { ...b3, spanId: randomHex(8) };
   const ids = randomHex(24);

@@ -9,7 +9,12 @@ import { withExplainEntry } from "./debug.ts";
 const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
 
 /** Sends one try to a backend: the gateway calls service edges, a service edge calls its versions. */
-export type Upstream = (x: Exchange, backend: CompiledBackend, body: BodyInit | null, signal: AbortSignal | undefined) => Promise<Response>;
+export type Upstream = (
+  x: Exchange,
+  backend: CompiledBackend,
+  body: BodyInit | null,
+  signal: AbortSignal | undefined,
+) => Promise<Response>;
 
 /** Resolves every backend binding once per snapshot, so the hot path does a map lookup. */
 export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
@@ -22,7 +27,7 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
     if (isFetcher(binding)) fetchers.set(name, binding);
   }
   return (x, backend, body, signal) => {
-    const target = snapshot.role === "gateway" ? backend.service : backend.version ?? "";
+    const target = snapshot.role === "gateway" ? backend.service : (backend.version ?? "");
     const fetcher = fetchers.get(target);
     if (!fetcher) throw new Error(`no binding for backend ${target} on edge ${snapshot.edge}`);
     // x.upstreamHeaders is already this exchange's own copy, and fetch copies it again when the
@@ -35,7 +40,13 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
     // Apps learn who called them (echo reports it); the next edge learns it from its own binding's props.
     if (snapshot.role === "service") headers.set(H.caller, x.caller);
     if (devGuard) headers.set(DEV_GUARD_HEADER, devGuard);
-    const sent = fetcher.fetch(x.url.toString(), { method: x.inbound.method, headers, body, signal, redirect: "manual" });
+    const sent = fetcher.fetch(x.url.toString(), {
+      method: x.inbound.method,
+      headers,
+      body,
+      signal,
+      redirect: "manual",
+    });
     return snapshot.role === "service" ? sent.then(withoutInternalHeaders) : sent;
   };
 }
@@ -51,7 +62,10 @@ function externalUpstream(snapshot: Snapshot, env: EdgeEnv): Upstream {
   for (const e of snapshot.externals ?? []) {
     if (!e.clientCertificate) continue;
     const binding = env[e.clientCertificate];
-    viaCertificate.set(e.name, isFetcher(binding) ? binding : `no mtls_certificates binding ${e.clientCertificate} on edge ${snapshot.edge}`);
+    viaCertificate.set(
+      e.name,
+      isFetcher(binding) ? binding : `no mtls_certificates binding ${e.clientCertificate} on edge ${snapshot.edge}`,
+    );
   }
   return (x, backend, body, signal) => {
     const certificate = viaCertificate.get(backend.service);

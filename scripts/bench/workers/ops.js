@@ -15,7 +15,9 @@ export default {
   async fetch(request, env) {
     const h = request.headers;
     const copy = new Headers(h);
-    const resp = new Response("x".repeat(1000), { headers: { "content-type": "application/json", "x-a": "1", "x-b": "2" } });
+    const resp = new Response("x".repeat(1000), {
+      headers: { "content-type": "application/json", "x-a": "1", "x-b": "2" },
+    });
     const chain = () => {
       let f = async () => 1;
       for (let i = 0; i < 13; i++) {
@@ -32,12 +34,16 @@ export default {
       "Headers.get": each(() => h.get("traceparent")),
       "Headers.set": each(() => copy.set("x-request-id", "abc")),
       "new URL": each(() => new URL(request.url)),
-      "new Request (URL + init)": each(() => new Request("http://app/app", { method: "GET", headers: h, redirect: "manual" })),
+      "new Request (URL + init)": each(
+        () => new Request("http://app/app", { method: "GET", headers: h, redirect: "manual" }),
+      ),
       "new Response (copy of a response)": each(() => new Response(null, resp)),
       "new AbortController": each(() => new AbortController()),
       "crypto.getRandomValues (8 B)": each(() => crypto.getRandomValues(new Uint8Array(8))),
       "13 chained async functions": await eachAsync(chain, 5000),
-      "service binding round trip (URL + init)": await eachAsync(() => env.APP.fetch("http://app/app", { method: "GET", headers: h, redirect: "manual" }).then((r) => r.arrayBuffer())),
+      "service binding round trip (URL + init)": await eachAsync(() =>
+        env.APP.fetch("http://app/app", { method: "GET", headers: h, redirect: "manual" }).then((r) => r.arrayBuffer()),
+      ),
     });
   },
 };

@@ -14,7 +14,9 @@ type Issue = { resource: string; path: string; message: string };
 export function registerAnalyze(program: Command) {
   program
     .command("analyze")
-    .description("check the config as a whole (like istioctl analyze): errors would reject an apply, warnings would not")
+    .description(
+      "check the config as a whole (like istioctl analyze): errors would reject an apply, warnings would not",
+    )
     .option("-f, --file <files...>", "resources to analyze as if applied")
     .option("--local", "no control plane: check the files against the manifest")
     .option("-m, --manifest <file>", "manifest for --local (default: ./mesh.yaml)")
@@ -27,12 +29,21 @@ export function registerAnalyze(program: Command) {
         const manifest = loadManifest(file);
         const split = splitDocuments(text);
         const { parsed, errors, warnings } = validateDocuments([...loadDefaults(manifest, file), ...split.docs]);
-        const checked = errors.length || split.errors.length ? { errors: [...split.errors, ...errors], warnings: [] } : analyze(topologyOf(manifest), parsed.map((p) => p.resource), { full: true });
+        const checked =
+          errors.length || split.errors.length
+            ? { errors: [...split.errors, ...errors], warnings: [] }
+            : analyze(
+                topologyOf(manifest),
+                parsed.map((p) => p.resource),
+                { full: true },
+              );
         result = { ...checked, warnings: [...warnings, ...checked.warnings] };
       } else result = await AdminClient.from(cmd.optsWithGlobals()).call("POST", "/v1/analyze", text || undefined);
       if (!printStructured(o.output, result)) {
-        for (const e of result.errors) console.log(`${c.red("Error")}   ${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`);
-        for (const w of result.warnings) console.log(`${c.yellow("Warning")} ${w.resource}${w.path ? ` ${w.path}` : ""}: ${w.message}`);
+        for (const e of result.errors)
+          console.log(`${c.red("Error")}   ${e.resource}${e.path ? ` ${e.path}` : ""}: ${e.message}`);
+        for (const w of result.warnings)
+          console.log(`${c.yellow("Warning")} ${w.resource}${w.path ? ` ${w.path}` : ""}: ${w.message}`);
         if (!result.errors.length && !result.warnings.length) console.log(c.green("✔ no problems found"));
       }
       if (result.errors.length) throw new CliError(`${result.errors.length} error(s)`);

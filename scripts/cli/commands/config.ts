@@ -7,20 +7,38 @@ import { diffFiles, historyEntryText, paintDiffLine } from "../diff.ts";
 type Globals = { admin?: string; token?: string };
 const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>());
 
-
 /** A config version argument: a non-negative integer, or a one-line reason. */
 function configVersion(text: string): number {
-  if (!/^\d+$/.test(text)) throw new CliError(`VERSION must be a config version (a whole number, see \`isomesh history\`), got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text))
+    throw new CliError(
+      `VERSION must be a config version (a whole number, see \`isomesh history\`), got ${JSON.stringify(text)}`,
+    );
   return Number(text);
 }
 
 const opColor = (op: string) => (op === "added" ? c.green(op) : op === "removed" ? c.red(op) : c.yellow(op));
 
-function printChanges(res: { version: number; changes: { kind: string; name: string; op: string; fields?: string[] }[]; warnings: { resource: string; path: string; message: string }[]; republished: string[] }, dryRun: boolean) {
+function printChanges(
+  res: {
+    version: number;
+    changes: { kind: string; name: string; op: string; fields?: string[] }[];
+    warnings: { resource: string; path: string; message: string }[];
+    republished: string[];
+  },
+  dryRun: boolean,
+) {
   if (res.changes.length === 0) console.log("no changes");
-  for (const ch of res.changes) console.log(`${ch.kind}/${ch.name} ${opColor(ch.op)}${ch.fields?.length ? c.dim(` (${ch.fields.join(", ")})`) : ""}`);
+  for (const ch of res.changes)
+    console.log(
+      `${ch.kind}/${ch.name} ${opColor(ch.op)}${ch.fields?.length ? c.dim(` (${ch.fields.join(", ")})`) : ""}`,
+    );
   for (const w of res.warnings) console.log(`${c.yellow("warning")} ${w.resource} ${w.path}: ${w.message}`);
-  if (res.changes.length) console.log(c.dim(`${dryRun ? "would be " : ""}version ${res.version}; snapshots ${dryRun ? "to rebuild" : "rebuilt"}: ${res.republished.join(", ") || "none"}`));
+  if (res.changes.length)
+    console.log(
+      c.dim(
+        `${dryRun ? "would be " : ""}version ${res.version}; snapshots ${dryRun ? "to rebuild" : "rebuilt"}: ${res.republished.join(", ") || "none"}`,
+      ),
+    );
 }
 
 export function registerConfigCommands(program: Command) {
@@ -33,23 +51,46 @@ export function registerConfigCommands(program: Command) {
     .option("--timeout <duration>", "how long --wait waits", "5s")
     .option("--if-match <version>", "only apply if the config is at this version")
     .option("-o, --output <format>", "json or yaml")
-    .action(async (o: { file: string[]; dryRun?: boolean; wait?: boolean; timeout: string; ifMatch?: string; output?: string }, cmd: Command) => {
-      const q = new URLSearchParams({ ...(o.dryRun ? { dryRun: "true" } : {}), ...(o.wait ? { wait: "true", timeout: o.timeout } : {}) });
-      const res = await clientOf(cmd).request("POST", `/v1/apply?${q}`, readFiles(o.file), o.ifMatch ? { "if-match": o.ifMatch } : {});
-      if (res.status !== 200 && res.status !== 202) {
-        if (!printStructured(o.output, res.body) && res.body?.errors)
-          for (const e of res.body.errors) console.error(`${c.red("error")} ${describeIssue(e)}`);
-        throw new CliError(res.status === 409 ? "version conflict: the config changed since --if-match" : `apply rejected (${res.status}), nothing was stored`);
-      }
-      if (printStructured(o.output, res.body)) return;
-      printChanges(res.body, !!o.dryRun);
-      if (res.status === 202) throw new CliError(`not converged within ${o.timeout}: ${res.body.behind.map((b: { edge: string }) => b.edge).join(", ")}`, 2);
-      if (o.wait && res.body.converged) console.log(c.green("every edge runs it"));
-    });
+    .action(
+      async (
+        o: { file: string[]; dryRun?: boolean; wait?: boolean; timeout: string; ifMatch?: string; output?: string },
+        cmd: Command,
+      ) => {
+        const q = new URLSearchParams({
+          ...(o.dryRun ? { dryRun: "true" } : {}),
+          ...(o.wait ? { wait: "true", timeout: o.timeout } : {}),
+        });
+        const res = await clientOf(cmd).request(
+          "POST",
+          `/v1/apply?${q}`,
+          readFiles(o.file),
+          o.ifMatch ? { "if-match": o.ifMatch } : {},
+        );
+        if (res.status !== 200 && res.status !== 202) {
+          if (!printStructured(o.output, res.body) && res.body?.errors)
+            for (const e of res.body.errors) console.error(`${c.red("error")} ${describeIssue(e)}`);
+          throw new CliError(
+            res.status === 409
+              ? "version conflict: the config changed since --if-match"
+              : `apply rejected (${res.status}), nothing was stored`,
+          );
+        }
+        if (printStructured(o.output, res.body)) return;
+        printChanges(res.body, !!o.dryRun);
+        if (res.status === 202)
+          throw new CliError(
+            `not converged within ${o.timeout}: ${res.body.behind.map((b: { edge: string }) => b.edge).join(", ")}`,
+            2,
+          );
+        if (o.wait && res.body.converged) console.log(c.green("every edge runs it"));
+      },
+    );
 
   program
     .command("diff")
-    .description("a unified diff of every resource the files would change, like kubectl diff (exit 0: no changes, 1: changes, 2: error)")
+    .description(
+      "a unified diff of every resource the files would change, like kubectl diff (exit 0: no changes, 1: changes, 2: error)",
+    )
     .requiredOption("-f, --file <files...>", "resource files (- for stdin)")
     .option("-o, --output <format>", "json or yaml")
     // kubectl diff's exit codes: anything that is not a comparison (bad flags included) is > 1.
@@ -76,8 +117,19 @@ export function registerConfigCommands(program: Command) {
       const items = name ? [res] : res.items;
       if (!items.length) return console.log("no resources");
       // Routes and policies show what they attach to; an ExternalService shows the hosts it opens.
-      const attached = (r: any) => (r.kind === "ExternalService" ? r.spec.hosts : (r.spec.parentRefs ?? r.spec.targetRefs ?? (r.spec.targetRef ? [r.spec.targetRef] : [])).map((p: any) => p.name)).join(",");
-      console.log(table(["KIND", "NAME", "PARENTS/TARGETS/HOSTS"], items.map((r: any) => [r.kind, r.metadata.name, attached(r)])));
+      const attached = (r: any) =>
+        (r.kind === "ExternalService"
+          ? r.spec.hosts
+          : (r.spec.parentRefs ?? r.spec.targetRefs ?? (r.spec.targetRef ? [r.spec.targetRef] : [])).map(
+              (p: any) => p.name,
+            )
+        ).join(",");
+      console.log(
+        table(
+          ["KIND", "NAME", "PARENTS/TARGETS/HOSTS"],
+          items.map((r: any) => [r.kind, r.metadata.name, attached(r)]),
+        ),
+      );
     });
 
   program
@@ -85,7 +137,12 @@ export function registerConfigCommands(program: Command) {
     .description("delete one resource (a new version)")
     .option("--if-match <version>", "only delete if the config is at this version")
     .action(async (kind: string, name: string, o: { ifMatch?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call("DELETE", `/v1/resources/${kind}/${name}`, undefined, o.ifMatch ? { "if-match": o.ifMatch } : {});
+      const res = await clientOf(cmd).call(
+        "DELETE",
+        `/v1/resources/${kind}/${name}`,
+        undefined,
+        o.ifMatch ? { "if-match": o.ifMatch } : {},
+      );
       console.log(`${kind}/${name} ${c.red("removed")} ${c.dim(`(version ${res.version})`)}`);
     });
 
@@ -102,7 +159,18 @@ export function registerConfigCommands(program: Command) {
       }
       const res = await clientOf(cmd).call("GET", `/v1/history?limit=${Number(o.limit)}`);
       if (printStructured(o.output, res)) return;
-      console.log(table(["VERSION", "AT", "BY", "CHANGES"], res.entries.map((e: any) => [e.version, e.at, e.by, e.changes.map((ch: any) => `${ch.op} ${ch.kind}/${ch.name}`).join(", ") + (e.note ? c.dim(` (${e.note})`) : "")])));
+      console.log(
+        table(
+          ["VERSION", "AT", "BY", "CHANGES"],
+          res.entries.map((e: any) => [
+            e.version,
+            e.at,
+            e.by,
+            e.changes.map((ch: any) => `${ch.op} ${ch.kind}/${ch.name}`).join(", ") +
+              (e.note ? c.dim(` (${e.note})`) : ""),
+          ]),
+        ),
+      );
     });
 
   program
@@ -110,7 +178,12 @@ export function registerConfigCommands(program: Command) {
     .description("restore the config of an earlier version, as a new version")
     .option("-o, --output <format>", "json or yaml")
     .action(async (version: string, o: { output?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call("POST", "/v1/rollback?wait=true", JSON.stringify({ version: configVersion(version) }), { "content-type": "application/json" });
+      const res = await clientOf(cmd).call(
+        "POST",
+        "/v1/rollback?wait=true",
+        JSON.stringify({ version: configVersion(version) }),
+        { "content-type": "application/json" },
+      );
       if (!printStructured(o.output, res)) printChanges(res, false);
     });
 
@@ -130,8 +203,14 @@ export function registerConfigCommands(program: Command) {
     .action(async (o: { output?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call("GET", "/v1/status");
       if (printStructured(o.output, res)) return;
-      const state = (s: string) => (s === "synced" ? c.green(s) : s === "rejected" ? c.red(s) : s === "idle" ? c.dim(s) : c.yellow(s));
+      const state = (s: string) =>
+        s === "synced" ? c.green(s) : s === "rejected" ? c.red(s) : s === "idle" ? c.dim(s) : c.yellow(s);
       console.log(`config version ${res.version}, ${Math.round(res.converged * 100)}% of live edges converged\n`);
-      console.log(table(["EDGE", "STATE", "VERSION", "ISOLATES", "LAST SEEN", "ERROR"], res.edges.map((e: any) => [e.edge, state(e.state), e.version, e.isolates, e.lastSeen, e.error])));
+      console.log(
+        table(
+          ["EDGE", "STATE", "VERSION", "ISOLATES", "LAST SEEN", "ERROR"],
+          res.edges.map((e: any) => [e.edge, state(e.state), e.version, e.isolates, e.lastSeen, e.error]),
+        ),
+      );
     });
 }

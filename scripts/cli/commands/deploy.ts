@@ -13,7 +13,10 @@ import { c } from "../output.ts";
 function run(args: string[], label: string): string | undefined {
   const started = Date.now();
   process.stdout.write(`${c.cyan("→")} ${label} … `);
-  const r = spawnSync(process.execPath, [WRANGLER_BIN, ...args], { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const r = spawnSync(process.execPath, [WRANGLER_BIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
   if (r.status !== 0) {
     console.log(c.red("failed"));
     process.stderr.write((r.stderr || r.stdout || "").split("\n").slice(-20).join("\n") + "\n");
@@ -42,12 +45,21 @@ export function registerDeploy(program: Command) {
     .option(...MANIFEST_OPTION)
     .option("--out <dir>", "generated configs folder", ".isomesh/gen")
     .option("--kv-id <id>", "KV namespace id for snapshots")
-    .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1 (Istio's default profile: 0.01)", "1")
+    .option(
+      "--trace-sampling <rate>",
+      "share of new traces recorded as spans, 0..1 (Istio's default profile: 0.01)",
+      "1",
+    )
     .option("--dry-run", "build every worker without uploading")
     .action(async (o: { manifest?: string; out: string; kvId?: string; dryRun?: boolean; traceSampling: string }) => {
       // The apps' exports (for Workers RPC) are read from their builds, as `isomesh gen` does.
       const warn = (line: string) => console.log(c.dim(`note: ${line}`));
-      const mesh = await generateWithExports(manifestPath(o.manifest), { outDir: o.out, kvId: o.kvId, traceSampling: samplingRate(o.traceSampling) }, join(o.out, "..", "build"), warn);
+      const mesh = await generateWithExports(
+        manifestPath(o.manifest),
+        { outDir: o.out, kvId: o.kvId, traceSampling: samplingRate(o.traceSampling) },
+        join(o.out, "..", "build"),
+        warn,
+      );
       for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
       const order = deployOrder(mesh.workers);
       const failed: string[] = [];
@@ -56,7 +68,8 @@ export function registerDeploy(program: Command) {
         const control = order.find((w) => w.role === "control")!;
         const phase0 = join(dirname(control.configPath), "wrangler.phase0.json");
         writeFileSync(phase0, JSON.stringify({ ...control.config, services: [] }, null, 2));
-        if (run(["deploy", "-c", phase0], `${control.config.name} (without edge bindings)`) === undefined) throw new CliError("deploy failed at the control plane");
+        if (run(["deploy", "-c", phase0], `${control.config.name} (without edge bindings)`) === undefined)
+          throw new CliError("deploy failed at the control plane");
       }
       for (const w of order) {
         const args = ["deploy", "-c", w.configPath];

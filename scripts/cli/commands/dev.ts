@@ -9,7 +9,16 @@ import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
 import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 
-type DevOptions = { manifest?: string; port: string; adminPort?: string; state: string; adminToken?: string; otlp?: string; accessLog: string; traceSampling: string };
+type DevOptions = {
+  manifest?: string;
+  port: string;
+  adminPort?: string;
+  state: string;
+  adminToken?: string;
+  otlp?: string;
+  accessLog: string;
+  traceSampling: string;
+};
 
 /** The dev token is kept in the state folder so a restart keeps the same one. */
 function devToken(state: string, given?: string): { token: string; generated: boolean } {
@@ -38,13 +47,16 @@ function withoutBindFailure(lines: string[]): string[] {
 /** Names the flag that moves the port that is taken. */
 function portHint(message: string, port: number, adminPort: number): string {
   if (!/Address already in use/.test(message)) return message;
-  const taken = message.includes(`:${adminPort})`) ? { port: adminPort, flag: "--admin-port" } : { port, flag: "--port" };
+  const taken = message.includes(`:${adminPort})`)
+    ? { port: adminPort, flag: "--admin-port" }
+    : { port, flag: "--port" };
   return `port ${taken.port} is already in use (is another isomesh dev running?); choose another with ${taken.flag}`;
 }
 
 function portOption(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number (0-65535, 0 for any free port), not "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CliError(`${flag} must be a port number (0-65535, 0 for any free port), not "${value}"`);
   return n;
 }
 
@@ -68,7 +80,9 @@ export function registerDev(program: Command) {
       const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(manifestFile);
       const traceSampling = samplingRate(o.traceSampling);
-      process.stdout.write(c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`));
+      process.stdout.write(
+        c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`),
+      );
       // Output is held until the mesh is up: a failed start prints its reason, not workerd's stack.
       const print = (line: string) => process.stdout.write(line.endsWith("\n") ? line : line + "\n");
       let held: string[] | undefined = [];
@@ -91,7 +105,10 @@ export function registerDev(program: Command) {
       held = undefined;
       for (const note of mesh.mesh.notes) process.stdout.write(c.dim(`note: ${note}\n`));
       for (const m of mesh.migrations)
-        if (m.applied.length) process.stdout.write(`applied D1 migrations to ${m.database} (${m.users.join(", ")}): ${m.applied.join(", ")}\n`);
+        if (m.applied.length)
+          process.stdout.write(
+            `applied D1 migrations to ${m.database} (${m.users.join(", ")}): ${m.applied.join(", ")}\n`,
+          );
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -110,11 +127,15 @@ export function registerDev(program: Command) {
       const client = new AdminClient(mesh.adminUrl, token);
       if (defaults.length) {
         const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults));
-        if (res.version) process.stdout.write(c.dim(`applied ${res.changes.length} new default resources (version ${res.version})\n`));
+        if (res.version)
+          process.stdout.write(c.dim(`applied ${res.changes.length} new default resources (version ${res.version})\n`));
       }
       // Restarted with a changed manifest, stored resources may name services or versions it no longer has.
       const analysis = await client.call("POST", "/v1/analyze", "");
-      for (const e of analysis.errors ?? []) process.stdout.write(c.yellow(`warning: ${e.resource} ${e.path}: ${e.message} (the manifest changed: fix or delete it)\n`));
+      for (const e of analysis.errors ?? [])
+        process.stdout.write(
+          c.yellow(`warning: ${e.resource} ${e.path}: ${e.message} (the manifest changed: fix or delete it)\n`),
+        );
       console.log(`
 ${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
   gateway    ${mesh.gatewayUrl}

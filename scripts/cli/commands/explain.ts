@@ -3,7 +3,15 @@ import { AdminClient, CliError } from "../client.ts";
 import { c, printStructured } from "../output.ts";
 import { send } from "../send.ts";
 
-type Hop = { edge: string; caller: string; status?: number; durationMs?: number; share?: number; decisions: { stage: string; decision: string; [k: string]: unknown }[]; children: Hop[] };
+type Hop = {
+  edge: string;
+  caller: string;
+  status?: number;
+  durationMs?: number;
+  share?: number;
+  decisions: { stage: string; decision: string; [k: string]: unknown }[];
+  children: Hop[];
+};
 
 const DETAIL_KEYS = ["beat", "policy", "rule", "principal", "reason", "backoffMs", "deadlineLeftMs", "error", "status"];
 
@@ -12,15 +20,32 @@ export function renderHops(hops: Hop[], depth = 0): string {
   const out: string[] = [];
   const pad = "  ".repeat(depth);
   for (const h of hops) {
-    const status = h.status === undefined ? "" : h.status === 0 ? c.yellow("cancelled: the caller gave up") : h.status >= 400 ? c.red(String(h.status)) : c.green(String(h.status));
-    const outcome = status ? ` → ${status}${h.durationMs !== undefined ? c.dim(` ${h.status === 0 ? "after" : "in"} ${h.durationMs} ms`) : ""}` : "";
-    const share = h.share !== undefined && h.share < 1 ? c.dim(` (${Math.round(h.share * 1000) / 10}% of requests)`) : "";
+    const status =
+      h.status === undefined
+        ? ""
+        : h.status === 0
+          ? c.yellow("cancelled: the caller gave up")
+          : h.status >= 400
+            ? c.red(String(h.status))
+            : c.green(String(h.status));
+    const outcome = status
+      ? ` → ${status}${h.durationMs !== undefined ? c.dim(` ${h.status === 0 ? "after" : "in"} ${h.durationMs} ms`) : ""}`
+      : "";
+    const share =
+      h.share !== undefined && h.share < 1 ? c.dim(` (${Math.round(h.share * 1000) / 10}% of requests)`) : "";
     out.push(`${pad}${depth ? "└─ " : ""}${c.bold(h.edge)} ${c.dim(`caller ${h.caller}`)}${outcome}${share}`);
     for (const d of h.decisions) {
       out.push(`${pad}   ${c.cyan(d.stage.padEnd(9))} ${d.decision}`);
       for (const k of DETAIL_KEYS) {
         const v = d[k];
-        if (v === undefined || v === null || (Array.isArray(v) && v.length === 0) || k === "status" || (k === "rule" && typeof d.policy !== "string")) continue;
+        if (
+          v === undefined ||
+          v === null ||
+          (Array.isArray(v) && v.length === 0) ||
+          k === "status" ||
+          (k === "rule" && typeof d.policy !== "string")
+        )
+          continue;
         const lines = Array.isArray(v) ? v.map(String) : [typeof v === "object" ? JSON.stringify(v) : String(v)];
         for (const line of lines) out.push(`${pad}   ${" ".repeat(9)} ${c.dim(`${k}: ${line}`)}`);
       }
@@ -35,7 +60,9 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 export function registerExplain(program: Command) {
   program
     .command("explain <url>")
-    .description("why a request is routed, split, allowed or denied: evaluated by the control plane, or --send it for real")
+    .description(
+      "why a request is routed, split, allowed or denied: evaluated by the control plane, or --send it for real",
+    )
     .option("-X, --request <method>", "HTTP method", "GET")
     .option("-H, --header <header>", "request header 'Name: value' (repeatable)", collect, [])
     .option("--caller <service>", "evaluate an east-west call from this service (with --service)")
@@ -43,36 +70,66 @@ export function registerExplain(program: Command) {
     .option("--claims <json>", "JWT claims to assume, as JSON")
     .option("--send", "send the request through the gateway with a debug token and show what every hop decided")
     .option("-o, --output <format>", "json or yaml")
-    .action(async (url: string, o: { request: string; header: string[]; caller?: string; service?: string; claims?: string; send?: boolean; output?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<{ admin?: string; token?: string }>();
-      const client = AdminClient.from(globals);
-      const headers: Record<string, string> = {};
-      for (const h of o.header) {
-        const i = h.indexOf(":");
-        if (i <= 0) throw new CliError(`bad header ${JSON.stringify(h)} (expected 'Name: value')`);
-        headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
-      }
-      let result: { hops: Hop[] };
-      if (o.send) {
-        const token = globals.token ?? process.env.ISOMESH_TOKEN;
-        if (!token) throw new CliError("--send needs an admin token (--token or ISOMESH_TOKEN) to ask the edges for their decisions");
-        const res = await send(url.includes("://") ? url : `http://${url}`, o.request, { ...headers, "x-isomesh-debug": token }).catch((e: Error) => {
-          throw new CliError(`cannot send to ${url}: ${e.message}`);
-        });
-        const id = res.headers["x-isomesh-explain"];
-        if (typeof id !== "string") throw new CliError(`the gateway did not record the request (status ${res.status}); is ${url} the isomesh gateway and the token valid?`);
-        result = await pollExplain(client, id);
-      } else {
-        const target = new URL(url.includes("://") ? url : `http://${url}`);
-        result = await client.call(
-          "POST",
-          "/v1/explain",
-          JSON.stringify({ method: o.request, url: target.toString(), headers: { host: headers.host ?? target.host, ...headers }, caller: o.caller, service: o.service, claims: parseClaims(o.claims) }),
-          { "content-type": "application/json" },
-        );
-      }
-      if (!printStructured(o.output, result)) console.log(renderHops(result.hops));
-    });
+    .action(
+      async (
+        url: string,
+        o: {
+          request: string;
+          header: string[];
+          caller?: string;
+          service?: string;
+          claims?: string;
+          send?: boolean;
+          output?: string;
+        },
+        cmd: Command,
+      ) => {
+        const globals = cmd.optsWithGlobals<{ admin?: string; token?: string }>();
+        const client = AdminClient.from(globals);
+        const headers: Record<string, string> = {};
+        for (const h of o.header) {
+          const i = h.indexOf(":");
+          if (i <= 0) throw new CliError(`bad header ${JSON.stringify(h)} (expected 'Name: value')`);
+          headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+        }
+        let result: { hops: Hop[] };
+        if (o.send) {
+          const token = globals.token ?? process.env.ISOMESH_TOKEN;
+          if (!token)
+            throw new CliError(
+              "--send needs an admin token (--token or ISOMESH_TOKEN) to ask the edges for their decisions",
+            );
+          const res = await send(url.includes("://") ? url : `http://${url}`, o.request, {
+            ...headers,
+            "x-isomesh-debug": token,
+          }).catch((e: Error) => {
+            throw new CliError(`cannot send to ${url}: ${e.message}`);
+          });
+          const id = res.headers["x-isomesh-explain"];
+          if (typeof id !== "string")
+            throw new CliError(
+              `the gateway did not record the request (status ${res.status}); is ${url} the isomesh gateway and the token valid?`,
+            );
+          result = await pollExplain(client, id);
+        } else {
+          const target = new URL(url.includes("://") ? url : `http://${url}`);
+          result = await client.call(
+            "POST",
+            "/v1/explain",
+            JSON.stringify({
+              method: o.request,
+              url: target.toString(),
+              headers: { host: headers.host ?? target.host, ...headers },
+              caller: o.caller,
+              service: o.service,
+              claims: parseClaims(o.claims),
+            }),
+            { "content-type": "application/json" },
+          );
+        }
+        if (!printStructured(o.output, result)) console.log(renderHops(result.hops));
+      },
+    );
 }
 
 function parseClaims(text: string | undefined): Record<string, unknown> | undefined {

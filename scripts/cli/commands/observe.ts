@@ -7,10 +7,29 @@ const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? "-" : `${(v * 100).toFixed(1)}%`);
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "-" : `${v.toFixed(1)}ms`);
-const health = (v: number | null | undefined) => (v === null || v === undefined ? c.dim("-") : v >= 0.99 ? c.green(pct(v)) : v >= 0.95 ? c.yellow(pct(v)) : c.red(pct(v)));
+const health = (v: number | null | undefined) =>
+  v === null || v === undefined
+    ? c.dim("-")
+    : v >= 0.99
+      ? c.green(pct(v))
+      : v >= 0.95
+        ? c.yellow(pct(v))
+        : c.red(pct(v));
 
-type Golden = { requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null; cancelled?: number };
-type Stat = Golden & { service: string; versions: (Golden & { version: string })[]; mirrored?: (Golden & { version: string })[] };
+type Golden = {
+  requests: number;
+  rps: number;
+  successRate: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  cancelled?: number;
+};
+type Stat = Golden & {
+  service: string;
+  versions: (Golden & { version: string })[];
+  mirrored?: (Golden & { version: string })[];
+};
 
 type External = Golden & { name: string; callers: (Golden & { caller: string })[] };
 
@@ -19,7 +38,16 @@ const requests = (g: Golden) => (g.cancelled ? `${g.requests} ${c.yellow(`(${g.c
 
 function statTable(stats: { services: Stat[]; externals?: External[] }): string {
   const rows: (string | number)[][] = [];
-  const row = (first: string, second: string, g: Golden) => [first, second, g.rps, health(g.successRate), ms(g.p50), ms(g.p95), ms(g.p99), requests(g)];
+  const row = (first: string, second: string, g: Golden) => [
+    first,
+    second,
+    g.rps,
+    health(g.successRate),
+    ms(g.p50),
+    ms(g.p95),
+    ms(g.p99),
+    requests(g),
+  ];
   for (const s of stats.services) {
     rows.push(row(c.bold(s.service), "*", s));
     for (const v of s.versions) rows.push(row("", v.version, v));
@@ -37,21 +65,44 @@ function statTable(stats: { services: Stat[]; externals?: External[] }): string 
 }
 
 /** Graphviz DOT of the service graph: edges labelled with rate and success. */
-export function toDot(graph: { nodes: { id: string; kind: string }[]; edges: { source: string; target: string; rps: number; successRate: number | null; p99: number | null }[] }): string {
-  const lines = ["digraph isomesh {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];'];
-  for (const n of graph.nodes) lines.push(`  "${n.id}"${n.kind !== "service" ? ` [shape=${n.kind === "external" || n.kind === "external-service" ? "ellipse" : "hexagon"}]` : ""};`);
+export function toDot(graph: {
+  nodes: { id: string; kind: string }[];
+  edges: { source: string; target: string; rps: number; successRate: number | null; p99: number | null }[];
+}): string {
+  const lines = [
+    "digraph isomesh {",
+    "  rankdir=LR;",
+    '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];',
+  ];
+  for (const n of graph.nodes)
+    lines.push(
+      `  "${n.id}"${n.kind !== "service" ? ` [shape=${n.kind === "external" || n.kind === "external-service" ? "ellipse" : "hexagon"}]` : ""};`,
+    );
   for (const e of graph.edges) {
     const bad = e.successRate !== null && e.successRate < 0.99;
-    lines.push(`  "${e.source}" -> "${e.target}" [label="${e.rps} rps, ${pct(e.successRate)}, p99 ${ms(e.p99)}"${bad ? ', color="red"' : ""}];`);
+    lines.push(
+      `  "${e.source}" -> "${e.target}" [label="${e.rps} rps, ${pct(e.successRate)}, p99 ${ms(e.p99)}"${bad ? ', color="red"' : ""}];`,
+    );
   }
   lines.push("}");
   return lines.join("\n");
 }
 
-type Span = { spanId: string; parentSpanId?: string; service: string; edge: string; name: string; startMs: number; durationMs: number; status: number; attributes?: Record<string, unknown> };
+type Span = {
+  spanId: string;
+  parentSpanId?: string;
+  service: string;
+  edge: string;
+  name: string;
+  startMs: number;
+  durationMs: number;
+  status: number;
+  attributes?: Record<string, unknown>;
+};
 
 /** A span's status as a word where the number says nothing: 0 is a request whose caller gave up first. */
-const spanStatus = (status: number) => (status === 0 ? c.yellow("cancelled") : (status >= 500 ? c.red : c.green)(String(status)));
+const spanStatus = (status: number) =>
+  status === 0 ? c.yellow("cancelled") : (status >= 500 ? c.red : c.green)(String(status));
 
 /** A trace as an indented waterfall: one line per span, bars on a shared time axis. */
 export function waterfall(spans: Span[], width = 40): string {
@@ -59,14 +110,19 @@ export function waterfall(spans: Span[], width = 40): string {
   const end = Math.max(...spans.map((s) => s.startMs + s.durationMs));
   const total = Math.max(1, end - start);
   const ids = new Set(spans.map((s) => s.spanId));
-  const children = (parent?: string) => spans.filter((s) => (parent ? s.parentSpanId === parent : !s.parentSpanId || !ids.has(s.parentSpanId))).sort((a, b) => a.startMs - b.startMs);
+  const children = (parent?: string) =>
+    spans
+      .filter((s) => (parent ? s.parentSpanId === parent : !s.parentSpanId || !ids.has(s.parentSpanId)))
+      .sort((a, b) => a.startMs - b.startMs);
   const out: string[] = [];
   const walk = (s: Span, depth: number) => {
     const offset = Math.round(((s.startMs - start) / total) * width);
     const len = Math.max(1, Math.round((s.durationMs / total) * width));
     const bar = " ".repeat(offset) + "█".repeat(Math.min(len, width - offset + 1));
     const label = `${"  ".repeat(depth)}${s.edge} ${s.name}${s.attributes?.mirror === true ? " (mirror)" : ""}`;
-    out.push(`${label.padEnd(44).slice(0, 44)} ${spanStatus(s.status)} ${String(s.durationMs).padStart(5)}ms ${c.cyan(bar)}`);
+    out.push(
+      `${label.padEnd(44).slice(0, 44)} ${spanStatus(s.status)} ${String(s.durationMs).padStart(5)}ms ${c.cyan(bar)}`,
+    );
     for (const ch of children(s.spanId)) walk(ch, depth + 1);
   };
   for (const root of children(undefined)) walk(root, 0);
@@ -80,7 +136,10 @@ export function registerObserve(program: Command) {
     .option("-w, --window <window>", "1m, 5m, 15m or 1h", "1m")
     .option("-o, --output <format>", "json or yaml")
     .action(async (service: string | undefined, o: { window: string; output?: string }, cmd: Command) => {
-      const stats = await clientOf(cmd).call("GET", `/v1/stats?window=${o.window}${service ? `&service=${service}` : ""}`);
+      const stats = await clientOf(cmd).call(
+        "GET",
+        `/v1/stats?window=${o.window}${service ? `&service=${service}` : ""}`,
+      );
       if (!printStructured(o.output, stats)) console.log(statTable(stats));
     });
 
@@ -112,7 +171,12 @@ export function registerObserve(program: Command) {
       if (o.output === "dot") return console.log(toDot(graph));
       if (printStructured(o.output, graph)) return;
       if (!graph.edges.length) return console.log(`no traffic in the last ${o.window}`);
-      console.log(table(["FROM", "", "TO", "RPS", "SUCCESS", "P50", "P99"], graph.edges.map((e: any) => [e.source, "→", e.target, e.rps, health(e.successRate), ms(e.p50), ms(e.p99)])));
+      console.log(
+        table(
+          ["FROM", "", "TO", "RPS", "SUCCESS", "P50", "P99"],
+          graph.edges.map((e: any) => [e.source, "→", e.target, e.rps, health(e.successRate), ms(e.p50), ms(e.p99)]),
+        ),
+      );
     });
 
   program
@@ -128,6 +192,20 @@ export function registerObserve(program: Command) {
         return;
       }
       const list = await client.call("GET", `/v1/traces?limit=${Number(o.limit)}`);
-      if (!printStructured(o.output, list)) console.log(table(["TRACE", "AT", "ROOT", "NAME", "SPANS", "DURATION", "STATUS"], list.traces.map((t: any) => [t.traceId, t.at, t.root, t.name, t.spans, ms(t.durationMs), t.status === null ? null : spanStatus(t.status)])));
+      if (!printStructured(o.output, list))
+        console.log(
+          table(
+            ["TRACE", "AT", "ROOT", "NAME", "SPANS", "DURATION", "STATUS"],
+            list.traces.map((t: any) => [
+              t.traceId,
+              t.at,
+              t.root,
+              t.name,
+              t.spans,
+              ms(t.durationMs),
+              t.status === null ? null : spanStatus(t.status),
+            ]),
+          ),
+        );
     });
 }

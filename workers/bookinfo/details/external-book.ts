@@ -6,12 +6,26 @@ export type ExternalBookEnv = { EGRESS?: Fetcher; EXTERNAL_BOOK_SERVICE?: string
 const ISBN = "0486424618"; // The Comedy of Errors, the book Bookinfo shows
 const GOOGLE_BOOKS = "https://www.googleapis.com";
 
-type Volume = { volumeInfo?: { authors?: string[]; publishedDate?: string; printType?: string; pageCount?: number; publisher?: string; language?: string; industryIdentifiers?: { type: string; identifier: string }[] } };
+type Volume = {
+  volumeInfo?: {
+    authors?: string[];
+    publishedDate?: string;
+    printType?: string;
+    pageCount?: number;
+    publisher?: string;
+    language?: string;
+    industryIdentifiers?: { type: string; identifier: string }[];
+  };
+};
 
 export const externalBookEnabled = (env: ExternalBookEnv) => env.EXTERNAL_BOOK_SERVICE === "true";
 
 /** The book's details from the external service, in Bookinfo's shape; throws a reason when unavailable. */
-export async function fetchExternalBook(env: ExternalBookEnv, id: number, inbound: Headers): Promise<Record<string, unknown>> {
+export async function fetchExternalBook(
+  env: ExternalBookEnv,
+  id: number,
+  inbound: Headers,
+): Promise<Record<string, unknown>> {
   if (!env.EGRESS) throw new Error("no EGRESS binding: give details `egress: true` in the manifest");
   const url = `${env.EXTERNAL_BOOK_URL ?? GOOGLE_BOOKS}/books/v1/volumes?q=isbn:${ISBN}`;
   const res = await env.EGRESS.fetch(url, { headers: forwardedHeaders(inbound), signal: AbortSignal.timeout(5000) });

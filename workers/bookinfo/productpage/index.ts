@@ -37,13 +37,24 @@ const productId = (s: string) => {
 app.get("/", (c) => c.html(indexPage()));
 app.get("/index.html", (c) => c.html(indexPage()));
 app.get("/health", (c) => c.json({ status: "Product page is healthy" }));
-app.get("/static/*", (c) => (c.req.path.endsWith(".css") ? c.body(CSS, 200, { "content-type": "text/css" }) : c.notFound()));
+app.get("/static/*", (c) =>
+  c.req.path.endsWith(".css") ? c.body(CSS, 200, { "content-type": "text/css" }) : c.notFound(),
+);
 
 app.get("/productpage", async (c) => {
   const user = getCookie(c, "session");
   const h = outbound(c.req.raw, user);
   const [d, r] = await Promise.all([details(c.env, 0, h), reviews(c.env, 0, h)]);
-  return c.html(productPage({ product: PRODUCTS[0], details: d, reviews: r, detailsError: DETAILS_ERROR, reviewsError: REVIEWS_ERROR, user }));
+  return c.html(
+    productPage({
+      product: PRODUCTS[0],
+      details: d,
+      reviews: r,
+      detailsError: DETAILS_ERROR,
+      reviewsError: REVIEWS_ERROR,
+      user,
+    }),
+  );
 });
 
 app.post("/login", async (c) => {
@@ -58,7 +69,9 @@ app.get("/logout", (c) => {
   return c.redirect("/productpage", 302);
 });
 
-app.get("/api/v1/products", (c) => c.json(PRODUCTS.map((p) => ({ id: p.id, title: p.title, descriptionHtml: p.descriptionHtml }))));
+app.get("/api/v1/products", (c) =>
+  c.json(PRODUCTS.map((p) => ({ id: p.id, title: p.title, descriptionHtml: p.descriptionHtml }))),
+);
 
 app.get("/api/v1/products/:id", async (c) => {
   const id = productId(c.req.param("id"));

@@ -2,7 +2,15 @@ import { html, raw } from "hono/html";
 
 // The productpage HTML (Istio's Bookinfo templates, restyled with a small embedded stylesheet).
 
-export type Details = { type?: string; pages?: number; publisher?: string; language?: string; "ISBN-10"?: string; "ISBN-13"?: string; error?: string };
+export type Details = {
+  type?: string;
+  pages?: number;
+  publisher?: string;
+  language?: string;
+  "ISBN-10"?: string;
+  "ISBN-13"?: string;
+  error?: string;
+};
 export type Review = { reviewer: string; text: string; rating?: { stars?: number; color?: string; error?: string } };
 export type Product = { id: number; title: string; descriptionHtml: string };
 
@@ -21,26 +29,32 @@ nav a,nav button{color:#ddd;background:none;border:0;font-size:14px;cursor:point
 dt{font-weight:bold}dd{margin:0 0 8px}.glyphicon-star::before{content:"★"}.glyphicon-star-empty::before{content:"☆"}.error{color:#a94442}
 form.login{display:inline}input{padding:4px}`;
 
-const layout = (title: string, body: ReturnType<typeof html>, user?: string) => html`<!doctype html>
-<html>
-  <head>
-    <meta charset="utf-8" />
-    <title>${title}</title>
-    <link rel="stylesheet" href="/static/bootstrap-lite.css" />
-    <style>
-      ${raw(STYLE)}
-    </style>
-  </head>
-  <body>
-    <nav>
-      <a href="/productpage">BookInfo Sample</a>
-      ${user
-        ? html`<span>${user} <a href="/logout">sign out</a></span>`
-        : html`<form class="login" method="post" action="/login"><input name="username" placeholder="username" /> <input name="passwd" type="password" placeholder="password" /> <button type="submit">Sign in</button></form>`}
-    </nav>
-    <main>${body}</main>
-  </body>
-</html>`;
+const layout = (title: string, body: ReturnType<typeof html>, user?: string) =>
+  html`<!doctype html>
+    <html>
+      <head>
+        <meta charset="utf-8" />
+        <title>${title}</title>
+        <link rel="stylesheet" href="/static/bootstrap-lite.css" />
+        <style>
+          ${raw(STYLE)}
+        </style>
+      </head>
+      <body>
+        <nav>
+          <a href="/productpage">BookInfo Sample</a>
+          ${
+            user
+              ? html`<span>${user} <a href="/logout">sign out</a></span>`
+              : html`<form class="login" method="post" action="/login">
+                  <input name="username" placeholder="username" />
+                  <input name="passwd" type="password" placeholder="password" /> <button type="submit">Sign in</button>
+                </form>`
+          }
+        </nav>
+        <main>${body}</main>
+      </body>
+    </html>`;
 
 export const indexPage = () =>
   layout(
@@ -61,7 +75,14 @@ function stars(r: Review["rating"]) {
   return html`<font color="${r.color ?? "black"}">${full}${empty}</font>`;
 }
 
-export function productPage(p: { product: Product; details?: Details; reviews?: Review[]; reviewsError?: string; detailsError?: string; user?: string }) {
+export function productPage(p: {
+  product: Product;
+  details?: Details;
+  reviews?: Review[];
+  reviewsError?: string;
+  detailsError?: string;
+  user?: string;
+}) {
   const d = p.details;
   return layout(
     "Simple Bookstore App",
@@ -70,22 +91,38 @@ export function productPage(p: { product: Product; details?: Details; reviews?: 
       <div class="row">
         <div class="col">
           <h4>Book Details</h4>
-          ${d
-            ? html`<dl>
-                <dt>Type:</dt><dd>${d.type}</dd>
-                <dt>Pages:</dt><dd>${d.pages}</dd>
-                <dt>Publisher:</dt><dd>${d.publisher}</dd>
-                <dt>Language:</dt><dd>${d.language}</dd>
-                <dt>ISBN-10:</dt><dd>${d["ISBN-10"]}</dd>
-                <dt>ISBN-13:</dt><dd>${d["ISBN-13"]}</dd>
-              </dl>`
-            : html`<h4 class="error">${p.detailsError}</h4>`}
+          ${
+            d
+              ? html`<dl>
+                  <dt>Type:</dt>
+                  <dd>${d.type}</dd>
+                  <dt>Pages:</dt>
+                  <dd>${d.pages}</dd>
+                  <dt>Publisher:</dt>
+                  <dd>${d.publisher}</dd>
+                  <dt>Language:</dt>
+                  <dd>${d.language}</dd>
+                  <dt>ISBN-10:</dt>
+                  <dd>${d["ISBN-10"]}</dd>
+                  <dt>ISBN-13:</dt>
+                  <dd>${d["ISBN-13"]}</dd>
+                </dl>`
+              : html`<h4 class="error">${p.detailsError}</h4>`
+          }
         </div>
         <div class="col">
           <h4>Book Reviews</h4>
-          ${p.reviews
-            ? p.reviews.map((r) => html`<blockquote><p>${r.text}</p><small>${r.reviewer}</small>${stars(r.rating)}</blockquote>`)
-            : html`<h4 class="error">${p.reviewsError}</h4>`}
+          ${
+            p.reviews
+              ? p.reviews.map(
+                  (r) =>
+                    html`<blockquote>
+                      <p>${r.text}</p>
+                      <small>${r.reviewer}</small>${stars(r.rating)}
+                    </blockquote>`,
+                )
+              : html`<h4 class="error">${p.reviewsError}</h4>`
+          }
         </div>
       </div>`,
     p.user,

@@ -20,7 +20,8 @@ app.post("/ratings/:id", async (c) => {
   if (!body || typeof body !== "object") return c.json({ error: "please provide valid ratings JSON" }, 400);
   const next: Record<string, number> = {};
   for (const [reviewer, stars] of Object.entries(body)) {
-    if (typeof stars !== "number" || !Number.isInteger(stars) || stars < 1 || stars > 5) return c.json({ error: `rating of ${reviewer} must be an integer from 1 to 5` }, 400);
+    if (typeof stars !== "number" || !Number.isInteger(stars) || stars < 1 || stars > 5)
+      return c.json({ error: `rating of ${reviewer} must be an integer from 1 to 5` }, 400);
     next[reviewer] = stars;
   }
   ratings.set(id, next);

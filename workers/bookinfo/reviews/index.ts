@@ -6,7 +6,10 @@ type Env = { VERSION?: string; STAR_COLOR?: string; ENABLE_RATINGS?: string; RAT
 
 const REVIEWS = [
   { reviewer: "Reviewer1", text: "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!" },
-  { reviewer: "Reviewer2", text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare." },
+  {
+    reviewer: "Reviewer2",
+    text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.",
+  },
 ];
 
 const app = new Hono<{ Bindings: Env }>();
@@ -22,7 +25,12 @@ app.get("/reviews/:id", async (c) => {
   let ratings: Record<string, number> | undefined;
   let unavailable = false;
   if (ratingsEnabled) {
-    const res = await callService(c.env.RATINGS, `http://ratings/ratings/${id}`, forwardedHeaders(c.req.raw.headers), 2500);
+    const res = await callService(
+      c.env.RATINGS,
+      `http://ratings/ratings/${id}`,
+      forwardedHeaders(c.req.raw.headers),
+      2500,
+    );
     if (res?.status === 200) ratings = (res.body as { ratings?: Record<string, number> }).ratings;
     else unavailable = true;
   }
@@ -33,7 +41,11 @@ app.get("/reviews/:id", async (c) => {
     reviews: REVIEWS.map((r) => ({
       ...r,
       ...(ratingsEnabled
-        ? { rating: unavailable ? { error: "Ratings service is currently unavailable" } : { stars: ratings?.[r.reviewer] ?? 0, color } }
+        ? {
+            rating: unavailable
+              ? { error: "Ratings service is currently unavailable" }
+              : { stars: ratings?.[r.reviewer] ?? 0, color },
+          }
         : {}),
     })),
   });

@@ -22,7 +22,15 @@ export function createAdminApi() {
   app.route("/", openapiRoutes);
   app.notFound((c) => c.json(apiError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
-    console.error(JSON.stringify({ level: "error", msg: "admin API error", path: c.req.path, error: String(err), stack: err.stack }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "admin API error",
+        path: c.req.path,
+        error: String(err),
+        stack: err.stack,
+      }),
+    );
     return c.json(apiError("internal", "the control plane failed to handle the request"), 500);
   });
   return app;

@@ -5,7 +5,9 @@ import { JwtVerifier, TokenCache } from "../../../shared/security/jwt.ts";
 import { compileJwtRule } from "../../../shared/snapshot/compile.ts";
 import { type AppEnv, apiError, type Principal, type Role } from "./context.ts";
 
-const TokenList = z.array(z.object({ name: z.string(), token: z.string().min(16), role: z.enum(["viewer", "editor"]) }));
+const TokenList = z.array(
+  z.object({ name: z.string(), token: z.string().min(16), role: z.enum(["viewer", "editor"]) }),
+);
 type Token = { name: string; role: Role; digest: ArrayBuffer };
 type Env = AppEnv["Bindings"];
 
@@ -13,7 +15,8 @@ const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().
 let cache: { source: string; tokens: Promise<Token[]>; error?: string } | undefined;
 
 /** Why a setting failed to parse: each zod issue as `path: message`. */
-const reasonOf = (e: unknown) => (e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e));
+const reasonOf = (e: unknown) =>
+  e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") : String(e);
 
 function tokensOf(env: Env): { tokens: Promise<Token[]>; error?: string } {
   const source = `${env.ADMIN_TOKENS ?? ""}|${env.ADMIN_TOKEN ?? ""}`;
@@ -28,7 +31,11 @@ function tokensOf(env: Env): { tokens: Promise<Token[]>; error?: string } {
     console.error(JSON.stringify({ level: "error", msg: "ADMIN_TOKENS is invalid", error }));
   }
   if (env.ADMIN_TOKEN) list.push({ name: "admin", token: env.ADMIN_TOKEN, role: "editor" });
-  cache = { source, error, tokens: Promise.all(list.map(async (t) => ({ name: t.name, role: t.role, digest: await digest(t.token) }))) };
+  cache = {
+    source,
+    error,
+    tokens: Promise.all(list.map(async (t) => ({ name: t.name, role: t.role, digest: await digest(t.token) }))),
+  };
   return cache;
 }
 
@@ -50,7 +57,11 @@ function oidcOf(env: Env) {
   }
   const rule = compileJwtRule("admin.oidc", config);
   const fetcher = (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) });
-  oidc = { source: env.ADMIN_OIDC, config, verifier: new JwtVerifier([rule], { fetcher, cache: new TokenCache(1000) }) };
+  oidc = {
+    source: env.ADMIN_OIDC,
+    config,
+    verifier: new JwtVerifier([rule], { fetcher, cache: new TokenCache(1000) }),
+  };
   return oidc;
 }
 
@@ -66,16 +77,23 @@ export async function authenticateAdmin(env: Env, token: string | undefined): Pr
   const presented = await digest(token);
   const known = tokensOf(env);
   let found: Principal | undefined;
-  for (const t of await known.tokens) if (crypto.subtle.timingSafeEqual(presented, t.digest) && !found) found = { name: t.name, role: t.role };
+  for (const t of await known.tokens)
+    if (crypto.subtle.timingSafeEqual(presented, t.digest) && !found) found = { name: t.name, role: t.role };
   if (found) return { ok: true, principal: found };
   const o = oidcOf(env);
   const required = `a valid admin token is required (Authorization: Bearer <token>)${known.error ? `; the ADMIN_TOKENS secret is invalid: ${known.error}` : ""}`;
   if (!o || token.split(".").length !== 3) return unauthorized(required);
-  if ("error" in o) return unauthorized(`JWTs cannot be checked: the admin OIDC setting (ADMIN_OIDC) is invalid: ${o.error}`);
+  if ("error" in o)
+    return unauthorized(`JWTs cannot be checked: the admin OIDC setting (ADMIN_OIDC) is invalid: ${o.error}`);
   const verified = await o.verifier.verify(token);
   if (!verified.ok) return unauthorized(`invalid token: ${verified.reason}`);
   const role = roleFromClaims(o.config, verified.claims);
-  if (!role) return { ok: false, status: 403, message: `${verified.principal} has no isomesh role: claim "${o.config.roleClaim}" grants none of ${[...o.config.editors, ...o.config.viewers].join(", ")}` };
+  if (!role)
+    return {
+      ok: false,
+      status: 403,
+      message: `${verified.principal} has no isomesh role: claim "${o.config.roleClaim}" grants none of ${[...o.config.editors, ...o.config.viewers].join(", ")}`,
+    };
   return { ok: true, principal: { name: verified.principal, role } };
 }
 
@@ -91,10 +109,15 @@ const bearer = (header: string | undefined) => (header?.startsWith("Bearer ") ? 
 export const requireRole = (role: Role) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const auth = await authenticateAdmin(c.env, bearer(c.req.header("authorization")));
-    if (!auth.ok && auth.status === 401) return c.json(apiError("unauthorized", auth.message), 401, { "www-authenticate": 'Bearer realm="isomesh"' });
+    if (!auth.ok && auth.status === 401)
+      return c.json(apiError("unauthorized", auth.message), 401, { "www-authenticate": 'Bearer realm="isomesh"' });
     if (!auth.ok) return c.json(apiError("forbidden", auth.message), 403);
     const principal = auth.principal;
-    if (role === "editor" && principal.role !== "editor") return c.json(apiError("forbidden", `token "${principal.name}" has role ${principal.role}; this needs editor`), 403);
+    if (role === "editor" && principal.role !== "editor")
+      return c.json(
+        apiError("forbidden", `token "${principal.name}" has role ${principal.role}; this needs editor`),
+        403,
+      );
     c.set("principal", principal);
     await next();
   });

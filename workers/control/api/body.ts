@@ -15,12 +15,23 @@ export type BodyText = { ok: true; text: string } | { ok: false; response: Respo
  * limit while it streams in. Refused bodies are never buffered; the refusal is a 413
  * `{errors:[{resource, path, message}]}` naming the limit.
  */
-export async function readBodyText(request: Request, maxBytes: number = LIMITS.bodyBytes, extra: Record<string, unknown> = {}): Promise<BodyText> {
+export async function readBodyText(
+  request: Request,
+  maxBytes: number = LIMITS.bodyBytes,
+  extra: Record<string, unknown> = {},
+): Promise<BodyText> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) {
     // A client that waits for 100 Continue sends nothing: there is nothing to drop.
     const waiting = request.headers.get("expect")?.toLowerCase() === "100-continue";
-    return { ok: false, response: tooLarge(bodyTooLarge(declared), extra, request.body && !waiting ? request.body.getReader() : undefined) };
+    return {
+      ok: false,
+      response: tooLarge(
+        bodyTooLarge(declared),
+        extra,
+        request.body && !waiting ? request.body.getReader() : undefined,
+      ),
+    };
   }
   if (!request.body) return { ok: true, text: "" };
   const reader = request.body.getReader();
@@ -43,7 +54,11 @@ export async function readBodyText(request: Request, maxBytes: number = LIMITS.b
 }
 
 /** The 413; with a body still arriving, the response stays open while it is dropped (see LINGER_MS). */
-function tooLarge(issue: ResourceIssue, extra: Record<string, unknown>, pending: ReadableStreamDefaultReader<Uint8Array> | undefined): Response {
+function tooLarge(
+  issue: ResourceIssue,
+  extra: Record<string, unknown>,
+  pending: ReadableStreamDefaultReader<Uint8Array> | undefined,
+): Response {
   const bytes = new TextEncoder().encode(JSON.stringify({ errors: [issue], ...extra }));
   const headers = { "content-type": "application/json", connection: "close" };
   if (!pending) return new Response(bytes, { status: 413, headers });

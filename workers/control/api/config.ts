@@ -16,14 +16,22 @@ export const configRoutes = new Hono<AppEnv>();
 const ifMatch = (header: string | undefined) => {
   if (header === undefined) return { value: undefined };
   const v = Number(header.replace(/^W\//, "").replace(/"/g, ""));
-  return Number.isInteger(v) && v >= 0 ? { value: v } : { error: `If-Match must be a config version (an integer), got ${JSON.stringify(header)}` };
+  return Number.isInteger(v) && v >= 0
+    ? { value: v }
+    : { error: `If-Match must be a config version (an integer), got ${JSON.stringify(header)}` };
 };
 
 /**
  * Answers a change; with `wait`, only once every live edge it republished runs it (or at the timeout,
  * 202). `parseWarnings` (e.g. a status sent and ignored) come first in `warnings`.
  */
-async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: boolean, timeoutMs: number, parseWarnings: ResourceIssue[] = []) {
+async function respondToChange(
+  c: Context<AppEnv>,
+  result: ApplyResult,
+  wait: boolean,
+  timeoutMs: number,
+  parseWarnings: ResourceIssue[] = [],
+) {
   if (!result.ok) return c.json({ errors: result.errors }, result.status);
   const { ok: _ok, ...rest } = result;
   const body = { ...rest, warnings: [...parseWarnings, ...rest.warnings] };
@@ -33,9 +41,19 @@ async function respondToChange(c: Context<AppEnv>, result: ApplyResult, wait: bo
   for (;;) {
     const status = await store.status();
     // An idle edge is not behind: no isolate runs it, and the next to start loads the current snapshot.
-    const behind = status.edges.filter((e) => result.republished.includes(e.edge) && (e.state === "stale" || e.state === "rejected"));
+    const behind = status.edges.filter(
+      (e) => result.republished.includes(e.edge) && (e.state === "stale" || e.state === "rejected"),
+    );
     if (behind.length === 0) return c.json({ ...body, converged: true }, 200);
-    if (Date.now() >= deadline) return c.json({ ...body, converged: false, behind: behind.map((e) => ({ edge: e.edge, state: e.state, version: e.version })) }, 202);
+    if (Date.now() >= deadline)
+      return c.json(
+        {
+          ...body,
+          converged: false,
+          behind: behind.map((e) => ({ edge: e.edge, state: e.state, version: e.version })),
+        },
+        202,
+      );
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -49,7 +67,8 @@ configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
   const { parsed, errors, warnings } = validateDocuments(split.docs);
   const all = [...split.errors, ...errors];
   if (all.length) return c.json({ errors: all }, 422);
-  if (parsed.length === 0) return c.json({ errors: [{ resource: "(body)", path: "", message: "no resources in the request body" }] }, 422);
+  if (parsed.length === 0)
+    return c.json({ errors: [{ resource: "(body)", path: "", message: "no resources in the request body" }] }, 422);
   const match = ifMatch(c.req.header("if-match"));
   if (match.error) return c.json({ errors: [{ resource: "version", path: "If-Match", message: match.error }] }, 400);
   const by = c.get("principal").name;
@@ -59,8 +78,18 @@ configRoutes.post("/v1/apply", requireRole("editor"), async (c) => {
     const result = await configStore(c.env).applyDefaults(docs, by);
     return result ? respondToChange(c, result, false, 0, warnings) : c.json({ skipped: "no new defaults" }, 200);
   }
-  const result = await configStore(c.env).apply(docs, { by, dryRun: c.req.query("dryRun") === "true", ifMatch: match.value });
-  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000, warnings);
+  const result = await configStore(c.env).apply(docs, {
+    by,
+    dryRun: c.req.query("dryRun") === "true",
+    ifMatch: match.value,
+  });
+  return respondToChange(
+    c,
+    result,
+    c.req.query("wait") === "true",
+    parseDuration(c.req.query("timeout") ?? "5s") ?? 5000,
+    warnings,
+  );
 });
 
 configRoutes.get("/v1/resources/:kind?/:name?", requireRole("viewer"), async (c) => {
@@ -78,11 +107,22 @@ configRoutes.delete("/v1/resources/:kind/:name", requireRole("editor"), async (c
   if (!kind) return c.json(apiError("unknown_kind", `unknown kind "${c.req.param("kind")}"`), 404);
   const match = ifMatch(c.req.header("if-match"));
   if (match.error) return c.json({ errors: [{ resource: "version", path: "If-Match", message: match.error }] }, 400);
-  const result = await configStore(c.env).remove(kind, c.req.param("name"), { by: c.get("principal").name, ifMatch: match.value, dryRun: c.req.query("dryRun") === "true" });
-  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
+  const result = await configStore(c.env).remove(kind, c.req.param("name"), {
+    by: c.get("principal").name,
+    ifMatch: match.value,
+    dryRun: c.req.query("dryRun") === "true",
+  });
+  return respondToChange(
+    c,
+    result,
+    c.req.query("wait") === "true",
+    parseDuration(c.req.query("timeout") ?? "5s") ?? 5000,
+  );
 });
 
-configRoutes.get("/v1/version", requireRole("viewer"), async (c) => c.json({ version: await configStore(c.env).version() }));
+configRoutes.get("/v1/version", requireRole("viewer"), async (c) =>
+  c.json({ version: await configStore(c.env).version() }),
+);
 
 configRoutes.get("/v1/history", requireRole("viewer"), async (c) => {
   const limit = Math.min(1000, Number(c.req.query("limit") ?? 100) || 100);
@@ -95,7 +135,9 @@ configRoutes.get("/v1/history/:version", requireRole("viewer"), async (c) => {
   const entry = Number.isSafeInteger(version) ? await configStore(c.env).historyEntry(version) : null;
   if (entry) return c.json(entry);
   const current = await configStore(c.env).version();
-  const why = Number.isSafeInteger(version) ? `no version ${version} in history (current is ${current})` : `a version is a non-negative integer, got ${JSON.stringify(text)}`;
+  const why = Number.isSafeInteger(version)
+    ? `no version ${version} in history (current is ${current})`
+    : `a version is a non-negative integer, got ${JSON.stringify(text)}`;
   return c.json({ errors: [{ resource: "version", path: "version", message: why }] }, 404);
 });
 
@@ -103,9 +145,18 @@ configRoutes.post("/v1/rollback", requireRole("editor"), async (c) => {
   const text = await readBodyText(c.req.raw);
   if (!text.ok) return text.response;
   const body = parseJson(text.text) as { version?: unknown } | undefined;
-  if (typeof body?.version !== "number") return c.json({ errors: [{ resource: "(body)", path: "version", message: "version (an integer) is required" }] }, 422);
+  if (typeof body?.version !== "number")
+    return c.json(
+      { errors: [{ resource: "(body)", path: "version", message: "version (an integer) is required" }] },
+      422,
+    );
   const result = await configStore(c.env).rollback(body.version, { by: c.get("principal").name });
-  return respondToChange(c, result, c.req.query("wait") === "true", parseDuration(c.req.query("timeout") ?? "5s") ?? 5000);
+  return respondToChange(
+    c,
+    result,
+    c.req.query("wait") === "true",
+    parseDuration(c.req.query("timeout") ?? "5s") ?? 5000,
+  );
 });
 
 configRoutes.get("/v1/status", requireRole("viewer"), async (c) => c.json(await configStore(c.env).status()));

@@ -33,8 +33,14 @@ function windowOf(q: string | undefined): { label: string; seconds: number } | u
 
 observeRoutes.get("/metrics", requireRole("viewer"), async (c) => {
   const env = c.env;
-  const [totals, mirrors, status] = await Promise.all([Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())), mirrorStore(env).totals(), configStore(env).status()]);
-  return c.body(prometheusText([...totals.flat(), ...mirrored(mirrors)], status.edges, status.version), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  const [totals, mirrors, status] = await Promise.all([
+    Promise.all(shardsOf(topologyOf(env)).map((shard) => telemetryOf(env, shard).totals())),
+    mirrorStore(env).totals(),
+    configStore(env).status(),
+  ]);
+  return c.body(prometheusText([...totals.flat(), ...mirrored(mirrors)], status.edges, status.version), 200, {
+    "content-type": "text/plain; version=0.0.4; charset=utf-8",
+  });
 });
 
 observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
@@ -46,11 +52,19 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
   const series = all.filter(reportedByServiceEdge).filter((s) => !only || s.destination === only);
   // Calls out, as the egress edge saw them: per ExternalService ("unregistered" = denied hosts), per caller.
   const outbound = all.filter((s) => s.reporter === EGRESS);
-  const externals = only ? [] : [...goldenBy(outbound, (s) => s.destination, w.seconds)].map(([name, g]) => ({
-    name,
-    ...g,
-    callers: [...goldenBy(outbound.filter((s) => s.destination === name), (s) => s.source, w.seconds)].map(([caller, cg]) => ({ caller, ...cg })),
-  }));
+  const externals = only
+    ? []
+    : [...goldenBy(outbound, (s) => s.destination, w.seconds)].map(([name, g]) => ({
+        name,
+        ...g,
+        callers: [
+          ...goldenBy(
+            outbound.filter((s) => s.destination === name),
+            (s) => s.source,
+            w.seconds,
+          ),
+        ].map(([caller, cg]) => ({ caller, ...cg })),
+      }));
   const services = topologyOf(c.env)
     .services.filter((svc) => !only || svc.name === only)
     .map((svc) => {
@@ -63,7 +77,13 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
         ...golden(mine, w.seconds),
         versions: svc.versions.map((v) => ({ version: v, ...(byVersion.get(v) ?? golden([], w.seconds)) })),
         // RequestMirror copies that reached each version (as its edge recorded them), apart from the traffic above.
-        mirrored: [...goldenBy(copies.filter((s) => s.destination === svc.name && s.reporter === `${svc.name}-edge`), (s) => s.version, w.seconds)].map(([version, g]) => ({ version, ...g })),
+        mirrored: [
+          ...goldenBy(
+            copies.filter((s) => s.destination === svc.name && s.reporter === `${svc.name}-edge`),
+            (s) => s.version,
+            w.seconds,
+          ),
+        ].map(([version, g]) => ({ version, ...g })),
         routes: [...byRoute].map(([route, g]) => ({ route, ...g })),
       };
     });
@@ -80,10 +100,17 @@ observeRoutes.get("/v1/stats/history", requireRole("viewer"), async (c) => {
   const now = Date.now();
   const since = now - w.seconds * 1000;
   const topology = topologyOf(c.env);
-  const rows = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since)))).flat().filter(reportedByServiceEdge);
+  const rows = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since))))
+    .flat()
+    .filter(reportedByServiceEdge);
   const names = topology.services.map((s) => s.name);
   const points = timeline(rows, (s) => s.destination, names, since, now, HISTORY_STEP_MS);
-  return c.json({ window: w.label, stepSeconds: HISTORY_STEP_MS / 1000, at: new Date(now).toISOString(), services: names.map((service) => ({ service, points: points.get(service) ?? [] })) });
+  return c.json({
+    window: w.label,
+    stepSeconds: HISTORY_STEP_MS / 1000,
+    at: new Date(now).toISOString(),
+    services: names.map((service) => ({ service, points: points.get(service) ?? [] })),
+  });
 });
 
 observeRoutes.get("/v1/graph", requireRole("viewer"), async (c) => {
@@ -97,7 +124,15 @@ observeRoutes.get("/v1/traces", requireRole("viewer"), async (c) => {
   const limit = Math.min(200, Number(c.req.query("limit") ?? 50) || 50);
   const traces = await traceStore(c.env).recentTraces(limit);
   return c.json({
-    traces: traces.map((t) => ({ traceId: t.traceId, at: new Date(t.at).toISOString(), spans: t.spans, root: t.root?.service ?? null, name: t.root?.name ?? null, durationMs: t.root?.durationMs ?? null, status: t.root?.status ?? null })),
+    traces: traces.map((t) => ({
+      traceId: t.traceId,
+      at: new Date(t.at).toISOString(),
+      spans: t.spans,
+      root: t.root?.service ?? null,
+      name: t.root?.name ?? null,
+      durationMs: t.root?.durationMs ?? null,
+      status: t.root?.status ?? null,
+    })),
   });
 });
 

@@ -22,7 +22,11 @@ export type Change = {
 export const changesDocument = (op: Change["op"]) => op === "added" || op === "changed" || op === "removed";
 
 const canonical = (v: unknown): string =>
-  JSON.stringify(v, (_k, val) => (val && typeof val === "object" && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val));
+  JSON.stringify(v, (_k, val) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b)))
+      : val,
+  );
 
 /** The change from `before` to `after` of one resource, or undefined when nothing differs. */
 export function diffDocument(before: Document | undefined, after: Document | undefined): Change | undefined {
@@ -48,4 +52,10 @@ function changedPaths(a: Document, b: Document): string[] {
 export type ChangeSummary = { kind: string; name: string; op: Change["op"]; fields?: string[]; note?: string };
 
 /** A change as the API lists it: without the documents. */
-export const summarize = (c: Change): ChangeSummary => ({ kind: c.kind, name: c.name, op: c.op, ...(c.fields ? { fields: c.fields } : {}), ...(c.note ? { note: c.note } : {}) });
+export const summarize = (c: Change): ChangeSummary => ({
+  kind: c.kind,
+  name: c.name,
+  op: c.op,
+  ...(c.fields ? { fields: c.fields } : {}),
+  ...(c.note ? { note: c.note } : {}),
+});

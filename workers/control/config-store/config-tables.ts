@@ -5,7 +5,17 @@ import { type Change, changesDocument } from "./changes.ts";
 import type { PublishedSnapshot } from "./publish.ts";
 
 export type HistoryRow = { version: number; at: number; by: string; note: string | null };
-export type ChangeRow = { version: number; seq: number; kind: string; name: string; op: Change["op"]; fields: string | null; note: string | null; doc: string | null; status: string | null };
+export type ChangeRow = {
+  version: number;
+  seq: number;
+  kind: string;
+  name: string;
+  op: Change["op"];
+  fields: string | null;
+  note: string | null;
+  doc: string | null;
+  status: string | null;
+};
 export type SnapshotRow = { edge: string; hash: string; content_hash: string; version: number };
 
 /** What one version writes: its history entry, its changes, and the resources as they now are. */
@@ -47,37 +57,65 @@ export class ConfigTables {
   }
 
   resources(): { doc: Document; createdAt: number }[] {
-    return this.sql.exec<{ doc: string; created_at: number }>("SELECT doc, created_at FROM resources").toArray().map((r) => ({ doc: JSON.parse(r.doc) as Document, createdAt: r.created_at }));
+    return this.sql
+      .exec<{ doc: string; created_at: number }>("SELECT doc, created_at FROM resources")
+      .toArray()
+      .map((r) => ({ doc: JSON.parse(r.doc) as Document, createdAt: r.created_at }));
   }
 
   rolloutStatuses(): Map<string, RolloutStatus> {
-    return new Map(this.sql.exec<{ name: string; status: string }>("SELECT name, status FROM rollout_status").toArray().map((r) => [r.name, JSON.parse(r.status) as RolloutStatus]));
+    return new Map(
+      this.sql
+        .exec<{ name: string; status: string }>("SELECT name, status FROM rollout_status")
+        .toArray()
+        .map((r) => [r.name, JSON.parse(r.status) as RolloutStatus]),
+    );
   }
 
   snapshots(): Map<string, SnapshotRow> {
-    return new Map(this.sql.exec<SnapshotRow>("SELECT edge, hash, content_hash, version FROM snapshots").toArray().map((r) => [r.edge, r]));
+    return new Map(
+      this.sql
+        .exec<SnapshotRow>("SELECT edge, hash, content_hash, version FROM snapshots")
+        .toArray()
+        .map((r) => [r.edge, r]),
+    );
   }
 
   snapshotBody(edge: string): { body: string; hash: string } | undefined {
-    return this.sql.exec<{ body: string; hash: string }>("SELECT body, hash FROM snapshots WHERE edge = ?", edge).toArray()[0];
+    return this.sql
+      .exec<{ body: string; hash: string }>("SELECT body, hash FROM snapshots WHERE edge = ?", edge)
+      .toArray()[0];
   }
 
   historyRows(limit: number): HistoryRow[] {
-    return this.sql.exec<HistoryRow>("SELECT version, at, by, note FROM history ORDER BY version DESC LIMIT ?", limit).toArray();
+    return this.sql
+      .exec<HistoryRow>("SELECT version, at, by, note FROM history ORDER BY version DESC LIMIT ?", limit)
+      .toArray();
   }
 
   historyRow(version: number): HistoryRow | undefined {
-    return this.sql.exec<HistoryRow>("SELECT version, at, by, note FROM history WHERE version = ?", version).toArray()[0];
+    return this.sql
+      .exec<HistoryRow>("SELECT version, at, by, note FROM history WHERE version = ?", version)
+      .toArray()[0];
   }
 
   /** The changes of versions `from` to `to`, in order. */
   changeRows(from: number, to: number): ChangeRow[] {
-    return this.sql.exec<ChangeRow>("SELECT * FROM history_changes WHERE version BETWEEN ? AND ? ORDER BY version, seq", from, to).toArray();
+    return this.sql
+      .exec<ChangeRow>("SELECT * FROM history_changes WHERE version BETWEEN ? AND ? ORDER BY version, seq", from, to)
+      .toArray();
   }
 
   /** A resource's document as of `version` (null: it did not exist then). */
   documentAt(kind: string, name: string, version: number): Document | null {
-    const row = this.sql.exec<{ doc: string | null }>(`SELECT doc FROM history_changes WHERE kind = ? AND name = ? AND version <= ? AND ${DOC_OPS} ORDER BY version DESC LIMIT 1`, kind, name, version).toArray()[0];
+    const row = this.sql
+      .exec<{ doc: string | null }>(
+        `SELECT doc FROM history_changes WHERE kind = ? AND name = ? AND version <= ? AND ${DOC_OPS} ORDER BY version DESC LIMIT 1`,
+        kind,
+        name,
+        version,
+      )
+      .toArray()[0];
     return row?.doc ? (JSON.parse(row.doc) as Document) : null;
   }
 
@@ -101,28 +139,53 @@ export class ConfigTables {
       const stored = v.stored.get(`${c.kind}/${c.name}`);
       if (c.op === "removed") this.sql.exec("DELETE FROM resources WHERE kind = ? AND name = ?", c.kind, c.name);
       else if (changesDocument(c.op) && stored)
-        this.sql.exec("INSERT OR REPLACE INTO resources (kind, name, doc, created_at, version) VALUES (?, ?, ?, ?, ?)", c.kind, c.name, JSON.stringify(stored.doc), stored.createdAt, v.version);
+        this.sql.exec(
+          "INSERT OR REPLACE INTO resources (kind, name, doc, created_at, version) VALUES (?, ?, ?, ?, ?)",
+          c.kind,
+          c.name,
+          JSON.stringify(stored.doc),
+          stored.createdAt,
+          v.version,
+        );
       this.sql.exec(
         "INSERT INTO history_changes (version, seq, kind, name, op, fields, note, doc, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        v.version, seq, c.kind, c.name, c.op,
+        v.version,
+        seq,
+        c.kind,
+        c.name,
+        c.op,
         c.fields ? JSON.stringify(c.fields) : null,
         c.note ?? null,
         changesDocument(c.op) && c.op !== "removed" && stored ? JSON.stringify(stored.doc) : null,
         c.status ? JSON.stringify(c.status) : null,
       );
     });
-    this.sql.exec("INSERT INTO history (version, at, by, note) VALUES (?, ?, ?, ?)", v.version, v.at, v.by, v.note ?? null);
+    this.sql.exec(
+      "INSERT INTO history (version, at, by, note) VALUES (?, ?, ?, ?)",
+      v.version,
+      v.at,
+      v.by,
+      v.note ?? null,
+    );
     this.setMeta("version", String(v.version));
   }
 
   writeRolloutStatuses(statuses: Map<string, RolloutStatus>): void {
     this.sql.exec("DELETE FROM rollout_status");
-    for (const [name, status] of statuses) this.sql.exec("INSERT INTO rollout_status (name, status) VALUES (?, ?)", name, JSON.stringify(status));
+    for (const [name, status] of statuses)
+      this.sql.exec("INSERT INTO rollout_status (name, status) VALUES (?, ?)", name, JSON.stringify(status));
   }
 
   writeSnapshots(snapshots: PublishedSnapshot[], beacon: Beacon, removedEdges: string[] = []): void {
     for (const s of snapshots)
-      this.sql.exec("INSERT OR REPLACE INTO snapshots (edge, hash, content_hash, body, version) VALUES (?, ?, ?, ?, ?)", s.edge, s.hash, s.contentHash, s.body, s.version);
+      this.sql.exec(
+        "INSERT OR REPLACE INTO snapshots (edge, hash, content_hash, body, version) VALUES (?, ?, ?, ?, ?)",
+        s.edge,
+        s.hash,
+        s.contentHash,
+        s.body,
+        s.version,
+      );
     for (const edge of removedEdges) this.sql.exec("DELETE FROM snapshots WHERE edge = ?", edge);
     this.setMeta("beacon", JSON.stringify(beacon));
   }

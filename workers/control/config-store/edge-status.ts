@@ -8,9 +8,25 @@ import type { EdgeReport } from "../../../shared/control-api.ts";
  * (none is running: the next to start loads the current snapshot).
  */
 export type EdgeState = "synced" | "stale" | "rejected" | "idle";
-export type EdgeStatus = { edge: string; version: number | null; state: EdgeState; lastSeen: string | null; isolates: number; hash: string; error?: string };
+export type EdgeStatus = {
+  edge: string;
+  version: number | null;
+  state: EdgeState;
+  lastSeen: string | null;
+  isolates: number;
+  hash: string;
+  error?: string;
+};
 export type StatusReport = { version: number; edges: EdgeStatus[]; converged: number };
-export type IsolateRow = { edge: string; isolate: string; version: number; hash: string; state: string; error: string | null; last_seen: number };
+export type IsolateRow = {
+  edge: string;
+  isolate: string;
+  version: number;
+  hash: string;
+  state: string;
+  error: string | null;
+  last_seen: number;
+};
 
 /** Isolates' reports are kept this many windows, so an idle edge still says when it was last seen. */
 const KEEP_WINDOWS = 10;
@@ -22,13 +38,27 @@ const KEEP_WINDOWS = 10;
  * nudge starts an isolate). `converged` is the share of the edges not idle that are synced (1 when
  * every edge is idle).
  */
-export function edgeStates(edges: string[], wanted: Map<string, string>, rows: IsolateRow[], since: number, nudged: Set<string> = new Set()): { edges: EdgeStatus[]; converged: number } {
+export function edgeStates(
+  edges: string[],
+  wanted: Map<string, string>,
+  rows: IsolateRow[],
+  since: number,
+  nudged: Set<string> = new Set(),
+): { edges: EdgeStatus[]; converged: number } {
   const statuses = edges.map((edge): EdgeStatus => {
     const seen = rows.filter((r) => r.edge === edge);
     const live = seen.filter((r) => r.last_seen >= since);
     const want = wanted.get(edge) ?? "";
     const rejected = live.find((r) => r.state === "rejected");
-    const state: EdgeState = rejected ? "rejected" : live.length === 0 ? (nudged.has(edge) ? "stale" : "idle") : live.some((r) => r.hash !== want) ? "stale" : "synced";
+    const state: EdgeState = rejected
+      ? "rejected"
+      : live.length === 0
+        ? nudged.has(edge)
+          ? "stale"
+          : "idle"
+        : live.some((r) => r.hash !== want)
+          ? "stale"
+          : "synced";
     const lastSeen = Math.max(0, ...seen.map((r) => r.last_seen));
     return {
       edge,
@@ -41,7 +71,10 @@ export function edgeStates(edges: string[], wanted: Map<string, string>, rows: I
     };
   });
   const counted = statuses.filter((e) => e.state !== "idle");
-  return { edges: statuses, converged: counted.length ? counted.filter((e) => e.state === "synced").length / counted.length : 1 };
+  return {
+    edges: statuses,
+    converged: counted.length ? counted.filter((e) => e.state === "synced").length / counted.length : 1,
+  };
 }
 
 /** What edge isolates report running (like `istioctl proxy-status`), kept in the edge_status table. */
@@ -64,7 +97,8 @@ export class EdgeStatusBoard {
       const pending: Promise<unknown> = answer
         .then(
           (r) => this.report(r),
-          (e: unknown) => console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
+          (e: unknown) =>
+            console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
         )
         .finally(() => {
           if (this.nudged.get(edge)?.answer === pending) this.nudged.delete(edge);
@@ -80,7 +114,13 @@ export class EdgeStatusBoard {
       `INSERT INTO edge_status (edge, isolate, version, hash, state, error, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (edge, isolate) DO UPDATE SET version = excluded.version, hash = excluded.hash, state = excluded.state, error = excluded.error, last_seen = excluded.last_seen
        WHERE excluded.version >= edge_status.version`,
-      r.edge, r.isolate, r.version, r.hash, r.state, r.error ?? null, this.now(),
+      r.edge,
+      r.isolate,
+      r.version,
+      r.hash,
+      r.state,
+      r.error ?? null,
+      this.now(),
     );
   }
 

@@ -29,7 +29,12 @@ export function historyEntries(tables: ConfigTables, limit: number): HistoryEntr
   const rows = tables.historyRows(limit);
   if (rows.length === 0) return [];
   const changes = tables.changeRows(rows[rows.length - 1].version, rows[0].version);
-  return rows.map((h) => entryOf(h, changes.filter((c) => c.version === h.version)));
+  return rows.map((h) =>
+    entryOf(
+      h,
+      changes.filter((c) => c.version === h.version),
+    ),
+  );
 }
 
 /**
@@ -43,16 +48,21 @@ export function historyDetail(tables: ConfigTables, version: number): HistoryDet
   const rows = tables.changeRows(version, version);
   const resources = rows.map((r): ResourceChange => {
     const before = tables.documentAt(r.kind, r.name, version - 1);
-    if (changesDocument(r.op)) return { kind: r.kind, name: r.name, before, after: r.doc ? (JSON.parse(r.doc) as Document) : null };
+    if (changesDocument(r.op))
+      return { kind: r.kind, name: r.name, before, after: r.doc ? (JSON.parse(r.doc) as Document) : null };
     const status = r.status ? (JSON.parse(r.status) as { before: RolloutStatus; after: RolloutStatus }) : undefined;
-    const withStatus = (s: RolloutStatus | undefined) => (before && s ? ({ ...before, status: s } as Document) : before);
+    const withStatus = (s: RolloutStatus | undefined) =>
+      before && s ? ({ ...before, status: s } as Document) : before;
     return { kind: r.kind, name: r.name, before: withStatus(status?.before), after: withStatus(status?.after) };
   });
   return { ...entryOf(h, rows), resources };
 }
 
 /** The newest versions with their documents inline (GET /v1/history?full=true). */
-export function historyWithDocuments(tables: ConfigTables, limit: number): (Omit<HistoryEntry, "changes"> & { changes: Change[] })[] {
+export function historyWithDocuments(
+  tables: ConfigTables,
+  limit: number,
+): (Omit<HistoryEntry, "changes"> & { changes: Change[] })[] {
   return historyEntries(tables, limit).map((e) => {
     const detail = historyDetail(tables, e.version)!;
     return {

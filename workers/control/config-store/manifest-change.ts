@@ -2,7 +2,10 @@ import type { Topology } from "../../../shared/manifest/topology.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
 
 const MAX_LISTED = 5;
-const list = (items: string[]) => (items.length > MAX_LISTED ? `${items.slice(0, MAX_LISTED).join(", ")} and ${items.length - MAX_LISTED} more` : items.join(", "));
+const list = (items: string[]) =>
+  items.length > MAX_LISTED
+    ? `${items.slice(0, MAX_LISTED).join(", ")} and ${items.length - MAX_LISTED} more`
+    : items.join(", ");
 
 /**
  * The history note of a manifest change: which services and versions came and went, and which

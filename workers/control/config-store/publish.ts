@@ -1,5 +1,12 @@
 import type { EdgeReport } from "../../../shared/control-api.ts";
-import { BEACON_SHARDS, type Beacon, type ShardManifest, shardKey, shardOf, snapshotKey } from "../../../shared/snapshot/distribution.ts";
+import {
+  BEACON_SHARDS,
+  type Beacon,
+  type ShardManifest,
+  shardKey,
+  shardOf,
+  snapshotKey,
+} from "../../../shared/snapshot/distribution.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
 import { edgeBinding } from "../../../shared/names.ts";
 import { compileSnapshot, type StoredResource } from "../../../shared/snapshot/compile.ts";
@@ -53,7 +60,8 @@ export async function buildBeacon(
   const manifests: { hash: string; body: string }[] = [];
   for (const shard of touched) {
     const edges: ShardManifest["edges"] = {};
-    for (const [edge, hash] of [...hashes].sort(([a], [b]) => a.localeCompare(b))) if (shardOf(edge) === shard) edges[edge] = hash;
+    for (const [edge, hash] of [...hashes].sort(([a], [b]) => a.localeCompare(b)))
+      if (shardOf(edge) === shard) edges[edge] = hash;
     if (Object.keys(edges).length === 0) {
       shards[shard] = "";
       continue;
@@ -93,11 +101,25 @@ export async function publish(input: {
   const max = input.maxSnapshotBytes;
   const oversized = max === undefined ? [] : snapshots.filter((s) => s.body.length > max);
   if (oversized.length)
-    throw new SnapshotTooLarge(oversized.map((s) => ({ resource: `(snapshot ${s.edge})`, path: "", message: `the snapshot of edge ${s.edge} would be ${s.body.length} bytes, over the limit of ${max} bytes: attach less config to it` })));
+    throw new SnapshotTooLarge(
+      oversized.map((s) => ({
+        resource: `(snapshot ${s.edge})`,
+        path: "",
+        message: `the snapshot of edge ${s.edge} would be ${s.body.length} bytes, over the limit of ${max} bytes: attach less config to it`,
+      })),
+    );
   const hashes = new Map([...previous].filter(([e]) => !removedEdges.includes(e)).map(([e, r]) => [e, r.hash]));
   for (const s of snapshots) hashes.set(s.edge, s.hash);
-  const { beacon, manifests } = await buildBeacon(input.version, hashes, [...snapshots.map((s) => s.edge), ...removedEdges], input.previousBeacon);
-  await Promise.all([...snapshots.map((s) => kv.put(snapshotKey(s.edge, s.hash), s.body)), ...manifests.map((m) => kv.put(shardKey(m.hash), m.body))]);
+  const { beacon, manifests } = await buildBeacon(
+    input.version,
+    hashes,
+    [...snapshots.map((s) => s.edge), ...removedEdges],
+    input.previousBeacon,
+  );
+  await Promise.all([
+    ...snapshots.map((s) => kv.put(snapshotKey(s.edge, s.hash), s.body)),
+    ...manifests.map((m) => kv.put(shardKey(m.hash), m.body)),
+  ]);
   return { snapshots, removedEdges, beacon, edges: snapshots.map((s) => s.edge) };
 }
 

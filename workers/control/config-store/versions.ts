@@ -18,12 +18,21 @@ import { LIMITS } from "../../../shared/resources/limits.ts";
 
 export type ApplyOptions = { by: string; dryRun?: boolean; ifMatch?: number; note?: string };
 export type ApplyResult =
-  | { ok: true; version: number; changes: ChangeSummary[]; warnings: ResourceIssue[]; republished: string[]; dryRun: boolean; rolloutStatus?: RolloutStatus }
+  | {
+      ok: true;
+      version: number;
+      changes: ChangeSummary[];
+      warnings: ResourceIssue[];
+      republished: string[];
+      dryRun: boolean;
+      rolloutStatus?: RolloutStatus;
+    }
   | { ok: false; status: 404 | 409 | 413 | 422; errors: ResourceIssue[] };
 
 export type RolloutEntry = Entry & { resource: Rollout; status: RolloutStatus };
 /** What the rollout controller or an operator makes of a Rollout's current status (undefined: nothing). */
-export type RolloutDecision = { status: RolloutStatus; by: string } | { refused: { status: 409; path: string; message: string } } | undefined;
+export type RolloutDecision =
+  { status: RolloutStatus; by: string } | { refused: { status: 409; path: string; message: string } } | undefined;
 
 export type ConfigDeps = {
   sql: SqlStorage;
@@ -78,13 +87,23 @@ export class VersionedConfig {
     for (const row of this.tables.resources()) {
       const { doc, pruned } = pruneStoredDocument(row.doc);
       const id = idOf(doc.kind, doc.metadata.name);
-      if (pruned.length) console.warn(`isomesh: ${id}: dropped fields stored before strict validation, which were ignored: ${pruned.join(", ")}`);
+      if (pruned.length)
+        console.warn(
+          `isomesh: ${id}: dropped fields stored before strict validation, which were ignored: ${pruned.join(", ")}`,
+        );
       const { parsed, errors } = validateDocuments([doc]);
       if (!parsed[0]) {
-        console.error(`isomesh: stored ${id} no longer validates and is not served: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+        console.error(
+          `isomesh: stored ${id} no longer validates and is not served: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+        );
         continue;
       }
-      this.entries.set(id, { doc, resource: parsed[0].resource, createdAt: row.createdAt, status: doc.kind === "Rollout" ? statuses.get(doc.metadata.name) : undefined });
+      this.entries.set(id, {
+        doc,
+        resource: parsed[0].resource,
+        createdAt: row.createdAt,
+        status: doc.kind === "Rollout" ? statuses.get(doc.metadata.name) : undefined,
+      });
     }
   }
 
@@ -161,7 +180,11 @@ export class VersionedConfig {
     return this.serialized(async () => {
       const current = this.version();
       if (!Number.isInteger(version) || version < 0 || version > current)
-        return { ok: false as const, status: 404 as const, errors: [{ resource: "version", path: "version", message: `no version ${version} (current is ${current})` }] };
+        return {
+          ok: false as const,
+          status: 404 as const,
+          errors: [{ resource: "version", path: "version", message: `no version ${version} (current is ${current})` }],
+        };
       // History may predate strict validation: restore what that release served.
       const docs = this.tables.documentsAt(version).map((d) => pruneStoredDocument(d).doc);
       const next = new Map(docs.map((d) => [idOf(d.kind, d.metadata.name), d]));
@@ -176,10 +199,13 @@ export class VersionedConfig {
   applyDefaults(docs: Document[], by: string): Promise<ApplyResult | null> {
     return this.serialized(async () => {
       const known = new Set(JSON.parse(this.tables.meta("defaults") ?? "[]") as string[]);
-      const fresh = docs.filter((d) => !known.has(idOf(d.kind, d.metadata.name)) && !this.entries.has(idOf(d.kind, d.metadata.name)));
+      const fresh = docs.filter(
+        (d) => !known.has(idOf(d.kind, d.metadata.name)) && !this.entries.has(idOf(d.kind, d.metadata.name)),
+      );
       const record = JSON.stringify([...new Set([...known, ...docs.map((d) => idOf(d.kind, d.metadata.name))])].sort());
       if (fresh.length === 0) {
-        if (record !== (this.tables.meta("defaults") ?? "[]")) this.deps.transaction(() => this.tables.setMeta("defaults", record));
+        if (record !== (this.tables.meta("defaults") ?? "[]"))
+          this.deps.transaction(() => this.tables.setMeta("defaults", record));
         return null;
       }
       const next = documentsOf(this.entries);
@@ -202,9 +228,16 @@ export class VersionedConfig {
       const before = this.tables.meta("topology");
       const schema = String(SNAPSHOT_SCHEMA);
       const initial = !this.tables.beacon();
-      const broken = analyze(topology, [...this.entries.values()].map((e) => e.resource)).errors;
-      if (!initial && before === shape && this.tables.meta("snapshot_schema") === schema) return { version: this.version(), republished: [], broken };
-      for (const b of broken) console.warn(JSON.stringify({ level: "warn", msg: "resource refers to what the manifest no longer has", ...b }));
+      const broken = analyze(
+        topology,
+        [...this.entries.values()].map((e) => e.resource),
+      ).errors;
+      if (!initial && before === shape && this.tables.meta("snapshot_schema") === schema)
+        return { version: this.version(), republished: [], broken };
+      for (const b of broken)
+        console.warn(
+          JSON.stringify({ level: "warn", msg: "resource refers to what the manifest no longer has", ...b }),
+        );
       const edges = edgesOf(topology);
       const removedEdges = [...this.tables.snapshots().keys()].filter((e) => !edges.includes(e));
       const result = await this.commit({
@@ -212,7 +245,10 @@ export class VersionedConfig {
         changes: [],
         edges,
         by,
-        note: before === shape ? `snapshots recompiled for snapshot schema ${schema}` : describeManifestChange(before ? (JSON.parse(before) as Topology) : undefined, topology, broken),
+        note:
+          before === shape
+            ? `snapshots recompiled for snapshot schema ${schema}`
+            : describeManifestChange(before ? (JSON.parse(before) as Topology) : undefined, topology, broken),
         meta: { topology: shape, snapshot_schema: schema },
         removedEdges,
         mode: initial ? "initial" : "ifRepublished",
@@ -233,14 +269,50 @@ export class VersionedConfig {
       if (!e || e.resource.kind !== "Rollout" || !e.status) return notFound(id);
       const current = e as RolloutEntry;
       const d = decide(current);
-      if (!d) return { ok: true as const, version: this.version(), changes: [], warnings: [], republished: [], dryRun: false, rolloutStatus: current.status };
-      if ("refused" in d) return { ok: false as const, status: d.refused.status, errors: [{ resource: id, path: d.refused.path, message: d.refused.message }] };
+      if (!d)
+        return {
+          ok: true as const,
+          version: this.version(),
+          changes: [],
+          warnings: [],
+          republished: [],
+          dryRun: false,
+          rolloutStatus: current.status,
+        };
+      if ("refused" in d)
+        return {
+          ok: false as const,
+          status: d.refused.status,
+          errors: [{ resource: id, path: d.refused.path, message: d.refused.message }],
+        };
       const entries = new Map(this.entries).set(id, { ...current, status: d.status });
-      const change: Change = { kind: "Rollout", name, op: "weights", fields: ["status.weight"], note: d.status.message, status: { before: current.status, after: d.status } };
+      const change: Change = {
+        kind: "Rollout",
+        name,
+        op: "weights",
+        fields: ["status.weight"],
+        note: d.status.message,
+        status: { before: current.status, after: d.status },
+      };
       const known = new Set(edgesOf(this.deps.topology));
       const note = `${d.status.phase} ${canaryWeight(d.status)}%: ${d.status.message}`;
-      const result = await this.commit({ entries, changes: [change], edges: edgesFedBy(current.resource).filter((x) => known.has(x)), by: d.by, note, mode: "ifRepublished" });
-      return { ok: true as const, version: result.version, changes: result.versioned ? [summarize(change)] : [], warnings: [], republished: result.republished, dryRun: false, rolloutStatus: d.status };
+      const result = await this.commit({
+        entries,
+        changes: [change],
+        edges: edgesFedBy(current.resource).filter((x) => known.has(x)),
+        by: d.by,
+        note,
+        mode: "ifRepublished",
+      });
+      return {
+        ok: true as const,
+        version: result.version,
+        changes: result.versioned ? [summarize(change)] : [],
+        warnings: [],
+        republished: result.republished,
+        dryRun: false,
+        rolloutStatus: d.status,
+      };
     });
   }
 
@@ -253,16 +325,49 @@ export class VersionedConfig {
   }
 
   /** Plans turning the stored config into `next`, and commits it unless it is a dry run or changes nothing. */
-  private async change(next: Map<string, Document>, opts: ApplyOptions, meta?: Record<string, string>): Promise<ApplyResult> {
+  private async change(
+    next: Map<string, Document>,
+    opts: ApplyOptions,
+    meta?: Record<string, string>,
+  ): Promise<ApplyResult> {
     const version = this.version();
-    const plan = planChange({ topology: this.deps.topology, current: this.entries, next, version, ifMatch: opts.ifMatch, now: this.now() });
+    const plan = planChange({
+      topology: this.deps.topology,
+      current: this.entries,
+      next,
+      version,
+      ifMatch: opts.ifMatch,
+      now: this.now(),
+    });
     if (!plan.ok) return plan;
     const changes = plan.changes.map(summarize);
     if (plan.changes.length === 0 || opts.dryRun)
-      return { ok: true, version: changes.length ? version + 1 : version, changes, warnings: plan.warnings, republished: changes.length ? [...plan.edges] : [], dryRun: !!opts.dryRun };
+      return {
+        ok: true,
+        version: changes.length ? version + 1 : version,
+        changes,
+        warnings: plan.warnings,
+        republished: changes.length ? [...plan.edges] : [],
+        dryRun: !!opts.dryRun,
+      };
     try {
-      const result = await this.commit({ entries: plan.entries, changes: plan.changes, edges: plan.edges, by: opts.by, note: opts.note, meta, maxSnapshotBytes: LIMITS.snapshotBytes });
-      return { ok: true, version: result.version, changes, warnings: plan.warnings, republished: result.republished, dryRun: false };
+      const result = await this.commit({
+        entries: plan.entries,
+        changes: plan.changes,
+        edges: plan.edges,
+        by: opts.by,
+        note: opts.note,
+        meta,
+        maxSnapshotBytes: LIMITS.snapshotBytes,
+      });
+      return {
+        ok: true,
+        version: result.version,
+        changes,
+        warnings: plan.warnings,
+        republished: result.republished,
+        dryRun: false,
+      };
     } catch (e) {
       if (e instanceof SnapshotTooLarge) return { ok: false, status: 413, errors: e.issues };
       throw e;
@@ -285,21 +390,32 @@ export class VersionedConfig {
       removed: c.removedEdges,
       maxSnapshotBytes: c.maxSnapshotBytes,
     });
-    const versioned = mode === "version" || (mode === "ifRepublished" && (published.edges.length > 0 || published.removedEdges.length > 0));
+    const versioned =
+      mode === "version" ||
+      (mode === "ifRepublished" && (published.edges.length > 0 || published.removedEdges.length > 0));
     const at = this.now();
     this.deps.transaction(() => {
-      if (versioned) this.tables.writeVersion({ version, at, by: c.by, note: c.note, changes: c.changes, stored: c.entries });
-      if (versioned || mode === "initial") this.tables.writeSnapshots(published.snapshots, published.beacon, published.removedEdges);
+      if (versioned)
+        this.tables.writeVersion({ version, at, by: c.by, note: c.note, changes: c.changes, stored: c.entries });
+      if (versioned || mode === "initial")
+        this.tables.writeSnapshots(published.snapshots, published.beacon, published.removedEdges);
       this.tables.writeRolloutStatuses(new Map(rolloutsOf(c.entries).map((r) => [r.resource.metadata.name, r.status])));
       for (const [key, value] of Object.entries(c.meta ?? {})) this.tables.setMeta(key, value);
     });
     this.entries = c.entries;
     if (versioned) this.deps.nudge(published.edges);
     await this.deps.afterWrite?.();
-    return versioned ? { version, republished: published.edges, versioned } : { version: current, republished: [], versioned };
+    return versioned
+      ? { version, republished: published.edges, versioned }
+      : { version: current, republished: [], versioned };
   }
 }
 
-const rolloutsOf = (entries: Entries) => [...entries.values()].filter((e): e is RolloutEntry => e.resource.kind === "Rollout" && !!e.status);
+const rolloutsOf = (entries: Entries) =>
+  [...entries.values()].filter((e): e is RolloutEntry => e.resource.kind === "Rollout" && !!e.status);
 
-const notFound = (id: string) => ({ ok: false as const, status: 404 as const, errors: [{ resource: id, path: "", message: "not found" }] });
+const notFound = (id: string) => ({
+  ok: false as const,
+  status: 404 as const,
+  errors: [{ resource: id, path: "", message: "not found" }],
+});

@@ -11,24 +11,36 @@ export class ExplainStore extends DurableObject<ControlEnv> {
   constructor(ctx: DurableObjectState, env: ControlEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS hops (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, at INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (trace_id, span_id));
+    this.sql
+      .exec(`CREATE TABLE IF NOT EXISTS hops (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, at INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (trace_id, span_id));
       CREATE INDEX IF NOT EXISTS hops_at ON hops (at);`);
   }
 
   add(records: HopRecord[]): void {
-    for (const r of records) this.sql.exec("INSERT OR REPLACE INTO hops VALUES (?, ?, ?, ?)", r.traceId, r.spanId, r.at, JSON.stringify(r));
+    for (const r of records)
+      this.sql.exec("INSERT OR REPLACE INTO hops VALUES (?, ?, ?, ?)", r.traceId, r.spanId, r.at, JSON.stringify(r));
     const n = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hops").one().n;
-    if (n > MAX_RECORDS) this.sql.exec("DELETE FROM hops WHERE at <= (SELECT at FROM hops ORDER BY at DESC LIMIT 1 OFFSET ?)", MAX_RECORDS);
+    if (n > MAX_RECORDS)
+      this.sql.exec(
+        "DELETE FROM hops WHERE at <= (SELECT at FROM hops ORDER BY at DESC LIMIT 1 OFFSET ?)",
+        MAX_RECORDS,
+      );
   }
 
   /** The records of one trace, as JSON texts (decisions carry free-form details). */
   get(traceId: string): string[] {
-    return this.sql.exec<{ record: string }>("SELECT record FROM hops WHERE trace_id = ? ORDER BY at", traceId).toArray().map((r) => r.record);
+    return this.sql
+      .exec<{ record: string }>("SELECT record FROM hops WHERE trace_id = ? ORDER BY at", traceId)
+      .toArray()
+      .map((r) => r.record);
   }
 
   recent(limit = 50): { id: string; at: number; hops: number }[] {
     return this.sql
-      .exec<{ trace_id: string; at: number; n: number }>("SELECT trace_id, MIN(at) AS at, COUNT(*) AS n FROM hops GROUP BY trace_id ORDER BY at DESC LIMIT ?", limit)
+      .exec<{ trace_id: string; at: number; n: number }>(
+        "SELECT trace_id, MIN(at) AS at, COUNT(*) AS n FROM hops GROUP BY trace_id ORDER BY at DESC LIMIT ?",
+        limit,
+      )
       .toArray()
       .map((r) => ({ id: r.trace_id, at: r.at, hops: r.n }));
   }

@@ -28,18 +28,27 @@ function operatorDecision(s: RolloutStatus, action: RolloutAction, by: string, n
     action === "pause"
       ? { ...s, phase: "Paused", lastTransition, message: `paused by ${by} at ${s.weight}%` }
       : action === "resume"
-        ? { ...s, phase: "Progressing", stepStartedAt: now, lastTransition, message: `resumed by ${by} at ${s.weight}%` }
+        ? {
+            ...s,
+            phase: "Progressing",
+            stepStartedAt: now,
+            lastTransition,
+            message: `resumed by ${by} at ${s.weight}%`,
+          }
         : { ...s, phase: "RolledBack", weight: 0, lastTransition, message: `aborted by ${by}` };
   return { status, by };
 }
 
 /** When the next analysis is due among progressing rollouts (undefined: none is). */
 function nextAnalysisAt(rollouts: RolloutEntry[]): number | undefined {
-  const due = rollouts.filter((r) => r.status.phase === "Progressing").map((r) => r.status.stepStartedAt + r.resource.spec.interval);
+  const due = rollouts
+    .filter((r) => r.status.phase === "Progressing")
+    .map((r) => r.status.stepStartedAt + r.resource.spec.interval);
   return due.length ? Math.min(...due) : undefined;
 }
 
-const sameStep = (a: RolloutStatus, b: RolloutStatus) => a.phase === b.phase && a.step === b.step && a.weight === b.weight && a.stepStartedAt === b.stepStartedAt;
+const sameStep = (a: RolloutStatus, b: RolloutStatus) =>
+  a.phase === b.phase && a.step === b.step && a.weight === b.weight && a.stepStartedAt === b.stepStartedAt;
 
 /**
  * Drives Rollouts like Flagger: at the end of each step's interval, reads the canary's metrics and
@@ -72,7 +81,9 @@ export class RolloutController {
           });
         } catch (e) {
           failed = true;
-          console.error(JSON.stringify({ level: "error", msg: "rollout analysis failed", rollout: name, error: String(e) }));
+          console.error(
+            JSON.stringify({ level: "error", msg: "rollout analysis failed", rollout: name, error: String(e) }),
+          );
         }
       }
     } finally {

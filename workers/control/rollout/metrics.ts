@@ -7,12 +7,19 @@ import { type SeriesRow, WINDOW_MS } from "../telemetry/metric-store.ts";
 
 /** The canary's golden signals in the windows since `sinceMs`, as its service's own edge counted them. */
 export function canaryMetricsOf(rows: SeriesRow[], service: string, canary: string, sinceMs: number): CanaryMetrics {
-  const mine = rows.filter((r) => r.reporter === edgeName(service) && r.version === canary && r.window + WINDOW_MS > sinceMs);
+  const mine = rows.filter(
+    (r) => r.reporter === edgeName(service) && r.version === canary && r.window + WINDOW_MS > sinceMs,
+  );
   const g = golden(mine, 1);
   return { requests: g.requests, successRate: g.successRate, p99: g.p99 };
 }
 
 /** The same, read from the service's Telemetry object. */
-export async function canaryMetrics(env: ControlEnv, service: string, canary: string, sinceMs: number): Promise<CanaryMetrics> {
+export async function canaryMetrics(
+  env: ControlEnv,
+  service: string,
+  canary: string,
+  sinceMs: number,
+): Promise<CanaryMetrics> {
   return canaryMetricsOf(await telemetryOf(env, service).query(sinceMs), service, canary, sinceMs);
 }

@@ -5,21 +5,37 @@ const RETENTION_MS = 60 * 60_000;
 
 export type SeriesRow = MetricSeries & { window: number };
 type Counters = Pick<MetricSeries, "count" | "sumMs" | "buckets" | "retries" | "flags">;
-type Row = { reporter: string; source: string; destination: string; version: string; route: string; code: number; count: number; sum_ms: number; buckets: string; retries: number; flags: string };
+type Row = {
+  reporter: string;
+  source: string;
+  destination: string;
+  version: string;
+  route: string;
+  code: number;
+  count: number;
+  sum_ms: number;
+  buckets: string;
+  retries: number;
+  flags: string;
+};
 
 /** Adds one flush's counters to what a row already holds (counts, sums, bucket by bucket, flag by flag). */
 export function mergeCounters(a: Counters | undefined, b: Counters): Counters {
   if (!a) return { count: b.count, sumMs: b.sumMs, buckets: b.buckets, retries: b.retries, flags: { ...b.flags } };
   const flags = { ...a.flags };
   for (const [k, v] of Object.entries(b.flags)) flags[k] = (flags[k] ?? 0) + v;
-  const buckets = Array.from({ length: Math.max(a.buckets.length, b.buckets.length) }, (_, i) => (a.buckets[i] ?? 0) + (b.buckets[i] ?? 0));
+  const buckets = Array.from(
+    { length: Math.max(a.buckets.length, b.buckets.length) },
+    (_, i) => (a.buckets[i] ?? 0) + (b.buckets[i] ?? 0),
+  );
   return { count: a.count + b.count, sumMs: a.sumMs + b.sumMs, buckets, retries: a.retries + b.retries, flags };
 }
 
 // A Workers RPC series keeps its method in the route column (`<route>#<method>`; route names are
 // DNS-1123 names and methods JS identifiers, neither has a "#"), so the tables' key covers it
 // without a migration of their primary key.
-const routeColumn = (s: Pick<MetricSeries, "route" | "method">) => (s.method === undefined ? s.route : `${s.route}#${s.method}`);
+const routeColumn = (s: Pick<MetricSeries, "route" | "method">) =>
+  s.method === undefined ? s.route : `${s.route}#${s.method}`;
 function routeOf(column: string): Pick<MetricSeries, "route" | "method"> {
   const i = column.indexOf("#");
   return i === -1 ? { route: column } : { route: column.slice(0, i), method: column.slice(i + 1) };
@@ -69,7 +85,10 @@ export class MetricStore {
   /** Windows since `sinceMs` (epoch ms), every series. */
   query(sinceMs: number): SeriesRow[] {
     return this.sql
-      .exec<Row & { window: number }>("SELECT * FROM series WHERE window >= ? ORDER BY window", Math.floor(sinceMs / WINDOW_MS) * WINDOW_MS)
+      .exec<Row & { window: number }>(
+        "SELECT * FROM series WHERE window >= ? ORDER BY window",
+        Math.floor(sinceMs / WINDOW_MS) * WINDOW_MS,
+      )
       .toArray()
       .map((r) => ({ window: r.window, ...fromRow(r) }));
   }
@@ -83,7 +102,11 @@ export class MetricStore {
     this.sql.exec(
       `INSERT OR REPLACE INTO ${table} VALUES (${key.map(() => "?").join(", ")}, ?, ?, ?, ?, ?)`,
       ...key,
-      m.count, m.sumMs, JSON.stringify(m.buckets), m.retries, JSON.stringify(m.flags),
+      m.count,
+      m.sumMs,
+      JSON.stringify(m.buckets),
+      m.retries,
+      JSON.stringify(m.flags),
     );
   }
 }

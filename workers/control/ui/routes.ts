@@ -15,7 +15,8 @@ const SECURITY_HEADERS = { "referrer-policy": "no-referrer", "x-content-type-opt
 uiRoutes.get("/ui", (c) =>
   c.html(dashboard, 200, {
     // No inline script: only /ui/app.js runs. Styles stay inline (the page's <style>, Cytoscape's element styles).
-    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    "content-security-policy":
+      "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
     "cache-control": "no-store",
     ...SECURITY_HEADERS,
   }),
@@ -32,5 +33,10 @@ const etagOf = (text: string) => {
 uiRoutes.get("/ui/app.js", (c) => {
   etag ??= etagOf(script);
   if (c.req.header("if-none-match") === etag) return c.body(null, 304, { etag });
-  return c.body(script, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache", etag, ...SECURITY_HEADERS });
+  return c.body(script, 200, {
+    "content-type": "text/javascript; charset=utf-8",
+    "cache-control": "no-cache",
+    etag,
+    ...SECURITY_HEADERS,
+  });
 });

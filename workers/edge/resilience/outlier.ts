@@ -1,4 +1,9 @@
-export type OutlierConfig = { consecutiveErrors: number; intervalMs: number; baseEjectionMs: number; maxEjectionPercent: number };
+export type OutlierConfig = {
+  consecutiveErrors: number;
+  intervalMs: number;
+  baseEjectionMs: number;
+  maxEjectionPercent: number;
+};
 export type BreakerState = "closed" | "open" | "half-open";
 
 type Host = { consecutive: number; ejections: number; ejectedUntil: number; probing: boolean; lastEjectionAt: number };
@@ -47,7 +52,13 @@ export class OutlierDetector {
 
   /** Records one response (or connection failure as status 502/503/504) of a backend. */
   record(backend: string, status: number, now: number, all: string[]): void {
-    const h = this.hosts.get(backend) ?? { consecutive: 0, ejections: 0, ejectedUntil: 0, probing: false, lastEjectionAt: 0 };
+    const h = this.hosts.get(backend) ?? {
+      consecutive: 0,
+      ejections: 0,
+      ejectedUntil: 0,
+      probing: false,
+      lastEjectionAt: 0,
+    };
     this.hosts.set(backend, h);
     const failed = status >= 500;
     if (!failed) {
@@ -57,12 +68,20 @@ export class OutlierDetector {
         h.probing = false;
       }
       // Ejection count decays once a backend has stayed healthy for an interval.
-      if (h.ejections > 0 && h.ejectedUntil === 0 && now - h.lastEjectionAt > this.config.intervalMs + this.config.baseEjectionMs * h.ejections) h.ejections--;
+      if (
+        h.ejections > 0 &&
+        h.ejectedUntil === 0 &&
+        now - h.lastEjectionAt > this.config.intervalMs + this.config.baseEjectionMs * h.ejections
+      )
+        h.ejections--;
       return;
     }
     h.consecutive++;
     const probeFailed = h.ejectedUntil !== 0 && now >= h.ejectedUntil;
-    if (probeFailed || (h.ejectedUntil === 0 && h.consecutive >= this.config.consecutiveErrors && this.canEject(all, now))) {
+    if (
+      probeFailed ||
+      (h.ejectedUntil === 0 && h.consecutive >= this.config.consecutiveErrors && this.canEject(all, now))
+    ) {
       h.ejections++;
       h.ejectedUntil = now + this.config.baseEjectionMs * h.ejections;
       h.lastEjectionAt = now;

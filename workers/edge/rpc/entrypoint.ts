@@ -19,14 +19,18 @@ export type RpcInvocation = { method: string; args: unknown[] } | { method: stri
  * - the value answered is a function that is also a thenable: workerd calls it for a method call
  *   and awaits it for a property read (`await env.RATINGS.version`), so both go through the mesh.
  */
-export function forwardingEntrypoint<T extends object>(entrypoint: T, invoke: (call: RpcInvocation) => Promise<unknown>): T {
+export function forwardingEntrypoint<T extends object>(
+  entrypoint: T,
+  invoke: (call: RpcInvocation) => Promise<unknown>,
+): T {
   return new Proxy(entrypoint, {
     get(target, prop, receiver) {
       if (Reflect.has(target, prop)) return Reflect.get(target, prop, receiver);
       if (typeof prop !== "string" || !isRpcMethodName(prop)) return undefined;
       const call = (...args: unknown[]) => invoke({ method: prop, args });
       // A property read awaits the value without calling it.
-      call.then = (resolve: (v: unknown) => unknown, reject: (e: unknown) => unknown) => invoke({ method: prop, read: true }).then(resolve, reject);
+      call.then = (resolve: (v: unknown) => unknown, reject: (e: unknown) => unknown) =>
+        invoke({ method: prop, read: true }).then(resolve, reject);
       return call;
     },
   });

@@ -10,7 +10,11 @@ import type { EdgeServices } from "../pipeline.ts";
 import type { RpcInvocation } from "./entrypoint.ts";
 
 /** One Workers RPC call crossing a service edge, handed its context by the entrypoint. */
-export type RpcPipeline = (call: RpcInvocation, ctx: ExecutionContext, props: EdgeProps | undefined) => Promise<unknown>;
+export type RpcPipeline = (
+  call: RpcInvocation,
+  ctx: ExecutionContext,
+  props: EdgeProps | undefined,
+) => Promise<unknown>;
 
 type Stub = Record<string, unknown>;
 
@@ -34,18 +38,35 @@ export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices): RpcPipeli
     let status = 200;
     let version = "unknown";
     try {
-      if (snapshot.role !== "service" || !props?.caller) throw new MeshError("no_route", `Workers RPC reaches a service through its binding (calls: in the manifest), not ${snapshot.edge}`);
+      if (snapshot.role !== "service" || !props?.caller)
+        throw new MeshError(
+          "no_route",
+          `Workers RPC reaches a service through its binding (calls: in the manifest), not ${snapshot.edge}`,
+        );
       const backend = pickBackend(snapshot.defaultBackends, Math.random());
       if (!backend?.version) throw new MeshError("no_backend", `${service} has no version to call`);
       version = backend.version;
       const stub = stubOf(version, entrypoint);
-      if (!stub) throw new MeshError("no_backend", `${snapshot.edge} has no binding to ${service}/${version}${entrypoint ? ` entrypoint ${entrypoint}` : ""}`);
+      if (!stub)
+        throw new MeshError(
+          "no_backend",
+          `${snapshot.edge} has no binding to ${service}/${version}${entrypoint ? ` entrypoint ${entrypoint}` : ""}`,
+        );
       const label = `${service}/${version}`;
-      const send = () => ("read" in call ? Promise.resolve(stub[call.method]) : (stub[call.method] as (...a: unknown[]) => Promise<unknown>)(...call.args));
-      const tried = await tryRpc(send, { retries: 0, retryOn: [], backoffMs: 25 }, { onTry: () => {}, allowRetry: () => false }, label);
+      const send = () =>
+        "read" in call
+          ? Promise.resolve(stub[call.method])
+          : (stub[call.method] as (...a: unknown[]) => Promise<unknown>)(...call.args);
+      const tried = await tryRpc(
+        send,
+        { retries: 0, retryOn: [], backoffMs: 25 },
+        { onTry: () => {}, allowRetry: () => false },
+        label,
+      );
       if (tried.ok) return tried.value;
       status = tried.status;
-      if (notImplemented(tried.error) === call.method) throw new MeshError("no_method", `${label} does not implement the RPC method "${name}"`, { backend: label });
+      if (notImplemented(tried.error) === call.method)
+        throw new MeshError("no_method", `${label} does not implement the RPC method "${name}"`, { backend: label });
       throw tried.error;
     } catch (e) {
       if (e instanceof MeshError) {
@@ -54,7 +75,17 @@ export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices): RpcPipeli
       }
       throw e;
     } finally {
-      s.recorder.observe({ reporter: snapshot.edge, source: caller, destination: service, version, route: "default", code: status, durationMs: Date.now() - startedAt, retries: 0, flags: new Set() });
+      s.recorder.observe({
+        reporter: snapshot.edge,
+        source: caller,
+        destination: service,
+        version,
+        route: "default",
+        code: status,
+        durationMs: Date.now() - startedAt,
+        retries: 0,
+        flags: new Set(),
+      });
       s.flush(ctx);
     }
   };

@@ -15,11 +15,14 @@ type Location = { header?: string; prefix: string; param?: string };
 function locationsOf(rules: JwtRuleConfig[]): Location[] {
   const out: Location[] = [];
   for (const r of rules) {
-    if (r.fromHeaders.length === 0 && r.fromParams.length === 0) out.push({ header: "authorization", prefix: "Bearer " });
+    if (r.fromHeaders.length === 0 && r.fromParams.length === 0)
+      out.push({ header: "authorization", prefix: "Bearer " });
     for (const h of r.fromHeaders) out.push({ header: h.name.toLowerCase(), prefix: h.prefix });
     for (const p of r.fromParams) out.push({ param: p, prefix: "" });
   }
-  return out.filter((l, i) => out.findIndex((m) => m.header === l.header && m.param === l.param && m.prefix === l.prefix) === i);
+  return out.filter(
+    (l, i) => out.findIndex((m) => m.header === l.header && m.param === l.param && m.prefix === l.prefix) === i,
+  );
 }
 
 function findToken(x: Exchange, locations: Location[]): { token: string; at: Location } | undefined {
@@ -43,7 +46,9 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
   const rules = snapshot.authn?.rules ?? [];
   // The verified-token cache lives and dies with this snapshot: removing an issuer, a key or an
   // audience must stop cached tokens at once, not at their exp.
-  const verifier = rules.length ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: new TokenCache(), remotes: state.remotes }) : undefined;
+  const verifier = rules.length
+    ? new JwtVerifier(rules, { fetcher: state.fetcher, cache: new TokenCache(), remotes: state.remotes })
+    : undefined;
   const locations = locationsOf(rules);
   const outputHeaders = outputHeadersOf(rules);
   // A token no issuer rule could judge (malformed, unknown issuer) is refused by every policy here.
@@ -57,7 +62,11 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
       if (!fromGateway.ok) {
         x.flags.add("identity_invalid");
         if (x.record.on) x.record.note("authn", `identity from the gateway refused: ${fromGateway.reason}`);
-        throw new MeshError("identity_invalid", `the end-user identity the gateway sent cannot be read: ${fromGateway.reason}`, { edge: snapshot.edge });
+        throw new MeshError(
+          "identity_invalid",
+          `the end-user identity the gateway sent cannot be read: ${fromGateway.reason}`,
+          { edge: snapshot.edge },
+        );
       }
       identity = fromGateway.identity;
       if (identity) verifiedBy = rules.filter((r) => r.issuer === identity!.claims.iss);
@@ -75,7 +84,11 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
       }
       identity = { principal: result.principal, claims: result.claims };
       verifiedBy = [result.rule];
-      if (x.record.on) x.record.note("authn", `authenticated ${result.principal}${result.cached ? " (cached)" : ""}`, { policy: result.rule.policy, principal: result.principal });
+      if (x.record.on)
+        x.record.note("authn", `authenticated ${result.principal}${result.cached ? " (cached)" : ""}`, {
+          policy: result.rule.policy,
+          principal: result.principal,
+        });
       if (!result.rule.forwardOriginalToken) {
         if (found.at.header) x.upstreamHeaders.delete(found.at.header);
         else x.url.searchParams.delete(found.at.param!);
@@ -83,7 +96,8 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage => {
       // The next hop (and the app) learn who this edge authenticated: the token's own payload, whatever its size.
       x.upstreamHeaders.set(H.principal, result.principal);
       x.upstreamHeaders.set(H.claims, claimsHeaderOf(found.token));
-    } else if (x.record.on && verifier) x.record.note("authn", identity ? `principal ${identity.principal} from the gateway` : "no token: no principal");
+    } else if (x.record.on && verifier)
+      x.record.note("authn", identity ? `principal ${identity.principal} from the gateway` : "no token: no principal");
     x.principal = identity?.principal;
     x.claims = identity?.claims;
     // Headers produced from claims are the mesh's word: set from the verified identity, or removed.

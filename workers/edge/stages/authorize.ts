@@ -8,7 +8,11 @@ export const authorize = (snapshot: Snapshot): Stage => {
   const authz = snapshot.authz;
   if (!authz)
     return (x, next) => {
-      if (x.record.on) x.record.note("authz", "allowed: no AuthorizationPolicy targets this workload", { caller: x.caller, principal: x.principal });
+      if (x.record.on)
+        x.record.note("authz", "allowed: no AuthorizationPolicy targets this workload", {
+          caller: x.caller,
+          principal: x.principal,
+        });
       return next();
     };
   return async (x, next) => {
@@ -22,13 +26,18 @@ export const authorize = (snapshot: Snapshot): Stage => {
       headers: x.upstreamHeaders,
     });
     if (d.audited?.length) x.flags.add("audited");
-    if (x.record.on) x.record.note("authz", d.reason, { policy: d.policy, rule: d.rule, caller: x.caller, principal: x.principal });
+    if (x.record.on)
+      x.record.note("authz", d.reason, { policy: d.policy, rule: d.rule, caller: x.caller, principal: x.principal });
     if (!d.allowed) {
       x.flags.add("denied");
-      throw new MeshError("rbac_denied", `denied by ${Array.isArray(d.policy) ? "default deny (no ALLOW policy matched)" : `AuthorizationPolicy/${d.policy}`}`, {
-        policy: d.policy,
-        ...(d.rule !== undefined ? { rule: d.rule } : {}),
-      });
+      throw new MeshError(
+        "rbac_denied",
+        `denied by ${Array.isArray(d.policy) ? "default deny (no ALLOW policy matched)" : `AuthorizationPolicy/${d.policy}`}`,
+        {
+          policy: d.policy,
+          ...(d.rule !== undefined ? { rule: d.rule } : {}),
+        },
+      );
     }
     return next();
   };

@@ -12,8 +12,16 @@ export const concurrency = (snapshot: Snapshot, state: ResilienceState): Stage =
     const key = `${snapshot.edge}|${backendLabel(x.backend!)}`;
     if (!state.acquire(key, limit)) {
       x.flags.add("overloaded");
-      if (x.record.on) x.record.note("concurrency", `${limit} requests already in flight to ${backendLabel(x.backend!)}`, { policy: snapshot.policy!.name });
-      throw new MeshError("overloaded", `concurrency limit ${limit} reached for ${backendLabel(x.backend!)}`, { policy: snapshot.policy!.name }, 503);
+      if (x.record.on)
+        x.record.note("concurrency", `${limit} requests already in flight to ${backendLabel(x.backend!)}`, {
+          policy: snapshot.policy!.name,
+        });
+      throw new MeshError(
+        "overloaded",
+        `concurrency limit ${limit} reached for ${backendLabel(x.backend!)}`,
+        { policy: snapshot.policy!.name },
+        503,
+      );
     }
     try {
       return await next();

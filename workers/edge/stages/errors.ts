@@ -10,7 +10,20 @@ export const errors = (): Stage => async (x, next) => {
       if (x.record.on) x.record.note("error", e.code, { status: e.status, ...e.detail });
       return e.toResponse();
     }
-    console.error(JSON.stringify({ level: "error", msg: "edge stage failed", requestId: x.requestId, error: String(e), stack: (e as Error)?.stack }));
-    return new MeshError("upstream_failure", "the edge failed to handle the request", { requestId: x.requestId }, 502).toResponse();
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "edge stage failed",
+        requestId: x.requestId,
+        error: String(e),
+        stack: (e as Error)?.stack,
+      }),
+    );
+    return new MeshError(
+      "upstream_failure",
+      "the edge failed to handle the request",
+      { requestId: x.requestId },
+      502,
+    ).toResponse();
   }
 };

@@ -16,16 +16,24 @@ export const fault = (snapshot: Snapshot): Stage => {
   return async (x, next) => {
     if (!applies(x.upstreamHeaders)) return next();
     if (f.delay && Math.random() * 100 < f.delay.percentage) {
-      const wait = x.deadlineAt === undefined ? f.delay.ms : Math.min(f.delay.ms, Math.max(0, x.deadlineAt - Date.now()));
+      const wait =
+        x.deadlineAt === undefined ? f.delay.ms : Math.min(f.delay.ms, Math.max(0, x.deadlineAt - Date.now()));
       x.flags.add("fault_delay");
-      if (x.record.on) x.record.note("fault", `delayed ${f.delay.ms} ms (${f.delay.percentage}% of matching requests)`, { policy });
+      if (x.record.on)
+        x.record.note("fault", `delayed ${f.delay.ms} ms (${f.delay.percentage}% of matching requests)`, { policy });
       await new Promise((r) => setTimeout(r, wait));
       if (x.deadlineAt !== undefined && Date.now() >= x.deadlineAt)
-        throw new MeshError("upstream_timeout", "request deadline exceeded during an injected delay", { policy, fault: "delay" });
+        throw new MeshError("upstream_timeout", "request deadline exceeded during an injected delay", {
+          policy,
+          fault: "delay",
+        });
     }
     if (f.abort && Math.random() * 100 < f.abort.percentage) {
       x.flags.add("fault_abort");
-      if (x.record.on) x.record.note("fault", `aborted with ${f.abort.status} (${f.abort.percentage}% of matching requests)`, { policy });
+      if (x.record.on)
+        x.record.note("fault", `aborted with ${f.abort.status} (${f.abort.percentage}% of matching requests)`, {
+          policy,
+        });
       throw new MeshError("fault_abort", `fault injected by TrafficPolicy/${policy}`, { policy }, f.abort.status);
     }
     return next();

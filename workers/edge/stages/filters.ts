@@ -20,7 +20,8 @@ export const filters = (): Stage => async (x, next) => {
         break;
       case "URLRewrite": {
         const next = rewrite(f.urlRewrite, { host: x.url.hostname, path: x.url.pathname }, prefix);
-        if (x.record.on) x.record.note("filters", `rewrote ${x.url.hostname}${x.url.pathname} to ${next.host}${next.path}`);
+        if (x.record.on)
+          x.record.note("filters", `rewrote ${x.url.hostname}${x.url.pathname} to ${next.host}${next.path}`);
         if (next.host !== x.url.hostname) {
           x.url.hostname = next.host;
           x.url.port = ""; // the rewritten Host carries no port
@@ -34,7 +35,13 @@ export const filters = (): Stage => async (x, next) => {
         const port = hostHeader.includes(":") && !hostHeader.startsWith("[") ? hostHeader.split(":")[1] : undefined;
         const location = redirectLocation(
           f.requestRedirect,
-          { scheme: x.url.protocol.replace(":", ""), host: x.facts.host, port, path: x.url.pathname, search: x.url.search },
+          {
+            scheme: x.url.protocol.replace(":", ""),
+            host: x.facts.host,
+            port,
+            path: x.url.pathname,
+            search: x.url.search,
+          },
           prefix,
         );
         if (x.record.on) x.record.note("filters", `redirect ${f.requestRedirect.statusCode} to ${location}`);

@@ -10,7 +10,11 @@ const MAX_BACKOFF_FACTOR = 10; // Envoy caps the backoff interval at 10x the bas
  * What the loop reports and asks: the retry budget answers `allowRetry` so a dead backend sees
  * bounded load; outlier detection learns every try's status from `onTry`.
  */
-export type ForwardHooks = { onRequest(x: Exchange): void; allowRetry(x: Exchange): boolean; onTry(x: Exchange, status: number): void };
+export type ForwardHooks = {
+  onRequest(x: Exchange): void;
+  allowRetry(x: Exchange): boolean;
+  onTry(x: Exchange, status: number): void;
+};
 export const NO_HOOKS: ForwardHooks = { onRequest: () => {}, allowRetry: () => true, onTry: () => {} };
 
 class TryTimeout extends Error {}
@@ -32,7 +36,8 @@ export const forward =
     // workerd drop the client's keep-alive connection (seen as "socket hang up" on the next request).
     const body = await bufferBody(x.inbound);
     const maxAttempts = 1 + (body.replayable ? retriesWanted : 0);
-    if (retriesWanted > 0 && !body.replayable && x.record.on) x.record.note("retry", "body too large to replay: retries disabled");
+    if (retriesWanted > 0 && !body.replayable && x.record.on)
+      x.record.note("retry", "body too large to replay: retries disabled");
     hooks.onRequest(x);
 
     for (let attempt = 1; ; attempt++) {
@@ -59,7 +64,8 @@ export const forward =
       let decision = last || !retryable ? "done" : "retry";
       if (decision === "retry" && !hooks.allowRetry(x)) decision = "budget exhausted";
       const backoffMs = decision === "retry" ? backoff(retry?.backoffMs ?? 25, attempt) : 0;
-      if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + backoffMs >= x.deadlineAt) decision = "no time left";
+      if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + backoffMs >= x.deadlineAt)
+        decision = "no time left";
       if (x.record.on)
         x.record.note("attempt", `try ${attempt}: ${status}`, {
           attempt,
@@ -82,7 +88,11 @@ export const forward =
     }
   };
 
-async function tryOnce(send: () => Promise<Response>, budgetMs: number, ac: AbortController | undefined): Promise<Response> {
+async function tryOnce(
+  send: () => Promise<Response>,
+  budgetMs: number,
+  ac: AbortController | undefined,
+): Promise<Response> {
   if (budgetMs === Infinity || !ac) return send();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -106,6 +116,7 @@ function timeout(x: Exchange, message: string): MeshError {
 }
 
 /** Exponential backoff with full jitter, capped at 10x the base. */
-const backoff = (baseMs: number, attempt: number) => Math.random() * Math.min(baseMs * 2 ** (attempt - 1), baseMs * MAX_BACKOFF_FACTOR);
+const backoff = (baseMs: number, attempt: number) =>
+  Math.random() * Math.min(baseMs * 2 ** (attempt - 1), baseMs * MAX_BACKOFF_FACTOR);
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());

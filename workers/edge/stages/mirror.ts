@@ -19,31 +19,43 @@ const MIRROR_MAX_MS = 20_000;
  * to a service) the service's edge records it. Either way it is marked `mirror`, in metrics
  * (counted apart from real traffic), spans and access logs, and carries `x-isomesh-mirror: 1`.
  */
-export const mirror = (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): Stage => async (x, next) => {
-  const mirrors = x.route?.filters.filter((f) => f.type === "RequestMirror") ?? [];
-  for (const f of mirrors) {
-    if (f.type !== "RequestMirror" || !mirrorFires(f.requestMirror, Math.random())) continue;
-    const ref = f.requestMirror.backendRef;
-    const atService = snapshot.role === "service";
-    const backend = atService ? { service: snapshot.service!, version: ref.version, weight: 1 } : { service: ref.name, weight: 1 };
-    const body = x.inbound.body ? x.inbound.clone().body : null;
-    x.flags.add("mirrored");
-    if (x.record.on) x.record.note("mirror", `mirrored to ${ref.version ? `${backend.service}/${ref.version}` : backend.service}`);
-    // The copy's own headers (the real request's are changed per try) and, where it is recorded here, its own span.
-    const headers = new Headers(x.upstreamHeaders);
-    headers.set(H.mirror, "1");
-    const trace = atService ? { ...x.trace, parentSpanId: x.trace.spanId, spanId: randomHex(8) } : x.trace;
-    const copy: Exchange = { ...x, trace, upstreamHeaders: headers };
-    const startedAt = Date.now();
-    const timeoutMs = Math.min(MIRROR_MAX_MS, x.route?.timeouts.requestMs || MIRROR_MAX_MS);
-    const answered = (async () => upstream(copy, backend, body, AbortSignal.timeout(timeoutMs)))().then(
-      async (r) => {
-        await r.body?.cancel();
-        return { status: r.status, flags: [] as string[] };
-      },
-      (e: unknown) => ((e as { name?: string } | undefined)?.name === "TimeoutError" ? { status: 504, flags: ["timed_out"] } : { status: 502, flags: [] as string[] }),
-    );
-    x.ctx.waitUntil(atService ? answered.then((a) => sink.mirror(x, { trace, version: ref.version ?? "unknown", startedAt, ...a })) : answered);
-  }
-  return next();
-};
+export const mirror =
+  (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): Stage =>
+  async (x, next) => {
+    const mirrors = x.route?.filters.filter((f) => f.type === "RequestMirror") ?? [];
+    for (const f of mirrors) {
+      if (f.type !== "RequestMirror" || !mirrorFires(f.requestMirror, Math.random())) continue;
+      const ref = f.requestMirror.backendRef;
+      const atService = snapshot.role === "service";
+      const backend = atService
+        ? { service: snapshot.service!, version: ref.version, weight: 1 }
+        : { service: ref.name, weight: 1 };
+      const body = x.inbound.body ? x.inbound.clone().body : null;
+      x.flags.add("mirrored");
+      if (x.record.on)
+        x.record.note("mirror", `mirrored to ${ref.version ? `${backend.service}/${ref.version}` : backend.service}`);
+      // The copy's own headers (the real request's are changed per try) and, where it is recorded here, its own span.
+      const headers = new Headers(x.upstreamHeaders);
+      headers.set(H.mirror, "1");
+      const trace = atService ? { ...x.trace, parentSpanId: x.trace.spanId, spanId: randomHex(8) } : x.trace;
+      const copy: Exchange = { ...x, trace, upstreamHeaders: headers };
+      const startedAt = Date.now();
+      const timeoutMs = Math.min(MIRROR_MAX_MS, x.route?.timeouts.requestMs || MIRROR_MAX_MS);
+      const answered = (async () => upstream(copy, backend, body, AbortSignal.timeout(timeoutMs)))().then(
+        async (r) => {
+          await r.body?.cancel();
+          return { status: r.status, flags: [] as string[] };
+        },
+        (e: unknown) =>
+          (e as { name?: string } | undefined)?.name === "TimeoutError"
+            ? { status: 504, flags: ["timed_out"] }
+            : { status: 502, flags: [] as string[] },
+      );
+      x.ctx.waitUntil(
+        atService
+          ? answered.then((a) => sink.mirror(x, { trace, version: ref.version ?? "unknown", startedAt, ...a }))
+          : answered,
+      );
+    }
+    return next();
+  };

@@ -6,7 +6,11 @@ import type { ResilienceState } from "../resilience/state.ts";
 import { boundedKey } from "../../../shared/ratelimit/shards.ts";
 
 /** Counts a request against a global limit (a Durable Object shared by every isolate). */
-export type GlobalLimiter = (key: string, limit: number, periodMs: number) => Promise<{ ok: boolean; retryAfterMs: number }>;
+export type GlobalLimiter = (
+  key: string,
+  limit: number,
+  periodMs: number,
+) => Promise<{ ok: boolean; retryAfterMs: number }>;
 
 /**
  * The value a limit or a sticky session is keyed on; undefined when the request does not carry it.
@@ -61,15 +65,29 @@ export const rateLimit = (snapshot: Snapshot, state: ResilienceState, global?: G
         l.mode === "global" && global
           ? await global(scope, l.requests, l.perMs).catch(() => ({ ok: true, retryAfterMs: 0 })) // fail open: the limiter is not on the critical path
           : toVerdict(state.bucket(scope, l.requests, l.perMs, Date.now()).take(Date.now()));
-      if (x.record.on) x.record.note("ratelimit", verdict.ok ? `within ${l.requests} per ${l.perMs} ms (${l.mode})` : `over ${l.requests} per ${l.perMs} ms (${l.mode})`, { policy, rule: i, key });
+      if (x.record.on)
+        x.record.note(
+          "ratelimit",
+          verdict.ok
+            ? `within ${l.requests} per ${l.perMs} ms (${l.mode})`
+            : `over ${l.requests} per ${l.perMs} ms (${l.mode})`,
+          { policy, rule: i, key },
+        );
       if (!verdict.ok) {
         x.flags.add("rate_limited");
         const retryAfter = String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
-        throw new MeshError("rate_limited", `rate limit ${l.requests} per ${l.perMs} ms exceeded`, { policy, rule: i }, 429, { "retry-after": retryAfter });
+        throw new MeshError(
+          "rate_limited",
+          `rate limit ${l.requests} per ${l.perMs} ms exceeded`,
+          { policy, rule: i },
+          429,
+          { "retry-after": retryAfter },
+        );
       }
     }
     return next();
   };
 };
 
-const toVerdict = (r: { ok: true } | { ok: false; retryAfterMs: number }) => (r.ok ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: r.retryAfterMs });
+const toVerdict = (r: { ok: true } | { ok: false; retryAfterMs: number }) =>
+  r.ok ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: r.retryAfterMs };

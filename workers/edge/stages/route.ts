@@ -30,7 +30,10 @@ export const route =
       return next();
     }
     if (snapshot.role === "service" && table.size === 0) {
-      if (x.record.on) x.record.note("route", "no HTTPRoute attached: default backends", { source: snapshot.defaultSource ?? "equal split across versions" });
+      if (x.record.on)
+        x.record.note("route", "no HTTPRoute attached: default backends", {
+          source: snapshot.defaultSource ?? "equal split across versions",
+        });
       applyTimeout(x, undefined, snapshot);
       return next();
     }
@@ -44,8 +47,16 @@ export const route =
 
 /** The request's deadline: the route's timeout or the mesh default, never later than the caller's. */
 function applyTimeout(x: Exchange, route: Parameters<typeof requestTimeoutOf>[0], snapshot: Snapshot) {
-  const timeout = requestTimeoutOf(route, snapshot, x.deadlineAt === undefined ? undefined : x.deadlineAt - x.startedAt);
+  const timeout = requestTimeoutOf(
+    route,
+    snapshot,
+    x.deadlineAt === undefined ? undefined : x.deadlineAt - x.startedAt,
+  );
   if (!timeout) return;
   x.deadlineAt = x.startedAt + timeout.ms;
-  if (x.record.on) x.record.note("timeout", `request timeout ${timeout.ms} ms (${timeout.source})`, { requestMs: timeout.ms, source: timeout.source });
+  if (x.record.on)
+    x.record.note("timeout", `request timeout ${timeout.ms} ms (${timeout.source})`, {
+      requestMs: timeout.ms,
+      source: timeout.source,
+    });
 }

@@ -18,10 +18,18 @@ export const split = (snapshot: Snapshot, state: ResilienceState): Stage => {
   const outliers = policy?.outlierDetection && state.outliers(snapshot.edge, policy.outlierDetection);
   return async (x, next) => {
     const declared: CompiledBackend[] = x.route ? x.route.backends : snapshot.defaultBackends;
-    let backends = snapshot.role === "service" && declared.some((b) => !b.version) ? expandDefault(declared, snapshot) : declared;
-    if (backends.length === 0) throw new MeshError("no_backend", "the matched rule has no backendRefs", { route: x.route?.route, rule: x.route?.rule });
+    let backends =
+      snapshot.role === "service" && declared.some((b) => !b.version) ? expandDefault(declared, snapshot) : declared;
+    if (backends.length === 0)
+      throw new MeshError("no_backend", "the matched rule has no backendRefs", {
+        route: x.route?.route,
+        rule: x.route?.rule,
+      });
     if (backends.every((b) => b.weight === 0))
-      throw new MeshError("no_backend", "every backendRef of the matched rule has weight 0", { route: x.route?.route, rule: x.route?.rule });
+      throw new MeshError("no_backend", "every backendRef of the matched rule has weight 0", {
+        route: x.route?.route,
+        rule: x.route?.rule,
+      });
 
     let probe: string | undefined;
     if (outliers) {
@@ -29,7 +37,10 @@ export const split = (snapshot: Snapshot, state: ResilienceState): Stage => {
       const { usable, open, probing } = outliers.available(candidates, Date.now());
       if (usable.length === 0) {
         x.flags.add("circuit_open");
-        throw new MeshError("circuit_open", `every backend is ejected by outlier detection: ${open.join(", ")}`, { policy: policy!.name, ejected: open });
+        throw new MeshError("circuit_open", `every backend is ejected by outlier detection: ${open.join(", ")}`, {
+          policy: policy!.name,
+          ejected: open,
+        });
       }
       if (open.length) {
         backends = backends.filter((b) => usable.includes(backendLabel(b)));
@@ -51,7 +62,9 @@ export const split = (snapshot: Snapshot, state: ResilienceState): Stage => {
       x.record.note("split", `picked ${backendLabel(picked)}${weightsFrom ? `, weights set by ${weightsFrom}` : ""}`, {
         weights: Object.fromEntries(backends.map((b) => [backendLabel(b), b.weight])),
         ...(weightsFrom ? { weightsFrom } : {}),
-        ...(stickyKey !== undefined ? { stickyKey: `${JSON.stringify(policy!.stickySession!.hashOn)} hashed to ${unit.toFixed(3)}` } : { draw: Math.round(unit * 1000) / 1000 }),
+        ...(stickyKey !== undefined
+          ? { stickyKey: `${JSON.stringify(policy!.stickySession!.hashOn)} hashed to ${unit.toFixed(3)}` }
+          : { draw: Math.round(unit * 1000) / 1000 }),
       });
     }
     return next();
@@ -63,6 +76,8 @@ function expandDefault(declared: CompiledBackend[], snapshot: Snapshot): Compile
   const defaults = snapshot.defaultBackends;
   const totalDefault = defaults.reduce((a, b) => a + b.weight, 0) || 1;
   return declared.flatMap((b) =>
-    b.version ? [{ ...b, weight: b.weight * totalDefault }] : defaults.map((d) => ({ ...d, weight: b.weight * d.weight })),
+    b.version
+      ? [{ ...b, weight: b.weight * totalDefault }]
+      : defaults.map((d) => ({ ...d, weight: b.weight * d.weight })),
   );
 }

@@ -55,7 +55,10 @@ export class TelemetryFlusher {
     if (!this.recorder.pending) return;
     const now = this.clock.now();
     if (this.timerDueAt && now < this.timerDueAt + TIMER_GRACE_MS) return;
-    const wait = Math.max(this.recorder.dueIn(now), this.failures ? Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS) : 0);
+    const wait = Math.max(
+      this.recorder.dueIn(now),
+      this.failures ? Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS) : 0,
+    );
     const dueAt = now + wait;
     this.timerDueAt = dueAt;
     ctx.waitUntil(
@@ -81,7 +84,14 @@ export class TelemetryFlusher {
       const retry = failures <= MAX_RETRIES;
       if (retry) this.recorder.restore(batch);
       else this.failures = 0;
-      console.warn(JSON.stringify({ level: "warn", msg: retry ? "telemetry flush failed, kept for a retry" : "telemetry flush failed again, batch dropped", failures, error: String(e) }));
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: retry ? "telemetry flush failed, kept for a retry" : "telemetry flush failed again, batch dropped",
+          failures,
+          error: String(e),
+        }),
+      );
       this.schedule(ctx);
     }
   }

@@ -19,7 +19,12 @@ export type TelemetrySink = {
  * Builds the sink for one snapshot. Every record ends with `flush(ctx)` in the context it was
  * made in (the request, its abort listener, the mirror's waitUntil): see TelemetryFlusher.
  */
-export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, accessLogRate: number, flush: (ctx: ExecutionContext) => void): TelemetrySink {
+export function telemetrySink(
+  snapshot: Snapshot,
+  recorder: TelemetryRecorder,
+  accessLogRate: number,
+  flush: (ctx: ExecutionContext) => void,
+): TelemetrySink {
   const service = snapshot.service ?? snapshot.edge;
   const logged = () => accessLogRate > 0 && (accessLogRate >= 1 || Math.random() < accessLogRate);
   return {
@@ -30,7 +35,18 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
       const [destination, version] = destinationOf(snapshot, x, backendHeader);
       const route = x.route ? x.route.route : "default";
       const mirror = x.mirror || undefined;
-      recorder.observe({ reporter: snapshot.edge, source: x.caller, destination, version, route, code: status, durationMs, retries: Math.max(0, x.attempts - 1), flags: x.flags, mirror });
+      recorder.observe({
+        reporter: snapshot.edge,
+        source: x.caller,
+        destination,
+        version,
+        route,
+        code: status,
+        durationMs,
+        retries: Math.max(0, x.attempts - 1),
+        flags: x.flags,
+        mirror,
+      });
       const backend = version === "unknown" ? destination : `${destination}/${version}`;
       if (x.trace.sampled)
         recorder.span({
@@ -43,7 +59,14 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
           startMs: x.startedAt,
           durationMs,
           status,
-          attributes: { caller: x.caller, route, backend, attempts: x.attempts, ...(cancelled ? { cancelled: true } : {}), ...(mirror ? { mirror: true } : {}) },
+          attributes: {
+            caller: x.caller,
+            route,
+            backend,
+            attempts: x.attempts,
+            ...(cancelled ? { cancelled: true } : {}),
+            ...(mirror ? { mirror: true } : {}),
+          },
         });
       if (logged())
         console.log(
@@ -68,8 +91,13 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
           }),
         );
       if (x.record.on) {
-        if (mirror) x.record.note("mirror", "a RequestMirror's copy: counted apart from real traffic, its answer goes nowhere");
-        if (cancelled) x.record.note("cancel", `the caller gave up after ${durationMs} ms: recorded with code 0 (${FLAG.callerCancelled})`);
+        if (mirror)
+          x.record.note("mirror", "a RequestMirror's copy: counted apart from real traffic, its answer goes nowhere");
+        if (cancelled)
+          x.record.note(
+            "cancel",
+            `the caller gave up after ${durationMs} ms: recorded with code 0 (${FLAG.callerCancelled})`,
+          );
         recorder.explain({
           id: x.trace.traceId,
           traceId: x.trace.traceId,
@@ -92,7 +120,18 @@ export function telemetrySink(snapshot: Snapshot, recorder: TelemetryRecorder, a
       const durationMs = Date.now() - copy.startedAt;
       const route = x.route ? x.route.route : "default";
       const flags = [FLAG.mirror, ...copy.flags];
-      recorder.observe({ reporter: snapshot.edge, source: x.caller, destination: service, version: copy.version, route, code: copy.status, durationMs, retries: 0, flags, mirror: true });
+      recorder.observe({
+        reporter: snapshot.edge,
+        source: x.caller,
+        destination: service,
+        version: copy.version,
+        route,
+        code: copy.status,
+        durationMs,
+        retries: 0,
+        flags,
+        mirror: true,
+      });
       const backend = `${service}/${copy.version}`;
       if (copy.trace.sampled)
         recorder.span({

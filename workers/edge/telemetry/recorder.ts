@@ -85,9 +85,16 @@ export class TelemetryRecorder {
   /** The batch to send if one is due (interval elapsed or buffers large), emptying the buffers. */
   take(report: TelemetryBatch["report"], force = false): TelemetryBatch | undefined {
     const now = Date.now();
-    const due = force || now - this.lastFlush >= FLUSH_INTERVAL_MS || this.series.size >= MAX_SERIES || this.explains.length > 0;
+    const due =
+      force || now - this.lastFlush >= FLUSH_INTERVAL_MS || this.series.size >= MAX_SERIES || this.explains.length > 0;
     if (!due || (!this.dirty && !force && now - this.lastFlush < 10 * FLUSH_INTERVAL_MS)) return undefined;
-    const batch: TelemetryBatch = { report, windowStart: this.windowStart, series: [...this.series.values()], spans: this.spans, explains: this.explains };
+    const batch: TelemetryBatch = {
+      report,
+      windowStart: this.windowStart,
+      series: [...this.series.values()],
+      spans: this.spans,
+      explains: this.explains,
+    };
     this.series = new Map();
     this.spans = [];
     this.explains = [];
@@ -98,12 +105,28 @@ export class TelemetryRecorder {
   }
 
   /** The series an observation adds to, created on first use; undefined past the cap. */
-  private seriesFor(o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">): MetricSeries | undefined {
+  private seriesFor(
+    o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">,
+  ): MetricSeries | undefined {
     const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}${o.method !== undefined ? `|rpc:${o.method}` : ""}`;
     let s = this.series.get(key);
     if (!s) {
       if (this.series.size >= MAX_SERIES) return undefined;
-      s = { reporter: o.reporter, source: o.source, destination: o.destination, version: o.version, route: o.route, code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {}, ...(o.mirror ? { mirror: true } : {}), ...(o.method !== undefined ? { method: o.method } : {}) };
+      s = {
+        reporter: o.reporter,
+        source: o.source,
+        destination: o.destination,
+        version: o.version,
+        route: o.route,
+        code: o.code,
+        count: 0,
+        sumMs: 0,
+        buckets: emptyBuckets(),
+        retries: 0,
+        flags: {},
+        ...(o.mirror ? { mirror: true } : {}),
+        ...(o.method !== undefined ? { method: o.method } : {}),
+      };
       this.series.set(key, s);
     }
     return s;
@@ -114,7 +137,20 @@ export class TelemetryRecorder {
     const key = o.mirror ? "overflow|mirror" : "overflow";
     let s = this.series.get(key);
     if (!s) {
-      s = { reporter: o.reporter, source: "other", destination: o.destination, version: "other", route: "other", code: o.code, count: 0, sumMs: 0, buckets: emptyBuckets(), retries: 0, flags: {}, ...(o.mirror ? { mirror: true } : {}) };
+      s = {
+        reporter: o.reporter,
+        source: "other",
+        destination: o.destination,
+        version: "other",
+        route: "other",
+        code: o.code,
+        count: 0,
+        sumMs: 0,
+        buckets: emptyBuckets(),
+        retries: 0,
+        flags: {},
+        ...(o.mirror ? { mirror: true } : {}),
+      };
       this.series.set(key, s);
     }
     s.count++;

@@ -11,7 +11,9 @@ type Item = { productId: number; name: string; priceCents: number; qty: number }
 export class Cart extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS items (product_id INTEGER PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, qty INTEGER NOT NULL)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS items (product_id INTEGER PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, qty INTEGER NOT NULL)",
+    );
   }
 
   add(item: Item): Item[] {
@@ -27,7 +29,9 @@ export class Cart extends DurableObject<Env> {
 
   items(): Item[] {
     return this.ctx.storage.sql
-      .exec<{ product_id: number; name: string; price_cents: number; qty: number }>("SELECT * FROM items ORDER BY product_id")
+      .exec<{ product_id: number; name: string; price_cents: number; qty: number }>(
+        "SELECT * FROM items ORDER BY product_id",
+      )
       .toArray()
       .map((r) => ({ productId: r.product_id, name: r.name, priceCents: r.price_cents, qty: r.qty }));
   }
@@ -51,10 +55,14 @@ const summary = (items: Item[]) => ({ items, totalCents: items.reduce((sum, i) =
 app.get("/", async (c) => c.json(summary(await c.var.cart.items())));
 
 app.post("/items", async (c) => {
-  const body = await c.req.json<{ productId?: unknown; qty?: unknown }>().catch(() => ({}) as { productId?: unknown; qty?: unknown });
+  const body = await c.req
+    .json<{ productId?: unknown; qty?: unknown }>()
+    .catch(() => ({}) as { productId?: unknown; qty?: unknown });
   const qty = body.qty ?? 1;
-  if (typeof body.productId !== "number" || !Number.isInteger(body.productId)) return c.json({ error: "productId: an integer" }, 400);
-  if (typeof qty !== "number" || !Number.isInteger(qty) || qty < 1 || qty > 100) return c.json({ error: "qty: an integer from 1 to 100" }, 400);
+  if (typeof body.productId !== "number" || !Number.isInteger(body.productId))
+    return c.json({ error: "productId: an integer" }, 400);
+  if (typeof qty !== "number" || !Number.isInteger(qty) || qty < 1 || qty > 100)
+    return c.json({ error: "qty: an integer from 1 to 100" }, 400);
   let product: Awaited<ReturnType<CatalogApi["getProduct"]>>;
   try {
     product = await c.env.CATALOG.getProduct(body.productId);
@@ -63,7 +71,10 @@ app.post("/items", async (c) => {
     return c.json({ error: `catalog: ${(e as Error).message}` }, 502);
   }
   if (!product) return c.json({ error: `no product ${body.productId}` }, 422);
-  return c.json(summary(await c.var.cart.add({ productId: product.id, name: product.name, priceCents: product.priceCents, qty })), 201);
+  return c.json(
+    summary(await c.var.cart.add({ productId: product.id, name: product.name, priceCents: product.priceCents, qty })),
+    201,
+  );
 });
 
 app.delete("/", async (c) => {

@@ -21,7 +21,8 @@ app.get("/products", async (c) => {
   return c.json({ version: c.env.VERSION, products: results.map((p) => present(p, c.env)) });
 });
 
-const productById = (env: Env, id: number) => env.DB.prepare("SELECT id, name, price_cents FROM products WHERE id = ?").bind(id).first<Product>();
+const productById = (env: Env, id: number) =>
+  env.DB.prepare("SELECT id, name, price_cents FROM products WHERE id = ?").bind(id).first<Product>();
 
 app.get("/products/:id", async (c) => {
   const p = await productById(c.env, Number(c.req.param("id")));
@@ -29,11 +30,19 @@ app.get("/products/:id", async (c) => {
 });
 
 app.post("/products", async (c) => {
-  const body = await c.req.json<{ name?: unknown; priceCents?: unknown }>().catch(() => ({}) as { name?: unknown; priceCents?: unknown });
+  const body = await c.req
+    .json<{ name?: unknown; priceCents?: unknown }>()
+    .catch(() => ({}) as { name?: unknown; priceCents?: unknown });
   const { name, priceCents } = body;
-  if (typeof name !== "string" || name.length < 1 || name.length > 100) return c.json({ error: "name: a string of 1 to 100 characters" }, 400);
-  if (typeof priceCents !== "number" || !Number.isInteger(priceCents) || priceCents < 0) return c.json({ error: "priceCents: a non-negative integer" }, 400);
-  const p = await c.env.DB.prepare("INSERT INTO products (name, price_cents) VALUES (?, ?) RETURNING id, name, price_cents").bind(name, priceCents).first<Product>();
+  if (typeof name !== "string" || name.length < 1 || name.length > 100)
+    return c.json({ error: "name: a string of 1 to 100 characters" }, 400);
+  if (typeof priceCents !== "number" || !Number.isInteger(priceCents) || priceCents < 0)
+    return c.json({ error: "priceCents: a non-negative integer" }, 400);
+  const p = await c.env.DB.prepare(
+    "INSERT INTO products (name, price_cents) VALUES (?, ?) RETURNING id, name, price_cents",
+  )
+    .bind(name, priceCents)
+    .first<Product>();
   return c.json({ version: c.env.VERSION, product: present(p!, c.env) }, 201);
 });
 

@@ -23,7 +23,11 @@ export default {
   async queue(batch: MessageBatch<Order>, env: Env) {
     for (const msg of batch.messages) {
       const order = msg.body;
-      await env.RECEIPTS.put(`receipts/${order.orderId}.json`, JSON.stringify({ ...order, fulfilledAt: new Date().toISOString() }), { httpMetadata: { contentType: "application/json" } });
+      await env.RECEIPTS.put(
+        `receipts/${order.orderId}.json`,
+        JSON.stringify({ ...order, fulfilledAt: new Date().toISOString() }),
+        { httpMetadata: { contentType: "application/json" } },
+      );
       await env.ORDERS_BY_USER.put(`${order.user}/${order.orderId}`, order.at);
       msg.ack();
     }

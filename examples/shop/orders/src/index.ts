@@ -7,7 +7,13 @@ type CheckoutApi = {
   clear(user: string): Promise<void>;
 };
 type Env = { CART_CHECKOUT: CheckoutApi; ORDER_EVENTS: Queue<Order> };
-export type Order = { orderId: string; user: string; items: { productId: number; name: string; priceCents: number; qty: number }[]; totalCents: number; at: string };
+export type Order = {
+  orderId: string;
+  user: string;
+  items: { productId: number; name: string; priceCents: number; qty: number }[];
+  totalCents: number;
+  at: string;
+};
 
 const app = new Hono<{ Bindings: Env }>().basePath("/orders");
 

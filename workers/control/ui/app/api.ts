@@ -11,9 +11,15 @@ export class Api {
   async call<T>(path: string, init: RequestInit = {}): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(path, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS), headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.token()}` } });
+      res = await fetch(path, {
+        ...init,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.token()}` },
+      });
     } catch (e) {
-      throw new ConnectionLost((e as Error).name === "TimeoutError" ? `no answer in ${TIMEOUT_MS / 1000} s` : "cannot connect");
+      throw new ConnectionLost(
+        (e as Error).name === "TimeoutError" ? `no answer in ${TIMEOUT_MS / 1000} s` : "cannot connect",
+      );
     }
     if (res.status === 401) throw new Unauthorized("That token was not accepted.");
     if (res.status === 502 || res.status === 503 || res.status === 504) throw new ConnectionLost(`HTTP ${res.status}`);

@@ -34,6 +34,10 @@ export class Connection {
       banner.textContent = `Control plane unreachable (${this.reason}) since ${clock(this.lostSince)}. ${this.lastOk ? `Showing data from ${ago(this.lastOk, now)}` : "No data yet"}; retrying every 2 s.`;
     const updated = $("updated");
     updated.className = `pill ${offline ? "bad" : "ok"}`;
-    updated.textContent = offline ? `offline · data ${this.lastOk ? ago(this.lastOk, now).replace(" ago", " old") : "none"}` : this.lastOk ? `live · updated ${clock(this.lastOk)}` : "connecting…";
+    updated.textContent = offline
+      ? `offline · data ${this.lastOk ? ago(this.lastOk, now).replace(" ago", " old") : "none"}`
+      : this.lastOk
+        ? `live · updated ${clock(this.lastOk)}`
+        : "connecting…";
   }
 }

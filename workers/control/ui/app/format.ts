@@ -3,21 +3,28 @@
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 export const DASH = "–";
 
-export const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!);
+export const esc = (s: unknown) =>
+  String(s ?? "").replace(
+    /[&<>"']/g,
+    (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!,
+  );
 
 /** A share (0..1) as a percentage. */
 export const pct = (v: unknown) => (finite(v) ? `${(v * 100).toFixed(1)}%` : DASH);
 /** Already a percentage (0..100). */
 export const percent = (v: unknown) => (finite(v) ? `${Math.round(v * 10) / 10}%` : DASH);
 export const ms = (v: unknown) => (finite(v) ? `${v < 10 ? v.toFixed(1) : Math.round(v)} ms` : DASH);
-export const rps = (v: unknown) => (finite(v) ? (v >= 100 ? String(Math.round(v)) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) : DASH);
+export const rps = (v: unknown) =>
+  finite(v) ? (v >= 100 ? String(Math.round(v)) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) : DASH;
 export const num = (v: unknown) => (finite(v) ? String(v) : DASH);
 
 /** ok ≥ 99%, warn ≥ 95%, bad below; dim without traffic. */
-export const health = (successRate: unknown) => (!finite(successRate) ? "dim" : successRate >= 0.99 ? "ok" : successRate >= 0.95 ? "warn" : "bad");
+export const health = (successRate: unknown) =>
+  !finite(successRate) ? "dim" : successRate >= 0.99 ? "ok" : successRate >= 0.95 ? "warn" : "bad";
 
 /** HTTP status classes: 2xx ok, 3xx info, 4xx warn, 5xx (and 0, no answer) bad. */
-export const statusClass = (code: unknown) => (!finite(code) ? "dim" : code >= 500 || code === 0 ? "bad" : code >= 400 ? "warn" : code >= 300 ? "info" : "ok");
+export const statusClass = (code: unknown) =>
+  !finite(code) ? "dim" : code >= 500 || code === 0 ? "bad" : code >= 400 ? "warn" : code >= 300 ? "info" : "ok";
 
 export const COLORS = { ok: "#3ecf8e", info: "#6ea8fe", warn: "#f5b83d", bad: "#f0616d", dim: "#8a96b0" } as const;
 

@@ -4,8 +4,22 @@ import { COLORS, health, pct, rps } from "./format.ts";
 
 cytoscape.use(dagre);
 
-export type GraphNode = { id: string; kind: string; versions?: string[]; rps?: number; successRate?: number | null; requests?: number };
-export type GraphEdge = { source: string; target: string; rps?: number; successRate?: number | null; p99?: number | null; requests?: number };
+export type GraphNode = {
+  id: string;
+  kind: string;
+  versions?: string[];
+  rps?: number;
+  successRate?: number | null;
+  requests?: number;
+};
+export type GraphEdge = {
+  source: string;
+  target: string;
+  rps?: number;
+  successRate?: number | null;
+  p99?: number | null;
+  requests?: number;
+};
 export type Graph = { nodes: GraphNode[]; edges: GraphEdge[] };
 
 const FONT = "12px Helvetica, Arial, sans-serif";
@@ -28,7 +42,8 @@ function nodeLabel(n: GraphNode): string {
   return `${n.id}\n${n.kind === "external-service" ? "external · " : ""}${traffic}`;
 }
 
-const overlap = (a: cytoscape.BoundingBox12, b: cytoscape.BoundingBox12) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+const overlap = (a: cytoscape.BoundingBox12, b: cytoscape.BoundingBox12) =>
+  a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
 
 /**
  * The service graph, Kiali-style: Cytoscape with a dagre layout (left to right, from the internet
@@ -43,7 +58,10 @@ export class GraphView {
   /** The last update that changed the graph's shape: layout time, and time until its frame was painted (ms; read by the 100-service test). */
   timings = { layoutMs: 0, drawMs: 0 };
 
-  constructor(container: HTMLElement, private readonly onFocus: (id: string | null) => void) {
+  constructor(
+    container: HTMLElement,
+    private readonly onFocus: (id: string | null) => void,
+  ) {
     this.cy = cytoscape({
       container,
       minZoom: 0.05,
@@ -71,7 +89,10 @@ export class GraphView {
             "min-zoomed-font-size": 6,
           },
         },
-        { selector: "node[kind = 'external'], node[kind = 'external-service']", style: { shape: "ellipse", "background-color": "#222b3f" } },
+        {
+          selector: "node[kind = 'external'], node[kind = 'external-service']",
+          style: { shape: "ellipse", "background-color": "#222b3f" },
+        },
         { selector: "node[kind = 'gateway']", style: { shape: "hexagon" } },
         { selector: "node.idle", style: { "border-style": "dashed", color: "#8a96b0" } },
         {
@@ -85,7 +106,18 @@ export class GraphView {
             "arrow-scale": 0.8,
           },
         },
-        { selector: "edge.labelled", style: { label: "data(label)", "font-size": 10, color: "#8a96b0", "text-background-color": "#171e2e", "text-background-opacity": 1, "text-background-padding": "2px", "text-rotation": "autorotate" } },
+        {
+          selector: "edge.labelled",
+          style: {
+            label: "data(label)",
+            "font-size": 10,
+            color: "#8a96b0",
+            "text-background-color": "#171e2e",
+            "text-background-opacity": 1,
+            "text-background-padding": "2px",
+            "text-rotation": "autorotate",
+          },
+        },
         { selector: ".faded", style: { opacity: 0.15 } },
         { selector: "node.match", style: { "border-width": 4, "border-color": COLORS.info } },
         { selector: ".hidden", style: { display: "none" } },
@@ -101,20 +133,37 @@ export class GraphView {
     const started = performance.now();
     const ids = new Set(graph.nodes.map((n) => n.id));
     const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
-    const structure = JSON.stringify([graph.nodes.map((n) => n.id).sort(), edges.map((e) => `${e.source}>${e.target}`).sort()]);
+    const structure = JSON.stringify([
+      graph.nodes.map((n) => n.id).sort(),
+      edges.map((e) => `${e.source}>${e.target}`).sort(),
+    ]);
     const elements: ElementDefinition[] = [
       ...graph.nodes.map((n) => {
         const label = nodeLabel(n);
         const lines = label.split("\n");
         return {
           group: "nodes" as const,
-          data: { id: n.id, kind: n.kind, label, color: COLORS[health(n.successRate)], w: Math.ceil(Math.max(...lines.map(textWidth)) + 2 * PAD_X), h: lines.length * LINE + 14 },
+          data: {
+            id: n.id,
+            kind: n.kind,
+            label,
+            color: COLORS[health(n.successRate)],
+            w: Math.ceil(Math.max(...lines.map(textWidth)) + 2 * PAD_X),
+            h: lines.length * LINE + 14,
+          },
           classes: n.requests || n.kind === "external" ? "" : "idle",
         };
       }),
       ...edges.map((e) => ({
         group: "edges" as const,
-        data: { id: `${e.source}>${e.target}`, source: e.source, target: e.target, label: `${rps(e.rps)} rps · ${pct(e.successRate)}`, color: COLORS[health(e.successRate)], width: Math.min(6, 1.5 + Math.log10(1 + (e.rps ?? 0)) * 2) },
+        data: {
+          id: `${e.source}>${e.target}`,
+          source: e.source,
+          target: e.target,
+          label: `${rps(e.rps)} rps · ${pct(e.successRate)}`,
+          color: COLORS[health(e.successRate)],
+          width: Math.min(6, 1.5 + Math.log10(1 + (e.rps ?? 0)) * 2),
+        },
       })),
     ];
     if (structure !== this.structure) {
@@ -123,7 +172,9 @@ export class GraphView {
       this.cy.add(elements);
       this.applyView(true);
       this.timings.layoutMs = Math.round(performance.now() - started);
-      this.cy.one("render", () => requestAnimationFrame(() => (this.timings.drawMs = Math.round(performance.now() - started))));
+      this.cy.one("render", () =>
+        requestAnimationFrame(() => (this.timings.drawMs = Math.round(performance.now() - started))),
+      );
     } else {
       this.cy.batch(() => {
         for (const el of elements) {
@@ -172,7 +223,19 @@ export class GraphView {
     if (relayout && visible.length) {
       // Small graphs get room between ranks for edge labels; big ones stay compact.
       const rankSep = visible.edges().length <= EDGE_LABELS_UP_TO ? 130 : 70;
-      visible.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep, edgeSep: 12, nodeDimensionsIncludeLabels: true, fit: true, padding: 24, animate: false } as cytoscape.LayoutOptions).run();
+      visible
+        .layout({
+          name: "dagre",
+          rankDir: "LR",
+          nodeSep: 18,
+          rankSep,
+          edgeSep: 12,
+          nodeDimensionsIncludeLabels: true,
+          fit: true,
+          padding: 24,
+          animate: false,
+        } as cytoscape.LayoutOptions)
+        .run();
     }
     this.placeEdgeLabels();
     const matches = cy.nodes(".match");
@@ -187,10 +250,21 @@ export class GraphView {
     edges.addClass("labelled");
     if (edges.length > EDGE_LABELS_UP_TO) return void edges.removeClass("labelled");
     const boxes = [
-      ...cy.nodes().not(".hidden").map((n) => n.boundingBox({ includeLabels: true, includeOverlays: false })),
-      ...edges.map((e) => e.boundingBox({ includeEdges: false, includeLabels: true, includeOverlays: false } as cytoscape.BoundingBoxOptions)),
+      ...cy
+        .nodes()
+        .not(".hidden")
+        .map((n) => n.boundingBox({ includeLabels: true, includeOverlays: false })),
+      ...edges.map((e) =>
+        e.boundingBox({
+          includeEdges: false,
+          includeLabels: true,
+          includeOverlays: false,
+        } as cytoscape.BoundingBoxOptions),
+      ),
     ];
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) if (overlap(boxes[i], boxes[j])) return void edges.removeClass("labelled");
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++)
+        if (overlap(boxes[i], boxes[j])) return void edges.removeClass("labelled");
   }
 
   fit(): void {

@@ -21,7 +21,9 @@ const api = new Api(() => token);
 const connection = new Connection();
 const WINDOWS = ["1m", "5m", "15m"];
 const state = {
-  window: WINDOWS.includes(localStorage.getItem("isomesh-window") ?? "") ? localStorage.getItem("isomesh-window")! : "1m",
+  window: WINDOWS.includes(localStorage.getItem("isomesh-window") ?? "")
+    ? localStorage.getItem("isomesh-window")!
+    : "1m",
   query: "",
   showAllEdges: false,
   configVersion: -1,
@@ -97,7 +99,11 @@ document.addEventListener("click", async (e) => {
     const version = Number(rollback.dataset.version);
     if (!confirm(`Restore the config of version ${version} as a new version?`)) return;
     try {
-      await api.call("/v1/rollback", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) });
+      await api.call("/v1/rollback", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ version }),
+      });
       void refresh();
     } catch (err) {
       alert(`Rollback failed: ${(err as Error).message}`);
@@ -118,10 +124,13 @@ async function toggleDiff(version: number) {
   else {
     state.openDiffs.add(version);
     if (!state.diffs.has(version))
-      api.call<HistoryEntry>(`/v1/history/${version}`).then(
-        (entry) => state.diffs.set(version, renderDiff(entry)),
-        (err: Error) => state.diffs.set(version, `<span class="bad">diff unavailable: ${esc(err.message)}</span>`),
-      ).finally(drawHistory);
+      api
+        .call<HistoryEntry>(`/v1/history/${version}`)
+        .then(
+          (entry) => state.diffs.set(version, renderDiff(entry)),
+          (err: Error) => state.diffs.set(version, `<span class="bad">diff unavailable: ${esc(err.message)}</span>`),
+        )
+        .finally(drawHistory);
   }
   drawHistory();
 }
@@ -140,7 +149,9 @@ function drawHistory() {
 function drawHeader(status: Status) {
   $("version").textContent = `config version ${status.version}`;
   const live = status.edges.filter((e) => (e.isolates ?? 0) > 0).length;
-  $("converged").textContent = live ? `${Math.round(status.converged * 100)}% of ${live} live edges synced` : "no live edges";
+  $("converged").textContent = live
+    ? `${Math.round(status.converged * 100)}% of ${live} live edges synced`
+    : "no live edges";
   for (const el of document.querySelectorAll(".window-label")) el.textContent = `last ${state.window}`;
 }
 
@@ -169,7 +180,11 @@ async function refresh() {
   ];
   // Sparklines: the control plane keeps 10 s windows, so their history changes no faster than that.
   if (Date.now() - state.historyAt > 10_000 || !state.history)
-    jobs.push(api.call<History>("/v1/stats/history?window=5m").then((h) => ((state.history = h), (state.historyAt = Date.now()))));
+    jobs.push(
+      api
+        .call<History>("/v1/stats/history?window=5m")
+        .then((h) => ((state.history = h), (state.historyAt = Date.now()))),
+    );
   const results = await Promise.allSettled(jobs);
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   if (failures.some((e) => e instanceof Unauthorized)) return showLogin("That token was not accepted.");
@@ -178,8 +193,7 @@ async function refresh() {
     connection.lost(lost.message);
     // What the edges run cannot be known without the control plane: never keep saying "100% synced".
     $("converged").textContent = "edge sync unknown (offline)";
-  }
-  else if (connection.ok()) {
+  } else if (connection.ok()) {
     state.historyAt = 0; // back online: fetch what was missed on the next poll
     state.configVersion = -1;
   }

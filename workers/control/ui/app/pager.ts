@@ -3,7 +3,11 @@ import { esc } from "./format.ts";
 /** Client-side paging for long tables: a page of rows and a "‹ 1–20 of 100 ›" control. */
 export class Pager {
   page = 0;
-  constructor(readonly size: number, private readonly id: string, private readonly onChange: () => void) {
+  constructor(
+    readonly size: number,
+    private readonly id: string,
+    private readonly onChange: () => void,
+  ) {
     document.addEventListener("click", (e) => {
       const b = (e.target as HTMLElement).closest<HTMLElement>(`[data-pager="${this.id}"]`);
       if (!b) return;

@@ -1,8 +1,21 @@
 import { esc, num, percent } from "./format.ts";
 
-export type Rollouts = { items: { metadata: { name: string }; spec: { targetRef: { name: string }; stable: string; canary: string; steps: number[] }; status?: { phase: string; step: number; weight: number; message: string; lastAnalysis?: { requests: number; successRate: number | null; p99: number | null } } }[] };
+export type Rollouts = {
+  items: {
+    metadata: { name: string };
+    spec: { targetRef: { name: string }; stable: string; canary: string; steps: number[] };
+    status?: {
+      phase: string;
+      step: number;
+      weight: number;
+      message: string;
+      lastAnalysis?: { requests: number; successRate: number | null; p99: number | null };
+    };
+  }[];
+};
 
-const phaseClass = (p: string | undefined) => (p === "Promoted" ? "ok" : p === "RolledBack" ? "bad" : p === "Paused" ? "warn" : "info");
+const phaseClass = (p: string | undefined) =>
+  p === "Promoted" ? "ok" : p === "RolledBack" ? "bad" : p === "Paused" ? "warn" : "info";
 
 export function renderRollouts(r: Rollouts): string {
   if (!r.items.length) return `<div class="empty">no rollouts</div>`;

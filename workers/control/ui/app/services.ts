@@ -2,9 +2,25 @@ import { esc, health, ms, pct, percent, rps } from "./format.ts";
 import type { Pager } from "./pager.ts";
 import { type Point, sparkline } from "./sparkline.ts";
 
-type Golden = { requests: number; rps: number; successRate: number | null; p50: number | null; p95: number | null; p99: number | null };
-export type Stats = { window: string; services: (Golden & { service: string; versions: (Golden & { version: string })[] })[] };
-export type Splits = { version: number; services: { service: string; rules: { source: string; match: string; weights: { version: string; percent: number }[] }[] }[] };
+type Golden = {
+  requests: number;
+  rps: number;
+  successRate: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+};
+export type Stats = {
+  window: string;
+  services: (Golden & { service: string; versions: (Golden & { version: string })[] })[];
+};
+export type Splits = {
+  version: number;
+  services: {
+    service: string;
+    rules: { source: string; match: string; weights: { version: string; percent: number }[] }[];
+  }[];
+};
 export type History = { window: string; stepSeconds: number; services: { service: string; points: Point[] }[] };
 
 const HUES = ["#6ea8fe", "#3ecf8e", "#f5b83d", "#c084fc", "#f0616d", "#5eead4"];
@@ -16,19 +32,36 @@ function versionsCell(s: Stats["services"][number], rules: Splits["services"][nu
   const lines = s.versions.map((v, i) => {
     const configured = main?.weights.find((w) => w.version === v.version)?.percent ?? (main ? 0 : null);
     const observed = total ? (v.requests / total) * 100 : null;
-    const bar = (p: number | null, cls: string) => `<span class="bar ${cls}"><span style="width:${p ?? 0}%;background:${HUES[i % HUES.length]}"></span></span>`;
+    const bar = (p: number | null, cls: string) =>
+      `<span class="bar ${cls}"><span style="width:${p ?? 0}%;background:${HUES[i % HUES.length]}"></span></span>`;
     return `<div class="vline"><span class="vname" style="color:${HUES[i % HUES.length]}">${esc(v.version)}</span>${bar(configured, "cfg")}<span class="vnum">${percent(configured)}</span>${bar(observed, "obs")}<span class="vnum">${percent(observed)}</span></div>`;
   });
   const others = (rules ?? []).filter((r) => r !== main);
   const extra = others.length
-    ? `<details class="rules"><summary>+${others.length} matching rule${others.length > 1 ? "s" : ""}</summary>${others.map((r) => `<div><span class="dim">${esc(r.match || "every request")}</span> → ${r.weights.filter((w) => w.percent > 0).map((w) => `${esc(w.version)} ${percent(w.percent)}`).join(", ") || "no backend"} <span class="dim">(${esc(r.source)})</span></div>`).join("")}</details>`
+    ? `<details class="rules"><summary>+${others.length} matching rule${others.length > 1 ? "s" : ""}</summary>${others
+        .map(
+          (r) =>
+            `<div><span class="dim">${esc(r.match || "every request")}</span> → ${
+              r.weights
+                .filter((w) => w.percent > 0)
+                .map((w) => `${esc(w.version)} ${percent(w.percent)}`)
+                .join(", ") || "no backend"
+            } <span class="dim">(${esc(r.source)})</span></div>`,
+        )
+        .join("")}</details>`
     : "";
   const source = main ? `<div class="dim small">${esc(main.source)}</div>` : "";
   return lines.join("") + source + extra;
 }
 
 /** The services table: golden signals, 5-minute trends served by the control plane, configured vs observed split. */
-export function renderServices(stats: Stats, splits: Splits | null, history: History | null, query: string, pager: Pager): { html: string; count: number } {
+export function renderServices(
+  stats: Stats,
+  splits: Splits | null,
+  history: History | null,
+  query: string,
+  pager: Pager,
+): { html: string; count: number } {
   const q = query.trim().toLowerCase();
   const rows = stats.services.filter((s) => !q || s.service.toLowerCase().includes(q));
   const page = pager.slice(rows);
@@ -42,6 +75,8 @@ export function renderServices(stats: Stats, splits: Splits | null, history: His
     })
     .join("");
   const head = `<tr><th>service</th><th class="num">rps</th><th class="num">success</th><th class="num wide-only">p50</th><th class="num">p99</th><th>rps, last ${esc(trend)}</th><th class="wide-only">p99, last ${esc(trend)}</th><th>versions: <span class="legend cfg">configured</span> · <span class="legend obs">observed</span></th></tr>`;
-  const empty = rows.length ? "" : `<div class="empty">${q ? `no service matches “${esc(query)}”` : "no services"}</div>`;
+  const empty = rows.length
+    ? ""
+    : `<div class="empty">${q ? `no service matches “${esc(query)}”` : "no services"}</div>`;
   return { html: `<table id="services-table">${head}${body}</table>${empty}${page.controls}`, count: rows.length };
 }

@@ -1,13 +1,38 @@
 import { COLORS, ago, esc, ms, num, statusClass } from "./format.ts";
 
-export type TraceList = { traces: { traceId: string; at: string; spans: number; root: string | null; name: string | null; durationMs: number | null; status: number | null }[] };
-export type Trace = { traceId: string; spans: { spanId: string; parentSpanId?: string; service: string; edge: string; name: string; startMs: number; durationMs: number; status: number }[] };
+export type TraceList = {
+  traces: {
+    traceId: string;
+    at: string;
+    spans: number;
+    root: string | null;
+    name: string | null;
+    durationMs: number | null;
+    status: number | null;
+  }[];
+};
+export type Trace = {
+  traceId: string;
+  spans: {
+    spanId: string;
+    parentSpanId?: string;
+    service: string;
+    edge: string;
+    name: string;
+    startMs: number;
+    durationMs: number;
+    status: number;
+  }[];
+};
 
 /** Recent traces; the status column is coloured by class (2xx, 3xx, 4xx, 5xx), not just "5xx or not". */
 export function renderTraces(list: TraceList): string {
   if (!list.traces.length) return `<div class="empty">no traces yet</div>`;
   const rows = list.traces
-    .map((t) => `<tr class="trace-row" data-trace="${esc(t.traceId)}"><td><code>${esc(t.traceId.slice(0, 12))}…</code></td><td>${esc(t.name ?? t.root ?? "(no root span yet)")}</td><td class="num">${num(t.spans)}</td><td class="num">${ms(t.durationMs)}</td><td class="num status ${statusClass(t.status)}">${num(t.status)}</td><td class="dim wide-only">${ago(t.at)}</td></tr>`)
+    .map(
+      (t) =>
+        `<tr class="trace-row" data-trace="${esc(t.traceId)}"><td><code>${esc(t.traceId.slice(0, 12))}…</code></td><td>${esc(t.name ?? t.root ?? "(no root span yet)")}</td><td class="num">${num(t.spans)}</td><td class="num">${ms(t.durationMs)}</td><td class="num status ${statusClass(t.status)}">${num(t.status)}</td><td class="dim wide-only">${ago(t.at)}</td></tr>`,
+    )
     .join("");
   return `<table id="traces-table"><tr><th>trace</th><th>root</th><th class="num">spans</th><th class="num">duration</th><th class="num">status</th><th class="wide-only">when</th></tr>${rows}</table>`;
 }
