@@ -63,7 +63,7 @@ export async function measureTarget(
   return row;
 }
 
-export const freePort = async () => {
+const freePort = async () => {
   const { createServer } = await import("node:net");
   return new Promise<number>((r) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
@@ -72,6 +72,46 @@ export const freePort = async () => {
     });
   });
 };
+
+/** Resolves once something accepts TCP connections on the port, or with false when `gone` says the listener died. */
+async function listening(port: number, gone: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const { connect } = await import("node:net");
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && !gone()) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, "127.0.0.1", () => (s.destroy(), r(true))).on("error", () => r(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/**
+ * HAProxy cannot bind port 0 and tell us the port it got, so this is the one place that picks a
+ * free port for someone else: another process may take it first, so a failed bind is retried on
+ * a new port rather than racing the benchmark.
+ */
+async function startHaproxy(
+  bin: string,
+  dir: string,
+  backendPort: number,
+): Promise<{ proc: ChildProcess; port: number } | undefined> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const cfg = join(dir, "haproxy.cfg");
+    writeFileSync(
+      cfg,
+      `global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  http-reuse always\nfrontend in\n  bind 127.0.0.1:${port}\n  acl is_app path_beg /app\n  use_backend app if is_app\nbackend app\n  server s1 127.0.0.1:${backendPort}\n`,
+    );
+    const proc = spawn(bin, ["-f", cfg, "-db"], { stdio: "ignore" });
+    let exited = false;
+    proc.on("exit", () => (exited = true));
+    if (await listening(port, () => exited)) return { proc, port };
+    proc.kill();
+  }
+  return undefined;
+}
 
 /** HAProxy from Debian, installed on first use when we are root (CI); undefined when unavailable. */
 function haproxyBinary(): string | undefined {
@@ -107,13 +147,6 @@ export async function hopOverhead(opts: {
     bundleWorker(app, undefined, dir),
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/passthrough.ts"), undefined, dir),
   ]);
-  const [directPort, passPort, meshPort, edgePort, haPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
   const mf = new Miniflare({
     cf: false,
     workers: [
@@ -123,7 +156,7 @@ export async function hopOverhead(opts: {
         modulesRoot: dir,
         scriptPath: appScript,
         compatibilityDate: "2025-04-01",
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }],
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },
       {
         name: "passthrough",
@@ -132,11 +165,15 @@ export async function hopOverhead(opts: {
         scriptPath: passScript,
         compatibilityDate: "2025-04-01",
         serviceBindings: { APP: "app" },
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: passPort }],
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },
     ],
   });
   await mf.ready;
+  // Every port here is picked by workerd (port 0) and read back: a probed port can be taken by another process before we bind it.
+  const directUrl = (await mf.unsafeGetDirectURL("app")).origin;
+  const passUrl = (await mf.unsafeGetDirectURL("passthrough")).origin;
+  const directPort = Number(new URL(directUrl).port);
 
   writeFileSync(
     join(dir, "mesh.yaml"),
@@ -144,14 +181,15 @@ export async function hopOverhead(opts: {
   );
   const mesh = await startMesh({
     manifestPath: join(dir, "mesh.yaml"),
-    port: meshPort,
+    port: 0,
     stateDir: join(dir, "state"),
     adminToken: "bench-token-0123456789",
     persist: false,
     gen: { accessLog: "off", traceSampling: TRACE_SAMPLING },
     onLog: () => {},
-    expose: { "app-edge": edgePort },
+    expose: { "app-edge": 0 },
   });
+  const edgeUrl = (await mesh.miniflare.unsafeGetDirectURL(mesh.workerName("app-edge"))).origin;
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "b", alg: "ES256" }] });
   const apply = async (body: string) => {
@@ -178,25 +216,19 @@ spec:
     .setExpirationTime("2h")
     .sign(privateKey);
 
-  let haproxy: ChildProcess | undefined;
   const haBin = haproxyBinary();
-  if (haBin) {
-    const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(
-      cfg,
-      `global\n  maxconn 4096\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  http-reuse always\nfrontend in\n  bind 127.0.0.1:${haPort}\n  acl is_app path_beg /app\n  use_backend app if is_app\nbackend app\n  server s1 127.0.0.1:${directPort}\n`,
-    );
-    haproxy = spawn(haBin, ["-f", cfg, "-db"], { stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 500));
-  } else notes.push("HAProxy is not installed and could not be installed (not root or no apt): its row is missing.");
+  const ha = haBin ? await startHaproxy(haBin, dir, directPort) : undefined;
+  if (!haBin)
+    notes.push("HAProxy is not installed and could not be installed (not root or no apt): its row is missing.");
+  else if (!ha) notes.push("HAProxy did not start listening (five tries): its row is missing.");
 
   const targets: Target[] = [
-    { name: "direct", url: `http://127.0.0.1:${directPort}/app`, processes: ["workerd"] },
-    { name: "pass-through binding hop", url: `http://127.0.0.1:${passPort}/app`, processes: ["workerd"] },
-    { name: "isomesh service edge (edge → app)", url: `http://127.0.0.1:${edgePort}/app`, processes: ["workerd"] },
-    { name: "isomesh (gateway → edge → app)", url: `http://127.0.0.1:${meshPort}/app`, processes: ["workerd"] },
-    ...(haproxy
-      ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${haPort}/app`, processes: ["workerd", "haproxy"] }]
+    { name: "direct", url: `${directUrl}/app`, processes: ["workerd"] },
+    { name: "pass-through binding hop", url: `${passUrl}/app`, processes: ["workerd"] },
+    { name: "isomesh service edge (edge → app)", url: `${edgeUrl}/app`, processes: ["workerd"] },
+    { name: "isomesh (gateway → edge → app)", url: `${mesh.gatewayUrl}/app`, processes: ["workerd"] },
+    ...(ha
+      ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${ha.port}/app`, processes: ["workerd", "haproxy"] }]
       : []),
   ];
   const rows: HopRow[] = [];
@@ -214,13 +246,13 @@ spec:
 `);
     await measure({
       name: "isomesh + JWT (cached)",
-      url: `http://127.0.0.1:${meshPort}/app`,
+      url: `${mesh.gatewayUrl}/app`,
       headers: { authorization: `Bearer ${token}` },
       processes: ["workerd"],
     });
   }
 
-  haproxy?.kill();
+  ha?.proc.kill();
   await mesh.dispose();
   await mf.dispose();
   return { rows, notes };

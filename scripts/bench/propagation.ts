@@ -30,10 +30,9 @@ export async function propagationLocal(opts: { edges: number; changes: number; l
     join(dir, "mesh.yaml"),
     `name: prop\nservices:\n${services.map((s) => `  - name: ${s}\n    versions: [{ name: a, echo: true }, { name: b, echo: true }]`).join("\n")}\n`,
   );
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const mesh = await startMesh({
     manifestPath: join(dir, "mesh.yaml"),
-    port,
+    port: 0,
     stateDir: join(dir, "state"),
     adminToken: "prop-token-0123456789",
     persist: false,

@@ -14,7 +14,7 @@ export async function telemetryDo(opts: { batches: number; seriesPerBatch: numbe
   );
   const mesh = await startMesh({
     manifestPath: join(dir, "mesh.yaml"),
-    port: 30000 + Math.floor(Math.random() * 20000),
+    port: 0,
     stateDir: join(dir, "s"),
     adminToken: "tdo-token-0123456789",
     persist: false,

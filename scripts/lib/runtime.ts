@@ -30,7 +30,7 @@ export type MeshRuntimeOptions = {
   gen?: Partial<GenOptions>;
   /** Called with every line a worker logs (access logs are JSON lines), and with the mesh's own warnings. */
   onLog?: (line: string) => void;
-  /** Extra workers to serve on their own port, by short name (benchmarks call a service edge directly). */
+  /** Extra workers to serve on their own port (0: workerd picks; read it with `miniflare.unsafeGetDirectURL`), by short name (benchmarks call a service edge directly). */
   expose?: Record<string, number>;
 };
 
