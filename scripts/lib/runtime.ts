@@ -140,7 +140,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         });
       }
       const exposed = o.expose?.[w.name];
-      if (exposed) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
+      if (exposed !== undefined) opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: exposed }];
       if (w.role === "gateway") opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: o.port }];
       // Like a sidecar's iptables capture: an app's global fetch() goes through the egress edge
       // (REGISTRY_ONLY), so a call that would bypass the mesh in production shows up here.
