@@ -18,7 +18,8 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
+          // Two files at a time: each starts its own mesh, on ports workerd picks, under its own state folder.
+          maxWorkers: 2,
         },
       },
       {
@@ -28,7 +29,8 @@ export default defineConfig({
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
+          // Two files at a time, as above: every `isomesh dev` runs on ports it picks, with its own --state.
+          maxWorkers: 2,
         },
       },
       {

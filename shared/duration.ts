@@ -22,10 +22,3 @@ export const Duration = z.string().transform((text, ctx) => {
   }
   return ms;
 });
-
-export function formatDuration(ms: number): string {
-  if (ms % 1000 !== 0) return `${ms}ms`;
-  const s = ms / 1000;
-  if (s % 60 !== 0 || s < 60) return `${s}s`;
-  return `${s / 60}m`;
-}

@@ -12,14 +12,11 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   circuit_open: 503,
   overloaded: 503,
-  no_healthy_backend: 503,
   upstream_timeout: 504,
   upstream_failure: 502,
   no_backend: 500,
   fault_abort: 0, // status comes from the fault
-  bad_request: 400,
   invalid_path: 400,
-  payload_too_large: 413,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -12,7 +12,6 @@ export const H = {
   claims: "x-isomesh-claims",
   debug: "x-isomesh-debug",
   explain: "x-isomesh-explain",
-  configVersion: "x-isomesh-config-version",
   /** On a RequestMirror's copy (Envoy marks its copies with a `-shadow` host instead). */
   mirror: "x-isomesh-mirror",
 } as const;

@@ -35,6 +35,7 @@ export async function jwtBench(n: number) {
     forwardOriginalToken: false,
     outputClaimToHeaders: [],
     clockSkewSeconds: 60,
+    requireExpiration: false,
   };
   const token = await new SignJWT({ sub: "u", aud: "a" })
     .setProtectedHeader({ alg: "ES256", kid: "k" })
@@ -79,7 +80,11 @@ export async function recorderBench(n: number) {
 export async function decisionRecordBench(n: number) {
   const { topology, resources } = syntheticMesh(1000);
   const table = new RouteTable(compileSnapshot(topology, "gateway", resources, 1).vhosts);
-  const facts = factsOf(new Request("http://svc-00500.example.com/x", { headers: { host: "svc-00500.example.com" } }));
+  const facts = factsOf(
+    "GET",
+    new URL("http://svc-00500.example.com/x"),
+    new Headers({ host: "svc-00500.example.com" }),
+  );
   const run = (log: DecisionLog) => {
     const m = table.match(facts);
     if (log.on) log.note("route", `matched ${m?.route}`, { beat: table.candidates(facts).length });

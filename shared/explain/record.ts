@@ -13,6 +13,10 @@ export class DecisionLog {
   note(stage: string, decision: string, detail: Record<string, unknown> = {}): void {
     if (this.on) this.decisions.push({ stage, decision, ...detail });
   }
+  /** Records a decision a shared module described (the same words synthetic explain uses). */
+  add(d: Decision): void {
+    if (this.on) this.decisions.push(d);
+  }
 }
 
 export const NO_RECORD = new DecisionLog(false);

@@ -1,14 +1,13 @@
 import { z } from "zod";
 import { edgeName, EGRESS, GATEWAY } from "../names.ts";
-import { egressVerdict } from "../routing/egress-allow.ts";
-import { routeLabel, whyBeat } from "../routing/explain-precedence.ts";
-import { RouteTable } from "../routing/match.ts";
-import type { RequestFacts } from "../routing/request-facts.ts";
-import type { CompiledBackend, Snapshot } from "../snapshot/schema.ts";
+import { PIPELINES } from "../pipeline.ts";
+import { RouteTable, type Routing } from "../routing/match.ts";
+import { factsOf, type RequestFacts } from "../routing/request-facts.ts";
+import type { Identity } from "../security/identity-headers.ts";
+import { principalOf } from "../security/jwt.ts";
+import type { Snapshot } from "../snapshot/schema.ts";
 import type { Decision } from "./record.ts";
-import { normalizeHost } from "../routing/host.ts";
-import { normalizePath } from "../routing/normalize-path.ts";
-import { requestTimeoutOf } from "../routing/request-timeout.ts";
+import { EXPLAINERS } from "./stages.ts";
 
 /** A request to evaluate without sending it (POST /v1/explain). */
 export const SyntheticRequest = z.object({
@@ -34,181 +33,91 @@ export type SyntheticHop = {
   children: SyntheticHop[];
 };
 
-/** A stage's view of a synthetic request: decisions it would make (edge-independent pure code). */
-export type StageExplainer = (
-  snapshot: Snapshot,
-  facts: RequestFacts,
-  input: SyntheticRequest,
-  caller: string,
-) => Decision[];
-/** Explainers of the stages around routing, in pipeline order. */
-export type StageExplainers = { beforeRoute: StageExplainer[]; afterRoute: StageExplainer[] };
+/**
+ * One hop of a synthetic request, as its edge's stages see it: the request the backend would get
+ * (`url`, `headers`, which the stages rewrite as the edge's do) and what the stages decided so far.
+ */
+export type HopState = {
+  readonly snapshot: Snapshot;
+  readonly table: RouteTable;
+  readonly input: SyntheticRequest;
+  readonly caller: string;
+  readonly url: URL;
+  readonly headers: Headers;
+  readonly facts: RequestFacts;
+  /** The end user the gateway verified and passed on (a service edge behind the gateway). */
+  readonly fromGateway?: Identity;
+  /** The deadline the previous hop passes on (x-isomesh-deadline-ms). */
+  readonly callerMs?: number;
+  identity?: Identity;
+  routing?: Routing;
+  deadlineMs?: number;
+  readonly decisions: Decision[];
+};
+
+/** A stage's view of a synthetic request: it records what it would decide, and says "stop" where the edge would answer. */
+export type Explainer = (h: HopState) => "stop" | void;
 
 /**
- * Evaluates a request against compiled snapshots as the edges would: route precedence exactly,
- * and every weighted backend with its share instead of one random pick. Follows each backend
- * with a non-zero share to its service edge.
+ * Evaluates a request against compiled snapshots as the edges would: each hop walks its edge's
+ * pipeline (shared/pipeline.ts) with the same decisions the edge's stages make; the split gives
+ * every weighted backend its share instead of one random pick, and each backend with a share is
+ * followed to its service edge with the request as this hop would send it.
  */
 export function explainSynthetic(
   input: SyntheticRequest,
   snapshotOf: (edge: string) => Snapshot | undefined,
-  extra: StageExplainers = { beforeRoute: [], afterRoute: [] },
 ): SyntheticHop[] {
   const url = new URL(input.url ?? `http://${input.host}${input.path.startsWith("/") ? input.path : `/${input.path}`}`);
-  const headers = new Headers(input.headers);
-  const facts: RequestFacts = {
-    method: input.method.toUpperCase(),
-    host: normalizeHost(headers.get("host") ?? url.host),
-    path: url.pathname,
-    query: url.searchParams,
-    headers,
-  };
   const start = input.service === EGRESS ? EGRESS : input.service ? edgeName(input.service) : GATEWAY;
-  if (start === EGRESS) facts.host = normalizeHost(url.host); // the egress edge believes the URL, never a Host header
-  return [hop(start, input.service ? (input.caller ?? "unknown") : "external", 1)];
+  const caller = input.service ? (input.caller ?? "unknown") : "external";
+  const fromGateway =
+    caller === GATEWAY && input.claims ? { principal: principalOf(input.claims), claims: input.claims } : undefined;
+  return [hop(start, caller, 1, url, new Headers(input.headers), fromGateway)];
 
-  /** `callerMs`: the deadline the previous hop passes on (x-isomesh-deadline-ms). */
-  function hop(edge: string, caller: string, share: number, callerMs?: number): SyntheticHop {
+  function hop(
+    edge: string,
+    caller: string,
+    share: number,
+    url: URL,
+    headers: Headers,
+    fromGateway?: Identity,
+    callerMs?: number,
+  ): SyntheticHop {
     const snapshot = snapshotOf(edge);
-    const node: SyntheticHop = { edge, caller, share: round(share), decisions: [], children: [] };
+    const node: SyntheticHop = { edge, caller, share: Math.round(share * 10000) / 10000, decisions: [], children: [] };
     if (!snapshot) {
       node.decisions.push({ stage: "snapshot", decision: `no snapshot compiled for edge ${edge}` });
       return node;
     }
-    const normalized = normalizePath(facts.path, snapshot.meshConfig.path);
-    if (!normalized.ok) {
-      node.decisions.push({ stage: "normalize", decision: normalized.reason, error: "invalid_path", status: 400 });
-      return node;
-    }
-    if (normalized.path !== facts.path) {
-      node.decisions.push({ stage: "normalize", decision: `path ${facts.path} is ${normalized.path}` });
-      facts.path = normalized.path;
-    }
-    let deadlineMs: number | undefined;
-    const timeout = (route: Parameters<typeof requestTimeoutOf>[0]) => {
-      const t = requestTimeoutOf(route, snapshot, callerMs);
-      deadlineMs = t?.ms;
-      if (t)
-        node.decisions.push({
-          stage: "timeout",
-          decision: `request timeout ${t.ms} ms (${t.source})`,
-          requestMs: t.ms,
-          source: t.source,
-        });
+    const h: HopState = {
+      snapshot,
+      table: new RouteTable(snapshot.vhosts, snapshot),
+      input,
+      caller,
+      url,
+      headers,
+      facts: factsOf(input.method, url, headers, snapshot.role === "egress"),
+      fromGateway,
+      callerMs,
+      decisions: node.decisions,
     };
-    const run = (explainers: StageExplainer[]) => {
-      for (const explain of explainers) {
-        node.decisions.push(...explain(snapshot, facts, input, caller));
-        if (node.decisions.some((d) => d.final === true)) return true;
-      }
-      return false;
-    };
-    const table = new RouteTable(snapshot.vhosts);
-    if (snapshot.role === "egress") {
-      // The egress edge checks its allow-list first: the host's ExternalService, then its ports.
-      const winner = table.match(facts);
-      const verdict = egressVerdict(
-        winner && snapshot.externals?.find((e) => e.name === winner.route),
-        url,
-        facts.host,
-      );
-      if (!verdict.ok) {
-        node.decisions.push({
-          stage: verdict.external ? "egress" : "route",
-          decision: verdict.reason,
-          error: "egress_denied",
-          status: 403,
-        });
-        return node;
-      }
-      const { external } = verdict;
-      node.decisions.push({
-        stage: "egress",
-        decision: `${url.host} allowed by ExternalService/${external.name}`,
-        externalService: external.name,
-      });
-      if (run(extra.beforeRoute) || run(extra.afterRoute)) return node;
-      node.decisions.push({ stage: "split", decision: `always ${external.name} (${url.origin})` });
-      return node;
-    }
-    if (run(extra.beforeRoute)) return node;
-    const [winner, ...others] = table.candidates(facts);
-    let backends: CompiledBackend[];
-    if (winner) {
-      node.decisions.push({
-        stage: "route",
-        decision: `matched ${routeLabel(winner)}`,
-        route: winner.route,
-        rule: winner.rule,
-        match: winner.match,
-        beat: others.map((o) => whyBeat(winner, o)),
-      });
-      backends = winner.backends;
-      if (winner.filters.some((f) => f.type === "RequestRedirect")) {
-        node.decisions.push({
-          stage: "filters",
-          decision: "answered with a redirect",
-          filters: winner.filters.map((f) => f.type),
-        });
-        return node;
-      }
-      if (winner.filters.length)
-        node.decisions.push({ stage: "filters", decision: `applies ${winner.filters.map((f) => f.type).join(", ")}` });
-      timeout(winner);
-    } else if (snapshot.role === "service" && table.size === 0) {
-      node.decisions.push({
-        stage: "route",
-        decision: "no HTTPRoute attached: default backends",
-        source: snapshot.defaultSource ?? "equal split across versions",
-      });
-      backends = snapshot.defaultBackends;
-      timeout(undefined);
-    } else {
-      node.decisions.push({ stage: "route", decision: "no route matched", error: "no_route", status: 404 });
-      return node;
-    }
-    if (run(extra.afterRoute)) return node;
-    if (snapshot.role === "service" && backends.some((b) => !b.version))
-      backends = expand(backends, snapshot.defaultBackends);
-    const total = backends.reduce((a, b) => a + b.weight, 0);
-    if (total === 0) {
-      node.decisions.push({ stage: "split", decision: "every backend has weight 0", error: "no_backend", status: 500 });
-      return node;
-    }
-    const shares = Object.fromEntries(backends.map((b) => [label(b), round(b.weight / total)]));
-    const weightsFrom = winner ? winner.weightsFrom : snapshot.defaultSource;
-    const split =
-      backends.length === 1
-        ? `always ${label(backends[0])}`
-        : `weighted: ${Object.entries(shares)
-            .map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`)
-            .join(", ")}`;
-    node.decisions.push({
-      stage: "split",
-      decision: weightsFrom ? `${split}, set by ${weightsFrom}` : split,
-      shares,
-      ...(weightsFrom ? { weightsFrom } : {}),
-    });
-    if (snapshot.policy?.stickySession)
-      node.decisions.push({
-        stage: "split",
-        decision: `sticky on ${JSON.stringify(snapshot.policy.stickySession.hashOn)}: one client keeps one backend`,
-      });
-    if (snapshot.role === "gateway")
-      for (const b of backends)
-        if (b.weight > 0) node.children.push(hop(edgeName(b.service), GATEWAY, (share * b.weight) / total, deadlineMs));
+    for (const stage of PIPELINES[snapshot.role]) if (EXPLAINERS[stage](h) === "stop") return node;
+    if (snapshot.role !== "gateway" || !h.routing) return node;
+    const total = h.routing.backends.reduce((a, b) => a + b.weight, 0);
+    for (const b of h.routing.backends)
+      if (b.weight > 0)
+        node.children.push(
+          hop(
+            edgeName(b.service),
+            GATEWAY,
+            (share * b.weight) / total,
+            new URL(h.url),
+            new Headers(h.headers),
+            h.identity,
+            h.deadlineMs,
+          ),
+        );
     return node;
   }
-}
-
-const label = (b: CompiledBackend) => (b.version ? `${b.service}/${b.version}` : b.service);
-const round = (n: number) => Math.round(n * 10000) / 10000;
-
-function expand(declared: CompiledBackend[], defaults: CompiledBackend[]): CompiledBackend[] {
-  const totalDefault = defaults.reduce((a, b) => a + b.weight, 0) || 1;
-  return declared.flatMap((b) =>
-    b.version
-      ? [{ ...b, weight: b.weight * totalDefault }]
-      : defaults.map((d) => ({ ...d, weight: b.weight * d.weight })),
-  );
 }

@@ -43,5 +43,3 @@ export function resolveKind(text: string): Kind | undefined {
       (k.toLowerCase().endsWith("y") && `${k.toLowerCase().slice(0, -1)}ies` === t),
   );
 }
-
-export const resourceId = (r: { kind: string; metadata: { name: string } }) => `${r.kind}/${r.metadata.name}`;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { envelope, TargetRef } from "./metadata.ts";
+import { JwtRuleFields } from "./jwt-rule.ts";
 
 const MAX_JWKS_BYTES = 64 * 1024;
 
@@ -30,27 +31,7 @@ export const InlineJwks = z
   });
 
 export const JwtRule = z
-  .strictObject({
-    issuer: z.string().min(1).max(512),
-    audiences: z.array(z.string().min(1)).default([]),
-    jwks: InlineJwks.optional(),
-    jwksUri: z.string().url().startsWith("https://", "jwksUri must be https").optional(),
-    fromHeaders: z.array(z.strictObject({ name: z.string().min(1), prefix: z.string().default("") })).default([]),
-    fromParams: z.array(z.string().min(1)).default([]),
-    forwardOriginalToken: z.boolean().default(false),
-    outputClaimToHeaders: z
-      .array(
-        z.strictObject({
-          header: z.string().regex(/^[A-Za-z0-9-]+$/, "invalid header name"),
-          claim: z.string().min(1),
-        }),
-      )
-      .default([]),
-    /** Allowed clock difference for exp / nbf / iat, seconds (isomesh extension; Istio uses 60 s). */
-    clockSkewSeconds: z.number().int().min(0).max(600).default(60),
-    /** Refuse tokens without `exp` (Envoy's require_expiration); off by default, as in Istio. */
-    requireExpiration: z.boolean().default(false),
-  })
+  .strictObject({ ...JwtRuleFields.shape, jwks: InlineJwks.optional() })
   .refine((r) => (r.jwks === undefined) !== (r.jwksUri === undefined), {
     message: "a jwtRule needs exactly one of jwks or jwksUri",
   });

@@ -4,8 +4,9 @@ import { envelope, TargetRef } from "./metadata.ts";
 import { HeaderMatch } from "./route-match.ts";
 import { KeySource } from "./key-source.ts";
 import { RpcMethodValues } from "./rpc-methods.ts";
+import { RetryBudget } from "./retry-budget.ts";
 
-export { KeySource };
+export { KeySource, RetryBudget };
 
 const Percent = z.number().min(0).max(100);
 
@@ -42,9 +43,7 @@ export const FaultInjection = z
 
 export const TrafficPolicySpec = z.strictObject({
   targetRefs: z.array(TargetRef).min(1),
-  retryBudget: z
-    .strictObject({ percent: Percent.default(20), minRetriesPerSecond: z.number().int().min(0).default(10) })
-    .optional(),
+  retryBudget: z.optional(RetryBudget),
   outlierDetection: z
     .strictObject({
       consecutiveErrors: z.number().int().min(1).default(5),

@@ -1,5 +1,5 @@
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
-import type { CompiledBackend } from "../snapshot/schema.ts";
+import type { CompiledBackend } from "../routing/split.ts";
 import { canaryWeight } from "./decide.ts";
 
 /** Who decides a split, in explanations: `Rollout/reviews-v3 (v3 at 10%)`. Status words stay out: only weights reach edges. */

@@ -1,4 +1,4 @@
-import type { CompiledRoute } from "../snapshot/schema.ts";
+import type { CompiledRoute } from "./routes.ts";
 
 const describePath = (r: CompiledRoute) =>
   r.path.type === "Exact"

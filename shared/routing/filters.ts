@@ -1,6 +1,8 @@
+import type { Decision } from "../explain/record.ts";
 import type { RouteFilter } from "../resources/http-route.ts";
+import type { CompiledRoute } from "./routes.ts";
 
-type HeaderModifier = Extract<RouteFilter, { type: "RequestHeaderModifier" }>["requestHeaderModifier"];
+export type HeaderModifier = Extract<RouteFilter, { type: "RequestHeaderModifier" }>["requestHeaderModifier"];
 type Redirect = Extract<RouteFilter, { type: "RequestRedirect" }>["requestRedirect"];
 type Rewrite = Extract<RouteFilter, { type: "URLRewrite" }>["urlRewrite"];
 type PathModifier = NonNullable<Redirect["path"]>;
@@ -52,12 +54,82 @@ export function rewrite(
   return { host: w.hostname ?? req.host, path: modifyPath(req.path, w.path, matchedPrefix) };
 }
 
-/** Whether a mirror fires for this request: `percent`, or `fraction` numerator/denominator (default always). */
-export function mirrorFires(
-  m: Extract<RouteFilter, { type: "RequestMirror" }>["requestMirror"],
-  draw: number,
-): boolean {
-  if (m.fraction) return draw < m.fraction.numerator / m.fraction.denominator;
-  if (m.percent !== undefined) return draw < m.percent / 100;
-  return true;
+type Mirror = Extract<RouteFilter, { type: "RequestMirror" }>["requestMirror"];
+
+/** The share of requests a mirror copies, 0 to 1: `percent`, or `fraction` numerator/denominator (default all). */
+const mirrorShare = (m: Mirror) =>
+  m.fraction ? m.fraction.numerator / m.fraction.denominator : m.percent !== undefined ? m.percent / 100 : 1;
+
+/** Whether a mirror fires for a request that drew `draw` in [0, 1). */
+export const mirrorFires = (m: Mirror, draw: number) => draw < mirrorShare(m);
+
+/** The share a mirror copies, in percent (explain). */
+export const mirrorPercent = (m: Mirror) => Math.round(mirrorShare(m) * 1000) / 10;
+
+/** The request a route's filters work on: the backend's URL and headers, and the Host the client sent (a redirect keeps its port). */
+export type FilteredRequest = { url: URL; headers: Headers; clientHost: string | null; host: string };
+
+/** What the filters leave to the edge: a redirect to answer instead of calling a backend, and response header modifiers. */
+export type FilterOutcome = { redirect?: { status: number; location: string }; responseHeaders: HeaderModifier[] };
+
+/**
+ * Applies a rule's Gateway API filters in order to the request the backend will get (header
+ * modifiers, URL rewrite) or decides a redirect; mirrors are the mirror stage's. The edge and
+ * synthetic explain run the same filters, so explain follows a rewrite to the next hop.
+ */
+export function applyFilters(
+  route: Pick<CompiledRoute, "filters" | "path">,
+  req: FilteredRequest,
+  record?: (d: Decision) => void,
+): FilterOutcome {
+  const prefix = route.path.type === "PathPrefix" ? route.path.value : undefined;
+  const responseHeaders: HeaderModifier[] = [];
+  for (const f of route.filters) {
+    switch (f.type) {
+      case "RequestHeaderModifier":
+        modifyHeaders(req.headers, f.requestHeaderModifier);
+        record?.({ stage: "filters", decision: "modified request headers", ...f.requestHeaderModifier });
+        break;
+      case "ResponseHeaderModifier":
+        responseHeaders.push(f.responseHeaderModifier);
+        break;
+      case "URLRewrite": {
+        const next = rewrite(f.urlRewrite, { host: req.url.hostname, path: req.url.pathname }, prefix);
+        record?.({
+          stage: "filters",
+          decision: `rewrote ${req.url.hostname}${req.url.pathname} to ${next.host}${next.path}`,
+        });
+        if (next.host !== req.url.hostname) {
+          req.url.hostname = next.host;
+          req.url.port = ""; // the rewritten Host carries no port
+        }
+        req.url.pathname = next.path;
+        req.headers.set("host", req.url.host);
+        break;
+      }
+      case "RequestRedirect": {
+        const hostHeader = req.clientHost ?? req.url.host;
+        const port = hostHeader.includes(":") && !hostHeader.startsWith("[") ? hostHeader.split(":")[1] : undefined;
+        const location = redirectLocation(
+          f.requestRedirect,
+          {
+            scheme: req.url.protocol.replace(":", ""),
+            host: req.host,
+            port,
+            path: req.url.pathname,
+            search: req.url.search,
+          },
+          prefix,
+        );
+        record?.({ stage: "filters", decision: `redirect ${f.requestRedirect.statusCode} to ${location}` });
+        return { redirect: { status: f.requestRedirect.statusCode, location }, responseHeaders };
+      }
+      case "RequestMirror":
+        break;
+    }
+  }
+  return { responseHeaders };
 }
+
+/** The flags a RequestMirror sets: on the request it copies, and on the copy where it arrives. */
+export const MIRROR_FLAGS = { mirrored: "a RequestMirror sent a copy of it", mirror: "it is such a copy" } as const;

@@ -1,8 +1,23 @@
-import type { CompiledRoute, VirtualHost } from "../snapshot/schema.ts";
+import type { Decision } from "../explain/record.ts";
+import type { Snapshot } from "../snapshot/schema.ts";
+import { routeLabel, whyBeat } from "./explain-precedence.ts";
 import type { RequestFacts } from "./request-facts.ts";
+import type { CompiledRoute, VirtualHost } from "./routes.ts";
+import { type CompiledBackend, withDefaultSplit } from "./split.ts";
+
+/**
+ * Where routing sends a request: the winning route entry, or (a service edge without routes) the
+ * service's default split. `backends` are the candidates of the split, a version-less backendRef
+ * already replaced by the default split, so nothing is expanded per request.
+ */
+export type Routing = {
+  readonly entry?: PreparedRoute;
+  readonly backends: readonly CompiledBackend[];
+  readonly weightsFrom?: string;
+};
 
 /** A route entry with its tests prepared (regexes compiled once, when the snapshot is loaded). */
-export type PreparedRoute = CompiledRoute & { matches: (r: RequestFacts) => boolean };
+export type PreparedRoute = CompiledRoute & { matches: (r: RequestFacts) => boolean; readonly routing: Routing };
 
 type PreparedHost = { hostnames: string[]; routes: PreparedRoute[] };
 
@@ -14,10 +29,21 @@ export class RouteTable {
   private readonly exact = new Map<string, PreparedHost>();
   private readonly wildcards: { suffix: string; host: PreparedHost }[] = [];
   private readonly catchAll?: PreparedHost;
+  /** Route entries (counting each once, whatever the number of its hostnames). */
+  readonly size: number;
+  /** A service edge's traffic when no route is attached: its default split. */
+  readonly defaults: Routing;
 
-  constructor(vhosts: VirtualHost[]) {
+  constructor(vhosts: VirtualHost[], snapshot?: Pick<Snapshot, "role" | "defaultBackends" | "defaultSource">) {
+    const defaults = snapshot?.role === "service" ? snapshot.defaultBackends : undefined;
+    const prepared = new Map<CompiledRoute, PreparedRoute>(); // a route of several hostnames is prepared once
+    const prepare = (r: CompiledRoute) => {
+      let p = prepared.get(r);
+      if (!p) prepared.set(r, (p = prepareRoute(r, defaults)));
+      return p;
+    };
     for (const vh of vhosts) {
-      const host: PreparedHost = { hostnames: vh.hostnames, routes: vh.routes.map(prepareRoute) };
+      const host: PreparedHost = { hostnames: vh.hostnames, routes: vh.routes.map(prepare) };
       if (vh.hostnames.length === 0) this.catchAll = host;
       for (const h of vh.hostnames) {
         if (h.startsWith("*.")) this.wildcards.push({ suffix: h.slice(1), host });
@@ -25,6 +51,12 @@ export class RouteTable {
       }
     }
     this.wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
+    this.size = new Set(
+      [...this.exact.values(), ...this.wildcards.map((w) => w.host), ...(this.catchAll ? [this.catchAll] : [])].flatMap(
+        (h) => h.routes,
+      ),
+    ).size;
+    this.defaults = { backends: snapshot?.defaultBackends ?? [], weightsFrom: snapshot?.defaultSource };
   }
 
   /** The virtual host serving a request's host, or undefined when none does. */
@@ -44,14 +76,44 @@ export class RouteTable {
   candidates(r: RequestFacts): PreparedRoute[] {
     return (this.hostFor(r.host)?.routes ?? []).filter((route) => route.matches(r));
   }
+}
 
-  get size(): number {
-    const hosts = new Set<PreparedHost>([...this.exact.values(), ...this.wildcards.map((w) => w.host)]);
-    if (this.catchAll) hosts.add(this.catchAll);
-    let n = 0;
-    for (const h of hosts) n += h.routes.length;
-    return n;
-  }
+export type RouteDecision = { ok: true; routing: Routing } | { ok: false; reason: string };
+
+/**
+ * The route stage's decision (Gateway API precedence, precomputed at compile time): the winning
+ * entry; on a service edge without any route, its default backends; else no route, and why.
+ */
+export function decideRoute(table: RouteTable, facts: RequestFacts, role: Snapshot["role"]): RouteDecision {
+  const matched = table.match(facts);
+  if (matched) return { ok: true, routing: matched.routing };
+  if (role === "service" && table.size === 0) return { ok: true, routing: table.defaults };
+  return {
+    ok: false,
+    reason: table.hostFor(facts.host)
+      ? "no rule of the routes for this host matched"
+      : `no route accepts host ${facts.host}`,
+  };
+}
+
+/** The decision record of routing: which entry won and what it beat, or that the default backends apply. */
+export function describeRoute(table: RouteTable, facts: RequestFacts, routing: Routing): Decision {
+  const winner = routing.entry;
+  if (!winner)
+    return {
+      stage: "route",
+      decision: "no HTTPRoute attached: default backends",
+      source: routing.weightsFrom ?? "equal split across versions",
+    };
+  const others = table.candidates(facts).filter((c) => c !== winner);
+  return {
+    stage: "route",
+    decision: `matched ${routeLabel(winner)}`,
+    route: winner.route,
+    rule: winner.rule,
+    match: winner.match,
+    beat: others.slice(0, 5).map((o) => whyBeat(winner, o)),
+  };
 }
 
 const fullMatch = (source: string) => new RegExp(`^(?:${source})$`);
@@ -63,7 +125,8 @@ export function pathPrefixMatches(prefix: string, path: string): boolean {
   return path === p || (path.startsWith(p) && path[p.length] === "/");
 }
 
-export function prepareRoute(route: CompiledRoute): PreparedRoute {
+/** `defaults`: a service edge's default split, which a version-less backendRef stands for. */
+export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledBackend[]): PreparedRoute {
   const tests: ((r: RequestFacts) => boolean)[] = [];
   const { path } = route;
   if (path.type === "Exact") tests.push((r) => r.path === path.value);
@@ -100,5 +163,11 @@ export function prepareRoute(route: CompiledRoute): PreparedRoute {
     for (const t of tests) if (!t(r)) return false;
     return true;
   };
-  return { ...route, matches };
+  const routing: { entry?: PreparedRoute; backends: readonly CompiledBackend[]; weightsFrom?: string } = {
+    backends: defaults ? withDefaultSplit(route.backends, defaults) : route.backends,
+    weightsFrom: route.weightsFrom,
+  };
+  const prepared: PreparedRoute = { ...route, matches, routing };
+  routing.entry = prepared;
+  return prepared;
 }

@@ -9,6 +9,10 @@ export type PathNormalization = {
   escapedSlashes: "keep" | "unescape" | "reject";
 };
 
+export const NORMALIZE_FLAGS = {
+  invalid_path: "its path was refused (400): an encoded NUL, or an escaped slash the mesh rejects",
+} as const;
+
 export const BASE_NORMALIZATION: PathNormalization = { mergeSlashes: false, escapedSlashes: "keep" };
 
 export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
@@ -77,6 +81,12 @@ export function normalizePath(path: string, o: PathNormalization = BASE_NORMALIZ
   if (o.mergeSlashes) out = out.replace(/\/{2,}/g, "/");
   return { ok: true, path: out };
 }
+
+/** The decision record of a path the mesh rewrote, the same at the edge and in a synthetic explanation. */
+export const describeNormalized = (from: string, to: string) => ({
+  stage: "normalize",
+  decision: `path ${from} is ${to}`,
+});
 
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 

@@ -1,5 +1,45 @@
-import type { AuthorizationRule } from "../resources/authorization-policy.ts";
-import type { CompiledAuthz } from "../snapshot/schema.ts";
+import * as z from "zod/mini";
+import type { AuthorizationPolicy } from "../resources/authorization-policy.ts";
+import { AuthorizationRule } from "../resources/authorization-rule.ts";
+import { normalizeHost } from "../routing/host.ts";
+
+/** The AuthorizationPolicies attached to an edge, oldest first: the resources' own rules (hosts normalized). */
+export const CompiledAuthz = z.object({
+  policies: z.array(
+    z.object({ name: z.string(), action: z.enum(["ALLOW", "DENY", "AUDIT"]), rules: z.array(AuthorizationRule) }),
+  ),
+});
+export type CompiledAuthz = z.infer<typeof CompiledAuthz>;
+
+export const AUTHZ_FLAGS = {
+  denied: "an AuthorizationPolicy denied it (403)",
+  audited: "an AUDIT policy matched",
+} as const;
+
+export function compileAuthz(list: AuthorizationPolicy[]): CompiledAuthz | undefined {
+  if (list.length === 0) return undefined;
+  return {
+    policies: list.map((p) => ({
+      name: p.metadata.name,
+      action: p.spec.action,
+      rules: p.spec.rules.map(withNormalizedHosts),
+    })),
+  };
+}
+
+/** Policy hosts compare with the request's normalized host, so they are normalized alike (case, port, trailing dot). */
+function withNormalizedHosts(rule: AuthorizationRule): AuthorizationRule {
+  if (!rule.to?.some(({ operation: o }) => o.hosts || o.notHosts)) return rule;
+  const norm = (hosts: string[] | undefined) => hosts?.map(normalizeHost);
+  return {
+    ...rule,
+    to: rule.to.map(({ operation: o }) => ({ operation: { ...o, hosts: norm(o.hosts), notHosts: norm(o.notHosts) } })),
+  };
+}
+
+import type { Decision } from "../explain/record.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
+import type { Identity } from "./identity-headers.ts";
 
 /** What authorization looks at: who calls (service), for whom (JWT), and what they ask. */
 export type AuthzRequest = {
@@ -23,6 +63,29 @@ export type AuthzDecision =
       reason: string;
       audited?: { policy: string; rule: number }[];
     };
+
+const NO_POLICY = "allowed: no AuthorizationPolicy targets this workload";
+
+/** The facts authorization reads: the calling service, the end user, and what the request asks. */
+export const requestOf = (caller: string, identity: Identity | undefined, facts: RequestFacts): AuthzRequest => ({
+  caller,
+  requestPrincipal: identity?.principal,
+  claims: identity?.claims,
+  method: facts.method,
+  path: facts.path,
+  host: facts.host,
+  headers: facts.headers,
+});
+
+/** The decision record of authorization, the same at the edge and in a synthetic explanation. */
+export const describeAuthz = (d: AuthzDecision, r: AuthzRequest): Decision => ({
+  stage: "authz",
+  decision: d.reason,
+  policy: d.policy,
+  rule: d.rule,
+  caller: r.caller,
+  principal: r.requestPrincipal,
+});
 
 /** Istio value matching: exact, `*`, a `prefix*` or a `*suffix`. */
 export function valueMatches(pattern: string, value: string): boolean {
@@ -107,8 +170,7 @@ const firstMatch = (rules: AuthorizationRule[], r: AuthzRequest) => rules.findIn
  * without rules matches nothing, a rule `{}` matches everything); otherwise it is allowed.
  */
 export function authorize(authz: CompiledAuthz | undefined, r: AuthzRequest): AuthzDecision {
-  if (!authz || authz.policies.length === 0)
-    return { allowed: true, reason: "no AuthorizationPolicy targets this workload" };
+  if (!authz || authz.policies.length === 0) return { allowed: true, reason: NO_POLICY };
   const audited = authz.policies
     .filter((p) => p.action === "AUDIT")
     .flatMap((p) => {

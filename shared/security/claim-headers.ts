@@ -1,6 +1,4 @@
-import type { CompiledAuthn } from "../snapshot/schema.ts";
-
-type Rule = CompiledAuthn["rules"][number];
+import type { CompiledJwtRule as Rule } from "./authn.ts";
 
 /** Every header some rule's outputClaimToHeaders writes (lower-case): the mesh's word, never the caller's. */
 export const outputHeadersOf = (rules: Rule[]): string[] => [
@@ -26,6 +24,18 @@ export function derivedHeaders(
         if (v !== undefined) values.set(o.header.toLowerCase(), v);
       }
   return [...values];
+}
+
+/** Sets each output header on `headers` as derivedHeaders decides it, or removes it. */
+export function applyDerivedHeaders(
+  headers: Headers,
+  all: string[],
+  rules: Rule[],
+  claims: Record<string, unknown> | undefined,
+): void {
+  for (const [name, value] of derivedHeaders(all, rules, claims))
+    if (value === undefined) headers.delete(name);
+    else headers.set(name, value);
 }
 
 /**

@@ -1,13 +1,12 @@
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWK, jwtVerify } from "jose";
-import type { CompiledAuthn } from "../snapshot/schema.ts";
+import type { CompiledJwtRule } from "./authn.ts";
 import { type Fetcher, localKeySet, RemoteJwks } from "./jwks.ts";
 
-export type JwtRuleConfig = CompiledAuthn["rules"][number];
 export type Verified = {
   ok: true;
   principal: string;
   claims: Record<string, unknown>;
-  rule: JwtRuleConfig;
+  rule: CompiledJwtRule;
   cached: boolean;
 };
 export type Rejected = { ok: false; reason: string; policy?: string };
@@ -80,7 +79,7 @@ export class JwtVerifier {
   private readonly remotes = new Map<string, RemoteJwks>();
 
   constructor(
-    private readonly rules: JwtRuleConfig[],
+    private readonly rules: CompiledJwtRule[],
     private readonly deps: {
       fetcher: Fetcher;
       cache: TokenCache;

@@ -1,4 +1,5 @@
-import type { CompiledRoute, Snapshot } from "./schema.ts";
+import type { CompiledRoute } from "../routing/routes.ts";
+import type { Snapshot } from "./schema.ts";
 
 /** One rule of a service's configured split: what it matches, and each version's share in percent. */
 export type ConfiguredRule = { source: string; match: string; weights: { version: string; percent: number }[] };

@@ -11,33 +11,8 @@
  */
 export const CANCELLED_STATUS = 0;
 
-/** The flags the edge's own recording adds (the stages add theirs: retried, timed_out, …). */
-export const FLAG = {
-  /** The caller gave up before this edge answered (Envoy's DC). */
-  callerCancelled: "caller_cancelled",
-  /** This request is the copy a RequestMirror filter sent (its original carries `mirrored`). */
-  mirror: "mirror",
-} as const;
-
-/** Every flag a request can carry, for help texts and docs (Envoy's response flag where one exists). */
-export const REQUEST_FLAGS = [
-  "retried",
-  "retry_budget_exhausted",
-  "timed_out",
-  "circuit_open",
-  "overloaded",
-  "rate_limited",
-  "denied",
-  "audited",
-  "authn_failed",
-  "fault_abort",
-  "fault_delay",
-  "mirrored",
-  FLAG.mirror,
-  FLAG.callerCancelled,
-  "global_fetch",
-  "global_fetch_undeclared",
-] as const;
+/** The flag the edge's own recording adds (the stages declare theirs beside their decisions: shared/telemetry/flags.ts). */
+export const OUTCOME_FLAGS = { caller_cancelled: "the caller gave up before this edge answered (code 0)" } as const;
 
 /**
  * Whether a request counts as a success in golden signals: an answer that is not a 5xx. A cancelled

@@ -1,6 +1,6 @@
 import type { MetricSeries } from "../control-api.ts";
 import { LATENCY_BUCKETS_MS } from "../histogram.ts";
-import { REQUEST_FLAGS } from "./outcome.ts";
+import { FLAG_NAMES } from "./flags.ts";
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const labels = (l: Record<string, string>) =>
@@ -56,7 +56,7 @@ export function prometheusText(
   for (const s of series) out.push(`isomesh_retries_total${labels(base(s))} ${s.retries}`);
 
   out.push(
-    `# HELP isomesh_request_flags_total Requests by what happened to them (${REQUEST_FLAGS.join(", ")}).`,
+    `# HELP isomesh_request_flags_total Requests by what happened to them (${FLAG_NAMES.join(", ")}).`,
     "# TYPE isomesh_request_flags_total counter",
   );
   for (const s of series)

@@ -1,50 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { validateDocuments } from "../../shared/resources/parse.ts";
-import { compileSnapshot } from "../../shared/snapshot/compile.ts";
-import type { Topology } from "../../shared/manifest/topology.ts";
-import { createExchange } from "../../workers/edge/inbound.ts";
-import { compose } from "../../workers/edge/pipeline.ts";
-import { authenticate } from "../../workers/edge/stages/authenticate.ts";
-import { authorize } from "../../workers/edge/stages/authorize.ts";
-import { errors } from "../../workers/edge/stages/errors.ts";
-import { normalize } from "../../workers/edge/stages/normalize.ts";
+import { compileFor, testEdge } from "../helpers/edge.ts";
 
 // The identity stages of a service edge, in process: what the gateway's identity headers become
 // (a claim-based DENY must hold, and unreadable identity must never pass as anonymous).
 
-const topology: Topology = { mesh: "m", services: [{ name: "api", versions: ["v1"], calls: [] }] };
-const { parsed } = validateDocuments([
-  {
-    apiVersion: "isomesh.dev/v1",
-    kind: "AuthorizationPolicy",
-    metadata: { name: "blocked" },
-    spec: {
-      targetRefs: [{ kind: "Service", name: "api" }],
-      action: "DENY",
-      rules: [{ when: [{ key: "request.auth.claims[role]", values: ["blocked"] }] }],
-    },
-  },
-]);
-const snapshot = compileSnapshot(
-  topology,
+const snapshot = compileFor(
+  "name: m\nservices: [{ name: api, versions: [{ name: v1, echo: true }] }]\n",
   "api-edge",
-  parsed.map((p) => ({ resource: p.resource, createdAt: 0 })),
-  1,
+  `apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: blocked }
+spec:
+  targetRefs: [{ kind: Service, name: api }]
+  action: DENY
+  rules: [{ when: [{ key: "request.auth.claims[role]", values: [blocked] }] }]
+`,
 );
-const pipeline = compose([
-  errors(),
-  normalize(snapshot),
-  authenticate(snapshot, { remotes: new Map(), fetcher: () => Promise.reject(new Error("no network")) }),
-  authorize(snapshot),
-  async () => new Response("ok"),
-]);
+const edge = testEdge(snapshot);
 
 const b64 = (o: unknown) => Buffer.from(typeof o === "string" ? o : JSON.stringify(o)).toString("base64url");
 const ISS = "https://login.example";
 const send = async (caller: string, headers: Record<string, string>) => {
-  const res = await pipeline(
-    createExchange(new Request("http://api/x", { headers }), {} as ExecutionContext, { caller }, snapshot),
-  );
+  const res = await edge.request("/x", { headers, caller });
   return { status: res.status, code: res.headers.get("x-isomesh-error") };
 };
 

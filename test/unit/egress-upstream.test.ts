@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Snapshot } from "../../shared/snapshot/schema.ts";
+import { SNAPSHOT_SCHEMA, type Snapshot } from "../../shared/snapshot/schema.ts";
 import { DEFAULT_MESH_CONFIG } from "../../shared/manifest/mesh-config.ts";
 import { createExchange } from "../../workers/edge/inbound.ts";
 import type { EdgeEnv } from "../../workers/edge/env.ts";
@@ -9,7 +9,7 @@ import { upstreamFor } from "../../workers/edge/upstream.ts";
 // through, and what leaves the mesh with it.
 
 const snapshot: Snapshot = {
-  schema: 1,
+  schema: SNAPSHOT_SCHEMA,
   mesh: "m",
   edge: "egress",
   role: "egress",

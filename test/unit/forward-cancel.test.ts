@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NO_RECORD } from "../../shared/explain/record.ts";
-import type { Exchange } from "../../workers/edge/exchange.ts";
+import { RetryBudget } from "../../shared/resilience/retry-budget.ts";
+import type { Picked } from "../../workers/edge/exchange.ts";
 import { forward } from "../../workers/edge/stages/forward.ts";
 import type { Upstream } from "../../workers/edge/upstream.ts";
 
@@ -11,7 +12,7 @@ import type { Upstream } from "../../workers/edge/upstream.ts";
 describe("forward when the caller gives up", () => {
   it.each([
     ["without a timeout", {}],
-    ["with a per-try timeout and retries", { backendRequestMs: 5000 }],
+    ["with a per-try timeout and retries", { backendRequest: 5000 }],
   ])("aborts the backend call, sends no retry and reports no try to outlier detection (%s)", async (_n, timeouts) => {
     const caller = new AbortController();
     const tries: AbortSignal[] = [];
@@ -20,19 +21,24 @@ describe("forward when the caller gives up", () => {
       return new Promise((_, reject) => signal!.addEventListener("abort", () => reject(signal!.reason)));
     };
     const reported: number[] = [];
+    const backend = { service: "svc", version: "v1", weight: 1 };
     const x = {
       inbound: new Request("http://svc/x", { signal: caller.signal }),
-      backend: { service: "svc", version: "v1", weight: 1 },
-      route: { retry: { codes: [502, 503], attempts: 3, backoffMs: 1, unsafeMethods: false }, timeouts },
+      backend,
+      route: {
+        entry: { retry: { codes: [502, 503], attempts: 3, backoff: 1, unsafeMethods: false }, timeouts },
+        backends: [backend],
+      },
+      admission: {
+        backends: [backend],
+        picked: () => {},
+        tried: (_b: unknown, status: number) => void reported.push(status),
+      },
       attempts: 0,
-      flags: new Set<string>(),
+      flags: new Set(),
       record: NO_RECORD,
-    } as unknown as Exchange;
-    const sent = forward(upstream, {
-      onRequest: () => {},
-      allowRetry: () => true,
-      onTry: (_x, status) => void reported.push(status),
-    })(x, () => Promise.reject(new Error("last stage")));
+    } as unknown as Picked;
+    const sent = forward(upstream, () => new RetryBudget({ percent: 100, minRetriesPerSecond: 100 }))(x);
     await new Promise((r) => setTimeout(r, 5));
     caller.abort();
     await expect(sent).rejects.toMatchObject({ code: "upstream_failure" }); // answers nobody: the telemetry stage has recorded code 0

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { claimHeaderValue, derivedHeaders, outputHeadersOf } from "../../shared/security/claim-headers.ts";
 import { claimsHeaderOf, decodeIdentity } from "../../shared/security/identity-headers.ts";
-import type { JwtRuleConfig } from "../../shared/security/jwt.ts";
+import type { CompiledJwtRule } from "../../shared/security/authn.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64url");
 const claims = { iss: "https://login.example", sub: "ann", role: "blocked", groups: ["a", "b"] };
@@ -44,7 +44,7 @@ describe("identity from the gateway: carried whole, read fail-closed", () => {
   });
 });
 
-const rule = (outputs: { header: string; claim: string }[], issuer = "https://login.example"): JwtRuleConfig => ({
+const rule = (outputs: { header: string; claim: string }[], issuer = "https://login.example"): CompiledJwtRule => ({
   policy: "p",
   issuer,
   audiences: [],
@@ -53,6 +53,7 @@ const rule = (outputs: { header: string; claim: string }[], issuer = "https://lo
   forwardOriginalToken: false,
   outputClaimToHeaders: outputs,
   clockSkewSeconds: 60,
+  requireExpiration: false,
 });
 
 describe("claim-derived headers (outputClaimToHeaders)", () => {

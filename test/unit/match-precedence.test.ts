@@ -35,10 +35,9 @@ function table(routes: object[]) {
 
 const req = (path: string, init: { method?: string; headers?: Record<string, string>; host?: string } = {}) =>
   factsOf(
-    new Request(`http://${init.host ?? "example.com"}${path}`, {
-      method: init.method,
-      headers: { host: init.host ?? "example.com", ...init.headers },
-    }),
+    init.method ?? "GET",
+    new URL(`http://${init.host ?? "example.com"}${path}`),
+    new Headers({ host: init.host ?? "example.com", ...init.headers }),
   );
 
 const rule = (match: object, backend = "a") => ({ matches: [match], backendRefs: [{ name: backend }] });

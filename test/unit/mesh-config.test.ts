@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileMeshConfig, DEFAULT_MESH_CONFIG, MeshConfigSpec } from "../../shared/manifest/mesh-config.ts";
+import { parseManifest } from "../../shared/manifest/parse.ts";
 import { requestTimeoutOf } from "../../shared/routing/request-timeout.ts";
 
 describe("meshConfig (manifest)", () => {
@@ -44,11 +45,20 @@ describe("meshConfig (manifest)", () => {
   });
 });
 
-describe("requestTimeoutOf", () => {
-  const snapshot = { meshConfig: DEFAULT_MESH_CONFIG };
-  const route = (requestMs: number | undefined, requestDefault?: boolean) => ({
-    timeouts: { requestMs, requestDefault },
+describe("meshConfig in a manifest", () => {
+  it("refuses contradictory options, naming the field", () => {
+    expect(() =>
+      parseManifest(`name: bad
+meshConfig: { pathNormalization: { normalization: DECODE_AND_MERGE_SLASHES, pathWithEscapedSlashesAction: REJECT_REQUEST } }
+services: [{ name: web, versions: [{ name: v1, echo: true }] }]
+`),
+    ).toThrow(/pathWithEscapedSlashesAction/);
   });
+});
+
+describe("requestTimeoutOf", () => {
+  const mesh = DEFAULT_MESH_CONFIG;
+  const route = (request: number | undefined, requestDefault?: boolean) => ({ timeouts: { request, requestDefault } });
   it.each([
     ["a route's own timeout", route(3000), undefined, { ms: 3000, source: "route" }],
     ["the mesh default on a route without one", route(15_000, true), undefined, { ms: 15_000, source: "mesh default" }],
@@ -63,5 +73,5 @@ describe("requestTimeoutOf", () => {
     ],
     ["the route's timeout when shorter than the caller's", route(3000), 9000, { ms: 3000, source: "route" }],
     ["the caller's deadline on a route with none", route(0), 5000, { ms: 5000, source: "caller's deadline" }],
-  ])("%s", (_name, r, callerMs, expected) => expect(requestTimeoutOf(r, snapshot, callerMs)).toEqual(expected));
+  ])("%s", (_name, r, callerMs, expected) => expect(requestTimeoutOf(r, mesh, callerMs)).toEqual(expected));
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { OutlierDetector } from "../../workers/edge/resilience/outlier.ts";
-import { RetryBudget } from "../../workers/edge/resilience/retry-budget.ts";
-import { TokenBucket } from "../../workers/edge/resilience/token-bucket.ts";
+import { TokenBucket } from "../../shared/ratelimit/token-bucket.ts";
+import { OutlierDetector } from "../../shared/resilience/outlier-detection.ts";
+import { RetryBudget } from "../../shared/resilience/retry-budget.ts";
 
 describe("token bucket", () => {
   it("allows a burst of capacity, then refills at capacity per period", () => {
@@ -15,7 +15,7 @@ describe("token bucket", () => {
 
 describe("retry budget", () => {
   it("allows percent of requests plus a per-second floor over 10 s", () => {
-    const b = new RetryBudget(20, 0);
+    const b = new RetryBudget({ percent: 20, minRetriesPerSecond: 0 });
     let retries = 0;
     for (let i = 0; i < 1000; i++) {
       b.onRequest(i);
@@ -25,7 +25,7 @@ describe("retry budget", () => {
     expect(retries).toBeLessThanOrEqual(201);
   });
   it("grants the floor even with no traffic, and forgets old windows", () => {
-    const b = new RetryBudget(0, 1);
+    const b = new RetryBudget({ percent: 0, minRetriesPerSecond: 1 });
     let n = 0;
     while (b.tryRetry(0)) n++;
     expect(n).toBe(10);
@@ -34,7 +34,7 @@ describe("retry budget", () => {
 });
 
 describe("outlier detection (breaker)", () => {
-  const cfg = { consecutiveErrors: 2, intervalMs: 1000, baseEjectionMs: 1000, maxEjectionPercent: 50 };
+  const cfg = { consecutiveErrors: 2, interval: 1000, baseEjectionTime: 1000, maxEjectionPercent: 50 };
   const all = ["a", "b"];
   it("opens after consecutive errors, half-opens after the ejection time, closes on a good probe", () => {
     const d = new OutlierDetector(cfg);

@@ -6,7 +6,7 @@ import { RolloutSpec, type RolloutStatus } from "../../shared/resources/rollout.
 import { initialStatus } from "../../shared/rollout/decide.ts";
 import { splitByRollout } from "../../shared/rollout/ownership.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
-import type { CompiledBackend } from "../../shared/snapshot/schema.ts";
+import type { CompiledBackend } from "../../shared/routing/split.ts";
 import { docs, topologyOf } from "../helpers/config-store.ts";
 
 // While a Rollout runs it owns the split between its stable and canary versions (DESIGN §2, as

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { JwtVerifier, type JwtRuleConfig, TokenCache, algorithmsFor } from "../../shared/security/jwt.ts";
+import type { CompiledJwtRule } from "../../shared/security/authn.ts";
+import { JwtVerifier, TokenCache, algorithmsFor } from "../../shared/security/jwt.ts";
 import { RemoteJwks } from "../../shared/security/jwks.ts";
 
 const ISS = "https://issuer.example";
@@ -8,7 +9,7 @@ const NOW = Date.UTC(2026, 10, 24, 12);
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 
 let rsa: CryptoKeyPair, rsaJwk: JWK, other: CryptoKeyPair, ec: CryptoKeyPair, ecJwk: JWK, ed: CryptoKeyPair, edJwk: JWK;
-const rule = (over: Partial<JwtRuleConfig> = {}): JwtRuleConfig => ({
+const rule = (over: Partial<CompiledJwtRule> = {}): CompiledJwtRule => ({
   policy: "jwt",
   issuer: ISS,
   audiences: ["bookinfo"],
@@ -18,6 +19,7 @@ const rule = (over: Partial<JwtRuleConfig> = {}): JwtRuleConfig => ({
   forwardOriginalToken: false,
   outputClaimToHeaders: [],
   clockSkewSeconds: 60,
+  requireExpiration: false,
   ...over,
 });
 const verifier = (

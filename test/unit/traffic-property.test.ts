@@ -106,10 +106,9 @@ describe("property: any config fails validation or routes every request without 
           const table = new RouteTable(snapshot.vhosts);
           for (const r of requests) {
             const facts = factsOf(
-              new Request(`http://${r.host}${r.path}`, {
-                method: r.method,
-                headers: { host: r.host, "end-user": r.user },
-              }),
+              r.method ?? "GET",
+              new URL(`http://${r.host}${r.path}`),
+              new Headers({ host: r.host, "end-user": r.user }),
             );
             const hit = table.match(facts);
             if (!hit) continue;

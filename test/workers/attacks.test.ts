@@ -1,5 +1,8 @@
 // Attack requests through a real mesh (issue 15): each test is one way an attacker tried to walk
-// past a policy or grow the mesh without bound, and what the mesh must do instead.
+// past a policy or grow the mesh without bound, and what the mesh must do instead. Those the stages
+// decide alone (derived headers, path and host normalization, token rules) run in process:
+// test/unit/edge/security.test.ts; here are the ones that need workerd (bindings' props, Durable
+// Objects, the admin API's sockets, the dev entry socket).
 import { existsSync, readdirSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join, resolve } from "node:path";
@@ -14,7 +17,6 @@ const forwarder = resolve("test/helpers/forwarder.ts");
 const ISS = "https://login.example";
 let mesh: TestMesh;
 let sign: (claims: Record<string, unknown>, opts?: { exp?: boolean }) => Promise<string>;
-const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await sign(claims)}` });
 
 beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
@@ -28,11 +30,7 @@ beforeAll(async () => {
 services:
   - name: web
     versions: [{ name: v1, echo: true }]
-  - name: vip
-    versions: [{ name: v1, echo: true }]
   - name: api
-    versions: [{ name: v1, echo: true }]
-  - name: metered
     versions: [{ name: v1, echo: true }]
   - name: front
     versions: [{ name: v1, worker: ${forwarder} }]
@@ -52,50 +50,19 @@ spec:
       jwks: '${jwks}'
       outputClaimToHeaders: ${outputs}${extra}
 ---`;
-  const route = (name: string, match: string, backend: string, hostnames = "") => `
+  const route = (name: string, match: string, backend: string) => `
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: ${name} }
 spec:
-  parentRefs: [{ name: gateway }]${hostnames}
+  parentRefs: [{ name: gateway }]
   rules: [{ matches: [${match}], backendRefs: [{ name: ${backend} }] }]
 ---`;
   await mesh.apply(`
 ${route("web", "{ path: { type: PathPrefix, value: / } }", "web")}
-${route("vip-by-header", "{ headers: [{ name: x-user, value: alice }] }", "vip")}
-${route("reports", "{ path: { type: PathPrefix, value: /reports } }", "vip")}
-${route("admin-exact", "{ path: { type: Exact, value: /admin } }", "vip")}
-${route("example", "{ path: { type: PathPrefix, value: /where } }", "vip", "\n  hostnames: [example.com]")}
 ${route("api", "{ path: { type: PathPrefix, value: /api } }", "api")}
-${route("metered", "{ path: { type: PathPrefix, value: /metered } }", "metered")}
 ${route("front", "{ path: { type: PathPrefix, value: /front } }", "front")}
-${ra("gateway-login", "{ kind: Gateway, name: gateway }", "[{ header: x-user, claim: sub }]", "\n      requireExpiration: true")}
 ${ra("api-login", "{ kind: Service, name: api }", "[{ header: x-api-user, claim: sub }]", "\n      fromHeaders: [{ name: x-api-token }]")}
-${ra("metered-login", "{ kind: Service, name: metered }", "[{ header: x-m-user, claim: sub }]")}
-apiVersion: isomesh.dev/v1
-kind: AuthorizationPolicy
-metadata: { name: only-alice }
-spec:
-  targetRefs: [{ kind: Gateway, name: gateway }]
-  action: DENY
-  rules: [{ to: [{ operation: { paths: ["/alice/*"] } }], when: [{ key: "request.headers[x-user]", notValues: [alice] }] }]
----
-apiVersion: isomesh.dev/v1
-kind: AuthorizationPolicy
-metadata: { name: deny-admin }
-spec:
-  targetRefs: [{ kind: Gateway, name: gateway }]
-  action: DENY
-  rules: [{ to: [{ operation: { paths: ["/admin", "/admin/*"] } }] }]
----
-apiVersion: isomesh.dev/v1
-kind: AuthorizationPolicy
-metadata: { name: example-private }
-spec:
-  targetRefs: [{ kind: Gateway, name: gateway }]
-  action: DENY
-  rules: [{ to: [{ operation: { hosts: [example.com], paths: ["/private*"] } }] }]
----
 apiVersion: isomesh.dev/v1
 kind: AuthorizationPolicy
 metadata: { name: api-policy }
@@ -103,23 +70,10 @@ spec:
   targetRefs: [{ kind: Service, name: api }]
   action: DENY
   rules:
-    - when: [{ key: "request.auth.claims[role]", values: [blocked] }]
     - to: [{ operation: { paths: ["/api/alice*"] } }]
       when: [{ key: "request.headers[x-api-user]", notValues: [alice] }]
----
-apiVersion: isomesh.dev/v1
-kind: TrafficPolicy
-metadata: { name: metered }
-spec:
-  targetRefs: [{ kind: Service, name: metered }]
-  rateLimits: [{ requests: 2, per: 1h, key: { header: x-m-user } }]
-  faultInjection: { match: { headers: [{ name: x-m-user, value: dave }] }, abort: { httpStatus: 418 } }
 `);
   // The first apply of a fresh mesh does not wait for edges that have not reported yet.
-  await eventually(
-    () => mesh.get("/admin"),
-    (r) => r.status === 403,
-  );
   await eventually(
     () => mesh.get("/api/alice"),
     (r) => r.status === 403,
@@ -128,123 +82,20 @@ spec:
 afterAll(() => mesh?.stop());
 
 describe("1. headers derived from a verified token are the only ones any stage sees", () => {
-  it("gateway: a client's x-user never reaches authorization, with or without a token", async () => {
-    expect((await mesh.get("/alice/x", { headers: { "x-user": "alice" } })).status).toBe(403);
-    const bob = await mesh.get("/alice/x", { headers: { ...(await bearer({ sub: "bob" })), "x-user": "alice" } });
-    expect(bob.status).toBe(403);
-    expect(bob.json().error).toMatchObject({ code: "rbac_denied", policy: "only-alice" });
-    const alice = await mesh.get("/alice/x", { headers: await bearer({ sub: "alice" }) });
-    expect(alice.status).toBe(200);
-    expect(alice.json().headers["x-user"]).toBe("alice");
-  });
-
-  it("gateway: a client's x-user never picks a route", async () => {
-    const forged = await mesh.get("/", { headers: { "x-user": "alice" } });
-    expect(forged.json().service).toBe("web");
-    expect(forged.json().headers["x-user"]).toBeUndefined();
-    expect((await mesh.get("/", { headers: await bearer({ sub: "alice" }) })).json().service).toBe("vip");
-  });
-
-  it("service edge behind the gateway: its own output header comes from the gateway's verified claims, never the client", async () => {
-    expect((await mesh.get("/api/alice", { headers: { "x-api-user": "alice" } })).status).toBe(403);
-    const alice = await mesh.get("/api/alice", { headers: await bearer({ sub: "alice" }) });
-    expect(alice.status).toBe(200);
-    expect(alice.json().headers["x-api-user"]).toBe("alice");
-  });
-
   it("service edge called east-west: an app's copy of a derived header is removed before authorization", async () => {
     const res = await mesh.get("/front", {
       headers: { "x-forward-to": "API", "x-forward-url": "http://api/api/alice", "x-api-user": "alice" },
     });
     expect(res.status).toBe(403);
-    expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 1 });
-  });
-
-  it("fault matches read the derived header: a forged copy neither triggers nor dodges a fault", async () => {
-    expect((await mesh.get("/metered", { headers: { "x-m-user": "dave" } })).status).toBe(200);
-    const dave = await mesh.get("/metered", { headers: { ...(await bearer({ sub: "dave" })), "x-m-user": "erin" } });
-    expect(dave.status).toBe(418);
-    expect(dave.json().error.code).toBe("fault_abort");
-  });
-
-  it("rate-limit keys read the derived header: rotating a forged copy does not escape the limit", async () => {
-    const headers = await bearer({ sub: "carol" });
-    const statuses = [];
-    for (const forged of ["a", "b", "c"])
-      statuses.push((await mesh.get("/metered", { headers: { ...headers, "x-m-user": forged } })).status);
-    expect(statuses).toEqual([200, 200, 429]);
-  });
-});
-
-describe("2. paths are normalized before policy and routing, and the backend gets the same path", () => {
-  it.each(["/%61dmin", "/%61%64%6d%69%6e", "/ADMIN/../admin", "/x/%2e%2e/admin", "/admin/%2E%2E/admin"])(
-    "a DENY on exact /admin refuses %s",
-    async (path) => {
-      const res = await mesh.get(path);
-      expect(res.status).toBe(403);
-      expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "deny-admin" });
-    },
-  );
-
-  it("a DENY on /admin/* refuses /%61dmin/secret", async () => {
-    expect((await mesh.get("/%61dmin/secret")).status).toBe(403);
-  });
-
-  it("routes an encoded path like the decoded one and sends the backend the normalized path", async () => {
-    const res = await mesh.get("/%72eports/%7Eq%2fa%3f?x=%61");
-    expect(res.json().service).toBe("vip");
-    expect(res.json().path).toBe("/reports/~q%2Fa%3F?x=%61");
-  });
-
-  it("never hands the app a path whose single decoding is a path the policy did not judge (/%%36%31dmin)", async () => {
-    const res = await mesh.get("/%%36%31dmin");
-    expect(res.status).toBe(200);
-    expect(res.json().path).toBe("/%2561dmin");
-    expect(decodeURIComponent(res.json().path)).not.toBe("/admin"); // Hono decodes once: %61dmin, not admin
-  });
-
-  it("refuses an encoded NUL with 400", async () => {
-    const res = await mesh.get("/a%00b");
-    expect(res.status).toBe(400);
-    expect(res.json().error.code).toBe("invalid_path");
-  });
-});
-
-describe("3. identity is carried whatever its size within the token limit", () => {
-  it("a service-edge DENY on a claim holds for a token with 4.7 KiB of claims", async () => {
-    const groups = Array.from({ length: 170 }, (_, i) => `group-with-a-long-name-${String(i).padStart(4, "0")}`);
-    const token = await sign({ sub: "mallory", role: "blocked", groups });
-    expect(JSON.stringify({ groups }).length).toBeGreaterThan(4700);
-    expect(token.length).toBeLessThan(8192);
-    const res = await mesh.get("/api/x", { headers: { authorization: `Bearer ${token}` } });
-    expect(res.status).toBe(403);
     expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "api-policy", rule: 0 });
-    const ok = await mesh.get("/api/x", { headers: await bearer({ sub: "ann", groups }) });
-    expect(ok.status).toBe(200);
   });
-});
 
-describe("4. hosts are normalized: case, port and trailing dot", () => {
-  it.each(["EXAMPLE.com.", "example.com.:8080", "Example.COM:443", "example.com.."])(
-    "a host-scoped DENY refuses Host %s",
-    async (host) => {
-      const res = await mesh.get("/private/x", { host });
-      expect(res.status).toBe(403);
-      expect(res.json().error.policy).toBe("example-private");
-    },
-  );
-
-  it("routes a trailing-dot host to the route of the host, sends the backend that host, and logs it", async () => {
-    const res = await mesh.get("/where", { host: "Example.COM.:8080" });
-    expect(res.json().service).toBe("vip");
-    expect(res.json().host).toBe("example.com:8080"); // the port is kept: apps build absolute URLs from it
-    const logged = () => mesh.logs.some((l) => l.includes('"host":"example.com"') && l.includes('"/where"'));
-    expect(
-      await eventually(
-        async () => logged(),
-        (v) => v,
-      ),
-    ).toBe(true); // access logs reach the test asynchronously
+  it("a token the service edge verifies east-west sets it from the claims", async () => {
+    const lenient = await mesh.get("/front", {
+      headers: { "x-forward-to": "API", "x-api-token": await sign({ sub: "ann" }, { exp: false }) },
+    });
+    expect(lenient.status).toBe(200);
+    expect(lenient.json().headers["x-api-user"]).toBe("ann");
   });
 });
 
@@ -284,23 +135,6 @@ spec:
     expect(results.every((r) => r.status === 200 || r.status === 429)).toBe(true);
     if (crossedWindow) expect(passed).toBeLessThanOrEqual(100);
     else expect(passed).toBe(50);
-  });
-});
-
-describe("6. every route has a default request timeout", () => {
-  it("passes Envoy's 15 s default on as the deadline header", async () => {
-    const res = await mesh.get("/plain");
-    const deadline = Number(res.json().headers["x-isomesh-deadline-ms"]);
-    expect(deadline).toBeGreaterThan(14_000);
-    expect(deadline).toBeLessThanOrEqual(15_000);
-  });
-
-  it("shows the default in a synthetic explanation", async () => {
-    const res = await mesh.admin("/v1/explain", { method: "POST", body: JSON.stringify({ path: "/plain" }) });
-    const gateway = res.json().hops[0];
-    expect(gateway.decisions).toContainEqual(
-      expect.objectContaining({ stage: "timeout", requestMs: 15_000, source: "mesh default" }),
-    );
   });
 });
 
@@ -370,7 +204,7 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
         kind: "AuthorizationPolicy",
         metadata: { name: `big-${i}` },
         spec: {
-          targetRefs: [{ kind: "Service", name: "vip" }],
+          targetRefs: [{ kind: "Service", name: "api" }],
           action: "DENY",
           rules: Array.from({ length: 4 }, (_, r) => ({
             to: [
@@ -388,7 +222,7 @@ describe("7. the admin API refuses oversized and hostile input with a 4xx naming
     }
     expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
     expect(statuses.at(-1), JSON.stringify(refused).slice(0, 300)).toBe(413);
-    expect(refused.errors[0].message).toMatch(/snapshot of edge vip-edge would be \d+ bytes, over the limit/);
+    expect(refused.errors[0].message).toMatch(/snapshot of edge api-edge would be \d+ bytes, over the limit/);
     for (let i = 0; i < statuses.length - 1; i++)
       await mesh.admin(`/v1/resources/AuthorizationPolicy/big-${i}?wait=true`, { method: "DELETE" });
   });
@@ -467,19 +301,5 @@ describe("8. isomesh dev has no way in but the gateway and the admin API", () =>
       expect(res.status, worker).toBe(403);
       expect(res.body, worker).toContain("not_via_mesh");
     }
-  });
-});
-
-describe("tokens without exp", () => {
-  it("are refused by an issuer rule that sets requireExpiration, accepted (as Istio does) by one that does not", async () => {
-    const token = await sign({ sub: "ann" }, { exp: false });
-    const strict = await mesh.get("/", { headers: { authorization: `Bearer ${token}` } });
-    expect(strict.status).toBe(401);
-    expect(strict.json().error).toMatchObject({ code: "authn_failed", policy: "gateway-login" });
-    expect(strict.json().error.message).toMatch(/exp/);
-    // The api edge's rule reads x-api-token (the gateway's reads Authorization) and does not require exp.
-    const lenient = await mesh.get("/front", { headers: { "x-forward-to": "API", "x-api-token": token } });
-    expect(lenient.status).toBe(200);
-    expect(lenient.json().headers["x-api-user"]).toBe("ann");
   });
 });

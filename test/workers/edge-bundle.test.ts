@@ -8,7 +8,7 @@ import { config } from "zod";
 import { en } from "zod/locales";
 import { BOOTSTRAP_MODULE, bundleEdge } from "../../scripts/lib/bundle.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
-import { Snapshot } from "../../shared/snapshot/schema.ts";
+import { SNAPSHOT_SCHEMA, Snapshot } from "../../shared/snapshot/schema.ts";
 import { versionBinding } from "../../shared/names.ts";
 
 // The production edge bundle (the one `isomesh gen` builds and every edge uploads) validating
@@ -52,7 +52,7 @@ const BROKEN: Record<string, object> = {
   }),
   "an invalid header name": withRoute({ headers: [{ type: "Exact", name: "x user", value: "a" }] }),
   "a wrong type": { ...compiled, defaultBackends: [{ service: "web", version: "v1", weight: "1" }] },
-  "another schema version": { ...compiled, schema: 2 },
+  "another schema version": { ...compiled, schema: SNAPSHOT_SCHEMA + 1 },
 };
 const cases = Object.entries(BROKEN).map(([name, body], i) => ({
   name,

@@ -59,14 +59,6 @@ metadata: { name: ratings-callers }
 spec:
   targetRefs: [{ kind: Service, name: ratings }]
   rules: [{ from: [{ source: { principals: [reviews] } }] }]
----
-apiVersion: isomesh.dev/v1
-kind: AuthorizationPolicy
-metadata: { name: deny-admin }
-spec:
-  targetRefs: [{ kind: Gateway, name: gateway }]
-  action: DENY
-  rules: [{ to: [{ operation: { paths: ["/admin*"] } }], when: [{ key: "request.auth.claims[role]", notValues: [admin] }] }]
 `);
 });
 afterAll(() => mesh?.stop());
@@ -75,31 +67,13 @@ const bearer = async (claims: Record<string, unknown> = { sub: "ann" }) => ({
   authorization: `Bearer ${await sign(claims)}`,
 });
 
+// What the gateway's and the service edges' stages decide (tokens, claims, policies) is tested in
+// process (test/unit/edge/security.test.ts); here: identity across real bindings, the admin API, a key rotation.
 describe("north-south: JWT at the gateway", () => {
   it("denies anonymous users by the policy that requires a principal", async () => {
     const res = await mesh.get("/");
     expect(res.status).toBe(403);
     expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: ["front-authenticated"] });
-  });
-
-  it("answers 401 with WWW-Authenticate for an invalid token", async () => {
-    const res = await mesh.get("/", { headers: { authorization: "Bearer not.a.token" } });
-    expect(res.status).toBe(401);
-    expect(res.headers["www-authenticate"]).toContain('error="invalid_token"');
-    expect(res.json().error.code).toBe("authn_failed");
-  });
-
-  it("names the RequestAuthentication for malformed tokens and unknown issuers too", async () => {
-    const malformed = await mesh.get("/", { headers: { authorization: "Bearer not.a.token" } });
-    expect(malformed.json().error).toMatchObject({ code: "authn_failed", policy: "login" });
-    const stranger = await mesh.get("/", {
-      headers: { authorization: `Bearer ${await sign({ sub: "ann", iss: "https://stranger.example" })}` },
-    });
-    expect(stranger.json().error).toMatchObject({
-      code: "authn_failed",
-      policy: "login",
-      message: "invalid token: issuer is not trusted here",
-    });
   });
 
   it("lets a valid token through, passing the principal to the service edge and the claim header", async () => {
@@ -108,31 +82,13 @@ describe("north-south: JWT at the gateway", () => {
     expect(res.json()).toMatchObject({ app: "front", caller: "gateway", principal: `${ISS}/ann` });
   });
 
-  it("does not forward the token by default, and overwrites claim headers a client sent", async () => {
-    const res = await mesh.get("/", {
-      headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "RATINGS" },
-    });
-    expect(res.status).toBe(403); // front may not call ratings
+  it("carries the identity on east-west calls: derived headers reach the next app, the token does not", async () => {
     const viaReviews = await mesh.get("/", {
       headers: { ...(await bearer({ sub: "ann" })), "x-jwt-sub": "admin", "x-forward-to": "REVIEWS,RATINGS" },
     });
     expect(viaReviews.status).toBe(200);
     expect(viaReviews.json().headers["x-jwt-sub"]).toBe("ann");
     expect(viaReviews.json().headers.authorization).toBeUndefined();
-  });
-
-  it("strips identity headers a client forges", async () => {
-    const res = await mesh.get("/", {
-      headers: { "x-isomesh-principal": `${ISS}/ann`, "x-isomesh-caller": "reviews" },
-    });
-    expect(res.status).toBe(403);
-  });
-
-  it("denies by path unless a claim allows it (DENY before ALLOW)", async () => {
-    const res = await mesh.get("/admin/x", { headers: await bearer({ sub: "ann" }) });
-    expect(res.status).toBe(403);
-    expect(res.json().error).toMatchObject({ code: "rbac_denied", policy: "deny-admin", rule: 0 });
-    expect((await mesh.get("/admin/x", { headers: await bearer({ sub: "root", role: "admin" }) })).status).toBe(200);
   });
 });
 

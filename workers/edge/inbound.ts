@@ -5,6 +5,7 @@ import { canonicalHostHeader } from "../../shared/routing/host.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import type { EdgeProps } from "./env.ts";
+import type { Flag } from "../../shared/telemetry/flags.ts";
 import type { Exchange } from "./exchange.ts";
 import { continueTrace } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
@@ -63,12 +64,12 @@ export function createExchange(
     inbound: request,
     url,
     upstreamHeaders,
-    facts: factsOf(request, url, egress, upstreamHeaders),
+    facts: factsOf(request.method, url, upstreamHeaders, egress),
     attempts: 0,
     responseHooks: [],
     flags: props?.captured
-      ? new Set([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"])
-      : new Set(),
+      ? new Set<Flag>([props.captured === "declared" ? "global_fetch" : "global_fetch_undeclared"])
+      : new Set<Flag>(),
     record,
     mirror: trustedCaller && request.headers.get(H.mirror) === "1",
   };

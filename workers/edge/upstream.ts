@@ -1,6 +1,7 @@
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { serviceBinding, versionBinding } from "../../shared/names.ts";
-import type { CompiledBackend, Snapshot } from "../../shared/snapshot/schema.ts";
+import type { CompiledBackend } from "../../shared/routing/split.ts";
+import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type EdgeEnv, isFetcher } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
 import { traceparentOf } from "./trace.ts";

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { AdminOidc, roleFromClaims } from "../../../shared/security/admin-oidc.ts";
 import { JwtVerifier, TokenCache } from "../../../shared/security/jwt.ts";
-import { compileJwtRule } from "../../../shared/snapshot/compile.ts";
+import { compileJwtRule } from "../../../shared/security/authn.ts";
 import { type AppEnv, apiError, type Principal, type Role } from "./context.ts";
 
 const TokenList = z.array(

@@ -7,7 +7,6 @@ import { edgesOf } from "../../../shared/snapshot/scope.ts";
 import { EGRESS, GATEWAY } from "../../../shared/names.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
 import { configStore, explainStore } from "../objects.ts";
-import { STAGE_EXPLAINERS } from "../../../shared/explain/stage-explainers.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
 import { parseJson, readBodyText } from "./body.ts";
@@ -87,6 +86,6 @@ explainRoutes.post("/v1/explain", requireRole("viewer"), async (c) => {
   return c.json({
     version: await store.version(),
     synthetic: true,
-    hops: explainSynthetic(parsed.data, (e) => snapshots.get(e), STAGE_EXPLAINERS),
+    hops: explainSynthetic(parsed.data, (e) => snapshots.get(e)),
   });
 });

@@ -1,7 +1,6 @@
-import type { CompiledPolicy } from "../../../shared/snapshot/schema.ts";
-import { OutlierDetector } from "./outlier.ts";
-import { RetryBudget } from "./retry-budget.ts";
-import { TokenBucket } from "./token-bucket.ts";
+import { TokenBucket } from "../../../shared/ratelimit/token-bucket.ts";
+import { type CompiledOutlierDetection, OutlierDetector } from "../../../shared/resilience/outlier-detection.ts";
+import { type CompiledRetryBudget, RetryBudget } from "../../../shared/resilience/retry-budget.ts";
 
 /**
  * Per-isolate resilience state that must survive snapshot changes (a config push must not reset
@@ -14,14 +13,14 @@ export class ResilienceState {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly inflight = new Map<string, number>();
 
-  budget(backend: string, policy: CompiledPolicy["retryBudget"]): RetryBudget {
-    const key = `${backend}|${policy.percent}|${policy.minRetriesPerSecond}`;
+  budget(backend: string, config: CompiledRetryBudget): RetryBudget {
+    const key = `${backend}|${config.percent}|${config.minRetriesPerSecond}`;
     let b = this.budgets.get(key);
-    if (!b) this.budgets.set(key, (b = new RetryBudget(policy.percent, policy.minRetriesPerSecond)));
+    if (!b) this.budgets.set(key, (b = new RetryBudget(config)));
     return b;
   }
 
-  outliers(scope: string, config: NonNullable<CompiledPolicy["outlierDetection"]>): OutlierDetector {
+  outliers(scope: string, config: CompiledOutlierDetection): OutlierDetector {
     const key = `${scope}|${JSON.stringify(config)}`;
     let d = this.detectors.get(key);
     if (!d) this.detectors.set(key, (d = new OutlierDetector(config)));
@@ -47,9 +46,5 @@ export class ResilienceState {
 
   release(backend: string): void {
     this.inflight.set(backend, Math.max(0, (this.inflight.get(backend) ?? 1) - 1));
-  }
-
-  inflightOf(backend: string): number {
-    return this.inflight.get(backend) ?? 0;
   }
 }

@@ -1,33 +1,24 @@
 import { MeshError } from "../../../shared/errors.ts";
-import { authorize as decide } from "../../../shared/security/authorize.ts";
+import { authorize as decide, describeAuthz, requestOf } from "../../../shared/security/authorize.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
-import type { Stage } from "../exchange.ts";
+import type { Authenticated, PassStage } from "../exchange.ts";
 
-/** AuthorizationPolicy (Istio semantics): DENY first, then ALLOW if any ALLOW targets this workload. */
-export const authorize = (snapshot: Snapshot): Stage => {
+/** AuthorizationPolicy (Istio semantics; shared/security/authorize.ts): DENY first, then ALLOW if any ALLOW targets this workload. Reads `facts`, `caller`, `identity`. */
+export const authorize = (snapshot: Snapshot): PassStage<Authenticated> => {
   const authz = snapshot.authz;
   if (!authz)
     return (x, next) => {
-      if (x.record.on)
-        x.record.note("authz", "allowed: no AuthorizationPolicy targets this workload", {
-          caller: x.caller,
-          principal: x.principal,
-        });
-      return next();
+      if (x.record.on) {
+        const r = requestOf(x.caller, x.identity, x.facts);
+        x.record.add(describeAuthz(decide(undefined, r), r));
+      }
+      return next(x);
     };
   return async (x, next) => {
-    const d = decide(authz, {
-      caller: x.caller,
-      requestPrincipal: x.principal,
-      claims: x.claims,
-      method: x.inbound.method,
-      path: x.url.pathname,
-      host: x.facts.host,
-      headers: x.upstreamHeaders,
-    });
+    const r = requestOf(x.caller, x.identity, x.facts);
+    const d = decide(authz, r);
     if (d.audited?.length) x.flags.add("audited");
-    if (x.record.on)
-      x.record.note("authz", d.reason, { policy: d.policy, rule: d.rule, caller: x.caller, principal: x.principal });
+    if (x.record.on) x.record.add(describeAuthz(d, r));
     if (!d.allowed) {
       x.flags.add("denied");
       throw new MeshError(
@@ -39,6 +30,6 @@ export const authorize = (snapshot: Snapshot): Stage => {
         },
       );
     }
-    return next();
+    return next(x);
   };
 };

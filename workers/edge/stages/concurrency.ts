@@ -1,30 +1,24 @@
 import { MeshError } from "../../../shared/errors.ts";
+import { backendLabel } from "../../../shared/routing/split.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
-import type { Stage } from "../exchange.ts";
+import { type PassStage, type Picked, SKIP } from "../exchange.ts";
 import type { ResilienceState } from "../resilience/state.ts";
-import { backendLabel } from "./split.ts";
 
-/** The TrafficPolicy's concurrency limit per backend: over it, 503 `overloaded` instead of queueing. */
-export const concurrency = (snapshot: Snapshot, state: ResilienceState): Stage => {
+/** The TrafficPolicy's concurrency limit per backend: over it, 503 `overloaded` instead of queueing. Reads `backend`. */
+export const concurrency = (snapshot: Snapshot, state: ResilienceState): PassStage<Picked> => {
   const limit = snapshot.policy?.concurrencyLimit;
-  if (!limit) return (_x, next) => next();
+  if (!snapshot.policy || !limit) return SKIP;
+  const policy = snapshot.policy.name;
   return async (x, next) => {
-    const key = `${snapshot.edge}|${backendLabel(x.backend!)}`;
+    const backend = backendLabel(x.backend);
+    const key = `${snapshot.edge}|${backend}`;
     if (!state.acquire(key, limit)) {
       x.flags.add("overloaded");
-      if (x.record.on)
-        x.record.note("concurrency", `${limit} requests already in flight to ${backendLabel(x.backend!)}`, {
-          policy: snapshot.policy!.name,
-        });
-      throw new MeshError(
-        "overloaded",
-        `concurrency limit ${limit} reached for ${backendLabel(x.backend!)}`,
-        { policy: snapshot.policy!.name },
-        503,
-      );
+      if (x.record.on) x.record.note("concurrency", `${limit} requests already in flight to ${backend}`, { policy });
+      throw new MeshError("overloaded", `concurrency limit ${limit} reached for ${backend}`, { policy }, 503);
     }
     try {
-      return await next();
+      return await next(x);
     } finally {
       state.release(key);
     }

@@ -1,7 +1,9 @@
 import { MeshError } from "../../../shared/errors.ts";
-import { egressVerdict } from "../../../shared/routing/egress-allow.ts";
-import type { CompiledExternal, Snapshot } from "../../../shared/snapshot/schema.ts";
-import type { Stage } from "../exchange.ts";
+import { type CompiledExternal, decideEgress, describeAllowed } from "../../../shared/routing/egress-allow.ts";
+import type { RouteTable } from "../../../shared/routing/match.ts";
+import type { Snapshot } from "../../../shared/snapshot/schema.ts";
+import { applyTimeout } from "../deadline.ts";
+import { type Authenticated, carry, type Routed, type Stage } from "../exchange.ts";
 
 // `isomesh dev` routes apps' global fetch() here, as iptables capture does for a sidecar. Standard
 // Workers cannot do that in production, where such a call would bypass the mesh: say so, once per caller.
@@ -21,12 +23,19 @@ function warnCaptured(caller: string, origin: string) {
 }
 
 /**
- * The egress edge's allow-list, after the route stage found the ExternalService of the URL's host:
- * only mesh apps (a binding's caller) may call out, and only on a port and scheme it declares.
+ * The egress edge's routing and allow-list (shared/routing/egress-allow.ts): only mesh apps (a
+ * binding's caller) may call out, only to a host an ExternalService declares, on a port and scheme
+ * it declares. Reads `caller`, `facts.host`, `url`; sets the deadline and hands on the `route` to it.
  */
-export const egress = (snapshot: Snapshot): Stage => {
+export const egress = (snapshot: Snapshot, table: RouteTable): Stage<Authenticated, Routed> => {
   const byName = new Map<string, CompiledExternal>((snapshot.externals ?? []).map((e) => [e.name, e]));
   return async (x, next) => {
+    const d = decideEgress(table, byName, x.url, x.facts);
+    if (d.routing) {
+      // Counted against its ExternalService (and given its deadline) even when refused below.
+      carry(x, "route", d.routing);
+      applyTimeout(x, d.routing, snapshot);
+    }
     if (x.caller === "external")
       throw new MeshError(
         "egress_denied",
@@ -40,20 +49,14 @@ export const egress = (snapshot: Snapshot): Stage => {
         { edge: snapshot.edge, ...CAPTURED },
       );
     if (x.flags.has("global_fetch")) warnCaptured(x.caller, x.url.origin);
-    const verdict = egressVerdict(x.route && byName.get(x.route.route), x.url, x.facts.host);
-    if (!verdict.ok)
-      throw new MeshError("egress_denied", verdict.reason, {
+    if (!d.ok)
+      throw new MeshError("egress_denied", d.reason, {
         edge: snapshot.edge,
-        ...(verdict.external
-          ? { externalService: verdict.external.name }
+        ...(d.external
+          ? { externalService: d.external.name }
           : { host: x.facts.host, ...(x.flags.has("global_fetch") ? CAPTURED : {}) }),
       });
-    const { external } = verdict;
-    if (x.record.on)
-      x.record.note("egress", `${x.url.host} allowed by ExternalService/${external.name}`, {
-        externalService: external.name,
-        clientCertificate: external.clientCertificate,
-      });
-    return next();
+    if (x.record.on) x.record.add(describeAllowed(x.url, d.external));
+    return next(carry(x, "route", d.routing));
   };
 };

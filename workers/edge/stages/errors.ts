@@ -1,10 +1,10 @@
 import { MeshError } from "../../../shared/errors.ts";
-import type { Stage } from "../exchange.ts";
+import type { PassStage } from "../exchange.ts";
 
 /** Turns errors raised by later stages into the mesh's JSON error responses (DESIGN §3). */
-export const errors = (): Stage => async (x, next) => {
+export const errors = (): PassStage => async (x, next) => {
   try {
-    return await next();
+    return await next(x);
   } catch (e) {
     if (e instanceof MeshError) {
       if (x.record.on) x.record.note("error", e.code, { status: e.status, ...e.detail });

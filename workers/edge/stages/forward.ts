@@ -1,44 +1,35 @@
 import { MeshError } from "../../../shared/errors.ts";
+import type { RetryBudget } from "../../../shared/resilience/retry-budget.ts";
+import { backoffMs, retriesFor, retryable } from "../../../shared/resilience/retry.ts";
+import { backendLabel, type CompiledBackend } from "../../../shared/routing/split.ts";
 import { bufferBody } from "../body.ts";
-import type { Exchange, Stage } from "../exchange.ts";
+import type { Picked } from "../exchange.ts";
 import type { Upstream } from "../upstream.ts";
-
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-const MAX_BACKOFF_FACTOR = 10; // Envoy caps the backoff interval at 10x the base
-
-/**
- * What the loop reports and asks: the retry budget answers `allowRetry` so a dead backend sees
- * bounded load; outlier detection learns every try's status from `onTry`.
- */
-export type ForwardHooks = {
-  onRequest(x: Exchange): void;
-  allowRetry(x: Exchange): boolean;
-  onTry(x: Exchange, status: number): void;
-};
-export const NO_HOOKS: ForwardHooks = { onRequest: () => {}, allowRetry: () => true, onTry: () => {} };
 
 class TryTimeout extends Error {}
 
 /**
  * The last stage: sends the request to the picked backend, with the route's per-try timeout,
- * overall deadline and retry policy (GEP-1731: retry on the listed codes and on connection errors,
- * exponential backoff with full jitter; only idempotent methods unless the route opts in).
+ * overall deadline and retry policy (shared/resilience/retry.ts, GEP-1731: retry on the listed
+ * codes and on connection errors, exponential backoff with full jitter; only idempotent methods
+ * unless the route opts in), within the destination's retry budget. Each try's status goes to
+ * outlier detection (`admission.tried`). Reads `backend`, `route`, the deadline.
  */
 export const forward =
-  (upstream: Upstream, hooks: ForwardHooks = NO_HOOKS): Stage =>
-  async (x) => {
-    const backend = x.backend;
-    if (!backend) throw new MeshError("no_backend", "no backend was picked");
-    const retry = x.route?.retry;
-    const perTryMs = x.route?.timeouts.backendRequestMs || undefined;
-    const retriesWanted = retry && (IDEMPOTENT.has(x.inbound.method) || retry.unsafeMethods) ? retry.attempts : 0;
+  (upstream: Upstream, budgetOf: (backend: CompiledBackend) => RetryBudget) =>
+  async (x: Picked): Promise<Response> => {
+    const { backend } = x;
+    const retry = x.route.entry?.retry;
+    const perTryMs = x.route.entry?.timeouts.backendRequest || undefined;
+    const retriesWanted = retriesFor(retry, x.inbound.method);
     // Small bodies are read in full even without retries: a body the app leaves unread would make
     // workerd drop the client's keep-alive connection (seen as "socket hang up" on the next request).
     const body = await bufferBody(x.inbound);
     const maxAttempts = 1 + (body.replayable ? retriesWanted : 0);
     if (retriesWanted > 0 && !body.replayable && x.record.on)
       x.record.note("retry", "body too large to replay: retries disabled");
-    hooks.onRequest(x);
+    const budget = budgetOf(backend);
+    budget.onRequest(Date.now());
 
     for (let attempt = 1; ; attempt++) {
       x.attempts = attempt;
@@ -58,13 +49,13 @@ export const forward =
       }
       const status = outcome instanceof Response ? outcome.status : outcome instanceof TryTimeout ? 504 : 502;
       // A try the caller's cancellation cut short says nothing about the backend's health.
-      if (!x.inbound.signal.aborted) hooks.onTry(x, status);
-      const retryable = outcome instanceof Response ? !!retry?.codes.includes(outcome.status) : true;
+      if (!x.inbound.signal.aborted) x.admission.tried(backend, status);
+      const again = retryable(retry, outcome instanceof Response ? outcome.status : undefined);
       const last = attempt >= maxAttempts || x.inbound.signal.aborted; // nobody waits for another try
-      let decision = last || !retryable ? "done" : "retry";
-      if (decision === "retry" && !hooks.allowRetry(x)) decision = "budget exhausted";
-      const backoffMs = decision === "retry" ? backoff(retry?.backoffMs ?? 25, attempt) : 0;
-      if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + backoffMs >= x.deadlineAt)
+      let decision = last || !again ? "done" : "retry";
+      if (decision === "retry" && !budget.tryRetry(Date.now())) decision = "budget exhausted";
+      const wait = decision === "retry" ? backoffMs(retry, attempt, Math.random()) : 0;
+      if (decision === "retry" && x.deadlineAt !== undefined && Date.now() + wait >= x.deadlineAt)
         decision = "no time left";
       if (x.record.on)
         x.record.note("attempt", `try ${attempt}: ${status}`, {
@@ -74,17 +65,19 @@ export const forward =
           tookMs: Date.now() - started,
           deadlineLeftMs: x.deadlineAt === undefined ? null : Math.max(0, x.deadlineAt - Date.now()),
           next: decision,
-          backoffMs: decision === "retry" ? backoffMs : undefined,
+          backoffMs: decision === "retry" ? wait : undefined,
         });
       if (decision !== "retry") {
         if (attempt > 1) x.flags.add("retried");
         if (decision === "budget exhausted") x.flags.add("retry_budget_exhausted");
         if (outcome instanceof Response) return outcome;
         if (outcome instanceof TryTimeout) throw timeout(x, outcome.message);
-        throw new MeshError("upstream_failure", `backend call failed: ${outcome.message}`, { backend: label(x) });
+        throw new MeshError("upstream_failure", `backend call failed: ${outcome.message}`, {
+          backend: backendLabel(backend),
+        });
       }
       if (outcome instanceof Response) await outcome.body?.cancel();
-      await sleep(backoffMs);
+      await sleep(wait);
     }
   };
 
@@ -108,15 +101,13 @@ async function tryOnce(
   }
 }
 
-const label = (x: Exchange) => (x.backend?.version ? `${x.backend.service}/${x.backend.version}` : x.backend?.service);
-
-function timeout(x: Exchange, message: string): MeshError {
+function timeout(x: Picked, message: string): MeshError {
   x.flags.add("timed_out");
-  return new MeshError("upstream_timeout", message, { backend: label(x), route: x.route?.route, rule: x.route?.rule });
+  return new MeshError("upstream_timeout", message, {
+    backend: backendLabel(x.backend),
+    route: x.route.entry?.route,
+    rule: x.route.entry?.rule,
+  });
 }
-
-/** Exponential backoff with full jitter, capped at 10x the base. */
-const backoff = (baseMs: number, attempt: number) =>
-  Math.random() * Math.min(baseMs * 2 ** (attempt - 1), baseMs * MAX_BACKOFF_FACTOR);
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());

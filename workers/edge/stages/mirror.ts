@@ -1,17 +1,21 @@
 import { H } from "../../../shared/headers.ts";
 import { mirrorFires } from "../../../shared/routing/filters.ts";
+import { backendLabel, type CompiledBackend } from "../../../shared/routing/split.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
-import type { Exchange, Stage } from "../exchange.ts";
+import type { Flag } from "../../../shared/telemetry/flags.ts";
+import type { Exchange, PassStage, Routed } from "../exchange.ts";
 import type { TelemetrySink } from "../telemetry/record.ts";
 import { randomHex } from "../trace.ts";
 import type { Upstream } from "../upstream.ts";
 
 /** A copy must answer, and be recorded and flushed, inside the ~30 s waitUntil leaves after the response. */
 const MIRROR_MAX_MS = 20_000;
+const NONE: Flag[] = [];
+const TIMED_OUT: Flag[] = ["timed_out"];
 
 /**
  * RequestMirror: a copy of the request goes to the mirror backend, fire-and-forget through
- * waitUntil; its response is ignored and never delays or changes the real one.
+ * waitUntil; its response is ignored and never delays or changes the real one. Reads `route`.
  *
  * The copy is recorded where it arrives, as every request is, by the target's edge: at a service
  * edge (mirror to a version) this edge is the version's edge, so it records the copy itself, with
@@ -20,36 +24,34 @@ const MIRROR_MAX_MS = 20_000;
  * (counted apart from real traffic), spans and access logs, and carries `x-isomesh-mirror: 1`.
  */
 export const mirror =
-  (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): Stage =>
+  (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): PassStage<Routed> =>
   async (x, next) => {
-    const mirrors = x.route?.filters.filter((f) => f.type === "RequestMirror") ?? [];
-    for (const f of mirrors) {
+    for (const f of x.route.entry?.filters ?? []) {
       if (f.type !== "RequestMirror" || !mirrorFires(f.requestMirror, Math.random())) continue;
       const ref = f.requestMirror.backendRef;
       const atService = snapshot.role === "service";
-      const backend = atService
-        ? { service: snapshot.service!, version: ref.version, weight: 1 }
+      const backend: CompiledBackend = atService
+        ? { service: snapshot.service ?? ref.name, version: ref.version, weight: 1 }
         : { service: ref.name, weight: 1 };
       const body = x.inbound.body ? x.inbound.clone().body : null;
       x.flags.add("mirrored");
-      if (x.record.on)
-        x.record.note("mirror", `mirrored to ${ref.version ? `${backend.service}/${ref.version}` : backend.service}`);
+      if (x.record.on) x.record.note("mirror", `mirrored to ${backendLabel(backend)}`);
       // The copy's own headers (the real request's are changed per try) and, where it is recorded here, its own span.
       const headers = new Headers(x.upstreamHeaders);
       headers.set(H.mirror, "1");
       const trace = atService ? { ...x.trace, parentSpanId: x.trace.spanId, spanId: randomHex(8) } : x.trace;
       const copy: Exchange = { ...x, trace, upstreamHeaders: headers };
       const startedAt = Date.now();
-      const timeoutMs = Math.min(MIRROR_MAX_MS, x.route?.timeouts.requestMs || MIRROR_MAX_MS);
+      const timeoutMs = Math.min(MIRROR_MAX_MS, x.route.entry?.timeouts.request || MIRROR_MAX_MS);
       const answered = (async () => upstream(copy, backend, body, AbortSignal.timeout(timeoutMs)))().then(
         async (r) => {
           await r.body?.cancel();
-          return { status: r.status, flags: [] as string[] };
+          return { status: r.status, flags: NONE };
         },
         (e: unknown) =>
           (e as { name?: string } | undefined)?.name === "TimeoutError"
-            ? { status: 504, flags: ["timed_out"] }
-            : { status: 502, flags: [] as string[] },
+            ? { status: 504, flags: TIMED_OUT }
+            : { status: 502, flags: NONE },
       );
       x.ctx.waitUntil(
         atService
@@ -57,5 +59,5 @@ export const mirror =
           : answered,
       );
     }
-    return next();
+    return next(x);
   };

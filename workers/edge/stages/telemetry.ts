@@ -1,6 +1,6 @@
 import { H } from "../../../shared/headers.ts";
 import { CANCELLED_STATUS } from "../../../shared/telemetry/outcome.ts";
-import type { Stage } from "../exchange.ts";
+import type { PassStage } from "../exchange.ts";
 import type { TelemetrySink } from "../telemetry/record.ts";
 
 /**
@@ -18,7 +18,7 @@ import type { TelemetrySink } from "../telemetry/record.ts";
  * still works from that listener, so the record is flushed from there.
  */
 export const telemetry =
-  (sink: TelemetrySink): Stage =>
+  (sink: TelemetrySink): PassStage =>
   async (x, next) => {
     let recorded = false;
     const signal = x.inbound.signal;
@@ -30,7 +30,7 @@ export const telemetry =
     if (signal.aborted) cancelled();
     else signal.addEventListener("abort", cancelled);
     try {
-      const response = await next();
+      const response = await next(x);
       if (!recorded) {
         recorded = true;
         sink.request(x, response.status, response.headers.get(H.backend));

@@ -1,11 +1,13 @@
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
-import { CANCELLED_STATUS, FLAG } from "../../../shared/telemetry/outcome.ts";
+import { backendLabel } from "../../../shared/routing/split.ts";
+import type { Flag } from "../../../shared/telemetry/flags.ts";
+import { CANCELLED_STATUS } from "../../../shared/telemetry/outcome.ts";
 import type { Exchange } from "../exchange.ts";
 import type { TraceContext } from "../trace.ts";
 import type { TelemetryRecorder } from "./recorder.ts";
 
 /** A RequestMirror's copy as this edge sent it to a version: its own span, its answer and time. */
-export type MirrorCopy = { trace: TraceContext; version: string; startedAt: number; status: number; flags: string[] };
+export type MirrorCopy = { trace: TraceContext; version: string; startedAt: number; status: number; flags: Flag[] };
 
 /** What an edge records of each request: a metric observation, a span, an access-log line and, when asked, its decisions. */
 export type TelemetrySink = {
@@ -31,9 +33,9 @@ export function telemetrySink(
     request(x, status, backendHeader) {
       const durationMs = Date.now() - x.startedAt;
       const cancelled = status === CANCELLED_STATUS;
-      if (cancelled) x.flags.add(FLAG.callerCancelled);
+      if (cancelled) x.flags.add("caller_cancelled");
       const [destination, version] = destinationOf(snapshot, x, backendHeader);
-      const route = x.route ? x.route.route : "default";
+      const route = x.route?.entry?.route ?? "default";
       const mirror = x.mirror || undefined;
       recorder.observe({
         reporter: snapshot.edge,
@@ -47,7 +49,7 @@ export function telemetrySink(
         flags: x.flags,
         mirror,
       });
-      const backend = version === "unknown" ? destination : `${destination}/${version}`;
+      const backend = backendLabel({ service: destination, version: version === "unknown" ? undefined : version });
       if (x.trace.sampled)
         recorder.span({
           traceId: x.trace.traceId,
@@ -77,11 +79,11 @@ export function telemetrySink(
             requestId: x.requestId,
             traceId: x.trace.traceId,
             caller: x.caller,
-            principal: x.principal,
+            principal: x.identity?.principal,
             method: x.inbound.method,
             host: x.facts.host,
             path: x.url.pathname + x.url.search,
-            route: x.route ? `${x.route.route}/${x.route.rule}` : null,
+            route: x.route?.entry ? `${x.route.entry.route}/${x.route.entry.rule}` : null,
             backend: backendHeader ?? (x.backend ? backend : null),
             status,
             durationMs,
@@ -94,10 +96,7 @@ export function telemetrySink(
         if (mirror)
           x.record.note("mirror", "a RequestMirror's copy: counted apart from real traffic, its answer goes nowhere");
         if (cancelled)
-          x.record.note(
-            "cancel",
-            `the caller gave up after ${durationMs} ms: recorded with code 0 (${FLAG.callerCancelled})`,
-          );
+          x.record.note("cancel", `the caller gave up after ${durationMs} ms: recorded with code 0 (caller_cancelled)`);
         recorder.explain({
           id: x.trace.traceId,
           traceId: x.trace.traceId,
@@ -118,8 +117,8 @@ export function telemetrySink(
 
     mirror(x, copy) {
       const durationMs = Date.now() - copy.startedAt;
-      const route = x.route ? x.route.route : "default";
-      const flags = [FLAG.mirror, ...copy.flags];
+      const route = x.route?.entry?.route ?? "default";
+      const flags: Flag[] = ["mirror", ...copy.flags];
       recorder.observe({
         reporter: snapshot.edge,
         source: x.caller,
@@ -132,7 +131,7 @@ export function telemetrySink(
         flags,
         mirror: true,
       });
-      const backend = `${service}/${copy.version}`;
+      const backend = backendLabel({ service, version: copy.version });
       if (copy.trace.sampled)
         recorder.span({
           traceId: copy.trace.traceId,
@@ -155,11 +154,11 @@ export function telemetrySink(
             requestId: x.requestId,
             traceId: copy.trace.traceId,
             caller: x.caller,
-            principal: x.principal,
+            principal: x.identity?.principal,
             method: x.inbound.method,
             host: x.facts.host,
             path: x.url.pathname + x.url.search,
-            route: x.route ? `${x.route.route}/${x.route.rule}` : null,
+            route: x.route?.entry ? `${x.route.entry.route}/${x.route.entry.rule}` : null,
             backend,
             status: copy.status,
             durationMs,
@@ -177,7 +176,7 @@ export function telemetrySink(
 function destinationOf(snapshot: Snapshot, x: Exchange, reported: string | null): [string, string] {
   if (snapshot.role === "service") return [snapshot.service ?? snapshot.edge, x.backend?.version ?? "unknown"];
   // Like Istio's BlackHoleCluster: one series for every host no ExternalService declares (bounded cardinality).
-  if (snapshot.role === "egress") return [x.route?.route ?? "unregistered", "external"];
+  if (snapshot.role === "egress") return [x.route?.entry?.route ?? "unregistered", "external"];
   if (reported?.includes("/")) {
     const [service, version] = reported.split("/", 2);
     if (service === x.backend?.service) return [service, version];

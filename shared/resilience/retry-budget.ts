@@ -1,6 +1,20 @@
+import * as z from "zod/mini";
+import { RetryBudget as RetryBudgetSpec } from "../resources/retry-budget.ts";
+import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
+
 const WINDOW_MS = 10_000;
 const SLOT_MS = 1000;
 const SLOTS = WINDOW_MS / SLOT_MS;
+
+/** A TrafficPolicy's retryBudget as edges run it: the resource's own schema. */
+export const CompiledRetryBudget = z.object(RetryBudgetSpec.shape);
+export type CompiledRetryBudget = z.infer<typeof CompiledRetryBudget>;
+
+/** linkerd's default budget: 20% of requests plus 10 retries per second. */
+export const DEFAULT_RETRY_BUDGET: CompiledRetryBudget = { percent: 20, minRetriesPerSecond: 10 };
+
+export const compileRetryBudget = (b: z.output<typeof TrafficPolicySpec>["retryBudget"]): CompiledRetryBudget =>
+  b ?? DEFAULT_RETRY_BUDGET;
 
 /**
  * A retry budget (linkerd's model): over a sliding 10 s window, retries may be at most
@@ -13,10 +27,7 @@ export class RetryBudget {
   private slot = 0;
   private slotStart = Number.NaN;
 
-  constructor(
-    private readonly percent: number,
-    private readonly minPerSecond: number,
-  ) {}
+  constructor(private readonly config: CompiledRetryBudget) {}
 
   onRequest(now: number): void {
     this.advance(now);
@@ -28,7 +39,7 @@ export class RetryBudget {
     this.advance(now);
     const requests = sum(this.requests);
     const retries = sum(this.retries);
-    const allowance = (this.percent / 100) * requests + (this.minPerSecond * WINDOW_MS) / 1000;
+    const allowance = (this.config.percent / 100) * requests + (this.config.minRetriesPerSecond * WINDOW_MS) / 1000;
     if (retries >= allowance) return false;
     this.retries[this.slot]++;
     return true;

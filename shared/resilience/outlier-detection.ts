@@ -1,10 +1,25 @@
-export type OutlierConfig = {
-  consecutiveErrors: number;
-  intervalMs: number;
-  baseEjectionMs: number;
-  maxEjectionPercent: number;
-};
+import * as z from "zod/mini";
+import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
+
+/** A TrafficPolicy's outlierDetection as edges run it: the resource's own fields, durations in ms. */
+export const CompiledOutlierDetection = z.object({
+  consecutiveErrors: z.number(),
+  interval: z.number(),
+  baseEjectionTime: z.number(),
+  maxEjectionPercent: z.number(),
+});
+export type CompiledOutlierDetection = z.infer<typeof CompiledOutlierDetection>;
+
+export const compileOutlierDetection = (
+  o: z.output<typeof TrafficPolicySpec>["outlierDetection"],
+): CompiledOutlierDetection | undefined => o;
+
+export const OUTLIER_FLAGS = { circuit_open: "every backend is ejected by outlier detection (503)" } as const;
+
 export type BreakerState = "closed" | "open" | "half-open";
+
+/** Which backends a request may use now: the rest are ejected; `probing` is offered to this request as the one half-open probe. */
+export type Admission = { usable: string[]; open: string[]; probing?: string };
 
 type Host = { consecutive: number; ejections: number; ejectedUntil: number; probing: boolean; lastEjectionAt: number };
 
@@ -17,7 +32,7 @@ type Host = { consecutive: number; ejections: number; ejectedUntil: number; prob
 export class OutlierDetector {
   private readonly hosts = new Map<string, Host>();
 
-  constructor(private readonly config: OutlierConfig) {}
+  constructor(private readonly config: CompiledOutlierDetection) {}
 
   state(backend: string, now: number): BreakerState {
     const h = this.hosts.get(backend);
@@ -29,7 +44,7 @@ export class OutlierDetector {
    * The backends that may take a request now. An open backend is skipped; a half-open one is
    * offered to exactly one request at a time (the probe).
    */
-  available(backends: string[], now: number): { usable: string[]; open: string[]; probing?: string } {
+  available(backends: string[], now: number): Admission {
     const open: string[] = [];
     const usable: string[] = [];
     let probing: string | undefined;
@@ -71,7 +86,7 @@ export class OutlierDetector {
       if (
         h.ejections > 0 &&
         h.ejectedUntil === 0 &&
-        now - h.lastEjectionAt > this.config.intervalMs + this.config.baseEjectionMs * h.ejections
+        now - h.lastEjectionAt > this.config.interval + this.config.baseEjectionTime * h.ejections
       )
         h.ejections--;
       return;
@@ -83,7 +98,7 @@ export class OutlierDetector {
       (h.ejectedUntil === 0 && h.consecutive >= this.config.consecutiveErrors && this.canEject(all, now))
     ) {
       h.ejections++;
-      h.ejectedUntil = now + this.config.baseEjectionMs * h.ejections;
+      h.ejectedUntil = now + this.config.baseEjectionTime * h.ejections;
       h.lastEjectionAt = now;
       h.probing = false;
       h.consecutive = 0;

@@ -1,0 +1,239 @@
+import type { StageName } from "../pipeline.ts";
+import { faultMatcher } from "../resilience/fault.ts";
+import { describeLimit } from "../ratelimit/rate-limit.ts";
+import { decideEgress, describeAllowed } from "../routing/egress-allow.ts";
+import { applyFilters, mirrorPercent } from "../routing/filters.ts";
+import { decideRoute, describeRoute, type Routing } from "../routing/match.ts";
+import { describeNormalized, normalizePath } from "../routing/normalize-path.ts";
+import { describeTimeout, requestTimeoutOf } from "../routing/request-timeout.ts";
+import { backendLabel, sharesOf } from "../routing/split.ts";
+import { judgeClaims, rulesForIssuer } from "../security/authn.ts";
+import { authorize, describeAuthz, requestOf } from "../security/authorize.ts";
+import { applyDerivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
+import { principalOf } from "../security/jwt.ts";
+import type { Explainer, HopState } from "./synthetic.ts";
+
+// Each stage of the edge, as synthetic explain runs it: the same decisions the edge's stage makes
+// (the modules under shared/), on a request that is never sent. Stages that decide from state only
+// the edges hold (counters, breakers, in-flight requests) say what applies or nothing.
+
+const nothing: Explainer = () => {};
+
+const normalize: Explainer = (h) => {
+  const normalized = normalizePath(h.facts.path, h.snapshot.meshConfig.path);
+  if (!normalized.ok) {
+    h.decisions.push({ stage: "normalize", decision: normalized.reason, error: "invalid_path", status: 400 });
+    return "stop";
+  }
+  if (normalized.path === h.facts.path) return;
+  h.decisions.push(describeNormalized(h.facts.path, normalized.path));
+  h.facts.path = h.url.pathname = normalized.path;
+};
+
+/**
+ * Claims are assumed verified (no signature to check): at the gateway this edge's rules judge the
+ * issuer and audience; a service edge believes the end user only when the gateway called it.
+ */
+const authn: Explainer = (h) => {
+  const rules = h.snapshot.authn?.rules ?? [];
+  // The gateway sees the outside world's token; the egress edge's callers are apps, with no end user.
+  const claims =
+    h.snapshot.role === "service" ? h.fromGateway?.claims : h.snapshot.role === "gateway" ? h.input.claims : undefined;
+  if (h.snapshot.role === "service") {
+    h.identity = h.fromGateway;
+    if (rules.length)
+      h.decisions.push({
+        stage: "authn",
+        decision: h.identity ? `principal ${h.identity.principal} from the gateway` : "no token: no principal",
+        principal: h.identity?.principal,
+      });
+  } else if (rules.length === 0) {
+    if (claims) h.decisions.push({ stage: "authn", decision: "no RequestAuthentication here: the token is ignored" });
+  } else if (!claims) h.decisions.push({ stage: "authn", decision: "no token: no principal" });
+  else {
+    const judged = judgeClaims(rules, claims);
+    if (!judged.ok) {
+      h.decisions.push({
+        stage: "authn",
+        decision: `token rejected: ${judged.reason}`,
+        policy: judged.policy,
+        error: "authn_failed",
+        status: 401,
+      });
+      return "stop";
+    }
+    h.identity = { principal: principalOf(claims), claims };
+    h.decisions.push({
+      stage: "authn",
+      decision: `authenticated ${h.identity.principal} (claims assumed: the signature is not checked in a synthetic request)`,
+      policy: judged.rule.policy,
+      principal: h.identity.principal,
+    });
+  }
+  // As the edge does: claim-derived headers replace (or, without an identity, remove) the request's copies.
+  applyDerivedHeaders(
+    h.headers,
+    outputHeadersOf(rules),
+    h.identity ? rulesForIssuer(rules, h.identity.claims.iss) : [],
+    h.identity?.claims,
+  );
+};
+
+const authz: Explainer = (h) => {
+  const r = requestOf(h.caller, h.identity, h.facts);
+  const d = authorize(h.snapshot.authz, r);
+  const decision = describeAuthz(d, r);
+  h.decisions.push(d.allowed ? decision : { ...decision, error: "rbac_denied", status: 403 });
+  if (!d.allowed) return "stop";
+};
+
+function routed(h: HopState, routing: Routing) {
+  h.routing = routing;
+  const t = requestTimeoutOf(routing.entry, h.snapshot.meshConfig, h.callerMs);
+  h.deadlineMs = t?.ms;
+  if (t) h.decisions.push(describeTimeout(t));
+}
+
+const route: Explainer = (h) => {
+  const d = decideRoute(h.table, h.facts, h.snapshot.role);
+  if (!d.ok) {
+    h.decisions.push({
+      stage: "route",
+      decision: "no route matched",
+      reason: d.reason,
+      error: "no_route",
+      status: 404,
+    });
+    return "stop";
+  }
+  h.decisions.push(describeRoute(h.table, h.facts, d.routing));
+  routed(h, d.routing);
+};
+
+const egress: Explainer = (h) => {
+  const d = decideEgress(h.table, new Map((h.snapshot.externals ?? []).map((e) => [e.name, e])), h.url, h.facts);
+  if (!d.ok) {
+    h.decisions.push({
+      stage: d.external ? "egress" : "route",
+      decision: d.reason,
+      error: "egress_denied",
+      status: 403,
+    });
+    return "stop";
+  }
+  h.decisions.push(describeAllowed(h.url, d.external));
+  routed(h, d.routing);
+};
+
+const filters: Explainer = (h) => {
+  const entry = h.routing?.entry;
+  if (!entry?.filters.length) return;
+  const out = applyFilters(
+    entry,
+    { url: h.url, headers: h.headers, clientHost: h.headers.get("host"), host: h.facts.host },
+    (d) => h.decisions.push(d),
+  );
+  if (out.redirect) return "stop";
+};
+
+const fault: Explainer = (h) => {
+  const policy = h.snapshot.policy;
+  const f = policy?.faultInjection;
+  if (!policy || !f) return;
+  if (!faultMatcher(f)(h.headers)) {
+    h.decisions.push({
+      stage: "fault",
+      decision: "fault injection does not apply: its header match fails",
+      policy: policy.name,
+    });
+    return;
+  }
+  if (f.delay)
+    h.decisions.push({
+      stage: "fault",
+      decision: `would delay ${f.delay.fixedDelay} ms for ${f.delay.percentage}% of these requests`,
+      policy: policy.name,
+    });
+  if (!f.abort) return;
+  const always = f.abort.percentage >= 100;
+  h.decisions.push({
+    stage: "fault",
+    decision: `would abort with ${f.abort.httpStatus} for ${f.abort.percentage}% of these requests`,
+    policy: policy.name,
+    ...(always ? { error: "fault_abort", status: f.abort.httpStatus } : {}),
+  });
+  if (always) return "stop";
+};
+
+const ratelimit: Explainer = (h) => {
+  const policy = h.snapshot.policy;
+  for (const l of policy?.rateLimits ?? [])
+    h.decisions.push({
+      stage: "ratelimit",
+      decision: `limited to ${describeLimit(l)}${l.key ? `, per ${JSON.stringify(l.key)}` : ""}; current usage is only known to the edges`,
+      policy: policy?.name,
+    });
+};
+
+const split: Explainer = (h) => {
+  const backends = h.routing?.backends ?? [];
+  const shares = sharesOf(backends);
+  if (!shares) {
+    h.decisions.push({ stage: "split", decision: "every backend has weight 0", error: "no_backend", status: 500 });
+    return "stop";
+  }
+  const weightsFrom = h.routing?.weightsFrom;
+  const text =
+    backends.length === 1
+      ? `always ${backendLabel(backends[0])}`
+      : `weighted: ${Object.entries(shares)
+          .map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`)
+          .join(", ")}`;
+  h.decisions.push({
+    stage: "split",
+    decision: weightsFrom ? `${text}, set by ${weightsFrom}` : text,
+    shares,
+    ...(weightsFrom ? { weightsFrom } : {}),
+  });
+  const sticky = h.snapshot.policy?.stickySession;
+  if (sticky)
+    h.decisions.push({
+      stage: "split",
+      decision: `sticky on ${JSON.stringify(sticky.hashOn)}: one client keeps one backend`,
+    });
+};
+
+const mirror: Explainer = (h) => {
+  for (const f of h.routing?.entry?.filters ?? [])
+    if (f.type === "RequestMirror") {
+      const ref = f.requestMirror.backendRef;
+      const target = backendLabel({
+        service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
+        version: h.snapshot.role === "service" ? ref.version : undefined,
+      });
+      h.decisions.push({
+        stage: "mirror",
+        decision: `would mirror ${mirrorPercent(f.requestMirror)}% of these requests to ${target}`,
+      });
+    }
+};
+
+/** Every stage of the edge, by name: the pipeline of a hop is shared/pipeline.ts's order for its role. */
+export const EXPLAINERS: Record<StageName, Explainer> = {
+  telemetry: nothing,
+  respond: nothing,
+  errors: nothing,
+  normalize,
+  authn,
+  authz,
+  route,
+  egress,
+  filters,
+  fault,
+  ratelimit,
+  outlier: nothing,
+  split,
+  mirror,
+  concurrency: nothing,
+  forward: nothing,
+};

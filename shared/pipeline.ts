@@ -1,0 +1,73 @@
+import type { Role } from "./snapshot/schema.ts";
+
+/**
+ * Where a stage runs in the inline data plane (DESIGN §1): in the callee's isolate before its
+ * handler (`inbound`), in the caller's isolate around its call (`outbound`), or in both.
+ */
+export type Half = "inbound" | "outbound" | "both";
+
+/** Every stage of the edge, with its half. Edge mode runs them all, in the order below. */
+export const STAGES = {
+  telemetry: "inbound",
+  respond: "both",
+  errors: "both",
+  normalize: "both",
+  authn: "inbound",
+  authz: "inbound",
+  route: "outbound",
+  egress: "outbound",
+  filters: "outbound",
+  fault: "outbound",
+  ratelimit: "inbound",
+  outlier: "outbound",
+  split: "outbound",
+  mirror: "outbound",
+  concurrency: "outbound",
+  forward: "outbound",
+} as const satisfies Record<string, Half>;
+
+export type StageName = keyof typeof STAGES;
+
+const EDGE = [
+  "telemetry",
+  "respond",
+  "errors",
+  "normalize",
+  "authn",
+  "authz",
+  "route",
+  "filters",
+  "fault",
+  "ratelimit",
+  "outlier",
+  "split",
+  "mirror",
+  "concurrency",
+  "forward",
+] as const;
+
+/**
+ * The pipeline of each kind of edge, in order: the one list the edge assembles its stages from
+ * (workers/edge/pipeline.ts, checked by the compiler) and synthetic explain walks
+ * (shared/explain/synthetic.ts), so the two cannot disagree. The egress edge checks its allow-list
+ * (the `egress` stage routes by ExternalService host) before authorization, and has no filters or mirrors.
+ */
+export const PIPELINES = {
+  gateway: EDGE,
+  service: EDGE,
+  egress: [
+    "telemetry",
+    "respond",
+    "errors",
+    "normalize",
+    "authn",
+    "egress",
+    "authz",
+    "fault",
+    "ratelimit",
+    "outlier",
+    "split",
+    "concurrency",
+    "forward",
+  ],
+} as const satisfies Record<Role, readonly StageName[]>;
