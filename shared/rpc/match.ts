@@ -1,4 +1,4 @@
-import type { RpcMatch } from "../resources/http-route.ts";
+import type { RpcMatch } from "../resources/route-match.ts";
 import { valueMatches } from "../security/authorize.ts";
 import { DEFAULT_ENTRYPOINT } from "./method.ts";
 

@@ -7,9 +7,6 @@ import { call, RPC_MANIFEST } from "../helpers/rpc.ts";
 // for RPC (docs/traffic.md#workers-rpc, docs/security.md#workers-rpc-allow-or-deny-by-method)
 // changes what web's calls to ratings do, as it would for fetch.
 
-// Skipped until the RPC path is wired into the edge's shared decision modules (issue 19 lands first).
-const WIRED = false;
-
 let mesh: TestMesh;
 const route = (rules: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -41,18 +38,16 @@ const versionsOf = async (method: string, args: unknown[], n: number) => {
 const metrics = async () => (await mesh.admin("/metrics")).body;
 
 beforeAll(async () => {
-  if (!WIRED) return;
   mesh = await startTestMesh(RPC_MANIFEST);
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());
 beforeEach(async () => {
-  if (!WIRED) return;
   for (const kind of ["HTTPRoute/ratings", "TrafficPolicy/ratings", "AuthorizationPolicy/ratings"])
     await remove(...(kind.split("/") as [string, string]));
 });
 
-describe.skipIf(!WIRED)("routing Workers RPC calls", () => {
+describe("routing Workers RPC calls", () => {
   it("by method (GRPCRoute style): the rpc match wins for its method, the catch-all takes the rest", async () => {
     await mesh.apply(
       route(`    - matches: [{ rpc: { method: getReviews } }]
@@ -92,7 +87,7 @@ describe.skipIf(!WIRED)("routing Workers RPC calls", () => {
   });
 });
 
-describe.skipIf(!WIRED)("authorizing Workers RPC calls", () => {
+describe("authorizing Workers RPC calls", () => {
   it("ALLOW by method: the allowed method answers, another is denied with the code in the message", async () => {
     await mesh.apply(
       policy(
@@ -130,7 +125,7 @@ describe.skipIf(!WIRED)("authorizing Workers RPC calls", () => {
   });
 });
 
-describe.skipIf(!WIRED)("resilience for Workers RPC calls", () => {
+describe("resilience for Workers RPC calls", () => {
   it("a timed-out call: upstream_timeout well before the method returns, counted 504 with timed_out", async () => {
     await mesh.apply(
       route(`    - backendRefs: [{ name: ratings, version: v1 }]
@@ -190,7 +185,7 @@ describe.skipIf(!WIRED)("resilience for Workers RPC calls", () => {
   });
 });
 
-describe.skipIf(!WIRED)("observing Workers RPC calls", () => {
+describe("observing Workers RPC calls", () => {
   it("metrics carry the method; the access log and the span name it", async () => {
     await call(mesh, "RATINGS", "getRating", [1]);
     await eventually(metrics, (m) =>

@@ -107,13 +107,13 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
 async function rpc(env: EdgeEnv, ctx: ExecutionContext<EdgeProps>, call: RpcInvocation): Promise<unknown> {
   const src = sourceFor(env);
   const { snapshot } = src.ready(ctx) ?? (await src.get(ctx));
-  return rpcPipelineFor(snapshot, services!)(call, ctx, ctx.props);
+  return rpcPipelineFor(snapshot, services!, traceSampling(env))(call, ctx, ctx.props);
 }
 
 // The RPC path is built once per snapshot, as the fetch pipeline is.
 let rpcBuilt: { snapshot: Snapshot; pipeline: RpcPipeline } | undefined;
-function rpcPipelineFor(snapshot: Snapshot, s: EdgeServices): RpcPipeline {
-  if (rpcBuilt?.snapshot !== snapshot) rpcBuilt = { snapshot, pipeline: buildRpcPipeline(snapshot, s) };
+function rpcPipelineFor(snapshot: Snapshot, s: EdgeServices, sampling: number): RpcPipeline {
+  if (rpcBuilt?.snapshot !== snapshot) rpcBuilt = { snapshot, pipeline: buildRpcPipeline(snapshot, s, sampling) };
   return rpcBuilt.pipeline;
 }
 
