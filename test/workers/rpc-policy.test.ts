@@ -221,7 +221,19 @@ describe("observing Workers RPC calls", () => {
     const decisions = res
       .json()
       .hops[0].decisions.map((d: { stage: string; decision: string }) => `${d.stage}: ${d.decision}`);
-    expect(decisions).toContain("route: matched ratings rule 0 match 0");
-    expect(decisions).toContain("split: always ratings/v2");
+    expect(decisions).toEqual([
+      "authz: allowed: no AuthorizationPolicy targets this workload",
+      "route: matched HTTPRoute/ratings rule 0 (rpc match)",
+      "timeout: request timeout 15000 ms (mesh default)",
+      "split: always ratings/v2",
+    ]);
+    const other = await mesh.admin("/v1/explain", {
+      method: "POST",
+      body: JSON.stringify({ service: "ratings", caller: "web", rpc: { method: "getRating" } }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(other.json().hops[0].decisions.map((d: { decision: string }) => d.decision)).toContain(
+      "matched HTTPRoute/ratings rule 1 (catch-all)",
+    );
   });
 });
