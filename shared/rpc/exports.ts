@@ -5,8 +5,8 @@ import { DEFAULT_ENTRYPOINT, IDENTIFIER, MAX_METHOD_NAME } from "./method.ts";
 // (scripts/lib/app-exports.ts runs the built module in workerd and lists each WorkerEntrypoint
 // class's methods) and shipped in the topology. The edge forwards any method whatever this says
 // (it is one bundle for every service); the list lets the control plane warn about a policy that
-// names a method nobody exports, lets the edge answer a call to a missing method before trying
-// it, and bounds the method label of metrics to names that exist.
+// names a method nobody exports, and bounds the method label of metrics to names that exist
+// (the snapshot's rpcMethods).
 
 const MethodName = z.string().regex(IDENTIFIER).max(MAX_METHOD_NAME);
 

@@ -69,7 +69,7 @@ describe("routing an RPC call", () => {
     [undefined, "getRating", "v1", "the RegularExpression rpc match"],
     ["Admin", "getRating", "v2", "Exact (on the entrypoint) before RegularExpression"],
     [undefined, "setRating", "v3", "no rpc match: the catch-all, never the path rule"],
-  ])("%s.%s → %s (%s)", (entrypoint, method, version) => {
+  ])("%s.%s → %s (%s)", (entrypoint, method, version, _why) => {
     expect(versionOf(entrypoint, method)).toBe(version);
   });
 
