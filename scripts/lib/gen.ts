@@ -149,6 +149,11 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         ...(opts.otlpEndpoint ? { OTLP_ENDPOINT: opts.otlpEndpoint } : {}),
         ...(manifest.admin?.oidc ? { ADMIN_OIDC: JSON.stringify(manifest.admin.oidc) } : {}),
       },
+      // Production: the control plane applies the manifest's defaults itself on first start
+      // (workers/control/config-store/manifest-defaults.ts); `isomesh dev` applies them over the API.
+      ...((opts.target ?? "deploy") === "deploy" && defaults.length
+        ? { define: { __ISOMESH_DEFAULTS__: JSON.stringify(JSON.stringify(defaults)) } }
+        : {}),
       kv_namespaces: kv,
       durable_objects: {
         bindings: [

@@ -1,18 +1,12 @@
 import { structuredPatch } from "diff";
 import { stringify } from "yaml";
+import { sameDocument } from "./canonical-json.ts";
+
+export { sameDocument };
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
-
-/** The same resource content whatever the key order (what the ConfigStore counts as "no change"). */
-export function sameDocument(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown) =>
-    JSON.stringify(v, (_k, val) =>
-      isObject(val) ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => x.localeCompare(y))) : val,
-    );
-  return canonical(a) === canonical(b);
-}
 
 /**
  * `value` with its keys in the order `like` has them (recursively; keys `like` lacks come last),

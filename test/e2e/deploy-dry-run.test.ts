@@ -12,7 +12,11 @@ it("keeps every binding of an app's own config in the generated file and in wran
   cpSync(resolve("test/fixtures/all-bindings"), join(dir, "app"), { recursive: true });
   writeFileSync(
     join(dir, "mesh.yaml"),
-    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\n",
+    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\ndefaults: [defaults.yaml]\n",
+  );
+  writeFileSync(
+    join(dir, "defaults.yaml"),
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: web-default-route }\nspec:\n  parentRefs: [{ name: gateway }]\n  rules: [{ backendRefs: [{ name: web }] }]\n",
   );
   const out = execFileSync(
     process.execPath,
@@ -77,5 +81,7 @@ it("keeps every binding of an app's own config in the generated file and in wran
   expect(new Set(uploaded.map((u) => u.code)).size).toBe(1);
   expect(uploaded.map((u) => u.bootstrap.edge)).toEqual(["gateway", "web-edge", "api-edge"]);
   expect(Buffer.byteLength(uploaded[0].code)).toBeLessThanOrEqual(150 * 1024);
+  // The control plane carries the manifest's defaults, to apply on its first start in production.
+  expect(readFileSync(join(dir, "dist", "dry-control", "index.js"), "utf8")).toContain("web-default-route");
   expect(out).toContain("note: web/v1: routes of");
 });

@@ -1,3 +1,4 @@
+import { sameDocument } from "../../../shared/resources/canonical-json.ts";
 import type { Document } from "../../../shared/resources/parse.ts";
 import type { RolloutStatus } from "../../../shared/resources/rollout.ts";
 
@@ -21,19 +22,12 @@ export type Change = {
 /** What a change does to the resources themselves (the others change what is derived from them). */
 export const changesDocument = (op: Change["op"]) => op === "added" || op === "changed" || op === "removed";
 
-const canonical = (v: unknown): string =>
-  JSON.stringify(v, (_k, val) =>
-    val && typeof val === "object" && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b)))
-      : val,
-  );
-
 /** The change from `before` to `after` of one resource, or undefined when nothing differs. */
 export function diffDocument(before: Document | undefined, after: Document | undefined): Change | undefined {
   const doc = (after ?? before)!;
   if (!before) return { kind: doc.kind, name: doc.metadata.name, op: "added", after };
   if (!after) return { kind: doc.kind, name: doc.metadata.name, op: "removed", before };
-  if (canonical(before) === canonical(after)) return undefined;
+  if (sameDocument(before, after)) return undefined;
   return { kind: doc.kind, name: doc.metadata.name, op: "changed", fields: changedPaths(before, after), before, after };
 }
 
@@ -44,7 +38,7 @@ function changedPaths(a: Document, b: Document): string[] {
     const x = (a[top] ?? {}) as Record<string, unknown>;
     const y = (b[top] ?? {}) as Record<string, unknown>;
     for (const key of new Set([...Object.keys(x), ...Object.keys(y)]))
-      if (canonical(x[key]) !== canonical(y[key])) out.push(`${top}.${key}`);
+      if (!sameDocument(x[key], y[key])) out.push(`${top}.${key}`);
   }
   return out;
 }

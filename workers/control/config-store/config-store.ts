@@ -8,6 +8,7 @@ import type { ControlEnv } from "../env.ts";
 import { RolloutController, type RolloutAction } from "../rollout/controller.ts";
 import { canaryMetrics } from "../rollout/metrics.ts";
 import { EdgeStatusBoard, type StatusReport } from "./edge-status.ts";
+import { builtInDefaults } from "./manifest-defaults.ts";
 import { migrate } from "./migrations.ts";
 import { nudgeEdges } from "./publish.ts";
 import { type ApplyOptions, type ApplyResult, VersionedConfig } from "./versions.ts";
@@ -47,6 +48,10 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       migrate(sql);
       this.config.load();
       await this.config.reconcile();
+      // A deployed mesh's first start (and a redeploy with new defaults): the manifest's defaults
+      // become the first version, so the first `apply` does not publish snapshots without them.
+      const defaults = builtInDefaults();
+      if (defaults.length) await this.config.applyDefaults(defaults, "manifest");
     });
   }
 
