@@ -75,3 +75,21 @@ export const PIPELINES = {
     "forward",
   ],
 } as const satisfies Record<Role, readonly StageName[]>;
+
+/**
+ * A Workers RPC call's path through a service edge (workers/edge/rpc/pipeline.ts; synthetic explain
+ * walks it too): the stages of a fetch that apply to a call, which has no URL, headers, body or
+ * token (so no normalize, authn, filters or mirror), with the same decisions.
+ */
+export const RPC_PIPELINE = [
+  "telemetry",
+  "authz",
+  "route",
+  "fault",
+  "ratelimit",
+  "outlier",
+  "split",
+  "concurrency",
+  "forward",
+] as const satisfies readonly StageName[];
+export type RpcStageName = (typeof RPC_PIPELINE)[number];

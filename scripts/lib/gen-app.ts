@@ -1,6 +1,12 @@
 import { dirname, join } from "node:path";
-import { meshOwnedNames, type Manifest, type ServiceSpec, type VersionSpec } from "../../shared/manifest/schema.ts";
-import { edgeName, EGRESS, EGRESS_BINDING, serviceBinding, versionWorkerName } from "../../shared/names.ts";
+import {
+  callBindings,
+  meshOwnedNames,
+  type Manifest,
+  type ServiceSpec,
+  type VersionSpec,
+} from "../../shared/manifest/schema.ts";
+import { edgeName, EGRESS, EGRESS_BINDING, versionWorkerName } from "../../shared/names.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
@@ -36,10 +42,12 @@ export function appVersion(
   const { manifest, manifestPath, out, base, workerName, notes, consumers } = ctx;
   const at = `${manifestPath}: services[${i}].versions[${j}]`;
   const meshServices = [
-    ...s.calls.map((callee) => ({
-      binding: serviceBinding(callee),
-      service: workerName(edgeName(callee)),
-      props: { caller: s.name, version: v.name },
+    // A named entrypoint of the callee travels in the props too: the callee's edge (one bundle, one
+    // default entrypoint for every caller) reads it to call that entrypoint of the picked version.
+    ...callBindings(s).map((c) => ({
+      binding: c.binding,
+      service: workerName(edgeName(c.service)),
+      props: { caller: s.name, version: v.name, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) },
     })),
     ...(s.egress
       ? [{ binding: EGRESS_BINDING, service: workerName(EGRESS), props: { caller: s.name, version: v.name } }]

@@ -5,6 +5,7 @@ import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
 import {
   CONTROL,
+  EDGE_CONTROL_ENTRYPOINT,
   edgeBinding,
   edgeName,
   EGRESS,
@@ -14,6 +15,8 @@ import {
   versionBinding,
   versionWorkerName,
 } from "../../shared/names.ts";
+import { callBindings, type Manifest as ManifestType } from "../../shared/manifest/schema.ts";
+import type { ServiceExports } from "../../shared/rpc/exports.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
@@ -37,6 +40,8 @@ export type GenOptions = {
   target?: "deploy" | "dev";
   /** Read every generated file back with wrangler (default); `isomesh dev` skips it, since it reads each one right after. */
   validate?: boolean;
+  /** What each app version exports for Workers RPC, by service (scripts/lib/app-exports.ts); shipped in the topology. */
+  exports?: Record<string, ServiceExports>;
 };
 
 /**
@@ -79,7 +84,7 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
   const manifest = loadManifest(manifestPath);
   const defaults = loadDefaults(manifest, manifestPath);
-  const topology = topologyOf(manifest);
+  const topology = topologyOf(manifest, opts.exports);
   const parsedDefaults = validateDocuments(defaults).parsed;
   const { errors } = analyze(
     topology,
@@ -159,9 +164,11 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         ],
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
+      // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
       services: edgesOf(topology).map((e) => ({
         binding: edgeBinding(e),
         service: workerName(e),
+        entrypoint: EDGE_CONTROL_ENTRYPOINT,
         props: { caller: CONTROL },
       })),
     },
@@ -242,13 +249,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         vars: edgeVars(short),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        services: [
-          control,
-          ...s.versions.map((v) => ({
-            binding: versionBinding(v.name),
-            service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)),
-          })),
-        ],
+        services: [control, ...versionBindings(manifest, s)],
       },
     });
     s.versions.forEach((v, j) => {
@@ -281,6 +282,35 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   return { manifest, manifestPath, workers: written, edgeBundle, defaults, notes };
 }
 
+/**
+ * A service edge's bindings to its versions: each version's default entrypoint, and each named
+ * entrypoint some caller binds (`calls: [{ service, entrypoint }]`), for Workers RPC to it.
+ */
+function versionBindings(manifest: ManifestType, s: ManifestType["services"][number]) {
+  const entrypoints = new Set(
+    manifest.services.flatMap((caller) =>
+      callBindings(caller)
+        .filter((c) => c.service === s.name && c.entrypoint)
+        .map((c) => c.entrypoint!),
+    ),
+  );
+  const bindings = s.versions.flatMap((v) => {
+    const service = v.deployed ?? meshWorkerName(manifest.name, versionWorkerName(s.name, v.name));
+    return [
+      { binding: versionBinding(v.name), service },
+      ...[...entrypoints]
+        .sort()
+        .map((entrypoint) => ({ binding: versionBinding(v.name, entrypoint), service, entrypoint })),
+    ];
+  });
+  const seen = new Set<string>();
+  for (const b of bindings) {
+    if (seen.has(b.binding))
+      throw new Error(`${s.name}'s edge would have two bindings named ${b.binding}: rename a version or an entrypoint`);
+    seen.add(b.binding);
+  }
+  return bindings;
+}
 /** Where `generate` builds the edge bundle, inside its output folder (no Worker's name starts with `_`). */
 export const EDGE_BUNDLE_DIR = "_edge";
 

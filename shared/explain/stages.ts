@@ -1,15 +1,17 @@
 import type { StageName } from "../pipeline.ts";
-import { faultMatcher } from "../resilience/fault.ts";
+import { faultMatcher, rpcFaultMatcher } from "../resilience/fault.ts";
+import { rpcRetriesFor } from "../resilience/retry.ts";
 import { budgetFor } from "../resilience/retry-budget.ts";
+import { namesMethod } from "../rpc/match.ts";
 import { describeLimit } from "../ratelimit/rate-limit.ts";
 import { decideEgress, describeAllowed } from "../routing/egress-allow.ts";
 import { applyBackendFilters, applyFilters, mirrorPercent } from "../routing/filters.ts";
-import { decideRoute, describeRoute, type Routing } from "../routing/match.ts";
+import { decideRoute, decideRpcRoute, describeRoute, describeRpcRoute, type Routing } from "../routing/match.ts";
 import { describeNormalized, normalizePath } from "../routing/normalize-path.ts";
 import { describeTimeout, requestTimeoutOf } from "../routing/request-timeout.ts";
 import { backendLabel, sharesOf } from "../routing/split.ts";
 import { judgeClaims, rulesForIssuer } from "../security/authn.ts";
-import { authorize, describeAuthz, requestOf } from "../security/authorize.ts";
+import { authorize, describeAuthz, requestOf, rpcRequestOf } from "../security/authorize.ts";
 import { applyDerivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
 import { principalOf } from "../security/jwt.ts";
 import type { Explainer, HopState } from "./synthetic.ts";
@@ -81,7 +83,7 @@ const authn: Explainer = (h) => {
 };
 
 const authz: Explainer = (h) => {
-  const r = requestOf(h.caller, h.identity, h.facts);
+  const r = h.rpc ? rpcRequestOf(h.caller, h.rpc) : requestOf(h.caller, h.identity, h.facts);
   const d = authorize(h.snapshot.authz, r);
   const decision = describeAuthz(d, r);
   h.decisions.push(d.allowed ? decision : { ...decision, error: "rbac_denied", status: 403 });
@@ -96,7 +98,7 @@ function routed(h: HopState, routing: Routing) {
 }
 
 const route: Explainer = (h) => {
-  const d = decideRoute(h.table, h.facts, h.snapshot.role);
+  const d = h.rpc ? decideRpcRoute(h.table, h.rpc, h.snapshot.role) : decideRoute(h.table, h.facts, h.snapshot.role);
   if (!d.ok) {
     h.decisions.push({
       stage: "route",
@@ -107,7 +109,7 @@ const route: Explainer = (h) => {
     });
     return "stop";
   }
-  h.decisions.push(describeRoute(h.table, h.facts, d.routing));
+  h.decisions.push(h.rpc ? describeRpcRoute(h.table, h.rpc, d.routing) : describeRoute(h.table, h.facts, d.routing));
   routed(h, d.routing);
 };
 
@@ -141,10 +143,10 @@ const fault: Explainer = (h) => {
   const policy = h.snapshot.policy;
   const f = policy?.faultInjection;
   if (!policy || !f) return;
-  if (!faultMatcher(f)(h.headers)) {
+  if (h.rpc ? !rpcFaultMatcher(f)(h.rpc) : !faultMatcher(f)(h.headers)) {
     h.decisions.push({
       stage: "fault",
-      decision: "fault injection does not apply: its header match fails",
+      decision: `fault injection does not apply: its ${h.rpc ? "match does not name this call" : "header match fails"}`,
       policy: policy.name,
     });
     return;
@@ -243,10 +245,26 @@ const mirror: Explainer = (h) => {
       }
 };
 
-/** The retry policy and, per destination, the retry budget that bounds it (the destination's own, from its TrafficPolicy). */
+/**
+ * The retry policy: for a fetch, per destination, the retry budget that bounds it (the destination's
+ * own, from its TrafficPolicy); for a Workers RPC call, whether a failed try would be retried at all
+ * (only a method declared idempotent).
+ */
 const forward: Explainer = (h) => {
   const retry = h.routing?.entry?.retry;
-  if (!retry?.attempts) return;
+  if (!retry) return;
+  if (h.rpc) {
+    const idempotent = namesMethod(h.snapshot.policy?.idempotentMethods, h.rpc);
+    const retries = rpcRetriesFor(retry, idempotent);
+    h.decisions.push({
+      stage: "retry",
+      decision: idempotent
+        ? `up to ${retries} retries on ${retry.codes.join(", ")} (${h.rpc.fullName} is declared idempotent)`
+        : `no retries: ${h.rpc.fullName} is not in the TrafficPolicy's idempotentMethods`,
+    });
+    return;
+  }
+  if (!retry.attempts) return;
   for (const service of new Set((h.routing?.backends ?? []).filter((b) => b.weight > 0).map((b) => b.service))) {
     const { budget, policy } = budgetFor(h.snapshot, service);
     h.decisions.push({

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Manifest } from "./schema.ts";
+import { calledServices, type Manifest } from "./schema.ts";
+import { ServiceExports } from "../rpc/exports.ts";
 import { CompiledMeshConfig, compileMeshConfig } from "./mesh-config.ts";
 
 /**
@@ -14,6 +15,8 @@ export const Topology = z.object({
       versions: z.array(z.string()),
       calls: z.array(z.string()),
       egress: z.boolean().optional(),
+      /** What each version's Worker exports for Workers RPC, read from its build at gen time (absent: not known). */
+      exports: ServiceExports.optional(),
     }),
   ),
   /** Present when the mesh has an egress edge: its client-certificate bindings. */
@@ -23,14 +26,16 @@ export const Topology = z.object({
 });
 export type Topology = z.infer<typeof Topology>;
 
-export function topologyOf(m: Manifest): Topology {
+/** `exports`: per service, what each version's build exports (scripts/lib/app-exports.ts). */
+export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> = {}): Topology {
   return {
     mesh: m.name,
     services: m.services.map((s) => ({
       name: s.name,
       versions: s.versions.map((v) => v.name),
-      calls: s.calls,
+      calls: calledServices(s),
       ...(s.egress ? { egress: true } : {}),
+      ...(exports[s.name] && Object.keys(exports[s.name]).length ? { exports: exports[s.name] } : {}),
     })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
     meshConfig: compileMeshConfig(m.meshConfig),

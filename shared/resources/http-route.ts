@@ -1,19 +1,36 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { checkGroup, envelope } from "./metadata.ts";
-import { HeaderMatch, Method, PathMatch, QueryParamMatch } from "./route-match.ts";
+import { HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RpcMatch } from "./route-match.ts";
 import { BackendRef, RouteFilter } from "./route-filter.ts";
 
-export { BackendRef, HeaderMatch, Method, PathMatch, QueryParamMatch, RouteFilter };
+export { BackendRef, HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RouteFilter, RpcMatch };
 
 // Gateway API HTTPRoute (gateway.networking.k8s.io/v1), GAMMA style for east-west.
 
-export const RouteMatch = z.strictObject({
-  path: z._default(PathMatch, { type: "PathPrefix", value: "/" }),
-  headers: z.array(HeaderMatch).max(16).default([]),
-  queryParams: z.array(QueryParamMatch).max(16).default([]),
-  method: z.optional(Method),
-});
+export const RouteMatch = z
+  .strictObject({
+    path: z._default(PathMatch, { type: "PathPrefix", value: "/" }),
+    headers: z.array(HeaderMatch).max(16).default([]),
+    queryParams: z.array(QueryParamMatch).max(16).default([]),
+    method: z.optional(Method),
+    /** isomesh extension: a Workers RPC call (GRPCRoute's method match); see RpcMatch. */
+    rpc: z.optional(RpcMatch),
+  })
+  .superRefine((m, ctx) => {
+    // An RPC call has no path, headers, query or HTTP method: a match asking for both could never match.
+    if (!m.rpc) return;
+    const none = (key: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `a match with rpc cannot also match on ${key}: a Workers RPC call has none`,
+      });
+    if (!isCatchAllPath(m.path)) none("path");
+    if (m.method !== undefined) none("method");
+    if (m.headers.length) none("headers");
+    if (m.queryParams.length) none("queryParams");
+  });
 
 /** Gateway API request and per-try (backendRequest) timeouts; the per-try one may not exceed the whole. */
 export const RouteTimeouts = z

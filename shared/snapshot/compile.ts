@@ -1,3 +1,4 @@
+import { exportedMethodNames } from "../rpc/exports.ts";
 import { edgeName, EGRESS, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource, ResourceOf } from "../resources/index.ts";
@@ -72,6 +73,7 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     authn: role === "egress" ? undefined : compileAuthn(ofKind("RequestAuthentication")),
     authz: compileAuthz(ofKind("AuthorizationPolicy")),
     ...(role === "egress" ? { externals: compileExternals(externals) } : {}),
+    ...rpcMethodsOf(service),
     meshConfig,
   };
 }
@@ -86,7 +88,14 @@ function compilePolicy(p: ResourceOf<"TrafficPolicy">): CompiledPolicy {
     rateLimits: compileRateLimits(s.rateLimits),
     faultInjection: compileFault(s.faultInjection),
     stickySession: s.stickySession,
+    ...(s.idempotentMethods.length ? { idempotentMethods: s.idempotentMethods } : {}),
   };
+}
+
+/** The method names a service's versions export, for the labels of its RPC metrics (shared/rpc/exports.ts). */
+function rpcMethodsOf(service: Topology["services"][number] | undefined) {
+  const names = service && exportedMethodNames(service.exports, service.versions);
+  return names ? { rpcMethods: [...names].sort() } : {};
 }
 
 /** The Rollout that owns a service's split: the oldest with a status (analyze warns about the others). */

@@ -30,6 +30,8 @@ export const CompiledPolicy = z.object({
   rateLimits: z.array(CompiledRateLimit),
   faultInjection: z.optional(CompiledFault),
   stickySession: z.optional(CompiledStickySession),
+  /** Workers RPC methods safe to retry (Istio's value syntax); absent: none. */
+  idempotentMethods: z.optional(z.array(z.string())),
 });
 export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 
@@ -56,6 +58,11 @@ export const Snapshot = z.object({
   authz: z.optional(CompiledAuthz),
   /** The egress edge's allow-list: one entry per ExternalService. */
   externals: z.optional(z.array(CompiledExternal)),
+  /**
+   * Workers RPC: every method name some version of the service exports (`getRating`, `Admin.reset`),
+   * the names its metrics may carry; absent when a version's exports are not known.
+   */
+  rpcMethods: z.optional(z.array(z.string())),
   /** The manifest's meshConfig (path normalization, default timeout). */
   meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
 });
