@@ -29,6 +29,8 @@ export const MetricSeries = z.object({
   flags: z.record(z.string(), z.number().int()).default({}),
   /** Copies sent by a RequestMirror filter, counted apart from the traffic callers wait for. */
   mirror: z.boolean().optional(),
+  /** Workers RPC: the method called (`getRating`, `Admin.reset`); absent on fetch. */
+  method: z.string().max(260).optional(),
 });
 export type MetricSeries = z.infer<typeof MetricSeries>;
 

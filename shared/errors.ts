@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   rbac_denied: 403,
   egress_denied: 403,
   no_route: 404,
+  /** Workers RPC: the callee's entrypoint does not export the method called. */
+  no_method: 404,
   rate_limited: 429,
   circuit_open: 503,
   overloaded: 503,

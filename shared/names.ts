@@ -25,8 +25,12 @@ const ident = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 /** Binding an app uses to call a service (env.REVIEWS), and the gateway to reach a service edge. */
 export const serviceBinding = (service: string) => ident(service);
 
-/** Binding a service edge uses to reach one version of its app. */
-export const versionBinding = (version: string) => `VERSION_${ident(version)}`;
+/** Binding a service edge uses to reach one version of its app: its default entrypoint, or a named one (Workers RPC). */
+export const versionBinding = (version: string, entrypoint?: string) =>
+  entrypoint ? `VERSION_${ident(version)}__${ident(entrypoint)}` : `VERSION_${ident(version)}`;
+
+/** The edge's named entrypoint for the control plane (refresh): its default entrypoint forwards every method to the app. */
+export const EDGE_CONTROL_ENTRYPOINT = "EdgeControl";
 
 /** Binding the control plane uses to nudge an edge. */
 export const edgeBinding = (edge: string) => `EDGE_${ident(edge)}`;

@@ -21,6 +21,7 @@ export const STAGES = {
   ratelimit: "inbound",
   outlier: "outbound",
   split: "outbound",
+  backendFilters: "outbound",
   mirror: "outbound",
   concurrency: "outbound",
   forward: "outbound",
@@ -45,6 +46,7 @@ const EDGE = [
   "ratelimit",
   "outlier",
   "split",
+  "backendFilters",
   "mirror",
   "concurrency",
   "forward",
@@ -55,6 +57,8 @@ const EDGE = [
  * (workers/edge/pipeline.ts, checked by the compiler) and synthetic explain walks
  * (shared/explain/synthetic.ts), so the two cannot disagree. The egress edge checks its allow-list
  * (the `egress` stage routes by ExternalService host) before authorization, and has no filters or mirrors.
+ * A backendRef's own filters run once the split has picked it, after the rule's, and before the
+ * mirrors, which copy the request as the picked backend gets it (as Envoy's shadows do).
  */
 export const PIPELINES = {
   gateway: EDGE,
@@ -97,9 +101,28 @@ export const INLINE_PIPELINES = {
     "fault",
     "outlier",
     "split",
+    "backendFilters",
     "mirror",
     "concurrency",
     "forward",
   ],
   inbound: ["errors", "normalize", "authn", "authz", "ratelimit", "app"],
 } as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;
+
+/**
+ * A Workers RPC call's path through a service edge (workers/edge/rpc/pipeline.ts; synthetic explain
+ * walks it too): the stages of a fetch that apply to a call, which has no URL, headers, body or
+ * token (so no normalize, authn, filters or mirror), with the same decisions.
+ */
+export const RPC_PIPELINE = [
+  "telemetry",
+  "authz",
+  "route",
+  "fault",
+  "ratelimit",
+  "outlier",
+  "split",
+  "concurrency",
+  "forward",
+] as const satisfies readonly StageName[];
+export type RpcStageName = (typeof RPC_PIPELINE)[number];

@@ -23,7 +23,45 @@ export type HopRow = {
   errors: number;
   samples: number[];
 };
-type Target = { name: string; url: string; headers?: Record<string, string>; processes: string[] };
+export type Target = { name: string; url: string; headers?: Record<string, string>; processes: string[] };
+
+/** Open-loop load on one target, `reps` times (medians of the percentiles, CPU of the named processes per request). */
+export async function measureTarget(
+  t: Target,
+  opts: { rate: number; seconds: number; reps: number; log: (s: string) => void },
+): Promise<HopRow> {
+  await constantRate(t.url, { rate: opts.rate, seconds: 1, headers: t.headers }); // warm up
+  const reps: { p50: number; p90: number; p99: number; max: number; cpu: number; errors: number; lat: number[] }[] = [];
+  for (let i = 0; i < opts.reps; i++) {
+    const cpu0 = t.processes.reduce((a, p) => a + cpuSecondsOf(p), 0);
+    const r = await constantRate(t.url, { rate: opts.rate, seconds: opts.seconds, headers: t.headers });
+    const cpu = t.processes.reduce((a, p) => a + cpuSecondsOf(p), 0) - cpu0;
+    const s = [...r.latenciesMs].sort((a, b) => a - b);
+    reps.push({
+      p50: percentile(s, 0.5),
+      p90: percentile(s, 0.9),
+      p99: percentile(s, 0.99),
+      max: s[s.length - 1],
+      cpu: (cpu * 1e6) / r.sent,
+      errors: r.errors,
+      lat: s,
+    });
+  }
+  const row: HopRow = {
+    name: t.name,
+    p50: median(reps.map((r) => r.p50)),
+    p90: median(reps.map((r) => r.p90)),
+    p99: median(reps.map((r) => r.p99)),
+    max: median(reps.map((r) => r.max)),
+    cpuUsPerReq: median(reps.map((r) => r.cpu)),
+    errors: reps.reduce((a, r) => a + r.errors, 0),
+    samples: reps[Math.floor(reps.length / 2)].lat,
+  };
+  opts.log(
+    `  ${t.name}: p50 ${row.p50.toFixed(3)} ms, p99 ${row.p99.toFixed(3)} ms, ${row.cpuUsPerReq.toFixed(0)} µs CPU/req, ${row.errors} errors`,
+  );
+  return row;
+}
 
 const freePort = async () => {
   const { createServer } = await import("node:net");
@@ -211,40 +249,7 @@ spec:
       : []),
   ];
   const rows: HopRow[] = [];
-  const measure = async (t: Target) => {
-    await constantRate(t.url, { rate: opts.rate, seconds: 1, headers: t.headers }); // warm up
-    const reps: { p50: number; p90: number; p99: number; max: number; cpu: number; errors: number; lat: number[] }[] =
-      [];
-    for (let i = 0; i < opts.reps; i++) {
-      const cpu0 = t.processes.reduce((a, p) => a + cpuSecondsOf(p), 0);
-      const r = await constantRate(t.url, { rate: opts.rate, seconds: opts.seconds, headers: t.headers });
-      const cpu = t.processes.reduce((a, p) => a + cpuSecondsOf(p), 0) - cpu0;
-      const s = [...r.latenciesMs].sort((a, b) => a - b);
-      reps.push({
-        p50: percentile(s, 0.5),
-        p90: percentile(s, 0.9),
-        p99: percentile(s, 0.99),
-        max: s[s.length - 1],
-        cpu: (cpu * 1e6) / r.sent,
-        errors: r.errors,
-        lat: s,
-      });
-    }
-    const row: HopRow = {
-      name: t.name,
-      p50: median(reps.map((r) => r.p50)),
-      p90: median(reps.map((r) => r.p90)),
-      p99: median(reps.map((r) => r.p99)),
-      max: median(reps.map((r) => r.max)),
-      cpuUsPerReq: median(reps.map((r) => r.cpu)),
-      errors: reps.reduce((a, r) => a + r.errors, 0),
-      samples: reps[Math.floor(reps.length / 2)].lat,
-    };
-    rows.push(row);
-    opts.log(
-      `  ${t.name}: p50 ${row.p50.toFixed(3)} ms, p99 ${row.p99.toFixed(3)} ms, ${row.cpuUsPerReq.toFixed(0)} µs CPU/req, ${row.errors} errors`,
-    );
-  };
+  const measure = async (t: Target) => rows.push(await measureTarget(t, opts));
   const wanted = (name: string) => !opts.only || opts.only.some((prefix) => name.startsWith(prefix));
   for (const t of targets) if (wanted(t.name)) await measure(t);
   // The same mesh with a RequestAuthentication at the gateway, every request carrying one (cached) token.

@@ -8,6 +8,7 @@ import { decisionRecordBench, jwtBench, normalizationBench, recorderBench } from
 import { latencySvg } from "./plot.ts";
 import { propagationLocal, propagationWorldwide } from "./propagation.ts";
 import { telemetryDo } from "./telemetry-do.ts";
+import { rpcOverhead } from "./rpc.ts";
 import { edgeBundleComposition } from "./edge-bundle.ts";
 import { edgeColdStart } from "./edge-cold-start.ts";
 import { controlIsolateMs, meshScale, type MeshScaleRow } from "./mesh-scale.ts";
@@ -37,6 +38,21 @@ many small costs, so it closes only by doing fewer of them per request, not by f
 pass-through does) instead of rebuilding it, and letting the gateway call a service's app directly when that service's edge has
 no inbound policy, which removes a whole hop from the north-south chain.
 `;
+
+/** The mesh's cost on an RPC call, against the same call over a bare binding, and against fetch's. */
+function rpcNote(rows: { name: string; p50: number; cpuUsPerReq: number }[]): string {
+  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
+  const [bareRpc, meshRpc, bareFetch, meshFetch] = [
+    by("RPC over"),
+    by("RPC through"),
+    by("fetch over"),
+    by("fetch through"),
+  ];
+  if (!bareRpc || !meshRpc || !bareFetch || !meshFetch) return "";
+  const us = (ms: number) => `${ms >= 0 ? "+" : ""}${f(ms * 1000, 0)} µs`;
+  return `Through the mesh an RPC call costs ${us(meshRpc.p50 - bareRpc.p50)} p50 and ${us((meshRpc.cpuUsPerReq - bareRpc.cpuUsPerReq) / 1000)} of CPU over the same call on a bare binding;
+a fetch costs ${us(meshFetch.p50 - bareFetch.p50)} p50 and ${us((meshFetch.cpuUsPerReq - bareFetch.cpuUsPerReq) / 1000)} of CPU the same way.`;
+}
 
 /** The 30-service targets of issue 22, from the row of that size (when this run measured it). */
 function meshTargets(rows: MeshScaleRow[]): string {
@@ -114,6 +130,8 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
 
   log("hop overhead …");
   const hop = await hopOverhead({ rate: p.rate, seconds: p.seconds, reps: p.reps, log });
+  log("Workers RPC …");
+  const rpc = await rpcOverhead({ rate: p.rate, seconds: p.seconds, reps: p.reps, log });
   log("workerd primitives …");
   const ops = await workerdOps();
   log("config scale …");
@@ -173,7 +191,7 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   const sizeDrift = Math.abs(large.edgeBytes - small.edgeBytes) / small.edgeBytes;
 
   if (opts.smoke) {
-    const failed = hop.rows.filter((r) => r.errors > 0).map((r) => `${r.name}: ${r.errors} errors`);
+    const failed = [...hop.rows, ...rpc].filter((r) => r.errors > 0).map((r) => `${r.name}: ${r.errors} errors`);
     if (!local.allEdgesConverged) failed.push(`propagation: a change to all ${local.edges} edges did not converge`);
     if (!(jwt.cachedUs > 0) || !(rec.observeNs > 0) || !(norm.plainNs > 0))
       failed.push("micro-benchmarks returned no figure");
@@ -343,6 +361,18 @@ time, copying itself), which is why the 100-service start is further from the ba
 100-service start, \`node --cpu-prof\`, puts about half of Node's CPU there). A spawned \`isomesh dev\` also loads wrangler (its config reader and
 the config → Miniflare conversion, about half a second), which a bare Miniflare does not.
 ${BEFORE_SCALE}
+## 10. Workers RPC
+
+One RPC call (\`await env.APP.get(1)\`, a ~1 KB object back) made by the same caller Worker over a bare service binding to the app and
+over the mesh's binding (through the app's edge: routing, policy, the retry loop and telemetry, as for fetch), then the same caller's
+fetch both ways. Same load as section 1 (${p.rate} req/s for ${p.seconds} s, ${p.reps} repetitions, medians); each request reaches the caller over HTTP,
+so every row carries that hop too: compare rows with each other.
+
+| configuration | p50 (ms) | p90 (ms) | p99 (ms) | CPU / request | errors |
+| --- | --- | --- | --- | --- | --- |
+${rpc.map((r) => `| ${r.name} | ${f(r.p50, 3)} | ${f(r.p90, 3)} | ${f(r.p99, 3)} | ${f(r.cpuUsPerReq, 0)} µs | ${r.errors} |`).join("\n")}
+
+${rpcNote(rpc)}
 
 ## Rerun
 

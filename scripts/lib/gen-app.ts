@@ -1,5 +1,12 @@
 import { dirname, join, relative, resolve } from "node:path";
-import { meshOwnedNames, type Manifest, type ServiceSpec, type VersionSpec } from "../../shared/manifest/schema.ts";
+import {
+  callBindings,
+  calledServices,
+  meshOwnedNames,
+  type Manifest,
+  type ServiceSpec,
+  type VersionSpec,
+} from "../../shared/manifest/schema.ts";
 import {
   CONTROL,
   edgeName,
@@ -47,14 +54,18 @@ export type AppContext = {
  * sees (ISOMESH_*: snapshots, control plane, rate limiter; each inline callee's versions).
  */
 function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
-  const calls = s.calls.filter((c) => ctx.inline.has(c));
+  const calls = calledServices(s).filter((c) => ctx.inline.has(c));
   if (!ctx.inline.has(s.name) && calls.length === 0) return undefined;
   const self = ctx.inline.get(s.name);
   const config: InlineConfig = {
     mesh: ctx.manifest.name,
     service: s.name,
     ...(self ? { inbound: { edge: self.edge, bootstrap: self.bootstrap } } : {}),
-    calls: Object.fromEntries(calls.map((c) => [serviceBinding(c), ctx.inline.get(c)!])),
+    calls: Object.fromEntries(
+      callBindings(s)
+        .filter((c) => ctx.inline.has(c.service))
+        .map((c) => [c.binding, ctx.inline.get(c.service)!]),
+    ),
     refreshIntervalMs: ctx.refreshIntervalMs,
     ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
     ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
@@ -95,13 +106,15 @@ export function appVersion(
   const at = `${manifestPath}: services[${i}].versions[${j}]`;
   const part = v.deployed === undefined ? inlinePart(ctx, s, v.name) : undefined;
   const meshServices = [
-    // An inline callee is a client in this app's isolate (its bindings are in `part`), not a binding to an edge.
-    ...s.calls
-      .filter((callee) => !part || !ctx.inline.has(callee))
-      .map((callee) => ({
-        binding: serviceBinding(callee),
-        service: workerName(edgeName(callee)),
-        props: { caller: s.name, version: v.name },
+    // A named entrypoint of the callee travels in the props too: the callee's edge (one bundle, one
+    // default entrypoint for every caller) reads it to call that entrypoint of the picked version.
+    // An inline callee is a client in this app's isolate instead (its bindings are in `part`).
+    ...callBindings(s)
+      .filter((c) => !part || !ctx.inline.has(c.service))
+      .map((c) => ({
+        binding: c.binding,
+        service: workerName(edgeName(c.service)),
+        props: { caller: s.name, version: v.name, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) },
       })),
     ...(part?.services ?? []),
     ...(s.egress

@@ -6,6 +6,7 @@ import { topologyOf } from "../../shared/manifest/topology.ts";
 import type { DataPlane } from "../../shared/manifest/data-plane.ts";
 import {
   CONTROL,
+  EDGE_CONTROL_ENTRYPOINT,
   edgeBinding,
   edgeName,
   EGRESS,
@@ -18,6 +19,13 @@ import {
   versionBinding,
   versionWorkerName,
 } from "../../shared/names.ts";
+import {
+  callBindings,
+  calledServices,
+  type Manifest as ManifestType,
+  type ServiceSpec,
+} from "../../shared/manifest/schema.ts";
+import type { ServiceExports } from "../../shared/rpc/exports.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
@@ -46,6 +54,8 @@ export type GenOptions = {
   validate?: boolean;
   /** Overrides the manifest's `dataPlane` (services that set their own keep it): `--data-plane`. */
   dataPlane?: DataPlane;
+  /** What each app version exports for Workers RPC, by service (scripts/lib/app-exports.ts); shipped in the topology. */
+  exports?: Record<string, ServiceExports>;
 };
 
 /**
@@ -90,7 +100,7 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
   const manifest = loadManifest(manifestPath);
   const defaults = loadDefaults(manifest, manifestPath);
-  const topology = topologyOf(manifest, opts.dataPlane);
+  const topology = topologyOf(manifest, opts.exports, opts.dataPlane);
   const parsedDefaults = validateDocuments(defaults).parsed;
   const { errors } = analyze(
     topology,
@@ -159,7 +169,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const holders = new Map<string, Set<string>>();
   const hold = (service: string, binding: string) =>
     (holders.get(edgeName(service)) ?? holders.set(edgeName(service), new Set()).get(edgeName(service))!).add(binding);
-  const wrapped = (s: { name: string; calls: string[] }) => inline.has(s.name) || s.calls.some((c) => inline.has(c));
+  const wrapped = (s: ServiceSpec) => inline.has(s.name) || calledServices(s).some((c) => inline.has(c));
   const appHolders: { binding: string; worker: string }[] = [];
   for (const s of manifest.services) {
     if (!wrapped(s)) continue;
@@ -168,7 +178,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       const binding = inlineHolderBinding(versionWorkerName(s.name, v.name));
       appHolders.push({ binding, worker });
       if (inline.has(s.name)) hold(s.name, binding);
-      for (const c of s.calls) if (inline.has(c)) hold(c, binding);
+      for (const c of calledServices(s)) if (inline.has(c)) hold(c, binding);
     }
   }
   for (const service of inline.keys()) hold(service, edgeBinding(GATEWAY));
@@ -204,10 +214,16 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         ],
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
+      // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
       services: [
         ...edgesOf(topology)
           .filter((e) => ![...inline.values()].some((c) => c.edge === e))
-          .map((e) => ({ binding: edgeBinding(e), service: workerName(e), props: { caller: CONTROL } })),
+          .map((e) => ({
+            binding: edgeBinding(e),
+            service: workerName(e),
+            entrypoint: EDGE_CONTROL_ENTRYPOINT,
+            props: { caller: CONTROL },
+          })),
         // Inline stages run in apps: the control plane nudges the Workers that hold their snapshots.
         ...appHolders.map((h) => ({
           binding: h.binding,
@@ -305,13 +321,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
           vars: edgeVars(short),
           kv_namespaces: kv,
           durable_objects: rateLimiter,
-          services: [
-            control,
-            ...s.versions.map((v) => ({
-              binding: versionBinding(v.name),
-              service: v.deployed ?? workerName(versionWorkerName(s.name, v.name)),
-            })),
-          ],
+          services: [control, ...versionBindings(manifest, s)],
         },
       });
     s.versions.forEach((v, j) => {
@@ -352,10 +362,19 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
  * neither run an inline service's inbound nor an inline callee's client.
  */
 function checkInline(manifest: Manifest, inline: Map<string, unknown>, manifestPath: string) {
+  // A call to a named entrypoint is a Workers RPC binding: the inline client carries fetch only (so far).
+  manifest.services.forEach((s, i) =>
+    callBindings(s).forEach((c, j) => {
+      if (c.entrypoint && inline.has(c.service))
+        throw new Error(
+          `${manifestPath}: services[${i}].calls[${j}]: ${c.service} runs the inline data plane, whose client carries fetch only: a call to its entrypoint ${c.entrypoint} needs dataPlane: edge on ${c.service}`,
+        );
+    }),
+  );
   manifest.services.forEach((s, i) =>
     s.versions.forEach((v, j) => {
       if (v.deployed === undefined) return;
-      const callee = s.calls.find((c) => inline.has(c));
+      const callee = calledServices(s).find((c) => inline.has(c));
       if (inline.has(s.name) || callee)
         throw new Error(
           `${manifestPath}: services[${i}].versions[${j}].deployed: ${inline.has(s.name) ? `${s.name} runs the inline data plane` : `${s.name} calls ${callee}, which runs the inline data plane`}, whose stages isomesh builds into the app; a Worker your own pipeline deploys cannot have them: set dataPlane: edge on ${inline.has(s.name) ? s.name : callee}`,
@@ -364,6 +383,35 @@ function checkInline(manifest: Manifest, inline: Map<string, unknown>, manifestP
   );
 }
 
+/**
+ * A service edge's bindings to its versions: each version's default entrypoint, and each named
+ * entrypoint some caller binds (`calls: [{ service, entrypoint }]`), for Workers RPC to it.
+ */
+function versionBindings(manifest: ManifestType, s: ManifestType["services"][number]) {
+  const entrypoints = new Set(
+    manifest.services.flatMap((caller) =>
+      callBindings(caller)
+        .filter((c) => c.service === s.name && c.entrypoint)
+        .map((c) => c.entrypoint!),
+    ),
+  );
+  const bindings = s.versions.flatMap((v) => {
+    const service = v.deployed ?? meshWorkerName(manifest.name, versionWorkerName(s.name, v.name));
+    return [
+      { binding: versionBinding(v.name), service },
+      ...[...entrypoints]
+        .sort()
+        .map((entrypoint) => ({ binding: versionBinding(v.name, entrypoint), service, entrypoint })),
+    ];
+  });
+  const seen = new Set<string>();
+  for (const b of bindings) {
+    if (seen.has(b.binding))
+      throw new Error(`${s.name}'s edge would have two bindings named ${b.binding}: rename a version or an entrypoint`);
+    seen.add(b.binding);
+  }
+  return bindings;
+}
 /** Where `generate` builds the edge bundle, inside its output folder (no Worker's name starts with `_`). */
 export const EDGE_BUNDLE_DIR = "_edge";
 

@@ -10,6 +10,7 @@ import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-m
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
+import { appExportsOf } from "./app-exports.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -57,26 +58,38 @@ export type MeshRuntime = {
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const started = performance.now();
-  const mesh = generate(o.manifestPath, {
+  const genOptions = {
     outDir: join(state, "gen"),
     refreshIntervalMs: 500,
     ...o.gen,
-    target: "dev",
+    target: "dev" as const,
     validate: false,
-  });
-  const generated = performance.now();
+  };
+  const first = generate(o.manifestPath, genOptions);
+  let generateMs = performance.now() - started;
   const persist = o.persist !== false;
   if (persist) adoptEarlierState(state);
   const warn = (line: string) => (o.onLog ? o.onLog(line) : process.stderr.write(line + "\n"));
   // The mesh's own bundles start first: esbuild works in its own process while wrangler loads here.
   // (Every edge runs the one edge bundle `generate` built, as in production.)
   const bundles = new Map<string, Promise<string>>();
-  const bundled = mesh.workers.map((w) =>
+  const buildRoot = join(state, "build");
+  const built = first.workers.map((w) =>
     w.build.kind === "esbuild"
-      ? bundleWorker(w.build.entry, w.config.define, join(state, "build"), bundles)
-      : undefined,
+      ? bundleWorker(w.build.entry, w.config.define, buildRoot, bundles)
+      : w.build.kind === "wrangler"
+        ? buildWithWrangler(w.configPath, w.build.projectDir, buildRoot).catch((e: Error) => {
+            throw new Error(`${w.service}/${w.version}: ${e.message}`);
+          })
+        : undefined,
   );
-  for (const b of bundled) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  for (const b of built) b?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  // What each app exports for Workers RPC is read from its build and shipped in the topology
+  // (app-exports.ts): generate once more with it. Builds do not depend on it, so they are not redone.
+  const exports = await appExportsOf(first, built, buildRoot, warn);
+  const regenerating = performance.now();
+  const mesh = exports ? generate(o.manifestPath, { ...genOptions, exports }) : first;
+  generateMs += performance.now() - regenerating; // waiting for the builds counts as the workers' time, as before
   const names = new Set(mesh.workers.map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
@@ -105,7 +118,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         : w.role === "app"
           ? { kind: "secret", secret: appGuard }
           : { kind: "props" };
-      const entry = await scriptOf(w, bundled[i], state, guard, workerOptions.modulesRules);
+      const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
       if (w.role === "edge" || w.role === "gateway") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
@@ -179,11 +192,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   });
   try {
     await miniflare.ready;
-    const timings = {
-      generateMs: generated - started,
-      workersMs: prepared - generated,
-      workerdMs: performance.now() - prepared,
-    };
+    const timings = { generateMs, workersMs: prepared - started - generateMs, workerdMs: performance.now() - prepared };
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
@@ -206,6 +215,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
 /** Builds no worker of this start uses (an edited app, a removed version) are removed, so the folder does not grow. */
 function pruneBuilds(dir: string, used: Set<string>) {
   const keep = new Set([...used].map((p) => relative(dir, p).split(sep)[0]));
+  keep.add("exports"); // app-exports.ts's cache
   for (const entry of readdirSync(dir))
     if (!keep.has(entry.replace(/\.stamp\.json$/, ""))) rmSync(join(dir, entry), { recursive: true, force: true });
 }
@@ -230,11 +240,7 @@ async function scriptOf(
   rules: WorkerOptions["modulesRules"],
 ) {
   if (w.build.kind === "wrangler") {
-    const scriptPath = await buildWithWrangler(w.configPath, w.build.projectDir, join(state, "build")).catch(
-      (e: Error) => {
-        throw new Error(`${w.service}/${w.version}: ${e.message}`);
-      },
-    );
+    const scriptPath = await bundled!;
     const options = guard
       ? guardedEntry(scriptPath, join(state, "build"), guard, rules)
       : { scriptPath, modulesRoot: dirname(scriptPath) };

@@ -4,6 +4,7 @@ import type { ResourceIssue } from "../resources/issues.ts";
 import { checkReferences } from "./references.ts";
 import { checkRolloutOwnership } from "./rollouts.ts";
 import { checkShadowing } from "./shadowing.ts";
+import { checkRpcMethods } from "./rpc-methods.ts";
 import {
   checkDeadRules,
   checkEgressUnused,
@@ -29,6 +30,7 @@ export function analyze(
       ...checkDeadRules(resources),
       ...checkExternalHosts(resources),
       ...checkRolloutOwnership(resources),
+      ...checkRpcMethods(topology, resources),
       ...(opts.full ? [...checkGatewayRoutes(resources), ...checkEgressUnused(topology, resources)] : []),
     ],
   };

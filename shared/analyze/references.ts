@@ -57,23 +57,26 @@ export function checkReferences(topology: Topology, resources: Resource[]): Reso
           }
         }),
       );
-      r.spec.rules.forEach((rule, i) =>
-        rule.filters.forEach((f, j) => {
+      // The rule's mirrors and each backendRef's.
+      const mirrorLists = r.spec.rules.flatMap((rule, i) => [
+        { path: `spec.rules[${i}].filters`, filters: rule.filters },
+        ...rule.backendRefs.map((b, j) => ({
+          path: `spec.rules[${i}].backendRefs[${j}].filters`,
+          filters: b.filters ?? [],
+        })),
+      ]);
+      for (const list of mirrorLists)
+        list.filters.forEach((f, j) => {
           if (f.type !== "RequestMirror") return;
           const b = f.requestMirror.backendRef;
+          const path = `${list.path}[${j}].requestMirror.backendRef`;
           for (const p of parents) {
             const svc = p.kind === "Service" ? services.get(p.name) : services.get(b.name);
-            if (!svc)
-              issue(r, `spec.rules[${i}].filters[${j}].requestMirror.backendRef.name`, `unknown service "${b.name}"`);
+            if (!svc) issue(r, `${path}.name`, `unknown service "${b.name}"`);
             else if (p.kind === "Service" && b.version && !svc.versions.includes(b.version))
-              issue(
-                r,
-                `spec.rules[${i}].filters[${j}].requestMirror.backendRef.version`,
-                `unknown version "${b.version}" of service "${svc.name}"`,
-              );
+              issue(r, `${path}.version`, `unknown version "${b.version}" of service "${svc.name}"`);
           }
-        }),
-      );
+        });
     } else if (r.kind === "Rollout") {
       const svc = services.get(r.spec.targetRef.name);
       if (!svc) issue(r, "spec.targetRef.name", `unknown service "${r.spec.targetRef.name}" (known: ${known})`);

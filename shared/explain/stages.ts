@@ -1,14 +1,17 @@
 import type { StageName } from "../pipeline.ts";
-import { faultMatcher } from "../resilience/fault.ts";
+import { faultMatcher, rpcFaultMatcher } from "../resilience/fault.ts";
+import { rpcRetriesFor } from "../resilience/retry.ts";
+import { budgetFor } from "../resilience/retry-budget.ts";
+import { namesMethod } from "../rpc/match.ts";
 import { describeLimit } from "../ratelimit/rate-limit.ts";
 import { decideEgress, describeAllowed } from "../routing/egress-allow.ts";
-import { applyFilters, mirrorPercent } from "../routing/filters.ts";
-import { decideRoute, describeRoute, type Routing } from "../routing/match.ts";
+import { applyBackendFilters, applyFilters, mirrorPercent } from "../routing/filters.ts";
+import { decideRoute, decideRpcRoute, describeRoute, describeRpcRoute, type Routing } from "../routing/match.ts";
 import { describeNormalized, normalizePath } from "../routing/normalize-path.ts";
 import { describeTimeout, requestTimeoutOf } from "../routing/request-timeout.ts";
 import { backendLabel, sharesOf } from "../routing/split.ts";
 import { judgeClaims, rulesForIssuer } from "../security/authn.ts";
-import { authorize, describeAuthz, requestOf } from "../security/authorize.ts";
+import { authorize, describeAuthz, requestOf, rpcRequestOf } from "../security/authorize.ts";
 import { applyDerivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
 import { principalOf } from "../security/jwt.ts";
 import type { Explainer, HopState } from "./synthetic.ts";
@@ -80,7 +83,7 @@ const authn: Explainer = (h) => {
 };
 
 const authz: Explainer = (h) => {
-  const r = requestOf(h.caller, h.identity, h.facts);
+  const r = h.rpc ? rpcRequestOf(h.caller, h.rpc) : requestOf(h.caller, h.identity, h.facts);
   const d = authorize(h.snapshot.authz, r);
   const decision = describeAuthz(d, r);
   h.decisions.push(d.allowed ? decision : { ...decision, error: "rbac_denied", status: 403 });
@@ -95,7 +98,7 @@ function routed(h: HopState, routing: Routing) {
 }
 
 const route: Explainer = (h) => {
-  const d = decideRoute(h.table, h.facts, h.snapshot.role);
+  const d = h.rpc ? decideRpcRoute(h.table, h.rpc, h.snapshot.role) : decideRoute(h.table, h.facts, h.snapshot.role);
   if (!d.ok) {
     h.decisions.push({
       stage: "route",
@@ -106,7 +109,7 @@ const route: Explainer = (h) => {
     });
     return "stop";
   }
-  h.decisions.push(describeRoute(h.table, h.facts, d.routing));
+  h.decisions.push(h.rpc ? describeRpcRoute(h.table, h.rpc, d.routing) : describeRoute(h.table, h.facts, d.routing));
   routed(h, d.routing);
 };
 
@@ -140,10 +143,10 @@ const fault: Explainer = (h) => {
   const policy = h.snapshot.policy;
   const f = policy?.faultInjection;
   if (!policy || !f) return;
-  if (!faultMatcher(f)(h.headers)) {
+  if (h.rpc ? !rpcFaultMatcher(f)(h.rpc) : !faultMatcher(f)(h.headers)) {
     h.decisions.push({
       stage: "fault",
-      decision: "fault injection does not apply: its header match fails",
+      decision: `fault injection does not apply: its ${h.rpc ? "match does not name this call" : "header match fails"}`,
       policy: policy.name,
     });
     return;
@@ -203,19 +206,74 @@ const split: Explainer = (h) => {
     });
 };
 
+/** Each weighted backend's own filters, on its own copy of the request (the split's share decides which a real request gets). */
+const backendFilters: Explainer = (h) => {
+  const entry = h.routing?.entry;
+  for (const b of h.routing?.backends ?? []) {
+    if (b.weight === 0 || !b.filters) continue;
+    const url = new URL(h.url);
+    const headers = new Headers(h.headers);
+    const out = applyBackendFilters(
+      entry,
+      b,
+      { url, headers, clientHost: h.headers.get("host"), host: h.facts.host },
+      (d) => h.decisions.push(d),
+    );
+    h.sentTo.set(b, { url, headers, redirected: !!out?.redirect });
+  }
+};
+
 const mirror: Explainer = (h) => {
-  for (const f of h.routing?.entry?.filters ?? [])
-    if (f.type === "RequestMirror") {
-      const ref = f.requestMirror.backendRef;
-      const target = backendLabel({
-        service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
-        version: h.snapshot.role === "service" ? ref.version : undefined,
-      });
-      h.decisions.push({
-        stage: "mirror",
-        decision: `would mirror ${mirrorPercent(f.requestMirror)}% of these requests to ${target}`,
-      });
-    }
+  const lists = [
+    { filters: h.routing?.entry?.filters ?? [], of: "these requests" },
+    ...(h.routing?.backends ?? [])
+      .filter((b) => b.weight > 0 && b.filters)
+      .map((b) => ({ filters: b.filters ?? [], of: `the requests sent to ${backendLabel(b)}` })),
+  ];
+  for (const { filters, of } of lists)
+    for (const f of filters)
+      if (f.type === "RequestMirror") {
+        const ref = f.requestMirror.backendRef;
+        const target = backendLabel({
+          service: h.snapshot.role === "service" ? (h.snapshot.service ?? ref.name) : ref.name,
+          version: h.snapshot.role === "service" ? ref.version : undefined,
+        });
+        h.decisions.push({
+          stage: "mirror",
+          decision: `would mirror ${mirrorPercent(f.requestMirror)}% of ${of} to ${target}`,
+        });
+      }
+};
+
+/**
+ * The retry policy: for a fetch, per destination, the retry budget that bounds it (the destination's
+ * own, from its TrafficPolicy); for a Workers RPC call, whether a failed try would be retried at all
+ * (only a method declared idempotent).
+ */
+const forward: Explainer = (h) => {
+  const retry = h.routing?.entry?.retry;
+  if (!retry) return;
+  if (h.rpc) {
+    const idempotent = namesMethod(h.snapshot.policy?.idempotentMethods, h.rpc);
+    const retries = rpcRetriesFor(retry, idempotent);
+    h.decisions.push({
+      stage: "retry",
+      decision: idempotent
+        ? `up to ${retries} retries on ${retry.codes.join(", ")} (${h.rpc.fullName} is declared idempotent)`
+        : `no retries: ${h.rpc.fullName} is not in the TrafficPolicy's idempotentMethods`,
+    });
+    return;
+  }
+  if (!retry.attempts) return;
+  for (const service of new Set((h.routing?.backends ?? []).filter((b) => b.weight > 0).map((b) => b.service))) {
+    const { budget, policy } = budgetFor(h.snapshot, service);
+    h.decisions.push({
+      stage: "retry",
+      decision: `up to ${retry.attempts} retries on ${retry.codes.join(", ")} or no answer, within ${service}'s retry budget: ${budget.percent}% of requests + ${budget.minRetriesPerSecond}/s (${policy ? `TrafficPolicy/${policy}` : "default"})`,
+      budget,
+      ...(policy ? { policy } : {}),
+    });
+  }
 };
 
 /** Every stage of the edge, by name: the pipeline of a hop is shared/pipeline.ts's order for its role. */
@@ -235,7 +293,8 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   ratelimit,
   outlier: nothing,
   split,
+  backendFilters,
   mirror,
   concurrency: nothing,
-  forward: nothing,
+  forward,
 };

@@ -12,6 +12,7 @@ import {
 } from "../names.ts";
 import { MeshConfigSpec } from "./mesh-config.ts";
 import { DataPlane } from "./data-plane.ts";
+import { DEFAULT_ENTRYPOINT, IDENTIFIER, MAX_METHOD_NAME } from "../rpc/method.ts";
 
 const Name = z
   .string()
@@ -88,18 +89,34 @@ export const GatewaySpec = z.strictObject({
   workersDev: z.boolean().optional(),
 });
 
+const BindingName = z.string().regex(/^[A-Z][A-Z0-9_]{0,62}$/, "binding names are upper-case letters, digits and '_'");
+
+/**
+ * One east-west binding in long form: a named entrypoint of the callee (wrangler's `entrypoint:`,
+ * for Workers RPC to `export class Admin extends WorkerEntrypoint`) and/or a binding name of the
+ * app's choosing. The short form `ratings` is `{ service: ratings }`: binding RATINGS, default entrypoint.
+ */
+export const CallSpec = z.strictObject({
+  service: Name,
+  entrypoint: z
+    .string()
+    .regex(IDENTIFIER, "an entrypoint is the name of a class the callee exports (a JS identifier)")
+    .max(MAX_METHOD_NAME)
+    .optional(),
+  /** Default: the service's binding (RATINGS), with the entrypoint's name for a named one (RATINGS_ADMIN). */
+  binding: BindingName.optional(),
+});
+
 export const ServiceSpec = z.strictObject({
   name: Name,
   versions: z.array(VersionSpec).min(1, "a service needs at least one version"),
-  /** Services this service's apps call east-west: each becomes a binding with props { caller }. */
-  calls: z.array(Name).default([]),
+  /** Services this service's apps call east-west: each becomes a binding with props { caller } (see CallSpec). */
+  calls: z.array(z.union([Name, CallSpec])).default([]),
   /** Whether this service's apps may call ExternalServices: they get env.EGRESS (props { caller }). */
   egress: z.boolean().default(false),
   /** Where this service's mesh stages run; unset: the mesh's `dataPlane` (data-plane.ts). */
   dataPlane: DataPlane.optional(),
 });
-
-const BindingName = z.string().regex(/^[A-Z][A-Z0-9_]{0,62}$/, "binding names are upper-case letters, digits and '_'");
 
 /** Deploy-time settings of the egress edge: client certificates it may present (wrangler `mtls_certificates`). */
 export const EgressSpec = z.strictObject({
@@ -149,12 +166,22 @@ export const Manifest = z
         versions.add(v.name);
       });
     });
-    m.services.forEach((s, i) =>
-      s.calls.forEach((c, j) => {
-        if (!names.has(c))
-          ctx.addIssue({ code: "custom", path: ["services", i, "calls", j], message: `unknown service "${c}"` });
-      }),
-    );
+    m.services.forEach((s, i) => {
+      const bindings = new Map<string, number>();
+      callBindings(s).forEach((c, j) => {
+        const path =
+          typeof s.calls[j] === "string" ? ["services", i, "calls", j] : ["services", i, "calls", j, "service"];
+        if (!names.has(c.service)) ctx.addIssue({ code: "custom", path, message: `unknown service "${c.service}"` });
+        const other = bindings.get(c.binding);
+        if (other !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", i, "calls", j],
+            message: `binding ${c.binding} is also calls[${other}]'s: give one a \`binding:\``,
+          });
+        bindings.set(c.binding, j);
+      });
+    });
     m.services.forEach((s, i) =>
       s.versions.forEach((v, j) => {
         for (const [name, owner] of meshOwnedNames(s, v.name))
@@ -188,17 +215,37 @@ export const Manifest = z
  * the SERVICE and VERSION vars. An app binding or var of the same name is a manifest error.
  */
 export function meshOwnedNames(
-  s: { name: string; calls: string[]; egress: boolean },
+  s: { name: string; calls: ServiceSpec["calls"]; egress: boolean },
   version: string,
 ): Map<string, { what: string; value?: string }> {
   const owned = new Map<string, { what: string; value?: string }>([
     ["SERVICE", { what: "var SERVICE (the service's name)", value: s.name }],
     ["VERSION", { what: "var VERSION (the version's name)", value: version }],
   ]);
-  s.calls.forEach((c, i) => owned.set(serviceBinding(c), { what: `binding for calls[${i}] "${c}"` }));
+  callBindings(s).forEach((c, i) =>
+    owned.set(c.binding, { what: `binding for calls[${i}] "${c.service}${c.entrypoint ? `.${c.entrypoint}` : ""}"` }),
+  );
   if (s.egress) owned.set(EGRESS_BINDING, { what: "binding EGRESS (egress: true)" });
   return owned;
 }
+
+/** A service's east-west bindings, short forms expanded: which callee, which of its entrypoints, under what name. */
+export type CallBinding = { service: string; entrypoint?: string; binding: string };
+export function callBindings(s: { calls: ServiceSpec["calls"] }): CallBinding[] {
+  return s.calls.map((c) => {
+    const call = typeof c === "string" ? { service: c } : c;
+    const entrypoint = call.entrypoint === DEFAULT_ENTRYPOINT ? undefined : call.entrypoint;
+    const binding =
+      call.binding ??
+      (entrypoint ? `${serviceBinding(call.service)}_${serviceBinding(entrypoint)}` : serviceBinding(call.service));
+    return { service: call.service, ...(entrypoint ? { entrypoint } : {}), binding };
+  });
+}
+
+/** The services a service calls (each once), whatever entrypoints it binds. */
+export const calledServices = (s: { calls: ServiceSpec["calls"] }) => [
+  ...new Set(callBindings(s).map((c) => c.service)),
+];
 
 /** Generated Worker names are prefixed by the mesh, unique, and within Cloudflare's 63 characters. */
 function checkWorkerNames(

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Manifest } from "./schema.ts";
+import { calledServices, type Manifest } from "./schema.ts";
+import { ServiceExports } from "../rpc/exports.ts";
 import { CompiledMeshConfig, compileMeshConfig } from "./mesh-config.ts";
 import { type DataPlane, dataPlaneOf } from "./data-plane.ts";
 
@@ -17,6 +18,8 @@ export const Topology = z.object({
       egress: z.boolean().optional(),
       /** Present when the service's stages run in its apps (data-plane.ts); absent: its edge. */
       dataPlane: z.literal("inline").optional(),
+      /** What each version's Worker exports for Workers RPC, read from its build at gen time (absent: not known). */
+      exports: ServiceExports.optional(),
     }),
   ),
   /** Present when the mesh has an egress edge: its client-certificate bindings. */
@@ -26,16 +29,20 @@ export const Topology = z.object({
 });
 export type Topology = z.infer<typeof Topology>;
 
-/** `dataPlane`: the mesh default as `isomesh dev --data-plane` overrides it. */
-export function topologyOf(m: Manifest, dataPlane?: DataPlane): Topology {
+/**
+ * `exports`: per service, what each version's build exports (scripts/lib/app-exports.ts);
+ * `dataPlane`: the mesh default as `isomesh dev --data-plane` overrides it.
+ */
+export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> = {}, dataPlane?: DataPlane): Topology {
   return {
     mesh: m.name,
     services: m.services.map((s) => ({
       name: s.name,
       versions: s.versions.map((v) => v.name),
-      calls: s.calls,
+      calls: calledServices(s),
       ...(s.egress ? { egress: true } : {}),
       ...(dataPlaneOf(m, s.name, dataPlane) === "inline" ? { dataPlane: "inline" as const } : {}),
+      ...(exports[s.name] && Object.keys(exports[s.name]).length ? { exports: exports[s.name] } : {}),
     })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
     meshConfig: compileMeshConfig(m.meshConfig),

@@ -1,10 +1,12 @@
 import * as z from "zod/mini";
 import { HeaderMatch } from "../resources/route-match.ts";
+import { RpcMethodValues } from "../resources/rpc-methods.ts";
+import { namesMethod, type RpcTarget } from "../rpc/match.ts";
 import type { TrafficPolicySpec } from "../resources/traffic-policy.ts";
 
 /** A TrafficPolicy's faultInjection as edges run it: the resource's own fields, the delay in ms. */
 export const CompiledFault = z.object({
-  match: z.optional(z.object({ headers: z.array(HeaderMatch) })),
+  match: z.optional(z.object({ headers: z.array(HeaderMatch), rpcMethods: z.optional(RpcMethodValues) })),
   delay: z.optional(z.object({ fixedDelay: z.number(), percentage: z.number() })),
   abort: z.optional(z.object({ httpStatus: z.number(), percentage: z.number() })),
 });
@@ -29,7 +31,20 @@ export function faultMatcher(f: CompiledFault): (headers: Headers) => boolean {
     }
     return (hs: Headers) => hs.get(name) === h.value;
   });
+  // A match on RPC methods is for RPC calls only (docs/traffic.md#workers-rpc).
+  if (f.match?.rpcMethods) return () => false;
   return (hs) => tests.every((t) => t(hs));
+}
+
+/**
+ * Which Workers RPC calls a fault applies to: a match on `rpcMethods` names them; a fault without
+ * a match applies to every call, one matching on headers to none (an RPC call carries no headers).
+ */
+export function rpcFaultMatcher(f: CompiledFault): (call: RpcTarget) => boolean {
+  const methods = f.match?.rpcMethods;
+  if (methods) return (call) => namesMethod(methods, call);
+  const any = !f.match?.headers.length;
+  return () => any;
 }
 
 /** Whether a fault with `percentage` fires for a request that drew `draw` in [0, 1). */

@@ -16,6 +16,51 @@ export const DEFAULT_RETRY_BUDGET: CompiledRetryBudget = { percent: 20, minRetri
 export const compileRetryBudget = (b: z.output<typeof TrafficPolicySpec>["retryBudget"]): CompiledRetryBudget =>
   b ?? DEFAULT_RETRY_BUDGET;
 
+/** A destination's retry budget as a client edge (the gateway) runs it, with the TrafficPolicy it comes from. */
+export const DestinationBudget = z.object({ policy: z.string(), budget: CompiledRetryBudget });
+export type DestinationBudget = z.infer<typeof DestinationBudget>;
+
+type Policy = { metadata: { name: string }; spec: z.output<typeof TrafficPolicySpec> };
+
+/**
+ * The budgets of the services a client edge routes to, by service: the retryBudget of each
+ * service's TrafficPolicy (the oldest, as its own edge picks it; `policies` oldest first), when it
+ * sets one. Services the routes never name are left out, so the snapshot holds only what this edge
+ * sends to, and a policy change that touches no budget leaves it as it was (not republished).
+ */
+export function compileDestinationBudgets(
+  policies: readonly Policy[],
+  routedTo: ReadonlySet<string>,
+): Record<string, DestinationBudget> | undefined {
+  const out: Record<string, DestinationBudget> = {};
+  const seen = new Set<string>();
+  for (const p of policies)
+    for (const t of p.spec.targetRefs) {
+      if (t.kind !== "Service" || seen.has(t.name)) continue;
+      seen.add(t.name);
+      if (routedTo.has(t.name) && p.spec.retryBudget)
+        out[t.name] = { policy: p.metadata.name, budget: compileRetryBudget(p.spec.retryBudget) };
+    }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * The budget that bounds this edge's retries towards `service`: the destination's own (carried by
+ * the gateway's snapshot; a service edge's own policy is its service's), else this edge's
+ * policy's, else linkerd's default.
+ */
+export const budgetFor = (
+  snapshot: {
+    retryBudgets?: Record<string, DestinationBudget>;
+    policy?: { name: string; retryBudget: CompiledRetryBudget };
+  },
+  service: string,
+): { budget: CompiledRetryBudget; policy?: string } =>
+  snapshot.retryBudgets?.[service] ??
+  (snapshot.policy
+    ? { budget: snapshot.policy.retryBudget, policy: snapshot.policy.name }
+    : { budget: DEFAULT_RETRY_BUDGET });
+
 /**
  * A retry budget (linkerd's model): over a sliding 10 s window, retries may be at most
  * `percent` of requests plus `minPerSecond` per second, so a dead backend sees about

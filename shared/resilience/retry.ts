@@ -28,6 +28,13 @@ export const RETRY_FLAGS = {
 export const retriesFor = (retry: CompiledRetry | undefined, method: string) =>
   retry && (IDEMPOTENT.has(method) || retry.unsafeMethods) ? retry.attempts : 0;
 
+/**
+ * How many retries a Workers RPC call may get: the route's attempts when its method is declared
+ * idempotent (TrafficPolicy idempotentMethods, gRPC's idempotency_level), else none.
+ */
+export const rpcRetriesFor = (retry: CompiledRetry | undefined, idempotent: boolean) =>
+  retry && idempotent ? retry.attempts : 0;
+
 /** Whether a try's outcome is worth another: a listed status, or no answer at all (a connection failure or a per-try timeout). */
 export const retryable = (retry: CompiledRetry | undefined, status: number | undefined) =>
   status === undefined ? true : !!retry?.codes.includes(status);

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { RpcMethodValues } from "./rpc-methods.ts";
 
 // An AuthorizationPolicy rule, as users write it and as compiled snapshots carry it (zod/mini: see route-match.ts).
 
@@ -14,6 +15,9 @@ export const Source = z.strictObject({
 export const Operation = z.strictObject({
   methods: Values,
   notMethods: Values,
+  /** isomesh extension: Workers RPC methods (a fetch has none; an RPC call has no path, host or HTTP method). */
+  rpcMethods: z.optional(RpcMethodValues),
+  notRpcMethods: z.optional(RpcMethodValues),
   paths: Values,
   notPaths: Values,
   hosts: Values,

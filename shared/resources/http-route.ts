@@ -1,19 +1,36 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { checkGroup, envelope } from "./metadata.ts";
-import { HeaderMatch, Method, PathMatch, QueryParamMatch } from "./route-match.ts";
+import { HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RpcMatch } from "./route-match.ts";
 import { BackendRef, RouteFilter } from "./route-filter.ts";
 
-export { BackendRef, HeaderMatch, Method, PathMatch, QueryParamMatch, RouteFilter };
+export { BackendRef, HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RouteFilter, RpcMatch };
 
 // Gateway API HTTPRoute (gateway.networking.k8s.io/v1), GAMMA style for east-west.
 
-export const RouteMatch = z.strictObject({
-  path: z._default(PathMatch, { type: "PathPrefix", value: "/" }),
-  headers: z.array(HeaderMatch).max(16).default([]),
-  queryParams: z.array(QueryParamMatch).max(16).default([]),
-  method: z.optional(Method),
-});
+export const RouteMatch = z
+  .strictObject({
+    path: z._default(PathMatch, { type: "PathPrefix", value: "/" }),
+    headers: z.array(HeaderMatch).max(16).default([]),
+    queryParams: z.array(QueryParamMatch).max(16).default([]),
+    method: z.optional(Method),
+    /** isomesh extension: a Workers RPC call (GRPCRoute's method match); see RpcMatch. */
+    rpc: z.optional(RpcMatch),
+  })
+  .superRefine((m, ctx) => {
+    // An RPC call has no path, headers, query or HTTP method: a match asking for both could never match.
+    if (!m.rpc) return;
+    const none = (key: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `a match with rpc cannot also match on ${key}: a Workers RPC call has none`,
+      });
+    if (!isCatchAllPath(m.path)) none("path");
+    if (m.method !== undefined) none("method");
+    if (m.headers.length) none("headers");
+    if (m.queryParams.length) none("queryParams");
+  });
 
 /** Gateway API request and per-try (backendRequest) timeouts; the per-try one may not exceed the whole. */
 export const RouteTimeouts = z
@@ -41,35 +58,45 @@ export const RouteRule = z
     retry: RouteRetry.optional(),
   })
   .superRefine((rule, ctx) => {
-    const types = rule.filters.map((f) => f.type);
-    const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
-    for (const t of once)
-      if (types.filter((x) => x === t).length > 1)
-        ctx.addIssue({ code: "custom", path: ["filters"], message: `filter ${t} may appear at most once per rule` });
-    if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
-      ctx.addIssue({
-        code: "custom",
-        path: ["filters"],
-        message: "RequestRedirect and URLRewrite cannot be used together",
-      });
-    if (types.includes("RequestRedirect") && rule.backendRefs.length > 0)
+    checkFilters(rule.filters, rule.matches, ["filters"], "rule", ctx);
+    if (rule.filters.some((f) => f.type === "RequestRedirect") && rule.backendRefs.length > 0)
       ctx.addIssue({
         code: "custom",
         path: ["backendRefs"],
         message: "a rule with RequestRedirect must not have backendRefs",
       });
-    rule.filters.forEach((f, i) => {
-      const mod =
-        f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
-      if (mod?.type !== "ReplacePrefixMatch") return;
-      if (!rule.matches.every((m) => m.path.type === "PathPrefix"))
-        ctx.addIssue({
-          code: "custom",
-          path: ["filters", i],
-          message: "ReplacePrefixMatch requires every match to be a PathPrefix match",
-        });
-    });
+    rule.backendRefs.forEach((b, i) =>
+      checkFilters(b.filters ?? [], rule.matches, ["backendRefs", i, "filters"], "backendRef", ctx),
+    );
   });
+
+/** Gateway API's rules for one list of filters (a rule's or a backendRef's). */
+function checkFilters(
+  filters: RouteFilter[],
+  matches: RouteMatch[],
+  path: (string | number)[],
+  where: string,
+  ctx: z.RefinementCtx,
+) {
+  const types = filters.map((f) => f.type);
+  const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
+  for (const t of once)
+    if (types.filter((x) => x === t).length > 1)
+      ctx.addIssue({ code: "custom", path, message: `filter ${t} may appear at most once per ${where}` });
+  if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
+    ctx.addIssue({ code: "custom", path, message: "RequestRedirect and URLRewrite cannot be used together" });
+  filters.forEach((f, i) => {
+    const mod =
+      f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
+    if (mod?.type !== "ReplacePrefixMatch") return;
+    if (!matches.every((m) => m.path.type === "PathPrefix"))
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, i],
+        message: "ReplacePrefixMatch requires every match to be a PathPrefix match",
+      });
+  });
+}
 
 export const ParentRef = z
   .strictObject({

@@ -18,7 +18,8 @@ const PathModifier = z.discriminatedUnion("type", [
 // Only what isomesh serves: a mesh Service (core group). Gateway API would accept any kind and
 // answer 500; isomesh's services are fixed at deploy time, so refusing at apply is the honest answer.
 const SERVED = "isomesh routes only to mesh services";
-export const BackendRef = z.strictObject({
+/** What a backendRef names (a RequestMirror's target too): a mesh service, or a version of the parent service. */
+export const BackendObjectRef = z.strictObject({
   group: z.optional(
     z.literal("", {
       error: (i) => `${SERVED}: group must be "" (the core group of Service; got ${JSON.stringify(i.input)})`,
@@ -32,10 +33,6 @@ export const BackendRef = z.strictObject({
   /** Which version of the service (isomesh extension for GAMMA routes). */
   version: z.optional(z.string()),
   port: z.optional(z.number().check(z.int())),
-  weight: z._default(
-    z.number().check(z.int("weight must be an integer"), z.gte(0, "weight must be >= 0"), z.lte(1_000_000)),
-    1,
-  ),
 });
 
 const Int = (min: number, max?: number) =>
@@ -64,7 +61,7 @@ export const RouteFilter = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("RequestMirror"),
     requestMirror: z.strictObject({
-      backendRef: z.omit(BackendRef, { weight: true }),
+      backendRef: BackendObjectRef,
       percent: z.optional(Int(0, 100)),
       fraction: z.optional(z.strictObject({ numerator: Int(0), denominator: z._default(Int(1), 100) })),
     }),
@@ -72,4 +69,13 @@ export const RouteFilter = z.discriminatedUnion("type", [
 ]);
 
 export type RouteFilter = z.infer<typeof RouteFilter>;
+
+/** A rule's weighted backend (Gateway API HTTPBackendRef): its filters apply only to requests sent to it, after the rule's. */
+export const BackendRef = z.extend(BackendObjectRef, {
+  weight: z._default(
+    z.number().check(z.int("weight must be an integer"), z.gte(0, "weight must be >= 0"), z.lte(1_000_000)),
+    1,
+  ),
+  filters: z.optional(z.array(RouteFilter).check(z.maxLength(16))),
+});
 export type BackendRef = z.infer<typeof BackendRef>;

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { IDENTIFIER, MAX_METHOD_NAME } from "../rpc/method.ts";
 
 // The parts of an HTTPRoute match that compiled snapshots carry too. Written with zod/mini so the
 // edge validates snapshots without zod's full build; the resource schemas (zod) embed these same
@@ -55,3 +56,44 @@ export const QueryParamMatch = z.union([
 ]);
 
 export const Method = z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
+
+const RpcName = z.string().check(z.minLength(1), z.maxLength(MAX_METHOD_NAME));
+
+/**
+ * isomesh extension: a Workers RPC call, by entrypoint and method, as GRPCRoute's `method` matches
+ * a gRPC call by service and method (GRPCRoute's service is the callee's entrypoint here: the
+ * class a binding's `entrypoint:` names, `default` for the default export). `type` applies to
+ * both names; an absent name matches any; at least one is required.
+ */
+export const RpcMatch = z
+  .strictObject({
+    type: z._default(z.enum(["Exact", "RegularExpression"]), "Exact"),
+    entrypoint: z.optional(RpcName),
+    method: z.optional(RpcName),
+  })
+  .check(
+    z.superRefine((m, ctx) => {
+      if (m.entrypoint === undefined && m.method === undefined)
+        ctx.addIssue({ code: "custom", message: "an rpc match needs an entrypoint or a method (or both)" });
+      for (const key of ["entrypoint", "method"] as const) {
+        const v = m[key];
+        if (v === undefined) continue;
+        if (m.type === "Exact" && !IDENTIFIER.test(v))
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `${key} must be a JS identifier (an Exact match names one ${key})`,
+          });
+        if (m.type === "RegularExpression") {
+          const checked = z.safeParse(Regex, v);
+          if (!checked.success)
+            for (const issue of checked.error.issues)
+              ctx.addIssue({ code: "custom", path: [key], message: issue.message });
+        }
+      }
+    }),
+  );
+export type RpcMatch = z.infer<typeof RpcMatch>;
+
+/** The default path match (`PathPrefix /`): no condition on the path at all. */
+export const isCatchAllPath = (p: z.infer<typeof PathMatch>) => p.type === "PathPrefix" && p.value === "/";

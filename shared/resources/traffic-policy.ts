@@ -3,6 +3,7 @@ import { Duration } from "../duration.ts";
 import { envelope, TargetRef } from "./metadata.ts";
 import { HeaderMatch } from "./route-match.ts";
 import { KeySource } from "./key-source.ts";
+import { RpcMethodValues } from "./rpc-methods.ts";
 import { RetryBudget } from "./retry-budget.ts";
 
 export { KeySource, RetryBudget };
@@ -18,7 +19,21 @@ export const RateLimit = z.strictObject({
 
 export const FaultInjection = z
   .strictObject({
-    match: z.strictObject({ headers: z.array(HeaderMatch).default([]) }).optional(),
+    match: z
+      .strictObject({
+        headers: z.array(HeaderMatch).default([]),
+        /** isomesh extension: only these Workers RPC methods (then never a fetch); see AuthorizationPolicy's rpcMethods. */
+        rpcMethods: z.optional(RpcMethodValues),
+      })
+      .superRefine((m, ctx) => {
+        if (m.rpcMethods && m.headers.length)
+          ctx.addIssue({
+            code: "custom",
+            path: ["headers"],
+            message: "a match with rpcMethods cannot also match on headers: a Workers RPC call has none",
+          });
+      })
+      .optional(),
     delay: z.strictObject({ fixedDelay: Duration, percentage: Percent.default(100) }).optional(),
     abort: z
       .strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: Percent.default(100) })
@@ -41,6 +56,11 @@ export const TrafficPolicySpec = z.strictObject({
   rateLimits: z.array(RateLimit).max(8).default([]),
   faultInjection: FaultInjection.optional(),
   stickySession: z.strictObject({ hashOn: KeySource }).optional(),
+  /**
+   * Workers RPC methods that are safe to retry (gRPC's `idempotency_level: IDEMPOTENT`): a route's
+   * `retry` retries an RPC call only when its method is listed here. Same syntax as rpcMethods.
+   */
+  idempotentMethods: z._default(RpcMethodValues, []),
 });
 
 export const TrafficPolicy = envelope("isomesh.dev/v1", "TrafficPolicy", TrafficPolicySpec);

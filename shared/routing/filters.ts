@@ -1,6 +1,7 @@
 import type { Decision } from "../explain/record.ts";
 import type { RouteFilter } from "../resources/http-route.ts";
 import type { CompiledRoute } from "./routes.ts";
+import { backendLabel, type CompiledBackend } from "./split.ts";
 
 export type HeaderModifier = Extract<RouteFilter, { type: "RequestHeaderModifier" }>["requestHeaderModifier"];
 type Redirect = Extract<RouteFilter, { type: "RequestRedirect" }>["requestRedirect"];
@@ -129,6 +130,29 @@ export function applyFilters(
     }
   }
   return { responseHeaders };
+}
+
+const ROOT: CompiledRoute["path"] = { type: "PathPrefix", value: "/" };
+
+/**
+ * The picked backend's own filters (Gateway API HTTPBackendRef.filters), applied to the request as
+ * the rule's filters left it, only for requests sent to that backend; recorded as the
+ * `backendFilters` stage, naming the backend. Undefined when the backend has none. The edge's
+ * stage and synthetic explain (once per weighted backend) both call this.
+ */
+export function applyBackendFilters(
+  route: Pick<CompiledRoute, "path"> | undefined,
+  backend: CompiledBackend,
+  req: FilteredRequest,
+  record?: (d: Decision) => void,
+): FilterOutcome | undefined {
+  if (!backend.filters?.length) return undefined;
+  const label = backendLabel(backend);
+  return applyFilters(
+    { filters: backend.filters, path: route?.path ?? ROOT },
+    req,
+    record && ((d) => record({ ...d, stage: "backendFilters", backend: label })),
+  );
 }
 
 /** The flags a RequestMirror sets: on the request it copies, and on the copy where it arrives. */

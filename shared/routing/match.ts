@@ -1,6 +1,8 @@
 import type { Decision } from "../explain/record.ts";
 import type { Snapshot } from "../snapshot/schema.ts";
 import { routeLabel, whyBeat } from "./explain-precedence.ts";
+import { isCatchAllPath } from "../resources/route-match.ts";
+import { prepareRpcMatch, rpcMatchRank, type RpcTarget } from "../rpc/match.ts";
 import type { RequestFacts } from "./request-facts.ts";
 import type { CompiledRoute, VirtualHost } from "./routes.ts";
 import { type CompiledBackend, withDefaultSplit } from "./split.ts";
@@ -17,7 +19,12 @@ export type Routing = {
 };
 
 /** A route entry with its tests prepared (regexes compiled once, when the snapshot is loaded). */
-export type PreparedRoute = CompiledRoute & { matches: (r: RequestFacts) => boolean; readonly routing: Routing };
+export type PreparedRoute = CompiledRoute & {
+  matches: (r: RequestFacts) => boolean;
+  /** Whether a Workers RPC call meets this entry: its rpc match, or no condition at all (the catch-all). */
+  matchesRpc: (call: RpcTarget) => boolean;
+  readonly routing: Routing;
+};
 
 type PreparedHost = { hostnames: string[]; routes: PreparedRoute[] };
 
@@ -33,6 +40,8 @@ export class RouteTable {
   readonly size: number;
   /** A service edge's traffic when no route is attached: its default split. */
   readonly defaults: Routing;
+  /** What a Workers RPC call can meet (it has no host: the routes without hostnames), in GRPCRoute's order. */
+  private rpcRoutes?: PreparedRoute[];
 
   constructor(vhosts: VirtualHost[], snapshot?: Pick<Snapshot, "role" | "defaultBackends" | "defaultSource">) {
     const defaults = snapshot?.role === "service" ? snapshot.defaultBackends : undefined;
@@ -72,6 +81,33 @@ export class RouteTable {
     return undefined;
   }
 
+  /**
+   * The entry a Workers RPC call takes: rpc matches first, by GRPCRoute's precedence (Exact before
+   * RegularExpression, the longest entrypoint, then the longest method), then the catch-alls in
+   * Gateway API order. Sorted once per table, on the first call.
+   */
+  matchRpc(call: RpcTarget): PreparedRoute | undefined {
+    for (const route of this.rpcOrder()) if (route.matchesRpc(call)) return route;
+    return undefined;
+  }
+
+  /** Every entry an RPC call meets, in precedence order (explanations only). */
+  rpcCandidates(call: RpcTarget): PreparedRoute[] {
+    return this.rpcOrder().filter((route) => route.matchesRpc(call));
+  }
+
+  private rpcOrder(): PreparedRoute[] {
+    if (this.rpcRoutes) return this.rpcRoutes;
+    const routes = this.catchAll?.routes ?? [];
+    const rpc = routes.filter((r) => r.rpc);
+    const rank = new Map(rpc.map((r) => [r, rpcMatchRank(r.rpc!)]));
+    const order = (a: PreparedRoute, b: PreparedRoute) => {
+      const [x, y] = [rank.get(a)!, rank.get(b)!];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; // a stable sort keeps Gateway API order on a tie
+    };
+    return (this.rpcRoutes = [...rpc.sort(order), ...routes.filter((r) => !r.rpc && isCatchAll(r))]);
+  }
+
   /** Every entry that matches, in precedence order (for explanations only: not on the hot path). */
   candidates(r: RequestFacts): PreparedRoute[] {
     return (this.hostFor(r.host)?.routes ?? []).filter((route) => route.matches(r));
@@ -96,8 +132,20 @@ export function decideRoute(table: RouteTable, facts: RequestFacts, role: Snapsh
   };
 }
 
+/** The route decision for a Workers RPC call, as decideRoute's for a fetch. */
+export function decideRpcRoute(table: RouteTable, call: RpcTarget, role: Snapshot["role"]): RouteDecision {
+  const matched = table.matchRpc(call);
+  if (matched) return { ok: true, routing: matched.routing };
+  if (role === "service" && table.size === 0) return { ok: true, routing: table.defaults };
+  return { ok: false, reason: `no rule of the routes matches the RPC call ${call.fullName}` };
+}
+
+/** An entry with no condition at all: it takes RPC calls too. */
+const isCatchAll = (r: CompiledRoute) =>
+  isCatchAllPath(r.path) && !r.method && r.headers.length === 0 && r.queryParams.length === 0;
+
 /** The decision record of routing: which entry won and what it beat, or that the default backends apply. */
-export function describeRoute(table: RouteTable, facts: RequestFacts, routing: Routing): Decision {
+export function describeRoute(table: RouteTable, facts: RequestFacts | undefined, routing: Routing): Decision {
   const winner = routing.entry;
   if (!winner)
     return {
@@ -105,7 +153,7 @@ export function describeRoute(table: RouteTable, facts: RequestFacts, routing: R
       decision: "no HTTPRoute attached: default backends",
       source: routing.weightsFrom ?? "equal split across versions",
     };
-  const others = table.candidates(facts).filter((c) => c !== winner);
+  const others = facts ? table.candidates(facts).filter((c) => c !== winner) : [];
   return {
     stage: "route",
     decision: `matched ${routeLabel(winner)}`,
@@ -113,6 +161,26 @@ export function describeRoute(table: RouteTable, facts: RequestFacts, routing: R
     rule: winner.rule,
     match: winner.match,
     beat: others.slice(0, 5).map((o) => whyBeat(winner, o)),
+  };
+}
+
+/** The decision record of routing an RPC call: which entry won and the entries it beat. */
+export function describeRpcRoute(table: RouteTable, call: RpcTarget, routing: Routing): Decision {
+  const winner = routing.entry;
+  if (!winner) return describeRoute(table, undefined, routing);
+  const others = table.rpcCandidates(call).filter((c) => c !== winner);
+  return {
+    stage: "route",
+    decision: `matched ${routeLabel(winner)}${winner.rpc ? " (rpc match)" : " (catch-all)"}`,
+    route: winner.route,
+    rule: winner.rule,
+    match: winner.match,
+    beat: others
+      .slice(0, 5)
+      .map(
+        (o) =>
+          `${routeLabel(winner)} beat ${routeLabel(o)} (${winner.rpc && !o.rpc ? "an rpc match before a catch-all" : "GRPCRoute precedence"})`,
+      ),
   };
 }
 
@@ -159,15 +227,18 @@ export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledB
       });
     } else tests.push((r) => r.query.get(q.name) === q.value);
   }
-  const matches = (r: RequestFacts) => {
-    for (const t of tests) if (!t(r)) return false;
-    return true;
-  };
+  const matches = route.rpc
+    ? () => false // an rpc match is for Workers RPC calls only
+    : (r: RequestFacts) => {
+        for (const t of tests) if (!t(r)) return false;
+        return true;
+      };
+  const matchesRpc = route.rpc ? prepareRpcMatch(route.rpc) : isCatchAll(route) ? () => true : () => false;
   const routing: { entry?: PreparedRoute; backends: readonly CompiledBackend[]; weightsFrom?: string } = {
     backends: defaults ? withDefaultSplit(route.backends, defaults) : route.backends,
     weightsFrom: route.weightsFrom,
   };
-  const prepared: PreparedRoute = { ...route, matches, routing };
+  const prepared: PreparedRoute = { ...route, matches, matchesRpc, routing };
   routing.entry = prepared;
   return prepared;
 }

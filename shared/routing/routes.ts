@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { HTTPRoute, RouteRule } from "../resources/http-route.ts";
-import { HeaderMatch, Method, PathMatch, QueryParamMatch } from "../resources/route-match.ts";
+import { HeaderMatch, Method, PathMatch, QueryParamMatch, RpcMatch } from "../resources/route-match.ts";
 import { RouteFilter } from "../resources/route-filter.ts";
 import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
@@ -18,6 +18,8 @@ export const CompiledRoute = z.object({
   method: z.optional(Method),
   headers: z.array(HeaderMatch),
   queryParams: z.array(QueryParamMatch),
+  /** isomesh extension: a Workers RPC call's entrypoint and method (GRPCRoute's method match); such an entry never matches a fetch. */
+  rpc: z.optional(RpcMatch),
   filters: z.array(RouteFilter),
   backends: z.array(CompiledBackend),
   /** Who decided `backends`' weights when the route did not (a Rollout of the service). */
@@ -82,6 +84,7 @@ function compileRoute(
       service: service ?? b.name,
       version: service ? b.version : undefined,
       weight: b.weight,
+      ...(b.filters?.length ? { filters: b.filters } : {}),
     }));
     rule.matches.forEach((m, matchIndex) => {
       const entry: CompiledRoute = {
@@ -93,6 +96,7 @@ function compileRoute(
         method: m.method,
         headers: m.headers,
         queryParams: m.queryParams,
+        ...(m.rpc ? { rpc: m.rpc } : {}),
         filters: rule.filters,
         backends,
         timeouts: compileTimeouts(rule.timeouts),

@@ -1,11 +1,14 @@
 import * as z from "zod/mini";
 import { KeySource } from "../resources/key-source.ts";
+import { RouteFilter } from "../resources/route-filter.ts";
 
 export const CompiledBackend = z.object({
   service: z.string(),
   /** Set on service edges: the version of the service this backend is. */
   version: z.optional(z.string()),
   weight: z.number().check(z.int(), z.gte(0)),
+  /** The backendRef's own filters, applied only when this backend is picked, after the rule's (absent when none). */
+  filters: z.optional(z.array(RouteFilter)),
 });
 export type CompiledBackend = z.infer<typeof CompiledBackend>;
 
@@ -61,7 +64,7 @@ export function withDefaultSplit(
   return declared.flatMap((b) =>
     b.version
       ? [{ ...b, weight: b.weight * totalDefault }]
-      : defaults.map((d) => ({ ...d, weight: b.weight * d.weight })),
+      : defaults.map((d) => ({ ...d, weight: b.weight * d.weight, ...(b.filters ? { filters: b.filters } : {}) })),
   );
 }
 

@@ -48,10 +48,13 @@ export type AuthzRequest = {
   /** End-user principal `iss/sub`, when authenticated. */
   requestPrincipal?: string;
   claims?: Record<string, unknown>;
-  method: string;
-  path: string;
-  host: string;
-  headers: Headers;
+  /** HTTP method, path, host and headers: absent on a Workers RPC call, which has none. */
+  method?: string;
+  path?: string;
+  host?: string;
+  headers?: Headers;
+  /** A Workers RPC call's full method name (`getRating`, `Admin.reset`); absent on a fetch. */
+  rpcMethod?: string;
 };
 
 export type AuthzDecision =
@@ -75,6 +78,16 @@ export const requestOf = (caller: string, identity: Identity | undefined, facts:
   path: facts.path,
   host: facts.host,
   headers: facts.headers,
+});
+
+/**
+ * The facts of a Workers RPC call: the calling service and the method. No token travels with a
+ * call, so it has no end user; what a fetch has and a call does not never matches (its `not…` form
+ * always does), so an ALLOW written for paths does not open RPC (docs/security.md).
+ */
+export const rpcRequestOf = (caller: string, call: { fullName: string }): AuthzRequest => ({
+  caller,
+  rpcMethod: call.fullName,
 });
 
 /** The decision record of authorization, the same at the edge and in a synthetic explanation. */
@@ -119,7 +132,7 @@ function conditionValues(key: string, r: AuthzRequest): string[] {
   if (claim) return claimValues(r.claims, claim[1]);
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
-    const v = r.headers.get(header[1]);
+    const v = r.headers?.get(header[1]) ?? null;
     return v === null ? [] : [v];
   }
   if (key === "source.principal") return [r.caller];
@@ -150,7 +163,9 @@ export function ruleMatches(rule: AuthorizationRule, r: AuthzRequest): boolean {
         anyOf(o.paths, r.path) &&
         noneOf(o.notPaths, r.path) &&
         anyOf(o.hosts, r.host) &&
-        noneOf(o.notHosts, r.host),
+        noneOf(o.notHosts, r.host) &&
+        anyOf(o.rpcMethods, r.rpcMethod) &&
+        noneOf(o.notRpcMethods, r.rpcMethod),
     )
   )
     return false;

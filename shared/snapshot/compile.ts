@@ -1,3 +1,4 @@
+import { exportedMethodNames } from "../rpc/exports.ts";
 import { edgeName, EGRESS, GATEWAY } from "../names.ts";
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource, ResourceOf } from "../resources/index.ts";
@@ -8,7 +9,7 @@ import { rolloutSource } from "../rollout/ownership.ts";
 import { DEFAULT_MESH_CONFIG } from "../manifest/compiled-mesh-config.ts";
 import { compileFault } from "../resilience/fault.ts";
 import { compileOutlierDetection } from "../resilience/outlier-detection.ts";
-import { compileRetryBudget } from "../resilience/retry-budget.ts";
+import { compileDestinationBudgets, compileRetryBudget } from "../resilience/retry-budget.ts";
 import { compileRateLimits } from "../ratelimit/rate-limit.ts";
 import { compileExternalHosts, compileExternals } from "../routing/egress-allow.ts";
 import { compileTimeouts } from "../routing/request-timeout.ts";
@@ -16,7 +17,7 @@ import { compileVirtualHosts, type OwningRollout } from "../routing/routes.ts";
 import { compileAuthn } from "../security/authn.ts";
 import { compileAuthz } from "../security/authorize.ts";
 import { type CompiledPolicy, SNAPSHOT_SCHEMA, type Snapshot } from "./schema.ts";
-import { edgesFedBy } from "./scope.ts";
+import { attachedEdges, edgesFedBy } from "./scope.ts";
 
 /** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
 export type StoredResource = { resource: Resource; createdAt: number; status?: RolloutStatus };
@@ -43,7 +44,11 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
   const externals = ofKind("ExternalService");
   const routes = mine.filter((s): s is { resource: HTTPRoute; createdAt: number } => s.resource.kind === "HTTPRoute");
   const rollout = service && owningRollout(mine);
-  const policy = ofKind("TrafficPolicy")[0];
+  const policies = ofKind("TrafficPolicy");
+  const policy = policies.find((p) => attachedEdges(p).includes(edge));
+  const routedTo = new Set(
+    routes.flatMap((r) => r.resource.spec.rules.flatMap((rule) => rule.backendRefs.map((b) => b.name))),
+  );
 
   return {
     schema: SNAPSHOT_SCHEMA,
@@ -63,10 +68,12 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
         : compileVirtualHosts(routes, timeouts, service?.name, rollout),
     ...defaults(service, rollout),
     policy: policy ? compilePolicy(policy) : undefined,
+    retryBudgets: role === "gateway" ? compileDestinationBudgets(policies, routedTo) : undefined,
     // The egress edge's callers are mesh apps: it authenticates no end user.
     authn: role === "egress" ? undefined : compileAuthn(ofKind("RequestAuthentication")),
     authz: compileAuthz(ofKind("AuthorizationPolicy")),
     ...(role === "egress" ? { externals: compileExternals(externals) } : {}),
+    ...rpcMethodsOf(service),
     meshConfig,
   };
 }
@@ -81,7 +88,14 @@ function compilePolicy(p: ResourceOf<"TrafficPolicy">): CompiledPolicy {
     rateLimits: compileRateLimits(s.rateLimits),
     faultInjection: compileFault(s.faultInjection),
     stickySession: s.stickySession,
+    ...(s.idempotentMethods.length ? { idempotentMethods: s.idempotentMethods } : {}),
   };
+}
+
+/** The method names a service's versions export, for the labels of its RPC metrics (shared/rpc/exports.ts). */
+function rpcMethodsOf(service: Topology["services"][number] | undefined) {
+  const names = service && exportedMethodNames(service.exports, service.versions);
+  return names ? { rpcMethods: [...names].sort() } : {};
 }
 
 /** The Rollout that owns a service's split: the oldest with a status (analyze warns about the others). */

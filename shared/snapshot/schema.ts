@@ -3,7 +3,7 @@ import { CompiledMeshConfig, DEFAULT_MESH_CONFIG } from "../manifest/compiled-me
 import { CompiledConcurrencyLimit } from "../resilience/concurrency.ts";
 import { CompiledFault } from "../resilience/fault.ts";
 import { CompiledOutlierDetection } from "../resilience/outlier-detection.ts";
-import { CompiledRetryBudget } from "../resilience/retry-budget.ts";
+import { CompiledRetryBudget, DestinationBudget } from "../resilience/retry-budget.ts";
 import { CompiledRateLimit } from "../ratelimit/rate-limit.ts";
 import { CompiledExternal } from "../routing/egress-allow.ts";
 import { VirtualHost } from "../routing/routes.ts";
@@ -19,7 +19,7 @@ import { CompiledAuthz } from "../security/authorize.ts";
 // the very schemas the admin API validates users' documents with.
 
 /** Bumped when the compiled form changes: the ConfigStore recompiles every edge on start, and an older edge keeps its last good snapshot. */
-export const SNAPSHOT_SCHEMA = 2;
+export const SNAPSHOT_SCHEMA = 3;
 
 /** The TrafficPolicy that targets the edge, one part per concern. */
 export const CompiledPolicy = z.object({
@@ -30,6 +30,8 @@ export const CompiledPolicy = z.object({
   rateLimits: z.array(CompiledRateLimit),
   faultInjection: z.optional(CompiledFault),
   stickySession: z.optional(CompiledStickySession),
+  /** Workers RPC methods safe to retry (Istio's value syntax); absent: none. */
+  idempotentMethods: z.optional(z.array(z.string())),
 });
 export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 
@@ -50,10 +52,17 @@ export const Snapshot = z.object({
   /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3 (v3 at 10%)"), for explanations. */
   defaultSource: z.optional(z.string()),
   policy: z.optional(CompiledPolicy),
+  /** The gateway: the retry budgets of the services its routes send to (each service's own TrafficPolicy). */
+  retryBudgets: z.optional(z.record(z.string(), DestinationBudget)),
   authn: z.optional(CompiledAuthn),
   authz: z.optional(CompiledAuthz),
   /** The egress edge's allow-list: one entry per ExternalService. */
   externals: z.optional(z.array(CompiledExternal)),
+  /**
+   * Workers RPC: every method name some version of the service exports (`getRating`, `Admin.reset`),
+   * the names its metrics may carry; absent when a version's exports are not known.
+   */
+  rpcMethods: z.optional(z.array(z.string())),
   /** The manifest's meshConfig (path normalization, default timeout). */
   meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
 });

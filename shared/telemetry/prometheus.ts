@@ -27,6 +27,8 @@ export function prometheusText(
     response_code: String(s.code),
     // Only on a RequestMirror's copies, so queries written for Istio keep their meaning; {mirror=""} leaves them out.
     ...(s.mirror ? { mirror: "true" } : {}),
+    // Only on Workers RPC calls (the method, as Istio's gRPC series carry grpc_response_status): {rpc_method=""} is fetch.
+    ...(s.method !== undefined ? { rpc_method: s.method } : {}),
   });
   out.push(
     "# HELP isomesh_requests_total Requests handled, counted once per reporting edge (response_code 0: the caller gave up first).",
@@ -60,7 +62,7 @@ export function prometheusText(
   for (const s of series)
     for (const [flag, n] of Object.entries(s.flags))
       out.push(
-        `isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), flag })} ${n}`,
+        `isomesh_request_flags_total${labels({ reporter: s.reporter, source_workload: s.source, destination_service: s.destination, destination_version: s.version, ...(s.mirror ? { mirror: "true" } : {}), ...(s.method !== undefined ? { rpc_method: s.method } : {}), flag })} ${n}`,
       );
 
   out.push(

@@ -84,9 +84,16 @@ describe("dashboard in Chromium", () => {
     expect(page.url()).toBe(`${proxy.url}/ui`);
 
     // The graph is a Cytoscape canvas: its nodes are read from the Cytoscape instance.
-    await page.waitForFunction(() => (window as any).isomeshDashboard.graph.cy.nodes().length >= 6, null, {
-      timeout: 20_000,
-    });
+    // Nodes come from the topology at once; an edge only once both ends' telemetry reached the control
+    // plane (each edge flushes within ~1 s, and the page polls): wait for what is asserted below.
+    await page.waitForFunction(
+      () => {
+        const cy = (window as any).isomeshDashboard.graph.cy;
+        return cy.nodes().length >= 6 && cy.edges().length >= 5;
+      },
+      null,
+      { timeout: 20_000 },
+    );
     const graph = await page.evaluate(() => {
       const cy = (window as any).isomeshDashboard.graph.cy;
       return {

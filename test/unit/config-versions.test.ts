@@ -131,3 +131,42 @@ describe("history and rollback", () => {
     expect(await config.rollback(7, by)).toMatchObject({ ok: false, status: 404 });
   });
 });
+
+describe("a service's retry budget reaches the gateway that routes to it", () => {
+  const gatewayRoute = docs(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ingress }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules: [{ backendRefs: [{ name: web }], retry: { attempts: 3 } }]
+`);
+  const budget = (service: string, percent: number) =>
+    docs(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: ${service} }
+spec:
+  targetRefs: [{ kind: Service, name: ${service} }]
+  retryBudget: { percent: ${percent} }
+`);
+
+  it("republishes the gateway when the budget of a service it routes to changes, and only then", async () => {
+    const { config, kv } = await testConfig(topology);
+    await config.apply(gatewayRoute, by);
+    expect(await config.apply(budget("web", 10), by)).toMatchObject({ republished: ["web-edge", "gateway"] });
+    const gateway = JSON.parse(kv.data.get(snapshotKey("gateway", config.wantedHashes().get("gateway")!))!);
+    expect(gateway.retryBudgets).toEqual({ web: { policy: "web", budget: { percent: 10, minRetriesPerSecond: 10 } } });
+    // api is not routed to from the gateway: its policy changes nothing there; nor does a web policy without a budget.
+    expect(await config.apply(budget("api", 10), by)).toMatchObject({ republished: ["api-edge"] });
+    const faults = docs(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  targetRefs: [{ kind: Service, name: web }]
+  concurrencyLimit: 10
+`);
+    expect(await config.apply(faults, by)).toMatchObject({ republished: ["web-edge", "gateway"] }); // the budget is gone
+    expect(await config.apply(docs(serviceRoute("web", "web", "[{ name: web, version: v1 }]")), by)).toMatchObject({
+      republished: ["web-edge"],
+    });
+  });
+});

@@ -24,7 +24,7 @@ describe("dataPlane in the manifest", () => {
   it.each(cases)("%s", (_, extra, service, override, expected) => {
     const m = parseManifest(MESH(extra, service));
     expect(["a", "b"].map((s) => dataPlaneOf(m, s, override))).toEqual(expected);
-    expect(topologyOf(m, override).services.map((s) => s.dataPlane ?? "edge")).toEqual(expected);
+    expect(topologyOf(m, {}, override).services.map((s) => s.dataPlane ?? "edge")).toEqual(expected);
   });
 
   it("rejects an unknown mode and unknown fields, naming the field", () => {

@@ -80,6 +80,7 @@ describe("isomesh gen: egress", () => {
     expect(worker("control").config.services).toContainEqual({
       binding: "EDGE_EGRESS",
       service: "m-egress",
+      entrypoint: "EdgeControl",
       props: { caller: "control" },
     });
   });

@@ -156,7 +156,7 @@ describe("unknown fields", () => {
       "rate limit key with an extra field",
       policy({ rateLimits: [{ requests: 1, per: "1s", key: { header: "x", global: true } }] }),
       "spec.rateLimits[0].key.global",
-      "unknown field `global` (fields here: header, cookie, claim, caller, clientIp, host)",
+      "unknown field `global` (fields here: header, cookie, claim, caller, clientIp, host, argument, field)",
     ],
     [
       "fault match",

@@ -24,6 +24,8 @@ export type EdgeEnv = {
 export type EdgeProps = {
   caller?: string;
   version?: string;
+  /** Workers RPC: the callee's named entrypoint this binding is for (`calls: [{ service, entrypoint }]`); absent: the default export. */
+  entrypoint?: string;
   /** `isomesh dev` only: the app's global fetch() captured into the egress edge, and whether its service declares egress. */
   captured?: "declared" | "undeclared";
 };

@@ -5,7 +5,11 @@ import { H } from "../../shared/headers.ts";
 import { explainRequested } from "./debug.ts";
 import type { EdgeEnv, EdgeProps } from "./env.ts";
 import { createExchange } from "./inbound.ts";
-import { buildPipeline, type Pipeline } from "./pipeline.ts";
+import { buildPipeline, type EdgeServices, type Pipeline } from "./pipeline.ts";
+import { forwardingEntrypoint, type RpcInvocation } from "./rpc/entrypoint.ts";
+import { buildRpcPipeline, type RpcPipeline } from "./rpc/pipeline.ts";
+import { CONTROL } from "../../shared/names.ts";
+import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { SnapshotSource } from "./snapshot-source.ts";
 import { TelemetryFlusher } from "./telemetry/flusher.ts";
 import { TelemetryRecorder } from "./telemetry/recorder.ts";
@@ -32,6 +36,7 @@ let source: SnapshotSource<Pipeline> | undefined;
 let flusher: TelemetryFlusher | undefined;
 // The gateway's inline callees (services whose stages run in their apps): their outbound half runs here.
 let inline: { runtime?: InlineRuntime } | undefined;
+let services: EdgeServices | undefined;
 
 function sourceFor(raw: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
@@ -44,7 +49,7 @@ function sourceFor(raw: EdgeEnv): SnapshotSource<Pipeline> {
     (batch) => env.CONTROL.report(batch),
   ));
   const flush = (ctx: ExecutionContext) => f.flush(ctx);
-  const services = {
+  const s = (services = {
     env,
     recorder,
     flush,
@@ -52,10 +57,10 @@ function sourceFor(raw: EdgeEnv): SnapshotSource<Pipeline> {
     resilience,
     globalLimiter: globalLimiter(env),
     authn,
-  };
+  });
   source = new SnapshotSource(
     env,
-    (snapshot) => buildPipeline(snapshot, services),
+    (snapshot) => buildPipeline(snapshot, s),
     () => recorder.touch(),
     flush, // a snapshot installed in the background is reported now, not on the next request
     bootstrap,
@@ -77,9 +82,16 @@ const traceSampling = (env: EdgeEnv) => (sampling ??= rate(env.TRACE_SAMPLING));
 
 /**
  * The isomesh edge: deployed once per service (`<svc>-edge`) and once as the `gateway`.
- * Callers reach it through service bindings whose props say who they are.
+ * Callers reach it through service bindings whose props say who they are. Besides `fetch`, every
+ * method a caller calls on its binding (Workers RPC) goes through the mesh to the picked version:
+ * nothing else may live on this class, since its methods share the apps' names.
  */
 export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
+  constructor(ctx: ExecutionContext<EdgeProps>, env: EdgeEnv) {
+    super(ctx, env);
+    return forwardingEntrypoint(this, (call) => rpc(env, ctx, call));
+  }
+
   override async fetch(request: Request): Promise<Response> {
     const src = sourceFor(this.env);
     const { snapshot, prepared } = src.ready(this.ctx) ?? (await src.get(this.ctx));
@@ -98,15 +110,33 @@ export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
     if (explain && snapshot.role === "gateway") x.responseHooks.push((h) => h.set(H.explain, x.trace.traceId));
     return prepared(x); // the telemetry stage records the request (and, when asked, its decisions)
   }
+}
 
+async function rpc(env: EdgeEnv, ctx: ExecutionContext<EdgeProps>, call: RpcInvocation): Promise<unknown> {
+  const src = sourceFor(env);
+  const { snapshot } = src.ready(ctx) ?? (await src.get(ctx));
+  return rpcPipelineFor(snapshot, services!, traceSampling(env))(call, ctx, ctx.props);
+}
+
+// The RPC path is built once per snapshot, as the fetch pipeline is.
+let rpcBuilt: { snapshot: Snapshot; pipeline: RpcPipeline } | undefined;
+function rpcPipelineFor(snapshot: Snapshot, s: EdgeServices, sampling: number): RpcPipeline {
+  if (rpcBuilt?.snapshot !== snapshot) rpcBuilt = { snapshot, pipeline: buildRpcPipeline(snapshot, s, sampling) };
+  return rpcBuilt.pipeline;
+}
+
+/** The control plane's way in (its bindings name this entrypoint): the default one belongs to the apps' methods. */
+export class EdgeControl extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
   /** Control-plane nudge for an inline service's change: the snapshots of inline callees this gateway holds. */
   async refreshInline(): Promise<EdgeReport[]> {
+    if (this.ctx.props?.caller !== CONTROL) throw new Error("isomesh not_via_mesh: refresh() is the control plane's");
     sourceFor(this.env);
     return inline?.runtime ? inline.runtime.refresh(this.ctx) : [];
   }
 
   /** Control-plane nudge after a change: re-read the beacon now and report what runs. */
   async refresh(): Promise<EdgeReport> {
+    if (this.ctx.props?.caller !== CONTROL) throw new Error("isomesh not_via_mesh: refresh() is the control plane's");
     const src = sourceFor(this.env);
     if (!src.snapshot) await src.get(this.ctx);
     await src.check(true);

@@ -1,11 +1,12 @@
 import { INLINE_PIPELINES, PIPELINES, type StageName } from "../../shared/pipeline.ts";
-import { DEFAULT_RETRY_BUDGET } from "../../shared/resilience/retry-budget.ts";
+import { budgetFor } from "../../shared/resilience/retry-budget.ts";
 import { RouteTable } from "../../shared/routing/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeEnv } from "./env.ts";
 import { type Exchange, SKIP, type Stage } from "./exchange.ts";
 import type { ResilienceState } from "./resilience/state.ts";
 import { type AuthnState, authenticate } from "./stages/authenticate.ts";
+import { backendFilters } from "./stages/backend-filters.ts";
 import { authorize } from "./stages/authorize.ts";
 import { concurrency } from "./stages/concurrency.ts";
 import { egress } from "./stages/egress.ts";
@@ -50,8 +51,9 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
   const table = new RouteTable(snapshot.vhosts, snapshot);
   const upstream = upstreamFor(snapshot, s.env);
   const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
-  const budget = snapshot.policy?.retryBudget ?? DEFAULT_RETRY_BUDGET;
-  const last = forward(upstream, (b) => s.resilience.budget(`${snapshot.edge}|${b.service}`, budget));
+  const last = forward(upstream, (b) =>
+    s.resilience.budget(`${snapshot.edge}|${b.service}`, budgetFor(snapshot, b.service).budget),
+  );
   if (snapshot.role === "egress")
     return chain(PIPELINES.egress)
       .then("telemetry", telemetry(sink))
@@ -81,6 +83,7 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     .then("ratelimit", rateLimit(snapshot, s.resilience, s.globalLimiter))
     .then("outlier", outlier(snapshot, s.resilience))
     .then("split", split(snapshot))
+    .then("backendFilters", backendFilters())
     .then("mirror", mirror(snapshot, upstream, sink))
     .then("concurrency", concurrency(snapshot, s.resilience))
     .then("forward", last)
@@ -97,7 +100,6 @@ export function buildOutbound(snapshot: Snapshot, s: EdgeServices): Pipeline {
   // The callee's inbound strips what its app sets: the x-isomesh-* headers of its answer are the mesh's.
   const upstream = upstreamFor(snapshot, s.env, { inlineCallee: true });
   const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
-  const budget = snapshot.policy?.retryBudget ?? DEFAULT_RETRY_BUDGET;
   return chain(INLINE_PIPELINES.outbound)
     .then("telemetry", telemetry(sink))
     .then("respond", respond(snapshot))
@@ -109,11 +111,14 @@ export function buildOutbound(snapshot: Snapshot, s: EdgeServices): Pipeline {
     .then("fault", fault(snapshot))
     .then("outlier", outlier(snapshot, s.resilience))
     .then("split", split(snapshot))
+    .then("backendFilters", backendFilters())
     .then("mirror", mirror(snapshot, upstream, sink))
     .then("concurrency", concurrency(snapshot, s.resilience))
     .then(
       "forward",
-      forward(upstream, (b) => s.resilience.budget(`${snapshot.edge}|${b.service}`, budget)),
+      forward(upstream, (b) =>
+        s.resilience.budget(`${snapshot.edge}|${b.service}`, budgetFor(snapshot, b.service).budget),
+      ),
     )
     .build();
 }

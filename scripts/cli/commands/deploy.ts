@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { deployOrder, generate } from "../../lib/gen.ts";
+import { deployOrder } from "../../lib/gen.ts";
+import { generateWithExports } from "../../lib/app-exports.ts";
 import { WRANGLER_BIN } from "../../lib/wrangler-api.ts";
 import { CliError } from "../client.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
@@ -52,7 +53,7 @@ export function registerDeploy(program: Command) {
     .option("--dry-run", "build every worker without uploading")
     .option(...DATA_PLANE_OPTION)
     .action(
-      (o: {
+      async (o: {
         manifest?: string;
         out: string;
         kvId?: string;
@@ -60,12 +61,19 @@ export function registerDeploy(program: Command) {
         traceSampling: string;
         dataPlane?: string;
       }) => {
-        const mesh = generate(manifestPath(o.manifest), {
-          outDir: o.out,
-          kvId: o.kvId,
-          traceSampling: samplingRate(o.traceSampling),
-          dataPlane: dataPlaneOption(o.dataPlane),
-        });
+        // The apps' exports (for Workers RPC) are read from their builds, as `isomesh gen` does.
+        const warn = (line: string) => console.log(c.dim(`note: ${line}`));
+        const mesh = await generateWithExports(
+          manifestPath(o.manifest),
+          {
+            outDir: o.out,
+            kvId: o.kvId,
+            traceSampling: samplingRate(o.traceSampling),
+            dataPlane: dataPlaneOption(o.dataPlane),
+          },
+          join(o.out, "..", "build"),
+          warn,
+        );
         for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
         const order = deployOrder(mesh.workers);
         const failed: string[] = [];

@@ -59,7 +59,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerExplain(program: Command) {
   program
-    .command("explain <url>")
+    .command("explain [url]")
     .description(
       "why a request is routed, split, allowed or denied: evaluated by the control plane, or --send it for real",
     )
@@ -68,12 +68,17 @@ export function registerExplain(program: Command) {
     .option("--caller <service>", "evaluate an east-west call from this service (with --service)")
     .option("--service <service>", "the service called east-west")
     .option("--claims <json>", "JWT claims to assume, as JSON")
+    .option(
+      "--rpc <method>",
+      "explain a Workers RPC call to --service instead of a fetch (`method`, or `Entrypoint.method`)",
+    )
     .option("--send", "send the request through the gateway with a debug token and show what every hop decided")
     .option("-o, --output <format>", "json or yaml")
     .action(
       async (
-        url: string,
+        url: string | undefined,
         o: {
+          rpc?: string;
           request: string;
           header: string[];
           caller?: string;
@@ -93,7 +98,21 @@ export function registerExplain(program: Command) {
           headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
         }
         let result: { hops: Hop[] };
-        if (o.send) {
+        if (o.rpc !== undefined) {
+          if (!o.service) throw new CliError("--rpc needs --service (the callee) and usually --caller");
+          if (o.send)
+            throw new CliError("--send explains a request through the gateway: an RPC call is explained without it");
+          const dot = o.rpc.indexOf(".");
+          const rpc =
+            dot === -1 ? { method: o.rpc } : { entrypoint: o.rpc.slice(0, dot), method: o.rpc.slice(dot + 1) };
+          result = await client.call(
+            "POST",
+            "/v1/explain",
+            JSON.stringify({ caller: o.caller, service: o.service, rpc }),
+            { "content-type": "application/json" },
+          );
+        } else if (url === undefined) throw new CliError("explain needs a URL (or --rpc METHOD with --service)");
+        else if (o.send) {
           const token = globals.token ?? process.env.ISOMESH_TOKEN;
           if (!token)
             throw new CliError(

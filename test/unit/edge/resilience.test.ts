@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { testMesh } from "../../helpers/edge.ts";
+import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synthetic.ts";
+import { compileFor, testMesh } from "../../helpers/edge.ts";
 
 // Retry budget and outlier detection through the gateway and a service edge, in process. Outlier
 // detection's clock is faked (Date only): ejection times pass without waiting.
@@ -115,5 +116,68 @@ spec:
     const res = await mesh.request("/flaky");
     expect(res.status).toBe(500);
     expect(res.headers.get("x-isomesh-error")).toBe("no_backend");
+  });
+});
+
+describe("the destination's retry budget bounds the gateway's route retries", () => {
+  const routes = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: routes }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules:
+    - backendRefs: [{ name: dead }]
+      retry: { codes: [503], attempts: 3, backoff: 1ms }
+---
+apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: dead }
+spec:
+  targetRefs: [{ kind: Service, name: dead }]
+  retryBudget: { percent: 20, minRetriesPerSecond: 0 }
+`;
+
+  it("a dead backend behind a gateway route with 3 retries sees at most 1.25x the load (attempts counted at the backend)", async () => {
+    const mesh = testMesh(manifest, routes, { backend: unhealthy });
+    const clients = 400;
+    for (let i = 0; i < clients; i++) expect((await mesh.request("/dead")).status).toBe(503);
+    const attempts = mesh.edge("dead-edge").sent.length;
+    // With the gateway's default budget (20% + 10/s over 10 s) this would be 1.45x; without any, 4x.
+    expect(attempts / clients).toBeLessThanOrEqual(1.25);
+    expect(attempts).toBeGreaterThan(clients); // the budget still allows some retries
+  });
+
+  it("synthetic explain names the destination's budget at the gateway", () => {
+    const gateway = compileFor(manifest, "gateway", routes);
+    const [hop] = explainSynthetic(SyntheticRequest.parse({ path: "/dead" }), (e) =>
+      e === "gateway" ? gateway : undefined,
+    );
+    expect(hop.decisions.filter((d) => d.stage === "retry")).toEqual([
+      expect.objectContaining({
+        decision:
+          "up to 3 retries on 503 or no answer, within dead's retry budget: 20% of requests + 0/s (TrafficPolicy/dead)",
+        policy: "dead",
+      }),
+    ]);
+  });
+
+  it("the gateway's snapshot carries the budgets of the services its routes send to, and only those", () => {
+    const other = `---
+apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: flaky }
+spec:
+  targetRefs: [{ kind: Service, name: flaky }]
+  retryBudget: { percent: 50 }
+`;
+    const gateway = compileFor(manifest, "gateway", routes + other);
+    expect(gateway.retryBudgets).toEqual({
+      dead: { policy: "dead", budget: { percent: 20, minRetriesPerSecond: 0 } },
+    });
+    expect(gateway.policy).toBeUndefined(); // a service's policy is not the gateway's own
+    expect(compileFor(manifest, "dead-edge", routes).policy?.retryBudget).toEqual({
+      percent: 20,
+      minRetriesPerSecond: 0,
+    });
   });
 });

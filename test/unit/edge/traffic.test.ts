@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { testMesh } from "../../helpers/edge.ts";
 
 // Retries, timeouts, filters and TrafficPolicy through the gateway and a service edge, in process.
@@ -21,6 +21,10 @@ spec:
     - matches: [{ path: { type: PathPrefix, value: /slow } }]
       backendRefs: [{ name: api }]
       timeouts: { request: 300ms }
+    - matches: [{ path: { type: PathPrefix, value: /deadline } }]
+      backendRefs: [{ name: api }]
+      retry: { codes: [500], attempts: 5 }
+      timeouts: { backendRequest: 200ms, request: 400ms }
     - matches: [{ path: { type: PathPrefix, value: /old } }]
       filters:
         - type: RequestRedirect
@@ -84,6 +88,28 @@ describe("retries and timeouts", () => {
     expect(res.status).toBe(504);
     expect(res.headers.get("x-isomesh-error")).toBe("upstream_timeout");
     expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("answers 504 upstream_timeout, not the last try's 500, when the next backoff would pass the request timeout", async () => {
+    // The largest jitter: tries end at ~100, ~225 and ~375 ms, and the third backoff (~99 ms) would pass 400 ms.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.99);
+    try {
+      const res = await mesh.request("/deadline", { headers: { "x-echo-status": "500", "x-echo-delay-ms": "100" } });
+      expect(res.status).toBe(504);
+      expect(res.headers.get("x-isomesh-error")).toBe("upstream_timeout");
+      expect(Number(res.headers.get("x-isomesh-attempts"))).toBeGreaterThan(1);
+    } finally {
+      random.mockRestore();
+    }
+  });
+
+  it("answers 504 whenever the request timeout is what ends the retries, whatever the jitter", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        mesh.request("/deadline", { headers: { "x-echo-status": "500", "x-echo-delay-ms": "100" } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(504));
   });
 
   it("tells the next hop how long it may take (x-isomesh-deadline-ms)", async () => {

@@ -31,12 +31,22 @@ export function mergeCounters(a: Counters | undefined, b: Counters): Counters {
   return { count: a.count + b.count, sumMs: a.sumMs + b.sumMs, buckets, retries: a.retries + b.retries, flags };
 }
 
+// A Workers RPC series keeps its method in the route column (`<route>#<method>`; route names are
+// DNS-1123 names and methods JS identifiers, neither has a "#"), so the tables' key covers it
+// without a migration of their primary key.
+const routeColumn = (s: Pick<MetricSeries, "route" | "method">) =>
+  s.method === undefined ? s.route : `${s.route}#${s.method}`;
+function routeOf(column: string): Pick<MetricSeries, "route" | "method"> {
+  const i = column.indexOf("#");
+  return i === -1 ? { route: column } : { route: column.slice(0, i), method: column.slice(i + 1) };
+}
+
 const fromRow = (r: Row): MetricSeries => ({
   reporter: r.reporter,
   source: r.source,
   destination: r.destination,
   version: r.version,
-  route: r.route,
+  ...routeOf(r.route),
   code: r.code,
   count: r.count,
   sumMs: r.sum_ms,
@@ -46,7 +56,7 @@ const fromRow = (r: Row): MetricSeries => ({
 });
 
 const KEY = "reporter=? AND source=? AND destination=? AND version=? AND route=? AND code=?";
-const keyOf = (s: MetricSeries) => [s.reporter, s.source, s.destination, s.version, s.route, s.code];
+const keyOf = (s: MetricSeries) => [s.reporter, s.source, s.destination, s.version, routeColumn(s), s.code];
 
 /**
  * One destination service's metrics: 10 s windows kept for an hour (golden signals, the graph,

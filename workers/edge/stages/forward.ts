@@ -83,6 +83,12 @@ export const forward =
       if (decision !== "retry") {
         if (attempt > 1) x.flags.add("retried");
         if (decision === "budget exhausted") x.flags.add("retry_budget_exhausted");
+        // The deadline, not the policy, ended the retries: the request timed out (504), as Gateway API's
+        // retry conformance requires, even though the last try answered.
+        if (decision === "no time left") {
+          if (outcome instanceof Response) await outcome.body?.cancel();
+          throw timeout(x, `the request timeout leaves no time for try ${attempt + 1} (try ${attempt}: ${status})`);
+        }
         if (outcome instanceof Response) return outcome;
         if (outcome instanceof TryTimeout) throw timeout(x, outcome.message);
         throw new MeshError("upstream_failure", `backend call failed: ${outcome.message}`, {

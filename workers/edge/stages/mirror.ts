@@ -1,12 +1,19 @@
 import { H } from "../../../shared/headers.ts";
+import type { RouteFilter } from "../../../shared/resources/route-filter.ts";
 import { mirrorFires } from "../../../shared/routing/filters.ts";
 import { backendLabel, type CompiledBackend } from "../../../shared/routing/split.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Flag } from "../../../shared/telemetry/flags.ts";
-import type { Exchange, PassStage, Routed } from "../exchange.ts";
+import type { Exchange, PassStage, Picked } from "../exchange.ts";
 import type { TelemetrySink } from "../telemetry/record.ts";
 import { randomHex } from "../trace.ts";
 import type { Upstream } from "../upstream.ts";
+
+const NO_FILTERS: readonly RouteFilter[] = [];
+const mirrorsOf = (x: Picked) => {
+  const rule = x.route.entry?.filters ?? NO_FILTERS;
+  return x.backend.filters ? [...rule, ...x.backend.filters] : rule;
+};
 
 /** A copy must answer, and be recorded and flushed, inside the ~30 s waitUntil leaves after the response. */
 const MIRROR_MAX_MS = 20_000;
@@ -15,7 +22,8 @@ const TIMED_OUT: Flag[] = ["timed_out"];
 
 /**
  * RequestMirror: a copy of the request goes to the mirror backend, fire-and-forget through
- * waitUntil; its response is ignored and never delays or changes the real one. Reads `route`.
+ * waitUntil; its response is ignored and never delays or changes the real one. The rule's mirrors
+ * and the picked backend's, each a copy of the request as that backend gets it. Reads `route`, `backend`.
  *
  * The copy is recorded where it arrives, as every request is, by the target's edge: at a service
  * edge (mirror to a version) this edge is the version's edge, so it records the copy itself, with
@@ -24,9 +32,9 @@ const TIMED_OUT: Flag[] = ["timed_out"];
  * (counted apart from real traffic), spans and access logs, and carries `x-isomesh-mirror: 1`.
  */
 export const mirror =
-  (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): PassStage<Routed> =>
+  (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): PassStage<Picked> =>
   async (x, next) => {
-    for (const f of x.route.entry?.filters ?? []) {
+    for (const f of mirrorsOf(x)) {
       if (f.type !== "RequestMirror" || !mirrorFires(f.requestMirror, Math.random())) continue;
       const ref = f.requestMirror.backendRef;
       const atService = snapshot.role === "service";

@@ -106,9 +106,9 @@ export class TelemetryRecorder {
 
   /** The series an observation adds to, created on first use; undefined past the cap. */
   private seriesFor(
-    o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror">,
+    o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">,
   ): MetricSeries | undefined {
-    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}`;
+    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}${o.method !== undefined ? `|rpc:${o.method}` : ""}`;
     let s = this.series.get(key);
     if (!s) {
       if (this.series.size >= MAX_SERIES) return undefined;
@@ -125,6 +125,7 @@ export class TelemetryRecorder {
         retries: 0,
         flags: {},
         ...(o.mirror ? { mirror: true } : {}),
+        ...(o.method !== undefined ? { method: o.method } : {}),
       };
       this.series.set(key, s);
     }

@@ -1,9 +1,11 @@
-import { DurableObject } from "cloudflare:workers";
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { Hono } from "hono";
 
-// The shop's carts: a Durable Object per user (SQLite storage), priced from the catalog service,
-// which the mesh binds as env.CATALOG (the manifest's `calls: [catalog]`).
-type Env = { CARTS: DurableObjectNamespace<Cart>; CATALOG: Fetcher };
+// The shop's carts: a Durable Object per user (SQLite storage), priced by a Workers RPC call to
+// the catalog service, which the mesh binds as env.CATALOG (the manifest's `calls: [catalog]`).
+// Checkout (the orders service) reaches the carts through the named entrypoint below.
+type CatalogApi = { getProduct(id: number): Promise<{ id: number; name: string; priceCents: number } | null> };
+type Env = { CARTS: DurableObjectNamespace<Cart>; CATALOG: Fetcher & CatalogApi };
 type Item = { productId: number; name: string; priceCents: number; qty: number };
 
 export class Cart extends DurableObject<Env> {
@@ -39,14 +41,6 @@ export class Cart extends DurableObject<Env> {
   }
 }
 
-/** The trace and the mesh's deadline follow the request onto the call to the catalog. */
-const forwarded = (from: Headers) => {
-  const out = new Headers();
-  for (const h of ["x-request-id", "traceparent", "tracestate", "x-isomesh-deadline-ms"])
-    if (from.has(h)) out.set(h, from.get(h)!);
-  return out;
-};
-
 const app = new Hono<{ Bindings: Env; Variables: { cart: DurableObjectStub<Cart> } }>().basePath("/cart");
 
 app.use(async (c, next) => {
@@ -69,12 +63,14 @@ app.post("/items", async (c) => {
     return c.json({ error: "productId: an integer" }, 400);
   if (typeof qty !== "number" || !Number.isInteger(qty) || qty < 1 || qty > 100)
     return c.json({ error: "qty: an integer from 1 to 100" }, 400);
-  const res = await c.env.CATALOG.fetch(`http://catalog/catalog/products/${body.productId}`, {
-    headers: forwarded(c.req.raw.headers),
-  });
-  if (res.status === 404) return c.json({ error: `no product ${body.productId}` }, 422);
-  if (!res.ok) return c.json({ error: `catalog answered ${res.status}` }, 502);
-  const { product } = await res.json<{ product: { id: number; name: string; priceCents: number } }>();
+  let product: Awaited<ReturnType<CatalogApi["getProduct"]>>;
+  try {
+    product = await c.env.CATALOG.getProduct(body.productId);
+  } catch (e) {
+    // The mesh's refusals read "isomesh <code>: …"; anything else is what the catalog threw.
+    return c.json({ error: `catalog: ${(e as Error).message}` }, 502);
+  }
+  if (!product) return c.json({ error: `no product ${body.productId}` }, 422);
   return c.json(
     summary(await c.var.cart.add({ productId: product.id, name: product.name, priceCents: product.priceCents, qty })),
     201,
@@ -87,3 +83,20 @@ app.delete("/", async (c) => {
 });
 
 export default app;
+
+/** Checkout's way in (orders binds it with `entrypoint: Checkout`): the user's cart, and emptying it. */
+export class Checkout extends WorkerEntrypoint<Env> {
+  async items(user: string): Promise<{ items: Item[]; totalCents: number }> {
+    return summary(await cartOf(this.env, user).items());
+  }
+
+  async clear(user: string): Promise<void> {
+    await cartOf(this.env, user).clear();
+  }
+}
+
+// Not a method: every method of an entrypoint (TypeScript's `private` ones too) can be called over RPC.
+function cartOf(env: Env, user: string) {
+  if (typeof user !== "string" || user.length === 0) throw new TypeError("user: a non-empty string");
+  return env.CARTS.get(env.CARTS.idFromName(user));
+}

@@ -1,7 +1,12 @@
 import { Hono } from "hono";
 
-// Checkout: the order goes on a Queue; the fulfillment service consumes it.
-type Env = { CART: Fetcher; ORDER_EVENTS: Queue<Order> };
+// Checkout: reads the user's cart through the cart service's Checkout entrypoint (Workers RPC, the
+// manifest's `calls: [{ service: cart, entrypoint: Checkout }]`), queues the order for fulfillment.
+type CheckoutApi = {
+  items(user: string): Promise<Pick<Order, "items" | "totalCents">>;
+  clear(user: string): Promise<void>;
+};
+type Env = { CART_CHECKOUT: CheckoutApi; ORDER_EVENTS: Queue<Order> };
 export type Order = {
   orderId: string;
   user: string;
@@ -10,26 +15,22 @@ export type Order = {
   at: string;
 };
 
-const forwarded = (from: Headers, user: string) => {
-  const out = new Headers({ "x-user": user });
-  for (const h of ["x-request-id", "traceparent", "tracestate", "x-isomesh-deadline-ms"])
-    if (from.has(h)) out.set(h, from.get(h)!);
-  return out;
-};
-
 const app = new Hono<{ Bindings: Env }>().basePath("/orders");
 
 app.post("/", async (c) => {
   const user = c.req.header("x-user");
   if (!user) return c.json({ error: "x-user: required (whose cart to check out)" }, 400);
-  const headers = forwarded(c.req.raw.headers, user);
-  const cart = await c.env.CART.fetch("http://cart/cart", { headers });
-  if (!cart.ok) return c.json({ error: `cart answered ${cart.status}` }, 502);
-  const { items, totalCents } = await cart.json<Pick<Order, "items" | "totalCents">>();
+  let cart: Pick<Order, "items" | "totalCents">;
+  try {
+    cart = await c.env.CART_CHECKOUT.items(user);
+  } catch (e) {
+    return c.json({ error: `cart: ${(e as Error).message}` }, 502);
+  }
+  const { items, totalCents } = cart;
   if (!items.length) return c.json({ error: "the cart is empty" }, 409);
   const order: Order = { orderId: crypto.randomUUID(), user, items, totalCents, at: new Date().toISOString() };
   await c.env.ORDER_EVENTS.send(order);
-  await c.env.CART.fetch("http://cart/cart", { method: "DELETE", headers });
+  await c.env.CART_CHECKOUT.clear(user);
   return c.json({ orderId: order.orderId, totalCents, status: "accepted" }, 202);
 });
 

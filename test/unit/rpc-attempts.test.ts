@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { MeshError } from "../../shared/errors.ts";
+import { argumentKey, replayable } from "../../shared/rpc/args.ts";
+import { tryRpc, type RpcTryPlan } from "../../shared/rpc/attempts.ts";
+import { callerError, notImplemented, rpcErrorStatus } from "../../shared/rpc/outcome.ts";
+
+// The pure parts of an RPC call's path: how its end is counted, what the caller sees of the
+// mesh's own errors, keys read from arguments, and the timeout/retry loop.
+
+const remote = (message: string, ctor: ErrorConstructor = Error) => Object.assign(new ctor(message), { remote: true });
+
+describe("RPC outcomes", () => {
+  it.each([
+    ["an exception the callee threw", remote("boom"), 500],
+    ["a binding failure (not remote)", new Error("Network connection lost."), 502],
+    ["workerd's missing method", new TypeError('The RPC receiver does not implement the method "nope".'), 404],
+    ["a mesh refusal", new MeshError("rbac_denied", "no"), 403],
+    ["a mesh timeout", new MeshError("upstream_timeout", "late"), 504],
+  ])("%s counts as %i", (_name, e, status) => expect(rpcErrorStatus(e)).toBe(status));
+
+  it("reads the method out of workerd's error, and only out of that error", () => {
+    expect(notImplemented(new TypeError('The RPC receiver does not implement the method "nope".'))).toBe("nope");
+    expect(notImplemented(new Error('The RPC receiver does not implement the method "nope".'))).toBeUndefined();
+    expect(notImplemented(new TypeError("something else"))).toBeUndefined();
+  });
+
+  it("the caller gets the code at the start of the message (only messages and built-in classes cross a binding)", () => {
+    const e = callerError(new MeshError("rbac_denied", "web may not call ratings.reset"));
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toBe("isomesh rbac_denied: web may not call ratings.reset");
+    expect(callerError(new MeshError("no_method", 'ratings/v1 does not implement the RPC method "x"'))).toBeInstanceOf(
+      TypeError,
+    );
+  });
+});
+
+describe("RPC arguments", () => {
+  it.each([
+    [["u1"], 0, undefined, "u1"],
+    [[42], 0, undefined, "42"],
+    [[10n], 0, undefined, "10"],
+    [[true], 0, undefined, "true"],
+    [[{ user: "ann", n: 1 }], 0, "user", "ann"],
+    [[{ user: { nested: 1 } }], 0, "user", undefined],
+    [[new Map([["user", "x"]])], 0, "user", undefined], // only plain objects
+    [[() => 1], 0, undefined, undefined],
+    [[null], 0, undefined, undefined],
+    [[], 0, undefined, undefined],
+    [["a", "b"], 1, undefined, "b"],
+  ])("argumentKey(%o, %i, %s) = %s", (args, index, field, key) =>
+    expect(argumentKey(args as unknown[], index, field)).toBe(key),
+  );
+
+  it("a key is bounded: a long string argument counts by its first 512 characters", () => {
+    expect(argumentKey(["x".repeat(10_000)], 0)).toHaveLength(512);
+  });
+
+  it("arguments holding a stream (or a body) cannot be sent twice; stubs and plain values can", () => {
+    expect(replayable([1, "a", { x: [1, 2] }, () => 1])).toBe(true);
+    expect(replayable([new ReadableStream()])).toBe(false);
+    expect(replayable([{ body: new Response("x").body }])).toBe(false);
+    expect(replayable([[new Request("http://x/")]])).toBe(false);
+  });
+});
+
+describe("the RPC try loop", () => {
+  const plan = (p: Partial<RpcTryPlan> = {}): RpcTryPlan => ({
+    retries: 0,
+    retryOn: [500, 502, 503, 504],
+    backoffMs: 1,
+    ...p,
+  });
+  const hooks = () => {
+    const seen: number[] = [];
+    return { seen, onTry: (s: number) => seen.push(s), allowRetry: () => true };
+  };
+
+  it("answers the value of the first try", async () => {
+    const h = hooks();
+    expect(await tryRpc(async () => 7, plan(), h, "ratings/v1")).toEqual({ ok: true, value: 7, attempts: 1 });
+    expect(h.seen).toEqual([200]);
+  });
+
+  it("retries only as many times as the plan allows (the method is idempotent), on the listed statuses", async () => {
+    let n = 0;
+    const h = hooks();
+    const flaky = async () => {
+      if (++n <= 2) throw remote("flaky");
+      return "ok";
+    };
+    expect(await tryRpc(flaky, plan({ retries: 2 }), h, "ratings/v1")).toMatchObject({
+      ok: true,
+      value: "ok",
+      attempts: 3,
+    });
+    expect(h.seen).toEqual([500, 500, 200]);
+    n = 0;
+    expect(await tryRpc(flaky, plan({ retries: 0 }), hooks(), "ratings/v1")).toMatchObject({
+      ok: false,
+      status: 500,
+      attempts: 1,
+    });
+    n = 0;
+    expect(await tryRpc(flaky, plan({ retries: 2, retryOn: [503] }), hooks(), "ratings/v1")).toMatchObject({
+      ok: false,
+      status: 500,
+      attempts: 1,
+    });
+  });
+
+  it("a try that outlives its budget ends as upstream_timeout, and the loop stops at the deadline", async () => {
+    const never = () => new Promise<never>(() => {});
+    const started = Date.now();
+    const tried = await tryRpc(
+      never,
+      plan({ perTryMs: 20, retries: 5, deadlineAt: Date.now() + 60 }),
+      hooks(),
+      "ratings/v1",
+    );
+    expect(tried).toMatchObject({ ok: false, status: 504 });
+    if (tried.ok) throw new Error("unreachable");
+    expect(tried.error).toBeInstanceOf(MeshError);
+    expect((tried.error as MeshError).code).toBe("upstream_timeout");
+    expect(tried.flags).toContain("timed_out");
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("the retry budget can refuse a retry", async () => {
+    const tried = await tryRpc(
+      async () => Promise.reject(remote("x")),
+      plan({ retries: 3 }),
+      { onTry: () => {}, allowRetry: () => false },
+      "ratings/v1",
+    );
+    expect(tried).toMatchObject({ ok: false, attempts: 1, flags: ["retry_budget_exhausted"] });
+  });
+});
