@@ -41,6 +41,10 @@ export function registerGen(program: Command) {
           ? await generateWithExports(manifestPath(o.manifest), options, join(o.out, "..", "build"), warn)
           : generate(manifestPath(o.manifest), options);
         console.log(`${c.green("built")} ${mesh.edgeBundle} ${c.dim("(the edge bundle every edge uploads)")}`);
+        if (mesh.inlineBundle)
+          console.log(
+            `${c.green("built")} ${mesh.inlineBundle} ${c.dim("(the inline data plane every inline app bundles)")}`,
+          );
         for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
         for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
       },
