@@ -63,10 +63,14 @@ export const HopRecord = z.object({
   status: z.number().int().optional(),
   durationMs: z.number().optional(),
   decisions: z.array(z.object({ stage: z.string(), decision: z.string() }).catchall(z.unknown())),
+  /** An inline service's inbound half, recorded in the callee's isolate under its caller's span (explain joins the two). */
+  half: z.literal("inbound").optional(),
 });
 
 export const TelemetryBatch = z.object({
   report: EdgeReport,
+  /** An isolate running inline stages holds several edges' snapshots: their reports beside the first. */
+  reports: z.array(EdgeReport).max(256).optional(),
   windowStart: z.number(),
   series: z.array(MetricSeries).default([]),
   spans: z.array(Span).default([]),

@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   no_backend: 500,
   fault_abort: 0, // status comes from the fault
   invalid_path: 400,
+  /** An inline app reached other than through a mesh binding (no props): nothing of the mesh vouches for the caller. */
+  not_via_mesh: 403,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -34,3 +34,21 @@ export const EDGE_CONTROL_ENTRYPOINT = "EdgeControl";
 
 /** Binding the control plane uses to nudge an edge. */
 export const edgeBinding = (edge: string) => `EDGE_${ident(edge)}`;
+
+/** The inline data plane's own bindings in an app's Worker start with this; the app's `env` never shows them. */
+export const INLINE_PREFIX = "ISOMESH_";
+export const INLINE_SNAPSHOTS = "ISOMESH_SNAPSHOTS";
+export const INLINE_CONTROL = "ISOMESH_CONTROL";
+export const INLINE_RATE_LIMITER = "ISOMESH_RATE_LIMITER";
+/** `isomesh dev` only: the secret inline callers show a version when Miniflare's assets router drops props. */
+export const INLINE_DEV_GUARD = "ISOMESH_DEV_APP_GUARD";
+
+/** The binding through which an inline callee's client (in the caller's isolate) reaches one of its versions. */
+export const inlineVersionBinding = (service: string, version: string) =>
+  `${INLINE_PREFIX}V_${ident(service)}__${ident(version)}`;
+
+/** The named entrypoint of an inline app's Worker that the control plane nudges (refresh). */
+export const INLINE_CONTROL_ENTRYPOINT = "IsomeshInlineControl";
+
+/** Binding the control plane uses to nudge an app version's Worker that runs inline stages. */
+export const inlineHolderBinding = (worker: string) => `INLINE_${ident(worker)}`;

@@ -25,6 +25,10 @@ export const STAGES = {
   mirror: "outbound",
   concurrency: "outbound",
   forward: "outbound",
+  /** Inline only: the caller's isolate takes the identity the gateway verified (no token is judged there). */
+  identity: "outbound",
+  /** Inline only: the app's own handler, called as a function after the inbound stages. */
+  app: "inbound",
 } as const satisfies Record<string, Half>;
 
 export type StageName = keyof typeof STAGES;
@@ -75,6 +79,35 @@ export const PIPELINES = {
     "forward",
   ],
 } as const satisfies Record<Role, readonly StageName[]>;
+
+/**
+ * The inline data plane's two halves (docs/data-plane.md), as Envoy splits outbound and inbound
+ * listeners. `outbound` runs in the caller's isolate (an app, or the gateway) around its call to an
+ * inline service, with that service's snapshot: the same stages as its edge, except that tokens
+ * are judged, policies enforced and rate limits counted only where the callee can trust them, in
+ * its own isolate (`inbound`, before the app's handler). The caller's code could reach the
+ * version's binding without the client, so nothing the caller's isolate decides is believed by
+ * the callee but the identity props of that binding (and, from the gateway, its identity headers).
+ */
+export const INLINE_PIPELINES = {
+  outbound: [
+    "telemetry",
+    "respond",
+    "errors",
+    "normalize",
+    "identity",
+    "route",
+    "filters",
+    "fault",
+    "outlier",
+    "split",
+    "backendFilters",
+    "mirror",
+    "concurrency",
+    "forward",
+  ],
+  inbound: ["errors", "normalize", "authn", "authz", "ratelimit", "app"],
+} as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;
 
 /**
  * A Workers RPC call's path through a service edge (workers/edge/rpc/pipeline.ts; synthetic explain

@@ -1,5 +1,5 @@
 import { type ChildProcess, execSync, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -131,7 +131,8 @@ function haproxyBinary(): string | undefined {
 
 /**
  * The same 1 KB JSON app served directly, behind a bare pass-through binding hop, behind isomesh
- * (gateway → edge → app, with and without a cached JWT check) and behind HAProxy.
+ * (gateway → edge → app, with and without a cached JWT check), the inline data plane (gateway →
+ * app; an app's east-west call, against the same call through the app's edge) and behind HAProxy.
  */
 export async function hopOverhead(opts: {
   rate: number;
@@ -175,32 +176,43 @@ export async function hopOverhead(opts: {
   const passUrl = (await mf.unsafeGetDirectURL("passthrough")).origin;
   const directPort = Number(new URL(directUrl).port);
 
-  writeFileSync(
-    join(dir, "mesh.yaml"),
-    `name: bench\nservices:\n  - name: app\n    versions: [{ name: v1, worker: ${app} }]\n`,
-  );
-  const mesh = await startMesh({
-    manifestPath: join(dir, "mesh.yaml"),
-    port: 0,
-    stateDir: join(dir, "state"),
-    adminToken: "bench-token-0123456789",
-    persist: false,
-    gen: { accessLog: "off", traceSampling: TRACE_SAMPLING },
-    onLog: () => {},
-    expose: { "app-edge": 0 },
-  });
+  // `front` is the pass-through app as a mesh caller (env.APP.fetch(request)), reached directly: the
+  // east-west call it makes is what is measured. In the inline mesh, `app` runs inline and `front`
+  // (edge mode, so it needs no props to be reached here) gets app's client in its env.
+  const pass = resolve(REPO_ROOT, "scripts/bench/workers/passthrough.ts");
+  const manifest = (dataPlane: string) =>
+    `name: bench\nservices:\n  - name: app\n    dataPlane: ${dataPlane}\n    versions: [{ name: v1, worker: ${app} }]\n  - name: front\n    dataPlane: edge\n    versions: [{ name: v1, worker: ${pass} }]\n    calls: [app]\n`;
+  const start = async (dataPlane: "edge" | "inline") => {
+    const folder = join(dir, dataPlane);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "mesh.yaml"), manifest(dataPlane));
+    return startMesh({
+      manifestPath: join(folder, "mesh.yaml"),
+      port: 0,
+      stateDir: join(folder, "state"),
+      adminToken: "bench-token-0123456789",
+      persist: false,
+      gen: { accessLog: "off", traceSampling: TRACE_SAMPLING },
+      onLog: () => {},
+      expose: { ...(dataPlane === "edge" ? { "app-edge": 0 } : {}), "front-v1": 0 },
+    });
+  };
+  const mesh = await start("edge");
+  const inline = await start("inline");
   const edgeUrl = (await mesh.miniflare.unsafeGetDirectURL(mesh.workerName("app-edge"))).origin;
+  const frontUrl = (await mesh.miniflare.unsafeGetDirectURL(mesh.workerName("front-v1"))).origin;
+  const inlineFrontUrl = (await inline.miniflare.unsafeGetDirectURL(inline.workerName("front-v1"))).origin;
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "b", alg: "ES256" }] });
-  const apply = async (body: string) => {
-    const res = await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, {
+  const apply = async (body: string, on = mesh) => {
+    const res = await fetch(`${on.adminUrl}/v1/apply?wait=true`, {
       method: "POST",
       headers: { authorization: "Bearer bench-token-0123456789" },
       body,
     });
     if (!res.ok) throw new Error(`bench apply failed: ${await res.text()}`);
   };
-  await apply(`apiVersion: gateway.networking.k8s.io/v1
+  const route = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: app }
 spec:
@@ -209,7 +221,9 @@ spec:
     - matches: [{ path: { type: PathPrefix, value: /app } }]
       backendRefs: [{ name: app }]
       retry: { codes: [503], attempts: 1 }
-`);
+`;
+  await apply(route);
+  await apply(route, inline);
   const token = await new SignJWT({ sub: "bench", aud: "bench" })
     .setProtectedHeader({ alg: "ES256", kid: "b" })
     .setIssuer("https://bench")
@@ -227,6 +241,9 @@ spec:
     { name: "pass-through binding hop", url: `${passUrl}/app`, processes: ["workerd"] },
     { name: "isomesh service edge (edge → app)", url: `${edgeUrl}/app`, processes: ["workerd"] },
     { name: "isomesh (gateway → edge → app)", url: `${mesh.gatewayUrl}/app`, processes: ["workerd"] },
+    { name: "isomesh inline (gateway → app)", url: `${inline.gatewayUrl}/app`, processes: ["workerd"] },
+    { name: "east-west edge (app → edge → app)", url: `${frontUrl}/app`, processes: ["workerd"] },
+    { name: "east-west inline (app → app)", url: `${inlineFrontUrl}/app`, processes: ["workerd"] },
     ...(ha
       ? [{ name: "HAProxy → app", url: `http://127.0.0.1:${ha.port}/app`, processes: ["workerd", "haproxy"] }]
       : []),
@@ -253,6 +270,7 @@ spec:
   }
 
   ha?.proc.kill();
+  await inline.dispose();
   await mesh.dispose();
   await mf.dispose();
   return { rows, notes };

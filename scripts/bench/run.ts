@@ -71,6 +71,31 @@ and workerd held 970 MB (1013 MB serving; the bare Miniflare 394 MB): every edge
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 
+type Row = { p50: number; cpuUsPerReq: number };
+const us = (ms: number) => `${ms >= 0 ? "+" : ""}${f(ms * 1000, 0)} µs`;
+
+/** The inline data plane's targets (issue 20): an east-west call ≤ 30 µs p50 and CPU over a bare binding, north-south ≤ 50 µs. */
+function inlineTargets(pass: Row, ns?: Row, ewEdge?: Row, ewInline?: Row): string {
+  if (!ns || !ewInline) return "| inline data plane | not measured | |";
+  const ewP50 = ewInline.p50 - pass.p50;
+  const ewCpu = ewInline.cpuUsPerReq - pass.cpuUsPerReq;
+  const nsP50 = ns.p50 - pass.p50;
+  const edge = ewEdge
+    ? `; through the app's edge ${us(ewEdge.p50 - pass.p50)} p50, ${us((ewEdge.cpuUsPerReq - pass.cpuUsPerReq) / 1000)} CPU`
+    : "";
+  return [
+    `| an inline east-west call adds ≤ 30 µs p50 and ≤ 30 µs CPU over the same call through a bare binding | ${us(ewP50)} p50, ${us(ewCpu / 1000)} CPU (east-west inline vs pass-through${edge}) | ${met(ewP50 * 1000 <= 30 && ewCpu <= 30)} |`,
+    `| north-south in inline mode ≤ a bare one-hop pass-through + 50 µs | ${us(nsP50)} p50 (isomesh inline (gateway → app) vs pass-through) | ${met(nsP50 * 1000 <= 50)} |`,
+  ].join("\n");
+}
+
+/** Inline against edge in one run, and where the inline targets' time goes. */
+function inlineNote(pass: Row, direct: Row, edge: Row, mesh: Row, ns?: Row, ewEdge?: Row, ewInline?: Row): string {
+  if (!ns || !ewEdge || !ewInline) return "";
+  const cpu = (a: Row, b: Row) => us((a.cpuUsPerReq - b.cpuUsPerReq) / 1000);
+  return `Inline against edge in this run: north-south ${us(ns.p50 - mesh.p50)} p50 and ${cpu(ns, mesh)} CPU per request (one binding hop fewer); east-west ${us(ewInline.p50 - ewEdge.p50)} p50 and ${cpu(ewInline, ewEdge)} CPU. Inline removes a hop (the pass-through's ${us(pass.p50 - direct.p50)} p50 and ${cpu(pass, direct)} CPU over direct); it does not remove the stages' own work (the service edge's ${us(edge.p50 - pass.p50)} p50 and ${cpu(edge, pass)} CPU over the pass-through), which it splits between the caller's isolate and the callee's, and the callee builds a second exchange (the headers copied and scanned again, a second URL and trace context) so that nothing the caller's isolate says is believed. The inline targets (≤ 30 µs east-west, ≤ 50 µs north-south over a bare hop) need the stages themselves to get cheaper, as the one-hop target does.`;
+}
+
 /** Runs every benchmark and writes BENCHMARKS.md (or only prints, for --smoke in CI). */
 export async function runBenchmarks(opts: { smoke: boolean; out: string; command: string }) {
   const log = (s: string) => console.log(s);
@@ -155,7 +180,10 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
     edge = row("isomesh service edge")!,
     mesh = row("isomesh (")!,
     jwtRow = row("isomesh + JWT"),
-    ha = row("HAProxy");
+    ha = row("HAProxy"),
+    inlineNs = row("isomesh inline (gateway"),
+    ewEdge = row("east-west edge"),
+    ewInline = row("east-west inline");
   const addedP50 = (r: typeof mesh) => r.p50 - direct.p50;
   const overPass = edge.p50 - pass.p50; // one isomesh hop against one bare hop
   const small = scale[0],
@@ -192,6 +220,7 @@ Machine: ${machine}. The machine is shared and noisy: compare figures within thi
 | target | result | |
 | --- | --- | --- |
 | an isomesh hop adds ≤ 50 µs p50 over a bare pass-through binding hop | +${f(overPass * 1000, 0)} µs (service edge → app vs pass-through → app) | ${met(overPass * 1000 <= 50)} |
+${inlineTargets(pass, inlineNs, ewEdge, ewInline)}
 | isomesh adds less latency than HAProxy | one isomesh hop +${f(addedP50(edge) * 1000, 0)} µs, the gateway chain +${f(addedP50(mesh) * 1000, 0)} µs, HAProxy ${ha ? `+${f(addedP50(ha) * 1000, 0)} µs` : "not measured"} (p50 over direct) | ${ha ? met(addedP50(edge) < addedP50(ha)) : "not measured"} |
 | snapshot per edge independent of mesh size (±10%, ${small.services} → ${large.services} services) | ${small.edgeBytes} B → ${large.edgeBytes} B (${f(sizeDrift * 100)}%) | ${met(sizeDrift <= 0.1)} |
 | config memory per edge ≤ 5 MB at ${large.services} services | ${f(large.edgeHeapBytes / 1024)} KiB | ${met(large.edgeHeapBytes <= 5 * 2 ** 20)} |
@@ -203,7 +232,7 @@ ${meshTargets(meshRows)}
 ## 1. Hop overhead
 
 A 1 KB JSON app, constant rate ${p.rate} req/s for ${p.seconds} s, ${p.reps} repetitions (medians shown); latency is measured from each request's
-scheduled send time (open loop, so a stall is charged to every request it delays). CPU is the workerd (and HAProxy) process time divided by requests.
+scheduled send time (open loop, so a stall is charged to every request it delays). CPU is the time of the benchmark's own workerd (and HAProxy) processes divided by requests (other workerd processes on the machine are not counted; every mesh of the run idles meanwhile).
 The isomesh row goes gateway → service edge → app: route match, weighted split, retry wrapper and metrics on every request; access logs off and traces sampled at ${TRACE_SAMPLING * 100}% (Istio's default), as a production mesh runs.
 
 | configuration | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | added p50 vs direct | CPU / request | errors |
@@ -214,6 +243,11 @@ ${hop.rows.map((r) => `| ${r.name} | ${f(r.p50, 3)} | ${f(r.p90, 3)} | ${f(r.p99
 
 The gateway chain makes two binding hops (gateway, then the service's edge) where the pass-through makes one, so the
 one-hop row (a client calling a service edge directly, as an east-west caller does) is the like-for-like comparison.
+The inline rows run the same app as a service whose stages run inline (docs/data-plane.md): \`isomesh inline (gateway → app)\` is
+one binding hop (the gateway runs the service's outbound half and calls the version), and the two east-west rows are the
+pass-through app as a mesh caller (\`env.APP.fetch(request)\`, reached directly) calling the app through its edge (two hops)
+or inline (one hop: outbound in the caller's isolate, inbound in the callee's) — the pass-through row is the same call over a bare binding.
+${inlineNote(pass, direct, edge, mesh, inlineNs, ewEdge, ewInline)}
 ${overPass * 1000 > 50 || (ha && addedP50(edge) >= addedP50(ha)) ? hopMissNote(edge.cpuUsPerReq - pass.cpuUsPerReq, ops) : ""}
 | workerd primitive (\`scripts/bench/ops.ts\`) | µs per operation |
 | --- | --- |

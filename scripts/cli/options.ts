@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { CliError } from "./client.ts";
+import { DataPlane } from "../../shared/manifest/data-plane.ts";
 
 /** `--trace-sampling`: a share from 0 to 1, or a one-line reason why not. */
 export function samplingRate(text: string): number {
@@ -22,4 +23,17 @@ export function manifestPath(given: string | undefined): string {
   if (existsSync("mesh.yaml")) return "mesh.yaml";
   const example = relative(process.cwd(), join(REPO_ROOT, "examples/bookinfo/mesh.yaml"));
   throw new CliError(`no mesh.yaml in ${process.cwd()}: pass -m FILE (e.g. -m ${example}, the Bookinfo example)`);
+}
+
+/** `--data-plane`: the mesh's default data plane for this run (services that set their own keep it). */
+export const DATA_PLANE_OPTION = [
+  "--data-plane <mode>",
+  "where the mesh's stages run for services that do not say: edge or inline (default: the manifest's dataPlane)",
+] as const;
+
+export function dataPlaneOption(text: string | undefined): DataPlane | undefined {
+  if (text === undefined) return undefined;
+  const mode = DataPlane.safeParse(text);
+  if (!mode.success) throw new CliError(`--data-plane must be edge or inline (got ${JSON.stringify(text)})`);
+  return mode.data;
 }

@@ -63,6 +63,9 @@ export async function bundleWorker(
 /** The module every edge imports its bootstrap snapshot from (a Text module beside the bundle). */
 export const BOOTSTRAP_MODULE = "bootstrap.snapshot";
 
+/** The inline services whose outbound half an edge runs (the gateway's; `[]` elsewhere): a Text module beside the bundle. */
+export const INLINE_MODULE = "inline.snapshot";
+
 /**
  * The edge's one bundle, shared by the gateway, every service edge and the egress edge, locally and
  * in production: built once per mesh into `dir`, each edge differing only in its bootstrap
@@ -75,7 +78,7 @@ export function bundleEdge(dir: string): { entry: string; metafile?: Metafile } 
   const entry = join(dir, "index.js");
   const options: BuildOptions = {
     ...workerBuild(WORKER_ENTRY.edge, entry, undefined),
-    external: ["cloudflare:*", "node:*", `./${BOOTSTRAP_MODULE}`],
+    external: ["cloudflare:*", "node:*", `./${BOOTSTRAP_MODULE}`, `./${INLINE_MODULE}`],
     minify: true,
     keepNames: true,
   };

@@ -1,12 +1,27 @@
-import { dirname, join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import {
   callBindings,
+  calledServices,
   meshOwnedNames,
   type Manifest,
   type ServiceSpec,
   type VersionSpec,
 } from "../../shared/manifest/schema.ts";
-import { edgeName, EGRESS, EGRESS_BINDING, versionWorkerName } from "../../shared/names.ts";
+import {
+  CONTROL,
+  edgeName,
+  EGRESS,
+  EGRESS_BINDING,
+  INLINE_CONTROL,
+  INLINE_PREFIX,
+  INLINE_RATE_LIMITER,
+  INLINE_SNAPSHOTS,
+  inlineVersionBinding,
+  serviceBinding,
+  versionWorkerName,
+} from "../../shared/names.ts";
+import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts";
+import { writeInlineEntry } from "./gen-inline.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
@@ -23,7 +38,55 @@ export type AppContext = {
   notes: string[];
   /** Which version consumes each queue (a queue has one consumer Worker). */
   consumers: Map<string, string>;
+  /** The services that run the inline data plane, as their callers reach them. */
+  inline: Map<string, InlineCallee>;
+  /** Where the inline entry modules go (beside the inline bundle). */
+  inlineDir: string;
+  refreshIntervalMs: number;
+  kvId: string;
+  accessLog?: string;
+  traceSampling?: number;
 };
+
+/**
+ * The mesh's part of an app version's Worker when inline stages run in it (its service is inline,
+ * or it calls one that is): the config its entry module carries, and the bindings its app never
+ * sees (ISOMESH_*: snapshots, control plane, rate limiter; each inline callee's versions).
+ */
+function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
+  const calls = calledServices(s).filter((c) => ctx.inline.has(c));
+  if (!ctx.inline.has(s.name) && calls.length === 0) return undefined;
+  const self = ctx.inline.get(s.name);
+  const config: InlineConfig = {
+    mesh: ctx.manifest.name,
+    service: s.name,
+    ...(self ? { inbound: { edge: self.edge, bootstrap: self.bootstrap } } : {}),
+    calls: Object.fromEntries(
+      callBindings(s)
+        .filter((c) => ctx.inline.has(c.service))
+        .map((c) => [c.binding, ctx.inline.get(c.service)!]),
+    ),
+    refreshIntervalMs: ctx.refreshIntervalMs,
+    ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
+    ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
+  };
+  const services = [
+    { binding: INLINE_CONTROL, service: ctx.workerName(CONTROL), entrypoint: "MeshControl" },
+    ...calls.flatMap((c) =>
+      ctx.inline.get(c)!.versions.map((v) => ({
+        binding: inlineVersionBinding(c, v),
+        service: ctx.workerName(versionWorkerName(c, v)),
+        props: { caller: s.name, version },
+      })),
+    ),
+  ];
+  return {
+    config,
+    services,
+    kv: [{ binding: INLINE_SNAPSHOTS, id: ctx.kvId }],
+    rateLimiter: { name: INLINE_RATE_LIMITER, class_name: "RateLimiter", script_name: ctx.workerName(CONTROL) },
+  };
+}
 
 const esbuild = (entry: string) => ({ kind: "esbuild" as const, entry });
 
@@ -41,19 +104,42 @@ export function appVersion(
 ): Omit<GeneratedWorker, "configPath"> | undefined {
   const { manifest, manifestPath, out, base, workerName, notes, consumers } = ctx;
   const at = `${manifestPath}: services[${i}].versions[${j}]`;
+  const part = v.deployed === undefined ? inlinePart(ctx, s, v.name) : undefined;
   const meshServices = [
     // A named entrypoint of the callee travels in the props too: the callee's edge (one bundle, one
     // default entrypoint for every caller) reads it to call that entrypoint of the picked version.
-    ...callBindings(s).map((c) => ({
-      binding: c.binding,
-      service: workerName(edgeName(c.service)),
-      props: { caller: s.name, version: v.name, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) },
-    })),
+    // An inline callee is a client in this app's isolate instead (its bindings are in `part`).
+    ...callBindings(s)
+      .filter((c) => !part || !ctx.inline.has(c.service))
+      .map((c) => ({
+        binding: c.binding,
+        service: workerName(edgeName(c.service)),
+        props: { caller: s.name, version: v.name, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) },
+      })),
+    ...(part?.services ?? []),
     ...(s.egress
       ? [{ binding: EGRESS_BINDING, service: workerName(EGRESS), props: { caller: s.name, version: v.name } }]
       : []),
   ];
-  const app = { role: "app" as const, service: s.name, version: v.name, name: versionWorkerName(s.name, v.name) };
+  const app = {
+    role: "app" as const,
+    service: s.name,
+    version: v.name,
+    name: versionWorkerName(s.name, v.name),
+    ...(ctx.inline.has(s.name) ? { inlineInbound: true } : {}),
+  };
+  // An inline app's Worker: its entry is the generated module around the app's, plus the mesh's hidden bindings.
+  const entryOf = (appEntry: string) => (part ? writeInlineEntry(ctx.inlineDir, appEntry, part.config) : appEntry);
+  // The outbound half learns that the request its app serves was given up through request.signal (as an edge does).
+  const SIGNAL = "enable_request_signal";
+  const withSignal = (flags: string[] = []) => (part && !flags.includes(SIGNAL) ? [...flags, SIGNAL] : flags);
+  const meshStorage = part
+    ? {
+        kv_namespaces: part.kv,
+        durable_objects: { bindings: [part.rateLimiter] },
+        compatibility_flags: withSignal(base.compatibility_flags),
+      }
+    : {};
   if (v.deployed !== undefined) {
     if (meshServices.length)
       notes.push(
@@ -67,13 +153,15 @@ export function appVersion(
   }
   if (v.echo !== undefined) {
     const echo = v.echo === true ? {} : v.echo;
+    const entry = entryOf(WORKER_ENTRY.echo);
     return {
       ...app,
-      build: esbuild(WORKER_ENTRY.echo),
+      build: esbuild(entry),
       config: {
         name: workerName(app.name),
-        main: WORKER_ENTRY.echo,
+        main: entry,
         ...base,
+        ...meshStorage,
         workers_dev: false,
         vars: {
           SERVICE: s.name,
@@ -94,13 +182,15 @@ export function appVersion(
     throw new Error(`${at}.worker: ${(e as Error).message}`);
   }
   if (source.kind === "entry") {
+    const entry = entryOf(source.entry);
     return {
       ...app,
-      build: esbuild(source.entry),
+      build: esbuild(entry),
       config: {
         name: workerName(app.name),
-        main: source.entry,
+        main: entry,
         ...base,
+        ...meshStorage,
         workers_dev: false,
         vars: { SERVICE: s.name, VERSION: v.name, ...v.vars },
         services: meshServices,
@@ -142,18 +232,43 @@ export function appVersion(
       throw new Error(
         `${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`,
       );
+  let main = kept.main as string;
+  if (part) {
+    for (const [b, kind] of bindings)
+      if (b.startsWith(INLINE_PREFIX))
+        throw new Error(
+          `${at}.worker: ${kind} binding "${b}" in ${source.configPath}: names starting with ${INLINE_PREFIX} are the inline data plane's own: rename it in the app`,
+        );
+    for (const k of ["no_bundle", "find_additional_modules"] as const)
+      if (project.raw[k])
+        throw new Error(
+          `${at}.worker: ${source.configPath} sets ${k}: the inline data plane bundles the app into its entry module, so ${s.name} needs its app bundled (or dataPlane: edge)`,
+        );
+    const dir = join(out, name);
+    main = relative(dir, entryOf(resolve(dir, main)));
+  }
   return {
     ...app,
     build,
     config: {
       ...kept,
       name,
-      main: kept.main as string,
+      main,
       compatibility_date: project.raw.compatibility_date ?? manifest.compatibilityDate,
+      ...(part ? { compatibility_flags: withSignal(project.raw.compatibility_flags) } : {}),
       workers_dev: false,
       preview_urls: false,
       vars: { ...(project.raw.vars ?? {}), ...v.vars, SERVICE: s.name, VERSION: v.name },
       services: [...(project.raw.services ?? []), ...meshServices],
+      ...(part
+        ? {
+            kv_namespaces: [...(project.raw.kv_namespaces ?? []), ...part.kv],
+            durable_objects: {
+              ...project.raw.durable_objects,
+              bindings: [...(project.raw.durable_objects?.bindings ?? []), part.rateLimiter],
+            },
+          }
+        : {}),
     },
   };
 }

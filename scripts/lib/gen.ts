@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import type { Manifest } from "../../shared/manifest/schema.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
+import type { DataPlane } from "../../shared/manifest/data-plane.ts";
 import {
   CONTROL,
   EDGE_CONTROL_ENTRYPOINT,
@@ -10,12 +11,20 @@ import {
   edgeName,
   EGRESS,
   GATEWAY,
+  INLINE_CONTROL_ENTRYPOINT,
+  inlineHolderBinding,
+  inlineVersionBinding,
   meshWorkerName,
   serviceBinding,
   versionBinding,
   versionWorkerName,
 } from "../../shared/names.ts";
-import { callBindings, type Manifest as ManifestType } from "../../shared/manifest/schema.ts";
+import {
+  callBindings,
+  calledServices,
+  type Manifest as ManifestType,
+  type ServiceSpec,
+} from "../../shared/manifest/schema.ts";
 import type { ServiceExports } from "../../shared/rpc/exports.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { splitDocuments, validateDocuments, type Document } from "../../shared/resources/parse.ts";
@@ -25,6 +34,9 @@ import { readApp } from "./app-project.ts";
 import { BOOTSTRAP_MODULE, bundleEdge } from "./bundle.ts";
 import { appVersion, type AppContext } from "./gen-app.ts";
 import { REPO_ROOT, WORKER_ENTRY } from "./paths.ts";
+import { bundleInline, INLINE_DIR } from "./gen-inline.ts";
+import { INLINE_MODULE } from "./bundle.ts";
+import type { InlineCallee } from "../../workers/inline/config.ts";
 import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
 
 export type GenOptions = {
@@ -40,6 +52,8 @@ export type GenOptions = {
   target?: "deploy" | "dev";
   /** Read every generated file back with wrangler (default); `isomesh dev` skips it, since it reads each one right after. */
   validate?: boolean;
+  /** Overrides the manifest's `dataPlane` (services that set their own keep it): `--data-plane`. */
+  dataPlane?: DataPlane;
   /** What each app version exports for Workers RPC, by service (scripts/lib/app-exports.ts); shipped in the topology. */
   exports?: Record<string, ServiceExports>;
 };
@@ -53,6 +67,8 @@ export type GeneratedMesh = {
   manifestPath: string;
   workers: GeneratedWorker[];
   edgeBundle: string;
+  /** The inline data plane's bundle, when a service runs inline (its apps' entry modules import it). */
+  inlineBundle?: string;
   defaults: Document[];
   notes: string[];
 };
@@ -84,7 +100,7 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
   const manifest = loadManifest(manifestPath);
   const defaults = loadDefaults(manifest, manifestPath);
-  const topology = topologyOf(manifest, opts.exports);
+  const topology = topologyOf(manifest, opts.exports, opts.dataPlane);
   const parsedDefaults = validateDocuments(defaults).parsed;
   const { errors } = analyze(
     topology,
@@ -95,6 +111,18 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const out = resolve(opts.outDir);
   const workerName = (short: string) => meshWorkerName(manifest.name, short);
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
+  // Inline services (data-plane.ts): no edge Worker; their stages run in their apps and their callers.
+  const inline = new Map<string, InlineCallee>();
+  for (const s of topology.services)
+    if (s.dataPlane === "inline")
+      inline.set(s.name, {
+        service: s.name,
+        edge: edgeName(s.name),
+        versions: s.versions,
+        bootstrap: JSON.stringify(compileSnapshot(topology, edgeName(s.name), stored, 0)),
+      });
+  checkInline(manifest, inline, manifestPath);
+  const inlineBundle = inline.size ? bundleInline(join(out, INLINE_DIR)) : undefined;
   const base = {
     compatibility_date: manifest.compatibilityDate,
     compatibility_flags: ["nodejs_compat"],
@@ -126,15 +154,34 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       kind: "edge" as const,
       bundle: edgeBundle,
       bootstrap: JSON.stringify(compileSnapshot(topology, name, stored, 0)),
+      // The gateway runs the outbound half of every inline service (it calls their versions directly).
+      inline: JSON.stringify(name === GATEWAY ? [...inline.values()] : []),
     },
     upload: {
       main: edgeBundle,
       base_dir: ".",
       no_bundle: true,
-      rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE], fallthrough: false }],
+      rules: [{ type: "Text" as const, globs: [BOOTSTRAP_MODULE, INLINE_MODULE], fallthrough: false }],
       upload_source_maps: true,
     },
   });
+  // Which Workers hold an inline service's snapshot: its versions, its callers' versions, the gateway.
+  const holders = new Map<string, Set<string>>();
+  const hold = (service: string, binding: string) =>
+    (holders.get(edgeName(service)) ?? holders.set(edgeName(service), new Set()).get(edgeName(service))!).add(binding);
+  const wrapped = (s: ServiceSpec) => inline.has(s.name) || calledServices(s).some((c) => inline.has(c));
+  const appHolders: { binding: string; worker: string }[] = [];
+  for (const s of manifest.services) {
+    if (!wrapped(s)) continue;
+    for (const v of s.versions) {
+      const worker = workerName(versionWorkerName(s.name, v.name));
+      const binding = inlineHolderBinding(versionWorkerName(s.name, v.name));
+      appHolders.push({ binding, worker });
+      if (inline.has(s.name)) hold(s.name, binding);
+      for (const c of calledServices(s)) if (inline.has(c)) hold(c, binding);
+    }
+  }
+  for (const service of inline.keys()) hold(service, edgeBinding(GATEWAY));
 
   workers.push({
     role: "control",
@@ -148,6 +195,9 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         TOPOLOGY: JSON.stringify(topology),
         ...(opts.otlpEndpoint ? { OTLP_ENDPOINT: opts.otlpEndpoint } : {}),
         ...(manifest.admin?.oidc ? { ADMIN_OIDC: JSON.stringify(manifest.admin.oidc) } : {}),
+        ...(holders.size
+          ? { INLINE_HOLDERS: JSON.stringify(Object.fromEntries([...holders].map(([e, b]) => [e, [...b]]))) }
+          : {}),
       },
       // Production: the control plane applies the manifest's defaults itself on first start
       // (workers/control/config-store/manifest-defaults.ts); `isomesh dev` applies them over the API.
@@ -165,12 +215,23 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       },
       migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
       // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
-      services: edgesOf(topology).map((e) => ({
-        binding: edgeBinding(e),
-        service: workerName(e),
-        entrypoint: EDGE_CONTROL_ENTRYPOINT,
-        props: { caller: CONTROL },
-      })),
+      services: [
+        ...edgesOf(topology)
+          .filter((e) => ![...inline.values()].some((c) => c.edge === e))
+          .map((e) => ({
+            binding: edgeBinding(e),
+            service: workerName(e),
+            entrypoint: EDGE_CONTROL_ENTRYPOINT,
+            props: { caller: CONTROL },
+          })),
+        // Inline stages run in apps: the control plane nudges the Workers that hold their snapshots.
+        ...appHolders.map((h) => ({
+          binding: h.binding,
+          service: h.worker,
+          entrypoint: INLINE_CONTROL_ENTRYPOINT,
+          props: { caller: CONTROL },
+        })),
+      ],
     },
   });
   const gateway = edge(GATEWAY);
@@ -189,11 +250,15 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       durable_objects: rateLimiter,
       services: [
         control,
-        ...manifest.services.map((s) => ({
-          binding: serviceBinding(s.name),
-          service: workerName(edgeName(s.name)),
-          props: { caller: GATEWAY },
-        })),
+        ...manifest.services.flatMap((s) =>
+          inline.has(s.name)
+            ? s.versions.map((v) => ({
+                binding: inlineVersionBinding(s.name, v.name),
+                service: workerName(versionWorkerName(s.name, v.name)),
+                props: { caller: GATEWAY },
+              }))
+            : [{ binding: serviceBinding(s.name), service: workerName(edgeName(s.name)), props: { caller: GATEWAY } }],
+        ),
       ],
     },
   });
@@ -232,26 +297,33 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     target: opts.target ?? "deploy",
     notes,
     consumers: new Map(),
+    inline,
+    inlineDir: join(out, INLINE_DIR),
+    refreshIntervalMs: opts.refreshIntervalMs ?? 1000,
+    kvId: kv[0].id,
+    accessLog: opts.accessLog,
+    traceSampling: opts.traceSampling,
   };
   manifest.services.forEach((s, i) => {
     const short = edgeName(s.name);
     const serviceEdge = edge(short);
-    workers.push({
-      role: "edge",
-      service: s.name,
-      name: short,
-      build: serviceEdge.build,
-      config: {
-        name: workerName(short),
-        ...serviceEdge.upload,
-        ...edgeBase,
-        workers_dev: false,
-        vars: edgeVars(short),
-        kv_namespaces: kv,
-        durable_objects: rateLimiter,
-        services: [control, ...versionBindings(manifest, s)],
-      },
-    });
+    if (!inline.has(s.name))
+      workers.push({
+        role: "edge",
+        service: s.name,
+        name: short,
+        build: serviceEdge.build,
+        config: {
+          name: workerName(short),
+          ...serviceEdge.upload,
+          ...edgeBase,
+          workers_dev: false,
+          vars: edgeVars(short),
+          kv_namespaces: kv,
+          durable_objects: rateLimiter,
+          services: [control, ...versionBindings(manifest, s)],
+        },
+      });
     s.versions.forEach((v, j) => {
       const app = appVersion(ctx, s, i, v, j);
       if (app) workers.push(app);
@@ -274,12 +346,41 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       main,
     };
     writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
-    if (w.build.kind === "edge") writeFileSync(join(dir, BOOTSTRAP_MODULE), w.build.bootstrap);
+    if (w.build.kind === "edge") {
+      writeFileSync(join(dir, BOOTSTRAP_MODULE), w.build.bootstrap);
+      writeFileSync(join(dir, INLINE_MODULE), w.build.inline);
+    }
     return { ...w, config, configPath };
   });
   // wrangler reads every generated file back: what it would reject fails here, with its message.
   if (opts.validate !== false) for (const w of written) readApp(w.configPath);
-  return { manifest, manifestPath, workers: written, edgeBundle, defaults, notes };
+  return { manifest, manifestPath, workers: written, edgeBundle, inlineBundle, defaults, notes };
+}
+
+/**
+ * Inline stages run in code isomesh builds: a version your own pipeline deploys (`deployed`) can
+ * neither run an inline service's inbound nor an inline callee's client.
+ */
+function checkInline(manifest: Manifest, inline: Map<string, unknown>, manifestPath: string) {
+  // A call to a named entrypoint is a Workers RPC binding: the inline client carries fetch only (so far).
+  manifest.services.forEach((s, i) =>
+    callBindings(s).forEach((c, j) => {
+      if (c.entrypoint && inline.has(c.service))
+        throw new Error(
+          `${manifestPath}: services[${i}].calls[${j}]: ${c.service} runs the inline data plane, whose client carries fetch only: a call to its entrypoint ${c.entrypoint} needs dataPlane: edge on ${c.service}`,
+        );
+    }),
+  );
+  manifest.services.forEach((s, i) =>
+    s.versions.forEach((v, j) => {
+      if (v.deployed === undefined) return;
+      const callee = calledServices(s).find((c) => inline.has(c));
+      if (inline.has(s.name) || callee)
+        throw new Error(
+          `${manifestPath}: services[${i}].versions[${j}].deployed: ${inline.has(s.name) ? `${s.name} runs the inline data plane` : `${s.name} calls ${callee}, which runs the inline data plane`}, whose stages isomesh builds into the app; a Worker your own pipeline deploys cannot have them: set dataPlane: edge on ${inline.has(s.name) ? s.name : callee}`,
+        );
+    }),
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
-import { BOOTSTRAP_MODULE, bundleWorker } from "./bundle.ts";
+import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
 import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
@@ -12,7 +12,7 @@ import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
-import { CONTROL, EGRESS, GATEWAY, meshWorkerName } from "../../shared/names.ts";
+import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
 
 export type MeshRuntimeOptions = {
@@ -111,7 +111,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const { workerOptions } = wrangler().unstable_getMiniflareWorkerOptions(config);
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
-      const open = w.role === "gateway" || w.role === "control" || o.expose?.[w.name] !== undefined;
+      // An inline app refuses by itself what no mesh binding brought (its inbound wants the binding's props).
+      const open = w.role === "gateway" || w.role === "control" || w.inlineInbound || o.expose?.[w.name] !== undefined;
       const guard: Guard | undefined = open
         ? undefined
         : w.role === "app"
@@ -120,7 +121,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
-      if (w.role === "edge") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
+      if (w.role === "edge" || w.role === "gateway") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
+      // Inline callers (apps, the gateway) call versions directly: the same secret stands in for the
+      // props Miniflare's assets router drops (entry-guard.ts), in isomesh dev only.
+      if (w.role === "app" && config.services?.some((b) => b.binding === INLINE_CONTROL))
+        opts.bindings = { ...opts.bindings, [INLINE_DEV_GUARD]: appGuard };
       opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
@@ -245,7 +250,10 @@ async function scriptOf(
   const root = dirname(entry);
   const modules: { type: "ESModule" | "Text"; path: string; contents?: string }[] = [{ type: "ESModule", path: entry }];
   if (w.build.kind === "edge")
-    modules.push({ type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap });
+    modules.push(
+      { type: "Text", path: join(root, BOOTSTRAP_MODULE), contents: w.build.bootstrap },
+      { type: "Text", path: join(root, INLINE_MODULE), contents: w.build.inline },
+    );
   if (guard)
     modules.unshift({
       type: "ESModule",

@@ -278,6 +278,8 @@ const forward: Explainer = (h) => {
 
 /** Every stage of the edge, by name: the pipeline of a hop is shared/pipeline.ts's order for its role. */
 export const EXPLAINERS: Record<StageName, Explainer> = {
+  identity: nothing,
+  app: nothing,
   telemetry: nothing,
   respond: nothing,
   errors: nothing,

@@ -11,6 +11,7 @@ import {
   versionWorkerName,
 } from "../names.ts";
 import { MeshConfigSpec } from "./mesh-config.ts";
+import { DataPlane } from "./data-plane.ts";
 import { DEFAULT_ENTRYPOINT, IDENTIFIER, MAX_METHOD_NAME } from "../rpc/method.ts";
 
 const Name = z
@@ -113,6 +114,8 @@ export const ServiceSpec = z.strictObject({
   calls: z.array(z.union([Name, CallSpec])).default([]),
   /** Whether this service's apps may call ExternalServices: they get env.EGRESS (props { caller }). */
   egress: z.boolean().default(false),
+  /** Where this service's mesh stages run; unset: the mesh's `dataPlane` (data-plane.ts). */
+  dataPlane: DataPlane.optional(),
 });
 
 /** Deploy-time settings of the egress edge: client certificates it may present (wrangler `mtls_certificates`). */
@@ -135,6 +138,8 @@ export const Manifest = z
     admin: z.strictObject({ oidc: AdminOidc.optional() }).optional(),
     /** Mesh-wide data-plane settings: path normalization, the default request timeout (mesh-config.ts). */
     meshConfig: MeshConfigSpec,
+    /** Where the mesh's stages run for services that do not say: `edge` (a Worker per service) or `inline` (in the apps). */
+    dataPlane: DataPlane.default("edge"),
     /** Compatibility date for every generated worker. */
     compatibilityDate: z
       .string()

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { calledServices, type Manifest } from "./schema.ts";
 import { ServiceExports } from "../rpc/exports.ts";
 import { CompiledMeshConfig, compileMeshConfig } from "./mesh-config.ts";
+import { type DataPlane, dataPlaneOf } from "./data-plane.ts";
 
 /**
  * What the control plane knows of the mesh's shape: services, their versions and who calls whom.
@@ -15,6 +16,8 @@ export const Topology = z.object({
       versions: z.array(z.string()),
       calls: z.array(z.string()),
       egress: z.boolean().optional(),
+      /** Present when the service's stages run in its apps (data-plane.ts); absent: its edge. */
+      dataPlane: z.literal("inline").optional(),
       /** What each version's Worker exports for Workers RPC, read from its build at gen time (absent: not known). */
       exports: ServiceExports.optional(),
     }),
@@ -26,8 +29,11 @@ export const Topology = z.object({
 });
 export type Topology = z.infer<typeof Topology>;
 
-/** `exports`: per service, what each version's build exports (scripts/lib/app-exports.ts). */
-export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> = {}): Topology {
+/**
+ * `exports`: per service, what each version's build exports (scripts/lib/app-exports.ts);
+ * `dataPlane`: the mesh default as `isomesh dev --data-plane` overrides it.
+ */
+export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> = {}, dataPlane?: DataPlane): Topology {
   return {
     mesh: m.name,
     services: m.services.map((s) => ({
@@ -35,6 +41,7 @@ export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> 
       versions: s.versions.map((v) => v.name),
       calls: calledServices(s),
       ...(s.egress ? { egress: true } : {}),
+      ...(dataPlaneOf(m, s.name, dataPlane) === "inline" ? { dataPlane: "inline" as const } : {}),
       ...(exports[s.name] && Object.keys(exports[s.name]).length ? { exports: exports[s.name] } : {}),
     })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),

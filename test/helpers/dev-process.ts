@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { TEST_DATA_PLANE } from "./data-plane.ts";
 
 export type DevProcess = {
   port: number;
@@ -35,6 +36,7 @@ export async function startDev(args: {
       args.state,
       "--admin-token",
       token,
+      ...(TEST_DATA_PLANE && !args.extra?.includes("--data-plane") ? ["--data-plane", TEST_DATA_PLANE] : []),
       ...(args.extra ?? []),
     ],
     {

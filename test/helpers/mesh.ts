@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { GenOptions } from "../../scripts/lib/gen.ts";
 import { startMesh, type MeshRuntime } from "../../scripts/lib/runtime.ts";
 import { http, type HttpResponse } from "./http.ts";
+import { TEST_DATA_PLANE } from "./data-plane.ts";
 
 export const TEST_TOKEN = "test-editor-token-0123456789";
 export const VIEWER_TOKEN = "test-viewer-token-0123456789";
@@ -41,7 +42,7 @@ export async function startTestMesh(
     adminToken: TEST_TOKEN,
     extraTokens: [{ name: "viewer", token: VIEWER_TOKEN, role: "viewer" }],
     persist: opts.persist ?? false,
-    gen: opts.gen,
+    gen: TEST_DATA_PLANE ? { dataPlane: TEST_DATA_PLANE, ...opts.gen } : opts.gen,
     onLog: (l) => logs.push(l),
   });
   const get: TestMesh["get"] = (path, o = {}) =>

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BOOTSTRAP_MODULE, bundleEdge } from "../../scripts/lib/bundle.ts";
+import { BOOTSTRAP_MODULE, bundleEdge, INLINE_MODULE } from "../../scripts/lib/bundle.ts";
 import { EDGE_BUNDLE_DIR, generate } from "../../scripts/lib/gen.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
 
@@ -57,8 +57,10 @@ describe("every edge of a generated mesh", () => {
         no_bundle: true,
         base_dir: ".",
         upload_source_maps: true,
-        rules: [{ type: "Text", globs: [BOOTSTRAP_MODULE], fallthrough: false }],
+        rules: [{ type: "Text", globs: [BOOTSTRAP_MODULE, INLINE_MODULE], fallthrough: false }],
       });
+      // Only the gateway runs inline services' outbound half; in an edge-mode mesh, none.
+      expect(JSON.parse(readFileSync(join(folder, INLINE_MODULE), "utf8"))).toEqual([]);
       expect(w.config).not.toHaveProperty("define");
       const bootstrap = Snapshot.parse(JSON.parse(readFileSync(join(folder, BOOTSTRAP_MODULE), "utf8")));
       expect(bootstrap.edge).toBe(w.name);

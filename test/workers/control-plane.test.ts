@@ -1,3 +1,4 @@
+import { INLINE } from "../helpers/data-plane.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { echoManifest, startTestMesh, type TestMesh, VIEWER_TOKEN } from "../helpers/mesh.ts";
@@ -176,6 +177,12 @@ spec:
     expect(edge("gateway")).toMatchObject({ state: "synced", isolates: 1 });
     expect(edge("gateway").lastSeen).toMatch(/^\d{4}-/);
     expect(edge("other-edge")).toMatchObject({ state: "idle", isolates: 0, version: null }); // never called: no isolate, nothing stale
+    // Inline, web has no edge: its snapshot runs in the gateway's isolate (outbound) and in web's apps (inbound).
+    if (INLINE) {
+      expect(edge("web-edge")).toMatchObject({ state: "synced" });
+      expect(edge("web-edge").inline.length).toBeGreaterThanOrEqual(2);
+      expect(edge("web-edge").inline.some((i: string) => /^web\/v[12]#[0-9a-f]+$/.test(i))).toBe(true);
+    } else expect(edge("web-edge")).not.toHaveProperty("inline");
     expect(status.converged).toBe(1);
   });
 

@@ -6,7 +6,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { config } from "zod";
 import { en } from "zod/locales";
-import { BOOTSTRAP_MODULE, bundleEdge } from "../../scripts/lib/bundle.ts";
+import { BOOTSTRAP_MODULE, bundleEdge, INLINE_MODULE } from "../../scripts/lib/bundle.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { SNAPSHOT_SCHEMA, Snapshot } from "../../shared/snapshot/schema.ts";
 import { versionBinding } from "../../shared/names.ts";
@@ -70,6 +70,7 @@ beforeAll(async () => {
     modules: [
       { type: "ESModule" as const, path: entry },
       { type: "Text" as const, path: join(dirname(entry), BOOTSTRAP_MODULE), contents: bootstrap },
+      { type: "Text" as const, path: join(dirname(entry), INLINE_MODULE), contents: "[]" },
     ],
     compatibilityDate: "2025-04-01",
     bindings: { EDGE_NAME: "web-edge", MESH_NAME: "m", ACCESS_LOG: "off" },

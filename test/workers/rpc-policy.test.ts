@@ -38,7 +38,9 @@ const versionsOf = async (method: string, args: unknown[], n: number) => {
 const metrics = async () => (await mesh.admin("/metrics")).body;
 
 beforeAll(async () => {
-  mesh = await startTestMesh(RPC_MANIFEST);
+  // Workers RPC runs on edges only: the inline data plane's client carries fetch (docs/data-plane.md), so
+  // these suites keep edge mode when the others run inline.
+  mesh = await startTestMesh(RPC_MANIFEST, { gen: { dataPlane: "edge" } });
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());

@@ -49,7 +49,7 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
       byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
     }
     await Promise.all([
-      configStore(this.env).report(batch.report),
+      ...[batch.report, ...(batch.reports ?? [])].map((r) => configStore(this.env).report(r)),
       ...[...byShard].map(([shard, series]) =>
         (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart),
       ),

@@ -18,6 +18,9 @@ import { ResilienceState } from "./resilience/state.ts";
 import { globalLimiter } from "./global-limiter.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
 import bootstrap from "./bootstrap.snapshot";
+import inlineSnapshots from "./inline.snapshot";
+import { withInlineCallees } from "./inline-callees.ts";
+import type { InlineRuntime } from "../inline/runtime.ts";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
 let isolateId: string | undefined; // random values are only allowed inside handlers
@@ -31,10 +34,15 @@ const authn = {
 };
 let source: SnapshotSource<Pipeline> | undefined;
 let flusher: TelemetryFlusher | undefined;
+// The gateway's inline callees (services whose stages run in their apps): their outbound half runs here.
+let inline: { runtime?: InlineRuntime } | undefined;
 let services: EdgeServices | undefined;
 
-function sourceFor(env: EdgeEnv): SnapshotSource<Pipeline> {
+function sourceFor(raw: EdgeEnv): SnapshotSource<Pipeline> {
   if (source) return source;
+  const callees = withInlineCallees(raw, JSON.parse(inlineSnapshots || "[]"), isolate);
+  inline = callees;
+  const env = callees.env;
   const f = (flusher = new TelemetryFlusher(
     recorder,
     () => source?.report(isolate()),
@@ -119,6 +127,13 @@ function rpcPipelineFor(snapshot: Snapshot, s: EdgeServices, sampling: number): 
 
 /** The control plane's way in (its bindings name this entrypoint): the default one belongs to the apps' methods. */
 export class EdgeControl extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
+  /** Control-plane nudge for an inline service's change: the snapshots of inline callees this gateway holds. */
+  async refreshInline(): Promise<EdgeReport[]> {
+    if (this.ctx.props?.caller !== CONTROL) throw new Error("isomesh not_via_mesh: refresh() is the control plane's");
+    sourceFor(this.env);
+    return inline?.runtime ? inline.runtime.refresh(this.ctx) : [];
+  }
+
   /** Control-plane nudge after a change: re-read the beacon now and report what runs. */
   async refresh(): Promise<EdgeReport> {
     if (this.ctx.props?.caller !== CONTROL) throw new Error("isomesh not_via_mesh: refresh() is the control plane's");

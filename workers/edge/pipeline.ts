@@ -1,4 +1,4 @@
-import { PIPELINES, type StageName } from "../../shared/pipeline.ts";
+import { INLINE_PIPELINES, PIPELINES, type StageName } from "../../shared/pipeline.ts";
 import { budgetFor } from "../../shared/resilience/retry-budget.ts";
 import { RouteTable } from "../../shared/routing/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
@@ -25,6 +25,8 @@ import { telemetry } from "./stages/telemetry.ts";
 import type { TelemetryRecorder } from "./telemetry/recorder.ts";
 import { telemetrySink } from "./telemetry/record.ts";
 import { upstreamFor } from "./upstream.ts";
+import { identity } from "./stages/identity.ts";
+import { app, type AppHandler } from "./stages/app.ts";
 
 export type Pipeline = (x: Exchange) => Promise<Response>;
 
@@ -85,6 +87,51 @@ export function buildPipeline(snapshot: Snapshot, s: EdgeServices): Pipeline {
     .then("mirror", mirror(snapshot, upstream, sink))
     .then("concurrency", concurrency(snapshot, s.resilience))
     .then("forward", last)
+    .build();
+}
+
+/**
+ * Inline outbound (shared/pipeline.ts INLINE_PIPELINES): a service's edge pipeline as its callers
+ * run it, in their own isolates, with that service's snapshot: up to the pick of a version and the
+ * call of its Worker (the bindings in `s.env`), without the stages only the callee can enforce.
+ */
+export function buildOutbound(snapshot: Snapshot, s: EdgeServices): Pipeline {
+  const table = new RouteTable(snapshot.vhosts, snapshot);
+  // The callee's inbound strips what its app sets: the x-isomesh-* headers of its answer are the mesh's.
+  const upstream = upstreamFor(snapshot, s.env, { inlineCallee: true });
+  const sink = telemetrySink(snapshot, s.recorder, s.accessLogRate, s.flush);
+  return chain(INLINE_PIPELINES.outbound)
+    .then("telemetry", telemetry(sink))
+    .then("respond", respond(snapshot))
+    .then("errors", errors())
+    .then("normalize", normalize(snapshot))
+    .then("identity", identity(snapshot))
+    .then("route", route(snapshot, table))
+    .then("filters", filters())
+    .then("fault", fault(snapshot))
+    .then("outlier", outlier(snapshot, s.resilience))
+    .then("split", split(snapshot))
+    .then("backendFilters", backendFilters())
+    .then("mirror", mirror(snapshot, upstream, sink))
+    .then("concurrency", concurrency(snapshot, s.resilience))
+    .then(
+      "forward",
+      forward(upstream, (b) =>
+        s.resilience.budget(`${snapshot.edge}|${b.service}`, budgetFor(snapshot, b.service).budget),
+      ),
+    )
+    .build();
+}
+
+/** Inline inbound: what the callee's isolate enforces before its app's handler runs, as a function call. */
+export function buildInbound(snapshot: Snapshot, s: EdgeServices, handler: AppHandler): Pipeline {
+  return chain(INLINE_PIPELINES.inbound)
+    .then("errors", errors())
+    .then("normalize", normalize(snapshot))
+    .then("authn", authenticate(snapshot, s.authn))
+    .then("authz", authorize(snapshot))
+    .then("ratelimit", rateLimit(snapshot, s.resilience, s.globalLimiter))
+    .then("app", app(handler))
     .build();
 }
 

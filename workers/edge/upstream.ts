@@ -4,10 +4,11 @@ import type { CompiledBackend } from "../../shared/routing/split.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type EdgeEnv, isFetcher } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
+import { type InlineClient, isInlineClient } from "./inline-callees.ts";
 import { traceparentOf } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
 
-const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
+export const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
 
 /** Sends one try to a backend: the gateway calls service edges, a service edge calls its versions. */
 export type Upstream = (
@@ -18,19 +19,22 @@ export type Upstream = (
 ) => Promise<Response>;
 
 /** Resolves every backend binding once per snapshot, so the hot path does a map lookup. */
-export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
+export function upstreamFor(snapshot: Snapshot, env: EdgeEnv, o: { inlineCallee?: boolean } = {}): Upstream {
   if (snapshot.role === "egress") return externalUpstream(snapshot, env);
   const fetchers = new Map<string, Fetcher>();
+  const inlines = new Map<string, InlineClient>();
   // isomesh dev only: proves to an app that its edge called it (scripts/lib/entry-guard.ts).
   const devGuard = snapshot.role === "service" && typeof env.DEV_APP_GUARD === "string" ? env.DEV_APP_GUARD : undefined;
   for (const name of snapshot.backends) {
     const binding = env[snapshot.role === "gateway" ? serviceBinding(name) : versionBinding(name)];
-    if (isFetcher(binding)) fetchers.set(name, binding);
+    if (isInlineClient(binding)) inlines.set(name, binding);
+    else if (isFetcher(binding)) fetchers.set(name, binding);
   }
   return (x, backend, body, signal) => {
     const target = snapshot.role === "gateway" ? backend.service : (backend.version ?? "");
     const fetcher = fetchers.get(target);
-    if (!fetcher) throw new Error(`no binding for backend ${target} on edge ${snapshot.edge}`);
+    const inline = fetcher ? undefined : inlines.get(target);
+    if (!fetcher && !inline) throw new Error(`no binding for backend ${target} on edge ${snapshot.edge}`);
     // x.upstreamHeaders is already this exchange's own copy, and fetch copies it again when the
     // request is made: set the per-try headers in place rather than copying once more.
     const headers = x.upstreamHeaders;
@@ -41,14 +45,12 @@ export function upstreamFor(snapshot: Snapshot, env: EdgeEnv): Upstream {
     // Apps learn who called them (echo reports it); the next edge learns it from its own binding's props.
     if (snapshot.role === "service") headers.set(H.caller, x.caller);
     if (devGuard) headers.set(DEV_GUARD_HEADER, devGuard);
-    const sent = fetcher.fetch(x.url.toString(), {
-      method: x.inbound.method,
-      headers,
-      body,
-      signal,
-      redirect: "manual",
-    });
-    return snapshot.role === "service" ? sent.then(withoutInternalHeaders) : sent;
+    const init: RequestInit = { method: x.inbound.method, headers, body, signal, redirect: "manual" };
+    // An inline service's outbound half runs here, in this isolate, then calls its version directly.
+    const sent = inline
+      ? inline.inline(x.ctx, new Request(x.url.toString(), init))
+      : fetcher!.fetch(x.url.toString(), init);
+    return snapshot.role === "service" && !o.inlineCallee ? sent.then(withoutInternalHeaders) : sent;
   };
 }
 

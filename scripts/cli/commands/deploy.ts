@@ -6,7 +6,7 @@ import { deployOrder } from "../../lib/gen.ts";
 import { generateWithExports } from "../../lib/app-exports.ts";
 import { WRANGLER_BIN } from "../../lib/wrangler-api.ts";
 import { CliError } from "../client.ts";
-import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 import { c } from "../output.ts";
 
 /** Runs wrangler; returns its output, or undefined (having printed why) when it failed. */
@@ -51,34 +51,50 @@ export function registerDeploy(program: Command) {
       "1",
     )
     .option("--dry-run", "build every worker without uploading")
-    .action(async (o: { manifest?: string; out: string; kvId?: string; dryRun?: boolean; traceSampling: string }) => {
-      // The apps' exports (for Workers RPC) are read from their builds, as `isomesh gen` does.
-      const warn = (line: string) => console.log(c.dim(`note: ${line}`));
-      const mesh = await generateWithExports(
-        manifestPath(o.manifest),
-        { outDir: o.out, kvId: o.kvId, traceSampling: samplingRate(o.traceSampling) },
-        join(o.out, "..", "build"),
-        warn,
-      );
-      for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
-      const order = deployOrder(mesh.workers);
-      const failed: string[] = [];
-      if (!o.dryRun) {
-        // Control and edges bind each other: first the control plane without its edge bindings.
-        const control = order.find((w) => w.role === "control")!;
-        const phase0 = join(dirname(control.configPath), "wrangler.phase0.json");
-        writeFileSync(phase0, JSON.stringify({ ...control.config, services: [] }, null, 2));
-        if (run(["deploy", "-c", phase0], `${control.config.name} (without edge bindings)`) === undefined)
-          throw new CliError("deploy failed at the control plane");
-      }
-      for (const w of order) {
-        const args = ["deploy", "-c", w.configPath];
-        if (o.dryRun) args.push("--dry-run", "--outdir", resolve(o.out, "..", "dist", w.config.name));
-        const out = run(args, `${w.config.name} ${c.dim(`(${w.role})`)}`);
-        if (out === undefined) failed.push(w.config.name);
-        else if (o.dryRun) console.log(bindingsTable(out));
-      }
-      if (failed.length) throw new CliError(`${failed.length} of ${order.length} workers failed: ${failed.join(", ")}`);
-      console.log(c.green(`${o.dryRun ? "built" : "deployed"} ${order.length} workers`));
-    });
+    .option(...DATA_PLANE_OPTION)
+    .action(
+      async (o: {
+        manifest?: string;
+        out: string;
+        kvId?: string;
+        dryRun?: boolean;
+        traceSampling: string;
+        dataPlane?: string;
+      }) => {
+        // The apps' exports (for Workers RPC) are read from their builds, as `isomesh gen` does.
+        const warn = (line: string) => console.log(c.dim(`note: ${line}`));
+        const mesh = await generateWithExports(
+          manifestPath(o.manifest),
+          {
+            outDir: o.out,
+            kvId: o.kvId,
+            traceSampling: samplingRate(o.traceSampling),
+            dataPlane: dataPlaneOption(o.dataPlane),
+          },
+          join(o.out, "..", "build"),
+          warn,
+        );
+        for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
+        const order = deployOrder(mesh.workers);
+        const failed: string[] = [];
+        if (!o.dryRun) {
+          // Control and edges bind each other: first the control plane without its edge bindings.
+          const control = order.find((w) => w.role === "control")!;
+          const phase0 = join(dirname(control.configPath), "wrangler.phase0.json");
+          writeFileSync(phase0, JSON.stringify({ ...control.config, services: [] }, null, 2));
+          if (run(["deploy", "-c", phase0], `${control.config.name} (without edge bindings)`) === undefined)
+            throw new CliError("deploy failed at the control plane");
+        }
+        for (const w of order) {
+          const args = ["deploy", "-c", w.configPath];
+          if (o.dryRun) args.push("--dry-run", "--outdir", resolve(o.out, "..", "dist", w.config.name));
+          const out = run(args, `${w.config.name} ${c.dim(`(${w.role})`)}`);
+          if (out === undefined) failed.push(w.config.name);
+          else if (o.dryRun) console.log(bindingsTable(out));
+        }
+        if (failed.length)
+          throw new CliError(`${failed.length} of ${order.length} workers failed: ${failed.join(", ")}`);
+        console.log(c.green(`${o.dryRun ? "built" : "deployed"} ${order.length} workers`));
+      },
+    );
 }

@@ -7,7 +7,7 @@ import { loadDefaults, loadManifest } from "../../lib/gen.ts";
 import { LogLevel } from "miniflare";
 import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
-import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 
 type DevOptions = {
   manifest?: string;
@@ -18,6 +18,7 @@ type DevOptions = {
   otlp?: string;
   accessLog: string;
   traceSampling: string;
+  dataPlane?: string;
 };
 
 /** The dev token is kept in the state folder so a restart keeps the same one. */
@@ -72,6 +73,7 @@ export function registerDev(program: Command) {
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
     .option("--access-log <mode>", "access logs: on, off or a sampling rate", "on")
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
+    .option(...DATA_PLANE_OPTION)
     .action(async (o: DevOptions) => {
       const started = Date.now();
       const manifestFile = manifestPath(o.manifest);
@@ -80,6 +82,7 @@ export function registerDev(program: Command) {
       const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(manifestFile);
       const traceSampling = samplingRate(o.traceSampling);
+      const dataPlane = dataPlaneOption(o.dataPlane);
       process.stdout.write(
         c.dim(`starting mesh "${manifest.name}" (${manifest.services.length} services) on workerd …\n`),
       );
@@ -94,7 +97,7 @@ export function registerDev(program: Command) {
         adminToken: token,
         // Miniflare's own info lines name its internal entry socket, which is not for users.
         logLevel: LogLevel.WARN,
-        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling },
+        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling, dataPlane },
         onLog: (line) => (held ? held.push(line) : print(line)),
       }).catch((e: Error) => {
         for (const line of withoutBindFailure(held ?? [])) print(line);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { generate } from "../../lib/gen.ts";
 import { generateWithExports } from "../../lib/app-exports.ts";
 import { c } from "../output.ts";
-import { MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 
 export function registerGen(program: Command) {
   program
@@ -14,6 +14,7 @@ export function registerGen(program: Command) {
     .option("--kv-id <id>", "KV namespace id for snapshots (production)")
     .option("--otlp <url>", "OTLP/HTTP collector for spans")
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
+    .option(...DATA_PLANE_OPTION)
     .option(
       "--no-exports",
       "do not build the apps to read what they export for Workers RPC (the edges then forward every method unchecked)",
@@ -25,6 +26,7 @@ export function registerGen(program: Command) {
         kvId?: string;
         otlp?: string;
         traceSampling: string;
+        dataPlane?: string;
         exports: boolean;
       }) => {
         const options = {
@@ -32,12 +34,17 @@ export function registerGen(program: Command) {
           kvId: o.kvId,
           otlpEndpoint: o.otlp,
           traceSampling: samplingRate(o.traceSampling),
+          dataPlane: dataPlaneOption(o.dataPlane),
         };
         const warn = (line: string) => console.log(c.dim(`note: ${line}`));
         const mesh = o.exports
           ? await generateWithExports(manifestPath(o.manifest), options, join(o.out, "..", "build"), warn)
           : generate(manifestPath(o.manifest), options);
         console.log(`${c.green("built")} ${mesh.edgeBundle} ${c.dim("(the edge bundle every edge uploads)")}`);
+        if (mesh.inlineBundle)
+          console.log(
+            `${c.green("built")} ${mesh.inlineBundle} ${c.dim("(the inline data plane every inline app bundles)")}`,
+          );
         for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
         for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
       },

@@ -1,3 +1,4 @@
+import { edgeName } from "../../../shared/names.ts";
 import { DurableObject } from "cloudflare:workers";
 import type { EdgeReport } from "../../../shared/control-api.ts";
 import type { Beacon } from "../../../shared/snapshot/distribution.ts";
@@ -112,7 +113,8 @@ export class ConfigStore extends DurableObject<ControlEnv> {
   }
 
   status(): StatusReport {
-    return this.edges.status(this.config.version(), edgesOf(this.topology), this.config.wantedHashes());
+    const inline = new Set(this.topology.services.filter((s) => s.dataPlane === "inline").map((s) => edgeName(s.name)));
+    return this.edges.status(this.config.version(), edgesOf(this.topology), this.config.wantedHashes(), inline);
   }
 
   override alarm(): Promise<void> {

@@ -16,6 +16,8 @@ export type EdgeStatus = {
   isolates: number;
   hash: string;
   error?: string;
+  /** An inline service (no edge Worker): the live isolates that run its snapshot (`<service>/<version>#id` in its apps and callers, the gateway's id). */
+  inline?: string[];
 };
 export type StatusReport = { version: number; edges: EdgeStatus[]; converged: number };
 export type IsolateRow = {
@@ -44,6 +46,7 @@ export function edgeStates(
   rows: IsolateRow[],
   since: number,
   nudged: Set<string> = new Set(),
+  inline: Set<string> = new Set(),
 ): { edges: EdgeStatus[]; converged: number } {
   const statuses = edges.map((edge): EdgeStatus => {
     const seen = rows.filter((r) => r.edge === edge);
@@ -68,6 +71,7 @@ export function edgeStates(
       isolates: live.length,
       hash: want,
       ...(rejected?.error ? { error: rejected.error } : {}),
+      ...(inline.has(edge) ? { inline: live.map((r) => r.isolate).sort() } : {}),
     };
   });
   const counted = statuses.filter((e) => e.state !== "idle");
@@ -92,11 +96,11 @@ export class EdgeStatusBoard {
    * Follows nudges: an answer is a report; until it comes (or the nudge fails, or a window passes)
    * the edge is loading.
    */
-  track(answers: Map<string, Promise<EdgeReport>>): void {
+  track(answers: Map<string, Promise<EdgeReport | EdgeReport[]>>): void {
     for (const [edge, answer] of answers) {
       const pending: Promise<unknown> = answer
         .then(
-          (r) => this.report(r),
+          (r) => (Array.isArray(r) ? r : [r]).forEach((one) => this.report(one)),
           (e: unknown) =>
             console.warn(JSON.stringify({ level: "warn", msg: "edge nudge failed", edge, error: String(e) })),
         )
@@ -124,11 +128,11 @@ export class EdgeStatusBoard {
     );
   }
 
-  status(version: number, edges: string[], wanted: Map<string, string>): StatusReport {
+  status(version: number, edges: string[], wanted: Map<string, string>, inline?: Set<string>): StatusReport {
     const now = this.now();
     this.sql.exec("DELETE FROM edge_status WHERE last_seen < ?", now - KEEP_WINDOWS * this.windowMs);
     const rows = this.sql.exec<IsolateRow>("SELECT * FROM edge_status").toArray();
     const loading = new Set([...this.nudged].filter(([, n]) => n.at >= now - this.windowMs).map(([edge]) => edge));
-    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs, loading) };
+    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs, loading, inline) };
   }
 }

@@ -127,11 +127,42 @@ export async function publish(input: {
  * Tells the edges the control plane can reach to re-read the beacon now instead of at their next
  * check: each answers with what it then runs. Edges it has no binding to are left to their own checks.
  */
-export function nudgeEdges(env: Record<string, unknown>, edges: string[]): Map<string, Promise<EdgeReport>> {
-  const answers = new Map<string, Promise<EdgeReport>>();
+export function nudgeEdges(
+  env: Record<string, unknown>,
+  edges: string[],
+): Map<string, Promise<EdgeReport | EdgeReport[]>> {
+  const answers = new Map<string, Promise<EdgeReport | EdgeReport[]>>();
+  // An inline service's snapshot is held by its apps, its callers' apps and the gateway (gen's INLINE_HOLDERS):
+  // each is nudged once, and answers for every snapshot it holds.
+  const holders = inlineHolders(env.INLINE_HOLDERS);
+  const nudged = new Map<string, Promise<EdgeReport[]>>();
+  const nudge = (b: string) => {
+    let answer = nudged.get(b);
+    if (!answer) {
+      const binding = env[b] as { refreshInline?: () => Promise<EdgeReport[]> } | undefined;
+      answer = typeof binding?.refreshInline === "function" ? binding.refreshInline() : Promise.resolve([]);
+      nudged.set(b, answer);
+    }
+    return answer;
+  };
   for (const edge of edges) {
+    const held = holders[edge];
+    if (held) {
+      answers.set(
+        edge,
+        Promise.all(held.map(nudge)).then((r) => r.flat()),
+      );
+      continue;
+    }
     const binding = env[edgeBinding(edge)] as { refresh?: () => Promise<EdgeReport> } | undefined;
     if (typeof binding?.refresh === "function") answers.set(edge, binding.refresh());
   }
   return answers;
+}
+
+let parsedHolders: { text: unknown; value: Record<string, string[]> } | undefined;
+function inlineHolders(text: unknown): Record<string, string[]> {
+  if (typeof text !== "string") return {};
+  if (parsedHolders?.text !== text) parsedHolders = { text, value: JSON.parse(text) as Record<string, string[]> };
+  return parsedHolders.value;
 }

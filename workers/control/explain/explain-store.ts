@@ -17,8 +17,15 @@ export class ExplainStore extends DurableObject<ControlEnv> {
   }
 
   add(records: HopRecord[]): void {
+    // An inline hop's inbound half shares its outbound half's span: kept beside it, joined by explainTree.
     for (const r of records)
-      this.sql.exec("INSERT OR REPLACE INTO hops VALUES (?, ?, ?, ?)", r.traceId, r.spanId, r.at, JSON.stringify(r));
+      this.sql.exec(
+        "INSERT OR REPLACE INTO hops VALUES (?, ?, ?, ?)",
+        r.traceId,
+        r.half ? `${r.spanId}/${r.half}` : r.spanId,
+        r.at,
+        JSON.stringify(r),
+      );
     const n = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hops").one().n;
     if (n > MAX_RECORDS)
       this.sql.exec(

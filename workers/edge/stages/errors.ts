@@ -1,11 +1,13 @@
 import { MeshError } from "../../../shared/errors.ts";
 import type { PassStage } from "../exchange.ts";
+import { AppFailure } from "./app.ts";
 
 /** Turns errors raised by later stages into the mesh's JSON error responses (DESIGN §3). */
 export const errors = (): PassStage => async (x, next) => {
   try {
     return await next(x);
   } catch (e) {
+    if (e instanceof AppFailure) throw e.error;
     if (e instanceof MeshError) {
       if (x.record.on) x.record.note("error", e.code, { status: e.status, ...e.detail });
       return e.toResponse();

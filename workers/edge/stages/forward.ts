@@ -1,4 +1,5 @@
 import { MeshError } from "../../../shared/errors.ts";
+import { H } from "../../../shared/headers.ts";
 import type { RetryBudget } from "../../../shared/resilience/retry-budget.ts";
 import { backoffMs, retriesFor, retryable } from "../../../shared/resilience/retry.ts";
 import { backendLabel, type CompiledBackend } from "../../../shared/routing/split.ts";
@@ -46,6 +47,18 @@ export const forward =
         outcome = await tryOnce(() => upstream(x, backend, body.take(), signal), budgetMs, abort);
       } catch (e) {
         outcome = e instanceof Error ? e : new Error(String(e));
+      }
+      // A next hop that timed out on the deadline this hop gave it (the header is whole ms) timed out on
+      // this hop's: inline, the callee's outbound half runs in this isolate and may notice first.
+      if (
+        outcome instanceof Response &&
+        outcome.status === 504 &&
+        x.deadlineAt !== undefined &&
+        x.deadlineAt - Date.now() <= 1 &&
+        outcome.headers.get(H.error) === "upstream_timeout"
+      ) {
+        await outcome.body?.cancel();
+        outcome = new TryTimeout("request deadline exceeded");
       }
       const status = outcome instanceof Response ? outcome.status : outcome instanceof TryTimeout ? 504 : 502;
       // A try the caller's cancellation cut short says nothing about the backend's health.

@@ -1,0 +1,218 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { MeshError } from "../../shared/errors.ts";
+import { H } from "../../shared/headers.ts";
+import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX } from "../../shared/names.ts";
+import { DEV_GUARD_HEADER } from "../edge/upstream.ts";
+import type { EdgeEnv, EdgeProps } from "../edge/env.ts";
+import { buildInbound, buildOutbound } from "../edge/pipeline.ts";
+import { randomHex } from "../edge/trace.ts";
+import { edgeEnvOf, type InlineCallee, type InlineConfig } from "./config.ts";
+import { InlineRuntime } from "./runtime.ts";
+
+export type { InlineConfig } from "./config.ts";
+
+type Env = Record<string, unknown>;
+type Ctx = ExecutionContext & { props?: EdgeProps };
+/** What a mesh client in an app's env is bound to: the invocation's context and, for a request, its signal. */
+type Call = { ctx: Ctx; signal?: AbortSignal };
+type Handler = (arg: unknown, env: Env, ctx: Ctx) => unknown;
+
+// Handlers other than fetch get the app's env (callees' clients in it) and nothing else of the mesh:
+// queue, scheduled, email and tail events do not come through a mesh binding (docs/data-plane.md).
+const OTHER_HANDLERS = ["queue", "scheduled", "email", "tail", "trace", "test"] as const;
+
+/**
+ * The inline data plane around one app's default export (DESIGN §1), written by `isomesh gen` into
+ * the app's generated entry module, which also re-exports everything else the app exports. The
+ * app's code is unchanged: its `fetch` runs after the inbound stages (identity from the binding's
+ * props, authentication, authorization, rate limits), as a function call in its own isolate; its
+ * `env` loses the mesh's own bindings (ISOMESH_*), and each inline service it calls is a client
+ * that runs that service's outbound stages here, then calls the chosen version's Worker directly.
+ */
+export function inlineApp(inner: unknown, config: InlineConfig): unknown {
+  const mesh = new AppMesh(config);
+  if (typeof inner === "function" && inner.prototype instanceof WorkerEntrypoint) {
+    const App = inner as new (ctx: Ctx, env: Env) => WorkerEntrypoint & { fetch?: (r: Request) => Promise<Response> };
+    const hasFetch = typeof App.prototype.fetch === "function";
+    class Meshed extends App {
+      constructor(ctx: Ctx, env: Env) {
+        super(ctx, mesh.appEnv(env, ctx));
+        mesh.bind(env);
+      }
+    }
+    if (hasFetch)
+      Object.defineProperty(Meshed.prototype, "fetch", {
+        value(this: WorkerEntrypoint & { ctx: Ctx; env: Env }, request: Request) {
+          return mesh.inbound(request, this.ctx, (r) => {
+            mesh.serving(this.env, r);
+            return App.prototype.fetch!.call(this, r);
+          });
+        },
+        writable: true,
+        configurable: true,
+      });
+    Object.defineProperty(Meshed, "name", { value: App.name });
+    return Meshed;
+  }
+  if (!inner || typeof inner !== "object") return inner; // nothing workerd could call either
+  const app = inner as Record<string, Handler | undefined>;
+  const wrapped: Record<string, unknown> = Object.create(inner);
+  if (typeof app.fetch === "function")
+    wrapped.fetch = (request: Request, env: Env, ctx: Ctx) => {
+      mesh.bind(env);
+      return mesh.inbound(
+        request,
+        ctx,
+        (r) => app.fetch!.call(inner, r, mesh.appEnv(env, ctx, r), ctx) as Promise<Response>,
+      );
+    };
+  for (const name of OTHER_HANDLERS)
+    if (typeof app[name] === "function")
+      wrapped[name] = (event: unknown, env: Env, ctx: Ctx) => {
+        mesh.bind(env);
+        return app[name]!.call(inner, event, mesh.appEnv(env, ctx), ctx);
+      };
+  return wrapped;
+}
+
+/** The named entrypoint the control plane nudges after a change (its binding: `INLINE_<worker>`). */
+export function inlineControl(config: InlineConfig) {
+  return class IsomeshInlineControl extends WorkerEntrypoint<Env> {
+    async refreshInline() {
+      const mesh = AppMesh.of(config);
+      mesh.bind(this.env);
+      return mesh.runtime.refresh(this.ctx);
+    }
+  };
+}
+
+const NOT_VIA_MESH = () =>
+  new MeshError(
+    "not_via_mesh",
+    "this worker is reached only through the mesh (the gateway, or a mesh service binding)",
+    {},
+    403,
+  ).toResponse();
+
+/** One app isolate's mesh: its inbound half, its callees' outbound halves, and the app's view of env. */
+class AppMesh {
+  private static readonly all = new Map<InlineConfig, AppMesh>();
+  static of(config: InlineConfig): AppMesh {
+    return AppMesh.all.get(config) ?? new AppMesh(config);
+  }
+
+  readonly runtime: InlineRuntime;
+  private env?: Env;
+  private appKeys?: string[];
+  private isolateId?: string;
+
+  constructor(private readonly config: InlineConfig) {
+    AppMesh.all.set(config, this);
+    this.runtime = new InlineRuntime(
+      () => (this.isolateId ??= `${config.service}/${String(this.env?.VERSION ?? "?")}#${randomHex(4)}`),
+      (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<void> }).report(batch),
+      config,
+    );
+  }
+
+  /** The mesh's own bindings, from the first env the runtime hands this isolate (it is the same for every request). */
+  bind(env: Env): void {
+    this.env ??= env;
+  }
+
+  /** The app's env for one request: its own bindings, each inline callee a mesh client bound to this request. */
+  appEnv(env: Env, ctx: Ctx, serving?: Request): Env {
+    this.bind(env);
+    this.appKeys ??= Object.keys(env).filter((k) => !k.startsWith(INLINE_PREFIX));
+    const view: Env = {};
+    for (const k of this.appKeys) view[k] = env[k];
+    const call: Call = { ctx, signal: serving?.signal };
+    for (const binding of Object.keys(this.config.calls)) view[binding] = this.client(binding, call);
+    this.calls.set(view, call);
+    return view;
+  }
+
+  /** A WorkerEntrypoint's env is made before its request is known: the request it serves, once it is. */
+  serving(view: Env, request: Request): void {
+    const call = this.calls.get(view);
+    if (call) call.signal = request.signal;
+  }
+  private readonly calls = new WeakMap<Env, Call>();
+
+  inbound(request: Request, ctx: Ctx, handler: (r: Request) => Promise<Response>): Promise<Response> | Response {
+    if (!this.config.inbound) return handler(request);
+    let props = ctx.props;
+    const guard = this.env![INLINE_DEV_GUARD];
+    if (typeof guard === "string" && request.headers.has(DEV_GUARD_HEADER)) {
+      // isomesh dev only: Miniflare's assets router drops props; the run's secret vouches for the caller header.
+      const shown = request.headers.get(DEV_GUARD_HEADER) === guard;
+      request = new Request(request);
+      request.headers.delete(DEV_GUARD_HEADER);
+      if (shown && typeof props?.caller !== "string") props = { caller: request.headers.get(H.caller) ?? undefined };
+    }
+    // Only a mesh binding carries props: nothing else reaches an inline app (locally, Miniflare's own socket).
+    if (typeof props?.caller !== "string") return NOT_VIA_MESH();
+    const { src, env } = this.inboundSource();
+    this.handlers.set(request, handler);
+    return this.runtime.run(src, env, request, ctx, props, "inbound");
+  }
+
+  // The pipeline is built once per snapshot; each request brings its own handler (a class instance, an env).
+  private readonly handlers = new WeakMap<Request, (r: Request) => Promise<Response>>();
+  private inboundSource() {
+    const inbound = this.config.inbound!;
+    const env = this.edgeEnv(inbound.edge);
+    const src = this.runtime.source(`in:${inbound.edge}`, env, inbound.bootstrap, (s, services) =>
+      buildInbound(s, services, (r, original) => this.handlers.get(original)!(r)),
+    );
+    return { src, env };
+  }
+
+  private outboundSource(binding: string) {
+    const callee = this.config.calls[binding]!;
+    const env = this.edgeEnv(callee.edge, callee);
+    const src = this.runtime.source(`out:${callee.edge}`, env, callee.bootstrap, buildOutbound);
+    return { src, env };
+  }
+
+  private readonly envs = new Map<string, EdgeEnv>();
+  private edgeEnv(edge: string, callee?: InlineCallee): EdgeEnv {
+    const key = `${callee ? "out" : "in"}:${edge}`;
+    let env = this.envs.get(key);
+    if (!env) this.envs.set(key, (env = edgeEnvOf(this.env!, { ...this.config, edge }, callee)));
+    return env;
+  }
+
+  private client(binding: string, call: Call) {
+    const props: EdgeProps = { caller: this.config.service, version: String(this.env?.VERSION ?? "") };
+    return {
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+        const { src, env } = this.outboundSource(binding);
+        // The call also ends when the request the app is serving does (its caller gave up): the
+        // outbound half then records it as cancelled and cancels its try, as an edge would.
+        const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+        const signal =
+          call.signal && own !== call.signal ? (own ? AbortSignal.any([own, call.signal]) : call.signal) : own;
+        const request = new Request(input, signal ? { ...init, signal } : init);
+        return abortable(this.runtime.run(src, env, request, call.ctx, props), request.signal);
+      },
+      connect: () => {
+        throw new Error(`${binding}: connect() is not supported through the inline mesh client`);
+      },
+    };
+  }
+}
+
+/**
+ * As a binding's fetch does, the call rejects as soon as the caller's signal aborts; the mesh's
+ * stages see the same signal (`x.inbound.signal`): the try is cancelled and the request recorded
+ * as the caller gave it up (code 0, caller_cancelled), as at an edge.
+ */
+function abortable(response: Promise<Response>, signal: AbortSignal): Promise<Response> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    response.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
