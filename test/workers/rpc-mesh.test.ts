@@ -10,9 +10,7 @@ const scenario = async (name: string) =>
   (await mesh.get(`/scenario/${name}`)).json<{ value?: unknown; error?: { ctor: string; message: string } }>();
 
 beforeAll(async () => {
-  // Workers RPC runs on edges only: the inline data plane's client carries fetch (docs/data-plane.md), so
-  // these suites keep edge mode when the others run inline.
-  mesh = await startTestMesh(RPC_MANIFEST, { gen: { dataPlane: "edge" } });
+  mesh = await startTestMesh(RPC_MANIFEST);
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());

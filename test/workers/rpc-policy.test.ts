@@ -38,9 +38,7 @@ const versionsOf = async (method: string, args: unknown[], n: number) => {
 const metrics = async () => (await mesh.admin("/metrics")).body;
 
 beforeAll(async () => {
-  // Workers RPC runs on edges only: the inline data plane's client carries fetch (docs/data-plane.md), so
-  // these suites keep edge mode when the others run inline.
-  mesh = await startTestMesh(RPC_MANIFEST, { gen: { dataPlane: "edge" } });
+  mesh = await startTestMesh(RPC_MANIFEST);
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());
@@ -155,6 +153,8 @@ describe("resilience for Workers RPC calls", () => {
   });
 
   it("rate limits keyed on an argument", async () => {
+    // A local bucket lives in the isolate that counts: the edge's, or inline the callee version's (one version here).
+    await mesh.apply(route(`    - backendRefs: [{ name: ratings, version: v1 }]`));
     await mesh.apply(policy("  rateLimits: [{ requests: 2, per: 1m, key: { argument: 0 } }]"));
     for (let i = 0; i < 2; i++)
       expect((await call(mesh, "RATINGS", "getRating", [11])).value).toMatchObject({ id: 11 });
