@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { buildSync, type BuildOptions } from "esbuild";
 import { isFresh, sha256, stamp } from "./build-cache.ts";
@@ -44,6 +44,12 @@ export function bundleInline(dir: string): string {
     Object.keys(result.metafile!.inputs).map((p) => resolve(p)),
   );
   return entry;
+}
+
+/** The source files the inline bundle in `dir` was built from, relative to the repository (its build stamp). */
+export function inlineBundleInputs(dir: string): string[] {
+  const { inputs } = JSON.parse(readFileSync(join(dir, ".stamp.json"), "utf8")) as { inputs: Record<string, string> };
+  return Object.keys(inputs).map((p) => relative(REPO_ROOT, p).split(sep).join("/"));
 }
 
 /**

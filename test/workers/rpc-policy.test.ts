@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eventually } from "../helpers/eventually.ts";
 import { gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 import { call, RPC_MANIFEST } from "../helpers/rpc.ts";
+import { INLINE } from "../helpers/data-plane.ts";
 
 // The mesh's behaviour on Workers RPC calls, end to end in workerd: each resource the docs show
 // for RPC (docs/traffic.md#workers-rpc, docs/security.md#workers-rpc-allow-or-deny-by-method)
@@ -123,6 +124,27 @@ describe("authorizing Workers RPC calls", () => {
     );
     expect((await call(mesh, "RATINGS", "getRating", [1])).error?.message).toMatch(/^isomesh rbac_denied: /);
   });
+
+  it.runIf(INLINE)(
+    "inline: a caller that skips its client still meets the callee's policy (identity from the binding's props)",
+    async () => {
+      await mesh.apply(
+        policy(
+          `  action: DENY
+  rules: [{ from: [{ source: { principals: [web] } }], to: [{ operation: { rpcMethods: [getRating, "Admin.*"] } }] }]`,
+          "AuthorizationPolicy",
+        ),
+      );
+      const scenario = async (name: string) =>
+        (await mesh.get(`/scenario/${name}`)).json<{ error?: { ctor: string; message: string } }>();
+      expect((await scenario("bypass")).error?.message).toMatch(
+        /^isomesh rbac_denied: web may not call ratings\.getRating/,
+      );
+      expect((await scenario("bypassNamed")).error?.message).toMatch(
+        /^isomesh rbac_denied: web may not call ratings\.Admin\.reset/,
+      );
+    },
+  );
 });
 
 describe("resilience for Workers RPC calls", () => {
