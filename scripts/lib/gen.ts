@@ -405,7 +405,3 @@ function versionBindings(manifest: ManifestType, s: ManifestType["services"][num
 }
 /** Where `generate` builds the edge bundle, inside its output folder (no Worker's name starts with `_`). */
 export const EDGE_BUNDLE_DIR = "_edge";
-
-/** Deploy order: the egress edge (apps bind it), apps, edges, the gateway, then the control plane (bindings must exist). */
-export const deployOrder = (workers: GeneratedWorker[]) => [...workers].sort((a, b) => ORDER[a.role] - ORDER[b.role]);
-const ORDER = { egress: 0, app: 1, edge: 2, gateway: 3, control: 4 } as const;

@@ -48,8 +48,11 @@ it("keeps every binding of an app's own config in the generated file and in wran
   expect(app.ai.binding).toBe("AI");
   expect(app.version_metadata.binding).toBe("CF_VERSION");
   expect(app.assets.binding).toBe("ASSETS");
-  // wrangler's own table of what the built Worker has, printed per Worker (apps deploy in manifest order).
-  const table = out.slice(out.indexOf("dry-web-v1 (app)"), out.indexOf("dry-api-v1 (app)"));
+  // wrangler's own table of what the built Worker has, printed under its line (web calls api, so
+  // api's version and edge are built first: the order of a real deploy).
+  const from = out.indexOf("dry-web-v1 (app)");
+  const table = out.slice(from, out.indexOf("→", from));
+  expect(out.indexOf("dry-api-edge (edge)")).toBeLessThan(from);
   expect(table.length).toBeGreaterThan(0);
   for (const name of [
     "CACHE",

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { deployOrder } from "../../lib/gen.ts";
 import { generateWithExports } from "../../lib/app-exports.ts";
+import { deployPlan, withoutBindingsTo } from "../../lib/deploy-plan.ts";
 import { WRANGLER_BIN } from "../../lib/wrangler-api.ts";
 import { CliError } from "../client.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
@@ -75,23 +75,31 @@ export function registerDeploy(program: Command) {
           warn,
         );
         for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
-        const order = deployOrder(mesh.workers);
+        // Dry run: each worker built once. Deploy: in binding order, cycles broken by a first upload
+        // without the bindings that cannot resolve yet (scripts/lib/deploy-plan.ts).
+        const plan = o.dryRun ? deployPlan(mesh.workers).filter((s) => !s.without) : deployPlan(mesh.workers);
+        const order = plan.filter((s) => !s.without).map((s) => s.worker);
         const failed: string[] = [];
-        if (!o.dryRun) {
-          // Control and edges bind each other: first the control plane without its edge bindings.
-          const control = order.find((w) => w.role === "control")!;
-          const phase0 = join(dirname(control.configPath), "wrangler.phase0.json");
-          writeFileSync(phase0, JSON.stringify({ ...control.config, services: [] }, null, 2));
-          if (run(["deploy", "-c", phase0], `${control.config.name} (without edge bindings)`) === undefined)
-            throw new CliError("deploy failed at the control plane");
-        }
-        for (const w of order) {
-          const args = ["deploy", "-c", w.configPath];
+        for (const { worker: w, without } of plan) {
+          let configPath = w.configPath;
+          if (without) {
+            configPath = join(dirname(w.configPath), "wrangler.partial.json");
+            writeFileSync(configPath, JSON.stringify(withoutBindingsTo(w.config, without), null, 2));
+          }
+          const args = ["deploy", "-c", configPath];
           if (o.dryRun) args.push("--dry-run", "--outdir", resolve(o.out, "..", "dist", w.config.name));
-          const out = run(args, `${w.config.name} ${c.dim(`(${w.role})`)}`);
-          if (out === undefined) failed.push(w.config.name);
-          else if (o.dryRun) console.log(bindingsTable(out));
+          const label = without
+            ? `${w.config.name} ${c.dim(`(first without ${without.join(", ")})`)}`
+            : `${w.config.name} ${c.dim(`(${w.role})`)}`;
+          const out = run(args, label);
+          if (out === undefined) {
+            failed.push(w.config.name);
+            // A worker others bind must exist before they deploy: stop rather than fail each of them.
+            if (!o.dryRun) break;
+          } else if (o.dryRun) console.log(bindingsTable(out));
         }
+        if (failed.length && !o.dryRun)
+          throw new CliError(`deploy stopped at ${failed[0]}: the workers after it in the plan were not deployed`);
         if (failed.length)
           throw new CliError(`${failed.length} of ${order.length} workers failed: ${failed.join(", ")}`);
         console.log(c.green(`${o.dryRun ? "built" : "deployed"} ${order.length} workers`));
