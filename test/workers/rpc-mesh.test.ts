@@ -57,5 +57,6 @@ describe("Workers RPC through the mesh", () => {
     // web's own fetch handler is the RPC driver; the gateway's route reaches it over HTTP.
     const res = await mesh.get("/scenario/read");
     expect(res.headers["x-isomesh-backend"]).toBe("web/v1");
+    expect((await scenario("fetchRatings")).value).toMatch(/^ratings v[12] over HTTP$/);
   });
 });

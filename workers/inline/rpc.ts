@@ -73,9 +73,12 @@ export function rpcReceiver<T extends object>(
   inbound: (call: RpcInvocation, method: () => unknown) => Promise<unknown>,
 ): T {
   return new Proxy(app, {
-    get(target, prop, receiver) {
-      if (typeof prop !== "string" || !isRpcMethodName(prop) || BASE.has(prop) || Object.hasOwn(target, prop))
-        return Reflect.get(target, prop, receiver);
+    get(target, prop) {
+      if (typeof prop !== "string" || !isRpcMethodName(prop) || BASE.has(prop) || Object.hasOwn(target, prop)) {
+        // A handler runs with the app's instance as `this`: its own methods and getters are the app's, not RPC.
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" && prop !== "constructor" ? value.bind(target) : value;
+      }
       return callable(prop, (call) =>
         inbound(call, () => {
           if (!(prop in target)) throw new TypeError(`The RPC receiver does not implement the method "${prop}".`);
