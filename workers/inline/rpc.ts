@@ -55,11 +55,12 @@ export function rpcClient<T extends object>(base: T, invoke: Invoke): T {
   });
 }
 
-/** What a class of the app has of its own (not WorkerEntrypoint's, not Object's). */
-const BASE = new Set<string | symbol>([
-  ...Reflect.ownKeys(WorkerEntrypoint.prototype),
-  ...Reflect.ownKeys(Object.prototype),
-]);
+/** Where `prop` is found: an app's own override of what every entrypoint has is the app's (no getter runs). */
+function ownerOf(target: object, prop: string): object | undefined {
+  for (let o: object | null = target; o; o = Object.getPrototypeOf(o)) if (Object.hasOwn(o, prop)) return o;
+  return undefined;
+}
+const NOT_THE_APPS = new Set<object>([Object.prototype, WorkerEntrypoint.prototype]);
 
 /**
  * An app's entrypoint instance as its callers reach it: each RPC method (or property read) runs
@@ -74,7 +75,12 @@ export function rpcReceiver<T extends object>(
 ): T {
   return new Proxy(app, {
     get(target, prop) {
-      if (typeof prop !== "string" || !isRpcMethodName(prop) || BASE.has(prop) || Object.hasOwn(target, prop)) {
+      const passThrough =
+        typeof prop !== "string" ||
+        !isRpcMethodName(prop) ||
+        Object.hasOwn(target, prop) ||
+        NOT_THE_APPS.has(ownerOf(target, prop) ?? target);
+      if (passThrough) {
         // A handler runs with the app's instance as `this`: its own methods and getters are the app's, not RPC.
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" && prop !== "constructor" ? value.bind(target) : value;
