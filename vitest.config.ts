@@ -13,8 +13,11 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
-          // Worker threads start faster than forked processes; the unit files are in-process code only.
+          // Worker threads start faster than forked processes, and files share each thread's module
+          // graph instead of importing it again (about 4× faster): unit files are in-process code that
+          // must leave no global behind (restore timers and stubbed globals in afterEach/afterAll).
           pool: "threads",
+          isolate: false,
         },
       },
       {

@@ -20,7 +20,14 @@ describe("CLI rendering of cancelled and mirrored requests", () => {
   });
 
   it("trace shows a cancelled span as cancelled and a mirror's copy as (mirror)", () => {
-    const span = { service: "reviews", name: "GET /reviews/0", startMs: 0, durationMs: 10 };
+    const span = {
+      traceId: "t",
+      service: "reviews",
+      name: "GET /reviews/0",
+      startMs: 0,
+      durationMs: 10,
+      attributes: {},
+    };
     const text = waterfall([
       { ...span, spanId: "a", edge: "reviews-edge", status: 200 },
       { ...span, spanId: "b", parentSpanId: "a", edge: "reviews-edge", status: 200, attributes: { mirror: true } },

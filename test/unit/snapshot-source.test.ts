@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
@@ -13,6 +13,8 @@ vi.stubGlobal("caches", {
     put: async (r: Request, res: Response) => void store.set(r.url, res),
   },
 });
+// Unit files share their worker thread's globals (isolate: false): leave none behind.
+afterAll(() => vi.unstubAllGlobals());
 
 const topology = { mesh: "m", services: [{ name: "web", versions: ["v1", "v2"], calls: [] }] };
 const EDGE = "web-edge";

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { AdminClient } from "../client.ts";
 import { c, printStructured, table } from "../output.ts";
+import type { Span } from "../../../shared/control-api.ts";
+import type { Golden } from "../../../shared/telemetry/aggregate.ts";
 
 type Globals = { admin?: string; token?: string };
 const clientOf = (cmd: Command) => AdminClient.from(cmd.optsWithGlobals<Globals>());
@@ -16,15 +18,6 @@ const health = (v: number | null | undefined) =>
         ? c.yellow(pct(v))
         : c.red(pct(v));
 
-type Golden = {
-  requests: number;
-  rps: number;
-  successRate: number | null;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  cancelled?: number;
-};
 type Stat = Golden & {
   service: string;
   versions: (Golden & { version: string })[];
@@ -87,18 +80,6 @@ export function toDot(graph: {
   lines.push("}");
   return lines.join("\n");
 }
-
-type Span = {
-  spanId: string;
-  parentSpanId?: string;
-  service: string;
-  edge: string;
-  name: string;
-  startMs: number;
-  durationMs: number;
-  status: number;
-  attributes?: Record<string, unknown>;
-};
 
 /** A span's status as a word where the number says nothing: 0 is a request whose caller gave up first. */
 const spanStatus = (status: number) =>
