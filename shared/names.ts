@@ -44,8 +44,8 @@ export const INLINE_RATE_LIMITER = "ISOMESH_RATE_LIMITER";
 export const INLINE_DEV_GUARD = "ISOMESH_DEV_APP_GUARD";
 
 /** The binding through which an inline callee's client (in the caller's isolate) reaches one of its versions. */
-export const inlineVersionBinding = (service: string, version: string) =>
-  `${INLINE_PREFIX}V_${ident(service)}__${ident(version)}`;
+export const inlineVersionBinding = (service: string, version: string, entrypoint?: string) =>
+  `${INLINE_PREFIX}V_${ident(service)}__${ident(version)}${entrypoint ? `__${ident(entrypoint)}` : ""}`;
 
 /** The named entrypoint of an inline app's Worker that the control plane nudges (refresh). */
 export const INLINE_CONTROL_ENTRYPOINT = "IsomeshInlineControl";

@@ -57,14 +57,27 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
   const calls = calledServices(s).filter((c) => ctx.inline.has(c));
   if (!ctx.inline.has(s.name) && calls.length === 0) return undefined;
   const self = ctx.inline.get(s.name);
+  // The named entrypoints of this app that callers bind: meshed as its default export is (Workers RPC).
+  const entrypoints = [
+    ...new Set(
+      ctx.manifest.services.flatMap((caller) =>
+        callBindings(caller)
+          .filter((c) => c.service === s.name && c.entrypoint)
+          .map((c) => c.entrypoint!),
+      ),
+    ),
+  ].sort();
+  const inlineCalls = callBindings(s).filter((c) => ctx.inline.has(c.service));
   const config: InlineConfig = {
     mesh: ctx.manifest.name,
     service: s.name,
     ...(self ? { inbound: { edge: self.edge, bootstrap: self.bootstrap } } : {}),
+    ...(entrypoints.length ? { entrypoints } : {}),
     calls: Object.fromEntries(
-      callBindings(s)
-        .filter((c) => ctx.inline.has(c.service))
-        .map((c) => [c.binding, ctx.inline.get(c.service)!]),
+      inlineCalls.map((c) => [
+        c.binding,
+        { ...ctx.inline.get(c.service)!, ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}) },
+      ]),
     ),
     refreshIntervalMs: ctx.refreshIntervalMs,
     ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
@@ -72,13 +85,23 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
   };
   const services = [
     { binding: INLINE_CONTROL, service: ctx.workerName(CONTROL), entrypoint: "MeshControl" },
-    ...calls.flatMap((c) =>
-      ctx.inline.get(c)!.versions.map((v) => ({
-        binding: inlineVersionBinding(c, v),
-        service: ctx.workerName(versionWorkerName(c, v)),
-        props: { caller: s.name, version },
-      })),
-    ),
+    ...calls.flatMap((c) => {
+      // Workers RPC to a named entrypoint of an inline callee reaches that entrypoint of the picked version.
+      const named = [...new Set(inlineCalls.filter((b) => b.service === c && b.entrypoint).map((b) => b.entrypoint!))];
+      return ctx.inline.get(c)!.versions.flatMap((v) => [
+        {
+          binding: inlineVersionBinding(c, v),
+          service: ctx.workerName(versionWorkerName(c, v)),
+          props: { caller: s.name, version },
+        },
+        ...named.sort().map((entrypoint) => ({
+          binding: inlineVersionBinding(c, v, entrypoint),
+          service: ctx.workerName(versionWorkerName(c, v)),
+          entrypoint,
+          props: { caller: s.name, version },
+        })),
+      ]);
+    }),
   ];
   return {
     config,

@@ -362,15 +362,6 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
  * neither run an inline service's inbound nor an inline callee's client.
  */
 function checkInline(manifest: Manifest, inline: Map<string, unknown>, manifestPath: string) {
-  // A call to a named entrypoint is a Workers RPC binding: the inline client carries fetch only (so far).
-  manifest.services.forEach((s, i) =>
-    callBindings(s).forEach((c, j) => {
-      if (c.entrypoint && inline.has(c.service))
-        throw new Error(
-          `${manifestPath}: services[${i}].calls[${j}]: ${c.service} runs the inline data plane, whose client carries fetch only: a call to its entrypoint ${c.entrypoint} needs dataPlane: edge on ${c.service}`,
-        );
-    }),
-  );
   manifest.services.forEach((s, i) =>
     s.versions.forEach((v, j) => {
       if (v.deployed === undefined) return;

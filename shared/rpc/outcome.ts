@@ -35,3 +35,14 @@ export function callerError(e: MeshError): Error {
   const message = `isomesh ${e.code}: ${e.message}`;
   return e.code === "no_method" ? new TypeError(message) : new Error(message);
 }
+
+// The refusals of an inline callee's inbound half (workers/inline/rpc.ts): they cross the binding as
+// callerError made them, and the caller's outbound half counts them with their code's status.
+const INBOUND_REFUSAL = /^isomesh (rbac_denied|rate_limited|not_via_mesh): ([\s\S]*)$/;
+
+/** The mesh's refusal an inline callee's inbound half threw, if that is what crossed the binding. */
+export function inboundRefusal(e: unknown): MeshError | undefined {
+  if (!(e instanceof Error) || (e as { remote?: unknown }).remote !== true) return undefined;
+  const m = INBOUND_REFUSAL.exec(e.message);
+  return m ? new MeshError(m[1] as "rbac_denied" | "rate_limited" | "not_via_mesh", m[2]!) : undefined;
+}

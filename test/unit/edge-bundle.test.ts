@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BOOTSTRAP_MODULE, bundleEdge, INLINE_MODULE } from "../../scripts/lib/bundle.ts";
 import { EDGE_BUNDLE_DIR, generate } from "../../scripts/lib/gen.ts";
+import { bundleInline, inlineBundleInputs } from "../../scripts/lib/gen-inline.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
 
 // The data plane every cold edge isolate parses, built by the code `isomesh gen` and `deploy` use.
@@ -35,6 +36,24 @@ describe("the production edge bundle", () => {
     expect(code).not.toContain("sourceMappingURL=data:");
     expect(existsSync(`${entry}.map`)).toBe(true);
   });
+});
+
+describe("the inline bundle (every inline app's Worker carries it)", () => {
+  const folder = join(dir, "inline");
+  const entry = bundleInline(folder);
+  const inputs = inlineBundleInputs(folder);
+
+  it("stays within 150 KiB", () => expect(statSync(entry).size).toBeLessThanOrEqual(150 * 1024));
+
+  it.each([
+    ["zod's full build", /node_modules\/zod\/(index\.js|v4\/classic\/)/],
+    ["yaml", /node_modules\/yaml\//],
+    ["the control plane", /^workers\/control\//],
+    ["the manifest and its analysis", /^shared\/(manifest\/(parse|schema|mesh-config)|analyze\/)/],
+  ])("holds nothing of %s", (_what, pattern) => expect(inputs.filter((p) => pattern.test(p))).toEqual([]));
+
+  it("holds the Workers RPC halves", () =>
+    expect(inputs).toEqual(expect.arrayContaining(["workers/inline/rpc.ts", "workers/edge/rpc/pipeline.ts"])));
 });
 
 describe("every edge of a generated mesh", () => {

@@ -49,6 +49,22 @@ describe("isomesh gen --data-plane inline", () => {
     ]);
   });
 
+  it("Workers RPC to a named entrypoint of an inline callee: a binding to that entrypoint of each version, and the callee re-exports it meshed", () => {
+    const shop = gen({ dataPlane: "inline" }, resolve("examples/shop/mesh.yaml"));
+    expect(worker(shop, "orders-v1").config.services).toContainEqual({
+      binding: "ISOMESH_V_CART__V1__CHECKOUT",
+      service: "shop-cart-v1",
+      entrypoint: "Checkout",
+      props: { caller: "orders", version: "v1" },
+    });
+    const cart = worker(shop, "cart-v1");
+    const text = readFileSync(resolve(dirname(cart.configPath), cart.config.main), "utf8");
+    // A local export wins over `export *`: callers reach the meshed class, not the app's own.
+    expect(text).toContain('const entrypoint0 = inlineEntrypoint(app["Checkout"], config, "Checkout");');
+    expect(text).toContain("export { entrypoint0 as Checkout };");
+    expect(text).toContain('"entrypoints":["Checkout"]');
+  });
+
   it("lets the gateway call inline versions directly and run their outbound half", () => {
     const gateway = worker(mesh, "gateway");
     expect(gateway.config.services).toContainEqual({

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MeshError } from "../../shared/errors.ts";
 import { argumentKey, replayable } from "../../shared/rpc/args.ts";
 import { tryRpc, type RpcTryPlan } from "../../shared/rpc/attempts.ts";
-import { callerError, notImplemented, rpcErrorStatus } from "../../shared/rpc/outcome.ts";
+import { callerError, inboundRefusal, notImplemented, rpcErrorStatus } from "../../shared/rpc/outcome.ts";
 
 // The pure parts of an RPC call's path: how its end is counted, what the caller sees of the
 // mesh's own errors, keys read from arguments, and the timeout/retry loop.
@@ -31,6 +31,15 @@ describe("RPC outcomes", () => {
     expect(callerError(new MeshError("no_method", 'ratings/v1 does not implement the RPC method "x"'))).toBeInstanceOf(
       TypeError,
     );
+  });
+
+  it("inline: the caller's half reads back only the inbound half's refusals, and only from across the binding", () => {
+    const denied = inboundRefusal(remote("isomesh rbac_denied: web may not call ratings.reset"));
+    expect(denied).toMatchObject({ code: "rbac_denied", status: 403, message: "web may not call ratings.reset" });
+    expect(inboundRefusal(remote("isomesh rate_limited: rate limit 2 per 60000 ms exceeded"))?.status).toBe(429);
+    expect(inboundRefusal(new Error("isomesh rbac_denied: thrown in this isolate"))).toBeUndefined();
+    expect(inboundRefusal(remote("isomesh upstream_timeout: the callee's own call timed out"))).toBeUndefined();
+    expect(inboundRefusal(remote("boom"))).toBeUndefined();
   });
 });
 

@@ -10,9 +10,7 @@ const scenario = async (name: string) =>
   (await mesh.get(`/scenario/${name}`)).json<{ value?: unknown; error?: { ctor: string; message: string } }>();
 
 beforeAll(async () => {
-  // Workers RPC runs on edges only: the inline data plane's client carries fetch (docs/data-plane.md), so
-  // these suites keep edge mode when the others run inline.
-  mesh = await startTestMesh(RPC_MANIFEST, { gen: { dataPlane: "edge" } });
+  mesh = await startTestMesh(RPC_MANIFEST);
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());
@@ -59,5 +57,6 @@ describe("Workers RPC through the mesh", () => {
     // web's own fetch handler is the RPC driver; the gateway's route reaches it over HTTP.
     const res = await mesh.get("/scenario/read");
     expect(res.headers["x-isomesh-backend"]).toBe("web/v1");
+    expect((await scenario("fetchRatings")).value).toMatch(/^ratings v[12] over HTTP$/);
   });
 });

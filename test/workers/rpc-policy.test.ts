@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eventually } from "../helpers/eventually.ts";
 import { gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 import { call, RPC_MANIFEST } from "../helpers/rpc.ts";
+import { INLINE } from "../helpers/data-plane.ts";
 
 // The mesh's behaviour on Workers RPC calls, end to end in workerd: each resource the docs show
 // for RPC (docs/traffic.md#workers-rpc, docs/security.md#workers-rpc-allow-or-deny-by-method)
@@ -38,9 +39,7 @@ const versionsOf = async (method: string, args: unknown[], n: number) => {
 const metrics = async () => (await mesh.admin("/metrics")).body;
 
 beforeAll(async () => {
-  // Workers RPC runs on edges only: the inline data plane's client carries fetch (docs/data-plane.md), so
-  // these suites keep edge mode when the others run inline.
-  mesh = await startTestMesh(RPC_MANIFEST, { gen: { dataPlane: "edge" } });
+  mesh = await startTestMesh(RPC_MANIFEST);
   await mesh.apply(gatewayRouteTo("web"));
 });
 afterAll(() => mesh?.stop());
@@ -125,6 +124,27 @@ describe("authorizing Workers RPC calls", () => {
     );
     expect((await call(mesh, "RATINGS", "getRating", [1])).error?.message).toMatch(/^isomesh rbac_denied: /);
   });
+
+  it.runIf(INLINE)(
+    "inline: a caller that skips its client still meets the callee's policy (identity from the binding's props)",
+    async () => {
+      await mesh.apply(
+        policy(
+          `  action: DENY
+  rules: [{ from: [{ source: { principals: [web] } }], to: [{ operation: { rpcMethods: [getRating, "Admin.*"] } }] }]`,
+          "AuthorizationPolicy",
+        ),
+      );
+      const scenario = async (name: string) =>
+        (await mesh.get(`/scenario/${name}`)).json<{ error?: { ctor: string; message: string } }>();
+      expect((await scenario("bypass")).error?.message).toMatch(
+        /^isomesh rbac_denied: web may not call ratings\.getRating/,
+      );
+      expect((await scenario("bypassNamed")).error?.message).toMatch(
+        /^isomesh rbac_denied: web may not call ratings\.Admin\.reset/,
+      );
+    },
+  );
 });
 
 describe("resilience for Workers RPC calls", () => {
@@ -155,6 +175,8 @@ describe("resilience for Workers RPC calls", () => {
   });
 
   it("rate limits keyed on an argument", async () => {
+    // A local bucket lives in the isolate that counts: the edge's, or inline the callee version's (one version here).
+    await mesh.apply(route(`    - backendRefs: [{ name: ratings, version: v1 }]`));
     await mesh.apply(policy("  rateLimits: [{ requests: 2, per: 1m, key: { argument: 0 } }]"));
     for (let i = 0; i < 2; i++)
       expect((await call(mesh, "RATINGS", "getRating", [11])).value).toMatchObject({ id: 11 });

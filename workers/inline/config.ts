@@ -22,10 +22,15 @@ export type InlineCallee = {
 export type InlineConfig = {
   mesh: string;
   service: string;
-  /** Present when this service is inline: its own inbound stages run before its app's handler. */
+  /** Present when this service is inline: its own inbound stages run before its app's handler (fetch and RPC). */
   inbound?: { edge: string; bootstrap: string };
-  /** The inline services this app calls, by the binding name its `env` shows (env.RATINGS). */
-  calls: Record<string, InlineCallee>;
+  /** The app's named entrypoints its callers bind (`calls: [{ service, entrypoint }]`): meshed as its default export is. */
+  entrypoints?: string[];
+  /**
+   * The inline services this app calls, by the binding name its `env` shows (env.RATINGS), and
+   * the callee's named entrypoint the binding reaches (env.CART_CHECKOUT: `Checkout`).
+   */
+  calls: Record<string, InlineCallee & { entrypoint?: string }>;
   refreshIntervalMs?: number;
   accessLog?: string;
   traceSampling?: string;
@@ -35,7 +40,7 @@ export type InlineConfig = {
 export function edgeEnvOf(
   raw: Record<string, unknown>,
   o: { mesh: string; edge: string; refreshIntervalMs?: number; accessLog?: string; traceSampling?: string },
-  callee?: { service: string; versions: string[] },
+  callee?: { service: string; versions: string[]; entrypoints?: readonly string[] },
   names = {
     snapshots: INLINE_SNAPSHOTS,
     control: INLINE_CONTROL,
@@ -55,6 +60,11 @@ export function edgeEnvOf(
     ...(o.traceSampling !== undefined ? { TRACE_SAMPLING: o.traceSampling } : {}),
   };
   // The service edge's upstream finds a version as VERSION_<V>: the callee's generated binding.
-  for (const v of callee?.versions ?? []) env[versionBinding(v)] = raw[inlineVersionBinding(callee!.service, v)];
+  // Workers RPC to a named entrypoint finds it as VERSION_<V>__<ENTRYPOINT>, as at the edge.
+  for (const v of callee?.versions ?? []) {
+    env[versionBinding(v)] = raw[inlineVersionBinding(callee!.service, v)];
+    for (const ep of callee!.entrypoints ?? [])
+      env[versionBinding(v, ep)] = raw[inlineVersionBinding(callee!.service, v, ep)];
+  }
   return env;
 }

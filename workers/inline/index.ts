@@ -8,6 +8,12 @@ import { buildInbound, buildOutbound } from "../edge/pipeline.ts";
 import { randomHex } from "../edge/trace.ts";
 import { edgeEnvOf, type InlineCallee, type InlineConfig } from "./config.ts";
 import { InlineRuntime } from "./runtime.ts";
+import { rpcClient, rpcReceiver } from "./rpc.ts";
+import { authorizeRpc, rateLimitRpc } from "../edge/rpc/checks.ts";
+import type { RpcInvocation } from "../edge/rpc/entrypoint.ts";
+import { rpcTarget } from "../../shared/rpc/match.ts";
+import { callerError } from "../../shared/rpc/outcome.ts";
+import type { Flag } from "../../shared/telemetry/flags.ts";
 
 export type { InlineConfig } from "./config.ts";
 
@@ -16,6 +22,8 @@ type Ctx = ExecutionContext & { props?: EdgeProps };
 /** What a mesh client in an app's env is bound to: the invocation's context and, for a request, its signal. */
 type Call = { ctx: Ctx; signal?: AbortSignal };
 type Handler = (arg: unknown, env: Env, ctx: Ctx) => unknown;
+
+const NO_HEADERS = new Headers();
 
 // Handlers other than fetch get the app's env (callees' clients in it) and nothing else of the mesh:
 // queue, scheduled, email and tail events do not come through a mesh binding (docs/data-plane.md).
@@ -30,30 +38,8 @@ const OTHER_HANDLERS = ["queue", "scheduled", "email", "tail", "trace", "test"] 
  * that runs that service's outbound stages here, then calls the chosen version's Worker directly.
  */
 export function inlineApp(inner: unknown, config: InlineConfig): unknown {
-  const mesh = new AppMesh(config);
-  if (typeof inner === "function" && inner.prototype instanceof WorkerEntrypoint) {
-    const App = inner as new (ctx: Ctx, env: Env) => WorkerEntrypoint & { fetch?: (r: Request) => Promise<Response> };
-    const hasFetch = typeof App.prototype.fetch === "function";
-    class Meshed extends App {
-      constructor(ctx: Ctx, env: Env) {
-        super(ctx, mesh.appEnv(env, ctx));
-        mesh.bind(env);
-      }
-    }
-    if (hasFetch)
-      Object.defineProperty(Meshed.prototype, "fetch", {
-        value(this: WorkerEntrypoint & { ctx: Ctx; env: Env }, request: Request) {
-          return mesh.inbound(request, this.ctx, (r) => {
-            mesh.serving(this.env, r);
-            return App.prototype.fetch!.call(this, r);
-          });
-        },
-        writable: true,
-        configurable: true,
-      });
-    Object.defineProperty(Meshed, "name", { value: App.name });
-    return Meshed;
-  }
+  const mesh = AppMesh.of(config);
+  if (isEntrypointClass(inner)) return meshedEntrypoint(inner, mesh, undefined);
   if (!inner || typeof inner !== "object") return inner; // nothing workerd could call either
   const app = inner as Record<string, Handler | undefined>;
   const wrapped: Record<string, unknown> = Object.create(inner);
@@ -73,6 +59,49 @@ export function inlineApp(inner: unknown, config: InlineConfig): unknown {
         return app[name]!.call(inner, event, mesh.appEnv(env, ctx), ctx);
       };
   return wrapped;
+}
+
+/**
+ * A named entrypoint of an inline app that callers bind (`calls: [{ service, entrypoint }]`), as
+ * its callers reach it: `fetch` and every RPC method after the inbound half, as the default export's.
+ * Written by `isomesh gen` beside `inlineApp` for each such entrypoint (anything else is untouched).
+ */
+export function inlineEntrypoint(inner: unknown, config: InlineConfig, name: string): unknown {
+  return isEntrypointClass(inner) ? meshedEntrypoint(inner, AppMesh.of(config), name) : inner;
+}
+
+type AppClass = new (ctx: Ctx, env: Env) => WorkerEntrypoint & { fetch?: (r: Request) => Promise<Response> };
+const isEntrypointClass = (inner: unknown): inner is AppClass =>
+  typeof inner === "function" && inner.prototype instanceof WorkerEntrypoint;
+
+/**
+ * A WorkerEntrypoint class of the app, meshed: its env is the app's view (callees' clients in it),
+ * its fetch runs after the inbound half, and when its service is inline every RPC method a caller
+ * calls does too (workers/inline/rpc.ts).
+ */
+function meshedEntrypoint(App: AppClass, mesh: AppMesh, entrypoint: string | undefined) {
+  const hasFetch = typeof App.prototype.fetch === "function";
+  class Meshed extends App {
+    constructor(ctx: Ctx, env: Env) {
+      super(ctx, mesh.appEnv(env, ctx));
+      mesh.bind(env);
+      // Returning another object from a constructor is how the edge forwards RPC too (rpc-runtime.test.ts).
+      if (mesh.inline) return rpcReceiver(this, (call, method) => mesh.inboundRpc(ctx, entrypoint, call, method));
+    }
+  }
+  if (hasFetch)
+    Object.defineProperty(Meshed.prototype, "fetch", {
+      value(this: WorkerEntrypoint & { ctx: Ctx; env: Env }, request: Request) {
+        return mesh.inbound(request, this.ctx, (r) => {
+          mesh.serving(this.env, r);
+          return App.prototype.fetch!.call(this, r);
+        });
+      },
+      writable: true,
+      configurable: true,
+    });
+  Object.defineProperty(Meshed, "name", { value: App.name });
+  return Meshed;
 }
 
 /** The named entrypoint the control plane nudges after a change (its binding: `INLINE_<worker>`). */
@@ -139,6 +168,37 @@ class AppMesh {
   }
   private readonly calls = new WeakMap<Env, Call>();
 
+  /** Whether this service is inline: its own inbound half runs here. */
+  get inline(): boolean {
+    return this.config.inbound !== undefined;
+  }
+
+  /**
+   * The inbound half of a Workers RPC call, before the app's method: authorization and rate limits
+   * on the callee's snapshot, the caller known only by the hidden binding's props. A refusal is
+   * the mesh's Error (`isomesh rbac_denied: …`); the caller's outbound half counts it.
+   */
+  async inboundRpc(ctx: Ctx, entrypoint: string | undefined, call: RpcInvocation, method: () => unknown) {
+    const caller = ctx.props?.caller;
+    try {
+      if (typeof caller !== "string")
+        throw new MeshError("not_via_mesh", "this worker is reached only through the mesh (a mesh service binding)");
+      const { src } = this.inboundSource();
+      const { snapshot, services } = await this.runtime.snapshotOf(src, ctx);
+      const flags = new Set<Flag>();
+      authorizeRpc(snapshot, caller, rpcTarget(entrypoint, call.method), flags);
+      await rateLimitRpc(
+        snapshot,
+        services,
+        { headers: NO_HEADERS, caller, args: "args" in call ? call.args : [] },
+        flags,
+      );
+    } catch (e) {
+      throw e instanceof MeshError ? callerError(e) : e;
+    }
+    return method();
+  }
+
   inbound(request: Request, ctx: Ctx, handler: (r: Request) => Promise<Response>): Promise<Response> | Response {
     if (!this.config.inbound) return handler(request);
     let props = ctx.props;
@@ -179,27 +239,47 @@ class AppMesh {
   private edgeEnv(edge: string, callee?: InlineCallee): EdgeEnv {
     const key = `${callee ? "out" : "in"}:${edge}`;
     let env = this.envs.get(key);
-    if (!env) this.envs.set(key, (env = edgeEnvOf(this.env!, { ...this.config, edge }, callee)));
+    if (!env) {
+      // The callee's named entrypoints this app binds (one env per callee: CART and CART_CHECKOUT share it).
+      const entrypoints = Object.values(this.config.calls)
+        .filter((c) => c.service === callee?.service && c.entrypoint)
+        .map((c) => c.entrypoint!);
+      const target = callee && { ...callee, entrypoints };
+      this.envs.set(key, (env = edgeEnvOf(this.env!, { ...this.config, edge }, target)));
+    }
     return env;
   }
 
   private client(binding: string, call: Call) {
-    const props: EdgeProps = { caller: this.config.service, version: String(this.env?.VERSION ?? "") };
-    return {
-      fetch: (input: RequestInfo | URL, init?: RequestInit) => {
-        const { src, env } = this.outboundSource(binding);
-        // The call also ends when the request the app is serving does (its caller gave up): the
-        // outbound half then records it as cancelled and cancels its try, as an edge would.
-        const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-        const signal =
-          call.signal && own !== call.signal ? (own ? AbortSignal.any([own, call.signal]) : call.signal) : own;
-        const request = new Request(input, signal ? { ...init, signal } : init);
-        return abortable(this.runtime.run(src, env, request, call.ctx, props), request.signal);
-      },
-      connect: () => {
-        throw new Error(`${binding}: connect() is not supported through the inline mesh client`);
-      },
+    const entrypoint = this.config.calls[binding]!.entrypoint;
+    const props: EdgeProps = {
+      caller: this.config.service,
+      version: String(this.env?.VERSION ?? ""),
+      ...(entrypoint ? { entrypoint } : {}),
     };
+    // Workers RPC: the callee's outbound half here (workers/edge/rpc/pipeline.ts), then the picked version's method.
+    const rpc = (invocation: RpcInvocation) => {
+      const { src } = this.outboundSource(binding);
+      return this.runtime.rpc(src, call.ctx, props, invocation);
+    };
+    return rpcClient(
+      {
+        fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+          const { src, env } = this.outboundSource(binding);
+          // The call also ends when the request the app is serving does (its caller gave up): the
+          // outbound half then records it as cancelled and cancels its try, as an edge would.
+          const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+          const signal =
+            call.signal && own !== call.signal ? (own ? AbortSignal.any([own, call.signal]) : call.signal) : own;
+          const request = new Request(input, signal ? { ...init, signal } : init);
+          return abortable(this.runtime.run(src, env, request, call.ctx, props), request.signal);
+        },
+        connect: () => {
+          throw new Error(`${binding}: connect() is not supported through the inline mesh client`);
+        },
+      },
+      rpc,
+    );
   }
 }
 

@@ -9,6 +9,8 @@ import { globalLimiter } from "../edge/global-limiter.ts";
 import { createExchange } from "../edge/inbound.ts";
 import type { EdgeServices, Pipeline } from "../edge/pipeline.ts";
 import { ResilienceState } from "../edge/resilience/state.ts";
+import type { RpcInvocation } from "../edge/rpc/entrypoint.ts";
+import { buildRpcPipeline, type RpcPipeline } from "../edge/rpc/pipeline.ts";
 import { SnapshotSource } from "../edge/snapshot-source.ts";
 import { TelemetryFlusher } from "../edge/telemetry/flusher.ts";
 import { TelemetryRecorder } from "../edge/telemetry/recorder.ts";
@@ -81,8 +83,31 @@ export class InlineRuntime {
       bootstrap,
     );
     this.sources.set(key, src);
+    this.services.set(src, services);
     return src;
   }
+
+  /** A half's current snapshot and the services its decisions use (Workers RPC reads them without a fetch pipeline). */
+  async snapshotOf(src: Source, ctx: ExecutionContext): Promise<{ snapshot: Snapshot; services: EdgeServices }> {
+    if (!src.snapshot) await src.check(true); // as run(): a half first used in a warm isolate reads the beacon
+    const { snapshot } = src.ready(ctx) ?? (await src.get(ctx));
+    return { snapshot, services: this.services.get(src)! };
+  }
+
+  /** A Workers RPC call through a callee's outbound half: RPC_PIPELINE without authz and rate limits (the callee's). */
+  async rpc(src: Source, ctx: ExecutionContext, props: EdgeProps, call: RpcInvocation): Promise<unknown> {
+    const { snapshot, services } = await this.snapshotOf(src, ctx);
+    let pipeline = this.rpcPipelines.get(snapshot);
+    if (!pipeline)
+      this.rpcPipelines.set(
+        snapshot,
+        (pipeline = buildRpcPipeline(snapshot, services, this.traceSampling, "outbound")),
+      );
+    return pipeline(call, ctx, props);
+  }
+  // Built once per snapshot, as the fetch pipeline is.
+  private readonly rpcPipelines = new WeakMap<Snapshot, RpcPipeline>();
+  private readonly services = new WeakMap<Source, EdgeServices>();
 
   /** Runs one request through a half's pipeline: `props` say who called (the binding's, or the caller's own name). */
   async run(

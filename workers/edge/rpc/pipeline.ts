@@ -1,7 +1,6 @@
 import { MeshError } from "../../../shared/errors.ts";
 import { NO_RECORD } from "../../../shared/explain/record.ts";
 import { versionBinding } from "../../../shared/names.ts";
-import { limitScope, retryAfterSeconds } from "../../../shared/ratelimit/rate-limit.ts";
 import { rpcFaultMatcher, fires } from "../../../shared/resilience/fault.ts";
 import { rpcRetriesFor } from "../../../shared/resilience/retry.ts";
 import { DEFAULT_RETRY_BUDGET } from "../../../shared/resilience/retry-budget.ts";
@@ -12,13 +11,13 @@ import { backendLabel, pickBackend, splitUnit } from "../../../shared/routing/sp
 import { replayable } from "../../../shared/rpc/args.ts";
 import { tryRpc } from "../../../shared/rpc/attempts.ts";
 import { namesMethod, rpcTarget } from "../../../shared/rpc/match.ts";
-import { callerError, notImplemented } from "../../../shared/rpc/outcome.ts";
-import { authorize, rpcRequestOf } from "../../../shared/security/authorize.ts";
+import { callerError, inboundRefusal, notImplemented } from "../../../shared/rpc/outcome.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Flag } from "../../../shared/telemetry/flags.ts";
 import type { EdgeProps } from "../env.ts";
 import type { EdgeServices } from "../pipeline.ts";
 import { continueTrace } from "../trace.ts";
+import { authorizeRpc, rateLimitRpc } from "./checks.ts";
 import type { RpcInvocation } from "./entrypoint.ts";
 import { type RpcRecord, rpcSink } from "./record.ts";
 
@@ -39,7 +38,12 @@ const NO_HEADERS = new Headers();
  * stage of that name. Written as one sequence because a call has one shape and its hand-offs are
  * locals: nothing is read before the step that decides it.
  */
-export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices, traceSampling: number): RpcPipeline {
+export function buildRpcPipeline(
+  snapshot: Snapshot,
+  s: EdgeServices,
+  traceSampling: number,
+  half: "edge" | "outbound" = "edge",
+): RpcPipeline {
   const service = snapshot.service ?? snapshot.edge;
   const table = new RouteTable(snapshot.vhosts, snapshot);
   const policy = snapshot.policy;
@@ -76,19 +80,8 @@ export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices, traceSampl
           `Workers RPC reaches a service through its binding (calls: in the manifest), not ${snapshot.edge}`,
         );
 
-      // authz
-      if (snapshot.authz) {
-        const d = authorize(snapshot.authz, rpcRequestOf(x.caller, x.call));
-        if (d.audited?.length) x.flags.add("audited");
-        if (!d.allowed) {
-          x.flags.add("denied");
-          throw new MeshError(
-            "rbac_denied",
-            `${x.caller} may not call ${service}.${x.call.fullName}: denied by ${Array.isArray(d.policy) ? "default deny (no ALLOW policy matched)" : `AuthorizationPolicy/${d.policy}`}`,
-            { policy: d.policy },
-          );
-        }
-      }
+      // authz (inline: in the callee's isolate, workers/inline/rpc.ts)
+      if (half === "edge") authorizeRpc(snapshot, x.caller, x.call, x.flags);
 
       // route (and its timeout: an RPC call brings no deadline, so the callee's edge starts the budget)
       const routed = decideRpcRoute(table, x.call, snapshot.role);
@@ -126,25 +119,9 @@ export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices, traceSampl
         }
       }
 
-      // ratelimit
+      // ratelimit (inline: in the callee's isolate)
       const keyFacts: KeyFacts = { headers: NO_HEADERS, caller: x.caller, args };
-      if (policy)
-        for (const [i, l] of policy.rateLimits.entries()) {
-          const { scope } = limitScope(snapshot.edge, policy.name, i, l, keyFacts);
-          const verdict =
-            l.mode === "global" && s.globalLimiter
-              ? await s.globalLimiter(scope, l.requests, l.per).catch(() => ({ ok: true, retryAfterMs: 0 })) // fail open, as for fetch
-              : s.resilience.bucket(scope, l.requests, l.per, Date.now()).take(Date.now());
-          if (!verdict.ok) {
-            x.flags.add("rate_limited");
-            throw new MeshError(
-              "rate_limited",
-              `rate limit ${l.requests} per ${l.per} ms exceeded (retry after ${retryAfterSeconds(verdict.retryAfterMs)} s)`,
-              { policy: policy.name, rule: i },
-              429,
-            );
-          }
-        }
+      if (half === "edge") await rateLimitRpc(snapshot, s, keyFacts, x.flags);
 
       // outlier
       const names = routing.backends.map(backendLabel);
@@ -197,10 +174,18 @@ export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices, traceSampl
         const idempotent = namesMethod(policy?.idempotentMethods, x.call) && replayable(args);
         const budget = s.resilience.budget(`${snapshot.edge}|${service}`, budgetConfig);
         budget.onRequest(Date.now());
-        const send = () =>
+        const call = () =>
           "read" in invocation
             ? Promise.resolve(stub[invocation.method])
             : (stub[invocation.method] as (...a: unknown[]) => Promise<unknown>)(...args);
+        // Inline: the callee's isolate authorizes and rate-limits; its refusal is counted with its code's status.
+        const send =
+          half === "outbound"
+            ? () =>
+                call().catch((e: unknown) => {
+                  throw inboundRefusal(e) ?? e;
+                })
+            : call;
         const tried = await tryRpc(
           send,
           {
@@ -219,6 +204,8 @@ export function buildRpcPipeline(snapshot: Snapshot, s: EdgeServices, traceSampl
         x.attempts = tried.attempts;
         if (tried.ok) return tried.value;
         for (const f of tried.flags) x.flags.add(f as Flag);
+        if (tried.error instanceof MeshError && tried.error.code === "rbac_denied") x.flags.add("denied");
+        if (tried.error instanceof MeshError && tried.error.code === "rate_limited") x.flags.add("rate_limited");
         status = tried.status;
         if (notImplemented(tried.error) === invocation.method)
           throw new MeshError("no_method", `${label} does not implement the RPC method "${x.call.fullName}"`, {
