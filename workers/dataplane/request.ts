@@ -34,8 +34,12 @@ export function fetchExchange(
   const trustedCaller = caller === GATEWAY;
   const inbound = request.headers;
   const trace = continueTrace(inbound, record.on ? 1 : traceSampling);
-  // At the gateway a client's tracestate never carries our explain entry (only a verified debug token sets it).
-  if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);
+  // At the gateway a client's tracestate never carries our explain entry (only a verified debug token sets it);
+  // none leaves the mesh through the egress edge.
+  if (snapshot.role !== "service" || record.on) {
+    if (trace.received === undefined) trace.received = inbound.get(H.tracestate);
+    trace.state = withExplainEntry(trace.state, record.on);
+  }
   const href = request.url;
   const { authority, path, search } = splitHref(href);
   const egress = snapshot.role === "egress";

@@ -11,6 +11,8 @@ export type TraceContext = {
   parentSpanId?: string;
   sampled: boolean;
   state?: string;
+  /** The tracestate header as it arrived (null: none), where this hop read it; the next hop gets `state` instead when they differ. */
+  received?: string | null;
   /** The traceparent as it arrived, when this hop passes it on as is. */
   forwarded?: string;
 };
@@ -38,10 +40,11 @@ export function continueTrace(headers: Headers, sampleRate = 1): TraceContext {
   const m = parent === null ? null : TRACEPARENT.exec(parent);
   if (m && !ZEROS.test(m[1]) && !ZEROS.test(m[2])) {
     const sampled = (parseInt(m[3], 16) & 1) === 1;
-    const state = headers.get(H.tracestate) ?? undefined;
+    const received = headers.get(H.tracestate);
+    const state = received ?? undefined;
     return sampled
-      ? { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled, state }
-      : { traceId: m[1], parentSpanId: m[2], spanId: m[2], sampled, state, forwarded: parent! };
+      ? { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled, state, received }
+      : { traceId: m[1], parentSpanId: m[2], spanId: m[2], sampled, state, received, forwarded: parent! };
   }
   const b3 = b3Context(headers);
   if (b3) return { ...b3, spanId: randomHex(8) };

@@ -86,12 +86,10 @@ export function upstreamFor(snapshot: Snapshot, reach: Reach, devGuard?: string)
     if (x.requestIdIsNew) out.push([H.requestId, x.requestId]);
     const traceparent = traceparentOf(trace);
     if (traceparent !== trace.forwarded) out.push([H.traceparent, traceparent]);
-    if (external) {
-      // Nothing internal leaves the mesh: no isomesh tracestate entry (the trace context itself does).
-      const state = withExplainEntry(trace.state, false);
-      if (state !== trace.state) out.push([H.tracestate, state ?? ""]); // "": removed
-      return out;
-    }
+    // Nothing internal leaves the mesh: no isomesh tracestate entry (the trace context itself does).
+    const state = external ? withExplainEntry(trace.state, false) : trace.state;
+    if (trace.received !== undefined && (state ?? null) !== trace.received) out.push([H.tracestate, state ?? ""]); // "": removed
+    if (external) return out;
     if (x.deadlineAt !== undefined) {
       const left = String(Math.max(0, Math.floor(x.deadlineAt - Date.now())));
       if (h.get(H.deadline) !== left) out.push([H.deadline, left]);
