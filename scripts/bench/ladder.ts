@@ -52,7 +52,7 @@ function snapshotText(): string {
 
 type Scripts = { ladder: string; app: string; edge: string; dir: string };
 
-async function build(): Promise<Scripts> {
+export async function build(): Promise<Scripts> {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-ladder-"));
   const [ladder, app] = await Promise.all([
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/ladder.ts"), undefined, dir),
@@ -62,7 +62,7 @@ async function build(): Promise<Scripts> {
 }
 
 /** The Miniflare of one rung: the hop (a ladder rung, or the edge Worker itself), the app, a control-plane stub. */
-function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; entrypoint?: string } {
+export function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; entrypoint?: string } {
   const snapshot = snapshotText();
   const worker = (name: string, scriptPath: string, extra: Partial<WorkerOptions> = {}) =>
     ({
