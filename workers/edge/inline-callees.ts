@@ -29,7 +29,7 @@ export function withInlineCallees(
   const names = { snapshots: "SNAPSHOTS", control: "CONTROL", rateLimiter: "RATE_LIMITER", devGuard: "DEV_APP_GUARD" };
   const refreshIntervalMs = env.REFRESH_INTERVAL_MS === undefined ? undefined : Number(env.REFRESH_INTERVAL_MS);
   for (const c of callees) {
-    const settings = { accessLog: env.ACCESS_LOG, traceSampling: env.TRACE_SAMPLING };
+    const settings = { accessLog: env.ACCESS_LOG, traceSampling: env.TRACE_SAMPLING, beaconKeys: env.BEACON_KEYS };
     const calleeEnv = edgeEnvOf(env, { mesh: env.MESH_NAME, edge: c.edge, refreshIntervalMs, ...settings }, c, names);
     const source = () => runtime.source(`out:${c.edge}`, calleeEnv, c.bootstrap, buildOutbound);
     const client: InlineClient = {

@@ -34,12 +34,21 @@ export type InlineConfig = {
   refreshIntervalMs?: number;
   accessLog?: string;
   traceSampling?: string;
+  /** The public keys beacons are verified with (`BEACON_KEYS` at an edge). */
+  beaconKeys: string;
 };
 
 /** The mesh's bindings in an app's (or the gateway's) Worker, as an edge of `edge` would have them. */
 export function edgeEnvOf(
   raw: Record<string, unknown>,
-  o: { mesh: string; edge: string; refreshIntervalMs?: number; accessLog?: string; traceSampling?: string },
+  o: {
+    mesh: string;
+    edge: string;
+    beaconKeys?: string;
+    refreshIntervalMs?: number;
+    accessLog?: string;
+    traceSampling?: string;
+  },
   callee?: { service: string; versions: string[]; entrypoints?: readonly string[] },
   names = {
     snapshots: INLINE_SNAPSHOTS,
@@ -51,6 +60,7 @@ export function edgeEnvOf(
   const env: EdgeEnv = {
     EDGE_NAME: o.edge,
     MESH_NAME: o.mesh,
+    BEACON_KEYS: o.beaconKeys,
     SNAPSHOTS: raw[names.snapshots] as KVNamespace,
     CONTROL: raw[names.control] as EdgeEnv["CONTROL"],
     RATE_LIMITER: raw[names.rateLimiter] as EdgeEnv["RATE_LIMITER"],

@@ -4,6 +4,7 @@ import { generate } from "../../lib/gen.ts";
 import { generateWithExports } from "../../lib/app-exports.ts";
 import { c } from "../output.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import { dataPlaneKeys, KEYS_OPTION } from "./keys.ts";
 
 export function registerGen(program: Command) {
   program
@@ -15,6 +16,7 @@ export function registerGen(program: Command) {
     .option("--otlp <url>", "OTLP/HTTP collector for spans")
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .option(...DATA_PLANE_OPTION)
+    .option(...KEYS_OPTION)
     .option(
       "--no-exports",
       "do not build the apps to read what they export for Workers RPC (the edges then forward every method unchecked)",
@@ -28,9 +30,11 @@ export function registerGen(program: Command) {
         traceSampling: string;
         dataPlane?: string;
         exports: boolean;
+        keys?: string;
       }) => {
         const options = {
           outDir: o.out,
+          beaconKeys: (await dataPlaneKeys(o)).beaconKeys,
           kvId: o.kvId,
           otlpEndpoint: o.otlp,
           traceSampling: samplingRate(o.traceSampling),
