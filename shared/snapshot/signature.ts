@@ -52,6 +52,9 @@ export function beaconKeySet(text: string | undefined): BeaconKeySet {
   } catch {
     throw new BeaconRefused("BEACON_KEYS is not JSON");
   }
+  const keys = (json as { keys?: unknown } | null)?.keys;
+  if (Array.isArray(keys) && keys.some((k) => typeof k === "object" && k !== null && "d" in k))
+    throw new BeaconRefused("BEACON_KEYS holds a private key (d): the data plane is given public keys only");
   const parsed = BeaconKeySet.safeParse(json);
   if (!parsed.success) throw new BeaconRefused(`BEACON_KEYS: ${issues(parsed.error)}`);
   return parsed.data;

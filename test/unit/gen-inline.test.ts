@@ -38,7 +38,13 @@ describe("isomesh gen --data-plane inline", () => {
   it("gives a caller a binding per version of each inline callee, with its identity as props, and the mesh's own bindings", () => {
     const reviews = worker(mesh, "reviews-v2").config;
     expect(reviews.services).toEqual([
-      { binding: "ISOMESH_CONTROL", service: "bookinfo-control", entrypoint: "MeshControl" },
+      // The control plane holds what this Worker reports and reads to the identity in the props.
+      {
+        binding: "ISOMESH_CONTROL",
+        service: "bookinfo-control",
+        entrypoint: "MeshControl",
+        props: { service: "reviews", version: "v2" },
+      },
       {
         binding: "ISOMESH_V_RATINGS__V1",
         service: "bookinfo-ratings-v1",
