@@ -32,9 +32,10 @@ export function registerGen(program: Command) {
         exports: boolean;
         keys?: string;
       }) => {
+        const keys = await dataPlaneKeys(o);
         const options = {
           outDir: o.out,
-          beaconKeys: (await dataPlaneKeys(o)).beaconKeys,
+          beaconKeys: keys.beaconKeys,
           kvId: o.kvId,
           otlpEndpoint: o.otlp,
           traceSampling: samplingRate(o.traceSampling),
@@ -51,6 +52,12 @@ export function registerGen(program: Command) {
           );
         for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
         for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
+        const control = mesh.workers.find((w) => w.role === "control")!.config.name;
+        console.log(
+          c.dim(
+            `note: the data plane verifies config with the keys of ${keys.path}; deployed with wrangler rather than isomesh deploy, give ${control} its signing key: npx isomesh keys secret --keys ${keys.path} | npx wrangler secret put BEACON_SIGNING_KEY --name ${control}`,
+          ),
+        );
       },
     );
 }

@@ -67,6 +67,17 @@ export function registerKeys(program: Command) {
     });
 
   keys
+    .command("secret")
+    .description(
+      "print the signing key as the control plane's secret takes it: pipe it to npx wrangler secret put BEACON_SIGNING_KEY --name <mesh>-control",
+    )
+    .option(...MANIFEST_OPTION)
+    .option(...KEYS_OPTION)
+    .action((o: { manifest?: string; keys?: string }) => {
+      process.stdout.write(JSON.stringify(signingKey(existing(keyFilePath(o)))));
+    });
+
+  keys
     .command("rotate")
     .description("add a new key: the next deploy gives the data plane both, then makes the control plane sign with it")
     .option(...MANIFEST_OPTION)
