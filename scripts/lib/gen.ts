@@ -136,7 +136,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     compatibility_flags: ["nodejs_compat"],
     observability: { enabled: true },
   };
-  // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/edge/stages/telemetry.ts).
+  // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/dataplane/stages/telemetry.ts).
   const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
   // The props name the edge: the control plane takes what an edge reports (and may read) from them.
   const control = (edge: string) => ({
