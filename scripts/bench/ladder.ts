@@ -19,6 +19,8 @@ import { BOOTSTRAP_MODULE, bundleEdge, bundleWorker, INLINE_MODULE } from "../li
 import { REPO_ROOT } from "../lib/paths.ts";
 import { descendants } from "./process-tree.ts";
 import { median, percentile } from "./load.ts";
+import { newSigningKey, publicKeys } from "../lib/beacon-keys.ts";
+import type { SigningJwk } from "../../shared/snapshot/signature.ts";
 
 export const RUNGS = [
   "bare pass-through",
@@ -82,7 +84,7 @@ async function sequential(url: string, n: number): Promise<number[]> {
 
 type Rung = { name: string; mf: Miniflare; pid: number; url: string };
 
-type Scripts = { ladder: string; app: string; edge: string };
+type Scripts = { ladder: string; app: string; edge: string; key: SigningJwk };
 
 async function startRung(index: number, dir: string, scripts: Scripts): Promise<Rung> {
   const snapshot = snapshotText();
@@ -101,12 +103,18 @@ async function startRung(index: number, dir: string, scripts: Scripts): Promise<
     scriptPath: scripts.ladder,
     compatibilityDate: DATE,
     compatibilityFlags: FLAGS,
-    bindings: { RUNG: "0", SNAPSHOT: "" },
+    bindings: { RUNG: "0", SNAPSHOT: "", BEACON_SIGNING_KEY: JSON.stringify(scripts.key) },
   };
   const common = {
     compatibilityDate: DATE,
     compatibilityFlags: FLAGS,
-    bindings: { EDGE_NAME: EDGE, MESH_NAME: "bench", TRACE_SAMPLING: "0.01", ACCESS_LOG: "off" },
+    bindings: {
+      EDGE_NAME: EDGE,
+      MESH_NAME: "bench",
+      BEACON_KEYS: JSON.stringify(publicKeys({ keys: [scripts.key] })),
+      TRACE_SAMPLING: "0.01",
+      ACCESS_LOG: "off",
+    },
     kvNamespaces: { SNAPSHOTS: "snapshots" },
     serviceBindings: {
       APP: "app",
@@ -151,7 +159,7 @@ async function build(): Promise<{ dir: string; scripts: Scripts }> {
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/app.ts"), undefined, dir),
   ]);
   const edge = bundleEdge(join(dir, "edge")).entry;
-  return { dir, scripts: { ladder, app, edge } };
+  return { dir, scripts: { ladder, app, edge, key: await newSigningKey() } };
 }
 
 /** Runs the ladder: every rung `runs` times, interleaved, `requests` sequential requests each; medians. */
@@ -161,9 +169,9 @@ export async function hopLadder(opts: {
   log: (s: string) => void;
 }): Promise<LadderRow[]> {
   const { dir, scripts } = await build();
-  const { ladder, app, edge } = scripts;
+  const { ladder, app, edge, key } = scripts;
   const rungs: Rung[] = [];
-  for (let i = 0; i < RUNGS.length; i++) rungs.push(await startRung(i, dir, { ladder, app, edge }));
+  for (let i = 0; i < RUNGS.length; i++) rungs.push(await startRung(i, dir, { ladder, app, edge, key }));
   const cpu = rungs.map(() => [] as number[]);
   const p50 = rungs.map(() => [] as number[]);
   for (const r of rungs) await sequential(r.url, Math.min(500, opts.requests)); // warm up

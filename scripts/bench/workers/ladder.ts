@@ -31,6 +31,7 @@ import { telemetrySink } from "../../../workers/dataplane/telemetry/record.ts";
 import { TelemetryRecorder } from "../../../workers/dataplane/telemetry/recorder.ts";
 import { RouteTable } from "../../../shared/routing/match.ts";
 import { upstreamFor } from "../../../workers/dataplane/upstream.ts";
+import { importSigningKey, signBeacon } from "../../../shared/snapshot/signature.ts";
 
 type Env = EdgeEnv & { RUNG: string; SNAPSHOT: string; APP: Fetcher };
 type AnyStage = (x: Exchange, next: (x: Exchange) => Promise<Response>) => Promise<Response>;
@@ -121,9 +122,11 @@ export default class Ladder extends WorkerEntrypoint<Env, EdgeProps> {
 }
 
 /** The control plane as the ladder's edges see it: an empty store (the bootstrap snapshot stays), reports accepted. */
-export class Control extends WorkerEntrypoint {
-  beacon() {
-    return { version: 0, shards: Array.from({ length: 64 }, () => "") };
+export class Control extends WorkerEntrypoint<{ BEACON_SIGNING_KEY: string }> {
+  // Signed as the real one signs, so an edge's check verifies it as in production.
+  async beacon() {
+    const claims = { version: 0, shards: Array.from({ length: 64 }, () => ""), mesh: "bench", issuedAt: Date.now() };
+    return signBeacon(claims, await importSigningKey(this.env.BEACON_SIGNING_KEY));
   }
   snapshot() {
     return null;
