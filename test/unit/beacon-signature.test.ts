@@ -10,6 +10,8 @@ import {
   type BeaconClaims,
 } from "../../shared/snapshot/signature.ts";
 import { newSigningKey, publicKeys } from "../../scripts/lib/beacon-keys.ts";
+import { signedBeacon } from "../../workers/control/beacon-signer.ts";
+import type { ControlEnv } from "../../workers/control/env.ts";
 
 // What a data-plane isolate accepts as a beacon (shared/snapshot/signature.ts): table-driven, each
 // forgery an app could put in the shared cache, each refused with a reason its report can show.
@@ -97,5 +99,26 @@ describe("beacon signature", () => {
     ["an RSA key", JSON.stringify({ keys: [{ kty: "RSA", n: "x", e: "AQAB", kid: "r" }] }), /kty/],
   ])("BEACON_KEYS of %s is refused", (_name, text, reason) => {
     expect(() => beaconKeySet(text)).toThrow(reason);
+  });
+});
+
+describe("the control plane's signer", () => {
+  const env = (key?: string) => ({ BEACON_SIGNING_KEY: key }) as unknown as ControlEnv;
+  const stored = { version: 3, shards: new Array(BEACON_SHARDS).fill("") };
+
+  it("signs what the store holds, for its mesh, issued now", async () => {
+    const token = await signedBeacon(env(JSON.stringify(key)), "m", stored);
+    expect(await verify(token, Date.now())).toMatchObject({ ...stored, mesh: "m" });
+  });
+
+  it("without its secret, says which one and how to set it", async () => {
+    await expect(signedBeacon(env(), "m", stored)).rejects.toThrow(
+      /no BEACON_SIGNING_KEY secret.*isomesh deploy, or wrangler secret put BEACON_SIGNING_KEY/,
+    );
+  });
+
+  it("refuses a public key where the private one belongs", async () => {
+    const { d: _private, ...pub } = key;
+    await expect(signedBeacon(env(JSON.stringify(pub)), "m", stored)).rejects.toThrow(/BEACON_SIGNING_KEY: d/);
   });
 });

@@ -48,7 +48,7 @@ const topologyOf = (env: ControlEnv) =>
 export class MeshControl extends WorkerEntrypoint<ControlEnv, ControlCaller> {
   /** The signed beacon: the version and shard hashes, nothing an app could not read from the cache anyway. */
   async beacon(): Promise<string> {
-    return signedBeacon(this.env, await configStore(this.env).beacon());
+    return signedBeacon(this.env, topologyOf(this.env).mesh, await configStore(this.env).beacon());
   }
 
   /** A snapshot of an edge whose snapshot the caller holds (an app cannot read another service's config here). */
