@@ -11,6 +11,8 @@ import { Beacon } from "./distribution.ts";
 
 /** How old a beacon an isolate still accepts (either way, for clock skew): older is a replay. */
 export const BEACON_MAX_AGE_MS = 30_000;
+/** A beacon is about 6 KB at most (64 shard hashes); anything far larger is not one, and is not read. */
+export const MAX_BEACON_BYTES = 64 * 1024;
 /** The JWS `typ` of a beacon: no other token signed by the same key could pass for one. */
 const BEACON_TYP = "isomesh-beacon+jws";
 /** Public keys a data plane accepts at once: the current one, and the next during a rotation. */
@@ -71,7 +73,7 @@ export function beaconVerifier(keys: BeaconKeySet, mesh: string, maxAgeMs = BEAC
   const jwks = createLocalJWKSet(keys);
   const kids = keys.keys.map((k) => k.kid).join(", ");
   return async (token, now) => {
-    if (typeof token !== "string" || token.length > 64 * 1024) throw new BeaconRefused("not a signed beacon");
+    if (typeof token !== "string" || token.length > MAX_BEACON_BYTES) throw new BeaconRefused("not a signed beacon");
     let verified: Awaited<ReturnType<typeof compactVerify>>;
     try {
       verified = await compactVerify(token, jwks, { algorithms: ["EdDSA"] });

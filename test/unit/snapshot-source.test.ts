@@ -347,6 +347,23 @@ describe("edge snapshot source: trust (issue 25)", () => {
     expect(source.report("i")).toMatchObject({ version: 1, error: expect.stringMatching(error) });
   });
 
+  it("does not read a huge cached value (any Worker may put one): refused past 64 KiB", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(new Uint8Array(16 * 1024).fill(0x61));
+      },
+    });
+    store.set(KEY.url, new Response(endless));
+    await source.check(false);
+    expect(source.report("i")).toMatchObject({ version: 1, error: expect.stringMatching(/not a signed beacon/) });
+    expect(pulled).toBeLessThan(10);
+  });
+
   it("refuses every beacon without BEACON_KEYS: it keeps its bootstrap and says why", async () => {
     await publish(1, JSON.stringify(snap(1, 1)));
     const bootstrap = JSON.stringify(snap(0, 5));

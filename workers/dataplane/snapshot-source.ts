@@ -1,7 +1,9 @@
 import type { EdgeReport } from "../../shared/control-api.ts";
 import { ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
+import { boundedText } from "./bounded-text.ts";
 import {
+  MAX_BEACON_BYTES,
   type BeaconClaims,
   BeaconRefused,
   beaconKeySet,
@@ -194,7 +196,7 @@ export class SnapshotSource<T> {
       const hit = await cache.match(key);
       if (hit)
         try {
-          const cached = await this.verify(await hit.text());
+          const cached = await this.verify(await boundedText(hit, MAX_BEACON_BYTES));
           if (cached.version >= this.version && cached.issuedAt >= this.issuedAt) return cached;
         } catch (e) {
           if (!(e instanceof BeaconRefused)) throw e;
