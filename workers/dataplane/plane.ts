@@ -136,7 +136,7 @@ export class DataPlane {
       explain ? new DecisionLog(true) : NO_RECORD,
       this.traceSampling,
     );
-    if (explain && snapshot.role === "gateway") x.onResponse((h) => h.set(H.explain, x.trace.traceId));
+    if (explain) x.onResponse((h) => h.set(H.explain, x.trace.traceId)); // the gateway's: where to read it
     // An outbound half called in its caller's own isolate: the call rejects as soon as the caller's
     // signal aborts, as a binding's fetch does, whatever the stages are still waiting for (a delay).
     if (o.inIsolate)
@@ -144,7 +144,7 @@ export class DataPlane {
         x.onGone = () => reject(request.signal.reason);
         prepared.fetch(x).then(resolve, reject);
       });
-    if (!o.inbound || !explain) return prepared.fetch(x);
+    if (!o.inbound || !x.record.on) return prepared.fetch(x);
     x.record.note("identity", `caller ${x.caller}, from the binding's props (inbound, in the callee's isolate)`);
     const response = await prepared.fetch(x);
     this.recorder.explain({
