@@ -18,9 +18,9 @@ import { BOOTSTRAP_MODULE, bundleEdge, bundleWorker, INLINE_MODULE } from "../li
 import { REPO_ROOT } from "../lib/paths.ts";
 import { instructionsPerRequest, sequential, startWorkerd } from "./callgrind.ts";
 import { cpuSecondsOfPid } from "./cpu.ts";
-import { median, percentile } from "./load.ts";
 import { newSigningKey, publicKeys } from "../lib/beacon-keys.ts";
 import type { SigningJwk } from "../../shared/snapshot/signature.ts";
+import { median, percentile } from "./load.ts";
 
 export const RUNGS = [
   "bare pass-through",
@@ -52,121 +52,15 @@ function snapshotText(): string {
   return JSON.stringify(compileSnapshot(topology, EDGE, [], 1));
 }
 
-type Scripts = { ladder: string; app: string; edge: string; dir: string };
+type Scripts = { ladder: string; app: string; edge: string; dir: string; key: SigningJwk };
 
-<<<<<<< HEAD
-function cpuSecondsOfPid(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** `n` requests one after the other on one keep-alive connection; their latencies in µs. */
-async function sequential(url: string, n: number): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const lat: number[] = [];
-  for (let i = 0; i < n; i++)
-    await new Promise<void>((done, fail) => {
-      const t0 = performance.now();
-      request(url, { agent, headers: { "user-agent": "ladder", accept: "*/*" } }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode !== 200) fail(new Error(`${url}: ${res.statusCode}`));
-          lat.push((performance.now() - t0) * 1000);
-          done();
-        });
-      })
-        .on("error", fail)
-        .end();
-    });
-  agent.destroy();
-  return lat;
-}
-
-type Rung = { name: string; mf: Miniflare; pid: number; url: string };
-
-type Scripts = { ladder: string; app: string; edge: string; key: SigningJwk };
-
-async function startRung(index: number, dir: string, scripts: Scripts): Promise<Rung> {
-  const snapshot = snapshotText();
-  const app: WorkerOptions = {
-    name: "app",
-    modules: true,
-    modulesRoot: dir,
-    scriptPath: scripts.app,
-    compatibilityDate: DATE,
-    compatibilityFlags: FLAGS,
-  };
-  const control: WorkerOptions = {
-    name: "control",
-    modules: true,
-    modulesRoot: dir,
-    scriptPath: scripts.ladder,
-    compatibilityDate: DATE,
-    compatibilityFlags: FLAGS,
-    bindings: { RUNG: "0", SNAPSHOT: "", BEACON_SIGNING_KEY: JSON.stringify(scripts.key) },
-  };
-  const common = {
-    compatibilityDate: DATE,
-    compatibilityFlags: FLAGS,
-    bindings: {
-      EDGE_NAME: EDGE,
-      MESH_NAME: "bench",
-      BEACON_KEYS: JSON.stringify(publicKeys({ keys: [scripts.key] })),
-      TRACE_SAMPLING: "0.01",
-      ACCESS_LOG: "off",
-    },
-    kvNamespaces: { SNAPSHOTS: "snapshots" },
-    serviceBindings: {
-      APP: "app",
-      VERSION_V1: "app",
-      CONTROL: { name: "control", entrypoint: "Control" },
-    },
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-  };
-  const last = index === RUNGS.length - 1;
-  const hop: WorkerOptions = last
-    ? {
-        name: "hop",
-        modules: [
-          { type: "ESModule", path: scripts.edge },
-          { type: "Text", path: join(dir, "edge", BOOTSTRAP_MODULE), contents: snapshot },
-          { type: "Text", path: join(dir, "edge", INLINE_MODULE), contents: "[]" },
-        ],
-        modulesRoot: join(dir, "edge"),
-        ...common,
-      }
-    : {
-        name: "hop",
-        modules: true,
-        modulesRoot: dir,
-        scriptPath: scripts.ladder,
-        ...common,
-        bindings: { ...common.bindings, RUNG: String(index), SNAPSHOT: snapshot },
-      };
-  const before = workerdPids();
-  const mf = new Miniflare({ cf: false, workers: [hop, app, control] });
-  await mf.ready;
-  const pid = [...workerdPids()].find((p) => !before.has(p));
-  if (!pid) throw new Error("ladder: could not find the rung's workerd process");
-  const url = `${(await mf.unsafeGetDirectURL("hop")).origin}/app`;
-  return { name: RUNGS[index], mf, pid, url };
-}
-
-async function build(): Promise<{ dir: string; scripts: Scripts }> {
-=======
 async function build(): Promise<Scripts> {
->>>>>>> main
   const dir = mkdtempSync(join(tmpdir(), "isomesh-ladder-"));
   const [ladder, app] = await Promise.all([
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/ladder.ts"), undefined, dir),
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/app.ts"), undefined, dir),
   ]);
-<<<<<<< HEAD
-  const edge = bundleEdge(join(dir, "edge")).entry;
-  return { dir, scripts: { ladder, app, edge, key: await newSigningKey() } };
-=======
-  return { dir, ladder, app, edge: bundleEdge(join(dir, "edge")).entry };
->>>>>>> main
+  return { dir, ladder, app, edge: bundleEdge(join(dir, "edge")).entry, key: await newSigningKey() };
 }
 
 /** The Miniflare of one rung: the hop (a ladder rung, or the edge Worker itself), the app, a control-plane stub. */
@@ -183,7 +77,14 @@ function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; en
       ...extra,
     }) as WorkerOptions;
   const hopBindings = {
-    bindings: { EDGE_NAME: EDGE, MESH_NAME: "bench", TRACE_SAMPLING: "0.01", ACCESS_LOG: "off" },
+    bindings: {
+      EDGE_NAME: EDGE,
+      MESH_NAME: "bench",
+      // The control stub signs its beacon with `key`: each check verifies it, as in production.
+      BEACON_KEYS: JSON.stringify(publicKeys({ keys: [s.key] })),
+      TRACE_SAMPLING: "0.01",
+      ACCESS_LOG: "off",
+    },
     kvNamespaces: { SNAPSHOTS: "snapshots" },
     serviceBindings: { APP: "app", VERSION_V1: "app", CONTROL: { name: "control", entrypoint: "Control" } },
   };
@@ -212,7 +113,13 @@ function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; en
   return {
     options: {
       cf: false,
-      workers: [hop, worker("app", s.app), worker("control", s.ladder, { bindings: { RUNG: "0", SNAPSHOT: "" } })],
+      workers: [
+        hop,
+        worker("app", s.app),
+        worker("control", s.ladder, {
+          bindings: { RUNG: "0", SNAPSHOT: "", BEACON_SIGNING_KEY: JSON.stringify(s.key) },
+        }),
+      ],
     },
     entrypoint,
   };
@@ -224,12 +131,6 @@ export async function hopLadder(opts: {
   runs: number;
   log: (s: string) => void;
 }): Promise<LadderRow[]> {
-<<<<<<< HEAD
-  const { dir, scripts } = await build();
-  const { ladder, app, edge, key } = scripts;
-  const rungs: Rung[] = [];
-  for (let i = 0; i < RUNGS.length; i++) rungs.push(await startRung(i, dir, { ladder, app, edge, key }));
-=======
   const s = await build();
   const rungs: { mf: Awaited<ReturnType<typeof startWorkerd>>["mf"]; pid: number; url: string }[] = [];
   for (let i = 0; i < RUNGS.length; i++) {
@@ -237,7 +138,6 @@ export async function hopLadder(opts: {
     const { mf, pid } = await startWorkerd(options);
     rungs.push({ mf, pid, url: `${(await mf.unsafeGetDirectURL("hop", entrypoint)).origin}/app` });
   }
->>>>>>> main
   const cpu = rungs.map(() => [] as number[]);
   const p50 = rungs.map(() => [] as number[]);
   try {
