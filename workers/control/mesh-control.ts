@@ -5,6 +5,7 @@ import type { ControlEnv } from "./env.ts";
 import { principalOf } from "./api/auth.ts";
 import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
+import { Topology } from "../../shared/manifest/topology.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
 
 /** Spans go to the OTLP/HTTP collector in batches, off every request path; failures are only logged. */
@@ -31,6 +32,17 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
 
 const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
 
+/** The mesh's service names, parsed once per isolate (TOPOLOGY is fixed at deploy). */
+let services: { topology: string; names: ReadonlySet<string> } | undefined;
+function serviceNames(env: ControlEnv): ReadonlySet<string> {
+  if (services?.topology !== env.TOPOLOGY)
+    services = {
+      topology: env.TOPOLOGY,
+      names: new Set(Topology.parse(JSON.parse(env.TOPOLOGY)).services.map((s) => s.name)),
+    };
+  return services.names;
+}
+
 /** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
 export class MeshControl extends WorkerEntrypoint<ControlEnv> {
   beacon(): Promise<Beacon> {
@@ -45,7 +57,7 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
     const batch = TelemetryBatch.parse(input);
     const byShard = new Map<string, TelemetryBatch["series"]>();
     for (const s of batch.series) {
-      const shard = s.mirror ? MIRRORS : shardOf(s);
+      const shard = s.mirror ? MIRRORS : shardOf(s, serviceNames(this.env));
       byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
     }
     await Promise.all([
