@@ -69,7 +69,7 @@ describe("dashboard in Chromium", () => {
     const reviews = await servicesRow(page, "reviews").locator(".vline").allInnerTexts();
     // v2 is configured at 100% by the route; with no traffic there is no observed share (not "0%").
     expect(reviews.map((l) => l.replace(/\s+/g, " ").trim())).toEqual(["v1 0% –", "v2 100% –", "v3 0% –"]);
-    expect(await servicesRow(page, "reviews").innerText()).toContain("HTTPRoute/reviews rule 1");
+    expect(await servicesRow(page, "reviews").innerText()).toContain("HTTPRoute/reviews rule 0"); // rules[0]: the YAML's index, as errors and explain name it
     expect(await servicesRow(page, "details").locator(".vline").innerText()).toMatch(/v1\s+100%\s+–/);
     expect(await unprintable(page)).toEqual([]);
     await page.close();
