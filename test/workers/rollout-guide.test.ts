@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { bookinfoGateway, bookinfoManifest } from "../helpers/bookinfo.ts";
+import { startTestMesh, type TestMesh } from "../helpers/mesh.ts";
+
+// docs/operator.md's canary with real traffic at the guide's own rate: its loop
+// (`curl …/productpage; sleep 0.05`) makes about 11 page views a second. Nothing here waits on a
+// clock: the test watches the Rollout's status, analysis by analysis (each lasts an interval, 10 s,
+// so a poll every 250 ms sees every one), and asserts how many analyses a step took.
+// Timing to the second, over many runs, is test/unit/rollout-guide-traffic.test.ts.
+
+const GUIDE = readFileSync("examples/bookinfo/tasks/canary-v3.yaml", "utf8");
+const RPS = 11;
+
+let mesh: TestMesh;
+beforeAll(async () => {
+  // The guide's step 4: a v4 that fails half its requests, added to reviews.
+  mesh = await startTestMesh(
+    bookinfoManifest().replace(
+      "      - { name: v3,",
+      "      - { name: v4, echo: { failRate: 0.5 } }\n      - { name: v3,",
+    ),
+  );
+  await mesh.apply(bookinfoGateway);
+});
+afterAll(() => mesh?.stop());
+
+type Status = { phase: string; step: number; inconclusive?: number; message: string };
+
+/** Page views at RPS, open loop (a slow answer does not slow the next request), until stopped. */
+function traffic() {
+  const codes: number[] = [];
+  const timer = setInterval(
+    () =>
+      void mesh.get("/productpage").then(
+        (r) => codes.push(r.status),
+        () => codes.push(-1),
+      ),
+    1000 / RPS,
+  );
+  return { codes, stop: () => clearInterval(timer) };
+}
+
+/** Every status the Rollout shows until it settles (Promoted or RolledBack); throws after `ms`. */
+async function watch(ms: number): Promise<Status[]> {
+  const seen: Status[] = [];
+  await vi.waitFor(
+    async () => {
+      const s: Status = (await mesh.admin("/v1/rollouts/reviews-v3")).json().status;
+      if (JSON.stringify(s) !== JSON.stringify(seen.at(-1))) seen.push(s);
+      expect(s.phase).toMatch(/Promoted|RolledBack/);
+    },
+    { timeout: ms, interval: 250 },
+  );
+  return seen;
+}
+
+/** The most analyses any one step found inconclusive (fewer than minRequests) before it moved on. */
+const mostWaits = (seen: Status[]) => Math.max(0, ...seen.map((s) => s.inconclusive ?? 0));
+
+describe("the guide's Rollout with real traffic at ~11 page views/s", () => {
+  it("rolls back a v4 that fails half its requests within two analyses", async () => {
+    const load = traffic();
+    try {
+      await mesh.apply(GUIDE.replace("canary: v3", "canary: v4"));
+      const seen = await watch(60_000);
+      expect(seen.at(-1)).toMatchObject({
+        phase: "RolledBack",
+        step: 1,
+        message: expect.stringMatching(/success rate/),
+      });
+      expect(mostWaits(seen)).toBeLessThanOrEqual(1);
+    } finally {
+      load.stop();
+    }
+    expect(load.codes.length).toBeGreaterThan(0);
+  });
+
+  it("promotes a healthy v3, step 1 waiting at most one more interval for its 20 requests", async () => {
+    const load = traffic();
+    try {
+      await mesh.apply(GUIDE); // a new spec: the Rollout starts again from step 1
+      const seen = await watch(150_000);
+      expect(seen.at(-1)).toMatchObject({ phase: "Promoted", message: "promoted v3" });
+      // 10% of ~11/s is ~1.1/s: 20 requests need two intervals; the later steps get them in one.
+      expect(mostWaits(seen.filter((s) => s.step === 1))).toBeLessThanOrEqual(2);
+      expect(mostWaits(seen.filter((s) => s.step > 1))).toBe(0);
+    } finally {
+      load.stop();
+    }
+    expect(load.codes.filter((c) => c !== 200)).toEqual([]);
+  }, 180_000);
+});
