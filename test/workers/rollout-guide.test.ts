@@ -76,7 +76,7 @@ describe("the guide's Rollout with real traffic at ~11 page views/s", () => {
     expect(load.codes.length).toBeGreaterThan(0);
   });
 
-  it("promotes a healthy v3, step 1 waiting at most one more interval for its 20 requests", async () => {
+  it("promotes a healthy v3; only step 1 (10%) waits for its 20 requests", async () => {
     const load = traffic();
     try {
       await mesh.apply(GUIDE); // a new spec: the Rollout starts again from step 1
