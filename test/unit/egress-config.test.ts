@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
@@ -9,6 +9,8 @@ import { splitDocuments, validateDocuments } from "../../shared/resources/parse.
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesFedBy, edgesOf } from "../../shared/snapshot/scope.ts";
 import { generate } from "../../scripts/lib/gen.ts";
+
+afterAll(removeTempDirs);
 
 const MESH = `name: m
 services:
@@ -58,7 +60,7 @@ describe("manifest: egress", () => {
 });
 
 describe("isomesh gen: egress", () => {
-  const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-gen-"));
+  const dir = tempDir("isomesh-egress-gen");
   writeFileSync(join(dir, "mesh.yaml"), MESH);
   const mesh = generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen") });
   const worker = (name: string) => mesh.workers.find((w) => w.name === name)!;
@@ -215,7 +217,7 @@ describe("analyze --full: egress", () => {
 
 describe("Bookinfo's egress example", () => {
   it("generates, and its task file passes analyze against it", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-bookinfo-"));
+    const dir = tempDir("isomesh-egress-bookinfo");
     const mesh = generate("examples/bookinfo/mesh-egress.yaml", { outDir: join(dir, "gen") });
     expect(mesh.workers.find((w) => w.name === "details-v2")!.config.services).toContainEqual({
       binding: "EGRESS",
