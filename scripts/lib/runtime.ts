@@ -11,6 +11,7 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
+import { scratchDir } from "./scratch-dir.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -174,22 +175,30 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
-  const miniflare = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    workers,
-    // Every binding kind (KV, D1, R2, Durable Objects, Queues, Workflows, …) persists here.
-    defaultPersistRoot: persist ? join(state, "v3") : undefined,
-    cachePersist: false,
-    cf: false,
-    // For profiling the workers with Chrome DevTools (scripts/bench/profile.ts); off by default.
-    inspectorPort: process.env.ISOMESH_INSPECTOR_PORT ? Number(process.env.ISOMESH_INSPECTOR_PORT) : undefined,
-    log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
-    // Worker console output (access logs are JSON lines) goes to onLog, line by line.
-    handleRuntimeStdio: o.onLog
-      ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
-      : undefined,
-  });
+  const scratch = scratchDir();
+  const miniflare = scratch.within(
+    () =>
+      new Miniflare({
+        host: "127.0.0.1",
+        port: 0,
+        workers,
+        // Every binding kind (KV, D1, R2, Durable Objects, Queues, Workflows, …) persists here.
+        defaultPersistRoot: persist ? join(state, "v3") : undefined,
+        cachePersist: false,
+        cf: false,
+        // For profiling the workers with Chrome DevTools (scripts/bench/profile.ts); off by default.
+        inspectorPort: process.env.ISOMESH_INSPECTOR_PORT ? Number(process.env.ISOMESH_INSPECTOR_PORT) : undefined,
+        log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
+        // Worker console output (access logs are JSON lines) goes to onLog, line by line.
+        handleRuntimeStdio: o.onLog
+          ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
+          : undefined,
+      }),
+  );
+  const dispose = async () => {
+    await miniflare.dispose();
+    scratch.remove();
+  };
   try {
     await miniflare.ready;
     const timings = { generateMs, workersMs: prepared - started - generateMs, workerdMs: performance.now() - prepared };
@@ -204,10 +213,10 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       migrations,
       workerName,
       timings,
-      dispose: () => miniflare.dispose(),
+      dispose,
     };
   } catch (e) {
-    await miniflare.dispose().catch(() => undefined);
+    await dispose().catch(() => undefined);
     throw e;
   }
 }

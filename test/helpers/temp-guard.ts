@@ -16,7 +16,8 @@ export default function setup() {
   return () => {
     if (saved === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved;
-    const left = readdirSync(dir);
+    // tsx's compile cache (tsx-<uid>), kept by every process that runs the CLI: a cache, not a leftover.
+    const left = readdirSync(dir).filter((f) => !/^tsx-\d+$/.test(f));
     rmSync(dir, { recursive: true, force: true });
     if (left.length)
       throw new Error(`tests left ${left.length} temporary file(s) or folder(s) behind: ${left.join(", ")}`);
