@@ -117,15 +117,18 @@ observeRoutes.get("/v1/stats/history", requireRole("viewer"), async (c) => {
   const now = Date.now();
   const since = now - w.seconds * 1000;
   const topology = topologyOf(c.env);
-  const rows = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since))))
-    .flat()
-    .filter(reportedByServiceEdge);
+  const all = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since)))).flat();
+  const rows = all.filter(reportedByServiceEdge);
   const names = topology.services.map((s) => s.name);
   const points = timeline(rows, (s) => s.destination, names, since, now, HISTORY_STEP_MS);
+  // The gateway's own line: what arrived from outside, refusals included (see /v1/stats' gateway).
+  const ingress = all.filter((s) => s.reporter === GATEWAY && !s.mirror);
+  const gateway = timeline(ingress, () => GATEWAY, [GATEWAY], since, now, HISTORY_STEP_MS).get(GATEWAY) ?? [];
   return c.json({
     window: w.label,
     stepSeconds: HISTORY_STEP_MS / 1000,
     at: new Date(now).toISOString(),
+    gateway: { points: gateway },
     services: names.map((service) => ({ service, points: points.get(service) ?? [] })),
   });
 });
