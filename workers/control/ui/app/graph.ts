@@ -266,9 +266,9 @@ export class GraphView {
     };
     let vertical = false;
     if (visible.nodes().length > ORIENT_UP_TO) run("LR");
-    else {
-      const down = run("TB");
-      if (down > run("LR")) vertical = run("TB") > 0; // laid out again: the last run is what is shown
+    else if (run("TB") > run("LR")) {
+      run("TB"); // laid out again: the last run is what is shown
+      vertical = true;
     }
     visible.edges().toggleClass("vertical", vertical);
   }
