@@ -16,8 +16,9 @@ export default function setup() {
   return () => {
     if (saved === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved;
-    // tsx's compile cache (tsx-<uid>), kept by every process that runs the CLI: a cache, not a leftover.
-    const left = readdirSync(dir).filter((f) => !/^tsx-\d+$/.test(f));
+    // Caches tools keep in TMPDIR whatever the test: tsx's compile cache (tsx-<uid>, every process
+    // that runs the CLI) and wrangler's update check (update-check). Not leftovers.
+    const left = readdirSync(dir).filter((f) => !/^(tsx-\d+|update-check)$/.test(f));
     rmSync(dir, { recursive: true, force: true });
     if (left.length)
       throw new Error(`tests left ${left.length} temporary file(s) or folder(s) behind: ${left.join(", ")}`);
