@@ -104,7 +104,7 @@ describe("docs/operator.md's Rollout at the guide's own traffic (~11 page views/
       expect(run.seconds, `seed ${seed}`).toBeGreaterThanOrEqual(50);
       expect(run.seconds, `seed ${seed}`).toBeLessThanOrEqual(60);
     }
-  });
+  }, 60_000); // simulated time: seconds of CPU on a loaded machine, no waiting
 
   it("rolls back a v4 that fails half its requests at the first analysis, 10 s in, before its 20 requests", async () => {
     for (const seed of SEEDS) {
@@ -116,5 +116,5 @@ describe("docs/operator.md's Rollout at the guide's own traffic (~11 page views/
       expect(run.seconds, `seed ${seed}`).toBe(10);
       expect(run.canaryRequests, `seed ${seed}`).toBeLessThan(20);
     }
-  });
+  }, 60_000);
 });
