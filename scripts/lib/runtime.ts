@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
-import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
 import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
@@ -11,7 +11,7 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
-import { scratchDir } from "./scratch-dir.ts";
+import { ownedMiniflare } from "./scratch-dir.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -175,30 +175,23 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
-  const scratch = scratchDir();
-  const miniflare = scratch.within(
-    () =>
-      new Miniflare({
-        host: "127.0.0.1",
-        port: 0,
-        workers,
-        // Every binding kind (KV, D1, R2, Durable Objects, Queues, Workflows, …) persists here.
-        defaultPersistRoot: persist ? join(state, "v3") : undefined,
-        cachePersist: false,
-        cf: false,
-        // For profiling the workers with Chrome DevTools (scripts/bench/profile.ts); off by default.
-        inspectorPort: process.env.ISOMESH_INSPECTOR_PORT ? Number(process.env.ISOMESH_INSPECTOR_PORT) : undefined,
-        log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
-        // Worker console output (access logs are JSON lines) goes to onLog, line by line.
-        handleRuntimeStdio: o.onLog
-          ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
-          : undefined,
-      }),
-  );
-  const dispose = async () => {
-    await miniflare.dispose();
-    scratch.remove();
-  };
+  const miniflare = ownedMiniflare({
+    host: "127.0.0.1",
+    port: 0,
+    workers,
+    // Every binding kind (KV, D1, R2, Durable Objects, Queues, Workflows, …) persists here.
+    defaultPersistRoot: persist ? join(state, "v3") : undefined,
+    cachePersist: false,
+    cf: false,
+    // For profiling the workers with Chrome DevTools (scripts/bench/profile.ts); off by default.
+    inspectorPort: process.env.ISOMESH_INSPECTOR_PORT ? Number(process.env.ISOMESH_INSPECTOR_PORT) : undefined,
+    log: o.onLog ? new CallbackLog(o.logLevel ?? LogLevel.INFO, o.onLog) : new Log(o.logLevel ?? LogLevel.WARN),
+    // Worker console output (access logs are JSON lines) goes to onLog, line by line.
+    handleRuntimeStdio: o.onLog
+      ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
+      : undefined,
+  });
+  const dispose = () => miniflare.dispose();
   try {
     await miniflare.ready;
     const timings = { generateMs, workersMs: prepared - started - generateMs, workerdMs: performance.now() - prepared };

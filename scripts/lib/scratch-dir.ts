@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Miniflare, type MiniflareOptions } from "miniflare";
 
 /**
  * A temporary folder of the mesh's own for Miniflare's scratch files. Miniflare names its folder
@@ -23,4 +24,19 @@ export function scratchDir(): { within<T>(make: () => T): T; remove(): void } {
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A Miniflare whose scratch folder (see scratchDir) is removed, synchronously, once it is disposed. */
+export function ownedMiniflare(options: MiniflareOptions): Miniflare {
+  const scratch = scratchDir();
+  const mf = scratch.within(() => new Miniflare(options));
+  const dispose = mf.dispose.bind(mf);
+  mf.dispose = async () => {
+    try {
+      await dispose();
+    } finally {
+      scratch.remove();
+    }
+  };
+  return mf;
 }

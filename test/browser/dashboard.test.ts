@@ -188,7 +188,7 @@ describe("dashboard in Chromium", () => {
     await mesh.apply(`apiVersion: isomesh.dev/v1
 kind: Rollout
 metadata: { name: reviews-v3 }
-spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 100], interval: 1s, analysis: { minRequests: 1000, successRate: 99 } }
+spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 100], interval: 1s, analysis: { minRequests: 1000, successRate: 99, inconclusiveLimit: 100 } }
 `);
     const page = await open(width);
     await page.waitForFunction(
@@ -248,7 +248,9 @@ spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 10
         labelledEdges: cy.edges(".labelled").length,
       };
     });
-    if (SHOTS) await page.screenshot({ path: `${SHOTS}/dashboard-${width}.png`, fullPage: true });
+    // ISOMESH_GLANCE_SHOTS=DIR keeps what this test saw, to look at (the README's picture is SHOTS').
+    if (process.env.ISOMESH_GLANCE_SHOTS)
+      await page.screenshot({ path: `${process.env.ISOMESH_GLANCE_SHOTS}/dashboard-${width}.png`, fullPage: true });
     // Fitted: the drawing spans the panel along one side and a good share of the other, not a thin strip.
     expect(Math.max(graph.box.w / graph.width, graph.box.h / graph.height)).toBeGreaterThan(0.85);
     expect(Math.min(graph.box.w / graph.width, graph.box.h / graph.height)).toBeGreaterThan(0.35);
