@@ -28,7 +28,7 @@ export const SCENARIOS: Scenario[] = [
       { command: "npx isomesh history", out: /HTTPRoute\/reviews/ },
       { command: "npx isomesh rollback 1" },
       { command: "npx isomesh explain -H 'end-user: jason' http://127.0.0.1:8787/productpage", out: /route/ },
-      { command: "npx isomesh status", out: /synced/ },
+      { command: "npx isomesh status", out: /config version \d+/ },
       { command: "npx isomesh diff -f examples/bookinfo/tasks/traffic-shifting-50.yaml", code: 1, out: /\+/ },
       { command: "npx isomesh analyze" },
       { command: "npx isomesh apply -f examples/bookinfo/tasks/request-routing.yaml --wait" },
