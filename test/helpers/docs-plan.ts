@@ -139,6 +139,7 @@ export const SCENARIOS: Scenario[] = [
 const CI = "CI runs it (.ci/run)";
 const ACCOUNT = "needs a Cloudflare account and the network: not run here";
 const OWN = "names the reader's own project or numbers; the same command on the examples is run";
+const KEYS = "test/e2e/keys.test.ts runs the rotation (rotate, list, retire) on a generated mesh's key file";
 
 /** Commands of the docs that no test here runs, and why. */
 export const NOT_RUN: Record<string, string> = {
@@ -176,6 +177,13 @@ export const NOT_RUN: Record<string, string> = {
   "npx isomesh apply --wait": "the flag, named in a sentence",
   "export ISOMESH_ADMIN=http://127.0.0.1:8788 ISOMESH_TOKEN=…": "the test sets both from the line the start printed",
   "npx wrangler login": ACCOUNT,
+  "npx isomesh keys rotate -m …": "elided in the README: the full command is in docs/control-plane.md's rotation",
+  "npx isomesh keys secret | npx wrangler secret put BEACON_SIGNING_KEY --name <mesh>-control": ACCOUNT,
+  "npx isomesh keys rotate -m mesh.yaml": KEYS,
+  "npx isomesh deploy -m mesh.yaml": ACCOUNT,
+  "npx isomesh keys retire -m mesh.yaml": KEYS,
+  "npx isomesh keys list -m mesh.yaml": KEYS,
+  "node --import tsx scripts/bench/beacon.ts": "a benchmark: `npm run bench` runs it (BENCHMARKS.md, section 3)",
   "npx wrangler kv namespace create bookinfo-snapshots": ACCOUNT,
   "npx isomesh deploy -m examples/bookinfo/mesh.yaml --kv-id <id> --trace-sampling 0.01": ACCOUNT,
   "npx wrangler secret put ADMIN_TOKENS --name bookinfo-control": ACCOUNT,
