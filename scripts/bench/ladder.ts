@@ -52,19 +52,25 @@ function snapshotText(): string {
   return JSON.stringify(compileSnapshot(topology, EDGE, [], 1));
 }
 
-type Scripts = { ladder: string; app: string; edge: string; dir: string; key: SigningJwk };
+type Scripts = { ladder: string; app: string; front: string; edge: string; dir: string; key: SigningJwk };
 
 export async function build(): Promise<Scripts> {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-ladder-"));
-  const [ladder, app] = await Promise.all([
+  const [ladder, app, front] = await Promise.all([
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/ladder.ts"), undefined, dir),
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/app.ts"), undefined, dir),
+    bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/gateway-front.ts"), undefined, dir),
   ]);
-  return { dir, ladder, app, edge: bundleEdge(join(dir, "edge")).entry, key: await newSigningKey() };
+  return { dir, ladder, app, front, edge: bundleEdge(join(dir, "edge")).entry, key: await newSigningKey() };
 }
 
-/** The Miniflare of one rung: the hop (a ladder rung, or the edge Worker itself), the app, a control-plane stub. */
-export function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; entrypoint?: string } {
+/**
+ * The Miniflare of one rung: the hop (a ladder rung, or the edge Worker itself) where a service edge
+ * runs, behind what the gateway sends it (scripts/bench/workers/gateway-front.ts), the app, a
+ * control-plane stub. The snapshot is re-checked once an hour here, so what the ladder counts is each
+ * request's own work: an isolate's once-a-second beacon check and telemetry flush are measured apart.
+ */
+export function rungOptions(index: number, s: Scripts): MiniflareOptions {
   const snapshot = snapshotText();
   const worker = (name: string, scriptPath: string, extra: Partial<WorkerOptions> = {}) =>
     ({
@@ -84,6 +90,8 @@ export function rungOptions(index: number, s: Scripts): { options: MiniflareOpti
       BEACON_KEYS: JSON.stringify(publicKeys({ keys: [s.key] })),
       TRACE_SAMPLING: "0.01",
       ACCESS_LOG: "off",
+      REFRESH_INTERVAL_MS: "3600000",
+      MAX_STALE_MS: "3600000",
     },
     kvNamespaces: { SNAPSHOTS: "snapshots" },
     serviceBindings: { APP: "app", VERSION_V1: "app", CONTROL: { name: "control", entrypoint: "Control" } },
@@ -103,25 +111,25 @@ export function rungOptions(index: number, s: Scripts): { options: MiniflareOpti
         compatibilityDate: DATE,
         compatibilityFlags: FLAGS,
         ...hopBindings,
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       } as WorkerOptions)
     : worker("hop", s.ladder, {
         ...hopBindings,
         bindings: { ...hopBindings.bindings, RUNG: String(index), SNAPSHOT: snapshot },
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0, entrypoint }],
       });
+  const front = worker("front", s.front, {
+    serviceBindings: { HOP: { name: "hop", entrypoint, props: { caller: "gateway" } } },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  });
   return {
-    options: {
-      cf: false,
-      workers: [
-        hop,
-        worker("app", s.app),
-        worker("control", s.ladder, {
-          bindings: { RUNG: "0", SNAPSHOT: "", BEACON_SIGNING_KEY: JSON.stringify(s.key) },
-        }),
-      ],
-    },
-    entrypoint,
+    cf: false,
+    workers: [
+      front,
+      hop,
+      worker("app", s.app),
+      worker("control", s.ladder, {
+        bindings: { RUNG: "0", SNAPSHOT: "", BEACON_SIGNING_KEY: JSON.stringify(s.key) },
+      }),
+    ],
   };
 }
 
@@ -134,9 +142,8 @@ export async function hopLadder(opts: {
   const s = await build();
   const rungs: { mf: Awaited<ReturnType<typeof startWorkerd>>["mf"]; pid: number; url: string }[] = [];
   for (let i = 0; i < RUNGS.length; i++) {
-    const { options, entrypoint } = rungOptions(i, s);
-    const { mf, pid } = await startWorkerd(options);
-    rungs.push({ mf, pid, url: `${(await mf.unsafeGetDirectURL("hop", entrypoint)).origin}/app` });
+    const { mf, pid } = await startWorkerd(rungOptions(i, s));
+    rungs.push({ mf, pid, url: `${(await mf.unsafeGetDirectURL("front")).origin}/app` });
   }
   const cpu = rungs.map(() => [] as number[]);
   const p50 = rungs.map(() => [] as number[]);
@@ -178,10 +185,9 @@ export async function instructionLadder(opts: {
   const s = await build();
   const rows: InstructionRow[] = [];
   for (let i = 0; i < RUNGS.length; i++) {
-    const { options, entrypoint } = rungOptions(i, s);
     const n = await instructionsPerRequest(
-      options,
-      async (mf) => `${(await mf.unsafeGetDirectURL("hop", entrypoint)).origin}/app`,
+      rungOptions(i, s),
+      async (mf) => `${(await mf.unsafeGetDirectURL("front")).origin}/app`,
       {
         requests: opts.requests,
         dir: s.dir,

@@ -11,6 +11,8 @@ export function applyTimeout(x: Exchange, routing: Routing, snapshot: Snapshot):
     x.deadlineAt === undefined ? undefined : x.deadlineAt - x.startedAt,
   );
   if (!timeout) return;
-  x.deadlineAt = x.startedAt + timeout.ms;
+  const at = x.startedAt + timeout.ms;
+  if (at !== x.deadlineAt) x.deadlineFromCaller = false; // this hop's own timeout is shorter than the caller's
+  x.deadlineAt = at;
   if (x.record.on) x.record.add(describeTimeout(timeout));
 }

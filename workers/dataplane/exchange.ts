@@ -11,6 +11,11 @@ import type { TraceContext } from "./trace.ts";
 abstract class Hop {
   /** Absolute time (ms since epoch) after which nobody waits for this request any more. */
   deadlineAt: number | undefined = undefined;
+  /**
+   * The deadline is the one the caller gave in its header, which still travels with the request (a
+   * trusted caller's): the next hop can be given that header as it came (upstream.ts says when).
+   */
+  deadlineFromCaller = false;
   attempts = 0;
   /** What happened to the request, for access logs and metrics (shared/telemetry/flags.ts). */
   readonly flags = new Set<Flag>();

@@ -128,14 +128,8 @@ export class DataPlane {
     const { snapshot, prepared } = half.ready(ctx) ?? (await this.current(half, ctx));
     const asked = explainRequested(request, snapshot, this.envs.get(half)!);
     const explain = asked === false ? false : await asked;
-    const x = fetchExchange(
-      request,
-      ctx,
-      props,
-      snapshot,
-      explain ? new DecisionLog(true) : NO_RECORD,
-      this.traceSampling,
-    );
+    const record = explain ? new DecisionLog(true) : NO_RECORD;
+    const x = fetchExchange(request, ctx, props, snapshot, record, this.traceSampling, o.inIsolate);
     if (explain) x.onResponse((h) => h.set(H.explain, x.trace.traceId)); // the gateway's: where to read it
     // An outbound half called in its caller's own isolate: the call rejects as soon as the caller's
     // signal aborts, as a binding's fetch does, whatever the stages are still waiting for (a delay).

@@ -27,6 +27,8 @@ export function fetchExchange(
   snapshot: Snapshot,
   record: DecisionLog = NO_RECORD,
   traceSampling = 1,
+  /** The caller's own isolate runs this hop (an inline service's outbound half): what the app sends is its own business here, and the callee strips it. */
+  ownCaller = false,
 ): FetchExchange {
   const startedAt = Date.now();
   const external = snapshot.role === "gateway" || !props?.caller;
@@ -67,10 +69,13 @@ export function fetchExchange(
   if (!external) {
     const deadline = inbound.get(H.deadline);
     const ms = deadline === null ? NaN : Number(deadline);
-    if (ms >= 0) x.deadlineAt = startedAt + Math.min(ms, MAX_DEADLINE_MS);
+    if (ms >= 0) {
+      x.deadlineAt = startedAt + Math.min(ms, MAX_DEADLINE_MS);
+      x.deadlineFromCaller = trustedCaller && ms <= MAX_DEADLINE_MS;
+    }
   }
   // From the gateway, every x-isomesh-* header is the gateway's own (it stripped the client's).
-  if (!trustedCaller) stripInternalHeaders(x);
+  if (!trustedCaller && !ownCaller) stripInternalHeaders(x);
   if (egress) {
     if (inbound.has("host")) x.ownHeaders().delete("host"); // the URL decides where an external call goes
   } else {

@@ -9,6 +9,9 @@ import { type TraceContext, traceparentOf } from "./trace.ts";
 
 export const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
 
+/** How long a hop may hold a request and still pass its caller's deadline header on unchanged (ms). */
+const DEADLINE_SLACK_MS = 10;
+
 /**
  * A backend's Worker as the host reaches it (Envoy's cluster: the filters never ask how): a service
  * binding, or, where the callee's outbound half runs in this isolate (the gateway calling an
@@ -91,8 +94,12 @@ export function upstreamFor(snapshot: Snapshot, reach: Reach, devGuard?: string)
     if (trace.received !== undefined && (state ?? null) !== trace.received) out.push([H.tracestate, state ?? ""]); // "": removed
     if (external) return out;
     if (x.deadlineAt !== undefined) {
-      const left = String(Math.max(0, Math.floor(x.deadlineAt - Date.now())));
-      if (h.get(H.deadline) !== left) out.push([H.deadline, left]);
+      const now = Date.now();
+      // The caller's own header goes on as it came while this hop has only spent the slack on it: the
+      // next hop may then be told a few ms more than is left, and this hop's timer still ends it on time.
+      const asGiven = x.deadlineFromCaller && now - x.startedAt <= DEADLINE_SLACK_MS;
+      const left = String(Math.max(0, Math.floor(x.deadlineAt - now)));
+      if (!asGiven && h.get(H.deadline) !== left) out.push([H.deadline, left]);
     }
     // Apps learn who called them (echo reports it); the next edge learns it from its own binding's
     // props, an inline callee from its own (in isomesh dev, where an app with assets loses its props,
