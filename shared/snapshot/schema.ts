@@ -5,6 +5,7 @@ import { CompiledFault } from "../resilience/fault.ts";
 import { CompiledOutlierDetection } from "../resilience/outlier-detection.ts";
 import { CompiledRetryBudget, DestinationBudget } from "../resilience/retry-budget.ts";
 import { CompiledRateLimit } from "../ratelimit/rate-limit.ts";
+import { RegexPrograms } from "../regex/program.ts";
 import { CompiledExternal } from "../routing/egress-allow.ts";
 import { VirtualHost } from "../routing/routes.ts";
 import { CompiledBackend, CompiledStickySession } from "../routing/split.ts";
@@ -19,7 +20,7 @@ import { CompiledAuthz } from "../security/authorize.ts";
 // the very schemas the admin API validates users' documents with.
 
 /** Bumped when the compiled form changes: the ConfigStore recompiles every edge on start, and an older edge keeps its last good snapshot. */
-export const SNAPSHOT_SCHEMA = 3;
+export const SNAPSHOT_SCHEMA = 4;
 
 /** The TrafficPolicy that targets the edge, one part per concern. */
 export const CompiledPolicy = z.object({
@@ -63,6 +64,11 @@ export const Snapshot = z.object({
    * the names its metrics may carry; absent when a version's exports are not known.
    */
   rpcMethods: z.optional(z.array(z.string())),
+  /**
+   * Every regular expression the routes and the fault injection match with, compiled by the
+   * control plane (shared/regex/), by source: the edge runs these programs in linear time.
+   */
+  regexes: z.optional(RegexPrograms),
   /** The manifest's meshConfig (path normalization, default timeout). */
   meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
 });

@@ -1,7 +1,7 @@
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { GATEWAY } from "../../shared/names.ts";
 import { factsOf } from "../../shared/routing/request-facts.ts";
-import { canonicalHostHeader } from "../../shared/routing/host.ts";
+import { canonicalHostHeader, withoutTrailingDots } from "../../shared/routing/host.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import type { EdgeProps } from "./env.ts";
@@ -49,7 +49,7 @@ export function createExchange(
     const host = request.headers.get("host");
     const canonical = host === null ? undefined : canonicalHostHeader(host);
     if (canonical !== undefined && canonical !== host) upstreamHeaders.set("host", canonical);
-    if (url.hostname.endsWith(".")) url.hostname = url.hostname.replace(/\.+$/, "");
+    if (url.hostname.endsWith(".")) url.hostname = withoutTrailingDots(url.hostname);
   }
   const trace = continueTrace(request.headers, record.on ? 1 : traceSampling);
   if (snapshot.role === "gateway" || record.on) trace.state = withExplainEntry(trace.state, record.on);

@@ -13,7 +13,7 @@ export const fault = (snapshot: Snapshot): PassStage => {
   const f = snapshot.policy?.faultInjection;
   if (!snapshot.policy || !f) return SKIP;
   const policy = snapshot.policy.name;
-  const applies = faultMatcher(f);
+  const applies = faultMatcher(f, snapshot.regexes);
   return async (x, next) => {
     if (!applies(x.upstreamHeaders)) return next(x);
     if (f.delay && fires(f.delay.percentage, Math.random())) {
