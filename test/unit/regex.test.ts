@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { compileRegex, compileRegexes } from "../../shared/regex/compile.ts";
 import { linearMatcher, regexMatcher } from "../../shared/regex/linear-matcher.ts";
 import { MAX_INSTRUCTIONS, RegexProgram } from "../../shared/regex/program.ts";
+import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
 
 // The edge's regular expressions: RE2 (re2js) compiles them in the control plane, the edge runs
 // the program (shared/regex/). These tests hold the pair to RE2's own answers, and to the answers
@@ -186,4 +187,61 @@ describe("compiled programs", () => {
   ])("a malformed program is invalid: %s", (_name, program) =>
     expect(RegexProgram.safeParse(program).success).toBe(false),
   );
+});
+
+describe("apply: every field that holds a regular expression is checked, and named when refused", () => {
+  const route = (match: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  parentRefs: [{ kind: Service, name: api }]
+  rules: [{ matches: [{ path: { type: PathPrefix, value: / } }, ${match}], backendRefs: [{ name: api }] }]
+`;
+  const errorsOf = (yaml: string) => validateDocuments(splitDocuments(yaml).docs).errors;
+
+  it.each([
+    ["{ path: { type: RegularExpression, value: '/(?!admin).*' } }", "spec.rules[0].matches[1].path.value"],
+    [
+      "{ headers: [{ name: a, value: b }, { type: RegularExpression, name: x, value: '(?=a)' }] }",
+      "spec.rules[0].matches[1].headers[1].value",
+    ],
+    [
+      "{ queryParams: [{ type: RegularExpression, name: q, value: '(a)\\1' }] }",
+      "spec.rules[0].matches[1].queryParams[0].value",
+    ],
+    ["{ rpc: { type: RegularExpression, method: '(?<=get)x' } }", "spec.rules[0].matches[1].rpc.method"],
+    ["{ rpc: { type: RegularExpression, entrypoint: '\\u0041dmin' } }", "spec.rules[0].matches[1].rpc.entrypoint"],
+  ])("%s is refused at %s", (match, path) =>
+    expect(errorsOf(route(match))).toEqual([
+      { resource: "HTTPRoute/r", path, message: expect.stringMatching(/^invalid regular expression: not RE2 syntax/) },
+    ]),
+  );
+
+  it("a TrafficPolicy's fault injection header match", () =>
+    expect(
+      errorsOf(`apiVersion: isomesh.dev/v1
+kind: TrafficPolicy
+metadata: { name: p }
+spec:
+  targetRefs: [{ kind: Service, name: api }]
+  faultInjection:
+    match: { headers: [{ type: RegularExpression, name: x, value: "[a-z]{300}" }] }
+    abort: { httpStatus: 500 }
+`),
+    ).toEqual([
+      {
+        resource: "TrafficPolicy/p",
+        path: "spec.faultInjection.match.headers[0].value",
+        message: expect.stringMatching(/more than \d+ instructions/),
+      },
+    ]));
+
+  it("accepts the issue's patterns, which now run in linear time", () =>
+    expect(
+      errorsOf(
+        route("{ headers: [{ type: RegularExpression, name: x, value: '^(a|aa)+$' }] }") +
+          "---\n" +
+          route("{ path: { type: RegularExpression, value: '^/((a+))+$' } }").replace("name: r", "name: r2"),
+      ),
+    ).toEqual([]));
 });

@@ -8,6 +8,7 @@ import { exportedMethodNames, exportsMethod } from "../../shared/rpc/exports.ts"
 import { fullMethodName, isRpcMethodName, isRpcMethodPattern, parseMethodName } from "../../shared/rpc/method.ts";
 import { namesMethod, prepareRpcMatch, rpcMatchRank, rpcTarget } from "../../shared/rpc/match.ts";
 import { compileRegexes } from "../../shared/regex/compile.ts";
+import type { RpcMatch } from "../../shared/resources/route-match.ts";
 import { generate } from "../../scripts/lib/gen.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -328,11 +329,10 @@ describe("matching an RPC call", () => {
     [{ type: "RegularExpression", method: "get.*" }, get, true],
     [{ type: "RegularExpression", method: "get" }, get, false], // a full match, as Gateway API's
     [{ type: "RegularExpression", entrypoint: "Adm.*", method: "re.*" }, admin, true],
-  ] as const)("%j matches %j: %s", (m, call, ok) => {
-    const regexes =
-      m.type === "RegularExpression"
-        ? compileRegexes([m.entrypoint, m.method].filter((v) => v !== undefined))
-        : undefined;
+  ] as const)("%j matches %j: %s", (m: RpcMatch, call, ok) => {
+    const regexes = compileRegexes(
+      m.type === "RegularExpression" ? [m.entrypoint, m.method].filter((v) => v !== undefined) : [],
+    );
     expect(prepareRpcMatch(m, regexes)(call)).toBe(ok);
   });
 
