@@ -1,6 +1,6 @@
 import { compileRegexes } from "../regex/compile.ts";
+import { regexSources } from "../regex/fields.ts";
 import type { RegexPrograms } from "../regex/program.ts";
-import { regexFields } from "../regex/validate.ts";
 import type { VirtualHost } from "../routing/routes.ts";
 import type { CompiledPolicy } from "./schema.ts";
 
@@ -15,9 +15,6 @@ export function snapshotRegexes(
   vhosts: VirtualHost[],
   policy: CompiledPolicy | undefined,
 ): { regexes?: RegexPrograms } {
-  const sources = [
-    ...vhosts.flatMap((vh) => vh.routes.flatMap((route) => regexFields(route))),
-    ...regexFields(policy?.faultInjection?.match ?? {}),
-  ].map((f) => f.source);
-  return sources.length ? { regexes: compileRegexes(sources) } : {};
+  const sources = regexSources(vhosts, policy?.faultInjection?.match);
+  return sources.size ? { regexes: compileRegexes(sources) } : {};
 }

@@ -5,6 +5,8 @@ import { compileRegex, compileRegexes } from "../../shared/regex/compile.ts";
 import { linearMatcher, regexMatcher } from "../../shared/regex/linear-matcher.ts";
 import { MAX_INSTRUCTIONS, RegexProgram } from "../../shared/regex/program.ts";
 import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
+import { compileSnapshot } from "../../shared/snapshot/compile.ts";
+import { Snapshot } from "../../shared/snapshot/schema.ts";
 import { readFileSync } from "node:fs";
 import { docs, serviceRoute, testConfig, topologyOf } from "../helpers/config-store.ts";
 
@@ -193,6 +195,23 @@ describe("compiled programs", () => {
   });
 
   it("a snapshot without the program of a regex it uses is refused (the edge keeps its last good one)", () => {
+    const { parsed } = validateDocuments(
+      splitDocuments(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules: [{ matches: [{ headers: [{ type: RegularExpression, name: x, value: "a+" }] }], backendRefs: [{ name: web }] }]
+`).docs,
+    );
+    const topology = { mesh: "m", services: [{ name: "web", versions: ["v1"], calls: [] }] };
+    const snapshot = compileSnapshot(topology, "gateway", [{ resource: parsed[0].resource, createdAt: 0 }], 1);
+    expect(Object.keys(snapshot.regexes!)).toEqual(["a+"]);
+    expect(Snapshot.safeParse(snapshot).success).toBe(true);
+    const without = Snapshot.safeParse({ ...snapshot, regexes: { constructor: snapshot.regexes!["a+"] } });
+    expect(without.error?.issues).toEqual([
+      expect.objectContaining({ path: ["regexes"], message: 'no compiled program for the regular expression "a+"' }),
+    ]);
     expect(() => regexMatcher({}, "a+")).toThrow(/no compiled program for the regular expression "a\+"/);
     expect(() => regexMatcher({}, "constructor")).toThrow(/no compiled program/);
   });
