@@ -126,3 +126,9 @@ export const RPC_PIPELINE = [
   "forward",
 ] as const satisfies readonly StageName[];
 export type RpcStageName = (typeof RPC_PIPELINE)[number];
+
+/** The inline data plane's halves of a Workers RPC call (RPC_PIPELINE split as INLINE_PIPELINES splits a fetch's). */
+export const RPC_INLINE_PIPELINES = {
+  outbound: ["telemetry", "route", "fault", "outlier", "split", "concurrency", "forward"],
+  inbound: ["authz", "ratelimit", "app"],
+} as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;

@@ -16,10 +16,14 @@ const verdicts = new Map<string, { ok: boolean; until: number }>();
  * x-isomesh-debug token is an operator's (a wrong one is ignored silently); it then marks the trace
  * (`tracestate: isomesh=explain`) so every later hop records too, since apps forward tracestate.
  */
-export async function explainRequested(request: Request, snapshot: Snapshot, env: EdgeEnv): Promise<boolean> {
+export function explainRequested(request: Request, snapshot: Snapshot, env: EdgeEnv): boolean | Promise<boolean> {
   if (snapshot.role !== "gateway") return hasExplainEntry(request.headers.get(H.tracestate));
   const token = request.headers.get(H.debug);
   if (!token || token.length > MAX_TOKEN_BYTES) return false; // admin tokens or OIDC JWTs
+  return operatorToken(token, env);
+}
+
+async function operatorToken(token: string, env: EdgeEnv): Promise<boolean> {
   const key = await sha256Hex(token);
   const now = Date.now();
   const cached = verdicts.get(key);

@@ -1,7 +1,5 @@
-import { isRpcMethodName } from "../../../shared/rpc/method.ts";
-
-/** A Workers RPC call as it reaches an edge: a method call with its arguments, or a property read. */
-export type RpcInvocation = { method: string; args: unknown[] } | { method: string; read: true };
+import { isRpcMethodName } from "../../shared/rpc/method.ts";
+import type { RpcInvocation } from "../dataplane/rpc/invocation.ts";
 
 /**
  * Makes an entrypoint answer every method name a caller uses, as the edge must for Workers RPC:
