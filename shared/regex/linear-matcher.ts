@@ -18,9 +18,17 @@ const DENSE_TRANSITIONS = 256;
 /** A match that has computed this many steps, at least one per 4 code points, continues without the DFA. */
 const THRASH_STEPS = 64;
 
-/** The conditions that can tell two positions after the first apart, as a number below CONTEXTS (BEGIN_TEXT left out). */
-const contextIndex = (flags: number) => (flags & 3) | ((flags & 56) >> 1);
-const CONTEXTS = 32;
+/**
+ * The conditions a program's assertions ask for, packed into an index below `count`: a step
+ * depends on them only (BEGIN_TEXT never holds after a code point, so it is left out).
+ */
+function contextIndex(conditions: number): { index: Uint8Array; count: number } {
+  const bits = [1, 2, 8, 16, 32].filter((b) => conditions & b);
+  const index = Uint8Array.from({ length: 64 }, (_, flags) =>
+    bits.reduce((packed, b, i) => (flags & b ? packed | (1 << i) : packed), 0),
+  );
+  return { index, count: 1 << bits.length };
+}
 
 /**
  * A test of whether a whole string matches a compiled program (a full match, as Gateway API's
@@ -35,7 +43,8 @@ export function linearMatcher(p: RegexProgram): (input: string) => boolean {
   const { latin1, above, count } = runeClasses(p, nfa.conditions);
   // After a code point the text never begins: only these conditions can tell two steps apart.
   const relevant = nfa.conditions & ~EMPTY.BEGIN_TEXT;
-  const width = relevant ? count * CONTEXTS : count; // transitions per state
+  const contexts = contextIndex(relevant);
+  const width = count * contexts.count; // transitions per state
   const dense = width <= DENSE_TRANSITIONS;
   let list = new ThreadList(nfa.size);
   let other = new ThreadList(nfa.size);
@@ -44,7 +53,7 @@ export function linearMatcher(p: RegexProgram): (input: string) => boolean {
   // `table`, -1 where not yet computed, or a Map). `generation` counts the times it was forgotten.
   let pcs: Int32Array[] = [];
   let accepting: boolean[] = [];
-  let table = new Int32Array(dense ? 16 * width : 0).fill(-1);
+  let table = new Int32Array(dense ? 4 * width : 0).fill(-1);
   let sparse: Map<number, number>[] = [];
   let byKey = new Map<string, number>();
   let starts = new Map<number, number>();
@@ -142,7 +151,7 @@ export function linearMatcher(p: RegexProgram): (input: string) => boolean {
       let key = r < 256 ? latin1[r] : above(r);
       if (relevant) {
         flags = context(r, pos < len ? input.codePointAt(pos)! : -1);
-        key = key * CONTEXTS + contextIndex(flags & relevant);
+        key = key * contexts.count + contexts.index[flags];
       }
       let t = dense ? row[s * width + key] : (sparse[s].get(key) ?? -1);
       if (t < 0) {

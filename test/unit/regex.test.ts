@@ -88,6 +88,22 @@ describe("the edge's matcher agrees with RE2 (re2js) on a full match", () => {
   );
 
   it(
+    "with assertions of several kinds at once (a remembered step is keyed on each condition that matters)",
+    () => {
+      for (const source of ["[ab ]*a\\b[ab ]*$", "(?m)(?:a\\B|b$\\n?|\\ba |b)*"]) {
+        const m = matcher(source);
+        fc.assert(
+          fc.property(text(["a", "b", " ", "\n"]), (s) => {
+            expect(m(s), `${source} on ${JSON.stringify(s)}`).toBe(re2(source).testExact(s));
+          }),
+          { numRuns: 400 },
+        );
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
     "on long inputs, where the DFA forgets its states and the NFA takes over",
     () => {
       // `[ab]*a[ab]{12}` has an exponential DFA: a random input meets a new state at nearly every step.
