@@ -21,6 +21,8 @@ abstract class Hop {
   cancelTry: (() => void) | undefined = undefined;
   /** The caller gave up before this hop answered (its telemetry stage saw the abort). */
   callerGone = false;
+  /** Told when the caller gives up: an in-isolate caller's promise settles then, as a binding's fetch would. */
+  onGone: (() => void) | undefined = undefined;
   // What stages decided, as the stages around them (telemetry, respond) report it. A stage that
   // depends on a decision takes the type that carries it (below), never these optional copies.
   identity?: Identity = undefined;

@@ -118,7 +118,13 @@ export class DataPlane {
    * in an app's isolate). The inbound half of an inline service records, when asked to explain, its
    * own decisions under its caller's span (its outbound half recorded the hop in the caller).
    */
-  async fetch(half: Half, request: Request, ctx: ExecutionContext, props: EdgeProps | undefined, inbound = false) {
+  async fetch(
+    half: Half,
+    request: Request,
+    ctx: ExecutionContext,
+    props: EdgeProps | undefined,
+    o: { inbound?: boolean; inIsolate?: boolean } = {},
+  ): Promise<Response> {
     const { snapshot, prepared } = half.ready(ctx) ?? (await this.current(half, ctx));
     const asked = explainRequested(request, snapshot, this.envs.get(half)!);
     const explain = asked === false ? false : await asked;
@@ -130,8 +136,15 @@ export class DataPlane {
       explain ? new DecisionLog(true) : NO_RECORD,
       this.traceSampling,
     );
-    if (explain && snapshot.role === "gateway") x.onResponse((h) => h.set(H.explain, x.trace.traceId));
-    if (!inbound || !explain) return prepared.fetch(x);
+    if (explain) x.onResponse((h) => h.set(H.explain, x.trace.traceId)); // the gateway's: where to read it
+    // An outbound half called in its caller's own isolate: the call rejects as soon as the caller's
+    // signal aborts, as a binding's fetch does, whatever the stages are still waiting for (a delay).
+    if (o.inIsolate)
+      return new Promise((resolve, reject) => {
+        x.onGone = () => reject(request.signal.reason);
+        prepared.fetch(x).then(resolve, reject);
+      });
+    if (!o.inbound || !x.record.on) return prepared.fetch(x);
     x.record.note("identity", `caller ${x.caller}, from the binding's props (inbound, in the callee's isolate)`);
     const response = await prepared.fetch(x);
     this.recorder.explain({

@@ -1,4 +1,4 @@
-import { type DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
+import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { GATEWAY } from "../../shared/names.ts";
 import { canonicalHostHeader, normalizeHost, withoutTrailingDots } from "../../shared/routing/host.ts";
@@ -6,7 +6,7 @@ import { rpcTarget } from "../../shared/rpc/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeProps } from "./env.ts";
 import { CallExchange, FetchExchange } from "./exchange.ts";
-import { withExplainEntry } from "./explain.ts";
+import { hasExplainEntry, withExplainEntry } from "./explain.ts";
 import type { RpcInvocation } from "./rpc/invocation.ts";
 import { continueTrace } from "./trace.ts";
 
@@ -34,6 +34,8 @@ export function fetchExchange(
   const trustedCaller = caller === GATEWAY;
   const inbound = request.headers;
   const trace = continueTrace(inbound, record.on ? 1 : traceSampling);
+  // Past the gateway, a trace the gateway marked for explaining is recorded at every hop.
+  if (!record.on && snapshot.role !== "gateway" && hasExplainEntry(trace.received)) record = new DecisionLog(true);
   // At the gateway a client's tracestate never carries our explain entry (only a verified debug token sets it);
   // none leaves the mesh through the egress edge.
   if (snapshot.role !== "service" || record.on) {

@@ -94,8 +94,10 @@ export function upstreamFor(snapshot: Snapshot, reach: Reach, devGuard?: string)
       const left = String(Math.max(0, Math.floor(x.deadlineAt - Date.now())));
       if (h.get(H.deadline) !== left) out.push([H.deadline, left]);
     }
-    // Apps learn who called them (echo reports it); the next edge learns it from its own binding's props.
-    if (!target.inline && h.get(H.caller) !== (role === "gateway" ? "gateway" : x.caller))
+    // Apps learn who called them (echo reports it); the next edge learns it from its own binding's
+    // props, an inline callee from its own (in isomesh dev, where an app with assets loses its props,
+    // from this header and the guard's secret).
+    if ((!target.inline || guard) && h.get(H.caller) !== (role === "gateway" ? "gateway" : x.caller))
       out.push([H.caller, role === "gateway" ? "gateway" : x.caller]);
     if (guard) out.push([DEV_GUARD_HEADER, guard]);
     return out;

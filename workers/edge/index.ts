@@ -6,13 +6,14 @@ import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type EdgeEnv, type EdgeProps, isFetcher } from "../dataplane/env.ts";
 import { buildEdge } from "../dataplane/pipelines.ts";
 import { DataPlane, type Half } from "../dataplane/plane.ts";
+import type { RpcInvocation } from "../dataplane/rpc/invocation.ts";
 import { randomHex } from "../dataplane/trace.ts";
 import { bindingTarget, type Target } from "../dataplane/upstream.ts";
 import bootstrap from "./bootstrap.snapshot";
 import inlineSnapshots from "./inline.snapshot";
 import { externalTarget } from "./external.ts";
 import { inlineCallees } from "./inline-callees.ts";
-import { forwardingEntrypoint } from "./rpc-forwarding.ts";
+import { forwardRpc } from "./rpc-forwarding.ts";
 
 // The edge host: a thin shell over the data plane (workers/dataplane). Deployed once per service
 // (`<svc>-edge`), once as the `gateway`, and as the `egress` edge; per isolate, one DataPlane.
@@ -48,19 +49,18 @@ function edgeOf(env: EdgeEnv): { plane: DataPlane; own: Half } {
  * to the picked version: nothing else may live on this class, since its methods share the apps' names.
  */
 export default class Edge extends WorkerEntrypoint<EdgeEnv, EdgeProps> {
-  constructor(ctx: ExecutionContext<EdgeProps>, env: EdgeEnv) {
-    super(ctx, env);
-    return forwardingEntrypoint(this, (call) => {
-      const { plane, own } = edgeOf(env);
-      return plane.call(own, call, ctx, ctx.props);
-    });
-  }
-
   override fetch(request: Request): Promise<Response> {
     const { plane, own } = edgeOf(this.env);
     return plane.fetch(own, request, this.ctx, this.ctx.props);
   }
+
+  /** A Workers RPC call on the binding: the service's RPC path (RPC_PIPELINE), then the picked version's method. */
+  static rpc(edge: Edge, call: RpcInvocation): Promise<unknown> {
+    const { plane, own } = edgeOf(edge.env);
+    return plane.call(own, call, edge.ctx, edge.ctx.props);
+  }
 }
+forwardRpc(Edge, Edge.rpc);
 
 /** The control plane's way in (its bindings name this entrypoint): the default one belongs to the apps' methods. */
 export class EdgeControl extends WorkerEntrypoint<EdgeEnv, EdgeProps> {

@@ -28,7 +28,8 @@ export function inlineCallees(plane: DataPlane, env: EdgeEnv, callees: InlineCal
     const half = () =>
       plane.half(`out:${c.edge}`, calleeEnv, c.bootstrap, buildOutbound, calleeReach(env, c.service), true);
     targets.set(serviceBinding(c.service), {
-      fetch: (input, init, ctx) => plane.fetch(half(), new Request(input, init), ctx, { caller: GATEWAY }),
+      fetch: (input, init, ctx) =>
+        plane.fetch(half(), new Request(input, init), ctx, { caller: GATEWAY }, { inIsolate: true }),
       stub: () => undefined,
       inline: true,
     });

@@ -202,7 +202,7 @@ class AppMesh {
     // Only a mesh binding carries props: nothing else reaches an inline app (locally, Miniflare's own socket).
     if (typeof props?.caller !== "string") return NOT_VIA_MESH();
     this.handlers.set(request, handler);
-    return this.plane.fetch(this.inboundHalf(), request, ctx, props, true);
+    return this.plane.fetch(this.inboundHalf(), request, ctx, props, { inbound: true });
   }
 
   // The pipelines are built once per snapshot; each request brings its own handler (a class instance, an env).
@@ -248,17 +248,14 @@ class AppMesh {
     };
     return rpcClient(
       {
-        fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+        fetch: (input: RequestInfo | URL, init?: RequestInit) => {
           // The call also ends when the request the app is serving does (its caller gave up): the
           // outbound half then records it as cancelled and cancels its try, as an edge would.
           const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
           const signal =
             !own || own === call.signal ? call.signal : call.signal ? AbortSignal.any([own, call.signal]) : own;
           const request = new Request(input, signal !== own ? { ...init, signal } : init);
-          const response = await this.plane.fetch(this.outboundHalf(binding), request, call.ctx, props);
-          // As a binding's fetch does, the call rejects when the caller's signal aborted.
-          if (request.signal.aborted) throw request.signal.reason;
-          return response;
+          return this.plane.fetch(this.outboundHalf(binding), request, call.ctx, props, { inIsolate: true });
         },
         connect: () => {
           throw new Error(`${binding}: connect() is not supported through the inline mesh client`);

@@ -27,7 +27,7 @@ import { split } from "../../../workers/dataplane/stages/split.ts";
 import { telemetry } from "../../../workers/dataplane/stages/telemetry.ts";
 import { telemetrySink } from "../../../workers/dataplane/telemetry/sink.ts";
 import { bindingTarget, upstreamFor } from "../../../workers/dataplane/upstream.ts";
-import { forwardingEntrypoint } from "../../../workers/edge/rpc-forwarding.ts";
+import { forwardRpc } from "../../../workers/edge/rpc-forwarding.ts";
 
 type Env = EdgeEnv & { RUNG: string; SNAPSHOT: string; APP: Fetcher };
 // Prefixes of the chain are not orders the compiler knows: composed here without its checks.
@@ -104,11 +104,6 @@ function stateOf(env: Env) {
 }
 
 export default class Ladder extends WorkerEntrypoint<Env, EdgeProps> {
-  constructor(ctx: ExecutionContext<EdgeProps>, env: Env) {
-    super(ctx, env);
-    if (Number(env.RUNG) >= 2) return forwardingEntrypoint(this, () => Promise.reject(new Error("no RPC here")));
-  }
-
   override async fetch(request: Request): Promise<Response> {
     const rung = Number(this.env.RUNG);
     if (rung === 0) return this.env.APP.fetch(request);
@@ -120,6 +115,15 @@ export default class Ladder extends WorkerEntrypoint<Env, EdgeProps> {
     return rungs!.get(snapshot)![rung - 3](x);
   }
 }
+
+// Rungs 0 and 1 are a plain class: the RPC forwarding the edge's class carries is part of rung 2.
+class LadderRpc extends Ladder {
+  override fetch(request: Request): Promise<Response> {
+    return super.fetch(request);
+  }
+}
+forwardRpc(LadderRpc, () => Promise.reject(new Error("no RPC here")));
+export { LadderRpc };
 
 /** The control plane as the ladder's edges see it: an empty store (the bootstrap snapshot stays), reports accepted. */
 export class Control extends WorkerEntrypoint {

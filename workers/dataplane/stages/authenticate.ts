@@ -36,7 +36,7 @@ export const authenticate = <T extends FetchExchange, R>(
   const attached = [...new Set(rules.map((r) => r.policy))].join(", ");
   const readsIdentity = rules.length > 0 || identityRead(snapshot);
 
-  return async (x, next) => {
+  const judge: Stage<T, Authenticated<T>, R> = async (x, next) => {
     let identity: Identity | undefined;
     let verifiedBy: CompiledJwtRule[] = [];
     if (x.trustedCaller && (readsIdentity || x.record.on)) {
@@ -86,6 +86,9 @@ export const authenticate = <T extends FetchExchange, R>(
     if (outputHeaders.length) applyDerivedHeaders(x.ownHeaders(), outputHeaders, verifiedBy, identity?.claims);
     return next(carry(x, "identity", identity));
   };
+  if (verifier || readsIdentity) return judge;
+  // Nothing here judges a token or reads the end user: the request goes on as it is (explain still says who).
+  return (x, next) => (x.record.on && x.trustedCaller ? judge(x, next) : next(carry(x, "identity", undefined)));
 };
 
 /** Whether a decision of this snapshot reads the end user: an authorization policy, or a key naming a claim. */

@@ -39,6 +39,7 @@ export const telemetry =
     const cancelled = () => {
       x.callerGone = true;
       x.cancelTry?.();
+      x.onGone?.();
       if (recorded) return;
       recorded = true;
       sink.request(x, CANCELLED_STATUS, null);
