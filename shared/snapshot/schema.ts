@@ -37,54 +37,55 @@ export const CompiledPolicy = z.object({
 });
 export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 
-export const Snapshot = z
-  .object({
-    schema: z.literal(SNAPSHOT_SCHEMA),
-    mesh: z.string(),
-    edge: z.string(),
-    role: z.enum(["gateway", "service", "egress"]),
-    /** The service a service edge fronts; absent on the gateway. */
-    service: z.optional(z.string()),
-    /** Config version this snapshot was compiled from. */
-    version: z.number().check(z.int(), z.gte(0)),
-    /** What this edge may call: services (gateway), versions (service edge) or ExternalServices (egress). */
-    backends: z.array(z.string()),
-    vhosts: z.array(VirtualHost),
-    /** Service edges with no route: where traffic goes (equal split, or a Rollout's weights). */
-    defaultBackends: z.array(CompiledBackend),
-    /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3 (v3 at 10%)"), for explanations. */
-    defaultSource: z.optional(z.string()),
-    policy: z.optional(CompiledPolicy),
-    /** The gateway: the retry budgets of the services its routes send to (each service's own TrafficPolicy). */
-    retryBudgets: z.optional(z.record(z.string(), DestinationBudget)),
-    authn: z.optional(CompiledAuthn),
-    authz: z.optional(CompiledAuthz),
-    /** The egress edge's allow-list: one entry per ExternalService. */
-    externals: z.optional(z.array(CompiledExternal)),
-    /**
-     * Workers RPC: every method name some version of the service exports (`getRating`, `Admin.reset`),
-     * the names its metrics may carry; absent when a version's exports are not known.
-     */
-    rpcMethods: z.optional(z.array(z.string())),
-    /**
-     * Every regular expression the routes and the fault injection match with, compiled by the
-     * control plane (shared/regex/), by source: the edge runs these programs in linear time.
-     */
-    regexes: z.optional(RegexPrograms),
-    /** The manifest's meshConfig (path normalization, default timeout). */
-    meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
-  })
-  .check(
-    z.superRefine((s, ctx) => {
-      // A regular expression without its program could not run: the snapshot is malformed.
-      for (const source of regexSources(s.vhosts, s.policy?.faultInjection?.match))
-        if (!s.regexes || !Object.hasOwn(s.regexes, source))
-          ctx.addIssue({
-            code: "custom",
-            path: ["regexes"],
-            message: `no compiled program for the regular expression ${JSON.stringify(source)}`,
-          });
-    }),
-  );
+const SnapshotFields = z.object({
+  schema: z.literal(SNAPSHOT_SCHEMA),
+  mesh: z.string(),
+  edge: z.string(),
+  role: z.enum(["gateway", "service", "egress"]),
+  /** The service a service edge fronts; absent on the gateway. */
+  service: z.optional(z.string()),
+  /** Config version this snapshot was compiled from. */
+  version: z.number().check(z.int(), z.gte(0)),
+  /** What this edge may call: services (gateway), versions (service edge) or ExternalServices (egress). */
+  backends: z.array(z.string()),
+  vhosts: z.array(VirtualHost),
+  /** Service edges with no route: where traffic goes (equal split, or a Rollout's weights). */
+  defaultBackends: z.array(CompiledBackend),
+  /** Who decided `defaultBackends` (e.g. "Rollout/reviews-v3 (v3 at 10%)"), for explanations. */
+  defaultSource: z.optional(z.string()),
+  policy: z.optional(CompiledPolicy),
+  /** The gateway: the retry budgets of the services its routes send to (each service's own TrafficPolicy). */
+  retryBudgets: z.optional(z.record(z.string(), DestinationBudget)),
+  authn: z.optional(CompiledAuthn),
+  authz: z.optional(CompiledAuthz),
+  /** The egress edge's allow-list: one entry per ExternalService. */
+  externals: z.optional(z.array(CompiledExternal)),
+  /**
+   * Workers RPC: every method name some version of the service exports (`getRating`, `Admin.reset`),
+   * the names its metrics may carry; absent when a version's exports are not known.
+   */
+  rpcMethods: z.optional(z.array(z.string())),
+  /**
+   * Every regular expression the routes and the fault injection match with, compiled by the
+   * control plane (shared/regex/), by source: the edge runs these programs in linear time.
+   */
+  regexes: z.optional(RegexPrograms),
+  /** The manifest's meshConfig (path normalization, default timeout). */
+  meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
+});
+
+/** A snapshot whose regular expressions all have their program (one without could not run). */
+export const Snapshot = SnapshotFields.check(
+  z.superRefine((s, ctx) => {
+    // A regular expression without its program could not run: the snapshot is malformed.
+    for (const source of regexSources(s.vhosts, s.policy?.faultInjection?.match))
+      if (!s.regexes || !Object.hasOwn(s.regexes, source))
+        ctx.addIssue({
+          code: "custom",
+          path: ["regexes"],
+          message: `no compiled program for the regular expression ${JSON.stringify(source)}`,
+        });
+  }),
+);
 export type Snapshot = z.infer<typeof Snapshot>;
 export type Role = Snapshot["role"];
