@@ -12,6 +12,7 @@ import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
+import { devKeyFile, loadOrCreateKeys, publicKeys, SIGNING_SECRET, signingKey } from "./beacon-keys.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
 
@@ -58,9 +59,12 @@ export type MeshRuntime = {
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const started = performance.now();
+  // The beacon keys live with the state they sign for: a restart keeps them, a new state makes its own.
+  const keys = (await loadOrCreateKeys(devKeyFile(state))).file;
   const genOptions = {
     outDir: join(state, "gen"),
     refreshIntervalMs: 500,
+    beaconKeys: JSON.stringify(publicKeys(keys)),
     ...o.gen,
     target: "dev" as const,
     validate: false,
@@ -160,7 +164,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         };
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
-        opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };
+        opts.bindings = {
+          ...opts.bindings,
+          ADMIN_TOKENS: tokens,
+          [SIGNING_SECRET]: JSON.stringify(signingKey(keys)),
+        };
       }
       return opts;
     }),

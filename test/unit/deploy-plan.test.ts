@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { boundScripts, type DeployStep, deployPlan, withoutBindingsTo } from "../../scripts/lib/deploy-plan.ts";
 import { generate } from "../../scripts/lib/gen.ts";
 import type { GeneratedWorker } from "../../scripts/lib/wrangler-config.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
 // Cloudflare refuses a Worker that binds a Worker not yet on the account (code 10143). The plan
 // must never upload a config naming a mesh worker that is not there yet, and must end with every
@@ -29,6 +30,7 @@ function replay(workers: GeneratedWorker[], plan: DeployStep[]) {
 
 const bookinfo = (dataPlane?: "inline") =>
   generate(resolve("examples/bookinfo/mesh.yaml"), {
+    beaconKeys: TEST_BEACON_KEYS,
     outDir: mkdtempSync(join(tmpdir(), "isomesh-plan-")),
     ...(dataPlane ? { dataPlane } : {}),
   }).workers;

@@ -9,6 +9,7 @@ import { splitDocuments, validateDocuments } from "../../shared/resources/parse.
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesFedBy, edgesOf } from "../../shared/snapshot/scope.ts";
 import { generate } from "../../scripts/lib/gen.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
 const MESH = `name: m
 services:
@@ -60,7 +61,7 @@ describe("manifest: egress", () => {
 describe("isomesh gen: egress", () => {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-gen-"));
   writeFileSync(join(dir, "mesh.yaml"), MESH);
-  const mesh = generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen") });
+  const mesh = generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS });
   const worker = (name: string) => mesh.workers.find((w) => w.name === name)!;
 
   it("binds EGRESS, with the caller's identity, only into apps of services that declare egress", () => {
@@ -216,7 +217,10 @@ describe("analyze --full: egress", () => {
 describe("Bookinfo's egress example", () => {
   it("generates, and its task file passes analyze against it", () => {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-bookinfo-"));
-    const mesh = generate("examples/bookinfo/mesh-egress.yaml", { outDir: join(dir, "gen") });
+    const mesh = generate("examples/bookinfo/mesh-egress.yaml", {
+      outDir: join(dir, "gen"),
+      beaconKeys: TEST_BEACON_KEYS,
+    });
     expect(mesh.workers.find((w) => w.name === "details-v2")!.config.services).toContainEqual({
       binding: "EGRESS",
       service: "bookinfo-egress",

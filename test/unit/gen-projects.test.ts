@@ -9,6 +9,7 @@ import { readWranglerConfig } from "../../scripts/lib/wrangler-api.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
 import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
 const FIXTURE = resolve("test/fixtures/all-bindings");
 
@@ -20,7 +21,7 @@ function meshDir(manifest: string, apps: Record<string, string> = {}) {
   return dir;
 }
 const gen = (dir: string, opts: Partial<GenOptions> = {}) =>
-  generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), ...opts });
+  generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS, ...opts });
 const written = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
 const ALL = `name: m
@@ -312,7 +313,7 @@ describe("D1 migrations", () => {
 describe("examples/shop", () => {
   it("generates (each service an ordinary wrangler project) and every resource file passes analyze against it", () => {
     const dir = mkdtempSync(join(tmpdir(), "isomesh-shop-gen-"));
-    const mesh = generate("examples/shop/mesh.yaml", { outDir: join(dir, "gen") });
+    const mesh = generate("examples/shop/mesh.yaml", { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS });
     expect(mesh.workers.filter((w) => w.role === "app").map((w) => [w.name, w.build.kind])).toEqual([
       ["catalog-v1", "wrangler"],
       ["catalog-v2", "wrangler"],

@@ -13,6 +13,7 @@ import { generate } from "../../scripts/lib/gen.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
 // Workers RPC in the mesh's configuration: method names, the manifest's calls to named
 // entrypoints, the resource fields (validated strictly) and analyze's warnings.
@@ -96,6 +97,7 @@ services:
 `,
     );
     const mesh = generate(path, {
+      beaconKeys: TEST_BEACON_KEYS,
       outDir: join(dir, "gen"),
       exports: { ratings: { v1: { default: ["getRating"], Admin: ["reset"] } } },
     });
