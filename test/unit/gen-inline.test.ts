@@ -1,15 +1,17 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { INLINE_MODULE } from "../../scripts/lib/bundle.ts";
 import { generate, type GenOptions } from "../../scripts/lib/gen.ts";
 import { explainTree } from "../../shared/explain/tree.ts";
 import type { HopRecord } from "../../shared/explain/hop.ts";
 import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
+afterAll(removeTempDirs);
+
 const BOOKINFO = resolve("examples/bookinfo/mesh.yaml");
-const out = () => mkdtempSync(join(tmpdir(), "isomesh-gen-inline-"));
+const out = () => tempDir("isomesh-gen-inline");
 const gen = (opts: Partial<GenOptions> = {}, manifest = BOOKINFO) =>
   generate(manifest, { outDir: out(), beaconKeys: TEST_BEACON_KEYS, ...opts });
 const worker = (mesh: ReturnType<typeof gen>, name: string) => mesh.workers.find((w) => w.name === name)!;

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import { callBindings } from "../../shared/manifest/schema.ts";
@@ -10,10 +11,11 @@ import { namesMethod, prepareRpcMatch, rpcMatchRank, rpcTarget } from "../../sha
 import { compileRegexes } from "../../shared/regex/compile.ts";
 import type { RpcMatch } from "../../shared/resources/route-match.ts";
 import { generate } from "../../scripts/lib/gen.ts";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
+
+afterAll(removeTempDirs);
 
 // Workers RPC in the mesh's configuration: method names, the manifest's calls to named
 // entrypoints, the resource fields (validated strictly) and analyze's warnings.
@@ -83,7 +85,7 @@ services:
   });
 
   it("gen: the caller's bindings carry the entrypoint in their props; the callee's edge binds each version's entrypoints; control reaches EdgeControl", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-rpc-gen-"));
+    const dir = tempDir("isomesh-rpc-gen");
     const path = join(dir, "mesh.yaml");
     writeFileSync(
       path,

@@ -33,12 +33,17 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
 
 const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
 
-let topology: { text: string; value: Topology } | undefined;
-const topologyOf = (env: ControlEnv) =>
-  (topology?.text === env.TOPOLOGY
-    ? topology
-    : (topology = { text: env.TOPOLOGY, value: Topology.parse(JSON.parse(env.TOPOLOGY)) })
-  ).value;
+let topology: { text: string; value: Topology; services: ReadonlySet<string> } | undefined;
+/** The mesh's topology and service names, parsed once per isolate (TOPOLOGY is fixed at deploy). */
+const parsedTopology = (env: ControlEnv) => {
+  if (topology?.text !== env.TOPOLOGY) {
+    const value = Topology.parse(JSON.parse(env.TOPOLOGY));
+    topology = { text: env.TOPOLOGY, value, services: new Set(value.services.map((s) => s.name)) };
+  }
+  return topology;
+};
+const topologyOf = (env: ControlEnv) => parsedTopology(env).value;
+const serviceNames = (env: ControlEnv) => parsedTopology(env).services;
 
 /**
  * The RPC entrypoint edges reach through their CONTROL binding (never the admin API). Who calls is
@@ -73,7 +78,7 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv, ControlCaller> {
       );
     const byShard = new Map<string, TelemetryBatch["series"]>();
     for (const s of batch.series) {
-      const shard = s.mirror ? MIRRORS : shardOf(s);
+      const shard = s.mirror ? MIRRORS : shardOf(s, serviceNames(this.env));
       byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
     }
     await Promise.all([
