@@ -29,7 +29,7 @@ function heapPerSnapshot(body: string, copies = 200): number {
   const keep: unknown[] = [];
   for (let i = 0; i < copies; i++) {
     const s = Snapshot.parse(JSON.parse(body));
-    keep.push([s, new RouteTable(s.vhosts)]);
+    keep.push([s, new RouteTable(s.vhosts, s)]);
   }
   gc();
   const after = process.memoryUsage().heapUsed;

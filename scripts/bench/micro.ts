@@ -2,6 +2,8 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { bucketIndex, emptyBuckets } from "../../shared/histogram.ts";
 import { JwtVerifier, TokenCache } from "../../shared/security/jwt.ts";
+import { compileRegex } from "../../shared/regex/compile.ts";
+import { linearMatcher } from "../../shared/regex/linear-matcher.ts";
 import { RouteTable } from "../../shared/routing/match.ts";
 import { factsOf } from "../../shared/routing/request-facts.ts";
 import { normalizeHost } from "../../shared/routing/host.ts";
@@ -105,4 +107,80 @@ export async function normalizationBench(n: number) {
   const encodedNs = await nsPerOp(() => normalizePath("/%61pi/v1/%70roducts/./x/../%7E0%2f"), n);
   const hostNs = await nsPerOp(() => normalizeHost("Shop.Example.com.:8787"), n);
   return { plainNs, plainStrictNs, encodedNs, hostNs };
+}
+
+/** The program of a pattern, as the control plane compiles it for the edges. */
+function programOf(source: string) {
+  const compiled = compileRegex(source);
+  if (!compiled.ok) throw new Error(`${source}: ${compiled.reason}`);
+  return compiled.program;
+}
+
+/** ns per call of a synchronous `fn` (no await per call, which would cost more than a short match), the median of 5 batches. */
+function nsPerSyncOp(fn: () => unknown, n: number): number {
+  for (let i = 0; i < Math.min(n, 2000); i++) fn();
+  const runs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    runs.push(Number(process.hrtime.bigint() - t0) / n);
+  }
+  return runs.sort((a, b) => a - b)[2];
+}
+
+/** ms of one call of `fn` (the median of `reps`, after one warm-up call). */
+function msPerCall(fn: () => unknown, reps: number): number {
+  fn();
+  const runs: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return runs.sort((a, b) => a - b)[Math.floor(reps / 2)];
+}
+
+/**
+ * A route's RegularExpression per request: the edge's linear-time matcher (shared/regex/) against
+ * the backtracking RegExp it ran before, on typical route regexes; then what no RegExp survives:
+ * issue 25's attack, and the matcher's worst case (the largest program the control plane accepts,
+ * its DFA exponential, so every step runs the NFA) on 16 KiB of input.
+ */
+export function regexBench(n: number) {
+  const rows = [
+    ["/api/v[0-9]+/users/[a-z0-9-]+/orders/[0-9]+", "/api/v2/users/ab-12-cd/orders/12345"],
+    ["/api/v[0-9]+/users/[a-z0-9-]+/orders/[0-9]+", "/shop/cart"],
+    ["(dev|test|staging)-[a-z]+", "staging-eu"],
+  ].map(([source, input]) => {
+    const linear = linearMatcher(programOf(source));
+    const backtracking = new RegExp(`^(?:${source})$`);
+    if (linear(input) !== backtracking.test(input)) throw new Error(`${source} disagrees on ${input}`);
+    return {
+      source,
+      input,
+      matches: linear(input),
+      linearNs: nsPerSyncOp(() => linear(input), n),
+      regExpNs: nsPerSyncOp(() => backtracking.test(input), n),
+    };
+  });
+  const KiB16 = 16 * 1024;
+  const attack = linearMatcher(programOf("^(a|aa)+$"));
+  const attackMs = msPerCall(() => attack(`${"a".repeat(KiB16)}!`), 5);
+  const backtrackingAttackMs = msPerCall(() => /^(?:^(a|aa)+$)$/.test(`${"a".repeat(32)}!`), 3);
+  let k = 1;
+  while (compileRegex(`[ab]*a[ab]{${k + 1}}`).ok) k++;
+  const worst = `[ab]*a[ab]{${k}}`;
+  let seed = 7;
+  const random = Array.from({ length: KiB16 }, () =>
+    (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 1 ? "a" : "b",
+  ).join("");
+  const worstMatcher = linearMatcher(programOf(worst));
+  const worstMs = msPerCall(() => worstMatcher(random), 5);
+  return {
+    rows,
+    attackMs,
+    backtrackingAttackMs,
+    worst: { source: worst, instructions: programOf(worst).code.length / 3, ms: worstMs },
+    inputBytes: KiB16,
+  };
 }

@@ -1,4 +1,6 @@
 import type { Topology } from "../manifest/topology.ts";
+import { compileRegex } from "../regex/compile.ts";
+import { linearMatcher } from "../regex/linear-matcher.ts";
 import type { Resource } from "../resources/index.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
 import { exportedMethodNames } from "../rpc/exports.ts";
@@ -62,7 +64,7 @@ export function checkRpcMethods(topology: Topology, resources: Resource[]): Reso
           if (!names) continue;
           const rpc = m.rpc;
           const fits = (wanted: string | undefined, have: string) =>
-            wanted === undefined || (rpc.type === "Exact" ? wanted === have : new RegExp(`^(?:${wanted})$`).test(have));
+            wanted === undefined || (rpc.type === "Exact" ? wanted === have : fullMatch(wanted, have));
           if (
             ![...names].some((n) => {
               const { entrypoint, method } = parseMethodName(n);
@@ -85,3 +87,9 @@ const describe = (names: Set<string>) =>
   names.size
     ? `exported: ${[...names].sort().slice(0, 20).join(", ")}${names.size > 20 ? ", …" : ""}`
     : "it exports no RPC methods";
+
+/** What the edges decide for a RegularExpression (a full match, RE2's semantics); a pattern apply refused matches nothing. */
+function fullMatch(source: string, value: string): boolean {
+  const compiled = compileRegex(source);
+  return compiled.ok && linearMatcher(compiled.program)(value);
+}

@@ -143,7 +143,7 @@ const fault: Explainer = (h) => {
   const policy = h.snapshot.policy;
   const f = policy?.faultInjection;
   if (!policy || !f) return;
-  if (h.rpc ? !rpcFaultMatcher(f)(h.rpc) : !faultMatcher(f)(h.headers)) {
+  if (h.rpc ? !rpcFaultMatcher(f)(h.rpc) : !faultMatcher(f, h.snapshot.regexes)(h.headers)) {
     h.decisions.push({
       stage: "fault",
       decision: `fault injection does not apply: its ${h.rpc ? "match does not name this call" : "header match fails"}`,

@@ -1,4 +1,6 @@
 import * as z from "zod/mini";
+import { regexMatcher } from "../regex/linear-matcher.ts";
+import type { RegexPrograms } from "../regex/program.ts";
 import { HeaderMatch } from "../resources/route-match.ts";
 import { RpcMethodValues } from "../resources/rpc-methods.ts";
 import { namesMethod, type RpcTarget } from "../rpc/match.ts";
@@ -19,15 +21,15 @@ export const FAULT_FLAGS = { fault_abort: "an injected abort", fault_delay: "an 
 
 /**
  * Which requests a fault applies to: every header match must hold (a missing header compares as
- * ""). Built once per snapshot (regexes compiled); the edge's fault stage and synthetic explain
- * both ask it.
+ * ""). Built once per snapshot, a regex running its snapshot's program (`regexes`); the edge's
+ * fault stage and synthetic explain both ask it.
  */
-export function faultMatcher(f: CompiledFault): (headers: Headers) => boolean {
+export function faultMatcher(f: CompiledFault, regexes?: RegexPrograms): (headers: Headers) => boolean {
   const tests = (f.match?.headers ?? []).map((h) => {
     const name = h.name.toLowerCase();
     if (h.type === "RegularExpression") {
-      const re = new RegExp(`^(?:${h.value})$`);
-      return (hs: Headers) => re.test(hs.get(name) ?? "");
+      const re = regexMatcher(regexes, h.value);
+      return (hs: Headers) => re(hs.get(name) ?? "");
     }
     return (hs: Headers) => hs.get(name) === h.value;
   });

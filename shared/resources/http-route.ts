@@ -3,6 +3,7 @@ import { Duration } from "../duration.ts";
 import { checkGroup, envelope } from "./metadata.ts";
 import { HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RpcMatch } from "./route-match.ts";
 import { BackendRef, RouteFilter } from "./route-filter.ts";
+import { regexIssues } from "../regex/validate.ts";
 
 export { BackendRef, HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RouteFilter, RpcMatch };
 
@@ -18,6 +19,7 @@ export const RouteMatch = z
     rpc: z.optional(RpcMatch),
   })
   .superRefine((m, ctx) => {
+    for (const issue of regexIssues(m)) ctx.addIssue({ code: "custom", ...issue });
     // An RPC call has no path, headers, query or HTTP method: a match asking for both could never match.
     if (!m.rpc) return;
     const none = (key: string) =>

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Duration } from "../duration.ts";
 import { envelope, TargetRef } from "./metadata.ts";
 import { HeaderMatch } from "./route-match.ts";
+import { regexIssues } from "../regex/validate.ts";
 import { KeySource } from "./key-source.ts";
 import { RpcMethodValues } from "./rpc-methods.ts";
 import { RetryBudget } from "./retry-budget.ts";
@@ -26,6 +27,7 @@ export const FaultInjection = z
         rpcMethods: z.optional(RpcMethodValues),
       })
       .superRefine((m, ctx) => {
+        for (const issue of regexIssues(m)) ctx.addIssue({ code: "custom", ...issue });
         if (m.rpcMethods && m.headers.length)
           ctx.addIssue({
             code: "custom",

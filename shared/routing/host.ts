@@ -11,8 +11,17 @@ export function normalizeHost(raw: string): string {
   }
   const colon = host.indexOf(":");
   if (colon !== -1) host = host.slice(0, colon);
-  while (host.endsWith(".")) host = host.slice(0, -1);
-  return host;
+  return withoutTrailingDots(host);
+}
+
+/**
+ * `host` without its trailing dots. By index, not by regex: `/\.+$/` retries its run of dots from
+ * every dot, quadratic in a long one (a Host of 30 000 dots took 2.5 s in V8).
+ */
+export function withoutTrailingDots(host: string): string {
+  let end = host.length;
+  while (end > 0 && host.charCodeAt(end - 1) === 46) end--;
+  return end === host.length ? host : host.slice(0, end);
 }
 
 /**

@@ -2,6 +2,8 @@ import type { Decision } from "../explain/record.ts";
 import type { Snapshot } from "../snapshot/schema.ts";
 import { routeLabel, whyBeat } from "./explain-precedence.ts";
 import { isCatchAllPath } from "../resources/route-match.ts";
+import { regexMatcher } from "../regex/linear-matcher.ts";
+import type { RegexPrograms } from "../regex/program.ts";
 import { prepareRpcMatch, rpcMatchRank, type RpcTarget } from "../rpc/match.ts";
 import type { RequestFacts } from "./request-facts.ts";
 import type { CompiledRoute, VirtualHost } from "./routes.ts";
@@ -43,12 +45,15 @@ export class RouteTable {
   /** What a Workers RPC call can meet (it has no host: the routes without hostnames), in GRPCRoute's order. */
   private rpcRoutes?: PreparedRoute[];
 
-  constructor(vhosts: VirtualHost[], snapshot?: Pick<Snapshot, "role" | "defaultBackends" | "defaultSource">) {
+  constructor(
+    vhosts: VirtualHost[],
+    snapshot?: Pick<Snapshot, "role" | "defaultBackends" | "defaultSource" | "regexes">,
+  ) {
     const defaults = snapshot?.role === "service" ? snapshot.defaultBackends : undefined;
     const prepared = new Map<CompiledRoute, PreparedRoute>(); // a route of several hostnames is prepared once
     const prepare = (r: CompiledRoute) => {
       let p = prepared.get(r);
-      if (!p) prepared.set(r, (p = prepareRoute(r, defaults)));
+      if (!p) prepared.set(r, (p = prepareRoute(r, defaults, snapshot?.regexes)));
       return p;
     };
     for (const vh of vhosts) {
@@ -184,8 +189,6 @@ export function describeRpcRoute(table: RouteTable, call: RpcTarget, routing: Ro
   };
 }
 
-const fullMatch = (source: string) => new RegExp(`^(?:${source})$`);
-
 /** Gateway API PathPrefix matches whole path elements: /shop matches /shop and /shop/x, not /shopping. */
 export function pathPrefixMatches(prefix: string, path: string): boolean {
   const p = prefix.length > 1 && prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
@@ -193,8 +196,17 @@ export function pathPrefixMatches(prefix: string, path: string): boolean {
   return path === p || (path.startsWith(p) && path[p.length] === "/");
 }
 
-/** `defaults`: a service edge's default split, which a version-less backendRef stands for. */
-export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledBackend[]): PreparedRoute {
+/**
+ * `defaults`: a service edge's default split, which a version-less backendRef stands for;
+ * `regexes`: the snapshot's compiled regular expressions, which every RegularExpression match runs
+ * (a full match, in linear time: shared/regex/).
+ */
+export function prepareRoute(
+  route: CompiledRoute,
+  defaults?: readonly CompiledBackend[],
+  regexes?: RegexPrograms,
+): PreparedRoute {
+  const fullMatch = (source: string) => regexMatcher(regexes, source);
   const tests: ((r: RequestFacts) => boolean)[] = [];
   const { path } = route;
   if (path.type === "Exact") tests.push((r) => r.path === path.value);
@@ -202,7 +214,7 @@ export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledB
     if (path.value !== "/") tests.push((r) => pathPrefixMatches(path.value, r.path));
   } else {
     const re = fullMatch(path.value);
-    tests.push((r) => re.test(r.path));
+    tests.push((r) => re(r.path));
   }
   if (route.method) {
     const method = route.method;
@@ -214,7 +226,7 @@ export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledB
       const re = fullMatch(h.value);
       tests.push((r) => {
         const v = r.headers.get(name);
-        return v !== null && re.test(v);
+        return v !== null && re(v);
       });
     } else tests.push((r) => r.headers.get(name) === h.value);
   }
@@ -223,7 +235,7 @@ export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledB
       const re = fullMatch(q.value);
       tests.push((r) => {
         const v = r.query.get(q.name);
-        return v !== null && re.test(v);
+        return v !== null && re(v);
       });
     } else tests.push((r) => r.query.get(q.name) === q.value);
   }
@@ -233,7 +245,7 @@ export function prepareRoute(route: CompiledRoute, defaults?: readonly CompiledB
         for (const t of tests) if (!t(r)) return false;
         return true;
       };
-  const matchesRpc = route.rpc ? prepareRpcMatch(route.rpc) : isCatchAll(route) ? () => true : () => false;
+  const matchesRpc = route.rpc ? prepareRpcMatch(route.rpc, regexes) : isCatchAll(route) ? () => true : () => false;
   const routing: { entry?: PreparedRoute; backends: readonly CompiledBackend[]; weightsFrom?: string } = {
     backends: defaults ? withDefaultSplit(route.backends, defaults) : route.backends,
     weightsFrom: route.weightsFrom,

@@ -1,3 +1,5 @@
+import { regexMatcher } from "../regex/linear-matcher.ts";
+import type { RegexPrograms } from "../regex/program.ts";
 import type { RpcMatch } from "../resources/route-match.ts";
 import { valueMatches } from "../security/authorize.ts";
 import { DEFAULT_ENTRYPOINT } from "./method.ts";
@@ -7,15 +9,15 @@ import { DEFAULT_ENTRYPOINT } from "./method.ts";
 /** What a match reads of an RPC call: the entrypoint (`default` for the default export) and the method. */
 export type RpcTarget = { entrypoint: string; method: string; fullName: string };
 
-/** A route's `rpc` match as a test (regexes compiled once, full match as Gateway API's RegularExpression). */
-export function prepareRpcMatch(m: RpcMatch): (call: RpcTarget) => boolean {
+/** A route's `rpc` match as a test (a regex runs its snapshot's program: a full match, as Gateway API's RegularExpression). */
+export function prepareRpcMatch(m: RpcMatch, regexes?: RegexPrograms): (call: RpcTarget) => boolean {
   if (m.type === "Exact")
     return (c) =>
       (m.entrypoint === undefined || m.entrypoint === c.entrypoint) &&
       (m.method === undefined || m.method === c.method);
-  const entrypoint = m.entrypoint === undefined ? undefined : new RegExp(`^(?:${m.entrypoint})$`);
-  const method = m.method === undefined ? undefined : new RegExp(`^(?:${m.method})$`);
-  return (c) => (!entrypoint || entrypoint.test(c.entrypoint)) && (!method || method.test(c.method));
+  const entrypoint = m.entrypoint === undefined ? undefined : regexMatcher(regexes, m.entrypoint);
+  const method = m.method === undefined ? undefined : regexMatcher(regexes, m.method);
+  return (c) => (!entrypoint || entrypoint(c.entrypoint)) && (!method || method(c.method));
 }
 
 /**

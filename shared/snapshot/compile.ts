@@ -17,6 +17,7 @@ import { compileVirtualHosts, type OwningRollout } from "../routing/routes.ts";
 import { compileAuthn } from "../security/authn.ts";
 import { compileAuthz } from "../security/authorize.ts";
 import { type CompiledPolicy, SNAPSHOT_SCHEMA, type Snapshot } from "./schema.ts";
+import { snapshotRegexes } from "./regexes.ts";
 import { attachedEdges, edgesFedBy } from "./scope.ts";
 
 /** A resource as the store holds it: what the compiler needs beyond the spec is its age. */
@@ -50,6 +51,11 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     routes.flatMap((r) => r.resource.spec.rules.flatMap((rule) => rule.backendRefs.map((b) => b.name))),
   );
 
+  const vhosts =
+    role === "egress"
+      ? compileExternalHosts(externals, timeouts)
+      : compileVirtualHosts(routes, timeouts, service?.name, rollout);
+  const compiledPolicy = policy ? compilePolicy(policy) : undefined;
   return {
     schema: SNAPSHOT_SCHEMA,
     mesh: topology.mesh,
@@ -62,18 +68,16 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
       : role === "egress"
         ? externals.map((e) => e.metadata.name)
         : topology.services.map((s) => s.name),
-    vhosts:
-      role === "egress"
-        ? compileExternalHosts(externals, timeouts)
-        : compileVirtualHosts(routes, timeouts, service?.name, rollout),
+    vhosts,
     ...defaults(service, rollout),
-    policy: policy ? compilePolicy(policy) : undefined,
+    policy: compiledPolicy,
     retryBudgets: role === "gateway" ? compileDestinationBudgets(policies, routedTo) : undefined,
     // The egress edge's callers are mesh apps: it authenticates no end user.
     authn: role === "egress" ? undefined : compileAuthn(ofKind("RequestAuthentication")),
     authz: compileAuthz(ofKind("AuthorizationPolicy")),
     ...(role === "egress" ? { externals: compileExternals(externals) } : {}),
     ...rpcMethodsOf(service),
+    ...snapshotRegexes(vhosts, compiledPolicy),
     meshConfig,
   };
 }

@@ -5,6 +5,8 @@ import { CompiledFault } from "../resilience/fault.ts";
 import { CompiledOutlierDetection } from "../resilience/outlier-detection.ts";
 import { CompiledRetryBudget, DestinationBudget } from "../resilience/retry-budget.ts";
 import { CompiledRateLimit } from "../ratelimit/rate-limit.ts";
+import { regexSources } from "../regex/fields.ts";
+import { RegexPrograms } from "../regex/program.ts";
 import { CompiledExternal } from "../routing/egress-allow.ts";
 import { VirtualHost } from "../routing/routes.ts";
 import { CompiledBackend, CompiledStickySession } from "../routing/split.ts";
@@ -19,7 +21,7 @@ import { CompiledAuthz } from "../security/authorize.ts";
 // the very schemas the admin API validates users' documents with.
 
 /** Bumped when the compiled form changes: the ConfigStore recompiles every edge on start, and an older edge keeps its last good snapshot. */
-export const SNAPSHOT_SCHEMA = 3;
+export const SNAPSHOT_SCHEMA = 4;
 
 /** The TrafficPolicy that targets the edge, one part per concern. */
 export const CompiledPolicy = z.object({
@@ -35,7 +37,7 @@ export const CompiledPolicy = z.object({
 });
 export type CompiledPolicy = z.infer<typeof CompiledPolicy>;
 
-export const Snapshot = z.object({
+const SnapshotFields = z.object({
   schema: z.literal(SNAPSHOT_SCHEMA),
   mesh: z.string(),
   edge: z.string(),
@@ -63,8 +65,27 @@ export const Snapshot = z.object({
    * the names its metrics may carry; absent when a version's exports are not known.
    */
   rpcMethods: z.optional(z.array(z.string())),
+  /**
+   * Every regular expression the routes and the fault injection match with, compiled by the
+   * control plane (shared/regex/), by source: the edge runs these programs in linear time.
+   */
+  regexes: z.optional(RegexPrograms),
   /** The manifest's meshConfig (path normalization, default timeout). */
   meshConfig: z._default(CompiledMeshConfig, DEFAULT_MESH_CONFIG),
 });
+
+/** A snapshot whose regular expressions all have their program (one without could not run). */
+export const Snapshot = SnapshotFields.check(
+  z.superRefine((s, ctx) => {
+    // A regular expression without its program could not run: the snapshot is malformed.
+    for (const source of regexSources(s.vhosts, s.policy?.faultInjection?.match))
+      if (!s.regexes || !Object.hasOwn(s.regexes, source))
+        ctx.addIssue({
+          code: "custom",
+          path: ["regexes"],
+          message: `no compiled program for the regular expression ${JSON.stringify(source)}`,
+        });
+  }),
+);
 export type Snapshot = z.infer<typeof Snapshot>;
 export type Role = Snapshot["role"];

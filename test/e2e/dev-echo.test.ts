@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDev, type DevProcess } from "../helpers/dev-process.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { http } from "../helpers/http.ts";
 import { echoManifest } from "../helpers/mesh.ts";
 
@@ -55,11 +56,16 @@ describe("isomesh dev, end to end over HTTP", () => {
     await http(`http://127.0.0.1:${dev.port}/logged`, {
       headers: { host: "api.example", "x-request-id": "e2e-log-1" },
     });
-    await new Promise((r) => setTimeout(r, 200));
-    const lines = dev
-      .output()
-      .split("\n")
-      .filter((l) => l.includes('"requestId":"e2e-log-1"'));
+    // Each edge writes its line when it answers: wait for both, instead of sleeping and hoping.
+    const lines = await eventually(
+      () =>
+        dev
+          .output()
+          .split("\n")
+          .filter((l) => l.includes('"requestId":"e2e-log-1"')),
+      (l) => l.length >= 2,
+      { what: "the access log lines of both edges" },
+    );
     expect(lines.map((l) => JSON.parse(l.slice(l.indexOf("{"))).edge).sort()).toEqual(["api-edge", "gateway"]);
   });
 

@@ -88,7 +88,7 @@ describe("the shop example", () => {
     const receipt = await eventually(
       () => gw(`/receipts/${orderId}`),
       (r) => r.status === 200,
-      15_000,
+      { ms: 15_000, what: "the order's receipt (written by the queue consumer)" },
     );
     expect(receipt.json()).toMatchObject({ orderId, user: "cy", totalCents: 1200, items: [{ productId: 1, qty: 1 }] });
     expect((await gw("/receipts", { headers: { "x-user": "cy" } })).json()).toEqual({ orderIds: [orderId] });

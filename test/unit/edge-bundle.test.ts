@@ -27,6 +27,7 @@ describe("the production edge bundle", () => {
       /^shared\/resources\/(index|parse|issues|unknown-fields|stored|limits)\.ts$/,
     ],
     ["the manifest and its analysis", /^shared\/(manifest\/(parse|schema|mesh-config)|analyze\/)/],
+    ["RE2 (re2js compiles regular expressions in the control plane)", /node_modules\/re2js\/|^shared\/regex\/compile/],
   ])("holds nothing of %s", (_what, pattern) => expect(inputs.filter((p) => pattern.test(p))).toEqual([]));
 
   it("validates with zod/mini", () => expect(inputs.some((p) => p.includes("node_modules/zod/v4/mini/"))).toBe(true));
@@ -51,6 +52,7 @@ describe("the inline bundle (every inline app's Worker carries it)", () => {
     ["yaml", /node_modules\/yaml\//],
     ["the control plane", /^workers\/control\//],
     ["the manifest and its analysis", /^shared\/(manifest\/(parse|schema|mesh-config)|analyze\/)/],
+    ["RE2 (re2js compiles regular expressions in the control plane)", /node_modules\/re2js\/|^shared\/regex\/compile/],
   ])("holds nothing of %s", (_what, pattern) => expect(inputs.filter((p) => pattern.test(p))).toEqual([]));
 
   it("holds the Workers RPC halves", () =>

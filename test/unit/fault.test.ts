@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { compileRegexes } from "../../shared/regex/compile.ts";
 import { faultMatcher, fires } from "../../shared/resilience/fault.ts";
 
 describe("fault injection", () => {
@@ -6,9 +7,10 @@ describe("fault injection", () => {
     match: { headers: [{ type: "Exact", name: "End-User", value: "jason" }] },
     abort: { httpStatus: 500, percentage: 100 },
   });
-  const regex = faultMatcher({
-    match: { headers: [{ type: "RegularExpression", name: "x-env", value: "(dev|test)" }] },
-  });
+  const regex = faultMatcher(
+    { match: { headers: [{ type: "RegularExpression", name: "x-env", value: "(dev|test)" }] } },
+    compileRegexes(["(dev|test)"]),
+  );
   it.each([
     [exact, { "end-user": "jason" }, true],
     [exact, { "end-user": "jason2" }, false],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalHostHeader, normalizeHost } from "../../shared/routing/host.ts";
+import { canonicalHostHeader, normalizeHost, withoutTrailingDots } from "../../shared/routing/host.ts";
 
 describe("host normalization: one host for routing, policy and telemetry", () => {
   it.each([
@@ -16,4 +16,14 @@ describe("host normalization: one host for routing, policy and telemetry", () =>
     expect(normalizeHost(raw)).toBe(host);
     expect(canonicalHostHeader(raw)).toBe(header);
   });
+});
+
+describe("trailing dots", () => {
+  it.each([
+    ["shop.example.", "shop.example"],
+    ["shop.example...", "shop.example"],
+    ["a..b.", "a..b"],
+    ["...", ""],
+    ["shop.example", "shop.example"],
+  ])("%j is %j", (raw, host) => expect(withoutTrailingDots(raw)).toBe(host));
 });

@@ -30,7 +30,7 @@ function table(routes: object[]) {
     parsed.map((p, i) => ({ resource: p.resource, createdAt: i })),
     1,
   );
-  return new RouteTable(snap.vhosts);
+  return new RouteTable(snap.vhosts, snap);
 }
 
 const req = (path: string, init: { method?: string; headers?: Record<string, string>; host?: string } = {}) =>

@@ -103,7 +103,7 @@ describe("property: any config fails validation or routes every request without 
             parsed.map((p, i) => ({ resource: p.resource, createdAt: i })),
             1,
           );
-          const table = new RouteTable(snapshot.vhosts);
+          const table = new RouteTable(snapshot.vhosts, snapshot);
           for (const r of requests) {
             const facts = factsOf(
               r.method ?? "GET",

@@ -78,6 +78,7 @@ spec:
   await eventually(
     () => mesh.get("/api/alice"),
     (r) => r.status === 403,
+    { what: "api-policy enforced at the api edge (403 for /api/alice)" },
   );
 });
 afterAll(() => mesh?.stop());

@@ -47,7 +47,13 @@ const route = {
 };
 const withRoute = (patch: object) => ({ ...compiled, vhosts: [{ hostnames: [], routes: [{ ...route, ...patch }] }] });
 const BROKEN: Record<string, object> = {
-  "a regular expression that backtracks": withRoute({ path: { type: "RegularExpression", value: "/(a+)+$" } }),
+  "a regular expression without its compiled program": withRoute({
+    path: { type: "RegularExpression", value: "/(a+)+$" },
+  }),
+  "a compiled program that jumps out of itself": {
+    ...withRoute({ path: { type: "RegularExpression", value: "/a" } }),
+    regexes: { "/a": { start: 0, code: [2, 9, 0], sets: [] } },
+  },
   "an unknown field in a strict part": withRoute({
     headers: [{ type: "Exact", name: "x-user", value: "a", extra: true }],
   }),

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { eventually } from "../helpers/eventually.ts";
 import { echoManifest, gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 
 let mesh: TestMesh;
@@ -31,7 +32,7 @@ it("exports spans to an OTLP/HTTP collector in batches", async () => {
   await mesh.get("/x", { headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
   const count = () =>
     received.reduce((n, r) => n + (JSON.stringify(r.body).match(/0af7651916cd43dd8448eb211c80319c/g)?.length ?? 0), 0);
-  for (let i = 0; i < 50 && count() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  await eventually(count, (n) => n >= 2, { what: "both hops' spans of the trace at the collector", every: 100 });
   const spans = received.flatMap((r) =>
     r.body.resourceSpans.flatMap((rs: any) =>
       rs.scopeSpans.flatMap((ss: any) =>

@@ -80,10 +80,13 @@ describe("routing Workers RPC calls", () => {
       ctor: "TypeError",
       message: 'isomesh no_method: ratings/v1 does not implement the RPC method "getReviews"',
     });
-    await eventually(metrics, (m) =>
-      /isomesh_requests_total\{reporter="ratings-edge",source_workload="web",destination_service="ratings",destination_version="v1",route="ratings",response_code="404",rpc_method="\(unknown\)"\} [1-9]/.test(
-        m,
-      ),
+    await eventually(
+      metrics,
+      (m) =>
+        /isomesh_requests_total\{reporter="ratings-edge",source_workload="web",destination_service="ratings",destination_version="v1",route="ratings",response_code="404",rpc_method="\(unknown\)"\} [1-9]/.test(
+          m,
+        ),
+      { what: "the no_method call counted 404 with rpc_method (unknown)" },
     );
   });
 });
@@ -102,7 +105,9 @@ describe("authorizing Workers RPC calls", () => {
     const { error } = await call(mesh, "RATINGS", "boom");
     expect(error).toMatchObject({ ctor: "Error" });
     expect(error!.message).toMatch(/^isomesh rbac_denied: /);
-    await eventually(metrics, (m) => /response_code="403",rpc_method="boom"\} [1-9]/.test(m));
+    await eventually(metrics, (m) => /response_code="403",rpc_method="boom"\} [1-9]/.test(m), {
+      what: "the denied call counted 403 with its method",
+    });
   });
 
   it("DENY by method for every caller but one; an HTTP-only rule does not open RPC", async () => {
@@ -160,6 +165,7 @@ describe("resilience for Workers RPC calls", () => {
     await eventually(
       metrics,
       (m) => /response_code="504",rpc_method="slow"\} [1-9]/.test(m) && /flag="timed_out"/.test(m),
+      { what: "the timed-out call counted 504 with the timed_out flag" },
     );
   });
 
@@ -212,10 +218,13 @@ describe("resilience for Workers RPC calls", () => {
 describe("observing Workers RPC calls", () => {
   it("metrics carry the method; the access log and the span name it", async () => {
     await call(mesh, "RATINGS", "getRating", [1]);
-    await eventually(metrics, (m) =>
-      /destination_service="ratings",destination_version="v[12]",route="default",response_code="200",rpc_method="getRating"\} [1-9]/.test(
-        m,
-      ),
+    await eventually(
+      metrics,
+      (m) =>
+        /destination_service="ratings",destination_version="v[12]",route="default",response_code="200",rpc_method="getRating"\} [1-9]/.test(
+          m,
+        ),
+      { what: "getRating counted 200 with its method" },
     );
     const line = await eventually(
       async () =>

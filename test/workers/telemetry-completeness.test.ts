@@ -117,7 +117,7 @@ describe("a request whose caller gave up", () => {
       },
     });
     await reached;
-    await eventually(async () => releases.has(requestId), Boolean);
+    await eventually(async () => releases.has(requestId), Boolean, { what: "the front app waiting on its release" });
     release(requestId);
     const answer = await res;
     expect(answer.status).toBe(504); // the front app's own answer when it gives up
@@ -146,6 +146,7 @@ describe("a request whose caller gave up", () => {
     await eventually(
       async () => held.find((h) => h.id === requestId)?.closed,
       (closed) => closed === true,
+      { what: "the held upstream call closed by the cancellation" },
     );
   });
 
@@ -235,7 +236,7 @@ describe("a mirrored request", () => {
     const stats = await eventually(
       async () => (await mesh.admin("/v1/stats?service=back&window=5m")).json(),
       (s) => s.services[0].mirrored.length > 0,
-      5000,
+      { ms: 5000, what: "the mirrored copy in back's stats" },
     );
     expect(stats.services[0].mirrored[0]).toMatchObject({ version: "v2", requests: 1 });
   });

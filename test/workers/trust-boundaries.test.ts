@@ -68,7 +68,7 @@ describe("1. an app with no mesh bindings cannot roll back config through the sh
         return mesh.get("/poison/read?mesh=trust");
       },
       (r) => r.status === 200,
-      15_000,
+      { ms: 15_000, what: "the cached beacon readable by the poisoning app" },
     );
     expect(res.status, res.body).toBe(200);
     return res.body;
@@ -117,7 +117,7 @@ describe("1. an app with no mesh bindings cannot roll back config through the sh
         return (await mesh.admin("/v1/status")).json();
       },
       (s) => refused(s).length > 0,
-      15_000,
+      { ms: 15_000, what: "an edge reporting that it refused the cached beacon" },
     );
     expect(refused(status).length, JSON.stringify(status.edges)).toBeGreaterThan(0);
   });
@@ -160,7 +160,7 @@ describe("2. an inline app's control binding speaks only for the app", () => {
     const metrics = await eventually(
       async () => (await mesh.admin("/metrics")).body,
       (m) => /isomesh_requests_total\{[^}]*reporter="api-edge"[^}]*source_workload="forger"/.test(m),
-      15_000,
+      { ms: 15_000, what: "the forger's own call counted by api's outbound half" },
     );
     expect(metrics).toMatch(/isomesh_requests_total\{[^}]*reporter="api-edge"[^}]*source_workload="forger"/);
     expect(metrics).not.toMatch(/ 7777\b/);

@@ -1,7 +1,7 @@
 import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { GATEWAY } from "../../shared/names.ts";
-import { canonicalHostHeader, normalizeHost } from "../../shared/routing/host.ts";
+import { canonicalHostHeader, normalizeHost, withoutTrailingDots } from "../../shared/routing/host.ts";
 import { rpcTarget } from "../../shared/rpc/match.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import type { EdgeProps } from "./env.ts";
@@ -82,7 +82,7 @@ export function fetchExchange(
     // The backend gets the host the policies judge (shared/routing/host.ts), with its port.
     const canonical = hostHeader === null ? undefined : canonicalHostHeader(hostHeader);
     if (canonical !== undefined && canonical !== hostHeader) x.ownHeaders().set("host", canonical);
-    if (authority.endsWith(".")) x.url.hostname = x.url.hostname.replace(/\.+$/, "");
+    if (authority.endsWith(".")) x.url.hostname = withoutTrailingDots(x.url.hostname);
   }
   return x;
 }

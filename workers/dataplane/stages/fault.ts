@@ -19,7 +19,7 @@ export const fault = <T extends Exchange, R>(snapshot: Snapshot): Stage<T, T, R>
   const f = snapshot.policy?.faultInjection;
   if (!snapshot.policy || !f) return skip();
   const policy = snapshot.policy.name;
-  const fetchApplies = faultMatcher(f);
+  const fetchApplies = faultMatcher(f, snapshot.regexes);
   const callApplies = rpcFaultMatcher(f);
   const applies = (x: Exchange) => (x.kind === "rpc" ? callApplies(x.call) : fetchApplies(x.headers));
   return async (x, next) => {
