@@ -15,6 +15,8 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // A few unit files generate and bundle a whole mesh: seconds on a loaded 2-core machine.
+          testTimeout: 30_000,
           // Worker threads start faster than forked processes, and files share each thread's module
           // graph instead of importing it again (about 4× faster): unit files are in-process code that
           // must leave no global behind (restore timers and stubbed globals in afterEach/afterAll).
