@@ -78,12 +78,15 @@ export const TelemetryBatch = z.object({
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 
+/** The control plane's answer to a report: how often this isolate should flush from now on (shared/telemetry/pacing.ts). */
+export type ReportAnswer = { flushIntervalMs: number };
+
 /** What edges call on the control worker through their CONTROL service binding (RPC). */
 export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
   beacon(): Promise<Beacon>;
   /** A snapshot KV does not have yet (eventual consistency): the body for edge and hash. */
   snapshot(edge: string, hash: string): Promise<string | null>;
-  report(batch: TelemetryBatch): Promise<void>;
+  report(batch: TelemetryBatch): Promise<ReportAnswer>;
   /** Whether a debug token (x-isomesh-debug) belongs to an operator (viewer or editor). */
   verifyDebugToken(token: string): Promise<boolean>;
 }

@@ -1,9 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { TelemetryBatch } from "../../shared/control-api.ts";
+import { type ReportAnswer, TelemetryBatch } from "../../shared/control-api.ts";
 import type { Beacon } from "../../shared/snapshot/distribution.ts";
 import type { ControlEnv } from "./env.ts";
 import { principalOf } from "./api/auth.ts";
-import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
+import { collectorOf, configStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
 
@@ -29,8 +29,6 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
   doubles: [s.count, s.sumMs, s.retries],
 });
 
-const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
-
 /** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
 export class MeshControl extends WorkerEntrypoint<ControlEnv> {
   beacon(): Promise<Beacon> {
@@ -41,24 +39,15 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
     return configStore(this.env).snapshotBody(edge, hash);
   }
 
-  async report(input: TelemetryBatch): Promise<void> {
+  /** An isolate's batch goes whole to its edge's collector (objects.ts), which passes it on. */
+  async report(input: TelemetryBatch): Promise<ReportAnswer> {
     const batch = TelemetryBatch.parse(input);
-    const byShard = new Map<string, TelemetryBatch["series"]>();
-    for (const s of batch.series) {
-      const shard = s.mirror ? MIRRORS : shardOf(s);
-      byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
-    }
-    await Promise.all([
-      ...[batch.report, ...(batch.reports ?? [])].map((r) => configStore(this.env).report(r)),
-      ...[...byShard].map(([shard, series]) =>
-        (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart),
-      ),
-      batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
-      batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
-    ]);
+    const collector = collectorOf(this.env, batch.report);
+    const answer = await collector.stub.add(collector.name, batch);
     if (this.env.OTLP_ENDPOINT && batch.spans.length)
       this.ctx.waitUntil(exportSpans(this.env.OTLP_ENDPOINT, batch.spans));
     if (this.env.ANALYTICS) for (const s of batch.series) this.env.ANALYTICS.writeDataPoint(dataPoint(s));
+    return answer;
   }
 
   async verifyDebugToken(token: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { EdgeReport, TelemetryBatch } from "../../shared/control-api.ts";
+import type { EdgeReport, ReportAnswer, TelemetryBatch } from "../../shared/control-api.ts";
 import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { H } from "../../shared/headers.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
@@ -48,7 +48,7 @@ export class InlineRuntime {
 
   constructor(
     private readonly isolate: () => string,
-    send: (batch: TelemetryBatch) => Promise<void>,
+    send: (batch: TelemetryBatch) => Promise<ReportAnswer | void>,
     settings: { accessLog?: string; traceSampling?: string },
   ) {
     this.accessLogRate = rate(settings.accessLog);

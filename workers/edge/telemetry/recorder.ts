@@ -1,8 +1,9 @@
 import type { MetricSeries, Span, TelemetryBatch } from "../../../shared/control-api.ts";
 import { bucketIndex, emptyBuckets } from "../../../shared/histogram.ts";
 import type { HopRecord } from "../../../shared/explain/record.ts";
+import { FLUSH_INTERVAL_MS, MAX_FLUSH_INTERVAL_MS } from "../../../shared/telemetry/pacing.ts";
+import { seriesKey } from "../../../shared/telemetry/series-key.ts";
 
-const FLUSH_INTERVAL_MS = 1000;
 const MAX_SERIES = 500;
 const MAX_SPANS = 200;
 const MAX_EXPLAINS = 50;
@@ -24,6 +25,8 @@ export class TelemetryRecorder {
   private windowStart = Date.now();
   private lastFlush = Date.now();
   private dirty = true;
+  /** How often batches go: what the control plane last asked for (shared/telemetry/pacing.ts). */
+  private intervalMs = FLUSH_INTERVAL_MS;
 
   observe(o: Observation): void {
     const s = this.seriesFor(o);
@@ -53,7 +56,12 @@ export class TelemetryRecorder {
 
   /** How long until a batch is due (0: now). */
   dueIn(now = Date.now()): number {
-    return Math.max(0, this.lastFlush + FLUSH_INTERVAL_MS - now);
+    return Math.max(0, this.lastFlush + this.intervalMs - now);
+  }
+
+  /** Flush every `ms` from now on (1 to 10 s): the control plane's collector asks for longer when it is busy. */
+  pace(ms: number): void {
+    if (Number.isFinite(ms)) this.intervalMs = Math.min(MAX_FLUSH_INTERVAL_MS, Math.max(FLUSH_INTERVAL_MS, ms));
   }
 
   /**
@@ -86,7 +94,7 @@ export class TelemetryRecorder {
   take(report: TelemetryBatch["report"], force = false): TelemetryBatch | undefined {
     const now = Date.now();
     const due =
-      force || now - this.lastFlush >= FLUSH_INTERVAL_MS || this.series.size >= MAX_SERIES || this.explains.length > 0;
+      force || now - this.lastFlush >= this.intervalMs || this.series.size >= MAX_SERIES || this.explains.length > 0;
     if (!due || (!this.dirty && !force && now - this.lastFlush < 10 * FLUSH_INTERVAL_MS)) return undefined;
     const batch: TelemetryBatch = {
       report,
@@ -108,7 +116,7 @@ export class TelemetryRecorder {
   private seriesFor(
     o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">,
   ): MetricSeries | undefined {
-    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}${o.method !== undefined ? `|rpc:${o.method}` : ""}`;
+    const key = seriesKey(o);
     let s = this.series.get(key);
     if (!s) {
       if (this.series.size >= MAX_SERIES) return undefined;

@@ -1,0 +1,424 @@
+// Telemetry at internet scale, simulated: every edge isolate of every location flushing to the
+// control plane's Durable Objects, before and after telemetry collectors
+// (workers/control/telemetry/collector.ts). Deterministic (seeded), like propagationWorldwide.
+//   node --import tsx scripts/bench/telemetry-scale.ts [locations=300] [isolates=20] [services=100]
+
+/** The world: L locations × I isolates of every edge (S service edges and the gateway). */
+export type TelemetryWorld = {
+  locations: number;
+  isolatesPerLocation: number;
+  services: number;
+  /** Requests per second one service-edge isolate serves, and one gateway isolate (spread over every service). */
+  edgeRps: number;
+  gatewayRps: number;
+  /** Share of traces recorded as spans. */
+  traceSampling: number;
+  /** What one Durable Object serves per second before it answers "overloaded" (Cloudflare's soft limit). */
+  objectLimitPerS: number;
+  /** Collectors per reporting edge (the control worker's TELEMETRY_COLLECTORS). */
+  collectorsPerEdge: number;
+  seconds: number;
+  seed: number;
+};
+
+/** Per kind of object: how many there are, the most calls one got in a second, how many went past the limit. */
+export type ObjectLoad = { kind: string; objects: number; peakPerS: number; overLimit: number };
+
+export type DesignOutcome = {
+  design: string;
+  loads: ObjectLoad[];
+  /** Durable Object calls per second, all objects together (steady state). */
+  callsPerS: number;
+  /** Shares of isolate flushes refused, of requests never counted, of requests counted twice. */
+  refusedFlushes: number;
+  lostRequests: number;
+  doubleCounted: number;
+  /** Seconds an isolate waits between flushes (median over isolates at the end). */
+  flushIntervalS: number;
+};
+
+// The flusher's rules (workers/edge/telemetry/flusher.ts): a refused batch is merged back and
+// retried with backoff 1, 2, 4, 8 s; after 4 refusals in a row it is dropped.
+const MAX_RETRIES = 4;
+const backoffS = (failures: number) => Math.min(2 ** (failures - 1), 8);
+// The collectors' rules (shared/telemetry/pacing.ts): reporters are asked to flush less often past
+// this many flushes per second, and the singletons' pace keeps them near their target.
+const COLLECTOR_TARGET_PER_S = 500;
+const SINGLETON_TARGET_PER_S = 250;
+const MAX_FLUSH_INTERVAL_S = 10;
+const STATUS_WINDOW_S = 60;
+
+function rng(seed: number) {
+  let s = seed;
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+function shuffle(xs: Int32Array, rand: () => number) {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+}
+
+/** Calls per object in the current second, against the limit. */
+class Objects {
+  private readonly calls: Int32Array;
+  readonly peak: Int32Array;
+  private readonly over: Uint8Array;
+  constructor(
+    readonly kind: string,
+    n: number,
+    private readonly limit: number,
+  ) {
+    this.calls = new Int32Array(n);
+    this.peak = new Int32Array(n);
+    this.over = new Uint8Array(n);
+  }
+  /** One call: served, or refused as overloaded. */
+  call(i: number, counting: boolean): boolean {
+    const n = ++this.calls[i];
+    if (counting && n > this.peak[i]) this.peak[i] = n;
+    if (n > this.limit) {
+      if (counting) this.over[i] = 1;
+      return false;
+    }
+    return true;
+  }
+  /** The calls of the second that ended (then a new second starts). */
+  tick(): Int32Array {
+    const last = this.calls.slice();
+    this.calls.fill(0);
+    return last;
+  }
+  load(): ObjectLoad {
+    let peak = 0,
+      over = 0,
+      used = 0;
+    for (let i = 0; i < this.peak.length; i++) {
+      peak = Math.max(peak, this.peak[i]);
+      over += this.over[i];
+      if (this.peak[i] > 0) used++;
+    }
+    return { kind: this.kind, objects: used, peakPerS: peak, overLimit: over };
+  }
+}
+
+/**
+ * A batch's counts for one destination, with what of it some store already holds: a refused
+ * batch is sent again whole, so a part that had landed is counted twice; a dropped batch loses
+ * what never landed.
+ */
+class Parts {
+  readonly total: Float64Array;
+  readonly landed: Float64Array;
+  lost = 0;
+  twice = 0;
+  served = 0;
+  constructor(n: number) {
+    this.total = new Float64Array(n);
+    this.landed = new Float64Array(n);
+  }
+  add(i: number, requests: number) {
+    this.total[i] += requests;
+    this.served += requests;
+  }
+  /** The part reached a store: what it already had there is counted again. */
+  land(i: number) {
+    this.twice += this.landed[i];
+    this.landed[i] = this.total[i];
+  }
+  /** The batch ended (accepted or dropped): what never landed is lost. */
+  end(i: number) {
+    this.lost += this.total[i] - this.landed[i];
+    this.total[i] = 0;
+    this.landed[i] = 0;
+  }
+}
+
+/** The isolates of the world, numbered: each service edge's first, then the gateway's. */
+function isolatesOf(w: TelemetryWorld) {
+  const perEdge = w.locations * w.isolatesPerLocation;
+  const edges = w.services + 1; // the gateway is edge number `services`
+  return { perEdge, edges, count: perEdge * edges, edgeOf: (i: number) => Math.floor(i / perEdge) };
+}
+
+/**
+ * Before: each isolate's flush is one report that the control worker splits, in one Promise.all,
+ * into the ConfigStore (the isolate's status), the Telemetry object of every destination in the
+ * batch, and the "traces" object (spans); one refusal fails the report, so the flusher keeps the
+ * whole batch and sends it again.
+ */
+export function simulateShardsByDestination(w: TelemetryWorld): DesignOutcome {
+  const rand = rng(w.seed);
+  const { perEdge, count, edgeOf } = isolatesOf(w);
+  const S = w.services;
+  const configStore = new Objects("ConfigStore", 1, w.objectLimitPerS);
+  const shards = new Objects("Telemetry (per destination)", S, w.objectLimitPerS);
+  const traces = new Objects("Telemetry traces", 1, w.objectLimitPerS);
+  // A service edge's batch has one destination; the gateway's has every service.
+  const gatewayBase = S * perEdge;
+  const parts = new Parts(gatewayBase + perEdge * S);
+  const partOf = (i: number, d: number) => (i < gatewayBase ? i : gatewayBase + (i - gatewayBase) * S + d);
+  const spanChance = (rps: number) => 1 - (1 - w.traceSampling) ** rps;
+  const nextAt = new Float64Array(count).map(() => rand()); // each isolate's phase
+  const failures = new Uint8Array(count);
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  let flushes = 0,
+    refused = 0,
+    calls = 0;
+  const steadyFrom = Math.floor(w.seconds / 3);
+  for (let t = 0; t < w.seconds; t++) {
+    const steady = t >= steadyFrom;
+    // Every isolate serves its second of traffic.
+    for (let i = 0; i < gatewayBase; i++) parts.add(i, w.edgeRps);
+    for (let i = gatewayBase; i < count; i++) for (let d = 0; d < S; d++) parts.add(partOf(i, d), w.gatewayRps / S);
+    shuffle(order, rand);
+    for (const i of order) {
+      if (nextAt[i] > t + 1) continue;
+      const gateway = i >= gatewayBase;
+      const dests = gateway ? S : 1;
+      flushes++;
+      let ok = configStore.call(0, steady);
+      calls++;
+      for (let d = 0; d < dests; d++) {
+        const dest = gateway ? d : edgeOf(i);
+        calls++;
+        if (shards.call(dest, steady)) parts.land(partOf(i, d));
+        else ok = false;
+      }
+      if (rand() < spanChance(gateway ? w.gatewayRps : w.edgeRps)) {
+        calls++;
+        ok = traces.call(0, steady) && ok;
+      }
+      if (ok) {
+        failures[i] = 0;
+        for (let d = 0; d < dests; d++) parts.end(partOf(i, d));
+        nextAt[i] += 1;
+        continue;
+      }
+      refused++;
+      if (++failures[i] > MAX_RETRIES) {
+        failures[i] = 0;
+        for (let d = 0; d < dests; d++) parts.end(partOf(i, d));
+        nextAt[i] += 1;
+      } else nextAt[i] += Math.max(1, backoffS(failures[i]));
+    }
+    configStore.tick();
+    shards.tick();
+    traces.tick();
+  }
+  // What is still buffered at the end is neither lost nor counted yet.
+  const pending = sumPending(parts);
+  return {
+    design: "before: one Telemetry object per destination, status and spans per flush",
+    loads: [configStore.load(), shards.load(), traces.load()],
+    callsPerS: calls / w.seconds,
+    refusedFlushes: refused / flushes,
+    lostRequests: parts.lost / (parts.served - pending),
+    doubleCounted: parts.twice / (parts.served - pending),
+    flushIntervalS: 1,
+  };
+}
+
+function sumPending(parts: Parts): number {
+  let n = 0;
+  for (let i = 0; i < parts.total.length; i++) n += parts.total[i] - parts.landed[i];
+  return n;
+}
+
+/**
+ * After: each isolate's flush is one call to its collector (its edge's, picked by a hash of the
+ * isolate), accepted or refused whole. A collector forwards at most once a second, per
+ * destination, to the destination's Telemetry object (a part that object refuses stays for the
+ * next forward); status and spans go to the two singletons at the pace they set
+ * (max(1 s, live collectors / 250 per s)); a collector asks its isolates to flush less often past
+ * 500 flushes a second.
+ */
+export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
+  const rand = rng(w.seed);
+  const { perEdge, edges, count, edgeOf } = isolatesOf(w);
+  const S = w.services;
+  const K = w.collectorsPerEdge;
+  const collectorOf = (i: number) => edgeOf(i) * K + ((Math.imul(i, 2654435761) >>> 0) % K);
+  const collectors = new Objects("collectors", edges * K, w.objectLimitPerS);
+  const roots = new Objects("Telemetry (per destination)", S, w.objectLimitPerS);
+  const configStore = new Objects("ConfigStore", 1, w.objectLimitPerS);
+  const traces = new Objects("Telemetry traces", 1, w.objectLimitPerS);
+  const gatewayBase = S * perEdge;
+  // Counts live in the isolate until its collector accepts the batch, then in the collector until
+  // the destination's object accepts the forward: nothing is sent twice, a refusal only delays.
+  const isolateParts = new Parts(gatewayBase + perEdge * S);
+  const partOf = (i: number, d: number) => (i < gatewayBase ? i : gatewayBase + (i - gatewayBase) * S + d);
+  const held = new Float64Array(edges * K * S); // per collector, per destination
+  const col = Int32Array.from({ length: count }, (_, i) => collectorOf(i));
+  const nextAt = new Float64Array(count).map(() => rand());
+  const failures = new Uint8Array(count);
+  const interval = new Float64Array(edges * K).fill(1);
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const singletonPhase = new Float64Array(edges * K).map(() => rand());
+  const lastSeen = new Float64Array(edges * K).fill(-Infinity);
+  let flushes = 0,
+    refused = 0,
+    calls = 0,
+    landedInStores = 0,
+    lostInIsolates = 0;
+  const steadyFrom = Math.floor(w.seconds / 3);
+  for (let t = 0; t < w.seconds; t++) {
+    const steady = t >= steadyFrom;
+    for (let i = 0; i < gatewayBase; i++) isolateParts.add(i, w.edgeRps);
+    for (let i = gatewayBase; i < count; i++)
+      for (let d = 0; d < S; d++) isolateParts.add(partOf(i, d), w.gatewayRps / S);
+    shuffle(order, rand);
+    for (const i of order) {
+      if (nextAt[i] > t + 1) continue;
+      const gateway = i >= gatewayBase;
+      const dests = gateway ? S : 1;
+      flushes++;
+      calls++;
+      const c = col[i];
+      if (collectors.call(c, steady)) {
+        failures[i] = 0;
+        for (let d = 0; d < dests; d++) {
+          const p = partOf(i, d);
+          held[c * S + (gateway ? d : edgeOf(i))] += isolateParts.total[p];
+          isolateParts.total[p] = 0;
+        }
+        nextAt[i] += interval[c];
+        continue;
+      }
+      refused++;
+      if (++failures[i] > MAX_RETRIES) {
+        failures[i] = 0;
+        for (let d = 0; d < dests; d++) {
+          const p = partOf(i, d);
+          lostInIsolates += isolateParts.total[p];
+          isolateParts.total[p] = 0;
+        }
+        nextAt[i] += 1;
+      } else nextAt[i] += Math.max(interval[c], backoffS(failures[i]));
+    }
+    const arrivals = collectors.tick();
+    // Each collector's answer paces its isolates: past its target, they flush less often.
+    for (let c = 0; c < arrivals.length; c++)
+      interval[c] = Math.min(MAX_FLUSH_INTERVAL_S, Math.max(1, Math.ceil(arrivals[c] / COLLECTOR_TARGET_PER_S)));
+    // Forwards: every collector holding counts for a destination sends them once this second.
+    let live = 0;
+    for (let c = 0; c < edges * K; c++) {
+      if (arrivals[c] > 0) lastSeen[c] = t;
+      if (t - lastSeen[c] < STATUS_WINDOW_S) live++;
+      for (let d = 0; d < S; d++) {
+        const n = held[c * S + d];
+        if (n <= 0) continue;
+        calls++;
+        if (roots.call(d, steady)) {
+          landedInStores += n;
+          held[c * S + d] = 0;
+        }
+      }
+    }
+    // The singletons: each live collector's status and spans, at the pace they set.
+    const paceS = Math.min(STATUS_WINDOW_S / 3, Math.max(1, live / SINGLETON_TARGET_PER_S));
+    for (let c = 0; c < edges * K; c++) {
+      if (t - lastSeen[c] >= STATUS_WINDOW_S) continue;
+      const due = (t + singletonPhase[c] * paceS) % paceS < 1;
+      if (!due) continue;
+      calls += 2;
+      configStore.call(0, steady);
+      traces.call(0, steady);
+    }
+    roots.tick();
+    configStore.tick();
+    traces.tick();
+  }
+  let pendingIsolates = 0,
+    pendingCollectors = 0;
+  for (const n of isolateParts.total) pendingIsolates += n;
+  for (const n of held) pendingCollectors += n;
+  const served = isolateParts.served;
+  const settled = served - pendingIsolates - pendingCollectors;
+  const intervals = [...col].map((c) => interval[c]).sort((a, b) => a - b);
+  return {
+    design: `after: ${K} collectors per edge, forwarding once a second`,
+    loads: [collectors.load(), roots.load(), configStore.load(), traces.load()],
+    callsPerS: calls / w.seconds,
+    refusedFlushes: refused / flushes,
+    lostRequests: lostInIsolates / settled,
+    doubleCounted: Math.max(0, landedInStores + lostInIsolates - settled) / settled,
+    flushIntervalS: intervals[Math.floor(intervals.length / 2)],
+  };
+}
+
+/** The options weighed, from the same world by the same rules, as steady-state rates (no simulation needed). */
+export function alternatives(w: TelemetryWorld) {
+  const perEdge = w.locations * w.isolatesPerLocation;
+  const isolates = perEdge * (w.services + 1);
+  const perDestination = 2 * perEdge; // its own edge's isolates and the gateway's
+  const limit = w.objectLimitPerS;
+  const K = w.collectorsPerEdge;
+  const collectors = (w.services + 1) * K;
+  return [
+    {
+      option: "one object per destination (before)",
+      busiest: `ConfigStore ${isolates}/s, each destination ${perDestination}/s`,
+      exact: "no: past the limit reports fail whole and are re-sent",
+      delay: "1 s",
+    },
+    {
+      option: "more shards (destination × 16 by isolate hash)",
+      busiest: `ConfigStore ${isolates}/s (status still per flush), each shard ${Math.ceil(perDestination / 16)}/s; /metrics reads ${16 * w.services} objects`,
+      exact: "yes, if status moves elsewhere",
+      delay: "1 s",
+    },
+    {
+      option: "adaptive flush intervals alone",
+      busiest: `≤ ${limit}/s, by flushing every ${Math.ceil(perDestination / (limit / 2))} s (destinations) and every ${Math.ceil(isolates / (limit / 2))} s (ConfigStore status: past its ${STATUS_WINDOW_S} s window)`,
+      exact: "yes",
+      delay: `${Math.ceil(perDestination / (limit / 2))} s; an evicted isolate loses that much`,
+    },
+    {
+      option: "sampling reporters (1 in N, scaled by N)",
+      busiest: `≤ ${limit}/s with N = ${Math.ceil(isolates / (limit / 2))} for status`,
+      exact: "no: every count becomes an estimate",
+      delay: "1 s",
+    },
+    {
+      option: "per-location pre-aggregation (object per location and destination)",
+      busiest: `each destination ${w.locations}/s, ${w.locations * (w.services + 1)} aggregators; needs the location of a binding call, which an RPC does not carry`,
+      exact: "yes",
+      delay: "2 s",
+    },
+    {
+      option: "Analytics Engine written from the edges",
+      busiest: "no object; AE samples at high volume and is queried by SQL with an account token",
+      exact: "no (sampled); no exact /metrics or rollout analysis",
+      delay: "about a minute",
+    },
+    {
+      option: `collectors (${K} per edge; chosen)`,
+      busiest: `each collector ${Math.ceil(perEdge / K)}/s, each destination ${2 * K}/s, ConfigStore ≤ ${SINGLETON_TARGET_PER_S}/s (${collectors} collectors, status every ${Math.ceil(collectors / SINGLETON_TARGET_PER_S)} s)`,
+      exact: "yes: a batch is accepted or refused whole, forwards per destination",
+      delay: "≤ 2 s",
+    },
+  ];
+}
+
+export function telemetryWorldwide(w: TelemetryWorld) {
+  return { world: w, before: simulateShardsByDestination(w), after: simulateCollectors(w), options: alternatives(w) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [locations = "300", isolates = "20", services = "100"] = process.argv.slice(2);
+  const r = telemetryWorldwide({
+    locations: Number(locations),
+    isolatesPerLocation: Number(isolates),
+    services: Number(services),
+    edgeRps: 50,
+    gatewayRps: 200,
+    traceSampling: 0.01,
+    objectLimitPerS: 1000,
+    collectorsPerEdge: 32,
+    seconds: 30,
+    seed: 42,
+  });
+  console.log(JSON.stringify(r, null, 2));
+}
