@@ -1,7 +1,11 @@
+import { hashUnit } from "../../shared/routing/split.ts";
+import { flushIntervalFor, Pacer, SINGLETON_TARGET_PER_S } from "../../shared/telemetry/pacing.ts";
+
 // Telemetry at internet scale, simulated: every edge isolate of every location flushing to the
 // control plane's Durable Objects, before and after telemetry collectors
 // (workers/control/telemetry/collector.ts). Deterministic (seeded), like propagationWorldwide.
-//   node --import tsx scripts/bench/telemetry-scale.ts [locations=300] [isolates=20] [services=100]
+// `npm run bench` writes it into BENCHMARKS.md; alone (prints the section):
+//   node --import tsx scripts/bench/telemetry-scale.ts [--smoke]
 
 /** The world: L locations × I isolates of every edge (S service edges and the gateway). */
 export type TelemetryWorld = {
@@ -41,11 +45,7 @@ export type DesignOutcome = {
 // retried with backoff 1, 2, 4, 8 s; after 4 refusals in a row it is dropped.
 const MAX_RETRIES = 4;
 const backoffS = (failures: number) => Math.min(2 ** (failures - 1), 8);
-// The collectors' rules (shared/telemetry/pacing.ts): reporters are asked to flush less often past
-// this many flushes per second, and the singletons' pace keeps them near their target.
-const COLLECTOR_TARGET_PER_S = 500;
-const SINGLETON_TARGET_PER_S = 250;
-const MAX_FLUSH_INTERVAL_S = 10;
+// The collectors' rules are the real ones (shared/telemetry/pacing.ts), with the default status window.
 const STATUS_WINDOW_S = 60;
 
 function rng(seed: number) {
@@ -177,7 +177,7 @@ export function simulateShardsByDestination(w: TelemetryWorld): DesignOutcome {
       if (nextAt[i] > t + 1) continue;
       const gateway = i >= gatewayBase;
       const dests = gateway ? S : 1;
-      flushes++;
+      if (steady) flushes++;
       let ok = configStore.call(0, steady);
       calls++;
       for (let d = 0; d < dests; d++) {
@@ -196,7 +196,7 @@ export function simulateShardsByDestination(w: TelemetryWorld): DesignOutcome {
         nextAt[i] += 1;
         continue;
       }
-      refused++;
+      if (steady) refused++;
       if (++failures[i] > MAX_RETRIES) {
         failures[i] = 0;
         for (let d = 0; d < dests; d++) parts.end(partOf(i, d));
@@ -239,7 +239,9 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
   const { perEdge, edges, count, edgeOf } = isolatesOf(w);
   const S = w.services;
   const K = w.collectorsPerEdge;
-  const collectorOf = (i: number) => edgeOf(i) * K + ((Math.imul(i, 2654435761) >>> 0) % K);
+  // As objects.ts picks a collector: a hash of the isolate's id (random hex, as edges make them).
+  const idOf = () => Math.floor(rand() * 2 ** 48).toString(16);
+  const collectorOf = (i: number) => edgeOf(i) * K + Math.floor(hashUnit(idOf()) * K);
   const collectors = new Objects("collectors", edges * K, w.objectLimitPerS);
   const roots = new Objects("Telemetry (per destination)", S, w.objectLimitPerS);
   const configStore = new Objects("ConfigStore", 1, w.objectLimitPerS);
@@ -253,7 +255,10 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
   const col = Int32Array.from({ length: count }, (_, i) => collectorOf(i));
   const nextAt = new Float64Array(count).map(() => rand());
   const failures = new Uint8Array(count);
-  const interval = new Float64Array(edges * K).fill(1);
+  // Each collector's answer paces its isolates: past 500 of them, they flush less often.
+  const reporting = new Int32Array(edges * K);
+  for (const c of col) reporting[c]++;
+  const interval = Float64Array.from(reporting, (n) => flushIntervalFor(n) / 1000);
   const order = Int32Array.from({ length: count }, (_, i) => i);
   const singletonPhase = new Float64Array(edges * K).map(() => rand());
   const lastSeen = new Float64Array(edges * K).fill(-Infinity);
@@ -273,7 +278,7 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
       if (nextAt[i] > t + 1) continue;
       const gateway = i >= gatewayBase;
       const dests = gateway ? S : 1;
-      flushes++;
+      if (steady) flushes++;
       calls++;
       const c = col[i];
       if (collectors.call(c, steady)) {
@@ -283,10 +288,11 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
           held[c * S + (gateway ? d : edgeOf(i))] += isolateParts.total[p];
           isolateParts.total[p] = 0;
         }
-        nextAt[i] += interval[c];
+        // The recorder spreads a paced interval ±50% (workers/edge/telemetry/recorder.ts).
+        nextAt[i] += interval[c] > 1 ? interval[c] * (0.5 + rand()) : 1;
         continue;
       }
-      refused++;
+      if (steady) refused++;
       if (++failures[i] > MAX_RETRIES) {
         failures[i] = 0;
         for (let d = 0; d < dests; d++) {
@@ -298,9 +304,6 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
       } else nextAt[i] += Math.max(interval[c], backoffS(failures[i]));
     }
     const arrivals = collectors.tick();
-    // Each collector's answer paces its isolates: past its target, they flush less often.
-    for (let c = 0; c < arrivals.length; c++)
-      interval[c] = Math.min(MAX_FLUSH_INTERVAL_S, Math.max(1, Math.ceil(arrivals[c] / COLLECTOR_TARGET_PER_S)));
     // Forwards: every collector holding counts for a destination sends them once this second.
     let live = 0;
     for (let c = 0; c < edges * K; c++) {
@@ -317,7 +320,7 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
       }
     }
     // The singletons: each live collector's status and spans, at the pace they set.
-    const paceS = Math.min(STATUS_WINDOW_S / 3, Math.max(1, live / SINGLETON_TARGET_PER_S));
+    const paceS = pace(live);
     for (let c = 0; c < edges * K; c++) {
       if (t - lastSeen[c] >= STATUS_WINDOW_S) continue;
       const due = (t + singletonPhase[c] * paceS) % paceS < 1;
@@ -348,6 +351,14 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
   };
 }
 
+/** The pace a singleton gives each of `live` collectors (s), from the real Pacer. */
+function pace(live: number): number {
+  const p = new Pacer(STATUS_WINDOW_S * 1000);
+  let ms = 0;
+  for (let i = 0; i < live; i++) ms = p.heard(`c${i}`, 0);
+  return ms / 1000;
+}
+
 /** The options weighed, from the same world by the same rules, as steady-state rates (no simulation needed). */
 export function alternatives(w: TelemetryWorld) {
   const perEdge = w.locations * w.isolatesPerLocation;
@@ -355,7 +366,7 @@ export function alternatives(w: TelemetryWorld) {
   const perDestination = 2 * perEdge; // its own edge's isolates and the gateway's
   const limit = w.objectLimitPerS;
   const K = w.collectorsPerEdge;
-  const collectors = (w.services + 1) * K;
+  const collectors = (w.services + 1) * Math.min(K, perEdge);
   return [
     {
       option: "one object per destination (before)",
@@ -371,7 +382,7 @@ export function alternatives(w: TelemetryWorld) {
     },
     {
       option: "adaptive flush intervals alone",
-      busiest: `≤ ${limit}/s, by flushing every ${Math.ceil(perDestination / (limit / 2))} s (destinations) and every ${Math.ceil(isolates / (limit / 2))} s (ConfigStore status: past its ${STATUS_WINDOW_S} s window)`,
+      busiest: `≤ ${limit}/s, by flushing every ${Math.ceil(perDestination / (limit / 2))} s (destinations) and every ${Math.ceil(isolates / (limit / 2))} s (the ConfigStore's status${isolates / (limit / 2) > STATUS_WINDOW_S ? `, past its ${STATUS_WINDOW_S} s window` : ""})`,
       exact: "yes",
       delay: `${Math.ceil(perDestination / (limit / 2))} s; an evicted isolate loses that much`,
     },
@@ -395,7 +406,7 @@ export function alternatives(w: TelemetryWorld) {
     },
     {
       option: `collectors (${K} per edge; chosen)`,
-      busiest: `each collector ${Math.ceil(perEdge / K)}/s, each destination ${2 * K}/s, ConfigStore ≤ ${SINGLETON_TARGET_PER_S}/s (${collectors} collectors, status every ${Math.ceil(collectors / SINGLETON_TARGET_PER_S)} s)`,
+      busiest: `a collector ≈ ${Math.ceil(perEdge / K)}/s on average, each destination ≤ ${2 * K}/s, the ConfigStore about ${SINGLETON_TARGET_PER_S}/s (${collectors} collectors, each reporting status every ${Math.max(1, Math.ceil(collectors / SINGLETON_TARGET_PER_S))} s)`,
       exact: "yes: a batch is accepted or refused whole, forwards per destination",
       delay: "≤ 2 s",
     },
@@ -403,22 +414,87 @@ export function alternatives(w: TelemetryWorld) {
 }
 
 export function telemetryWorldwide(w: TelemetryWorld) {
-  return { world: w, before: simulateShardsByDestination(w), after: simulateCollectors(w), options: alternatives(w) };
+  return {
+    world: w,
+    before: simulateShardsByDestination(w),
+    after: simulateCollectors(w),
+    // Too few collectors for the load: the isolates' pace keeps every collector near its target.
+    fewCollectors: simulateCollectors({ ...w, collectorsPerEdge: Math.max(1, w.collectorsPerEdge / 8) }),
+    options: alternatives(w),
+  };
+}
+
+/** The world BENCHMARKS.md reports (the issue's: 300 locations × 20 isolates × 100 services). */
+export const INTERNET: TelemetryWorld = {
+  locations: 300,
+  isolatesPerLocation: 20,
+  services: 100,
+  edgeRps: 50,
+  gatewayRps: 200,
+  traceSampling: 0.01,
+  objectLimitPerS: 1000,
+  collectorsPerEdge: 32,
+  seconds: 30,
+  seed: 42,
+};
+/** A small world for `npm run bench -- --smoke`: still past one object's limit before, and under it after. */
+export const SMOKE_WORLD: TelemetryWorld = { ...INTERNET, locations: 30, isolatesPerLocation: 5, services: 20, seconds: 12 };
+
+type Outcome = ReturnType<typeof telemetryWorldwide>;
+const pct = (x: number) => `${(x * 100).toFixed(x && x < 0.001 ? 3 : 1)}%`;
+const load = (d: DesignOutcome, kind: string) => {
+  const l = d.loads.find((x) => x.kind === kind);
+  return l ? `${l.peakPerS.toLocaleString("en-US")}/s${l.overLimit ? ` (${l.overLimit} of ${l.objects} over)` : ""}` : "–";
+};
+
+/** The section of BENCHMARKS.md. */
+export function telemetryScaleMarkdown(r: Outcome, command: string): string {
+  const w = r.world;
+  const isolates = w.locations * w.isolatesPerLocation * (w.services + 1);
+  const designs = [r.before, r.after, r.fewCollectors];
+  const row = (name: string, f: (d: DesignOutcome) => string) => `| ${name} | ${designs.map(f).join(" | ")} |`;
+  return `Simulated by \`${command}\` (\`telemetryWorldwide\` in scripts/bench/telemetry-scale.ts, deterministic): ${w.locations} locations × ${w.isolatesPerLocation} isolates of
+each of ${w.services + 1} edges (${w.services} services and the gateway), ${isolates.toLocaleString("en-US")} isolates flushing about once a second; a service-edge isolate
+serves ${w.edgeRps} requests/s, a gateway isolate ${w.gatewayRps} spread over every service; traces sampled at ${w.traceSampling * 100}%. A Durable Object serves
+${w.objectLimitPerS.toLocaleString("en-US")} calls a second and answers "overloaded" past that (Cloudflare's soft limit); the flusher's own rules apply (a refused batch merged
+back and retried after 1, 2, 4, 8 s, dropped after the 4th refusal). ${w.seconds} s simulated, the first third left out as warm-up.
+
+| | ${designs.map((d) => d.design).join(" | ")} |
+| --- | --- | --- | --- |
+${row("busiest ConfigStore", (d) => load(d, "ConfigStore"))}
+${row("busiest destination's Telemetry object", (d) => load(d, "Telemetry (per destination)"))}
+${row("busiest \"traces\" object", (d) => load(d, "Telemetry traces"))}
+${row("busiest collector", (d) => load(d, "collectors"))}
+${row("isolate flushes refused", (d) => pct(d.refusedFlushes))}
+${row("requests never counted", (d) => pct(d.lostRequests))}
+${row("requests counted twice", (d) => pct(d.doubleCounted))}
+${row("an isolate flushes every", (d) => `${d.flushIntervalS} s`)}
+${row("Durable Object calls/s, all together", (d) => Math.round(d.callsPerS).toLocaleString("en-US"))}
+
+**Before**, every flush was one report that the control worker split in one \`Promise.all\` into the ConfigStore (the isolate's status), the
+Telemetry object of each destination in the batch and the "traces" object. The ConfigStore saturates first (every isolate of every edge
+reports to it every second: ${r.before.loads[0].peakPerS.toLocaleString("en-US")} calls/s), then every destination's object (its own edge's isolates and the gateway's) and the traces
+object. Past the limit almost every report fails somewhere; the flusher keeps the whole batch and sends it again, so the parts that had
+landed are counted again while the rest is dropped after four tries: most requests are never counted and some are counted twice.
+
+**After** (\`workers/control/telemetry/collector.ts\`), an isolate's batch goes whole to one of its edge's collectors, picked by a hash of
+the isolate's id; the collector merges what its isolates send and forwards at most once a second, each store's share separately (a store
+that refuses keeps its share waiting, never doubled). Status goes to the ConfigStore and spans to the traces object at the pace each sets
+(every collector heard from in a minute may call once every N / ${SINGLETON_TARGET_PER_S} s), and past 500 isolates a collector asks them to flush less often
+(spread ±50%, so they do not flush together). With too few collectors for the load (the last column), isolates flush every few seconds and
+every object stays under the limit. The number of calls hardly changes (one per isolate flush, as before): collectors spread them over
+objects, they do not remove them.
+
+Options weighed, from the same world:
+
+| option | busiest object | counts exact | metrics delay |
+| --- | --- | --- | --- |
+${r.options.map((o) => `| ${o.option} | ${o.busiest} | ${o.exact} | ${o.delay} |`).join("\n")}
+`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [locations = "300", isolates = "20", services = "100"] = process.argv.slice(2);
-  const r = telemetryWorldwide({
-    locations: Number(locations),
-    isolatesPerLocation: Number(isolates),
-    services: Number(services),
-    edgeRps: 50,
-    gatewayRps: 200,
-    traceSampling: 0.01,
-    objectLimitPerS: 1000,
-    collectorsPerEdge: 32,
-    seconds: 30,
-    seed: 42,
-  });
-  console.log(JSON.stringify(r, null, 2));
+  const smoke = process.argv.includes("--smoke");
+  const r = telemetryWorldwide(smoke ? SMOKE_WORLD : INTERNET);
+  console.log(telemetryScaleMarkdown(r, `node --import tsx scripts/bench/telemetry-scale.ts${smoke ? " --smoke" : ""}`));
 }

@@ -2,7 +2,7 @@
  * How often telemetry moves, so that no Durable Object is asked for more than it serves (about
  * 1 000 calls a second; docs/observability.md#at-internet-scale). Two rules:
  * - a collector asks its isolates to flush less often once more than COLLECTOR_TARGET_PER_S of
- *   them flush a second (their batches grow, their number of calls does not);
+ *   them report to it (each batch holds more, the calls stay near the target);
  * - an object every collector reports to (the ConfigStore's status, the recent traces) sets the
  *   pace of each: at most SINGLETON_TARGET_PER_S calls a second from all of them together.
  */
@@ -12,34 +12,40 @@ export const MAX_FLUSH_INTERVAL_MS = 10_000;
 export const COLLECTOR_TARGET_PER_S = 500;
 export const SINGLETON_TARGET_PER_S = 250;
 
-/** The flush interval a collector answers its isolates with, from the flushes it received in the last second. */
-export function flushIntervalFor(flushesPerS: number): number {
-  const factor = Math.ceil(flushesPerS / COLLECTOR_TARGET_PER_S);
+/** The flush interval a collector answers `isolates` with: one flush each a second while they are at most 500. */
+export function flushIntervalFor(isolates: number): number {
+  const factor = Math.ceil(isolates / COLLECTOR_TARGET_PER_S);
   return Math.min(MAX_FLUSH_INTERVAL_MS, Math.max(1, factor) * FLUSH_INTERVAL_MS);
 }
 
-/** Calls in the last whole second (or in the current one, if more): what an object is asked for now. */
-export class RateMeter {
-  private second = 0;
-  private current = 0;
-  private previous = 0;
+/**
+ * The isolates a collector heard from lately (the last 10 s, the longest interval it asks for):
+ * how many flushes a second it would get if each flushed every second. Measured in isolates, not
+ * in calls, so the answer does not swing back as soon as the isolates slow down. At most
+ * `maxIsolates` are kept (least recently heard from dropped first).
+ */
+export class Reporters {
+  private readonly seen = new Map<string, number>();
 
-  hit(now: number): void {
-    this.roll(now);
-    this.current++;
+  constructor(private readonly maxIsolates = 100_000) {}
+
+  heard(isolate: string, now: number): void {
+    this.seen.delete(isolate);
+    this.seen.set(isolate, now);
+    this.forget(now);
   }
 
-  perSecond(now: number): number {
-    this.roll(now);
-    return Math.max(this.previous, this.current);
+  /** The flush interval to ask of them (ms). */
+  intervalMs(now: number): number {
+    this.forget(now);
+    return flushIntervalFor(this.seen.size);
   }
 
-  private roll(now: number): void {
-    const s = Math.floor(now / 1000);
-    if (s === this.second) return;
-    this.previous = s === this.second + 1 ? this.current : 0;
-    this.current = 0;
-    this.second = s;
+  private forget(now: number): void {
+    for (const [isolate, at] of this.seen) {
+      if (at >= now - MAX_FLUSH_INTERVAL_MS && this.seen.size <= this.maxIsolates) break;
+      this.seen.delete(isolate);
+    }
   }
 }
 

@@ -197,7 +197,7 @@ describe("telemetry collector", () => {
     });
   });
 
-  it("asks its isolates to flush less often past 500 flushes a second", async () => {
+  it("asks its isolates to flush less often past 500 of them", async () => {
     const w = await world();
     const mesh = control(w.env);
     let answer = { flushIntervalMs: 0 };

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EdgeReport, MetricSeries, Span, TelemetryBatch } from "../../shared/control-api.ts";
 import { emptyBuckets } from "../../shared/histogram.ts";
 import { collectorCount, collectorName, DEFAULT_COLLECTORS } from "../../shared/telemetry/collectors.ts";
-import { flushIntervalFor, Pacer, RateMeter } from "../../shared/telemetry/pacing.ts";
+import { flushIntervalFor, Pacer, Reporters } from "../../shared/telemetry/pacing.ts";
 import { CollectorBuffer, COLLECTOR_LIMITS } from "../../workers/control/telemetry/collector-buffer.ts";
 import { MIRRORS } from "../../workers/control/objects.ts";
 
@@ -79,7 +79,7 @@ describe("which collector an isolate reports to", () => {
 });
 
 describe("pacing", () => {
-  it("asks isolates to flush less often only past 500 flushes a second, at most every 10 s", () => {
+  it("asks isolates to flush less often only past 500 of them, at most every 10 s", () => {
     expect(flushIntervalFor(0)).toBe(1000);
     expect(flushIntervalFor(500)).toBe(1000);
     expect(flushIntervalFor(501)).toBe(2000);
@@ -87,13 +87,19 @@ describe("pacing", () => {
     expect(flushIntervalFor(1_000_000)).toBe(10_000);
   });
 
-  it("counts the calls of the last second", () => {
-    const m = new RateMeter();
-    for (let i = 0; i < 700; i++) m.hit(T0 + i);
-    expect(m.perSecond(T0 + 999)).toBe(700);
-    m.hit(T0 + 1000);
-    expect(m.perSecond(T0 + 1001)).toBe(700); // the last whole second
-    expect(m.perSecond(T0 + 5000)).toBe(0);
+  it("asks for the interval that keeps the isolates heard from in the last 10 s near 500 flushes a second", () => {
+    const r = new Reporters();
+    for (let i = 0; i < 1200; i++) r.heard(`i${i}`, T0 + i);
+    expect(r.intervalMs(T0 + 1200)).toBe(3000);
+    for (let i = 0; i < 1200; i++) r.heard(`i${i}`, T0 + 3000); // they flush every 3 s now: still 1200 isolates
+    expect(r.intervalMs(T0 + 4000)).toBe(3000);
+    expect(r.intervalMs(T0 + 13_001)).toBe(1000); // none heard from in 10 s
+  });
+
+  it("keeps at most maxIsolates reporters", () => {
+    const r = new Reporters(100);
+    for (let i = 0; i < 1000; i++) r.heard(`i${i}`, T0);
+    expect(r.intervalMs(T0)).toBe(1000);
   });
 
   it("paces each of N collectors to one call every N / 250 s, between 1 s and a third of the window", () => {
@@ -214,15 +220,18 @@ describe("recorder pace", () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  it("flushes at the interval the control plane asked for, between 1 and 10 s", async () => {
+  it("flushes at the interval the control plane asked for (1 to 10 s), spread ±50% past a second", async () => {
     const { TelemetryRecorder } = await import("../../workers/edge/telemetry/recorder.ts");
     const r = new TelemetryRecorder();
     r.take(report("i1"), true);
-    r.pace(4000);
-    expect(r.dueIn(T0)).toBe(4000);
+    const dues = Array.from({ length: 200 }, () => (r.pace(4000), r.dueIn(T0)));
+    expect(Math.min(...dues)).toBeGreaterThanOrEqual(2000);
+    expect(Math.max(...dues)).toBeLessThanOrEqual(6000);
+    expect(dues.reduce((a, b) => a + b) / dues.length).toBeGreaterThan(3500);
+    expect(dues.reduce((a, b) => a + b) / dues.length).toBeLessThan(4500);
     r.pace(60_000);
-    expect(r.dueIn(T0)).toBe(10_000);
+    expect(r.dueIn(T0)).toBeLessThanOrEqual(15_000);
     r.pace(10);
-    expect(r.dueIn(T0)).toBe(1000);
+    expect(r.dueIn(T0)).toBe(1000); // unpaced: every second, as before
   });
 });

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ReportAnswer, TelemetryBatch } from "../../../shared/control-api.ts";
-import { FLUSH_INTERVAL_MS, flushIntervalFor, RateMeter } from "../../../shared/telemetry/pacing.ts";
+import { FLUSH_INTERVAL_MS, Reporters } from "../../../shared/telemetry/pacing.ts";
 import type { ControlEnv } from "../env.ts";
 import { configStore, explainStore, seriesStore, traceStore } from "../objects.ts";
 import { CollectorBuffer } from "./collector-buffer.ts";
@@ -23,7 +23,7 @@ const warn = (msg: string, detail: Record<string, unknown>) =>
  */
 export class TelemetryCollector extends DurableObject<ControlEnv> {
   private readonly buffer = new CollectorBuffer();
-  private readonly flushes = new RateMeter();
+  private readonly reporters = new Reporters();
   private readonly windowMs: number;
   private name = "";
   private lastForwardAt = 0;
@@ -42,7 +42,7 @@ export class TelemetryCollector extends DurableObject<ControlEnv> {
   async add(name: string, batch: TelemetryBatch): Promise<ReportAnswer> {
     this.name = name;
     const now = Date.now();
-    this.flushes.hit(now);
+    this.reporters.heard(batch.report.isolate, now);
     if (this.buffer.add(batch, now)) this.statusChanged = true;
     // The batch is ours from here: a failure below must not make the isolate send it again.
     try {
@@ -51,7 +51,7 @@ export class TelemetryCollector extends DurableObject<ControlEnv> {
     } catch (e) {
       warn("telemetry collector could not forward, kept for the next", { collector: name, error: String(e) });
     }
-    return { flushIntervalMs: flushIntervalFor(this.flushes.perSecond(now)) };
+    return { flushIntervalMs: this.reporters.intervalMs(now) };
   }
 
   override async alarm(): Promise<void> {

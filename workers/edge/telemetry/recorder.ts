@@ -14,6 +14,8 @@ export type Observation = Omit<MetricSeries, "count" | "sumMs" | "buckets" | "re
   flags: Iterable<string>;
 };
 
+const spread = (ms: number) => (ms > FLUSH_INTERVAL_MS ? ms * (0.5 + Math.random()) : ms);
+
 /**
  * Aggregates this isolate's requests in memory (counters and histograms per series) and hands
  * them to the control plane in batches. Recording is a map update; nothing waits for a flush.
@@ -26,6 +28,8 @@ export class TelemetryRecorder {
   private lastFlush = Date.now();
   private dirty = true;
   /** How often batches go: what the control plane last asked for (shared/telemetry/pacing.ts). */
+  private pacedMs = FLUSH_INTERVAL_MS;
+  /** This interval's length: the pace, spread ±50% past a second so isolates paced together do not flush together. */
   private intervalMs = FLUSH_INTERVAL_MS;
 
   observe(o: Observation): void {
@@ -61,7 +65,9 @@ export class TelemetryRecorder {
 
   /** Flush every `ms` from now on (1 to 10 s): the control plane's collector asks for longer when it is busy. */
   pace(ms: number): void {
-    if (Number.isFinite(ms)) this.intervalMs = Math.min(MAX_FLUSH_INTERVAL_MS, Math.max(FLUSH_INTERVAL_MS, ms));
+    if (!Number.isFinite(ms)) return;
+    this.pacedMs = Math.min(MAX_FLUSH_INTERVAL_MS, Math.max(FLUSH_INTERVAL_MS, ms));
+    this.intervalMs = spread(this.pacedMs);
   }
 
   /**
@@ -108,6 +114,7 @@ export class TelemetryRecorder {
     this.explains = [];
     this.windowStart = now;
     this.lastFlush = now;
+    this.intervalMs = spread(this.pacedMs);
     this.dirty = false;
     return batch;
   }
