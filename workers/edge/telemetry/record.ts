@@ -2,6 +2,7 @@ import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { backendLabel } from "../../../shared/routing/split.ts";
 import type { Flag } from "../../../shared/telemetry/flags.ts";
 import { CANCELLED_STATUS } from "../../../shared/telemetry/outcome.ts";
+import { spanName } from "../../../shared/telemetry/span-name.ts";
 import type { Exchange } from "../exchange.ts";
 import type { TraceContext } from "../trace.ts";
 import type { TelemetryRecorder } from "./recorder.ts";
@@ -57,7 +58,7 @@ export function telemetrySink(
           parentSpanId: x.trace.parentSpanId,
           service,
           edge: snapshot.edge,
-          name: `${x.inbound.method} ${x.url.pathname}`,
+          name: spanName(x.inbound.method, x.url.pathname),
           startMs: x.startedAt,
           durationMs,
           status,
@@ -139,7 +140,7 @@ export function telemetrySink(
           parentSpanId: copy.trace.parentSpanId, // the span of the request it copies
           service,
           edge: snapshot.edge,
-          name: `${x.inbound.method} ${x.url.pathname}`,
+          name: spanName(x.inbound.method, x.url.pathname),
           startMs: copy.startedAt,
           durationMs,
           status: copy.status,
