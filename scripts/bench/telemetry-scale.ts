@@ -135,11 +135,31 @@ class Parts {
   }
 }
 
-/** The isolates of the world, numbered: each service edge's first, then the gateway's. */
+/**
+ * The isolates of the world, numbered: each service edge's first, then the gateway's. A batch has
+ * one part per destination: a service edge's one, the gateway's one per service.
+ */
 function isolatesOf(w: TelemetryWorld) {
   const perEdge = w.locations * w.isolatesPerLocation;
   const edges = w.services + 1; // the gateway is edge number `services`
-  return { perEdge, edges, count: perEdge * edges, edgeOf: (i: number) => Math.floor(i / perEdge) };
+  const count = perEdge * edges;
+  const gatewayBase = w.services * perEdge;
+  const partOf = (i: number, d: number) => (i < gatewayBase ? i : gatewayBase + (i - gatewayBase) * w.services + d);
+  return {
+    perEdge,
+    edges,
+    count,
+    gatewayBase,
+    partOf,
+    parts: () => new Parts(gatewayBase + perEdge * w.services),
+    edgeOf: (i: number) => Math.floor(i / perEdge),
+    /** Every isolate serves its second of traffic. */
+    serve(parts: Parts) {
+      for (let i = 0; i < gatewayBase; i++) parts.add(i, w.edgeRps);
+      for (let i = gatewayBase; i < count; i++)
+        for (let d = 0; d < w.services; d++) parts.add(partOf(i, d), w.gatewayRps / w.services);
+    },
+  };
 }
 
 /**
@@ -150,15 +170,12 @@ function isolatesOf(w: TelemetryWorld) {
  */
 export function simulateShardsByDestination(w: TelemetryWorld): DesignOutcome {
   const rand = rng(w.seed);
-  const { perEdge, count, edgeOf } = isolatesOf(w);
+  const { count, edgeOf, gatewayBase, partOf, serve, ...world } = isolatesOf(w);
   const S = w.services;
   const configStore = new Objects("ConfigStore", 1, w.objectLimitPerS);
   const shards = new Objects("Telemetry (per destination)", S, w.objectLimitPerS);
   const traces = new Objects("Telemetry traces", 1, w.objectLimitPerS);
-  // A service edge's batch has one destination; the gateway's has every service.
-  const gatewayBase = S * perEdge;
-  const parts = new Parts(gatewayBase + perEdge * S);
-  const partOf = (i: number, d: number) => (i < gatewayBase ? i : gatewayBase + (i - gatewayBase) * S + d);
+  const parts = world.parts();
   const spanChance = (rps: number) => 1 - (1 - w.traceSampling) ** rps;
   const nextAt = new Float64Array(count).map(() => rand()); // each isolate's phase
   const failures = new Uint8Array(count);
@@ -169,9 +186,7 @@ export function simulateShardsByDestination(w: TelemetryWorld): DesignOutcome {
   const steadyFrom = Math.floor(w.seconds / 3);
   for (let t = 0; t < w.seconds; t++) {
     const steady = t >= steadyFrom;
-    // Every isolate serves its second of traffic.
-    for (let i = 0; i < gatewayBase; i++) parts.add(i, w.edgeRps);
-    for (let i = gatewayBase; i < count; i++) for (let d = 0; d < S; d++) parts.add(partOf(i, d), w.gatewayRps / S);
+    serve(parts);
     shuffle(order, rand);
     for (const i of order) {
       if (nextAt[i] > t + 1) continue;
@@ -236,7 +251,7 @@ function sumPending(parts: Parts): number {
  */
 export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
   const rand = rng(w.seed);
-  const { perEdge, edges, count, edgeOf } = isolatesOf(w);
+  const { edges, count, edgeOf, gatewayBase, partOf, serve, ...world } = isolatesOf(w);
   const S = w.services;
   const K = w.collectorsPerEdge;
   // As objects.ts picks a collector: a hash of the isolate's id (random hex, as edges make them).
@@ -246,11 +261,9 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
   const roots = new Objects("Telemetry (per destination)", S, w.objectLimitPerS);
   const configStore = new Objects("ConfigStore", 1, w.objectLimitPerS);
   const traces = new Objects("Telemetry traces", 1, w.objectLimitPerS);
-  const gatewayBase = S * perEdge;
   // Counts live in the isolate until its collector accepts the batch, then in the collector until
   // the destination's object accepts the forward: nothing is sent twice, a refusal only delays.
-  const isolateParts = new Parts(gatewayBase + perEdge * S);
-  const partOf = (i: number, d: number) => (i < gatewayBase ? i : gatewayBase + (i - gatewayBase) * S + d);
+  const isolateParts = world.parts();
   const held = new Float64Array(edges * K * S); // per collector, per destination
   const col = Int32Array.from({ length: count }, (_, i) => collectorOf(i));
   const nextAt = new Float64Array(count).map(() => rand());
@@ -270,9 +283,7 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
   const steadyFrom = Math.floor(w.seconds / 3);
   for (let t = 0; t < w.seconds; t++) {
     const steady = t >= steadyFrom;
-    for (let i = 0; i < gatewayBase; i++) isolateParts.add(i, w.edgeRps);
-    for (let i = gatewayBase; i < count; i++)
-      for (let d = 0; d < S; d++) isolateParts.add(partOf(i, d), w.gatewayRps / S);
+    serve(isolateParts);
     shuffle(order, rand);
     for (const i of order) {
       if (nextAt[i] > t + 1) continue;
@@ -438,13 +449,21 @@ export const INTERNET: TelemetryWorld = {
   seed: 42,
 };
 /** A small world for `npm run bench -- --smoke`: still past one object's limit before, and under it after. */
-export const SMOKE_WORLD: TelemetryWorld = { ...INTERNET, locations: 30, isolatesPerLocation: 5, services: 20, seconds: 12 };
+export const SMOKE_WORLD: TelemetryWorld = {
+  ...INTERNET,
+  locations: 30,
+  isolatesPerLocation: 5,
+  services: 20,
+  seconds: 12,
+};
 
 type Outcome = ReturnType<typeof telemetryWorldwide>;
 const pct = (x: number) => `${(x * 100).toFixed(x && x < 0.001 ? 3 : 1)}%`;
 const load = (d: DesignOutcome, kind: string) => {
   const l = d.loads.find((x) => x.kind === kind);
-  return l ? `${l.peakPerS.toLocaleString("en-US")}/s${l.overLimit ? ` (${l.overLimit} of ${l.objects} over)` : ""}` : "–";
+  return l
+    ? `${l.peakPerS.toLocaleString("en-US")}/s${l.overLimit ? ` (${l.overLimit} of ${l.objects} over)` : ""}`
+    : "–";
 };
 
 /** The section of BENCHMARKS.md. */
@@ -463,7 +482,7 @@ back and retried after 1, 2, 4, 8 s, dropped after the 4th refusal). ${w.seconds
 | --- | --- | --- | --- |
 ${row("busiest ConfigStore", (d) => load(d, "ConfigStore"))}
 ${row("busiest destination's Telemetry object", (d) => load(d, "Telemetry (per destination)"))}
-${row("busiest \"traces\" object", (d) => load(d, "Telemetry traces"))}
+${row('busiest "traces" object', (d) => load(d, "Telemetry traces"))}
 ${row("busiest collector", (d) => load(d, "collectors"))}
 ${row("isolate flushes refused", (d) => pct(d.refusedFlushes))}
 ${row("requests never counted", (d) => pct(d.lostRequests))}
@@ -496,5 +515,7 @@ ${r.options.map((o) => `| ${o.option} | ${o.busiest} | ${o.exact} | ${o.delay} |
 if (import.meta.url === `file://${process.argv[1]}`) {
   const smoke = process.argv.includes("--smoke");
   const r = telemetryWorldwide(smoke ? SMOKE_WORLD : INTERNET);
-  console.log(telemetryScaleMarkdown(r, `node --import tsx scripts/bench/telemetry-scale.ts${smoke ? " --smoke" : ""}`));
+  console.log(
+    telemetryScaleMarkdown(r, `node --import tsx scripts/bench/telemetry-scale.ts${smoke ? " --smoke" : ""}`),
+  );
 }
