@@ -72,7 +72,8 @@ function randomRequest(): { path: string; headers: Record<string, string> } {
     "end-user": hex(4),
     cookie: `session=${hex(16)}`,
   };
-  for (let i = 0; i < 1 + Math.floor(Math.random() * 4); i++) headers[`x-${hex(4)}`] = hex(8 + Math.floor(Math.random() * 24));
+  for (let i = 0; i < 1 + Math.floor(Math.random() * 4); i++)
+    headers[`x-${hex(4)}`] = hex(8 + Math.floor(Math.random() * 24));
   return { path, headers };
 }
 

@@ -41,7 +41,7 @@ export type DesignOutcome = {
   flushIntervalS: number;
 };
 
-// The flusher's rules (workers/edge/telemetry/flusher.ts): a refused batch is merged back and
+// The flusher's rules (workers/dataplane/telemetry/flusher.ts): a refused batch is merged back and
 // retried with backoff 1, 2, 4, 8 s; after 4 refusals in a row it is dropped.
 const MAX_RETRIES = 4;
 const backoffS = (failures: number) => Math.min(2 ** (failures - 1), 8);
@@ -299,7 +299,7 @@ export function simulateCollectors(w: TelemetryWorld): DesignOutcome {
           held[c * S + (gateway ? d : edgeOf(i))] += isolateParts.total[p];
           isolateParts.total[p] = 0;
         }
-        // The recorder spreads a paced interval ±50% (workers/edge/telemetry/recorder.ts).
+        // The recorder spreads a paced interval ±50% (workers/dataplane/telemetry/recorder.ts).
         nextAt[i] += interval[c] > 1 ? interval[c] * (0.5 + rand()) : 1;
         continue;
       }

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { MetricSeries } from "../../shared/control-api.ts";
 import { BoundedMap } from "../../shared/bounded-map.ts";
 import { SPAN_PATH_CHARS, spanName } from "../../shared/telemetry/span-name.ts";
-import { RESILIENCE_LIMITS, ResilienceState } from "../../workers/edge/resilience/state.ts";
-import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
+import { RESILIENCE_LIMITS, ResilienceState } from "../../workers/dataplane/resilience/state.ts";
+import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
 import { compileFor, testEdge } from "../helpers/edge.ts";
 
 // What an isolate keeps across requests is bounded whatever the requests and config changes carry

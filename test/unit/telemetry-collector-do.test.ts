@@ -6,8 +6,8 @@ import type { ControlEnv } from "../../workers/control/env.ts";
 import { MeshControl } from "../../workers/control/mesh-control.ts";
 import { TelemetryCollector } from "../../workers/control/telemetry/collector.ts";
 import { Telemetry } from "../../workers/control/telemetry/telemetry.ts";
-import { TelemetryFlusher } from "../../workers/edge/telemetry/flusher.ts";
-import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
+import { TelemetryFlusher } from "../../workers/dataplane/telemetry/flusher.ts";
+import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
 import { rpcStub, type TestState, testState } from "../helpers/durable-object.ts";
 
 // A telemetry collector (workers/control/telemetry/collector.ts) in process, behind MeshControl's

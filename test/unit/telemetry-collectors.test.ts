@@ -221,7 +221,7 @@ describe("recorder pace", () => {
   afterEach(() => vi.useRealTimers());
 
   it("flushes at the interval the control plane asked for (1 to 10 s), spread ±50% past a second", async () => {
-    const { TelemetryRecorder } = await import("../../workers/edge/telemetry/recorder.ts");
+    const { TelemetryRecorder } = await import("../../workers/dataplane/telemetry/recorder.ts");
     const r = new TelemetryRecorder();
     r.take(report("i1"), true);
     const dues = Array.from({ length: 200 }, () => (r.pace(4000), r.dueIn(T0)));
