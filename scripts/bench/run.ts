@@ -70,15 +70,6 @@ unminified, 807 KiB of it zod's full build, one per edge with its snapshot compi
 const BEFORE_SCALE = `Before (commit aa7d2e2, same script, not this run): 30 services were ready after 19.8 s cold and 19.3 s warm against 1.2 s for the bare Miniflare,
 and workerd held 970 MB (1013 MB serving; the bare Miniflare 394 MB): every edge parsed its own 3.1 MB copy of the bundle with an inline source map.`;
 
-/** What the soak's figures mean (measured while building it: docs/observability.md says how the mesh bounds what it keeps). */
-const SOAK_NOTE = `What grows is workerd's, not what the mesh keeps: after a forced collection every isolate's JS heap is back within a few
-hundred kB of where it started (the inspector, needed to force one, keeps each isolate's last 1 000 console messages: bounded), and a bare
-Miniflare with one trivial Worker grows the same way under the same requests. Two things make up the rest. V8 collects an isolate's garbage
-only when its heap reaches a limit that grows with the load, and workerd never asks an idle isolate to collect (a forced collection
-returns its part, the row above); and workerd's allocator (tcmalloc) keeps what it freed for reuse instead of returning it to the system,
-so RSS stays at its highest after the load and is reused by the next one. In production each isolate is limited to 128 MB and the runtime
-collects and evicts idle isolates itself. Everything the mesh keeps per key has a documented bound (docs/observability.md#memory).`;
-
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 
@@ -414,12 +405,10 @@ ${rpcNote(rpc)}
 ## 11. Memory under sustained load
 
 ${soakMarkdown(soaked, "npm run bench")}
-${SOAK_NOTE}
-
 ## Rerun
 
 \`\`\`sh
-npm run bench             # the full run (about 5–10 minutes), rewrites this file and docs/img/bench-latency.svg
+npm run bench             # the full run (the soak of section 11 is most of it), rewrites this file and docs/img/bench-latency.svg
 npm run bench -- --smoke  # a short run that checks the harness works (CI)
 \`\`\`
 `;
