@@ -31,7 +31,7 @@ export type SoakResult = {
   warmup: number;
   idleSeconds: number;
   seconds: number;
-  /** Answers by status (0: no answer). */
+  /** Answers by status, failures (after one retry) by error code. */
   statuses: Record<string, number>;
   samples: RssSample[];
   startMb: number;
@@ -46,7 +46,8 @@ export type SoakResult = {
   heapAfterMb: number;
   /** The isolate whose retained heap grew most, and by how much. */
   heapGrowth: { worker: string; mb: number };
-  bare: { startMb: number; endMb: number; idleMb: number; seconds: number };
+  /** The same requests to one trivial Worker on a bare Miniflare: RSS at its start, after the same warm-up share, at its highest after, at the end, after idle. */
+  bare: { startMb: number; warmupMb: number; peakMb: number; endMb: number; idleMb: number; seconds: number };
 };
 
 const MB = 1e6;
@@ -77,21 +78,29 @@ function randomRequest(): { path: string; headers: Record<string, string> } {
   return { path, headers };
 }
 
-/** Sends `total` random requests to `base`, `concurrency` at a time; calls `progress` with the count after each. */
+/**
+ * Sends `total` random requests to `base`, `concurrency` at a time; calls `progress` with the count
+ * after each. Answers are counted by status, failures by error code; a request whose kept-alive
+ * socket the server closed as it was reused ("socket hang up", ECONNRESET) is sent once more.
+ */
 async function send(base: string, total: number, concurrency: number, progress: (sent: number) => void) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const statuses: Record<string, number> = {};
   let sent = 0;
-  const one = () =>
-    new Promise<number>((resolve) => {
-      const { path, headers } = randomRequest();
+  const once = (path: string, headers: Record<string, string>) =>
+    new Promise<string>((resolve) => {
       const req = request(base + path, { agent, headers }, (res) => {
         res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("end", () => resolve(String(res.statusCode)));
       });
-      req.on("error", () => resolve(0));
+      req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
       req.end();
     });
+  const one = async () => {
+    const { path, headers } = randomRequest();
+    const first = await once(path, headers);
+    return /^\d+$/.test(first) ? first : once(path, headers);
+  };
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (sent < total) {
@@ -123,7 +132,7 @@ const sum = (heaps: Record<string, number>) => Object.values(heaps).reduce((a, b
 export async function soak(o: SoakOptions): Promise<SoakResult> {
   const mesh = await meshSoak(o);
   // Afterwards, alone: the mesh's workerd has exited.
-  return { ...mesh, bare: await bareFloor(o.requests, o.concurrency, o.idleSeconds) };
+  return { ...mesh, bare: await bareFloor(o.requests, o.concurrency, o.warmup, o.idleSeconds) };
 }
 
 async function meshSoak(o: SoakOptions): Promise<Omit<SoakResult, "bare">> {
@@ -201,7 +210,7 @@ async function meshSoak(o: SoakOptions): Promise<Omit<SoakResult, "bare">> {
 }
 
 /** The same requests to one trivial Worker on a bare Miniflare: how workerd's own RSS moves under them. */
-async function bareFloor(requests: number, concurrency: number, idleSeconds: number) {
+async function bareFloor(requests: number, concurrency: number, warmup: number, idleSeconds: number) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -219,12 +228,20 @@ async function bareFloor(requests: number, concurrency: number, idleSeconds: num
   try {
     const url = (await mf.unsafeGetDirectURL("bare")).origin;
     const startMb = rssMb();
+    let sent = 0;
+    let warmupMb = NaN;
     const t0 = performance.now();
-    await send(url, requests, concurrency, () => {});
+    const rss = sampler(t0, () => sent);
+    await send(url, requests, concurrency, (n) => {
+      sent = n;
+      if (Number.isNaN(warmupMb) && n >= requests * warmup) warmupMb = rss.take().mb;
+    });
     const seconds = (performance.now() - t0) / 1000;
-    const endMb = rssMb();
+    const endMb = rss.take().mb;
+    rss.stop();
+    const peakMb = Math.max(...rss.samples.filter((s) => s.requests >= requests * warmup).map((s) => s.mb));
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
-    return { startMb, endMb, idleMb: rssMb(), seconds };
+    return { startMb, warmupMb, peakMb, endMb, idleMb: rssMb(), seconds };
   } finally {
     await mf.dispose();
   }
@@ -244,7 +261,7 @@ export function soakMarkdown(r: SoakResult, command: string): string {
   });
   const answered = Object.entries(r.statuses)
     .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([code, n]) => `${n} × ${code === "0" ? "no answer" : code}`)
+    .map(([code, n]) => `${n} × ${/^\d+$/.test(code) ? code : `no answer (${code})`}`)
     .join(", ");
   return `\`${command}\`: the Bookinfo mesh as \`npm start\` runs it (access logs on, every trace recorded, state on disk), ${r.requests.toLocaleString("en-US")} requests
 (${f(r.requests / r.seconds)} a second, ${f(r.seconds)} s) each with a random host, path (product pages, API ids, static files, paths that match nothing), headers,
@@ -263,7 +280,7 @@ cookie, request id and trace context; answers: ${answered}. RSS is workerd's, fr
 | after ${r.idleSeconds} s idle | ${f(r.idleMb)} |
 | after a forced garbage collection of every isolate | ${f(r.gcMb)} |
 | JS heap of every mesh isolate together, after a forced collection: before the load → after it | ${f(r.heapBeforeMb, 1)} → ${f(r.heapAfterMb, 1)} (most grown: ${r.heapGrowth.worker}, ${r.heapGrowth.mb >= 0 ? "+" : ""}${f(r.heapGrowth.mb, 2)}) |
-| a bare Miniflare (one trivial Worker) under the same requests: start → end → after idle | ${f(r.bare.startMb)} → ${f(r.bare.endMb)} → ${f(r.bare.idleMb)} |
+| a bare Miniflare (one trivial Worker) under the same requests: start → after warm-up → highest after → end → after idle | ${f(r.bare.startMb)} → ${f(r.bare.warmupMb)} → ${f(r.bare.peakMb)} (${r.bare.peakMb - r.bare.warmupMb >= 0 ? "+" : ""}${f(r.bare.peakMb - r.bare.warmupMb)} MB) → ${f(r.bare.endMb)} → ${f(r.bare.idleMb)} |
 
 ${soakReading(r)}
 `;
@@ -275,13 +292,14 @@ function soakReading(r: SoakResult): string {
   const collected = r.idleMb - r.gcMb;
   const bare = r.bare.endMb - r.bare.startMb;
   return `What the mesh keeps from one request to the next is what stays in the isolates' JS heaps after a collection: ${kept >= 0 ? "+" : ""}${f(kept, 1)} MB
-over ${r.requests.toLocaleString("en-US")} requests, all isolates together (the inspector, which forcing a collection needs, also keeps each isolate's last 1 000 console messages:
-bounded; every other bound is in docs/observability.md#memory). The rest of workerd's growth is workerd's own: V8 collects an isolate's
-garbage only when its heap reaches a limit that grows with the load, and workerd asks no idle isolate to collect, so RSS does not come back
-with idle time alone (${f(r.endMb)} → ${f(r.idleMb)} MB); a forced collection returns ${f(collected)} MB of it. What remains is held by workerd's allocator
-(tcmalloc), which keeps freed memory for reuse rather than returning it: a bare Miniflare with one trivial Worker, under the same requests,
-grows by ${f(bare)} MB (${f(r.bare.startMb)} → ${f(r.bare.endMb)} MB) and keeps it after idle (${f(r.bare.idleMb)} MB). In production the runtime limits each isolate to 128 MB and
-collects and evicts idle ones itself.`;
+over ${r.requests.toLocaleString("en-US")} requests, all mesh isolates together (the console messages the inspector keeps for a debugger are dropped before
+each collection; docs/observability.md#memory lists every bound). The rest of workerd's growth is workerd's own, as
+[workerd#6894](https://github.com/cloudflare/workerd/issues/6894) describes (open): the native objects of every subrequest between Workers
+are freed only when the receiving isolate's V8 collects, which its small JS heap seldom asks for, and workerd asks no idle isolate to
+collect, so RSS does not come back with idle time alone (${f(r.endMb)} → ${f(r.idleMb)} MB); a forced collection returns ${f(collected)} MB of it. What
+remains is held by workerd's allocator (tcmalloc), which keeps freed memory for reuse rather than returning it: a bare Miniflare with one
+trivial Worker, under the same requests, grows by ${f(bare)} MB (${f(r.bare.startMb)} → ${f(r.bare.endMb)} MB) and keeps it after idle (${f(r.bare.idleMb)} MB). In production the
+runtime limits each isolate to 128 MB and collects and evicts idle ones itself.`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
