@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import { VersionExports, type ServiceExports } from "../../shared/rpc/exports.ts";
 import { isRpcMethodName } from "../../shared/rpc/method.ts";
 import { sha256 } from "./build-cache.ts";
@@ -9,6 +9,7 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
+import { ownedMiniflare } from "./scratch-dir.ts";
 
 // What each app version exports for Workers RPC, read from its build when the mesh is generated.
 //
@@ -118,7 +119,7 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
   });
   let mf: Miniflare | undefined;
   try {
-    mf = new Miniflare({ workers, log: new Log(LogLevel.NONE), cf: false });
+    mf = ownedMiniflare({ workers, log: new Log(LogLevel.NONE), cf: false });
     await mf.ready;
     for (const { app, key } of pending) {
       const res = await (await mf.getWorker(`exports-${key}`)).fetch("http://exports/");

@@ -21,6 +21,7 @@ import {
   versionWorkerName,
 } from "../../shared/names.ts";
 import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts";
+import type { ControlCaller } from "../../shared/control-api.ts";
 import { writeInlineEntry } from "./gen-inline.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
@@ -43,6 +44,8 @@ export type AppContext = {
   /** Where the inline entry modules go (beside the inline bundle). */
   inlineDir: string;
   refreshIntervalMs: number;
+  /** The public keys beacons are verified with (GenOptions.beaconKeys), in every inline config. */
+  beaconKeys: string;
   kvId: string;
   accessLog?: string;
   traceSampling?: number;
@@ -80,11 +83,18 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
       ]),
     ),
     refreshIntervalMs: ctx.refreshIntervalMs,
+    beaconKeys: ctx.beaconKeys,
     ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
     ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
   };
   const services = [
-    { binding: INLINE_CONTROL, service: ctx.workerName(CONTROL), entrypoint: "MeshControl" },
+    // The props name the version: the app's own code can reach this binding, so the control plane holds it to them.
+    {
+      binding: INLINE_CONTROL,
+      service: ctx.workerName(CONTROL),
+      entrypoint: "MeshControl",
+      props: { service: s.name, version } satisfies ControlCaller,
+    },
     ...calls.flatMap((c) => {
       // Workers RPC to a named entrypoint of an inline callee reaches that entrypoint of the picked version.
       const named = [...new Set(inlineCalls.filter((b) => b.service === c && b.entrypoint).map((b) => b.entrypoint!))];

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
-import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
 import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
@@ -11,7 +11,9 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
+import { ownedMiniflare } from "./scratch-dir.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
+import { devKeyFile, loadOrCreateKeys, publicKeys, SIGNING_SECRET, signingKey } from "./beacon-keys.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
 
@@ -58,9 +60,12 @@ export type MeshRuntime = {
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const started = performance.now();
+  // The beacon keys live with the state they sign for: a restart keeps them, a new state makes its own.
+  const keys = (await loadOrCreateKeys(devKeyFile(state))).file;
   const genOptions = {
     outDir: join(state, "gen"),
     refreshIntervalMs: 500,
+    beaconKeys: JSON.stringify(publicKeys(keys)),
     ...o.gen,
     target: "dev" as const,
     validate: false,
@@ -160,7 +165,11 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
         };
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
-        opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };
+        opts.bindings = {
+          ...opts.bindings,
+          ADMIN_TOKENS: tokens,
+          [SIGNING_SECRET]: JSON.stringify(signingKey(keys)),
+        };
       }
       return opts;
     }),
@@ -174,7 +183,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
-  const miniflare = new Miniflare({
+  const miniflare = ownedMiniflare({
     host: "127.0.0.1",
     port: 0,
     workers,
@@ -190,6 +199,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
       : undefined,
   });
+  const dispose = () => miniflare.dispose();
   try {
     await miniflare.ready;
     const timings = { generateMs, workersMs: prepared - started - generateMs, workerdMs: performance.now() - prepared };
@@ -204,10 +214,10 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       migrations,
       workerName,
       timings,
-      dispose: () => miniflare.dispose(),
+      dispose,
     };
   } catch (e) {
-    await miniflare.dispose().catch(() => undefined);
+    await dispose().catch(() => undefined);
     throw e;
   }
 }

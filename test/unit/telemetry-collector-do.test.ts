@@ -53,7 +53,18 @@ async function world(collectors = 1): Promise<World> {
   const objects = new Map<string, { object: TelemetryCollector; state: TestState }>();
   const statuses: World["statuses"] = [];
   const ingests: string[] = [];
-  const env = { TELEMETRY_COLLECTORS: String(collectors), STATUS_WINDOW_S: "60" } as unknown as ControlEnv;
+  const topology = {
+    mesh: "t",
+    services: [
+      { name: "web", versions: ["v1"], calls: [] },
+      { name: "api", versions: ["v1"], calls: [] },
+    ],
+  };
+  const env = {
+    TOPOLOGY: JSON.stringify(topology),
+    TELEMETRY_COLLECTORS: String(collectors),
+    STATUS_WINDOW_S: "60",
+  } as unknown as ControlEnv;
   const telemetry = async (name: string) => {
     if (!stores.has(name)) stores.set(name, new Telemetry((await testState()).ctx, env));
     return stores.get(name)!;
@@ -110,7 +121,7 @@ async function world(collectors = 1): Promise<World> {
 }
 
 const control = (env: ControlEnv) =>
-  new MeshControl({ waitUntil: () => {}, props: {} } as unknown as ExecutionContext, env);
+  new MeshControl({ waitUntil: () => {}, props: { edge: "web-edge" } } as unknown as ExecutionContext, env);
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ["Date"] });

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { EdgeReport, MetricSeries, Span, TelemetryBatch } from "../../shared/control-api.ts";
+import type { EdgeReport, MetricSeries, Span } from "../../shared/control-api.ts";
 import { emptyBuckets } from "../../shared/histogram.ts";
 import { collectorCount, collectorName, DEFAULT_COLLECTORS } from "../../shared/telemetry/collectors.ts";
 import { flushIntervalFor, Pacer, Reporters } from "../../shared/telemetry/pacing.ts";
 import { CollectorBuffer, COLLECTOR_LIMITS } from "../../workers/control/telemetry/collector-buffer.ts";
-import { MIRRORS } from "../../workers/control/objects.ts";
+import { MIRRORS, storeOf } from "../../workers/control/objects.ts";
+import type { Admitted } from "../../workers/control/report-scope.ts";
 
 // Telemetry collectors (workers/control/telemetry/): which collector an isolate reports to, the
 // pace objects set, and what a collector holds between forwards, each within its bound.
@@ -36,8 +37,8 @@ const series = (extra: Partial<MetricSeries> = {}): MetricSeries => {
     ...extra,
   };
 };
-const batch = (isolate: string, s: MetricSeries[], extra: Partial<TelemetryBatch> = {}): TelemetryBatch => ({
-  report: report(isolate),
+const batch = (isolate: string, s: MetricSeries[], extra: Partial<Admitted> = {}): Admitted => ({
+  reports: [report(isolate)],
   windowStart: T0,
   series: s,
   spans: [],
@@ -121,9 +122,12 @@ describe("pacing", () => {
   });
 });
 
+const services = new Set(["web", "api"]);
+const stores = (s: MetricSeries) => storeOf(s, services);
+
 describe("collector buffer", () => {
   it("merges the batches of its isolates per store and window, series by series", () => {
-    const b = new CollectorBuffer();
+    const b = new CollectorBuffer(stores);
     b.add(batch("i1", [series({ count: 2 }), series({ code: 503 })]), T0);
     b.add(batch("i2", [series({ count: 3 }), series({ mirror: true })]), T0);
     b.add(batch("i3", [series({ count: 4 })], { windowStart: T0 + 10_000 }), T0 + 10_000);
@@ -139,7 +143,7 @@ describe("collector buffer", () => {
   });
 
   it("keeps only what a store refused, once, for the next forward", () => {
-    const b = new CollectorBuffer();
+    const b = new CollectorBuffer(stores);
     b.add(batch("i1", [series({ count: 2 }), series({ destination: "api", count: 7 })]), T0);
     const first = b.takeSeries();
     b.restore("api", first.get("api")!); // web accepted, api refused
@@ -150,7 +154,7 @@ describe("collector buffer", () => {
   });
 
   it(`folds series past ${COLLECTOR_LIMITS.series} per store into one "other" series per code`, () => {
-    const b = new CollectorBuffer({ ...COLLECTOR_LIMITS, series: 3 });
+    const b = new CollectorBuffer(stores, { ...COLLECTOR_LIMITS, series: 3 });
     for (let i = 0; i < 10; i++) b.add(batch("i1", [series({ route: `r${i}`, code: i % 2 ? 200 : 500 })]), T0);
     const rows = b.takeSeries().get("web")![0].series;
     expect(rows).toHaveLength(5);
@@ -163,7 +167,7 @@ describe("collector buffer", () => {
   });
 
   it(`keeps at most ${COLLECTOR_LIMITS.spans} spans and ${COLLECTOR_LIMITS.explains} decision records between forwards`, () => {
-    const b = new CollectorBuffer({ ...COLLECTOR_LIMITS, spans: 4 });
+    const b = new CollectorBuffer(stores, { ...COLLECTOR_LIMITS, spans: 4 });
     b.add(batch("i1", [], { spans: [0, 1, 2].map(span) }), T0);
     b.add(batch("i2", [], { spans: [3, 4, 5].map(span) }), T0);
     expect(b.takeSpans()).toHaveLength(4);
@@ -172,13 +176,13 @@ describe("collector buffer", () => {
   });
 
   it("groups its isolates' status by what they run, with exact counts and a few ids", () => {
-    const b = new CollectorBuffer({ ...COLLECTOR_LIMITS, idsPerGroup: 2 });
+    const b = new CollectorBuffer(stores, { ...COLLECTOR_LIMITS, idsPerGroup: 2 });
     expect(b.add(batch("i1", []), T0)).toBe(true); // a new isolate: changed
     expect(b.add(batch("i1", []), T0 + 500)).toBe(false); // the same again: not
     b.add(batch("i2", []), T0);
     b.add(batch("i3", []), T0);
-    b.add({ ...batch("i4", []), report: report("i4", { version: 2, hash: "h2" }) }, T0);
-    b.add({ ...batch("i5", []), report: report("i5", { state: "rejected", error: "bad" }) }, T0 - 61_000);
+    b.add({ ...batch("i4", []), reports: [report("i4", { version: 2, hash: "h2" })] }, T0);
+    b.add({ ...batch("i5", []), reports: [report("i5", { state: "rejected", error: "bad" })] }, T0 - 61_000);
     const groups = b.groups(T0 - 60_000);
     expect(groups).toHaveLength(2);
     expect(groups.find((g) => g.version === 3)).toMatchObject({ isolates: 3, ids: ["i1", "i2"], lastSeen: T0 + 500 });
@@ -186,15 +190,15 @@ describe("collector buffer", () => {
   });
 
   it("ignores an older snapshot's report arriving late, and says when an isolate's status changed", () => {
-    const b = new CollectorBuffer();
+    const b = new CollectorBuffer(stores);
     b.add(batch("i1", []), T0);
-    expect(b.add({ ...batch("i1", []), report: report("i1", { version: 2, hash: "h2" }) }, T0 + 1)).toBe(false);
+    expect(b.add({ ...batch("i1", []), reports: [report("i1", { version: 2, hash: "h2" })] }, T0 + 1)).toBe(false);
     expect(b.groups(0)[0]).toMatchObject({ version: 3 });
-    expect(b.add({ ...batch("i1", []), report: report("i1", { version: 4, hash: "h4" }) }, T0 + 2)).toBe(true);
+    expect(b.add({ ...batch("i1", []), reports: [report("i1", { version: 4, hash: "h4" })] }, T0 + 2)).toBe(true);
   });
 
   it(`keeps the status of at most ${COLLECTOR_LIMITS.isolates} isolates, dropping the least recently heard from`, () => {
-    const b = new CollectorBuffer({ ...COLLECTOR_LIMITS, isolates: 100 });
+    const b = new CollectorBuffer(stores, { ...COLLECTOR_LIMITS, isolates: 100 });
     for (let i = 0; i < 1000; i++) b.add(batch(`i${i}`, []), T0 + i);
     const [g] = b.groups(0);
     expect(g.isolates).toBe(100);
@@ -202,8 +206,8 @@ describe("collector buffer", () => {
   });
 
   it("takes an inline isolate's several reports, each under its own edge", () => {
-    const b = new CollectorBuffer();
-    b.add(batch("app#1", [], { reports: [report("app#1", { edge: "api-edge" })] }), T0);
+    const b = new CollectorBuffer(stores);
+    b.add(batch("app#1", [], { reports: [report("app#1"), report("app#1", { edge: "api-edge" })] }), T0);
     expect(
       b
         .groups(0)

@@ -16,6 +16,8 @@ export type InlineConfig = {
   refreshIntervalMs?: number;
   accessLog?: string;
   traceSampling?: string;
+  /** The public keys beacons are verified with (`BEACON_KEYS` at an edge). */
+  beaconKeys: string;
 };
 
 export type { InlineCallee };

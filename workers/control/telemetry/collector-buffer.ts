@@ -1,8 +1,8 @@
-import type { EdgeReport, MetricSeries, Span, TelemetryBatch } from "../../../shared/control-api.ts";
+import type { EdgeReport, MetricSeries, Span } from "../../../shared/control-api.ts";
 import type { HopRecord } from "../../../shared/explain/hop.ts";
 import { seriesKey } from "../../../shared/telemetry/series-key.ts";
 import type { StatusGroup } from "../config-store/edge-status.ts";
-import { storeOf } from "../objects.ts";
+import type { Admitted } from "../report-scope.ts";
 import { mergeCounters, WINDOW_MS } from "./metric-store.ts";
 
 /** A store's share of a forward: its series, by the 10 s window their batches started in. */
@@ -34,18 +34,22 @@ export class CollectorBuffer {
   private readonly status = new Map<string, Heard>();
   droppedSpans = 0;
 
-  constructor(private readonly limits = COLLECTOR_LIMITS) {}
+  constructor(
+    /** The store a series goes to (objects.ts's storeOf, with the mesh's services). */
+    private readonly storeOf: (s: MetricSeries) => string,
+    private readonly limits = COLLECTOR_LIMITS,
+  ) {}
 
-  /** Adds one isolate's batch; answers whether a status it reports is new or changed. */
-  add(batch: TelemetryBatch, now: number): boolean {
+  /** Adds one isolate's batch (what its binding may send of it); answers whether a status it reports is new or changed. */
+  add(batch: Admitted, now: number): boolean {
     const window = Math.floor(batch.windowStart / WINDOW_MS) * WINDOW_MS;
-    for (const s of batch.series) this.merge(storeOf(s), window, s);
+    for (const s of batch.series) this.merge(this.storeOf(s), window, s);
     for (const s of batch.spans)
       if (this.spans.length < this.limits.spans) this.spans.push(s);
       else this.droppedSpans++;
     for (const e of batch.explains) if (this.explains.length < this.limits.explains) this.explains.push(e);
     let changed = false;
-    for (const r of [batch.report, ...(batch.reports ?? [])]) changed = this.heard(r, now) || changed;
+    for (const r of batch.reports) changed = this.heard(r, now) || changed;
     return changed;
   }
 

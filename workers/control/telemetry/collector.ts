@@ -1,8 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ReportAnswer, TelemetryBatch } from "../../../shared/control-api.ts";
+import type { ReportAnswer } from "../../../shared/control-api.ts";
+import { Topology } from "../../../shared/manifest/topology.ts";
 import { FLUSH_INTERVAL_MS, Reporters } from "../../../shared/telemetry/pacing.ts";
 import type { ControlEnv } from "../env.ts";
-import { configStore, explainStore, seriesStore, traceStore } from "../objects.ts";
+import { configStore, explainStore, seriesStore, storeOf, traceStore } from "../objects.ts";
+import type { Admitted } from "../report-scope.ts";
 import { CollectorBuffer } from "./collector-buffer.ts";
 
 const warn = (msg: string, detail: Record<string, unknown>) =>
@@ -22,7 +24,7 @@ const warn = (msg: string, detail: Record<string, unknown>) =>
  * as an edge isolate's own buffer is.
  */
 export class TelemetryCollector extends DurableObject<ControlEnv> {
-  private readonly buffer = new CollectorBuffer();
+  private readonly buffer: CollectorBuffer;
   private readonly reporters = new Reporters();
   private readonly windowMs: number;
   private name = "";
@@ -36,13 +38,15 @@ export class TelemetryCollector extends DurableObject<ControlEnv> {
   constructor(ctx: DurableObjectState, env: ControlEnv) {
     super(ctx, env);
     this.windowMs = Number(env.STATUS_WINDOW_S ?? 60) * 1000;
+    const services = new Set(Topology.parse(JSON.parse(env.TOPOLOGY)).services.map((s) => s.name));
+    this.buffer = new CollectorBuffer((s) => storeOf(s, services));
   }
 
-  /** One isolate's batch (`name` is this collector's); answers how often its isolates should flush. */
-  async add(name: string, batch: TelemetryBatch): Promise<ReportAnswer> {
+  /** One isolate's batch, as its binding may send it (`name` is this collector's); answers how often its isolates should flush. */
+  async add(name: string, isolate: string, batch: Admitted): Promise<ReportAnswer> {
     this.name = name;
     const now = Date.now();
-    this.reporters.heard(batch.report.isolate, now);
+    this.reporters.heard(isolate, now);
     if (this.buffer.add(batch, now)) this.statusChanged = true;
     // The batch is ours from here: a failure below must not make the isolate send it again.
     try {
