@@ -8,6 +8,8 @@ import { decisionRecordBench, jwtBench, normalizationBench, recorderBench, regex
 import { latencySvg } from "./plot.ts";
 import { propagationLocal, propagationWorldwide } from "./propagation.ts";
 import { telemetryDo } from "./telemetry-do.ts";
+import { INTERNET, SMOKE_WORLD, telemetryScaleMarkdown, telemetryWorldwide } from "./telemetry-scale.ts";
+import { PLATEAU_MB, soak, soakMarkdown } from "./soak.ts";
 import { beaconCost } from "./beacon.ts";
 import { rpcOverhead } from "./rpc.ts";
 import { edgeBundleComposition } from "./edge-bundle.ts";
@@ -114,6 +116,8 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
         isolates: 3,
         coldReps: 1,
         meshSizes: [5],
+        soakRequests: 3000,
+        idleSeconds: 3,
       }
     : {
         rate: 500,
@@ -127,6 +131,8 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
         isolates: 20,
         coldReps: 3,
         meshSizes: [30, 100],
+        soakRequests: 200_000,
+        idleSeconds: 30,
       };
 
   log("hop overhead …");
@@ -160,6 +166,11 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   log(
     `  Telemetry DO absorbs ${f(tdo.flushesPerS, 0)} flushes/s (20 series each); recording costs ${f(rec.observeNs, 0)} ns/request`,
   );
+  const tscale = telemetryWorldwide(opts.smoke ? SMOKE_WORLD : INTERNET);
+  const busiest = (d: typeof tscale.after) => Math.max(...d.loads.map((l) => l.peakPerS));
+  log(
+    `  at internet scale (simulated, ${tscale.world.locations} locations × ${tscale.world.isolatesPerLocation} isolates × ${tscale.world.services} services): busiest object ${busiest(tscale.before)}/s before, ${busiest(tscale.after)}/s with collectors`,
+  );
   log("JWT, decision records …");
   const jwt = await jwtBench(p.n);
   const rec2 = await decisionRecordBench(p.n);
@@ -182,6 +193,14 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
   const meshRows = await meshScale(p.meshSizes, log, (n) => (opts.smoke || n > 30 ? 1 : 3));
   const controlMs = await controlIsolateMs(opts.smoke ? 1 : 5);
   log(`  the control plane's isolate adds ${f(controlMs, 0)} ms to workerd's start`);
+  log("memory under sustained load …");
+  const soaked = await soak({
+    requests: p.soakRequests,
+    concurrency: 16,
+    warmup: 0.25,
+    idleSeconds: p.idleSeconds,
+    log,
+  });
 
   const row = (name: string) => hop.rows.find((r) => r.name.startsWith(name));
   const direct = row("direct")!,
@@ -216,6 +235,11 @@ export async function runBenchmarks(opts: { smoke: boolean; out: string; command
       !meshRows.every((r) => r.cold.readyMs > 0 && r.cold.rssBytes > 0 && r.bare.readyMs > 0)
     )
       failed.push("edge cold start or mesh scale returned no figure");
+    if (tscale.after.loads.some((l) => l.overLimit > 0) || tscale.after.lostRequests || tscale.after.doubleCounted)
+      failed.push("telemetry at scale: an object past its limit, or requests lost or counted twice, with collectors");
+    const unanswered = Object.entries(soaked.statuses).filter(([code]) => !/^\d+$/.test(code));
+    if (unanswered.length || !(soaked.gcMb > 0) || !(soaked.bare.endMb > 0))
+      failed.push(`soak: unanswered ${JSON.stringify(Object.fromEntries(unanswered))}, or no RSS figure`);
     if (failed.length) throw new Error(`bench smoke failed: ${failed.join("; ")}`);
     console.log(
       `smoke: ${hop.rows.length} hop configurations, ${scale.length} mesh sizes, propagation over ${local.edges} edges — all ran`,
@@ -243,6 +267,8 @@ ${inlineTargets(pass, inlineNs, ewEdge, ewInline)}
 | cached JWT check ≤ 2 µs | ${f(jwt.cachedUs, 2)} µs | ${met(jwt.cachedUs <= 2)} |
 | production edge bundle ≤ 150 KiB uncompressed | ${f(bundle.bytes / 1024)} KiB (gzip ${f(bundle.gzipBytes / 1024)} KiB), one bundle for every edge | ${met(bundle.bytes <= 150 * 1024)} |
 ${meshTargets(meshRows)}
+| workerd RSS under ${soaked.requests.toLocaleString("en-US")} random requests plateaus within ${PLATEAU_MB} MB of its level after warm-up | ${soaked.peakMb - soaked.warmupMb >= 0 ? "+" : ""}${f(soaked.peakMb - soaked.warmupMb, 0)} MB (${f(soaked.warmupMb, 0)} → highest ${f(soaked.peakMb, 0)} MB); a bare Miniflare under the same requests ${soaked.bare.peakMb - soaked.bare.warmupMb >= 0 ? "+" : ""}${f(soaked.bare.peakMb - soaked.bare.warmupMb, 0)} MB; the mesh's retained JS heap ${soaked.heapAfterMb - soaked.heapBeforeMb >= 0 ? "+" : ""}${f(soaked.heapAfterMb - soaked.heapBeforeMb, 1)} MB (section 11) | ${met(soaked.peakMb - soaked.warmupMb <= PLATEAU_MB)} |
+| no Durable Object past ${tscale.world.objectLimitPerS} calls/s at ${tscale.world.locations} locations × ${tscale.world.isolatesPerLocation} isolates × ${tscale.world.services} services (simulated) | busiest ${busiest(tscale.after)}/s with collectors (${busiest(tscale.before)}/s before; section 4) | ${met(tscale.after.loads.every((l) => l.overLimit === 0))} |
 
 ## 1. Hop overhead
 
@@ -306,6 +332,9 @@ ${f(beacon.verifyUs, 0)} µs (its first, reading its keys, ${f(beacon.coldVerify
 One Telemetry Durable Object absorbs ${f(tdo.flushesPerS, 0)} flushes/s of ${tdo.seriesPerBatch} series each (about ${f(tdo.flushesPerS * tdo.seriesPerBatch, 0)} series updates/s; each edge isolate flushes about once a second).
 Recording a request in an edge costs ${f(rec.observeNs, 0)} ns (a map update and a histogram bucket, ${f(rec.bucketNs, 0)} ns of which is the bucket search).
 
+### At internet scale (simulated)
+
+${telemetryScaleMarkdown(tscale, "npm run bench")}
 ## 5. JWT
 
 | | per check | checks / s |
@@ -409,10 +438,14 @@ control plane accepts (\`${regex.worst.source}\`, ${regex.worst.instructions} in
 of random \`a\`/\`b\`, takes ${f(regex.worst.ms, 1)} ms: the cost is at most linear in the input times the instructions, and apply refuses a
 pattern of more than ${regex.worst.instructions} instructions.
 
+## 12. Memory under sustained load
+
+${soakMarkdown(soaked, "npm run bench")}
+
 ## Rerun
 
 \`\`\`sh
-npm run bench             # the full run (about 5–10 minutes), rewrites this file and docs/img/bench-latency.svg
+npm run bench             # the full run (the soak of section 11 is most of it), rewrites this file and docs/img/bench-latency.svg
 npm run bench -- --smoke  # a short run that checks the harness works (CI)
 \`\`\`
 `;

@@ -226,9 +226,13 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
           { name: "TELEMETRY", class_name: "Telemetry" },
           { name: "EXPLAIN", class_name: "ExplainStore" },
           { name: "RATE_LIMITER", class_name: "RateLimiter" },
+          { name: "COLLECTORS", class_name: "TelemetryCollector" },
         ],
       },
-      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
+      migrations: [
+        { tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] },
+        { tag: "v2", new_sqlite_classes: ["TelemetryCollector"] },
+      ],
       // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
       services: [
         ...edgesOf(topology)

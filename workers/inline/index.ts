@@ -1,4 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import type { ReportAnswer } from "../../shared/control-api.ts";
 import { MeshError } from "../../shared/errors.ts";
 import { H } from "../../shared/headers.ts";
 import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX } from "../../shared/names.ts";
@@ -137,7 +138,7 @@ class AppMesh {
     AppMesh.all.set(config, this);
     this.plane = new DataPlane(
       () => (this.isolateId ??= `${config.service}/${String(this.env?.VERSION ?? "?")}#${randomHex(4)}`),
-      (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<void> }).report(batch),
+      (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<ReportAnswer> }).report(batch),
       config,
     );
   }
