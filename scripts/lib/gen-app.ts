@@ -21,8 +21,9 @@ import {
   versionWorkerName,
 } from "../../shared/names.ts";
 import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts";
+import type { MeshAdoption } from "../../shared/manifest/adoption.ts";
 import { writeInlineEntry } from "./gen-inline.ts";
-import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
+import { appBindings, findApp, keptConfig, readApp, type AppProject, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 
@@ -46,6 +47,10 @@ export type AppContext = {
   kvId: string;
   accessLog?: string;
   traceSampling?: number;
+  /** The versions' projects, read once (adopt.ts), by `service/version`. */
+  projects: Map<string, AppProject>;
+  /** What became of each version's own service bindings (adopted, self, outside, claimed by `calls`). */
+  adoption: MeshAdoption;
 };
 
 /**
@@ -54,7 +59,8 @@ export type AppContext = {
  * sees (ISOMESH_*: snapshots, control plane, rate limiter; each inline callee's versions).
  */
 function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
-  const calls = calledServices(s).filter((c) => ctx.inline.has(c));
+  const inlineCalls = callBindings(s, version).filter((c) => ctx.inline.has(c.service));
+  const calls = [...new Set(inlineCalls.map((c) => c.service))];
   if (!ctx.inline.has(s.name) && calls.length === 0) return undefined;
   const self = ctx.inline.get(s.name);
   // The named entrypoints of this app that callers bind: meshed as its default export is (Workers RPC).
@@ -67,7 +73,6 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
       ),
     ),
   ].sort();
-  const inlineCalls = callBindings(s).filter((c) => ctx.inline.has(c.service));
   const config: InlineConfig = {
     mesh: ctx.manifest.name,
     service: s.name,
@@ -132,7 +137,7 @@ export function appVersion(
     // A named entrypoint of the callee travels in the props too: the callee's edge (one bundle, one
     // default entrypoint for every caller) reads it to call that entrypoint of the picked version.
     // An inline callee is a client in this app's isolate instead (its bindings are in `part`).
-    ...callBindings(s)
+    ...callBindings(s, v.name)
       .filter((c) => !part || !ctx.inline.has(c.service))
       .map((c) => ({
         binding: c.binding,
@@ -220,7 +225,7 @@ export function appVersion(
       },
     };
   }
-  const project = readApp(source.configPath);
+  const project = ctx.projects.get(`${s.name}/${v.name}`) ?? readApp(source.configPath);
   const name = v.deployed ?? workerName(app.name);
   if (!project.config.main)
     throw new Error(
@@ -250,8 +255,13 @@ export function appVersion(
       `${s.name}/${v.name} needs its secrets on its own Worker: ${secrets.map((k) => `npx wrangler secret put ${k} --name ${name}`).join("; ")}`,
     );
   const bindings = appBindings(project);
+  // The app's own service bindings to meshed Workers are mesh calls (adopt.ts): a `calls` entry may
+  // name one for the same service; its binding to its own Worker reaches the same version.
+  const adoption = ctx.adoption.get(s.name)!.get(v.name)!;
+  const meshed = new Set([...adoption.claimed, ...adoption.adopted.map((c) => c.binding)]);
+  const self = new Set(adoption.self);
   for (const [owned, what] of meshOwnedNames(s, v.name))
-    if (bindings.has(owned))
+    if (bindings.has(owned) && !adoption.claimed.includes(owned))
       throw new Error(
         `${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`,
       );
@@ -282,7 +292,12 @@ export function appVersion(
       workers_dev: false,
       preview_urls: false,
       vars: { ...(project.raw.vars ?? {}), ...v.vars, SERVICE: s.name, VERSION: v.name },
-      services: [...(project.raw.services ?? []), ...meshServices],
+      services: [
+        ...(project.raw.services ?? [])
+          .filter((b) => !meshed.has(b.binding))
+          .map((b) => (self.has(b.binding) ? { ...b, service: name, props: { caller: s.name, version: v.name } } : b)),
+        ...meshServices,
+      ],
       ...(part
         ? {
             kv_namespaces: [...(project.raw.kv_namespaces ?? []), ...part.kv],

@@ -126,7 +126,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // props Miniflare's assets router drops (entry-guard.ts), in isomesh dev only.
       if (w.role === "app" && config.services?.some((b) => b.binding === INLINE_CONTROL))
         opts.bindings = { ...opts.bindings, [INLINE_DEV_GUARD]: appGuard };
-      opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
+      opts.serviceBindings = serviceBindingsOf(w, config, names, mesh.projectWorkers, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
       for (const db of config.d1_databases ?? []) {
@@ -270,11 +270,14 @@ async function scriptOf(
  * Service bindings as the config declares them, props included (wrangler's conversion drops them,
  * and the mesh's caller identity is a prop). A binding to a Worker that is not part of this mesh has
  * nothing to reach locally: it answers 503 `service_not_local` instead of failing the whole start.
+ * (An app's binding to a Worker the mesh runs is a mesh call already: only a brownfield version's
+ * own config, kept as written, can name a meshed version's Worker by its project's name.)
  */
 function serviceBindingsOf(
   w: GeneratedWorker,
   config: Unstable_Config,
   names: Set<string>,
+  projectWorkers: Map<string, string>,
   warn: (l: string) => void,
 ): WorkerOptions["serviceBindings"] {
   const out: NonNullable<WorkerOptions["serviceBindings"]> = {};
@@ -283,10 +286,11 @@ function serviceBindingsOf(
       out[s.binding] = { name: s.service, entrypoint: s.entrypoint, props: s.props };
       continue;
     }
-    warn(
-      `isomesh dev: ${w.config.name}'s binding ${s.binding} names the Worker "${s.service}", which is not in this mesh: locally it answers 503`,
-    );
-    const message = `"${s.service}" is not part of this mesh, so isomesh dev cannot run it (add it to the manifest as a service)`;
+    const version = projectWorkers.get(s.service);
+    const message = version
+      ? `${w.name}'s binding ${s.binding} names "${s.service}", the Worker of ${version}'s project, which this mesh runs only as a mesh service: ${w.name} is deployed by your own pipeline with its config as written, so add the service bindings \`isomesh gen\` prints for it`
+      : `${w.name}'s binding ${s.binding} names the Worker "${s.service}", which is not part of this mesh, so isomesh dev cannot run it (add its project to the manifest as a service version: the binding then becomes a mesh call)`;
+    warn(`isomesh dev: ${message}; locally it answers 503 service_not_local`);
     out[s.binding] = async () =>
       Response.json(
         { error: { code: "service_not_local", message } },
