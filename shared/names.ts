@@ -47,6 +47,9 @@ export const INLINE_DEV_GUARD = "ISOMESH_DEV_APP_GUARD";
 export const inlineVersionBinding = (service: string, version: string, entrypoint?: string) =>
   `${INLINE_PREFIX}V_${ident(service)}__${ident(version)}${entrypoint ? `__${ident(entrypoint)}` : ""}`;
 
+/** The named entrypoint of an app's Worker that its own env's inline call bindings loop back to (workers/inline/loopback.ts). */
+export const INLINE_OUTBOUND_ENTRYPOINT = "IsomeshOutbound";
+
 /** The named entrypoint of an inline app's Worker that the control plane nudges (refresh). */
 export const INLINE_CONTROL_ENTRYPOINT = "IsomeshInlineControl";
 

@@ -10,7 +10,8 @@ import type { WorkerOptions } from "miniflare";
 // and a request that did not come that way gets 403 not_via_mesh:
 // - an edge: every mesh binding to it carries props (`ctx.props.caller`); a socket never does;
 // - an app: props do not survive Miniflare's assets router, so its edge sends a secret made for
-//   this run (the DEV_APP_GUARD var, header x-isomesh-dev-guard), which the wrapper removes.
+//   this run (the DEV_APP_GUARD var, header x-isomesh-dev-guard), which the wrapper removes; a
+//   binding with props (an app's binding to its own Worker) is let in too.
 // Deployed Workers need none of this: they have no such socket (workers_dev off, no routes).
 
 export const DEV_GUARD_HEADER = "x-isomesh-dev-guard";
@@ -61,8 +62,9 @@ export function guardModule(inner: string, guard: Guard): string {
   const admit =
     guard.kind === "props"
       ? `(request, ctx) => (typeof ctx?.props?.caller === "string" ? request : undefined)`
-      : `(request) => {
-  if (request.headers.get(${JSON.stringify(DEV_GUARD_HEADER)}) !== ${JSON.stringify(guard.secret)}) return undefined;
+      : `(request, ctx) => {
+  if (request.headers.get(${JSON.stringify(DEV_GUARD_HEADER)}) !== ${JSON.stringify(guard.secret)})
+    return typeof ctx?.props?.caller === "string" ? request : undefined; // a binding's props (its own self-reference), never a socket's
   const clean = new Request(request);
   clean.headers.delete(${JSON.stringify(DEV_GUARD_HEADER)});
   return clean;

@@ -13,6 +13,7 @@ import {
   EGRESS,
   EGRESS_BINDING,
   INLINE_CONTROL,
+  INLINE_OUTBOUND_ENTRYPOINT,
   INLINE_PREFIX,
   INLINE_RATE_LIMITER,
   INLINE_SNAPSHOTS,
@@ -88,8 +89,17 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
     ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
     ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
   };
+  const ownWorker = ctx.workerName(versionWorkerName(s.name, version));
   const services = [
     { binding: INLINE_CONTROL, service: ctx.workerName(CONTROL), entrypoint: "MeshControl" },
+    // The Worker's own env (import { env }, Durable Objects, ctx.exports) reaches each inline call
+    // through a loopback to its own client (workers/inline/loopback.ts); the handler's env has the client itself.
+    ...inlineCalls.map((c) => ({
+      binding: c.binding,
+      service: ownWorker,
+      entrypoint: INLINE_OUTBOUND_ENTRYPOINT,
+      props: { binding: c.binding },
+    })),
     ...calls.flatMap((c) => {
       // Workers RPC to a named entrypoint of an inline callee reaches that entrypoint of the picked version.
       const named = [...new Set(inlineCalls.filter((b) => b.service === c && b.entrypoint).map((b) => b.entrypoint!))];

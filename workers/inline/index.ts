@@ -9,6 +9,7 @@ import { randomHex } from "../edge/trace.ts";
 import { edgeEnvOf, type InlineCallee, type InlineConfig } from "./config.ts";
 import { InlineRuntime } from "./runtime.ts";
 import { rpcClient, rpcReceiver } from "./rpc.ts";
+import { outboundEntrypoint } from "./loopback.ts";
 import { authorizeRpc, rateLimitRpc } from "../edge/rpc/checks.ts";
 import type { RpcInvocation } from "../edge/rpc/entrypoint.ts";
 import { rpcTarget } from "../../shared/rpc/match.ts";
@@ -113,6 +114,15 @@ export function inlineControl(config: InlineConfig) {
       return mesh.runtime.refresh(this.ctx);
     }
   };
+}
+
+/** What the app's own env (`import { env }`, Durable Objects, ctx.exports) reaches for each inline call (loopback.ts). */
+export function inlineOutbound(config: InlineConfig) {
+  const mesh = AppMesh.of(config);
+  return outboundEntrypoint((env, ctx, binding) => {
+    mesh.bind(env);
+    return mesh.client(binding, { ctx: ctx as Ctx });
+  });
 }
 
 const NOT_VIA_MESH = () =>
@@ -250,8 +260,9 @@ class AppMesh {
     return env;
   }
 
-  private client(binding: string, call: Call) {
-    const entrypoint = this.config.calls[binding]!.entrypoint;
+  client(binding: string, call: Call) {
+    if (!this.config.calls[binding]) throw new Error(`${binding} is not an inline mesh call of ${this.config.service}`);
+    const entrypoint = this.config.calls[binding].entrypoint;
     const props: EdgeProps = {
       caller: this.config.service,
       version: String(this.env?.VERSION ?? ""),
