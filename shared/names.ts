@@ -40,6 +40,8 @@ export const INLINE_PREFIX = "ISOMESH_";
 export const INLINE_SNAPSHOTS = "ISOMESH_SNAPSHOTS";
 export const INLINE_CONTROL = "ISOMESH_CONTROL";
 export const INLINE_RATE_LIMITER = "ISOMESH_RATE_LIMITER";
+/** An inline version's assets when the app names no binding for them (workers/inline/assets.ts). */
+export const INLINE_ASSETS = "ISOMESH_ASSETS";
 /** `isomesh dev` only: the secret inline callers show a version when Miniflare's assets router drops props. */
 export const INLINE_DEV_GUARD = "ISOMESH_DEV_APP_GUARD";
 

@@ -12,6 +12,7 @@ import {
   edgeName,
   EGRESS,
   EGRESS_BINDING,
+  INLINE_ASSETS,
   INLINE_CONTROL,
   INLINE_OUTBOUND_ENTRYPOINT,
   INLINE_PREFIX,
@@ -287,6 +288,17 @@ export function appVersion(
         throw new Error(
           `${at}.worker: ${source.configPath} sets ${k}: the inline data plane bundles the app into its entry module, so ${s.name} needs its app bundled (or dataPlane: edge)`,
         );
+    if (ctx.inline.has(s.name) && project.raw.assets?.directory) {
+      // Every request reaches the wrapper, which runs the inbound half before the app's own asset
+      // routing (workers/inline/assets.ts); an array of rules keeps the asset worker's reading of them.
+      const own = project.raw.assets;
+      part.config.assets = { binding: own.binding ?? INLINE_ASSETS, runWorkerFirst: own.run_worker_first ?? false };
+      kept.assets = {
+        ...(kept.assets as object),
+        binding: part.config.assets.binding,
+        run_worker_first: Array.isArray(own.run_worker_first) ? ["/*"] : true,
+      };
+    }
     const dir = join(out, name);
     main = relative(dir, entryOf(resolve(dir, main)));
   }

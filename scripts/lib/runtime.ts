@@ -11,6 +11,7 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
+import { assetsPerWorker } from "./assets-per-worker.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -174,6 +175,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
+  assetsPerWorker(); // each version serves its own project's files (assets-per-worker.ts says why)
   const miniflare = new Miniflare({
     host: "127.0.0.1",
     port: 0,

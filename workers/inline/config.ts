@@ -7,6 +7,7 @@ import {
   versionBinding,
 } from "../../shared/names.ts";
 import type { EdgeEnv } from "../edge/env.ts";
+import type { InlineAssets } from "./assets.ts";
 
 /** An inline service as its callers' isolates reach it: its edge's snapshot, its versions. */
 export type InlineCallee = {
@@ -34,6 +35,8 @@ export type InlineConfig = {
   refreshIntervalMs?: number;
   accessLog?: string;
   traceSampling?: string;
+  /** An inline version with static assets: its own settings, applied after the inbound half (assets.ts). */
+  assets?: InlineAssets;
 };
 
 /** The mesh's bindings in an app's (or the gateway's) Worker, as an edge of `edge` would have them. */

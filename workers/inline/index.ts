@@ -10,6 +10,7 @@ import { edgeEnvOf, type InlineCallee, type InlineConfig } from "./config.ts";
 import { InlineRuntime } from "./runtime.ts";
 import { rpcClient, rpcReceiver } from "./rpc.ts";
 import { outboundEntrypoint } from "./loopback.ts";
+import { assetsRouter } from "./assets.ts";
 import { authorizeRpc, rateLimitRpc } from "../edge/rpc/checks.ts";
 import type { RpcInvocation } from "../edge/rpc/entrypoint.ts";
 import { rpcTarget } from "../../shared/rpc/match.ts";
@@ -47,10 +48,8 @@ export function inlineApp(inner: unknown, config: InlineConfig): unknown {
   if (typeof app.fetch === "function")
     wrapped.fetch = (request: Request, env: Env, ctx: Ctx) => {
       mesh.bind(env);
-      return mesh.inbound(
-        request,
-        ctx,
-        (r) => app.fetch!.call(inner, r, mesh.appEnv(env, ctx, r), ctx) as Promise<Response>,
+      return mesh.inbound(request, ctx, (r) =>
+        mesh.viaAssets(r, (w) => app.fetch!.call(inner, w, mesh.appEnv(env, ctx, w), ctx) as Promise<Response>),
       );
     };
   for (const name of OTHER_HANDLERS)
@@ -93,10 +92,12 @@ function meshedEntrypoint(App: AppClass, mesh: AppMesh, entrypoint: string | und
   if (hasFetch)
     Object.defineProperty(Meshed.prototype, "fetch", {
       value(this: WorkerEntrypoint & { ctx: Ctx; env: Env }, request: Request) {
-        return mesh.inbound(request, this.ctx, (r) => {
-          mesh.serving(this.env, r);
-          return App.prototype.fetch!.call(this, r);
-        });
+        return mesh.inbound(request, this.ctx, (r) =>
+          mesh.viaAssets(r, (w) => {
+            mesh.serving(this.env, w);
+            return App.prototype.fetch!.call(this, w);
+          }),
+        );
       },
       writable: true,
       configurable: true,
@@ -177,6 +178,14 @@ class AppMesh {
     if (call) call.signal = request.signal;
   }
   private readonly calls = new WeakMap<Env, Call>();
+
+  /** After the inbound half: the app's own assets or its Worker, as the platform's asset router would choose (assets.ts). */
+  viaAssets(request: Request, worker: (r: Request) => Promise<Response>): Promise<Response> {
+    if (!this.config.assets || !this.config.inbound) return worker(request);
+    this.assets ??= assetsRouter(this.config.assets);
+    return this.assets(request, this.env!, worker);
+  }
+  private assets?: ReturnType<typeof assetsRouter>;
 
   /** Whether this service is inline: its own inbound half runs here. */
   get inline(): boolean {
