@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
-import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
+import { DEV_START_HEADER, type Guard, guardedEntry, guardModule, READY_PATH } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
@@ -33,6 +33,12 @@ export type MeshRuntimeOptions = {
   onLog?: (line: string) => void;
   /** Extra workers to serve on their own port (0: workerd picks; read it with `miniflare.unsafeGetDirectURL`), by short name (benchmarks call a service edge directly). */
   expose?: Record<string, number>;
+  /**
+   * `auto` (default): the gateway and the admin API serve once the apps are built and pending D1
+   * migrations applied, before `startMesh` returns. `manual`: they answer 503 `starting` until
+   * `ready()` (calls made with `startHeaders` get through before: `isomesh dev` applies the defaults).
+   */
+  ready?: "auto" | "manual";
 };
 
 export type MeshRuntime = {
@@ -46,6 +52,10 @@ export type MeshRuntime = {
   workerName(short: string): string;
   /** Where this start's time went (ms): generating the configs (and the edge bundle), bundling and converting every worker's config, workerd starting every worker. */
   timings: { generateMs: number; workersMs: number; workerdMs: number };
+  /** Headers that let a call through the gateway or the admin API before the mesh is ready (`ready: "manual"`). */
+  startHeaders: Record<string, string>;
+  /** Opens the gateway and the admin API (once; `ready: "auto"` has done it). */
+  ready(): Promise<void>;
   dispose(): Promise<void>;
 };
 
@@ -103,6 +113,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const d1: D1Target[][] = mesh.workers.map(() => []);
   const builds: string[] = [];
   const appGuard = randomBytes(16).toString("hex"); // what an edge shows its apps (entry-guard.ts)
+  const startSecret = randomBytes(16).toString("hex"); // what the CLI shows the gates while starting
 
   const workers: WorkerOptions[] = await Promise.all(
     mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
@@ -113,12 +124,16 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
       // An inline app refuses by itself what no mesh binding brought (its inbound wants the binding's props).
-      const open = w.role === "gateway" || w.role === "control" || w.inlineInbound || o.expose?.[w.name] !== undefined;
-      const guard: Guard | undefined = open
-        ? undefined
-        : w.role === "app"
-          ? { kind: "secret", secret: appGuard }
-          : { kind: "props" };
+      // The gateway and the admin API answer 503 `starting` until the mesh is ready (entry-guard.ts).
+      const open = w.inlineInbound || o.expose?.[w.name] !== undefined;
+      const guard: Guard | undefined =
+        w.role === "gateway" || w.role === "control"
+          ? { kind: "gate", secret: startSecret }
+          : open
+            ? undefined
+            : w.role === "app"
+              ? { kind: "secret", secret: appGuard }
+              : { kind: "props" };
       const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
@@ -198,6 +213,17 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
+    const startHeaders = { [DEV_START_HEADER]: startSecret };
+    let opened: Promise<void> | undefined;
+    const ready = () =>
+      (opened ??= Promise.all(
+        [gatewayUrl, adminUrl].map(async (url) => {
+          const res = await fetch(url + READY_PATH, { method: "POST", headers: startHeaders });
+          if (res.status !== 204)
+            throw new Error(`isomesh dev: ${url} did not open (${res.status} ${await res.text()})`);
+        }),
+      ).then(() => undefined));
+    if ((o.ready ?? "auto") === "auto") await ready();
     return {
       mesh,
       gatewayUrl,
@@ -206,6 +232,8 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       migrations,
       workerName,
       timings,
+      startHeaders,
+      ready,
       dispose: () => miniflare.dispose(),
     };
   } catch (e) {

@@ -98,6 +98,7 @@ export function registerDev(program: Command) {
         // Miniflare's own info lines name its internal entry socket, which is not for users.
         logLevel: LogLevel.WARN,
         gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling, dataPlane },
+        ready: "manual", // the defaults are stored before anything is served
         onLog: (line) => (held ? held.push(line) : print(line)),
       }).catch((e: Error) => {
         for (const line of withoutBindFailure(held ?? [])) print(line);
@@ -129,16 +130,17 @@ export function registerDev(program: Command) {
       const defaults = loadDefaults(manifest, manifestFile);
       const client = new AdminClient(mesh.adminUrl, token);
       if (defaults.length) {
-        const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults));
+        const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults), mesh.startHeaders);
         if (res.version)
           process.stdout.write(c.dim(`applied ${res.changes.length} new default resources (version ${res.version})\n`));
       }
       // Restarted with a changed manifest, stored resources may name services or versions it no longer has.
-      const analysis = await client.call("POST", "/v1/analyze", "");
+      const analysis = await client.call("POST", "/v1/analyze", "", mesh.startHeaders);
       for (const e of analysis.errors ?? [])
         process.stdout.write(
           c.yellow(`warning: ${e.resource} ${e.path}: ${e.message} (the manifest changed: fix or delete it)\n`),
         );
+      await mesh.ready();
       console.log(`
 ${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
   gateway    ${mesh.gatewayUrl}
