@@ -12,6 +12,7 @@ import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
 import { assetsPerWorker } from "./assets-per-worker.ts";
+import { lockState } from "./state-lock.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
@@ -69,6 +70,22 @@ export type MeshRuntime = {
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const started = performance.now();
+  // One isomesh dev per state folder (state-lock.ts): a second one is refused before anything starts.
+  const unlock = lockState(state, relative(process.cwd(), o.manifestPath) || o.manifestPath);
+  try {
+    return await startLocked(o, state, started, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+async function startLocked(
+  o: MeshRuntimeOptions,
+  state: string,
+  started: number,
+  unlock: () => void,
+): Promise<MeshRuntime> {
   const genOptions = {
     outDir: join(state, "gen"),
     refreshIntervalMs: 500,
@@ -234,7 +251,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       timings,
       startHeaders,
       ready,
-      dispose: () => miniflare.dispose(),
+      dispose: () => miniflare.dispose().finally(unlock),
     };
   } catch (e) {
     await miniflare.dispose().catch(() => undefined);

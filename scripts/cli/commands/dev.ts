@@ -9,11 +9,14 @@ import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 
+/** Where each mesh's state folder goes by default: `.isomesh/<mesh name>`. */
+const STATE_ROOT = ".isomesh";
+
 type DevOptions = {
   manifest?: string;
   port: string;
   adminPort?: string;
-  state: string;
+  state?: string;
   adminToken?: string;
   otlp?: string;
   accessLog: string;
@@ -68,7 +71,7 @@ export function registerDev(program: Command) {
     .option(...MANIFEST_OPTION)
     .option("-p, --port <port>", "gateway port (0: any free port)", "8787")
     .option("--admin-port <port>", "admin API port (default: port + 1; any free port when --port is 0)")
-    .option("--state <dir>", "state folder (config, telemetry, generated configs)", ".isomesh")
+    .option("--state <dir>", "state folder (config, telemetry, generated configs; default: .isomesh/<mesh name>)")
     .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
     .option("--access-log <mode>", "access logs: on, off or a sampling rate", "on")
@@ -79,8 +82,16 @@ export function registerDev(program: Command) {
       const manifestFile = manifestPath(o.manifest);
       const port = portOption(o.port, "--port");
       const adminPort = o.adminPort ? portOption(o.adminPort, "--admin-port") : undefined;
-      const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(manifestFile);
+      // Each mesh has its own state (DESIGN §3): two manifests never share a config store.
+      const state = o.state ?? join(STATE_ROOT, manifest.name);
+      if (o.state === undefined && existsSync(join(STATE_ROOT, "v3")))
+        process.stdout.write(
+          c.dim(
+            `note: ${STATE_ROOT}/ holds the state of an isomesh dev from before each mesh had its own folder; this one uses ${state} (to keep the old state, move ${STATE_ROOT}/v3 there, or pass --state ${STATE_ROOT})\n`,
+          ),
+        );
+      const { token, generated } = devToken(state, o.adminToken);
       const traceSampling = samplingRate(o.traceSampling);
       const dataPlane = dataPlaneOption(o.dataPlane);
       process.stdout.write(
@@ -93,7 +104,7 @@ export function registerDev(program: Command) {
         manifestPath: manifestFile,
         port,
         adminPort,
-        stateDir: o.state,
+        stateDir: state,
         adminToken: token,
         // Miniflare's own info lines name its internal entry socket, which is not for users.
         logLevel: LogLevel.WARN,
@@ -146,7 +157,7 @@ ${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
   gateway    ${mesh.gatewayUrl}
   admin API  ${mesh.adminUrl}
   dashboard  ${mesh.adminUrl}/ui#token=${token}
-  token      ${token}${generated ? c.dim(` (kept in ${join(o.state, "admin-token")})`) : ""}
+  token      ${token}${generated ? c.dim(` (kept in ${join(state, "admin-token")})`) : ""}
 
   export ISOMESH_ADMIN=${mesh.adminUrl} ISOMESH_TOKEN=${token}
 `);
