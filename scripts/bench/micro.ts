@@ -7,7 +7,7 @@ import { factsOf } from "../../shared/routing/request-facts.ts";
 import { normalizeHost } from "../../shared/routing/host.ts";
 import { normalizePath } from "../../shared/routing/normalize-path.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
-import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
+import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
 import { syntheticMesh } from "../lib/synthetic-mesh.ts";
 
 /** ns per call of `fn`, the median of 5 timed batches after a warm-up. */

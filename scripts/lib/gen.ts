@@ -133,7 +133,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     compatibility_flags: ["nodejs_compat"],
     observability: { enabled: true },
   };
-  // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/edge/stages/telemetry.ts).
+  // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/dataplane/stages/telemetry.ts).
   const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
   const control = { binding: "CONTROL", service: workerName(CONTROL), entrypoint: "MeshControl" };
   const rateLimiter = {

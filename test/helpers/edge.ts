@@ -6,12 +6,12 @@ import { validateDocuments } from "../../shared/resources/parse.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
 import echo from "../../workers/echo/index.ts";
-import type { EdgeEnv, EdgeProps } from "../../workers/edge/env.ts";
-import { createExchange } from "../../workers/edge/inbound.ts";
-import { buildPipeline } from "../../workers/edge/pipeline.ts";
-import { ResilienceState } from "../../workers/edge/resilience/state.ts";
-import type { GlobalLimiter } from "../../workers/edge/stages/rate-limit.ts";
-import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
+import type { EdgeEnv, EdgeProps } from "../../workers/dataplane/env.ts";
+import { createExchange } from "../../workers/dataplane/inbound.ts";
+import { buildPipeline } from "../../workers/dataplane/pipeline.ts";
+import { ResilienceState } from "../../workers/dataplane/resilience/state.ts";
+import type { GlobalLimiter } from "../../workers/dataplane/stages/rate-limit.ts";
+import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
 import { docs } from "./config-store.ts";
 
 /** Compiles `edge`'s snapshot from a manifest and resource YAML, as the ConfigStore does (round-tripped through JSON and the schema, as an edge reads it). */

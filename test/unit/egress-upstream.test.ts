@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { SNAPSHOT_SCHEMA, type Snapshot } from "../../shared/snapshot/schema.ts";
 import { DEFAULT_MESH_CONFIG } from "../../shared/manifest/mesh-config.ts";
-import { createExchange } from "../../workers/edge/inbound.ts";
-import type { EdgeEnv } from "../../workers/edge/env.ts";
-import { upstreamFor } from "../../workers/edge/upstream.ts";
+import { createExchange } from "../../workers/dataplane/inbound.ts";
+import type { EdgeEnv } from "../../workers/dataplane/env.ts";
+import { upstreamFor } from "../../workers/dataplane/upstream.ts";
 
 // The egress edge's last step, with a fake mtls_certificates binding: which fetcher a call goes
 // through, and what leaves the mesh with it.

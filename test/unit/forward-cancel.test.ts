@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { NO_RECORD } from "../../shared/explain/record.ts";
 import { RetryBudget } from "../../shared/resilience/retry-budget.ts";
-import type { Picked } from "../../workers/edge/exchange.ts";
-import { forward } from "../../workers/edge/stages/forward.ts";
-import type { Upstream } from "../../workers/edge/upstream.ts";
+import type { Picked } from "../../workers/dataplane/exchange.ts";
+import { forward } from "../../workers/dataplane/stages/forward.ts";
+import type { Upstream } from "../../workers/dataplane/upstream.ts";
 
 // When this edge's caller gives up, the edge gives up on its backend too (Envoy resets the
 // upstream on a downstream disconnect): the try is aborted, never retried, and not held against

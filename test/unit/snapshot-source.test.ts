@@ -3,7 +3,7 @@ import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/snap
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
-import { SnapshotSource } from "../../workers/edge/snapshot-source.ts";
+import { SnapshotSource } from "../../workers/dataplane/snapshot-source.ts";
 
 // The Workers Cache API, for running the edge's snapshot source in Node.
 const store = new Map<string, Response>();

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EdgeReport, TelemetryBatch } from "../../shared/control-api.ts";
-import { type FlushClock, TelemetryFlusher } from "../../workers/edge/telemetry/flusher.ts";
-import { TelemetryRecorder } from "../../workers/edge/telemetry/recorder.ts";
+import { type FlushClock, TelemetryFlusher } from "../../workers/dataplane/telemetry/flusher.ts";
+import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
 
-// The edge's flush schedule (workers/edge/telemetry/flusher.ts) under a fake clock: what an isolate
+// The edge's flush schedule (workers/dataplane/telemetry/flusher.ts) under a fake clock: what an isolate
 // recorded reaches the control plane within about a second, with or without more requests.
 
 const report: EdgeReport = { edge: "web-edge", isolate: "i1", version: 1, hash: "h", state: "synced" };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Exchange } from "../../workers/edge/exchange.ts";
-import { telemetry } from "../../workers/edge/stages/telemetry.ts";
-import type { TelemetrySink } from "../../workers/edge/telemetry/record.ts";
+import type { Exchange } from "../../workers/dataplane/exchange.ts";
+import { telemetry } from "../../workers/dataplane/stages/telemetry.ts";
+import type { TelemetrySink } from "../../workers/dataplane/telemetry/record.ts";
 
 // The telemetry stage records each request exactly once: its answer, or code 0 the moment its
 // caller gives up (request.signal, see the stage's comment for what workerd does).

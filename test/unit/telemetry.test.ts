@@ -3,7 +3,7 @@ import { bucketIndex, emptyBuckets, LATENCY_BUCKETS_MS, quantile } from "../../s
 import { golden } from "../../shared/telemetry/aggregate.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import { prometheusText } from "../../shared/telemetry/prometheus.ts";
-import { continueTrace } from "../../workers/edge/trace.ts";
+import { continueTrace } from "../../workers/dataplane/trace.ts";
 
 /** The width of the bucket holding `v`: the most a bucketed quantile can be off by. */
 const bucketError = (v: number) => {

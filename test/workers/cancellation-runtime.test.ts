@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { eventually } from "../helpers/eventually.ts";
 
 // What workerd does to the callee of a service binding when its caller gives up: the behaviour
-// the edge's telemetry stage is built on (workers/edge/stages/telemetry.ts). If a workerd
+// the edge's telemetry stage is built on (workers/dataplane/stages/telemetry.ts). If a workerd
 // upgrade changes it, this file says so before the mesh's own tests start missing requests.
 
 /** B parks on a 300 ms wait; every step it gets to is noted in module state, which /events returns. */

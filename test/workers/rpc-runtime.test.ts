@@ -2,7 +2,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // What workerd does with a Workers RPC call that crosses a forwarding entrypoint (caller → edge →
-// version), the behaviour the edge's RPC path is built on (workers/edge/rpc/entrypoint.ts). Each
+// version), the behaviour the edge's RPC path is built on (workers/dataplane/rpc/entrypoint.ts). Each
 // case runs the same call over a bare binding to the version and through the forwarder, and the
 // two must agree: the mesh adds a hop, never a difference. If a workerd upgrade changes one of
 // these, this file says so before the mesh's own tests fail in a stranger way.

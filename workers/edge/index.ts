@@ -2,25 +2,25 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import type { EdgeReport } from "../../shared/control-api.ts";
 import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { H } from "../../shared/headers.ts";
-import { explainRequested } from "./debug.ts";
-import type { EdgeEnv, EdgeProps } from "./env.ts";
-import { createExchange } from "./inbound.ts";
-import { buildPipeline, type EdgeServices, type Pipeline } from "./pipeline.ts";
-import { forwardingEntrypoint, type RpcInvocation } from "./rpc/entrypoint.ts";
-import { buildRpcPipeline, type RpcPipeline } from "./rpc/pipeline.ts";
+import { explainRequested } from "../dataplane/debug.ts";
+import type { EdgeEnv, EdgeProps } from "../dataplane/env.ts";
+import { createExchange } from "../dataplane/inbound.ts";
+import { buildPipeline, type EdgeServices, type Pipeline } from "../dataplane/pipeline.ts";
+import { forwardingEntrypoint, type RpcInvocation } from "../dataplane/rpc/entrypoint.ts";
+import { buildRpcPipeline, type RpcPipeline } from "../dataplane/rpc/pipeline.ts";
 import { CONTROL } from "../../shared/names.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
-import { SnapshotSource } from "./snapshot-source.ts";
-import { TelemetryFlusher } from "./telemetry/flusher.ts";
-import { TelemetryRecorder } from "./telemetry/recorder.ts";
-import { randomHex } from "./trace.ts";
-import { ResilienceState } from "./resilience/state.ts";
-import { globalLimiter } from "./global-limiter.ts";
+import { SnapshotSource } from "../dataplane/snapshot-source.ts";
+import { TelemetryFlusher } from "../dataplane/telemetry/flusher.ts";
+import { TelemetryRecorder } from "../dataplane/telemetry/recorder.ts";
+import { randomHex } from "../dataplane/trace.ts";
+import { ResilienceState } from "../dataplane/resilience/state.ts";
+import { globalLimiter } from "../dataplane/global-limiter.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
 import bootstrap from "./bootstrap.snapshot";
 import inlineSnapshots from "./inline.snapshot";
 import { withInlineCallees } from "./inline-callees.ts";
-import type { InlineRuntime } from "../inline/runtime.ts";
+import type { InlineRuntime } from "../dataplane/runtime.ts";
 
 // Per-isolate state: the snapshot with its built pipeline, and the telemetry buffers.
 let isolateId: string | undefined; // random values are only allowed inside handlers

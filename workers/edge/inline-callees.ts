@@ -1,8 +1,8 @@
 import { GATEWAY, serviceBinding } from "../../shared/names.ts";
 import { edgeEnvOf, type InlineCallee } from "../inline/config.ts";
-import { InlineRuntime } from "../inline/runtime.ts";
-import type { EdgeEnv } from "./env.ts";
-import { buildOutbound } from "./pipeline.ts";
+import { InlineRuntime } from "../dataplane/runtime.ts";
+import type { EdgeEnv } from "../dataplane/env.ts";
+import { buildOutbound } from "../dataplane/pipeline.ts";
 
 /** An inline service as the gateway reaches it: its outbound half, run in the gateway's isolate. */
 export type InlineClient = { inline(ctx: ExecutionContext, request: Request): Promise<Response> };

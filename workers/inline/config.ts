@@ -6,7 +6,7 @@ import {
   inlineVersionBinding,
   versionBinding,
 } from "../../shared/names.ts";
-import type { EdgeEnv } from "../edge/env.ts";
+import type { EdgeEnv } from "../dataplane/env.ts";
 import type { InlineAssets } from "./assets.ts";
 
 /** An inline service as its callers' isolates reach it: its edge's snapshot, its versions. */

@@ -2,17 +2,17 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { MeshError } from "../../shared/errors.ts";
 import { H } from "../../shared/headers.ts";
 import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX } from "../../shared/names.ts";
-import { DEV_GUARD_HEADER } from "../edge/upstream.ts";
-import type { EdgeEnv, EdgeProps } from "../edge/env.ts";
-import { buildInbound, buildOutbound } from "../edge/pipeline.ts";
-import { randomHex } from "../edge/trace.ts";
+import { DEV_GUARD_HEADER } from "../dataplane/upstream.ts";
+import type { EdgeEnv, EdgeProps } from "../dataplane/env.ts";
+import { buildInbound, buildOutbound } from "../dataplane/pipeline.ts";
+import { randomHex } from "../dataplane/trace.ts";
 import { edgeEnvOf, type InlineCallee, type InlineConfig } from "./config.ts";
-import { InlineRuntime } from "./runtime.ts";
+import { InlineRuntime } from "../dataplane/runtime.ts";
 import { rpcClient, rpcReceiver } from "./rpc.ts";
 import { outboundEntrypoint } from "./loopback.ts";
 import { assetsRouter } from "./assets.ts";
-import { authorizeRpc, rateLimitRpc } from "../edge/rpc/checks.ts";
-import type { RpcInvocation } from "../edge/rpc/entrypoint.ts";
+import { authorizeRpc, rateLimitRpc } from "../dataplane/rpc/checks.ts";
+import type { RpcInvocation } from "../dataplane/rpc/entrypoint.ts";
 import { rpcTarget } from "../../shared/rpc/match.ts";
 import { callerError } from "../../shared/rpc/outcome.ts";
 import type { Flag } from "../../shared/telemetry/flags.ts";
@@ -277,7 +277,7 @@ class AppMesh {
       version: String(this.env?.VERSION ?? ""),
       ...(entrypoint ? { entrypoint } : {}),
     };
-    // Workers RPC: the callee's outbound half here (workers/edge/rpc/pipeline.ts), then the picked version's method.
+    // Workers RPC: the callee's outbound half here (workers/dataplane/rpc/pipeline.ts), then the picked version's method.
     const rpc = (invocation: RpcInvocation) => {
       const { src } = this.outboundSource(binding);
       return this.runtime.rpc(src, call.ctx, props, invocation);

@@ -3,17 +3,17 @@ import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { H } from "../../shared/headers.ts";
 import type { RemoteJwks } from "../../shared/security/jwks.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
-import { explainRequested } from "../edge/debug.ts";
-import type { EdgeEnv, EdgeProps } from "../edge/env.ts";
-import { globalLimiter } from "../edge/global-limiter.ts";
-import { createExchange } from "../edge/inbound.ts";
-import type { EdgeServices, Pipeline } from "../edge/pipeline.ts";
-import { ResilienceState } from "../edge/resilience/state.ts";
-import type { RpcInvocation } from "../edge/rpc/entrypoint.ts";
-import { buildRpcPipeline, type RpcPipeline } from "../edge/rpc/pipeline.ts";
-import { SnapshotSource } from "../edge/snapshot-source.ts";
-import { TelemetryFlusher } from "../edge/telemetry/flusher.ts";
-import { TelemetryRecorder } from "../edge/telemetry/recorder.ts";
+import { explainRequested } from "./debug.ts";
+import type { EdgeEnv, EdgeProps } from "./env.ts";
+import { globalLimiter } from "./global-limiter.ts";
+import { createExchange } from "./inbound.ts";
+import type { EdgeServices, Pipeline } from "./pipeline.ts";
+import { ResilienceState } from "./resilience/state.ts";
+import type { RpcInvocation } from "./rpc/entrypoint.ts";
+import { buildRpcPipeline, type RpcPipeline } from "./rpc/pipeline.ts";
+import { SnapshotSource } from "./snapshot-source.ts";
+import { TelemetryFlusher } from "./telemetry/flusher.ts";
+import { TelemetryRecorder } from "./telemetry/recorder.ts";
 
 /** A share from 0 to 1 in a var ("on" = 1, "off" = 0); unset or unreadable means every request. */
 export function rate(setting: string | undefined): number {

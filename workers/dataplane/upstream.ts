@@ -4,7 +4,7 @@ import type { CompiledBackend } from "../../shared/routing/split.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type EdgeEnv, isFetcher } from "./env.ts";
 import type { Exchange } from "./exchange.ts";
-import { type InlineClient, isInlineClient } from "./inline-callees.ts";
+import { type InlineClient, isInlineClient } from "../edge/inline-callees.ts";
 import { traceparentOf } from "./trace.ts";
 import { withExplainEntry } from "./debug.ts";
 
