@@ -15,6 +15,8 @@ services:
     versions:
       - { name: v1, worker: ${fixture("docs")} }
       - { name: v2, worker: ${fixture("docs-next")} }
+  - name: status
+    versions: [{ name: v1, worker: ${fixture("no-fetch")} }]
 `;
 const ROUTES = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -31,6 +33,14 @@ spec:
   parentRefs: [{ name: gateway }]
   hostnames: [docs.test]
   rules: [{ backendRefs: [{ name: docs }] }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: status }
+spec:
+  parentRefs: [{ name: gateway }]
+  hostnames: [status.test]
+  rules: [{ backendRefs: [{ name: status }] }]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -71,6 +81,7 @@ const SERVED: [string, string, string, number, string][] = [
   ["docs.test", "next", "/guide", 200, "<p>docs v2 guide</p>"], // drop-trailing-slash
   ["docs.test", "next", "/guide/", 307, "/guide"],
   ["docs.test", "next", "/nope", 200, '{"app":"docs-next","version":"v2","path":"/nope"}'], // none: the Worker
+  ["status.test", "", "/", 200, "<p>status page</p>"], // a Worker with no fetch handler: its files alone
 ];
 
 describe.each(["edge", "inline"] as const)("%s data plane", (dataPlane) => {

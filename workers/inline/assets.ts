@@ -38,10 +38,11 @@ export function assetsRouter(assets: InlineAssets) {
   return async (
     request: Request,
     env: Record<string, unknown>,
-    worker: (r: Request) => Promise<Response>,
+    worker: ((r: Request) => Promise<Response>) | undefined,
   ): Promise<Response> => {
-    if (assets.runWorkerFirst === true) return worker(request);
     const binding = env[assets.binding] as AssetsBinding;
+    if (!worker) return binding.fetch(request); // no fetch handler: the router serves assets alone
+    if (assets.runWorkerFirst === true) return worker(request);
     const path = new URL(request.url).pathname;
     if (toAssets.some((r) => r.test(path))) return binding.fetch(request);
     if (toWorker.some((r) => r.test(path))) return worker(request);

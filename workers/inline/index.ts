@@ -45,12 +45,15 @@ export function inlineApp(inner: unknown, config: InlineConfig): unknown {
   if (!inner || typeof inner !== "object") return inner; // nothing workerd could call either
   const app = inner as Record<string, Handler | undefined>;
   const wrapped: Record<string, unknown> = Object.create(inner);
-  if (typeof app.fetch === "function")
+  // A Worker with assets and no fetch handler still serves them, after the inbound half (assets.ts).
+  if (typeof app.fetch === "function" || mesh.hasAssets)
     wrapped.fetch = (request: Request, env: Env, ctx: Ctx) => {
       mesh.bind(env);
-      return mesh.inbound(request, ctx, (r) =>
-        mesh.viaAssets(r, (w) => app.fetch!.call(inner, w, mesh.appEnv(env, ctx, w), ctx) as Promise<Response>),
-      );
+      const worker =
+        typeof app.fetch === "function"
+          ? (w: Request) => app.fetch!.call(inner, w, mesh.appEnv(env, ctx, w), ctx) as Promise<Response>
+          : undefined;
+      return mesh.inbound(request, ctx, (r) => mesh.viaAssets(r, worker));
     };
   for (const name of OTHER_HANDLERS)
     if (typeof app[name] === "function")
@@ -180,10 +183,14 @@ class AppMesh {
   private readonly calls = new WeakMap<Env, Call>();
 
   /** After the inbound half: the app's own assets or its Worker, as the platform's asset router would choose (assets.ts). */
-  viaAssets(request: Request, worker: (r: Request) => Promise<Response>): Promise<Response> {
-    if (!this.config.assets || !this.config.inbound) return worker(request);
-    this.assets ??= assetsRouter(this.config.assets);
+  viaAssets(request: Request, worker: ((r: Request) => Promise<Response>) | undefined): Promise<Response> {
+    if (!this.hasAssets) return worker!(request);
+    this.assets ??= assetsRouter(this.config.assets!);
     return this.assets(request, this.env!, worker);
+  }
+  /** Whether this version's own assets are served after its inbound half (`gen` made every request reach it). */
+  get hasAssets(): boolean {
+    return this.config.assets !== undefined && this.config.inbound !== undefined;
   }
   private assets?: ReturnType<typeof assetsRouter>;
 
