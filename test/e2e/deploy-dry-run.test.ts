@@ -88,3 +88,25 @@ it("keeps every binding of an app's own config in the generated file and in wran
   expect(readFileSync(join(dir, "dist", "dry-control", "index.js"), "utf8")).toContain("web-default-route");
   expect(out).toContain("note: web/v1: routes of");
 });
+
+it("an app's own bindings to meshed Workers deploy as mesh calls: the dry run prints their props, and gen the ones left outside", () => {
+  const mesh = join(dir, "adopt.yaml");
+  writeFileSync(
+    mesh,
+    `name: adopt\nservices:\n  - name: front\n    versions: [{ name: v1, worker: ${resolve("test/fixtures/adoption/front")} }]\n  - name: payments\n    versions: [{ name: v1, worker: ${resolve("test/fixtures/adoption/payments")} }]\n`,
+  );
+  const out = execFileSync(
+    process.execPath,
+    ["scripts/isomesh.mjs", "deploy", "--dry-run", "-m", mesh, "--out", join(dir, "adopt-gen")],
+    { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
+  const front = out.slice(out.indexOf("adopt-front-v1 (app)"));
+  expect(front).toContain('env.PAYMENTS → adopt-payments-edge props {"caller":"front","version":"v1"}');
+  expect(front).toContain(
+    'env.PAYMENTS_ADMIN → adopt-payments-edge props {"caller":"front","version":"v1","entrypoint":"Admin"}',
+  );
+  expect(out.indexOf("adopt-payments-edge (edge)")).toBeLessThan(out.indexOf("adopt-front-v1 (app)")); // callee first
+  expect(out).toContain(
+    "note: service bindings to Workers outside the mesh, kept as written (not meshed): front/v1 LEGACY → legacy-billing",
+  );
+});
