@@ -37,6 +37,13 @@ describe("isomesh gen --data-plane inline", () => {
     const reviews = worker(mesh, "reviews-v2").config;
     expect(reviews.services).toEqual([
       { binding: "ISOMESH_CONTROL", service: "bookinfo-control", entrypoint: "MeshControl" },
+      // The Worker's own env (import { env }, Durable Objects) loops RATINGS back to its client.
+      {
+        binding: "RATINGS",
+        service: "bookinfo-reviews-v2",
+        entrypoint: "IsomeshOutbound",
+        props: { binding: "RATINGS" },
+      },
       {
         binding: "ISOMESH_V_RATINGS__V1",
         service: "bookinfo-ratings-v1",
