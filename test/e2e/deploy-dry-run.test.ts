@@ -10,9 +10,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it("keeps every binding of an app's own config in the generated file and in wrangler's build", () => {
   cpSync(resolve("test/fixtures/all-bindings"), join(dir, "app"), { recursive: true });
+  // The app already calls the api service through a binding of its own: adopted, no `calls:`.
+  const config = join(dir, "app/wrangler.jsonc");
+  writeFileSync(
+    config,
+    readFileSync(config, "utf8").replace('"services": [', '"services": [{ "binding": "API", "service": "api" }, '),
+  );
   writeFileSync(
     join(dir, "mesh.yaml"),
-    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\ndefaults: [defaults.yaml]\n",
+    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n  - name: api\n    versions: [{ name: v1, echo: true }]\ndefaults: [defaults.yaml]\n",
   );
   writeFileSync(
     join(dir, "defaults.yaml"),
@@ -75,6 +81,11 @@ it("keeps every binding of an app's own config in the generated file and in wran
     "VERSION",
   ])
     expect(table, name).toContain(`env.${name}`);
+  // The adopted binding is a mesh call (props shown, which wrangler's table does not); AUTH stays outside, said in one line.
+  expect(out.slice(from)).toContain('env.API → dry-api-edge props {"caller":"web","version":"v1"}');
+  expect(out).toContain(
+    "note: service bindings to Workers outside the mesh, kept as written (not meshed): web/v1 AUTH → auth-outside-the-mesh",
+  );
   expect(out).toMatch(/built \d+ workers/);
   // What wrangler would upload for every edge: the same bundle, and only the bootstrap differs.
   const uploaded = ["dry-gateway", "dry-web-edge", "dry-api-edge"].map((w) => ({
@@ -87,26 +98,4 @@ it("keeps every binding of an app's own config in the generated file and in wran
   // The control plane carries the manifest's defaults, to apply on its first start in production.
   expect(readFileSync(join(dir, "dist", "dry-control", "index.js"), "utf8")).toContain("web-default-route");
   expect(out).toContain("note: web/v1: routes of");
-});
-
-it("an app's own bindings to meshed Workers deploy as mesh calls: the dry run prints their props, and gen the ones left outside", () => {
-  const mesh = join(dir, "adopt.yaml");
-  writeFileSync(
-    mesh,
-    `name: adopt\nservices:\n  - name: front\n    versions: [{ name: v1, worker: ${resolve("test/fixtures/adoption/front")} }]\n  - name: payments\n    versions: [{ name: v1, worker: ${resolve("test/fixtures/adoption/payments")} }]\n`,
-  );
-  const out = execFileSync(
-    process.execPath,
-    ["scripts/isomesh.mjs", "deploy", "--dry-run", "-m", mesh, "--out", join(dir, "adopt-gen")],
-    { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
-  );
-  const front = out.slice(out.indexOf("adopt-front-v1 (app)"));
-  expect(front).toContain('env.PAYMENTS → adopt-payments-edge props {"caller":"front","version":"v1"}');
-  expect(front).toContain(
-    'env.PAYMENTS_ADMIN → adopt-payments-edge props {"caller":"front","version":"v1","entrypoint":"Admin"}',
-  );
-  expect(out.indexOf("adopt-payments-edge (edge)")).toBeLessThan(out.indexOf("adopt-front-v1 (app)")); // callee first
-  expect(out).toContain(
-    "note: service bindings to Workers outside the mesh, kept as written (not meshed): front/v1 LEGACY → legacy-billing",
-  );
 });

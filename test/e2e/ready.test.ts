@@ -102,4 +102,4 @@ it("answers 503 starting on every socket until the apps are built and migrations
   const readyz = await http(`http://127.0.0.1:${admin}/readyz`);
   expect({ status: readyz.status, body: readyz.json() }).toEqual({ status: 200, body: { status: "ready" } });
   expect((await http(`http://127.0.0.1:${gateway}/`)).json()).toEqual({ rows: ROWS });
-});
+}, 240_000);

@@ -57,4 +57,4 @@ it("keeps each mesh's state in its own folder, and refuses a second isomesh dev 
   expect(existsSync(join(cwd, ".isomesh/alpha/isomesh.lock"))).toBe(false);
   const restarted = await dev("a.yaml");
   expect(JSON.stringify(await resources(restarted))).toContain('"name":"web"');
-});
+}, 300_000); // five starts of isomesh dev

@@ -21,10 +21,21 @@ function safe<T>(read: () => T, fallback: T): T {
   }
 }
 
-/** The TCP ports the process tree of `pid` listens on now (`children`: its descendants' only). */
+/**
+ * The TCP ports the process tree of `pid` listens on now. `children`: only its descendants' own (a
+ * socket of `pid` that a child inherited is still `pid`'s).
+ */
 export function listeningPorts(pid: number, o: { children?: boolean } = {}): number[] {
+  if (o.children) {
+    const own = new Set(socketPorts([pid]));
+    return socketPorts(tree(pid).slice(1)).filter((p) => !own.has(p));
+  }
+  return socketPorts(tree(pid));
+}
+
+function socketPorts(pids: number[]): number[] {
   const inodes = new Set<string>();
-  for (const p of tree(pid).slice(o.children ? 1 : 0))
+  for (const p of pids)
     for (const fd of safe(() => readdirSync(`/proc/${p}/fd`), [])) {
       const link = safe(() => readlinkSync(`/proc/${p}/fd/${fd}`), "");
       const m = /^socket:\[(\d+)\]$/.exec(link);

@@ -15,6 +15,11 @@ services:
   - name: payments
     versions: [{ name: v1, worker: ${resolve("test/fixtures/adoption/payments")} }]
 `;
+// A version deployed by its own pipeline runs its config as written (in edge mode: an inline callee
+// needs the client isomesh builds into the caller, which gen refuses for a deployed version).
+const KIOSK = `  - name: kiosk
+    versions: [{ name: v1, deployed: kiosk-prod, worker: ${resolve("test/fixtures/adoption/front")} }]
+`;
 const DENY_FRONT = `apiVersion: isomesh.dev/v1
 kind: AuthorizationPolicy
 metadata: { name: payments }
@@ -28,7 +33,7 @@ const STYLES = ["handler", "imported", "object", "exports"] as const;
 describe.each(["edge", "inline"] as const)("%s data plane", (dataPlane) => {
   let mesh: TestMesh;
   beforeAll(async () => {
-    mesh = await startTestMesh(MANIFEST, { gen: { dataPlane } });
+    mesh = await startTestMesh(dataPlane === "edge" ? MANIFEST + KIOSK : MANIFEST, { gen: { dataPlane } });
     await mesh.apply(gatewayRouteTo("front"));
   });
   afterAll(() => mesh?.stop());
@@ -94,6 +99,32 @@ describe.each(["edge", "inline"] as const)("%s data plane", (dataPlane) => {
       ),
     });
   });
+
+  it.skipIf(dataPlane === "inline")(
+    "a deployed version's own binding to a meshed Worker: the dev error says what that Worker is and what to do",
+    async () => {
+      await mesh.apply(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: kiosk }
+spec:
+  parentRefs: [{ name: gateway }]
+  rules: [{ matches: [{ headers: [{ name: x-kiosk, value: "1" }] }], backendRefs: [{ name: kiosk }] }]
+`);
+      const res = await mesh.get("/handler/pay", { headers: { "x-kiosk": "1" } });
+      expect(res.json()).toEqual({
+        status: 503,
+        backend: null,
+        body: {
+          error: {
+            code: "service_not_local",
+            message: expect.stringContaining(
+              "kiosk-v1's binding PAYMENTS names \"payments-api\", the Worker of payments/v1's project, which this mesh runs only as a mesh service",
+            ),
+          },
+        },
+      });
+    },
+  );
 
   it("a binding to its own Worker (a self-reference) reaches the same version", async () => {
     expect((await mesh.get("/self")).json()).toEqual({ hello: "from front" });
