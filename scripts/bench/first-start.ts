@@ -4,7 +4,7 @@
 // node --import tsx scripts/bench/first-start.ts
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
 
@@ -53,7 +53,7 @@ try {
   }
   const printed = /isomesh ready in (\d+) ms/.exec(out)?.[1];
   console.log(
-    `fresh clone, first npm start: "isomesh ready in ${printed} ms" printed, ready seen after ${Math.round(readyMs!)} ms, first 200 of /productpage after ${Math.round(firstMs)} ms (npm ci took ${Math.round(installMs / 1000)} s; load average ${load.toFixed(1)} on ${navigator.hardwareConcurrency} cores)`,
+    `fresh clone, first npm start: "isomesh ready in ${printed} ms" printed, ready seen after ${Math.round(readyMs!)} ms, first 200 of /productpage after ${Math.round(firstMs)} ms (npm ci took ${Math.round(installMs / 1000)} s; load average ${load.toFixed(1)} on ${availableParallelism()} cores)`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
