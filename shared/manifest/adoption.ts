@@ -1,4 +1,5 @@
 import { DEFAULT_ENTRYPOINT } from "../rpc/method.ts";
+import { CONTROL, edgeName, EGRESS, GATEWAY, meshWorkerName, versionWorkerName } from "../names.ts";
 import { callBindings, type CallBinding, type Manifest } from "./schema.ts";
 
 // Adoption (DESIGN §2, "Adoption is transparent"): an app's own service binding to a Worker the
@@ -62,12 +63,29 @@ function meshedWorkers(m: Manifest, projects: MeshProjects): Map<string, string 
 }
 
 /**
+ * The Workers `gen` makes (gateway, control plane, egress, edges, versions), by name: an app's own
+ * binding to one would reach it past the mesh's stages (a version past its edge) or with props the
+ * app chose (a forged caller), so it is an error, not a call.
+ */
+function generatedWorkers(m: Manifest): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const w of [GATEWAY, CONTROL, EGRESS]) names.set(meshWorkerName(m.name, w), `the mesh's ${w}`);
+  for (const s of m.services) {
+    names.set(meshWorkerName(m.name, edgeName(s.name)), `${s.name}'s edge`);
+    for (const v of s.versions)
+      names.set(meshWorkerName(m.name, versionWorkerName(s.name, v.name)), `${s.name}/${v.name}'s generated Worker`);
+  }
+  return names;
+}
+
+/**
  * Resolves every version's own service bindings against the manifest. A binding to its own
  * Worker is a self-reference; one to a Worker the mesh runs is that service's call, entrypoint
  * and all; a Worker name two services' projects share is an error that names them.
  */
 export function adoptBindings(m: Manifest, projects: MeshProjects, file = "mesh.yaml"): MeshAdoption {
   const workers = meshedWorkers(m, projects);
+  const generated = generatedWorkers(m);
   const out: MeshAdoption = new Map();
   m.services.forEach((s, i) => {
     const perVersion = new Map<string, Adoption>();
@@ -89,10 +107,20 @@ export function adoptBindings(m: Manifest, projects: MeshProjects, file = "mesh.
           result.claimed.push(b.binding);
           continue;
         }
-        if (b.service === project?.worker || (v.deployed !== undefined && b.service === v.deployed)) {
+        const own = meshWorkerName(m.name, versionWorkerName(s.name, v.name));
+        if (
+          b.service === project?.worker ||
+          b.service === own ||
+          (v.deployed !== undefined && b.service === v.deployed)
+        ) {
           result.self.push(b.binding);
           continue;
         }
+        const mesh = generated.get(b.service);
+        if (mesh && !workers.has(b.service))
+          throw new Error(
+            `${at} ${b.binding} names "${b.service}", ${mesh}: the mesh's own Workers are reached only through the mesh; bind the Worker of the service you call (its project's name, or the service's name)`,
+          );
         const target = workers.get(b.service);
         if (target === undefined) {
           result.outside.push({ binding: b.binding, service: b.service });

@@ -136,6 +136,24 @@ describe("`calls:` beside the app's own binding", () => {
   });
 });
 
+describe("an app's binding to a Worker the mesh generates", () => {
+  it.each([
+    ["m-payments-v1", "payments/v1's generated Worker"], // past the payments edge
+    ["m-payments-edge", "payments's edge"], // with props the app would choose (a forged caller)
+    ["m-control", "the mesh's control"],
+  ])("%s is an error: it would reach it past the mesh", (worker, what) => {
+    const dir = meshDir(MESH);
+    const config = join(dir, "front/wrangler.jsonc");
+    writeFileSync(
+      config,
+      readFileSync(config, "utf8").replace('"service": "legacy-billing"', `"service": "${worker}"`),
+    );
+    expect(() => gen(dir)).toThrow(
+      `front/v1's binding LEGACY names "${worker}", ${what}: the mesh's own Workers are reached only through the mesh`,
+    );
+  });
+});
+
 describe("a binding by service name or deployed name", () => {
   it("reaches that service", () => {
     const dir = meshDir(MESH.replace("worker: payments }]", "deployed: payments-prod, worker: payments }]"));
