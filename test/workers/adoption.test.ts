@@ -81,6 +81,15 @@ describe.each(["edge", "inline"] as const)("%s data plane", (dataPlane) => {
       15_000,
     );
     expect(graph.nodes.map((n: { id: string }) => n.id)).toEqual(expect.arrayContaining(["front", "payments"]));
+    const series = (await mesh.admin("/metrics")).body.split("\n");
+    expect(
+      series.some(
+        (l) =>
+          l.startsWith("isomesh_requests_total{") &&
+          l.includes('source_workload="front"') &&
+          l.includes('destination_service="payments"'),
+      ),
+    ).toBe(true);
     const explained = await mesh.admin("/v1/explain", {
       method: "POST",
       body: JSON.stringify({ caller: "front", service: "payments", path: "/pay" }),
