@@ -54,7 +54,7 @@ const EDGE = [
 
 /**
  * The pipeline of each kind of edge, in order: the one list the edge assembles its stages from
- * (workers/dataplane/pipeline.ts, checked by the compiler) and synthetic explain walks
+ * (workers/dataplane/pipelines.ts, checked by the compiler) and synthetic explain walks
  * (shared/explain/synthetic.ts), so the two cannot disagree. The egress edge checks its allow-list
  * (the `egress` stage routes by ExternalService host) before authorization, and has no filters or mirrors.
  * A backendRef's own filters run once the split has picked it, after the rule's, and before the
@@ -110,7 +110,7 @@ export const INLINE_PIPELINES = {
 } as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;
 
 /**
- * A Workers RPC call's path through a service edge (workers/dataplane/rpc/pipeline.ts; synthetic explain
+ * A Workers RPC call's path through a service edge (workers/dataplane/pipelines.ts; synthetic explain
  * walks it too): the stages of a fetch that apply to a call, which has no URL, headers, body or
  * token (so no normalize, authn, filters or mirror), with the same decisions.
  */
@@ -126,3 +126,9 @@ export const RPC_PIPELINE = [
   "forward",
 ] as const satisfies readonly StageName[];
 export type RpcStageName = (typeof RPC_PIPELINE)[number];
+
+/** The inline data plane's halves of a Workers RPC call (RPC_PIPELINE split as INLINE_PIPELINES splits a fetch's). */
+export const RPC_INLINE_PIPELINES = {
+  outbound: ["telemetry", "route", "fault", "outlier", "split", "concurrency", "forward"],
+  inbound: ["authz", "ratelimit", "app"],
+} as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;

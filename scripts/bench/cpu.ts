@@ -13,9 +13,14 @@ export function cpuSecondsOf(command: string, root = process.pid): number {
   for (const pid of descendants(root)) {
     try {
       if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== command) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / TICKS;
+      total += cpuSecondsOfPid(pid);
     } catch {} // exited meanwhile
   }
   return total;
+}
+
+/** CPU seconds (user + system, every thread) one process has used so far. */
+export function cpuSecondsOfPid(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }

@@ -10,7 +10,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /**
  * The gateway hands a verified token's claims on as the token's own payload segment (base64url
  * JSON), byte for byte: never re-encoded, so never larger than the token the gateway accepted, and
- * nothing is ever dropped for size. Only trusted from the gateway (see workers/dataplane/inbound.ts).
+ * nothing is ever dropped for size. Only trusted from the gateway (see workers/dataplane/request.ts).
  */
 export const claimsHeaderOf = (token: string): string => token.slice(token.indexOf(".") + 1, token.lastIndexOf("."));
 

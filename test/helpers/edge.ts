@@ -7,8 +7,10 @@ import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
 import echo from "../../workers/echo/index.ts";
 import type { EdgeEnv, EdgeProps } from "../../workers/dataplane/env.ts";
-import { createExchange } from "../../workers/dataplane/inbound.ts";
-import { buildPipeline } from "../../workers/dataplane/pipeline.ts";
+import { buildEdge } from "../../workers/dataplane/pipelines.ts";
+import { fetchExchange } from "../../workers/dataplane/request.ts";
+import { bindingTarget } from "../../workers/dataplane/upstream.ts";
+import { externalTarget } from "../../workers/edge/external.ts";
 import { ResilienceState } from "../../workers/dataplane/resilience/state.ts";
 import type { GlobalLimiter } from "../../workers/dataplane/stages/rate-limit.ts";
 import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
@@ -99,7 +101,7 @@ export function testEdge(
     } as unknown as Fetcher;
     bindings[snapshot.role === "gateway" ? serviceBinding(name) : versionBinding(name)] = fetcher;
   }
-  const env = { EDGE_NAME: snapshot.edge, MESH_NAME: snapshot.mesh, ...bindings, ...opts.env } as unknown as EdgeEnv;
+  const env: Record<string, unknown> = { ...bindings, ...opts.env };
   const recorder = new TelemetryRecorder();
   const pending: Promise<unknown>[] = [];
   const ctx = {
@@ -107,15 +109,20 @@ export function testEdge(
     passThroughOnException: () => {},
     props: {},
   } as unknown as ExecutionContext;
-  const pipeline = buildPipeline(snapshot, {
-    env,
+  const pipeline = buildEdge(snapshot, {
     recorder,
     flush: () => {},
     accessLogRate: 0,
     resilience: opts.resilience ?? new ResilienceState(),
     authn: { remotes: new Map(), fetcher: () => Promise.reject(new Error("no network in tests")) },
     globalLimiter: opts.globalLimiter,
-  });
+    // As the edge host reaches backends: by service at the gateway, by version at a service edge.
+    reach: (b, s) => {
+      if (s.role === "egress") return externalTarget(env as EdgeEnv, s, b);
+      const binding = env[s.role === "gateway" ? serviceBinding(b.service) : versionBinding(b.version ?? "")];
+      return binding ? bindingTarget(binding as Fetcher) : undefined;
+    },
+  }).fetch;
   const edge: TestEdge = {
     snapshot,
     sent,
@@ -136,13 +143,7 @@ export function testEdge(
     async fetch(request, call = {}) {
       const caller = call.caller ?? (snapshot.role === "gateway" ? undefined : "gateway");
       const record = call.explain ? new DecisionLog(true) : NO_RECORD;
-      const x = createExchange(
-        request,
-        ctx,
-        caller ? { caller, captured: call.captured } : undefined,
-        snapshot,
-        record,
-      );
+      const x = fetchExchange(request, ctx, caller ? { caller, captured: call.captured } : undefined, snapshot, record);
       const response = await pipeline(x);
       if (call.explain) edge.decisions = record.decisions;
       return response;

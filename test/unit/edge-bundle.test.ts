@@ -53,7 +53,7 @@ describe("the inline bundle (every inline app's Worker carries it)", () => {
   ])("holds nothing of %s", (_what, pattern) => expect(inputs.filter((p) => pattern.test(p))).toEqual([]));
 
   it("holds the Workers RPC halves", () =>
-    expect(inputs).toEqual(expect.arrayContaining(["workers/inline/rpc.ts", "workers/dataplane/rpc/pipeline.ts"])));
+    expect(inputs).toEqual(expect.arrayContaining(["workers/inline/rpc.ts", "workers/dataplane/stages/forward.ts"])));
 });
 
 describe("every edge of a generated mesh", () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { SNAPSHOT_SCHEMA, type Snapshot } from "../../shared/snapshot/schema.ts";
 import { DEFAULT_MESH_CONFIG } from "../../shared/manifest/mesh-config.ts";
-import { createExchange } from "../../workers/dataplane/inbound.ts";
 import type { EdgeEnv } from "../../workers/dataplane/env.ts";
+import { fetchExchange } from "../../workers/dataplane/request.ts";
 import { upstreamFor } from "../../workers/dataplane/upstream.ts";
+import { externalTarget } from "../../workers/edge/external.ts";
 
 // The egress edge's last step, with a fake mtls_certificates binding: which fetcher a call goes
 // through, and what leaves the mesh with it.
@@ -41,12 +42,17 @@ function fakeCertificate() {
 }
 
 const exchange = (url: string, headers: Record<string, string>, snap = snapshot) =>
-  createExchange(new Request(url, { headers }), {} as ExecutionContext, { caller: "shop" }, snap);
+  fetchExchange(new Request(url, { headers }), {} as ExecutionContext, { caller: "shop" }, snap);
+
+/** The egress edge's upstream, reaching external hosts as the edge host does (workers/edge/external.ts). */
+const egressUpstream = (env: Record<string, unknown>) =>
+  upstreamFor(snapshot, (b, s) => externalTarget(env as EdgeEnv, s, b));
+const NO_BODY = { replayable: true, unchanged: true, take: () => null };
 
 describe("egress upstream", () => {
   it("sends through the ExternalService's certificate binding, without mesh headers, keeping trace context", async () => {
     const cert = fakeCertificate();
-    const send = upstreamFor(snapshot, { PARTNER_CERT: cert } as unknown as EdgeEnv);
+    const send = egressUpstream({ PARTNER_CERT: cert });
     const x = exchange("https://api.partner.example/v1/orders", {
       host: "elsewhere.example",
       "x-isomesh-principal": "https://login/ann",
@@ -55,7 +61,7 @@ describe("egress upstream", () => {
       tracestate: "isomesh=explain,vendor=1",
       "x-app": "kept",
     });
-    const res = await send(x, { service: "partner", weight: 1 }, null, new AbortController().signal);
+    const res = await send.fetch(x, { service: "partner", weight: 1 }, NO_BODY, new AbortController().signal);
     expect(res.headers.has("x-isomesh-backend")).toBe(false);
     const sent = cert.calls[0];
     expect(sent.url).toBe("https://api.partner.example/v1/orders");
@@ -64,14 +70,14 @@ describe("egress upstream", () => {
     expect(sent.headers.get("x-app")).toBe("kept");
     expect(sent.headers.get("tracestate")).toBe("vendor=1");
     expect(sent.headers.get("traceparent")).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
-    expect(x.facts.host).toBe("api.partner.example");
+    expect(x.host).toBe("api.partner.example");
   });
 
   it("refuses to call without the certificate it was told to present", async () => {
-    const send = upstreamFor(snapshot, {} as EdgeEnv);
+    const send = egressUpstream({});
     const x = exchange("https://api.partner.example/", {});
-    expect(() => send(x, { service: "partner", weight: 1 }, null, new AbortController().signal)).toThrow(
-      /no mtls_certificates binding PARTNER_CERT/,
-    );
+    await expect(
+      send.fetch(x, { service: "partner", weight: 1 }, NO_BODY, new AbortController().signal),
+    ).rejects.toThrow(/no mtls_certificates binding PARTNER_CERT/);
   });
 });

@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { MeshError } from "../../shared/errors.ts";
 import { argumentKey, replayable } from "../../shared/rpc/args.ts";
-import { tryRpc, type RpcTryPlan } from "../../shared/rpc/attempts.ts";
 import { callerError, inboundRefusal, notImplemented, rpcErrorStatus } from "../../shared/rpc/outcome.ts";
 
 // The pure parts of an RPC call's path: how its end is counted, what the caller sees of the
-// mesh's own errors, keys read from arguments, and the timeout/retry loop.
+// mesh's own errors, and keys read from arguments (the try loop is the fetch's: forward-call.test.ts).
 
 const remote = (message: string, ctor: ErrorConstructor = Error) => Object.assign(new ctor(message), { remote: true });
 
@@ -69,78 +68,5 @@ describe("RPC arguments", () => {
     expect(replayable([new ReadableStream()])).toBe(false);
     expect(replayable([{ body: new Response("x").body }])).toBe(false);
     expect(replayable([[new Request("http://x/")]])).toBe(false);
-  });
-});
-
-describe("the RPC try loop", () => {
-  const plan = (p: Partial<RpcTryPlan> = {}): RpcTryPlan => ({
-    retries: 0,
-    retryOn: [500, 502, 503, 504],
-    backoffMs: 1,
-    ...p,
-  });
-  const hooks = () => {
-    const seen: number[] = [];
-    return { seen, onTry: (s: number) => seen.push(s), allowRetry: () => true };
-  };
-
-  it("answers the value of the first try", async () => {
-    const h = hooks();
-    expect(await tryRpc(async () => 7, plan(), h, "ratings/v1")).toEqual({ ok: true, value: 7, attempts: 1 });
-    expect(h.seen).toEqual([200]);
-  });
-
-  it("retries only as many times as the plan allows (the method is idempotent), on the listed statuses", async () => {
-    let n = 0;
-    const h = hooks();
-    const flaky = async () => {
-      if (++n <= 2) throw remote("flaky");
-      return "ok";
-    };
-    expect(await tryRpc(flaky, plan({ retries: 2 }), h, "ratings/v1")).toMatchObject({
-      ok: true,
-      value: "ok",
-      attempts: 3,
-    });
-    expect(h.seen).toEqual([500, 500, 200]);
-    n = 0;
-    expect(await tryRpc(flaky, plan({ retries: 0 }), hooks(), "ratings/v1")).toMatchObject({
-      ok: false,
-      status: 500,
-      attempts: 1,
-    });
-    n = 0;
-    expect(await tryRpc(flaky, plan({ retries: 2, retryOn: [503] }), hooks(), "ratings/v1")).toMatchObject({
-      ok: false,
-      status: 500,
-      attempts: 1,
-    });
-  });
-
-  it("a try that outlives its budget ends as upstream_timeout, and the loop stops at the deadline", async () => {
-    const never = () => new Promise<never>(() => {});
-    const started = Date.now();
-    const tried = await tryRpc(
-      never,
-      plan({ perTryMs: 20, retries: 5, deadlineAt: Date.now() + 60 }),
-      hooks(),
-      "ratings/v1",
-    );
-    expect(tried).toMatchObject({ ok: false, status: 504 });
-    if (tried.ok) throw new Error("unreachable");
-    expect(tried.error).toBeInstanceOf(MeshError);
-    expect((tried.error as MeshError).code).toBe("upstream_timeout");
-    expect(tried.flags).toContain("timed_out");
-    expect(Date.now() - started).toBeLessThan(1000);
-  });
-
-  it("the retry budget can refuse a retry", async () => {
-    const tried = await tryRpc(
-      async () => Promise.reject(remote("x")),
-      plan({ retries: 3 }),
-      { onTry: () => {}, allowRetry: () => false },
-      "ratings/v1",
-    );
-    expect(tried).toMatchObject({ ok: false, attempts: 1, flags: ["retry_budget_exhausted"] });
   });
 });

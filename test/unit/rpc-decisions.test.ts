@@ -11,7 +11,7 @@ import { rpcTarget } from "../../shared/rpc/match.ts";
 import { authorize, requestOf, rpcRequestOf } from "../../shared/security/authorize.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
-import { methodLabel } from "../../workers/dataplane/rpc/record.ts";
+import { methodLabel } from "../../workers/dataplane/telemetry/method-label.ts";
 import { docs } from "../helpers/config-store.ts";
 
 // The shared decisions a Workers RPC call goes through at its callee's edge (the same modules as

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Exchange } from "../../workers/dataplane/exchange.ts";
 import { telemetry } from "../../workers/dataplane/stages/telemetry.ts";
-import type { TelemetrySink } from "../../workers/dataplane/telemetry/record.ts";
+import type { TelemetrySink } from "../../workers/dataplane/telemetry/sink.ts";
 
 // The telemetry stage records each request exactly once: its answer, or code 0 the moment its
 // caller gives up (request.signal, see the stage's comment for what workerd does).
@@ -13,9 +13,9 @@ function harness() {
     mirror: () => {},
   };
   const caller = new AbortController();
-  const x = { inbound: new Request("http://svc/x", { signal: caller.signal }) } as unknown as Exchange;
+  const x = { kind: "fetch", inbound: new Request("http://svc/x", { signal: caller.signal }) } as unknown as Exchange;
   let answer!: (r: Response) => void;
-  const pending = telemetry(sink)(x, () => new Promise<Response>((r) => (answer = r)));
+  const pending = telemetry<Exchange, Response>(sink)(x, () => new Promise<Response>((r) => (answer = r)));
   return { records, caller, answer: (r: Response) => answer(r), pending };
 }
 

@@ -2,7 +2,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // What workerd does with a Workers RPC call that crosses a forwarding entrypoint (caller → edge →
-// version), the behaviour the edge's RPC path is built on (workers/dataplane/rpc/entrypoint.ts). Each
+// version), the behaviour the edge's RPC path is built on (workers/edge/rpc-forwarding.ts). Each
 // case runs the same call over a bare binding to the version and through the forwarder, and the
 // two must agree: the mesh adds a hop, never a difference. If a workerd upgrade changes one of
 // these, this file says so before the mesh's own tests fail in a stranger way.
@@ -103,6 +103,34 @@ export default class Forwarder extends WorkerEntrypoint {
 }
 `;
 
+/**
+ * The same forwarder with its proxy behind the class's prototype, as the edge has it
+ * (workers/edge/rpc-forwarding.ts): the handler names workerd reads on each instance are the
+ * class's own (undefined), so they never reach the proxy, and nothing is made per instance.
+ */
+const prototypeForwarder = `
+import { WorkerEntrypoint } from "cloudflare:workers";
+const trapped = [];
+const HANDLERS = ["connect", "tail", "trace", "tailStream", "scheduled", "alarm", "test", "queue", "email", "webSocketMessage", "webSocketClose", "webSocketError", "self"];
+export default class Forwarder extends WorkerEntrypoint {
+  secretField = "an instance field";
+  fetch() { return new Response("forwarder fetch"); }
+  trapped() { return trapped.splice(0); }
+}
+for (const name of HANDLERS) Object.defineProperty(Forwarder.prototype, name, { value: undefined, writable: true, configurable: true });
+Object.setPrototypeOf(Forwarder.prototype, new Proxy(Object.create(WorkerEntrypoint.prototype), {
+  get(target, prop, receiver) {
+    if (Reflect.has(target, prop)) return Reflect.get(target, prop, receiver);
+    if (typeof prop !== "string") return undefined;
+    trapped.push(prop);
+    const to = receiver.ctx.props?.entrypoint === "Admin" ? receiver.env.V_ADMIN : receiver.env.V;
+    const call = async (...args) => { await null; return to[prop](...args); };
+    call.then = (resolve, reject) => Promise.resolve().then(() => to[prop]).then(resolve, reject);
+    return call;
+  },
+}));
+`;
+
 /** Runs one named scenario against a binding (V: bare, EDGE: forwarded) and answers what it saw. */
 const caller = `
 const described = (e) => ({ threw: true, ctor: e?.constructor?.name, name: e?.name, message: e?.message, remote: e?.remote, code: e?.code, ownKeys: Object.keys(e ?? {}) });
@@ -132,8 +160,9 @@ const scenarios = {
 export default { async fetch(request, env) {
   const url = new URL(request.url);
   const via = url.searchParams.get("via");
-  const b = via === "edge" ? env.EDGE : env.V;
-  if (url.pathname === "/named") return Response.json(await (via === "edge" ? env.EDGE_ADMIN : env.V_ADMIN).reset());
+  const b = via === "edge" ? env.EDGE : via === "proto" ? env.PROTO : env.V;
+  if (url.pathname === "/named") return Response.json(await (via === "edge" ? env.EDGE_ADMIN : via === "proto" ? env.PROTO_ADMIN : env.V_ADMIN).reset());
+  if (url.pathname === "/trapped") { await env.PROTO.fetch("http://proto/"); return Response.json(await env.PROTO.trapped()); }
   if (url.pathname === "/props") return Response.json(await b.props());
   if (url.pathname === "/probed") return Response.json(await env.EDGE.probed());
   if (url.pathname === "/log") return Response.json(await env.V.log());
@@ -159,6 +188,18 @@ beforeAll(async () => {
           V_ADMIN: { name: "version", entrypoint: "Admin" },
           EDGE: { name: "edge", props: { caller: "a" } },
           EDGE_ADMIN: { name: "edge", props: { caller: "a", entrypoint: "Admin" } },
+          PROTO: { name: "proto", props: { caller: "a" } },
+          PROTO_ADMIN: { name: "proto", props: { caller: "a", entrypoint: "Admin" } },
+        },
+      },
+      {
+        name: "proto",
+        modules: true,
+        script: prototypeForwarder,
+        compatibilityDate: "2025-04-01",
+        serviceBindings: {
+          V: { name: "version", props: { via: "edge" } },
+          V_ADMIN: { name: "version", entrypoint: "Admin" },
         },
       },
       {
@@ -203,6 +244,14 @@ describe("a Workers RPC call through a forwarding entrypoint (workerd)", () => {
   it.each(SAME)("%s: the caller sees the same through the forwarder as over a bare binding", async (scenario) => {
     const bare = await get(`/${scenario}`);
     expect(await get(`/${scenario}?via=edge`)).toEqual(bare);
+    expect(await get(`/${scenario}?via=proto`)).toEqual(bare); // the edge's shape: the proxy behind the prototype
+  });
+
+  it("with the proxy behind the prototype, a request's handler lookups never reach it: only RPC method names do", async () => {
+    await get("/trapped"); // what earlier tests' calls trapped
+    expect(await get("/trapped")).toEqual([]); // a fetch: workerd read every handler name, none trapped
+    await get("/add?via=proto");
+    expect(await get("/trapped")).toEqual(["add"]);
   });
 
   it("what crosses: clones, streams both ways, responses, stubs and pipelined calls on them, callbacks", async () => {
@@ -268,11 +317,13 @@ describe("a Workers RPC call through a forwarding entrypoint (workerd)", () => {
   it("props are the last binding's: through the forwarder the version sees the forwarder's binding, never the caller's", async () => {
     expect(await get("/props")).toEqual({ caller: "a" });
     expect(await get("/props?via=edge")).toEqual({ via: "edge" });
+    expect(await get("/props?via=proto")).toEqual({ via: "edge" });
   });
 
   it("named entrypoints: the forwarder's props pick the version's binding with `entrypoint:`", async () => {
     expect(await get("/named")).toBe("reset by Admin");
     expect(await get("/named?via=edge")).toBe("reset by Admin");
+    expect(await get("/named?via=proto")).toBe("reset by Admin");
   });
 
   it("a forwarder that stops waiting cancels the version's call: its handler never resumes", async () => {

@@ -1,15 +1,17 @@
 /** Default limit for buffering a request body so that a retry can replay it (like linkerd's replay). */
 export const REPLAY_LIMIT_BYTES = 64 * 1024;
 
-/** A request body that can be sent once (stream) or replayed (buffered). */
-export type ReplayableBody = { replayable: boolean; take(): BodyInit | null };
+/** A request body that can be sent once (stream) or replayed (buffered); `unchanged`: the request has none, it can go as it came. */
+export type ReplayableBody = { replayable: boolean; unchanged?: boolean; take(): BodyInit | null };
+
+const NO_BODY: ReplayableBody = { replayable: true, unchanged: true, take: () => null };
 
 /**
  * Buffers a body up to `limit` bytes. A larger body is passed through as one stream (the bytes
  * already read, then the rest) and marked not replayable, so it is sent once and never retried.
  */
 export async function bufferBody(request: Request, limit = REPLAY_LIMIT_BYTES): Promise<ReplayableBody> {
-  if (!request.body) return { replayable: true, take: () => null };
+  if (!request.body) return NO_BODY;
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > limit) return once(request.body);
   const reader = request.body.getReader();

@@ -1,9 +1,24 @@
 import { H } from "../../shared/headers.ts";
 
-/** W3C trace context of this hop: the incoming parent and the span this edge opens. */
-export type TraceContext = { traceId: string; spanId: string; parentSpanId?: string; sampled: boolean; state?: string };
+/**
+ * W3C trace context of this hop: the incoming parent and the span this hop opens. An unsampled
+ * trace that arrived with a traceparent opens no span (nothing would record it): the hop passes the
+ * caller's traceparent on unchanged (`forwarded`), so forwarding it costs no header write.
+ */
+export type TraceContext = {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  sampled: boolean;
+  state?: string;
+  /** The tracestate header as it arrived (null: none), where this hop read it; the next hop gets `state` instead when they differ. */
+  received?: string | null;
+  /** The traceparent as it arrived, when this hop passes it on as is. */
+  forwarded?: string;
+};
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZEROS = /^0+$/;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
@@ -18,18 +33,19 @@ export function randomHex(bytes: number): string {
  * Continues the caller's trace (traceparent, or B3 as a fallback) with a new span, or starts one.
  * A continued trace keeps the caller's sampling decision; a new one is sampled at `sampleRate`
  * (like Istio's tracing sampling), so every hop of one request agrees on whether it is traced.
+ * `state` is the caller's tracestate (read by the caller only when a traceparent came).
  */
 export function continueTrace(headers: Headers, sampleRate = 1): TraceContext {
   const parent = headers.get(H.traceparent);
   const m = parent === null ? null : TRACEPARENT.exec(parent);
-  if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2]))
-    return {
-      traceId: m[1],
-      parentSpanId: m[2],
-      spanId: randomHex(8),
-      sampled: (parseInt(m[3], 16) & 1) === 1,
-      state: headers.get(H.tracestate) ?? undefined,
-    };
+  if (m && !ZEROS.test(m[1]) && !ZEROS.test(m[2])) {
+    const sampled = (parseInt(m[3], 16) & 1) === 1;
+    const received = headers.get(H.tracestate);
+    const state = received ?? undefined;
+    return sampled
+      ? { traceId: m[1], parentSpanId: m[2], spanId: randomHex(8), sampled, state, received }
+      : { traceId: m[1], parentSpanId: m[2], spanId: m[2], sampled, state, received, forwarded: parent! };
+  }
   const b3 = b3Context(headers);
   if (b3) return { ...b3, spanId: randomHex(8) };
   const ids = randomHex(24);
@@ -50,4 +66,14 @@ function b3Context(headers: Headers): Omit<TraceContext, "spanId"> | undefined {
   return undefined;
 }
 
-export const traceparentOf = (t: TraceContext) => `00-${t.traceId}-${t.spanId}-${t.sampled ? "01" : "00"}`;
+export const traceparentOf = (t: TraceContext) =>
+  t.forwarded ?? `00-${t.traceId}-${t.spanId}-${t.sampled ? "01" : "00"}`;
+
+/** A child span of `t` (a mirror's copy, recorded by this hop as its own span). */
+export const childSpan = (t: TraceContext): TraceContext => ({
+  traceId: t.traceId,
+  parentSpanId: t.spanId,
+  spanId: randomHex(8),
+  sampled: t.sampled,
+  state: t.state,
+});

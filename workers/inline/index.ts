@@ -2,20 +2,20 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { MeshError } from "../../shared/errors.ts";
 import { H } from "../../shared/headers.ts";
 import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX } from "../../shared/names.ts";
-import { DEV_GUARD_HEADER } from "../dataplane/upstream.ts";
-import type { EdgeEnv, EdgeProps } from "../dataplane/env.ts";
-import { buildInbound, buildOutbound } from "../dataplane/pipeline.ts";
+import { callerError } from "../../shared/rpc/outcome.ts";
+import type { EdgeProps } from "../dataplane/env.ts";
+import type { Exchange } from "../dataplane/exchange.ts";
+import { calleeReach, edgeEnvOf } from "../dataplane/inline-env.ts";
+import { buildInbound, buildOutbound } from "../dataplane/pipelines.ts";
+import { DataPlane, type Half } from "../dataplane/plane.ts";
+import type { RpcInvocation } from "../dataplane/rpc/invocation.ts";
+import type { AppHandler } from "../dataplane/stages/app.ts";
 import { randomHex } from "../dataplane/trace.ts";
-import { edgeEnvOf, type InlineCallee, type InlineConfig } from "./config.ts";
-import { InlineRuntime } from "../dataplane/runtime.ts";
+import { DEV_GUARD_HEADER } from "../dataplane/upstream.ts";
+import type { InlineConfig } from "./config.ts";
 import { rpcClient, rpcReceiver } from "./rpc.ts";
 import { outboundEntrypoint } from "./loopback.ts";
 import { assetsRouter } from "./assets.ts";
-import { authorizeRpc, rateLimitRpc } from "../dataplane/rpc/checks.ts";
-import type { RpcInvocation } from "../dataplane/rpc/entrypoint.ts";
-import { rpcTarget } from "../../shared/rpc/match.ts";
-import { callerError } from "../../shared/rpc/outcome.ts";
-import type { Flag } from "../../shared/telemetry/flags.ts";
 
 export type { InlineConfig } from "./config.ts";
 
@@ -24,8 +24,6 @@ type Ctx = ExecutionContext & { props?: EdgeProps };
 /** What a mesh client in an app's env is bound to: the invocation's context and, for a request, its signal. */
 type Call = { ctx: Ctx; signal?: AbortSignal };
 type Handler = (arg: unknown, env: Env, ctx: Ctx) => unknown;
-
-const NO_HEADERS = new Headers();
 
 // Handlers other than fetch get the app's env (callees' clients in it) and nothing else of the mesh:
 // queue, scheduled, email and tail events do not come through a mesh binding (docs/data-plane.md).
@@ -115,7 +113,7 @@ export function inlineControl(config: InlineConfig) {
     async refreshInline() {
       const mesh = AppMesh.of(config);
       mesh.bind(this.env);
-      return mesh.runtime.refresh(this.ctx);
+      return mesh.plane.refresh(this.ctx);
     }
   };
 }
@@ -144,14 +142,14 @@ class AppMesh {
     return AppMesh.all.get(config) ?? new AppMesh(config);
   }
 
-  readonly runtime: InlineRuntime;
+  readonly plane: DataPlane;
   private env?: Env;
   private appKeys?: string[];
   private isolateId?: string;
 
   constructor(private readonly config: InlineConfig) {
     AppMesh.all.set(config, this);
-    this.runtime = new InlineRuntime(
+    this.plane = new DataPlane(
       () => (this.isolateId ??= `${config.service}/${String(this.env?.VERSION ?? "?")}#${randomHex(4)}`),
       (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<void> }).report(batch),
       config,
@@ -188,11 +186,11 @@ class AppMesh {
     this.assets ??= assetsRouter(this.config.assets!);
     return this.assets(request, this.env!, worker);
   }
+  private assets?: ReturnType<typeof assetsRouter>;
   /** Whether this version's own assets are served after its inbound half (`gen` made every request reach it). */
   get hasAssets(): boolean {
     return this.config.assets !== undefined && this.config.inbound !== undefined;
   }
-  private assets?: ReturnType<typeof assetsRouter>;
 
   /** Whether this service is inline: its own inbound half runs here. */
   get inline(): boolean {
@@ -204,25 +202,16 @@ class AppMesh {
    * on the callee's snapshot, the caller known only by the hidden binding's props. A refusal is
    * the mesh's Error (`isomesh rbac_denied: …`); the caller's outbound half counts it.
    */
-  async inboundRpc(ctx: Ctx, entrypoint: string | undefined, call: RpcInvocation, method: () => unknown) {
+  inboundRpc(ctx: Ctx, entrypoint: string | undefined, call: RpcInvocation, method: () => unknown): Promise<unknown> {
     const caller = ctx.props?.caller;
-    try {
-      if (typeof caller !== "string")
-        throw new MeshError("not_via_mesh", "this worker is reached only through the mesh (a mesh service binding)");
-      const { src } = this.inboundSource();
-      const { snapshot, services } = await this.runtime.snapshotOf(src, ctx);
-      const flags = new Set<Flag>();
-      authorizeRpc(snapshot, caller, rpcTarget(entrypoint, call.method), flags);
-      await rateLimitRpc(
-        snapshot,
-        services,
-        { headers: NO_HEADERS, caller, args: "args" in call ? call.args : [] },
-        flags,
+    if (typeof caller !== "string")
+      return Promise.reject(
+        callerError(
+          new MeshError("not_via_mesh", "this worker is reached only through the mesh (a mesh service binding)"),
+        ),
       );
-    } catch (e) {
-      throw e instanceof MeshError ? callerError(e) : e;
-    }
-    return method();
+    this.methods.set(call, method);
+    return this.plane.call(this.inboundHalf(), call, ctx, { ...ctx.props, entrypoint });
   }
 
   inbound(request: Request, ctx: Ctx, handler: (r: Request) => Promise<Response>): Promise<Response> | Response {
@@ -238,42 +227,42 @@ class AppMesh {
     }
     // Only a mesh binding carries props: nothing else reaches an inline app (locally, Miniflare's own socket).
     if (typeof props?.caller !== "string") return NOT_VIA_MESH();
-    const { src, env } = this.inboundSource();
     this.handlers.set(request, handler);
-    return this.runtime.run(src, env, request, ctx, props, "inbound");
+    return this.plane.fetch(this.inboundHalf(), request, ctx, props, { inbound: true });
   }
 
-  // The pipeline is built once per snapshot; each request brings its own handler (a class instance, an env).
+  // The pipelines are built once per snapshot; each request brings its own handler (a class instance, an env).
   private readonly handlers = new WeakMap<Request, (r: Request) => Promise<Response>>();
-  private inboundSource() {
+  private readonly methods = new WeakMap<RpcInvocation, () => unknown>();
+  private readonly app = (x: Exchange): AppHandler => ({
+    fetch: (request, inbound) => this.handlers.get(inbound)!(request),
+    call: (call) => this.methods.get(call.invocation)!(),
+  });
+
+  private inboundHalf(): Half {
     const inbound = this.config.inbound!;
-    const env = this.edgeEnv(inbound.edge);
-    const src = this.runtime.source(`in:${inbound.edge}`, env, inbound.bootstrap, (s, services) =>
-      buildInbound(s, services, (r, original) => this.handlers.get(original)!(r)),
+    const env = edgeEnvOf(this.env!, { ...this.config, edge: inbound.edge });
+    return this.plane.half(
+      `in:${inbound.edge}`,
+      env,
+      inbound.bootstrap,
+      (s, services) => buildInbound(s, services, this.app),
+      NO_BACKENDS,
+      true,
     );
-    return { src, env };
   }
 
-  private outboundSource(binding: string) {
+  private outboundHalf(binding: string): Half {
     const callee = this.config.calls[binding]!;
-    const env = this.edgeEnv(callee.edge, callee);
-    const src = this.runtime.source(`out:${callee.edge}`, env, callee.bootstrap, buildOutbound);
-    return { src, env };
-  }
-
-  private readonly envs = new Map<string, EdgeEnv>();
-  private edgeEnv(edge: string, callee?: InlineCallee): EdgeEnv {
-    const key = `${callee ? "out" : "in"}:${edge}`;
-    let env = this.envs.get(key);
-    if (!env) {
-      // The callee's named entrypoints this app binds (one env per callee: CART and CART_CHECKOUT share it).
-      const entrypoints = Object.values(this.config.calls)
-        .filter((c) => c.service === callee?.service && c.entrypoint)
-        .map((c) => c.entrypoint!);
-      const target = callee && { ...callee, entrypoints };
-      this.envs.set(key, (env = edgeEnvOf(this.env!, { ...this.config, edge }, target)));
-    }
-    return env;
+    const env = edgeEnvOf(this.env!, { ...this.config, edge: callee.edge });
+    return this.plane.half(
+      `out:${callee.edge}`,
+      env,
+      callee.bootstrap,
+      buildOutbound,
+      calleeReach(this.env!, callee.service),
+      true,
+    );
   }
 
   client(binding: string, call: Call) {
@@ -284,42 +273,26 @@ class AppMesh {
       version: String(this.env?.VERSION ?? ""),
       ...(entrypoint ? { entrypoint } : {}),
     };
-    // Workers RPC: the callee's outbound half here (workers/dataplane/rpc/pipeline.ts), then the picked version's method.
-    const rpc = (invocation: RpcInvocation) => {
-      const { src } = this.outboundSource(binding);
-      return this.runtime.rpc(src, call.ctx, props, invocation);
-    };
     return rpcClient(
       {
         fetch: (input: RequestInfo | URL, init?: RequestInit) => {
-          const { src, env } = this.outboundSource(binding);
           // The call also ends when the request the app is serving does (its caller gave up): the
           // outbound half then records it as cancelled and cancels its try, as an edge would.
           const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
           const signal =
-            call.signal && own !== call.signal ? (own ? AbortSignal.any([own, call.signal]) : call.signal) : own;
-          const request = new Request(input, signal ? { ...init, signal } : init);
-          return abortable(this.runtime.run(src, env, request, call.ctx, props), request.signal);
+            !own || own === call.signal ? call.signal : call.signal ? AbortSignal.any([own, call.signal]) : own;
+          const request = new Request(input, signal !== own ? { ...init, signal } : init);
+          return this.plane.fetch(this.outboundHalf(binding), request, call.ctx, props, { inIsolate: true });
         },
         connect: () => {
           throw new Error(`${binding}: connect() is not supported through the inline mesh client`);
         },
       },
-      rpc,
+      // Workers RPC: the callee's outbound half here, then the picked version's method.
+      (invocation: RpcInvocation) => this.plane.call(this.outboundHalf(binding), invocation, call.ctx, props),
     );
   }
 }
 
-/**
- * As a binding's fetch does, the call rejects as soon as the caller's signal aborts; the mesh's
- * stages see the same signal (`x.inbound.signal`): the try is cancelled and the request recorded
- * as the caller gave it up (code 0, caller_cancelled), as at an edge.
- */
-function abortable(response: Promise<Response>, signal: AbortSignal): Promise<Response> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener("abort", abort, { once: true });
-    response.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
-}
+/** An inbound half calls no backend: its last stage is the app. */
+const NO_BACKENDS = () => undefined;

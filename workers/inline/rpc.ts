@@ -1,9 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { isRpcMethodName } from "../../shared/rpc/method.ts";
-import type { RpcInvocation } from "../dataplane/rpc/entrypoint.ts";
+import type { RpcInvocation } from "../dataplane/rpc/invocation.ts";
 
 // Workers RPC in the inline data plane: the two ends of a call that the edge's forwarding
-// entrypoint (workers/dataplane/rpc/entrypoint.ts) joins in edge mode. In the caller's isolate a mesh
+// entrypoint (workers/edge/rpc-forwarding.ts) joins in edge mode. In the caller's isolate a mesh
 // client answers every method name (the outbound half routes it); in the callee's isolate the
 // app's entrypoint answers every method through the inbound half before the app's own method.
 

@@ -1,16 +1,15 @@
 // The hop ladder (scripts/bench/ladder.ts): the edge's own parts added one at a time on top of a bare
 // pass-through, cumulatively, each rung a Worker of its own (RUNG var) in its own workerd process.
-// Rungs 2… use the edge's real modules, as the edge assembles them (workers/edge/index.ts).
+// Rungs 2… use the data plane's real modules (workers/dataplane), as the edge host assembles them.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { NO_RECORD } from "../../../shared/explain/record.ts";
-import { Snapshot } from "../../../shared/snapshot/schema.ts";
+import { RouteTable } from "../../../shared/routing/match.ts";
+import { versionBinding } from "../../../shared/names.ts";
+import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { EdgeEnv, EdgeProps } from "../../../workers/dataplane/env.ts";
-import type { Exchange } from "../../../workers/dataplane/exchange.ts";
-import { createExchange } from "../../../workers/dataplane/inbound.ts";
-import { buildPipeline, type EdgeServices, type Pipeline } from "../../../workers/dataplane/pipeline.ts";
-import { ResilienceState } from "../../../workers/dataplane/resilience/state.ts";
-import { forwardingEntrypoint } from "../../../workers/dataplane/rpc/entrypoint.ts";
-import { SnapshotSource } from "../../../workers/dataplane/snapshot-source.ts";
+import type { Exchange, FetchExchange, Stage } from "../../../workers/dataplane/exchange.ts";
+import { buildEdge, type Pipeline, type Services } from "../../../workers/dataplane/pipelines.ts";
+import { DataPlane, type Half } from "../../../workers/dataplane/plane.ts";
+import { fetchExchange } from "../../../workers/dataplane/request.ts";
 import { authenticate } from "../../../workers/dataplane/stages/authenticate.ts";
 import { authorize } from "../../../workers/dataplane/stages/authorize.ts";
 import { backendFilters } from "../../../workers/dataplane/stages/backend-filters.ts";
@@ -26,63 +25,49 @@ import { respond } from "../../../workers/dataplane/stages/respond.ts";
 import { route } from "../../../workers/dataplane/stages/route.ts";
 import { split } from "../../../workers/dataplane/stages/split.ts";
 import { telemetry } from "../../../workers/dataplane/stages/telemetry.ts";
-import { TelemetryFlusher } from "../../../workers/dataplane/telemetry/flusher.ts";
-import { telemetrySink } from "../../../workers/dataplane/telemetry/record.ts";
-import { TelemetryRecorder } from "../../../workers/dataplane/telemetry/recorder.ts";
-import { RouteTable } from "../../../shared/routing/match.ts";
-import { upstreamFor } from "../../../workers/dataplane/upstream.ts";
+import { telemetrySink } from "../../../workers/dataplane/telemetry/sink.ts";
+import { bindingTarget, upstreamFor } from "../../../workers/dataplane/upstream.ts";
+import { forwardRpc } from "../../../workers/edge/rpc-forwarding.ts";
 
 type Env = EdgeEnv & { RUNG: string; SNAPSHOT: string; APP: Fetcher };
-type AnyStage = (x: Exchange, next: (x: Exchange) => Promise<Response>) => Promise<Response>;
+// Prefixes of the chain are not orders the compiler knows: composed here without its checks.
+type AnyStage = Stage<FetchExchange, FetchExchange, Response>;
 
 const statuses = new Map<number, number>();
-const recorder = new TelemetryRecorder();
-const resilience = new ResilienceState();
-let source: SnapshotSource<Pipeline[]> | undefined;
+let state: { plane: DataPlane; half: Half } | undefined;
+let rungs: WeakMap<Snapshot, Pipeline[]> | undefined;
 
 /** The rungs' pipelines for one snapshot: rung n runs the first n parts, then forwards the original request. */
-function pipelines(snapshot: Snapshot, env: Env): Pipeline[] {
-  const flusher = new TelemetryFlusher(
-    recorder,
-    () => source?.report("ladder"),
-    (b) => env.CONTROL.report(b),
-  );
-  const s: EdgeServices = {
-    env,
-    recorder,
-    flush: (ctx) => flusher.flush(ctx),
-    accessLogRate: 0,
-    resilience,
-    authn: { remotes: new Map(), fetcher: (u) => fetch(u) },
-  };
+function pipelines(snapshot: Snapshot, s: Services, env: Env): Pipeline[] {
   const table = new RouteTable(snapshot.vhosts, snapshot);
-  const sink = telemetrySink(snapshot, recorder, 0, s.flush);
-  const upstream = upstreamFor(snapshot, env);
-  const parts: AnyStage[][] = [
+  const sink = telemetrySink(snapshot, s.recorder, 0, s.flush);
+  const upstream = upstreamFor(snapshot, s.reach);
+  const parts = [
     [telemetry(sink)],
     [respond(snapshot)],
     [errors(), normalize(snapshot)],
-    [authenticate(snapshot, s.authn) as AnyStage, authorize(snapshot) as AnyStage],
-    [route(snapshot, table) as AnyStage],
+    [authenticate(snapshot, s.authn), authorize(snapshot)],
+    [route(snapshot, table)],
     [
-      filters() as AnyStage,
+      filters(),
       fault(snapshot),
-      rateLimit(snapshot, resilience) as AnyStage,
-      outlier(snapshot, resilience) as AnyStage,
-      split(snapshot) as AnyStage,
-      backendFilters() as AnyStage,
-      mirror(snapshot, upstream, sink) as AnyStage,
-      concurrency(snapshot, resilience) as AnyStage,
+      rateLimit(snapshot, s.resilience),
+      outlier(snapshot, s.resilience),
+      split(snapshot),
+      backendFilters(),
+      mirror(snapshot, upstream, sink),
+      concurrency(snapshot, s.resilience),
     ],
-  ];
+  ] as unknown as AnyStage[][];
   const out: Pipeline[] = [];
   for (let n = 0; n <= parts.length; n++) {
     const stages = parts.slice(0, n).flat();
     // Before respond is added, the terminal makes the observing floor's copy itself.
-    const terminal = (x: Exchange) => observe(env.APP.fetch(x.inbound, { signal: AbortSignal.timeout(15_000) }), n < 2);
+    const terminal = (x: Exchange) =>
+      observe(env.APP.fetch((x as FetchExchange).inbound, { signal: AbortSignal.timeout(15_000) }), n < 2);
     out.push(stages.reduceRight<Pipeline>((next, stage) => (x) => stage(x, next), terminal));
   }
-  out.push(buildPipeline(snapshot, s)); // + forward and upstream: the whole edge
+  out.push(buildEdge(snapshot, s).fetch); // + forward and upstream: the whole edge
   return out;
 }
 
@@ -96,29 +81,49 @@ async function observe(sent: Promise<Response>, copy: boolean): Promise<Response
   return out;
 }
 
-export default class Ladder extends WorkerEntrypoint<Env, EdgeProps> {
-  constructor(ctx: ExecutionContext<EdgeProps>, env: Env) {
-    super(ctx, env);
-    if (Number(env.RUNG) >= 2) return forwardingEntrypoint(this, () => Promise.reject(new Error("no RPC here")));
-  }
+function stateOf(env: Env) {
+  if (state) return state;
+  const plane = new DataPlane(
+    () => "ladder",
+    (b) => env.CONTROL.report(b),
+    { accessLog: "off", traceSampling: "0.01" },
+  );
+  rungs = new WeakMap();
+  const reach = (b: { version?: string }) => bindingTarget(env[versionBinding(b.version ?? "")] as Fetcher);
+  const half = plane.half(
+    "edge",
+    env,
+    env.SNAPSHOT,
+    (snapshot, s) => {
+      rungs!.set(snapshot, pipelines(snapshot, s, env));
+      return buildEdge(snapshot, s);
+    },
+    reach,
+  );
+  return (state = { plane, half });
+}
 
+export default class Ladder extends WorkerEntrypoint<Env, EdgeProps> {
   override async fetch(request: Request): Promise<Response> {
     const rung = Number(this.env.RUNG);
     if (rung === 0) return this.env.APP.fetch(request);
     if (rung === 1) return observe(this.env.APP.fetch(request, { signal: AbortSignal.timeout(15_000) }), true);
-    source ??= new SnapshotSource(
-      this.env,
-      (s) => pipelines(s, this.env),
-      () => recorder.touch(),
-      () => {},
-      this.env.SNAPSHOT,
-    );
-    const { snapshot, prepared } = source.ready(this.ctx) ?? (await source.get(this.ctx));
+    const { half } = stateOf(this.env);
+    const { snapshot } = half.ready(this.ctx) ?? (await half.get(this.ctx));
     if (rung === 2) return observe(this.env.APP.fetch(request, { signal: AbortSignal.timeout(15_000) }), true);
-    const x = createExchange(request, this.ctx, this.ctx.props, snapshot, NO_RECORD, 0.01);
-    return prepared[rung - 3](x);
+    const x = fetchExchange(request, this.ctx, this.ctx.props, snapshot, undefined, 0.01);
+    return rungs!.get(snapshot)![rung - 3](x);
   }
 }
+
+// Rungs 0 and 1 are a plain class: the RPC forwarding the edge's class carries is part of rung 2.
+class LadderRpc extends Ladder {
+  override fetch(request: Request): Promise<Response> {
+    return super.fetch(request);
+  }
+}
+forwardRpc(LadderRpc, () => Promise.reject(new Error("no RPC here")));
+export { LadderRpc };
 
 /** The control plane as the ladder's edges see it: an empty store (the bootstrap snapshot stays), reports accepted. */
 export class Control extends WorkerEntrypoint {

@@ -184,6 +184,16 @@ describe("TrafficPolicy", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it("a delay that uses up the request's deadline is a timeout: 504, flagged timed_out as for RPC", async () => {
+    const mesh = testMesh(manifest, policy("  faultInjection:\n    delay: { fixedDelay: 5s, percentage: 100 }\n"));
+    const web = mesh.edge("web-edge"); // called as the gateway calls it, with 50 ms left
+    const res = await web.request("/x", { headers: { "x-isomesh-deadline-ms": "50" }, caller: "gateway" });
+    expect(res.status).toBe(504);
+    expect(res.headers.get("x-isomesh-error")).toBe("upstream_timeout");
+    const batch = web.recorder.take({ edge: "web-edge", isolate: "t", version: 1, hash: "", state: "synced" }, true)!;
+    expect(batch.series.find((s) => s.code === 504)?.flags).toMatchObject({ fault_delay: 1, timed_out: 1 });
+  });
+
   it("rate limits per key with 429 and Retry-After", async () => {
     const mesh = testMesh(manifest, policy("  rateLimits: [{ requests: 3, per: 1m, key: { header: x-user } }]\n"));
     const statuses = [];

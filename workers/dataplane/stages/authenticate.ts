@@ -6,7 +6,7 @@ import { claimsHeaderOf, decodeIdentity, type Identity } from "../../../shared/s
 import { JwtVerifier, TokenCache } from "../../../shared/security/jwt.ts";
 import type { RemoteJwks } from "../../../shared/security/jwks.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
-import { type Authenticated, carry, type Exchange, type Stage } from "../exchange.ts";
+import { type Authenticated, carry, type FetchExchange, type Stage } from "../exchange.ts";
 
 export type AuthnState = { remotes: Map<string, RemoteJwks>; fetcher: (url: string) => Promise<Response> };
 
@@ -16,10 +16,14 @@ export type AuthnState = { remotes: Map<string, RemoteJwks>; fetcher: (url: stri
  * verified token or, on a service edge the gateway called, the identity the gateway verified
  * (unreadable identity headers: 403 identity_invalid, never "anonymous"). Headers derived from
  * claims (outputClaimToHeaders) are set from that identity or removed, before any later stage reads
- * a header. Reads `upstreamHeaders` and `facts.query`; writes `upstreamHeaders`, `url` (a token
- * removed) and hands on the `identity`.
+ * a header. Reads `headers` and `query`; writes `headers`, `url` (a token removed) and hands on the
+ * `identity`. Where nothing reads an identity (no rule, no policy, no key naming a claim), the
+ * gateway's identity headers are passed on unread.
  */
-export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Exchange, Authenticated> => {
+export const authenticate = <T extends FetchExchange, R>(
+  snapshot: Snapshot,
+  state: AuthnState,
+): Stage<T, Authenticated<T>, R> => {
   const rules = snapshot.authn?.rules ?? [];
   // The verified-token cache lives and dies with this snapshot: removing an issuer, a key or an
   // audience must stop cached tokens at once, not at their exp.
@@ -30,12 +34,13 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
   const outputHeaders = outputHeadersOf(rules);
   // A token no issuer rule could judge (malformed, unknown issuer) is refused by every policy here.
   const attached = [...new Set(rules.map((r) => r.policy))].join(", ");
+  const readsIdentity = rules.length > 0 || identityRead(snapshot);
 
-  return async (x, next) => {
+  const judge: Stage<T, Authenticated<T>, R> = async (x, next) => {
     let identity: Identity | undefined;
     let verifiedBy: CompiledJwtRule[] = [];
-    if (x.trustedCaller) {
-      const fromGateway = decodeIdentity(x.upstreamHeaders.get(H.principal), x.upstreamHeaders.get(H.claims));
+    if (x.trustedCaller && (readsIdentity || x.record.on)) {
+      const fromGateway = decodeIdentity(x.headers.get(H.principal), x.headers.get(H.claims));
       if (!fromGateway.ok) {
         x.flags.add("identity_invalid");
         if (x.record.on) x.record.note("authn", `identity from the gateway refused: ${fromGateway.reason}`);
@@ -48,7 +53,7 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
       identity = fromGateway.identity;
       if (identity) verifiedBy = rulesForIssuer(rules, identity.claims.iss);
     }
-    const found = verifier && findToken(x.upstreamHeaders, x.facts.query, locations);
+    const found = verifier && findToken(x.headers, x.query, locations);
     if (verifier && found) {
       const result = await verifier.verify(found.token);
       if (!result.ok) {
@@ -67,17 +72,27 @@ export const authenticate = (snapshot: Snapshot, state: AuthnState): Stage<Excha
           principal: result.principal,
         });
       if (!result.rule.forwardOriginalToken) {
-        // The backend loses the token; decisions keep reading the client's query (facts.query is its own copy).
-        if (found.at.header) x.upstreamHeaders.delete(found.at.header);
+        // The backend loses the token; decisions keep reading the client's query (`query` is its own copy).
+        if (found.at.header) x.ownHeaders().delete(found.at.header);
         else if (found.at.param) x.url.searchParams.delete(found.at.param);
       }
       // The next hop (and the app) learn who this edge authenticated: the token's own payload, whatever its size.
-      x.upstreamHeaders.set(H.principal, result.principal);
-      x.upstreamHeaders.set(H.claims, claimsHeaderOf(found.token));
+      const headers = x.ownHeaders();
+      headers.set(H.principal, result.principal);
+      headers.set(H.claims, claimsHeaderOf(found.token));
     } else if (x.record.on && verifier)
       x.record.note("authn", identity ? `principal ${identity.principal} from the gateway` : "no token: no principal");
     // Headers produced from claims are the mesh's word: set from the verified identity, or removed.
-    applyDerivedHeaders(x.upstreamHeaders, outputHeaders, verifiedBy, identity?.claims);
+    if (outputHeaders.length) applyDerivedHeaders(x.ownHeaders(), outputHeaders, verifiedBy, identity?.claims);
     return next(carry(x, "identity", identity));
   };
+  if (verifier || readsIdentity) return judge;
+  // Nothing here judges a token or reads the end user: the request goes on as it is (explain still says who).
+  return (x, next) => (x.record.on && x.trustedCaller ? judge(x, next) : next(carry(x, "identity", undefined)));
 };
+
+/** Whether a decision of this snapshot reads the end user: an authorization policy, or a key naming a claim. */
+export function identityRead(snapshot: Snapshot): boolean {
+  const keys = [snapshot.policy?.stickySession?.hashOn, ...(snapshot.policy?.rateLimits ?? []).map((l) => l.key)];
+  return !!snapshot.authz || keys.some((k) => !!k && "claim" in k);
+}

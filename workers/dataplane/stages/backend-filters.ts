@@ -1,23 +1,28 @@
 import { applyBackendFilters, modifyHeaders } from "../../../shared/routing/filters.ts";
-import type { PassStage, Picked } from "../exchange.ts";
+import type { FetchExchange, Picked, Stage } from "../exchange.ts";
+import { filteredRequest } from "./filters.ts";
 
 /**
  * The picked backend's own Gateway API filters (backendRefs[].filters, shared/routing/filters.ts):
  * after the rule's filters and only for the backend the split picked, so each weighted backend
  * gets its own headers, rewrite or redirect. Its mirrors are the mirror stage's. Reads `backend`
- * and `route`; writes `url`, `upstreamHeaders` and `responseHooks`.
+ * and `route`; writes `url`, `headers` and `responseHooks`.
  */
-export const backendFilters = (): PassStage<Picked> => async (x, next) => {
-  if (!x.backend.filters) return next(x);
-  const out = applyBackendFilters(
-    x.route.entry,
-    x.backend,
-    { url: x.url, headers: x.upstreamHeaders, clientHost: x.inbound.headers.get("host"), host: x.facts.host },
-    x.record.on ? (d) => x.record.add(d) : undefined,
-  );
-  if (!out) return next(x);
-  for (const m of out.responseHeaders) x.responseHooks.push((h) => modifyHeaders(h, m));
-  if (out.redirect)
-    return new Response(null, { status: out.redirect.status, headers: { location: out.redirect.location } });
-  return next(x);
-};
+export const backendFilters =
+  <T extends Picked<FetchExchange>>(): Stage<T, T, Response> =>
+  (x, next) => {
+    if (!x.backend.filters) return next(x);
+    const out = applyBackendFilters(
+      x.route.entry,
+      x.backend,
+      filteredRequest(x),
+      x.record.on ? (d) => x.record.add(d) : undefined,
+    );
+    if (!out) return next(x);
+    for (const m of out.responseHeaders) x.onResponse((h) => modifyHeaders(h, m));
+    if (out.redirect)
+      return Promise.resolve(
+        new Response(null, { status: out.redirect.status, headers: { location: out.redirect.location } }),
+      );
+    return next(x);
+  };

@@ -3,7 +3,7 @@ import { type CompiledExternal, decideEgress, describeAllowed } from "../../../s
 import type { RouteTable } from "../../../shared/routing/match.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { applyTimeout } from "../deadline.ts";
-import { type Authenticated, carry, type Routed, type Stage } from "../exchange.ts";
+import { type Authenticated, carry, type FetchExchange, type Routed, type Stage } from "../exchange.ts";
 
 // `isomesh dev` routes apps' global fetch() here, as iptables capture does for a sidecar. Standard
 // Workers cannot do that in production, where such a call would bypass the mesh: say so, once per caller.
@@ -25,12 +25,15 @@ function warnCaptured(caller: string, origin: string) {
 /**
  * The egress edge's routing and allow-list (shared/routing/egress-allow.ts): only mesh apps (a
  * binding's caller) may call out, only to a host an ExternalService declares, on a port and scheme
- * it declares. Reads `caller`, `facts.host`, `url`; sets the deadline and hands on the `route` to it.
+ * it declares. Reads `caller`, `host`, `url`; sets the deadline and hands on the `route` to it.
  */
-export const egress = (snapshot: Snapshot, table: RouteTable): Stage<Authenticated, Routed> => {
+export const egress = <T extends Authenticated<FetchExchange>>(
+  snapshot: Snapshot,
+  table: RouteTable,
+): Stage<T, Routed<T>, Response> => {
   const byName = new Map<string, CompiledExternal>((snapshot.externals ?? []).map((e) => [e.name, e]));
-  return async (x, next) => {
-    const d = decideEgress(table, byName, x.url, x.facts);
+  return (x, next) => {
+    const d = decideEgress(table, byName, x.url, x);
     if (d.routing) {
       // Counted against its ExternalService (and given its deadline) even when refused below.
       carry(x, "route", d.routing);
@@ -54,7 +57,7 @@ export const egress = (snapshot: Snapshot, table: RouteTable): Stage<Authenticat
         edge: snapshot.edge,
         ...(d.external
           ? { externalService: d.external.name }
-          : { host: x.facts.host, ...(x.flags.has("global_fetch") ? CAPTURED : {}) }),
+          : { host: x.host, ...(x.flags.has("global_fetch") ? CAPTURED : {}) }),
       });
     if (x.record.on) x.record.add(describeAllowed(x.url, d.external));
     return next(carry(x, "route", d.routing));

@@ -11,10 +11,10 @@ import { type Authenticated, carry, type Exchange, type Stage } from "../exchang
  * Hands on the `identity`, so routing and sticky sessions read the same claims as at an edge.
  */
 export const identity =
-  (snapshot: Snapshot): Stage<Exchange, Authenticated> =>
-  async (x, next) => {
-    if (!x.trustedCaller) return next(carry(x, "identity", undefined));
-    const fromGateway = decodeIdentity(x.upstreamHeaders.get(H.principal), x.upstreamHeaders.get(H.claims));
+  <T extends Exchange, R>(snapshot: Snapshot): Stage<T, Authenticated<T>, R> =>
+  (x, next) => {
+    if (!x.trustedCaller || x.kind === "rpc") return next(carry(x, "identity", undefined));
+    const fromGateway = decodeIdentity(x.headers.get(H.principal), x.headers.get(H.claims));
     if (!fromGateway.ok) {
       x.flags.add("identity_invalid");
       throw new MeshError(

@@ -1,12 +1,11 @@
-import { H } from "../../../shared/headers.ts";
 import type { RouteFilter } from "../../../shared/resources/route-filter.ts";
 import { mirrorFires } from "../../../shared/routing/filters.ts";
 import { backendLabel, type CompiledBackend } from "../../../shared/routing/split.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Flag } from "../../../shared/telemetry/flags.ts";
-import type { Exchange, PassStage, Picked } from "../exchange.ts";
-import type { TelemetrySink } from "../telemetry/record.ts";
-import { randomHex } from "../trace.ts";
+import { type FetchExchange, type Picked, skip, type Stage } from "../exchange.ts";
+import type { TelemetrySink } from "../telemetry/sink.ts";
+import { childSpan } from "../trace.ts";
 import type { Upstream } from "../upstream.ts";
 
 const NO_FILTERS: readonly RouteFilter[] = [];
@@ -31,9 +30,13 @@ const TIMED_OUT: Flag[] = ["timed_out"];
  * to a service) the service's edge records it. Either way it is marked `mirror`, in metrics
  * (counted apart from real traffic), spans and access logs, and carries `x-isomesh-mirror: 1`.
  */
-export const mirror =
-  (snapshot: Snapshot, upstream: Upstream, sink: TelemetrySink): PassStage<Picked> =>
-  async (x, next) => {
+export const mirror = <T extends Picked<FetchExchange>>(
+  snapshot: Snapshot,
+  upstream: Upstream,
+  sink: TelemetrySink,
+): Stage<T, T, Response> => {
+  if (!hasMirrors(snapshot)) return skip();
+  return (x, next) => {
     for (const f of mirrorsOf(x)) {
       if (f.type !== "RequestMirror" || !mirrorFires(f.requestMirror, Math.random())) continue;
       const ref = f.requestMirror.backendRef;
@@ -44,14 +47,11 @@ export const mirror =
       const body = x.inbound.body ? x.inbound.clone().body : null;
       x.flags.add("mirrored");
       if (x.record.on) x.record.note("mirror", `mirrored to ${backendLabel(backend)}`);
-      // The copy's own headers (the real request's are changed per try) and, where it is recorded here, its own span.
-      const headers = new Headers(x.upstreamHeaders);
-      headers.set(H.mirror, "1");
-      const trace = atService ? { ...x.trace, parentSpanId: x.trace.spanId, spanId: randomHex(8) } : x.trace;
-      const copy: Exchange = { ...x, trace, upstreamHeaders: headers };
+      // Where it is recorded here, the copy is a span of its own.
+      const trace = atService ? childSpan(x.trace) : x.trace;
       const startedAt = Date.now();
       const timeoutMs = Math.min(MIRROR_MAX_MS, x.route.entry?.timeouts.request || MIRROR_MAX_MS);
-      const answered = (async () => upstream(copy, backend, body, AbortSignal.timeout(timeoutMs)))().then(
+      const answered = (async () => upstream.mirror(x, backend, trace, body, AbortSignal.timeout(timeoutMs)))().then(
         async (r) => {
           await r.body?.cancel();
           return { status: r.status, flags: NONE };
@@ -69,3 +69,14 @@ export const mirror =
     }
     return next(x);
   };
+};
+
+/** Whether any rule or backendRef of the snapshot mirrors: if none, the stage costs nothing. */
+const hasMirrors = (snapshot: Snapshot) =>
+  snapshot.vhosts.some((vh) =>
+    vh.routes.some(
+      (r) =>
+        r.filters.some((f) => f.type === "RequestMirror") ||
+        r.backends.some((b) => b.filters?.some((f) => f.type === "RequestMirror")),
+    ),
+  );

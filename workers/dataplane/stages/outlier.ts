@@ -13,7 +13,7 @@ const noop = () => {};
  * loop reports each try's status back. Without a policy every backend is admitted. Reads `route`;
  * hands on the `admission`.
  */
-export const outlier = (snapshot: Snapshot, state: ResilienceState): Stage<Routed, Admitted> => {
+export const outlier = <T extends Routed, R>(snapshot: Snapshot, state: ResilienceState): Stage<T, Admitted<T>, R> => {
   const policy = snapshot.policy;
   const detector = policy?.outlierDetection && state.outliers(snapshot.edge, policy.outlierDetection);
   const everyone = new WeakMap<Routing, Admission>(); // one per route entry: nothing allocated per request

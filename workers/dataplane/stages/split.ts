@@ -3,15 +3,16 @@ import { requestKey } from "../../../shared/routing/request-key.ts";
 import { backendLabel, pickBackend, splitUnit } from "../../../shared/routing/split.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { type Admitted, carry, type Picked, type Stage } from "../exchange.ts";
+import { keyFactsOf } from "./rate-limit.ts";
 
 /**
  * The split (shared/routing/split.ts): picks one of the admitted backends by weight, by a hash of
  * the sticky key when the TrafficPolicy asks for stickiness, else at random. Reads `admission`,
  * `route` and what a sticky key may name; hands on the `backend`.
  */
-export const split = (snapshot: Snapshot): Stage<Admitted, Picked> => {
+export const split = <T extends Admitted, R>(snapshot: Snapshot): Stage<T, Picked<T>, R> => {
   const sticky = snapshot.policy?.stickySession;
-  return async (x, next) => {
+  return (x, next) => {
     const backends = x.admission.backends;
     const entry = x.route.entry;
     if (backends.length === 0)
@@ -19,14 +20,7 @@ export const split = (snapshot: Snapshot): Stage<Admitted, Picked> => {
         route: entry?.route,
         rule: entry?.rule,
       });
-    const stickyKey = sticky
-      ? requestKey(sticky.hashOn, {
-          headers: x.upstreamHeaders,
-          host: x.facts.host,
-          caller: x.caller,
-          claims: x.identity?.claims,
-        })
-      : undefined;
+    const stickyKey = sticky ? requestKey(sticky.hashOn, keyFactsOf(x)) : undefined;
     const unit = splitUnit(stickyKey);
     const picked = pickBackend(backends, unit);
     if (!picked)

@@ -71,6 +71,7 @@ export class TelemetryFlusher {
   }
 
   private take(force: boolean): TelemetryBatch | undefined {
+    if (!force && !this.recorder.due()) return undefined; // the common case: no report built per request
     const report = this.report();
     return report && this.recorder.take(report, force);
   }

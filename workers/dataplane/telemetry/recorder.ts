@@ -82,12 +82,17 @@ export class TelemetryRecorder {
     this.lastFlush = 0;
   }
 
+  /** Whether a batch is due: the interval elapsed (or buffers are large) and there is something to say. */
+  due(now = Date.now()): boolean {
+    const elapsed = now - this.lastFlush;
+    if (elapsed < FLUSH_INTERVAL_MS && this.series.size < MAX_SERIES && this.explains.length === 0) return false;
+    return this.dirty || elapsed >= 10 * FLUSH_INTERVAL_MS;
+  }
+
   /** The batch to send if one is due (interval elapsed or buffers large), emptying the buffers. */
   take(report: TelemetryBatch["report"], force = false): TelemetryBatch | undefined {
     const now = Date.now();
-    const due =
-      force || now - this.lastFlush >= FLUSH_INTERVAL_MS || this.series.size >= MAX_SERIES || this.explains.length > 0;
-    if (!due || (!this.dirty && !force && now - this.lastFlush < 10 * FLUSH_INTERVAL_MS)) return undefined;
+    if (!force && !this.due(now)) return undefined;
     const batch: TelemetryBatch = {
       report,
       windowStart: this.windowStart,

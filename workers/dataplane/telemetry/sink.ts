@@ -1,25 +1,28 @@
-import type { Snapshot } from "../../../shared/snapshot/schema.ts";
+import { H } from "../../../shared/headers.ts";
 import { backendLabel } from "../../../shared/routing/split.ts";
+import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Flag } from "../../../shared/telemetry/flags.ts";
 import { CANCELLED_STATUS } from "../../../shared/telemetry/outcome.ts";
-import type { Exchange } from "../exchange.ts";
+import type { Exchange, FetchExchange } from "../exchange.ts";
 import type { TraceContext } from "../trace.ts";
+import { methodLabel } from "./method-label.ts";
 import type { TelemetryRecorder } from "./recorder.ts";
 
 /** A RequestMirror's copy as this edge sent it to a version: its own span, its answer and time. */
 export type MirrorCopy = { trace: TraceContext; version: string; startedAt: number; status: number; flags: Flag[] };
 
-/** What an edge records of each request: a metric observation, a span, an access-log line and, when asked, its decisions. */
+/** What a hop records of each request: a metric observation, a span, an access-log line and, when asked, its decisions. */
 export type TelemetrySink = {
-  /** This edge's answer (`status`), or CANCELLED_STATUS when the caller gave up first; `backend` is the response's x-isomesh-backend. */
+  /** This hop's answer (`status`), or CANCELLED_STATUS when the caller gave up first; `backend` is the response's x-isomesh-backend. */
   request(x: Exchange, status: number, backend: string | null): void;
   /** A mirror's copy, recorded as arriving at the version this edge sent it to. */
-  mirror(x: Exchange, copy: MirrorCopy): void;
+  mirror(x: FetchExchange, copy: MirrorCopy): void;
 };
 
 /**
  * Builds the sink for one snapshot. Every record ends with `flush(ctx)` in the context it was
- * made in (the request, its abort listener, the mirror's waitUntil): see TelemetryFlusher.
+ * made in (the request, its abort listener, the mirror's waitUntil): see TelemetryFlusher. A
+ * fetch and a Workers RPC call are recorded alike; a call's series carries its method.
  */
 export function telemetrySink(
   snapshot: Snapshot,
@@ -35,8 +38,11 @@ export function telemetrySink(
       const cancelled = status === CANCELLED_STATUS;
       if (cancelled) x.flags.add("caller_cancelled");
       const [destination, version] = destinationOf(snapshot, x, backendHeader);
-      const route = x.route?.entry?.route ?? "default";
+      const entry = x.route?.entry;
+      const route = entry?.route ?? "default";
       const mirror = x.mirror || undefined;
+      const rpc = x.kind === "rpc" ? x : undefined;
+      const fetch = x.kind === "fetch" ? x : undefined;
       recorder.observe({
         reporter: snapshot.edge,
         source: x.caller,
@@ -48,6 +54,7 @@ export function telemetrySink(
         retries: Math.max(0, x.attempts - 1),
         flags: x.flags,
         mirror,
+        ...(rpc ? { method: methodLabel(snapshot.rpcMethods, rpc.call.fullName, status) } : {}),
       });
       const backend = backendLabel({ service: destination, version: version === "unknown" ? undefined : version });
       if (x.trace.sampled)
@@ -57,15 +64,16 @@ export function telemetrySink(
           parentSpanId: x.trace.parentSpanId,
           service,
           edge: snapshot.edge,
-          name: `${x.inbound.method} ${x.url.pathname}`,
+          name: rpc ? `RPC ${rpc.call.fullName}` : `${fetch!.method} ${fetch!.url.pathname}`,
           startMs: x.startedAt,
           durationMs,
           status,
           attributes: {
             caller: x.caller,
             route,
-            backend,
+            backend: rpc ? (x.backend ? backend : service) : backend,
             attempts: x.attempts,
+            ...(rpc ? { "rpc.system": "workers_rpc", "rpc.method": rpc.call.fullName } : {}),
             ...(cancelled ? { cancelled: true } : {}),
             ...(mirror ? { mirror: true } : {}),
           },
@@ -79,11 +87,17 @@ export function telemetrySink(
             requestId: x.requestId,
             traceId: x.trace.traceId,
             caller: x.caller,
-            principal: x.identity?.principal,
-            method: x.inbound.method,
-            host: x.facts.host,
-            path: x.url.pathname + x.url.search,
-            route: x.route?.entry ? `${x.route.entry.route}/${x.route.entry.rule}` : null,
+            ...(fetch
+              ? {
+                  principal:
+                    x.identity?.principal ??
+                    (x.trustedCaller ? (fetch.headers.get(H.principal) ?? undefined) : undefined),
+                  method: fetch.method,
+                  host: fetch.host,
+                  path: fetch.url.pathname + fetch.url.search,
+                }
+              : { protocol: "rpc", rpcMethod: rpc!.call.fullName }),
+            route: entry ? `${entry.route}/${entry.rule}` : null,
             backend: backendHeader ?? (x.backend ? backend : null),
             status,
             durationMs,
@@ -104,8 +118,8 @@ export function telemetrySink(
           parentSpanId: x.trace.parentSpanId,
           edge: snapshot.edge,
           caller: x.caller,
-          method: x.inbound.method,
-          url: x.url.toString(),
+          method: fetch ? fetch.method : "RPC",
+          url: fetch ? fetch.url.toString() : `rpc:${rpc!.call.fullName}`,
           at: x.startedAt,
           status,
           durationMs,
@@ -139,7 +153,7 @@ export function telemetrySink(
           parentSpanId: copy.trace.parentSpanId, // the span of the request it copies
           service,
           edge: snapshot.edge,
-          name: `${x.inbound.method} ${x.url.pathname}`,
+          name: `${x.method} ${x.url.pathname}`,
           startMs: copy.startedAt,
           durationMs,
           status: copy.status,
@@ -155,8 +169,8 @@ export function telemetrySink(
             traceId: copy.trace.traceId,
             caller: x.caller,
             principal: x.identity?.principal,
-            method: x.inbound.method,
-            host: x.facts.host,
+            method: x.method,
+            host: x.host,
             path: x.url.pathname + x.url.search,
             route: x.route?.entry ? `${x.route.entry.route}/${x.route.entry.rule}` : null,
             backend,

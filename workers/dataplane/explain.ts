@@ -12,14 +12,19 @@ const EXPLAIN_ENTRY = "isomesh=explain";
 const verdicts = new Map<string, { ok: boolean; until: number }>();
 
 /**
- * Whether this request's decisions are recorded. The gateway asks the control plane whether the
+ * Whether the gateway records this request's decisions: it asks the control plane whether the
  * x-isomesh-debug token is an operator's (a wrong one is ignored silently); it then marks the trace
- * (`tracestate: isomesh=explain`) so every later hop records too, since apps forward tracestate.
+ * (`tracestate: isomesh=explain`) so every later hop records too, since apps forward tracestate
+ * (request.ts reads the mark). Elsewhere only that mark, which only the gateway sets, asks.
  */
-export async function explainRequested(request: Request, snapshot: Snapshot, env: EdgeEnv): Promise<boolean> {
-  if (snapshot.role !== "gateway") return hasExplainEntry(request.headers.get(H.tracestate));
+export function explainRequested(request: Request, snapshot: Snapshot, env: EdgeEnv): boolean | Promise<boolean> {
+  if (snapshot.role !== "gateway") return false;
   const token = request.headers.get(H.debug);
   if (!token || token.length > MAX_TOKEN_BYTES) return false; // admin tokens or OIDC JWTs
+  return operatorToken(token, env);
+}
+
+async function operatorToken(token: string, env: EdgeEnv): Promise<boolean> {
   const key = await sha256Hex(token);
   const now = Date.now();
   const cached = verdicts.get(key);
@@ -30,7 +35,9 @@ export async function explainRequested(request: Request, snapshot: Snapshot, env
   return ok;
 }
 
-const hasExplainEntry = (state: string | null) => !!state && state.split(",").some((e) => e.trim() === EXPLAIN_ENTRY);
+/** Whether a tracestate carries the gateway's explain mark. */
+export const hasExplainEntry = (state: string | null | undefined) =>
+  !!state && state.includes(EXPLAIN_ENTRY) && state.split(",").some((e) => e.trim() === EXPLAIN_ENTRY);
 
 /** The tracestate to send on: our entry first when explaining, never a client's forged one at the gateway. */
 export function withExplainEntry(state: string | undefined, on: boolean): string | undefined {
