@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 // Suites: pure logic, real workers in workerd (Miniflare), the CLI's local mesh over HTTP, the dashboard in Chromium, and scale.
 export default defineConfig({
   test: {
+    // Each run's temporary files in a folder of its own; the run fails if a test leaves any behind.
+    globalSetup: ["test/helpers/temp-guard.ts"],
     projects: [
       // Durable Objects run in process too: `cloudflare:workers` is a stand-in (test/helpers/cloudflare-workers.ts).
       {

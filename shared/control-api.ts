@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Beacon } from "./snapshot/distribution.ts";
 
 /** Which edge runs what: one isolate's report of the snapshot it serves (xDS ACK/NACK). */
 export const EdgeReport = z.object({
@@ -78,10 +77,22 @@ export const TelemetryBatch = z.object({
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 
+/**
+ * Who holds a CONTROL binding: the props `isomesh gen` gives it (set at deploy time, unforgeable),
+ * from which the control plane knows what the holder may report and read. An edge Worker names its
+ * edge; an app version's Worker that runs inline stages names its service and version.
+ */
+export const ControlCaller = z.union([
+  z.strictObject({ edge: z.string() }),
+  z.strictObject({ service: z.string(), version: z.string() }),
+]);
+export type ControlCaller = z.infer<typeof ControlCaller>;
+
 /** What edges call on the control worker through their CONTROL service binding (RPC). */
 export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
-  beacon(): Promise<Beacon>;
-  /** A snapshot KV does not have yet (eventual consistency): the body for edge and hash. */
+  /** The version beacon, signed (a compact JWS of shared/snapshot/signature.ts's BeaconClaims). */
+  beacon(): Promise<string>;
+  /** A snapshot KV does not have yet (eventual consistency), or not intact: the body for edge and hash ("": the current one). */
   snapshot(edge: string, hash: string): Promise<string | null>;
   report(batch: TelemetryBatch): Promise<void>;
   /** Whether a debug token (x-isomesh-debug) belongs to an operator (viewer or editor). */

@@ -6,13 +6,16 @@ import { Miniflare, type WorkerOptions } from "miniflare";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { versionBinding } from "../../shared/names.ts";
 import { rssBelow } from "./process-tree.ts";
+import { readKeyFile, signingKey } from "../lib/beacon-keys.ts";
+import type { SigningJwk } from "../../shared/snapshot/signature.ts";
 
 // Cold start of one edge isolate: what `isomesh deploy --dry-run` builds for a service edge (the
 // modules wrangler would upload), loaded into `isolates` fresh workerd isolates at once, beside as
 // many trivial workers. The difference in workerd's start is the edge's own compile and top-level
 // evaluation; the first request on each fresh isolate adds validating the bootstrap snapshot and
 // building the pipeline. Each edge's control plane is a stub whose beacon names no snapshot, so the
-// edge serves its bootstrap (as a cold isolate does when nothing newer is published).
+// edge serves its bootstrap (as a cold isolate does when nothing newer is published); the stub signs
+// that beacon with the mesh's key, so the first check costs what it costs in production (a verification).
 
 export type EdgeColdStart = {
   bundleBytes: number;
@@ -27,9 +30,19 @@ export type EdgeColdStart = {
   rssBytesPerIsolate: number;
 };
 
-const CONTROL = `import { WorkerEntrypoint } from "cloudflare:workers";
+/** A control plane that serves version 0, signed as shared/snapshot/signature.ts signs (a compact JWS, EdDSA). */
+const control = (jwk: SigningJwk) => `import { WorkerEntrypoint } from "cloudflare:workers";
+const JWK = ${JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d })};
+const enc = (s) => new TextEncoder().encode(s);
+const b64 = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+let key;
 export class MeshControl extends WorkerEntrypoint {
-  beacon() { return { version: 0, shards: Array.from({ length: 64 }, () => "") }; }
+  async beacon() {
+    key ??= await crypto.subtle.importKey("jwk", JWK, { name: "Ed25519" }, false, ["sign"]);
+    const header = b64(enc(JSON.stringify({ alg: "EdDSA", kid: ${JSON.stringify(jwk.kid)}, typ: "isomesh-beacon+jws" })));
+    const claims = b64(enc(JSON.stringify({ version: 0, shards: Array.from({ length: 64 }, () => ""), mesh: "cold", issuedAt: Date.now() })));
+    return header + "." + claims + "." + b64(await crypto.subtle.sign("Ed25519", key, enc(header + "." + claims)));
+  }
   snapshot() { return null; }
   report() {}
   verifyDebugToken() { return false; }
@@ -105,7 +118,12 @@ export async function edgeColdStart(opts: {
     const common = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
     const support: WorkerOptions[] = [
       { name: "app", modules: true, script: TRIVIAL, ...common },
-      { name: "cold-control", modules: true, script: CONTROL, ...common },
+      {
+        name: "cold-control",
+        modules: true,
+        script: control(signingKey(readKeyFile(join(dir, "keys", "cold.json")))),
+        ...common,
+      },
     ];
     const edges = Array.from({ length: opts.isolates }, (_, i): WorkerOptions => ({
       name: `edge${i}`,

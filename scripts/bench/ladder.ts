@@ -18,6 +18,8 @@ import { BOOTSTRAP_MODULE, bundleEdge, bundleWorker, INLINE_MODULE } from "../li
 import { REPO_ROOT } from "../lib/paths.ts";
 import { instructionsPerRequest, sequential, startWorkerd } from "./callgrind.ts";
 import { cpuSecondsOfPid } from "./cpu.ts";
+import { newSigningKey, publicKeys } from "../lib/beacon-keys.ts";
+import type { SigningJwk } from "../../shared/snapshot/signature.ts";
 import { median, percentile } from "./load.ts";
 
 export const RUNGS = [
@@ -50,19 +52,19 @@ function snapshotText(): string {
   return JSON.stringify(compileSnapshot(topology, EDGE, [], 1));
 }
 
-type Scripts = { ladder: string; app: string; edge: string; dir: string };
+type Scripts = { ladder: string; app: string; edge: string; dir: string; key: SigningJwk };
 
-async function build(): Promise<Scripts> {
+export async function build(): Promise<Scripts> {
   const dir = mkdtempSync(join(tmpdir(), "isomesh-ladder-"));
   const [ladder, app] = await Promise.all([
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/ladder.ts"), undefined, dir),
     bundleWorker(resolve(REPO_ROOT, "scripts/bench/workers/app.ts"), undefined, dir),
   ]);
-  return { dir, ladder, app, edge: bundleEdge(join(dir, "edge")).entry };
+  return { dir, ladder, app, edge: bundleEdge(join(dir, "edge")).entry, key: await newSigningKey() };
 }
 
 /** The Miniflare of one rung: the hop (a ladder rung, or the edge Worker itself), the app, a control-plane stub. */
-function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; entrypoint?: string } {
+export function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; entrypoint?: string } {
   const snapshot = snapshotText();
   const worker = (name: string, scriptPath: string, extra: Partial<WorkerOptions> = {}) =>
     ({
@@ -75,7 +77,14 @@ function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; en
       ...extra,
     }) as WorkerOptions;
   const hopBindings = {
-    bindings: { EDGE_NAME: EDGE, MESH_NAME: "bench", TRACE_SAMPLING: "0.01", ACCESS_LOG: "off" },
+    bindings: {
+      EDGE_NAME: EDGE,
+      MESH_NAME: "bench",
+      // The control stub signs its beacon with `key`: each check verifies it, as in production.
+      BEACON_KEYS: JSON.stringify(publicKeys({ keys: [s.key] })),
+      TRACE_SAMPLING: "0.01",
+      ACCESS_LOG: "off",
+    },
     kvNamespaces: { SNAPSHOTS: "snapshots" },
     serviceBindings: { APP: "app", VERSION_V1: "app", CONTROL: { name: "control", entrypoint: "Control" } },
   };
@@ -104,7 +113,13 @@ function rungOptions(index: number, s: Scripts): { options: MiniflareOptions; en
   return {
     options: {
       cf: false,
-      workers: [hop, worker("app", s.app), worker("control", s.ladder, { bindings: { RUNG: "0", SNAPSHOT: "" } })],
+      workers: [
+        hop,
+        worker("app", s.app),
+        worker("control", s.ladder, {
+          bindings: { RUNG: "0", SNAPSHOT: "", BEACON_SIGNING_KEY: JSON.stringify(s.key) },
+        }),
+      ],
     },
     entrypoint,
   };

@@ -1,13 +1,63 @@
+const DEFAULT_ADMIN = "http://127.0.0.1:8788";
+
+/**
+ * The admin API's base URL from `--admin` or ISOMESH_ADMIN. Without a scheme (`127.0.0.1:8788`,
+ * what `isomesh dev` prints as host:port) it is http, as curl reads it; anything else that is not
+ * an http(s) URL is a one-line reason naming where it came from.
+ */
+export function adminBase(raw: string, source: string): string {
+  const text = raw.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(withScheme);
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname)
+    throw new CliError(`${source} is not an admin API URL: ${JSON.stringify(raw)} (e.g. ${DEFAULT_ADMIN})`);
+  return url.href.replace(/\/$/, "");
+}
+
+/** Where the token came from, for a message that says which one was refused. */
+type TokenSource = "--token" | "ISOMESH_TOKEN" | undefined;
+
+const GET_A_TOKEN =
+  "`isomesh dev` prints one (its `export ISOMESH_ADMIN=… ISOMESH_TOKEN=…` line; a generated one is kept in <state>/admin-token, .isomesh/admin-token by default); a deployed control plane takes the tokens of its ADMIN_TOKENS secret or an OIDC token (docs/security.md#admin-api-access)";
+
 /** Talks to the admin API (`--admin URL --token T`, or ISOMESH_ADMIN / ISOMESH_TOKEN). */
 export class AdminClient {
   constructor(
     readonly base: string,
     private readonly token: string | undefined,
+    private readonly tokenSource: TokenSource = token === undefined ? undefined : "--token",
   ) {}
 
   static from(opts: { admin?: string; token?: string }): AdminClient {
-    const base = opts.admin ?? process.env.ISOMESH_ADMIN ?? "http://127.0.0.1:8788";
-    return new AdminClient(base.replace(/\/$/, ""), opts.token ?? process.env.ISOMESH_TOKEN);
+    const env = process.env;
+    const base =
+      opts.admin !== undefined
+        ? adminBase(opts.admin, "--admin")
+        : env.ISOMESH_ADMIN
+          ? adminBase(env.ISOMESH_ADMIN, "ISOMESH_ADMIN")
+          : DEFAULT_ADMIN;
+    if (opts.token !== undefined) return new AdminClient(base, opts.token, "--token");
+    return env.ISOMESH_TOKEN
+      ? new AdminClient(base, env.ISOMESH_TOKEN, "ISOMESH_TOKEN")
+      : new AdminClient(base, undefined);
+  }
+
+  /**
+   * A refused token as what to do: which token was sent (from where), what the API said, and how to
+   * get one that works. Undefined for any other answer.
+   */
+  refusal(status: number, body: any): string | undefined {
+    if (status !== 401 && status !== 403) return undefined;
+    const said = body?.error?.message ?? (typeof body === "string" ? body.slice(0, 200) : "");
+    const which = this.tokenSource ? `the token from ${this.tokenSource}` : undefined;
+    if (status === 403)
+      return `the admin API at ${this.base} refused ${which ?? "the request"} (403: ${said}): use an editor token for changes; ${GET_A_TOKEN}`;
+    return which
+      ? `the admin API at ${this.base} did not accept ${which} (401: ${said}); ${GET_A_TOKEN}`
+      : `no admin token: pass --token or set ISOMESH_TOKEN; ${GET_A_TOKEN}`;
   }
 
   async request(
@@ -51,7 +101,7 @@ export class AdminClient {
   async call(method: string, path: string, body?: string, headers?: Record<string, string>): Promise<any> {
     const res = await this.request(method, path, body, headers);
     if (res.status >= 200 && res.status < 300) return res.body;
-    throw new CliError(describeError(res.status, res.body));
+    throw new CliError(this.refusal(res.status, res.body) ?? describeError(res.status, res.body));
   }
 }
 

@@ -12,6 +12,7 @@ import { registerAnalyze } from "./commands/analyze.ts";
 import { registerRollout } from "./commands/rollout.ts";
 import { registerBench } from "./commands/bench.ts";
 import { registerGen } from "./commands/gen.ts";
+import { registerKeys } from "./commands/keys.ts";
 
 const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
 
@@ -30,6 +31,7 @@ const program = new Command("isomesh")
 registerDev(program);
 registerGen(program);
 registerDeploy(program);
+registerKeys(program);
 registerConfigCommands(program);
 registerExplain(program);
 registerObserve(program);

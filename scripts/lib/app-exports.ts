@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import { VersionExports, type ServiceExports } from "../../shared/rpc/exports.ts";
 import { isRpcMethodName } from "../../shared/rpc/method.ts";
 import { sha256 } from "./build-cache.ts";
@@ -10,6 +10,7 @@ import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
+import { ownedMiniflare } from "./scratch-dir.ts";
 
 // What each app version exports for Workers RPC, read from its build when the mesh is generated.
 //
@@ -124,7 +125,7 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
   });
   let mf: Miniflare | undefined;
   try {
-    mf = new Miniflare({ workers, log: new Log(LogLevel.NONE), cf: false });
+    mf = ownedMiniflare({ workers, log: new Log(LogLevel.NONE), cf: false });
     await mf.ready;
     for (const { app, key } of pending) {
       const res = await (

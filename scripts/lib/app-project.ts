@@ -16,7 +16,9 @@ export type AppSource = { kind: "project"; configPath: string } | { kind: "entry
  * with a wrangler config is a project, a folder without one its entry file; a file is a config or an entry.
  */
 export function findApp(worker: string, manifestDir: string): AppSource {
-  for (const base of [manifestDir, process.cwd(), REPO_ROOT]) {
+  // Each folder once: run from the repo's root, the working directory is the repo.
+  const bases = [...new Set([resolve(manifestDir), process.cwd(), REPO_ROOT])];
+  for (const base of bases) {
     const p = resolve(base, worker);
     if (!existsSync(p)) continue;
     if (!statSync(p).isDirectory())
@@ -29,7 +31,8 @@ export function findApp(worker: string, manifestDir: string): AppSource {
     if (entry) return { kind: "entry", entry };
     throw new Error(`${p} has no ${CONFIG_FILES.join(", ")} and no entry file (${ENTRY_FILES.join(", ")})`);
   }
-  throw new Error(`"${worker}" not found (looked relative to ${manifestDir}, ${process.cwd()} and ${REPO_ROOT})`);
+  const where = bases.length > 1 ? `${bases.slice(0, -1).join(", ")} and ${bases.at(-1)}` : bases[0];
+  throw new Error(`"${worker}" not found (looked relative to ${where})`);
 }
 
 /** A Workers project read by wrangler: its normalized config (for bindings) and its file as written. */

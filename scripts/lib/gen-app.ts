@@ -23,6 +23,7 @@ import {
   versionWorkerName,
 } from "../../shared/names.ts";
 import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts";
+import type { ControlCaller } from "../../shared/control-api.ts";
 import type { MeshAdoption } from "../../shared/manifest/adoption.ts";
 import { writeInlineEntry } from "./gen-inline.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppProject, type AppSource } from "./app-project.ts";
@@ -46,6 +47,8 @@ export type AppContext = {
   /** Where the inline entry modules go (beside the inline bundle). */
   inlineDir: string;
   refreshIntervalMs: number;
+  /** The public keys beacons are verified with (GenOptions.beaconKeys), in every inline config. */
+  beaconKeys: string;
   kvId: string;
   accessLog?: string;
   traceSampling?: number;
@@ -87,12 +90,19 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
       ]),
     ),
     refreshIntervalMs: ctx.refreshIntervalMs,
+    beaconKeys: ctx.beaconKeys,
     ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
     ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
   };
   const ownWorker = ctx.workerName(versionWorkerName(s.name, version));
   const services = [
-    { binding: INLINE_CONTROL, service: ctx.workerName(CONTROL), entrypoint: "MeshControl" },
+    // The props name the version: the app's own code can reach this binding, so the control plane holds it to them.
+    {
+      binding: INLINE_CONTROL,
+      service: ctx.workerName(CONTROL),
+      entrypoint: "MeshControl",
+      props: { service: s.name, version } satisfies ControlCaller,
+    },
     // The Worker's own env (import { env }, Durable Objects, ctx.exports) reaches each inline call
     // through a loopback to its own client (workers/inline/loopback.ts); the handler's env has the client itself.
     ...inlineCalls.map((c) => ({

@@ -39,9 +39,16 @@ import { bundleInline, INLINE_DIR } from "./gen-inline.ts";
 import { INLINE_MODULE } from "./bundle.ts";
 import type { InlineCallee } from "../../workers/inline/config.ts";
 import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
+import type { ControlCaller } from "../../shared/control-api.ts";
+import { beaconKeySet } from "../../shared/snapshot/signature.ts";
 
 export type GenOptions = {
   outDir: string;
+  /**
+   * The public keys every data-plane isolate verifies beacons with (a JWKS as JSON text: the
+   * current key, and the next during a rotation; scripts/lib/beacon-keys.ts). Never a private key.
+   */
+  beaconKeys: string;
   /** KV namespace id for snapshots (production); any name works locally. */
   kvId?: string;
   refreshIntervalMs?: number;
@@ -113,6 +120,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   );
   if (errors.length) throw new Error(errors.map((e) => `defaults: ${e.resource} ${e.path}: ${e.message}`).join("\n"));
   const stored = parsedDefaults.map((p) => ({ resource: p.resource, createdAt: 0 }));
+  const beaconKeys = JSON.stringify(beaconKeySet(opts.beaconKeys)); // refuses a private key, or none
   const out = resolve(opts.outDir);
   const workerName = (short: string) => meshWorkerName(manifest.name, short);
   const kv = [{ binding: "SNAPSHOTS", id: opts.kvId ?? "isomesh-snapshots" }];
@@ -135,7 +143,13 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   };
   // Edges learn that their caller gave up through request.signal, which only this flag turns on (see workers/dataplane/stages/telemetry.ts).
   const edgeBase = { ...base, compatibility_flags: [...base.compatibility_flags, "enable_request_signal"] };
-  const control = { binding: "CONTROL", service: workerName(CONTROL), entrypoint: "MeshControl" };
+  // The props name the edge: the control plane takes what an edge reports (and may read) from them.
+  const control = (edge: string) => ({
+    binding: "CONTROL",
+    service: workerName(CONTROL),
+    entrypoint: "MeshControl",
+    props: { edge } satisfies ControlCaller,
+  });
   const rateLimiter = {
     bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }],
   };
@@ -146,6 +160,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const edgeVars = (edge: string) => ({
     EDGE_NAME: edge,
     MESH_NAME: manifest.name,
+    BEACON_KEYS: beaconKeys,
     REFRESH_INTERVAL_MS: String(opts.refreshIntervalMs ?? 1000),
     ...(opts.accessLog ? { ACCESS_LOG: opts.accessLog } : {}),
     ...(opts.traceSampling !== undefined ? { TRACE_SAMPLING: String(opts.traceSampling) } : {}),
@@ -256,7 +271,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
       kv_namespaces: kv,
       durable_objects: rateLimiter,
       services: [
-        control,
+        control(GATEWAY),
         ...manifest.services.flatMap((s) =>
           inline.has(s.name)
             ? s.versions.map((v) => ({
@@ -283,7 +298,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         vars: edgeVars(EGRESS),
         kv_namespaces: kv,
         durable_objects: rateLimiter,
-        services: [control],
+        services: [control(EGRESS)],
         ...(manifest.egress?.mtlsCertificates.length
           ? {
               mtls_certificates: manifest.egress.mtlsCertificates.map((c) => ({
@@ -307,6 +322,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     inline,
     inlineDir: join(out, INLINE_DIR),
     refreshIntervalMs: opts.refreshIntervalMs ?? 1000,
+    beaconKeys,
     kvId: kv[0].id,
     accessLog: opts.accessLog,
     traceSampling: opts.traceSampling,
@@ -330,7 +346,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
           vars: edgeVars(short),
           kv_namespaces: kv,
           durable_objects: rateLimiter,
-          services: [control, ...versionBindings(manifest, s)],
+          services: [control(short), ...versionBindings(manifest, s)],
         },
       });
     s.versions.forEach((v, j) => {

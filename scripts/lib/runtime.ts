@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
-import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
 import { DEV_START_HEADER, type Guard, guardedEntry, guardModule, READY_PATH } from "./entry-guard.ts";
@@ -13,7 +13,9 @@ import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
 import { assetsPerWorker } from "./assets-per-worker.ts";
 import { lockState } from "./state-lock.ts";
+import { ownedMiniflare } from "./scratch-dir.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
+import { devKeyFile, loadOrCreateKeys, publicKeys, SIGNING_SECRET, signingKey } from "./beacon-keys.ts";
 import { CONTROL, EGRESS, GATEWAY, INLINE_CONTROL, INLINE_DEV_GUARD, meshWorkerName } from "../../shared/names.ts";
 import { hasEgress } from "../../shared/manifest/topology.ts";
 
@@ -86,9 +88,12 @@ async function startLocked(
   started: number,
   unlock: () => void,
 ): Promise<MeshRuntime> {
+  // The beacon keys live with the state they sign for: a restart keeps them, a new state makes its own.
+  const keys = (await loadOrCreateKeys(devKeyFile(state))).file;
   const genOptions = {
     outDir: join(state, "gen"),
     refreshIntervalMs: 500,
+    beaconKeys: JSON.stringify(publicKeys(keys)),
     ...o.gen,
     target: "dev" as const,
     validate: false,
@@ -193,7 +198,11 @@ async function startLocked(
         };
       if (w.role === "control") {
         opts.unsafeDirectSockets = [{ host: "127.0.0.1", port: adminPort }];
-        opts.bindings = { ...opts.bindings, ADMIN_TOKENS: tokens };
+        opts.bindings = {
+          ...opts.bindings,
+          ADMIN_TOKENS: tokens,
+          [SIGNING_SECRET]: JSON.stringify(signingKey(keys)),
+        };
       }
       return opts;
     }),
@@ -208,7 +217,7 @@ async function startLocked(
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
   assetsPerWorker(); // each version serves its own project's files (assets-per-worker.ts says why)
-  const miniflare = new Miniflare({
+  const miniflare = ownedMiniflare({
     host: "127.0.0.1",
     port: 0,
     workers,
@@ -224,6 +233,7 @@ async function startLocked(
       ? (stdout: Readable, stderr: Readable) => [stdout, stderr].forEach((s) => lines(s, o.onLog!))
       : undefined,
   });
+  const dispose = () => miniflare.dispose();
   try {
     await miniflare.ready;
     const timings = { generateMs, workersMs: prepared - started - generateMs, workerdMs: performance.now() - prepared };
@@ -251,10 +261,10 @@ async function startLocked(
       timings,
       startHeaders,
       ready,
-      dispose: () => miniflare.dispose().finally(unlock),
+      dispose: () => dispose().finally(unlock),
     };
   } catch (e) {
-    await miniflare.dispose().catch(() => undefined);
+    await dispose().catch(() => undefined);
     throw e;
   }
 }

@@ -10,9 +10,10 @@ const matchKey = (host: string, m: HTTPRoute["spec"]["rules"][number]["matches"]
     m.method ?? null,
     [...m.headers].sort((a, b) => a.name.localeCompare(b.name)),
     [...m.queryParams].sort((a, b) => a.name.localeCompare(b.name)),
+    m.rpc ?? null, // an RPC match selects calls no fetch match does: a rule of its own, not a shadow
   ]);
 
-/** Warns when two rules on the same parent and host have identical matches: only one can ever win. */
+/** Warns when two rules on the same parent and host have identical matches: only one can ever win. Rules are named by their index in the YAML (`rule 0` is `spec.rules[0]`), as everywhere. */
 export function checkShadowing(resources: Resource[]): ResourceIssue[] {
   const seen = new Map<string, string>();
   const warnings: ResourceIssue[] = [];

@@ -12,10 +12,17 @@ export const RolloutSpec = z
     interval: Duration.refine((ms) => ms >= 1000, "interval must be at least 1s"),
     analysis: z
       .strictObject({
+        /** Canary requests a step needs (counted since it began) before its success rate and p99 are judged. */
         minRequests: z.number().int().min(0).default(20),
         /** Minimum share of non-5xx canary responses, in percent. */
         successRate: z.number().min(0).max(100).default(99),
         latencyP99: Duration.optional(),
+        /**
+         * How many analyses in a row a step may find fewer than `minRequests` (inconclusive, as Argo
+         * Rollouts calls it) and wait another interval; the next inconclusive one rolls back, as
+         * Flagger counts a check with no data as failed. Caps a step at (1 + this) intervals.
+         */
+        inconclusiveLimit: z.number().int().min(0).max(100).default(5),
       })
       .prefault({}),
   })
@@ -34,11 +41,19 @@ export const RolloutStatus = z.strictObject({
   step: z.number().int(),
   weight: z.number(),
   message: z.string(),
+  /** When the step began: its analyses count the canary's requests since then. */
   stepStartedAt: z.number(),
+  /** Analyses of this step that found fewer than `minRequests` (absent: none). */
+  inconclusive: z.number().int().optional(),
   lastTransition: z.string(),
-  /** The last analysis: canary requests, success rate in percent (as `analysis.successRate`), p99 in ms. */
+  /** The last analysis: canary requests (and how many failed), success rate in percent (as `analysis.successRate`), p99 in ms. */
   lastAnalysis: z
-    .strictObject({ requests: z.number(), successRate: z.number().nullable(), p99: z.number().nullable() })
+    .strictObject({
+      requests: z.number(),
+      failures: z.number().optional(),
+      successRate: z.number().nullable(),
+      p99: z.number().nullable(),
+    })
     .optional(),
 });
 

@@ -28,7 +28,8 @@ const percents = (backends: { version?: string; weight: number }[]) => {
 /**
  * The weights a service edge runs, read from its compiled snapshot (what the edge itself uses, so
  * the dashboard cannot show a split the edge does not make): one entry per rule in precedence
- * order, then the default (no route matched: an equal split, or a Rollout's weights).
+ * order, then the default (no route matched: an equal split, or a Rollout's weights). A rule is
+ * named by its index in the YAML (`rule 1` is `spec.rules[1]`), as errors, explain and analyze name it.
  */
 export function configuredSplit(snapshot: Snapshot): ConfiguredRule[] {
   const rules: ConfiguredRule[] = [];
@@ -39,14 +40,14 @@ export function configuredSplit(snapshot: Snapshot): ConfiguredRule[] {
       const match = [vhost.hostnames.length ? `host ${vhost.hostnames.join(" | ")}` : "", describeMatch(r)]
         .filter(Boolean)
         .join(", ");
-      const existing = rules.find((x) => x.source === `HTTPRoute/${r.route} rule ${r.rule + 1}`);
+      const existing = rules.find((x) => x.source === `HTTPRoute/${r.route} rule ${r.rule}`);
       if (seen.has(id) && existing) {
         if (match && !existing.match.split(" or ").includes(match))
           existing.match = existing.match ? `${existing.match} or ${match}` : match;
         continue;
       }
       seen.add(id);
-      rules.push({ source: `HTTPRoute/${r.route} rule ${r.rule + 1}`, match, weights: percents(r.backends) });
+      rules.push({ source: `HTTPRoute/${r.route} rule ${r.rule}`, match, weights: percents(r.backends) });
     }
   const catchAll = rules.some((r) => r.match === "");
   if (!catchAll)

@@ -69,7 +69,7 @@ describe("dashboard in Chromium", () => {
     const reviews = await servicesRow(page, "reviews").locator(".vline").allInnerTexts();
     // v2 is configured at 100% by the route; with no traffic there is no observed share (not "0%").
     expect(reviews.map((l) => l.replace(/\s+/g, " ").trim())).toEqual(["v1 0% –", "v2 100% –", "v3 0% –"]);
-    expect(await servicesRow(page, "reviews").innerText()).toContain("HTTPRoute/reviews rule 1");
+    expect(await servicesRow(page, "reviews").innerText()).toContain("HTTPRoute/reviews rule 0"); // rules[0]: the YAML's index, as errors and explain name it
     expect(await servicesRow(page, "details").locator(".vline").innerText()).toMatch(/v1\s+100%\s+–/);
     expect(await unprintable(page)).toEqual([]);
     await page.close();
@@ -188,7 +188,7 @@ describe("dashboard in Chromium", () => {
     await mesh.apply(`apiVersion: isomesh.dev/v1
 kind: Rollout
 metadata: { name: reviews-v3 }
-spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 100], interval: 1s, analysis: { minRequests: 1000, successRate: 99 } }
+spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 100], interval: 1s, analysis: { minRequests: 1000, successRate: 99, inconclusiveLimit: 100 } }
 `);
     const page = await open(width);
     await page.waitForFunction(
@@ -221,6 +221,107 @@ spec: { targetRef: { name: reviews }, stable: v2, canary: v3, steps: [10, 50, 10
     expect(await unprintable(page)).toEqual([]);
     // The README's picture: Bookinfo with a Rollout waiting and a 503 trace open.
     if (SHOTS && width === 1440) await page.screenshot({ path: `${SHOTS}/dashboard.png`, fullPage: true });
+    await page.close();
+  });
+
+  it.each([1440, 820])("reads at a glance at %i px: the graph fills its panel, no text under 11 px", async (width) => {
+    for (let i = 0; i < 10; i++) await mesh.get("/productpage");
+    const page = await open(width);
+    await page.waitForFunction(
+      () => {
+        const cy = (window as any).isomeshDashboard.graph.cy;
+        return cy.edges().length >= 5 && document.querySelector("#services-table .spark");
+      },
+      null,
+      { timeout: 20_000 },
+    );
+    const graph = await page.evaluate(() => {
+      const cy = (window as any).isomeshDashboard.graph.cy;
+      const box = cy.elements().not(".hidden").renderedBoundingBox();
+      const px = (ele: any) => parseFloat(ele.style("font-size")) * cy.zoom();
+      return {
+        width: cy.width(),
+        height: cy.height(),
+        box: { w: box.w, h: box.h },
+        nodeText: Math.min(...cy.nodes().map(px)),
+        edgeText: Math.min(...cy.edges(".labelled").map(px)),
+        labelledEdges: cy.edges(".labelled").length,
+      };
+    });
+    // ISOMESH_GLANCE_SHOTS=DIR keeps what this test saw, to look at (the README's picture is SHOTS').
+    if (process.env.ISOMESH_GLANCE_SHOTS)
+      await page.screenshot({ path: `${process.env.ISOMESH_GLANCE_SHOTS}/dashboard-${width}.png`, fullPage: true });
+    // Fitted: the drawing spans the panel along one side and a good share of the other, not a thin strip.
+    expect(Math.max(graph.box.w / graph.width, graph.box.h / graph.height)).toBeGreaterThan(0.85);
+    expect(Math.min(graph.box.w / graph.width, graph.box.h / graph.height)).toBeGreaterThan(0.35);
+    expect(graph.nodeText).toBeGreaterThanOrEqual(12);
+    expect(graph.labelledEdges).toBe(5); // a small graph shows its rates on the edges…
+    expect(graph.edgeText).toBeGreaterThanOrEqual(11); // …readable
+    // Every text on the page as rendered (computed size of the element holding it).
+    const small = await page.evaluate(() => {
+      const out: string[] = [];
+      const walker = document.createTreeWalker(document.body, 4 /* NodeFilter.SHOW_TEXT */);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent?.trim() || !el || !el.getClientRects().length) continue;
+        const size = parseFloat(getComputedStyle(el).fontSize);
+        if (size < 11)
+          out.push(`${el.tagName.toLowerCase()}.${el.className} ${size}px "${n.textContent.trim().slice(0, 30)}"`);
+      }
+      return out;
+    });
+    expect(small).toEqual([]);
+    await page.close();
+  });
+
+  it("holds the trace list still under the pointer and while a trace is open, and says what waits", async () => {
+    for (let i = 0; i < 3; i++) await mesh.get("/productpage");
+    const page = await open();
+    await page.waitForSelector(".trace-row");
+    const ids = () => page.$$eval(".trace-row", (rows) => rows.map((r) => (r as any).dataset.trace));
+    await page.hover("#traces-table");
+    const shown = await ids();
+    for (let i = 0; i < 3; i++) await mesh.get("/productpage");
+    // The next polls see the new traces: the list says so and stays as it was.
+    await page.waitForFunction(() => / newer/.test(document.querySelector("#traces-paused")?.textContent ?? ""), null, {
+      timeout: 15_000,
+    });
+    expect(await page.textContent("#traces-paused")).toMatch(/^paused while the pointer is on the list · \d+ newer$/);
+    expect(await ids()).toEqual(shown);
+    // A click opens the trace that was under the pointer; the list holds while it is open.
+    const clicked = shown.at(-1);
+    await page.click(`.trace-row[data-trace="${clicked}"]`);
+    await page.waitForSelector("#waterfall-table tr");
+    expect(await page.textContent("#waterfall h3")).toContain(clicked);
+    await page.mouse.move(0, 0);
+    await mesh.get("/productpage");
+    await page.waitForFunction(() =>
+      /^paused while a trace is open/.test(document.querySelector("#traces-paused")?.textContent ?? ""),
+    );
+    expect(await ids()).toEqual(shown);
+    expect(await page.getAttribute(`.trace-row[data-trace="${clicked}"]`, "class")).toContain("selected");
+    await page.click("#close-trace");
+    await page.mouse.move(0, 0); // the close button is on the list: the pointer leaves it
+    await page.waitForFunction((before) => {
+      const now = [...document.querySelectorAll(".trace-row")].map((r) => (r as any).dataset.trace);
+      return now.join() !== before.join() && !document.querySelector("#traces-paused");
+    }, shown);
+    await page.close();
+  });
+
+  it("shows the gateway first in the services table, with the requests it refused", async () => {
+    for (let i = 0; i < 3; i++) expect((await mesh.get("/no-such-page")).status).toBe(404);
+    const page = await open();
+    await page.waitForFunction(
+      () =>
+        /\d+ refused at the gateway/.test(
+          document.querySelector('#services-table tr[data-service="gateway"]')?.textContent ?? "",
+        ),
+      null,
+      { timeout: 15_000 },
+    );
+    const first = await page.$eval("#services-table tr:nth-child(2)", (tr) => (tr as any).dataset.service);
+    expect(first).toBe("gateway");
     await page.close();
   });
 

@@ -1,12 +1,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { echoManifest, gatewayRouteTo, startTestMesh, type TestMesh } from "../helpers/mesh.ts";
 
+afterAll(removeTempDirs);
+
 let mesh: TestMesh;
-const dir = mkdtempSync(join(tmpdir(), "isomesh-bootstrap-"));
+const dir = tempDir("isomesh-bootstrap");
 
 beforeAll(async () => {
   writeFileSync(join(dir, "gateway.yaml"), gatewayRouteTo("web"));

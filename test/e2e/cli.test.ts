@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { echoManifest, startTestMesh, TEST_TOKEN, type TestMesh } from "../helpers/mesh.ts";
+import { echoManifest, startTestMesh, TEST_TOKEN, type TestMesh, VIEWER_TOKEN } from "../helpers/mesh.ts";
 
 let mesh: TestMesh;
 
@@ -120,6 +120,41 @@ describe("CLI messages", () => {
     const r = cli(["status"], { ISOMESH_ADMIN: mesh.gatewayUrl });
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${mesh.gatewayUrl} is an isomesh gateway, not the admin API`);
+  });
+
+  it("a refused token on apply says which token was sent, what the API said and how to get one", () => {
+    const path = file("refused.yaml", route(100, 0));
+    const wrong = cli(["apply", "-f", path], { ISOMESH_TOKEN: "not-the-token" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toBe(
+      `isomesh: apply: the admin API at ${mesh.adminUrl} did not accept the token from ISOMESH_TOKEN (401: a valid admin token is required (Authorization: Bearer <token>)); ` +
+        "`isomesh dev` prints one (its `export ISOMESH_ADMIN=… ISOMESH_TOKEN=…` line; a generated one is kept in <state>/admin-token, .isomesh/admin-token by default); " +
+        "a deployed control plane takes the tokens of its ADMIN_TOKENS secret or an OIDC token (docs/security.md#admin-api-access); nothing was stored\n",
+    );
+    expect(cli(["apply", "-f", path, "--token", "also-wrong"]).err).toContain(
+      "did not accept the token from --token (401",
+    );
+    expect(cli(["apply", "-f", path], { ISOMESH_TOKEN: "" }).err).toMatch(
+      /^isomesh: apply: no admin token: pass --token or set ISOMESH_TOKEN; `isomesh dev` prints one/,
+    );
+    expect(cli(["apply", "-f", path], { ISOMESH_TOKEN: VIEWER_TOKEN }).err).toMatch(
+      /^isomesh: apply: the admin API at \S+ refused the token from ISOMESH_TOKEN \(403: token "viewer" has role viewer; this needs editor\): use an editor token for changes;/,
+    );
+    expect(cli(["status"], { ISOMESH_TOKEN: "not-the-token" }).err).toContain(
+      "did not accept the token from ISOMESH_TOKEN (401",
+    );
+  });
+
+  it("takes ISOMESH_ADMIN as host:port (http), and names it when it is not a URL", () => {
+    const hostPort = mesh.adminUrl.replace(/^http:\/\//, "");
+    expect(cli(["version"], { ISOMESH_ADMIN: hostPort })).toMatchObject({ code: 0, err: "" });
+    expect(cli(["version", "--admin", hostPort])).toMatchObject({ code: 0, err: "" });
+    expect(cli(["version"], { ISOMESH_ADMIN: "ftp://127.0.0.1:1" }).err).toBe(
+      'isomesh: ISOMESH_ADMIN is not an admin API URL: "ftp://127.0.0.1:1" (e.g. http://127.0.0.1:8788)\n',
+    );
+    expect(cli(["version", "--admin", "http://"]).err).toBe(
+      'isomesh: --admin is not an admin API URL: "http://" (e.g. http://127.0.0.1:8788)\n',
+    );
   });
 
   it("prints its own version with --version", () => {

@@ -98,4 +98,12 @@ it("keeps every binding of an app's own config in the generated file and in wran
   // The control plane carries the manifest's defaults, to apply on its first start in production.
   expect(readFileSync(join(dir, "dist", "dry-control", "index.js"), "utf8")).toContain("web-default-route");
   expect(out).toContain("note: web/v1: routes of");
+  // The beacon key: created beside the generated configs, its public half in every edge, the secret set last.
+  const keys = JSON.parse(readFileSync(join(dir, "keys", "dry.json"), "utf8")) as { keys: { kid: string }[] };
+  expect(
+    JSON.parse(JSON.parse(readFileSync(join(dir, "gen/dry-web-edge/wrangler.json"), "utf8")).vars.BEACON_KEYS),
+  ).toEqual({
+    keys: [expect.not.objectContaining({ d: expect.anything() })],
+  });
+  expect(out).toContain(`note: a deploy then sets dry-control's BEACON_SIGNING_KEY secret to key ${keys.keys[0].kid}`);
 });

@@ -1,7 +1,6 @@
-import { execSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDev, type DevProcess } from "../helpers/dev-process.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -45,22 +44,6 @@ describe("the shop example", () => {
       "Pour-over kettle",
       "Burr grinder",
     ]);
-  });
-
-  it("the README's wrangler d1 execute line reads the same database, as written, from the repository's root", () => {
-    const line = /`(npx wrangler d1 execute [^`]+)`/.exec(readFileSync("README.md", "utf8"))![1];
-    // A root like the repository's whose .isomesh/shop is this test's state (the README's default for the shop).
-    const root = join(dir, "root");
-    mkdirSync(join(root, ".isomesh"), { recursive: true });
-    symlinkSync(resolve("examples"), join(root, "examples"));
-    symlinkSync(resolve("node_modules"), join(root, "node_modules"));
-    symlinkSync(args.state, join(root, ".isomesh/shop"));
-    const out = execSync(line, {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    });
-    for (const name of ["Espresso cup", "Pour-over kettle", "Burr grinder"]) expect(out).toContain(name);
   });
 
   it("two versions of one service share one D1 database: a row written through v1 is read through v2", async () => {

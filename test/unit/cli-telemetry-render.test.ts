@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderHops } from "../../scripts/cli/commands/explain.ts";
-import { waterfall } from "../../scripts/cli/commands/observe.ts";
+import { statTable, waterfall } from "../../scripts/cli/commands/observe.ts";
 
 // How the CLI shows a request whose caller gave up (code 0) and a mirror's copy.
 
@@ -35,5 +35,16 @@ describe("CLI rendering of cancelled and mirrored requests", () => {
     ]);
     expect(text).toMatch(/^ {2}reviews-edge GET \/reviews\/0 \(mirror\) +200/m);
     expect(text).toMatch(/^ {2}ratings-edge GET \/reviews\/0 +cancelled/m);
+  });
+
+  it("stat shows the gateway's row first, with the requests it refused before reaching any service", () => {
+    const g = { requests: 80, rps: 1.333, successRate: 1, p50: 2, p95: 4, p99: 6, retries: 0, cancelled: 0 };
+    const text = statTable({
+      gateway: { ...g, refused: 20 },
+      services: [{ ...g, requests: 60, service: "productpage", versions: [{ ...g, requests: 60, version: "v1" }] }],
+    });
+    const lines = text.split("\n");
+    expect(lines[1]).toMatch(/^gateway +\(ingress\) +1\.333 +100\.0% .* 80 \(20 refused at the gateway\)$/);
+    expect(lines[2]).toMatch(/^productpage +\* .* 60$/);
   });
 });

@@ -108,7 +108,7 @@ describe("ConfigStore Durable Object", () => {
     vi.setSystemTime(state.alarm()!);
     await store.alarm();
     expect(store.list("Rollout")[0]).toMatchObject({
-      status: { message: "waiting: 0 of 10 canary requests in the last interval" },
+      status: { message: "waiting: 0 of 10 canary requests since step 1 began (inconclusive 1 of 5)", inconclusive: 1 },
     });
     expect(store.version()).toBe(1);
     expect(await (await call(configRoutes, "GET", "/v1/history")).json()).toMatchObject({ entries: [{ version: 1 }] });

@@ -85,9 +85,9 @@ spec:
     - backendRefs: [{ name: reviews, version: v1, weight: 3 }, { name: reviews, version: v3, weight: 1 }]`),
     );
     expect(split).toEqual([
-      { source: "HTTPRoute/reviews rule 1", match: "end-user: jason", weights: [{ version: "v2", percent: 100 }] },
+      { source: "HTTPRoute/reviews rule 0", match: "end-user: jason", weights: [{ version: "v2", percent: 100 }] },
       {
-        source: "HTTPRoute/reviews rule 2",
+        source: "HTTPRoute/reviews rule 1",
         match: "",
         weights: [
           { version: "v1", percent: 75 },

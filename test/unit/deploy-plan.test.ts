@@ -1,10 +1,12 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { boundScripts, type DeployStep, deployPlan, withoutBindingsTo } from "../../scripts/lib/deploy-plan.ts";
 import { generate } from "../../scripts/lib/gen.ts";
 import type { GeneratedWorker } from "../../scripts/lib/wrangler-config.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
+
+afterAll(removeTempDirs);
 
 // Cloudflare refuses a Worker that binds a Worker not yet on the account (code 10143). The plan
 // must never upload a config naming a mesh worker that is not there yet, and must end with every
@@ -29,7 +31,8 @@ function replay(workers: GeneratedWorker[], plan: DeployStep[]) {
 
 const bookinfo = (dataPlane?: "inline") =>
   generate(resolve("examples/bookinfo/mesh.yaml"), {
-    outDir: mkdtempSync(join(tmpdir(), "isomesh-plan-")),
+    beaconKeys: TEST_BEACON_KEYS,
+    outDir: tempDir("isomesh-plan"),
     ...(dataPlane ? { dataPlane } : {}),
   }).workers;
 

@@ -6,6 +6,7 @@ import { BOOTSTRAP_MODULE, bundleEdge, INLINE_MODULE } from "../../scripts/lib/b
 import { EDGE_BUNDLE_DIR, generate } from "../../scripts/lib/gen.ts";
 import { bundleInline, inlineBundleInputs } from "../../scripts/lib/gen-inline.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
 // The data plane every cold edge isolate parses, built by the code `isomesh gen` and `deploy` use.
 const dir = mkdtempSync(join(tmpdir(), "isomesh-edge-bundle-"));
@@ -57,7 +58,10 @@ describe("the inline bundle (every inline app's Worker carries it)", () => {
 });
 
 describe("every edge of a generated mesh", () => {
-  const mesh = generate(resolve("examples/bookinfo/mesh.yaml"), { outDir: join(dir, "gen") });
+  const mesh = generate(resolve("examples/bookinfo/mesh.yaml"), {
+    outDir: join(dir, "gen"),
+    beaconKeys: TEST_BEACON_KEYS,
+  });
   const edges = mesh.workers.filter((w) => w.role === "edge" || w.role === "gateway" || w.role === "egress");
   const bundle = join(dir, "gen", EDGE_BUNDLE_DIR, "index.js");
 

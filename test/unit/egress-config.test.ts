@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
@@ -9,6 +9,9 @@ import { splitDocuments, validateDocuments } from "../../shared/resources/parse.
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesFedBy, edgesOf } from "../../shared/snapshot/scope.ts";
 import { generate } from "../../scripts/lib/gen.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
+
+afterAll(removeTempDirs);
 
 const MESH = `name: m
 services:
@@ -58,9 +61,9 @@ describe("manifest: egress", () => {
 });
 
 describe("isomesh gen: egress", () => {
-  const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-gen-"));
+  const dir = tempDir("isomesh-egress-gen");
   writeFileSync(join(dir, "mesh.yaml"), MESH);
-  const mesh = generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen") });
+  const mesh = generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS });
   const worker = (name: string) => mesh.workers.find((w) => w.name === name)!;
 
   it("binds EGRESS, with the caller's identity, only into apps of services that declare egress", () => {
@@ -215,8 +218,11 @@ describe("analyze --full: egress", () => {
 
 describe("Bookinfo's egress example", () => {
   it("generates, and its task file passes analyze against it", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-egress-bookinfo-"));
-    const mesh = generate("examples/bookinfo/mesh-egress.yaml", { outDir: join(dir, "gen") });
+    const dir = tempDir("isomesh-egress-bookinfo");
+    const mesh = generate("examples/bookinfo/mesh-egress.yaml", {
+      outDir: join(dir, "gen"),
+      beaconKeys: TEST_BEACON_KEYS,
+    });
     expect(mesh.workers.find((w) => w.name === "details-v2")!.config.services).toContainEqual({
       binding: "EGRESS",
       service: "bookinfo-egress",

@@ -1,15 +1,19 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { INLINE_MODULE } from "../../scripts/lib/bundle.ts";
 import { generate, type GenOptions } from "../../scripts/lib/gen.ts";
 import { explainTree } from "../../shared/explain/tree.ts";
 import type { HopRecord } from "../../shared/explain/hop.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
+
+afterAll(removeTempDirs);
 
 const BOOKINFO = resolve("examples/bookinfo/mesh.yaml");
-const out = () => mkdtempSync(join(tmpdir(), "isomesh-gen-inline-"));
-const gen = (opts: Partial<GenOptions> = {}, manifest = BOOKINFO) => generate(manifest, { outDir: out(), ...opts });
+const out = () => tempDir("isomesh-gen-inline");
+const gen = (opts: Partial<GenOptions> = {}, manifest = BOOKINFO) =>
+  generate(manifest, { outDir: out(), beaconKeys: TEST_BEACON_KEYS, ...opts });
 const worker = (mesh: ReturnType<typeof gen>, name: string) => mesh.workers.find((w) => w.name === name)!;
 
 describe("isomesh gen --data-plane inline", () => {
@@ -36,7 +40,13 @@ describe("isomesh gen --data-plane inline", () => {
   it("gives a caller a binding per version of each inline callee, with its identity as props, and the mesh's own bindings", () => {
     const reviews = worker(mesh, "reviews-v2").config;
     expect(reviews.services).toEqual([
-      { binding: "ISOMESH_CONTROL", service: "bookinfo-control", entrypoint: "MeshControl" },
+      // The control plane holds what this Worker reports and reads to the identity in the props.
+      {
+        binding: "ISOMESH_CONTROL",
+        service: "bookinfo-control",
+        entrypoint: "MeshControl",
+        props: { service: "reviews", version: "v2" },
+      },
       // The Worker's own env (import { env }, Durable Objects) loops RATINGS back to its client.
       {
         binding: "RATINGS",
@@ -119,7 +129,7 @@ describe("modes mixed per service", () => {
 
   it("keeps an edge for the edge service; its apps get clients for their inline callees", () => {
     expect(text).toContain("dataPlane: edge");
-    const mesh = generate(manifest, { outDir: join(dir, "gen") });
+    const mesh = generate(manifest, { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS });
     expect(mesh.workers.filter((w) => w.role === "edge").map((w) => w.name)).toEqual(["reviews-edge"]);
     // productpage (inline) calls reviews (edge) through reviews' edge, details (inline) in its own isolate.
     const productpage = worker(mesh, "productpage-v1").config.services ?? [];
@@ -138,7 +148,7 @@ describe("modes mixed per service", () => {
       manifest,
       "name: m\ndataPlane: inline\nservices:\n  - name: a\n    versions: [{ name: v1, deployed: a-prod, worker: x.ts }]\n",
     );
-    expect(() => generate(manifest, { outDir: join(dir, "gen2") })).toThrow(
+    expect(() => generate(manifest, { outDir: join(dir, "gen2"), beaconKeys: TEST_BEACON_KEYS })).toThrow(
       /versions\[0\]\.deployed: a runs the inline data plane.*set dataPlane: edge on a/,
     );
   });

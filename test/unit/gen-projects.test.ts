@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { findApp } from "../../scripts/lib/app-project.ts";
 import { generate, type GenOptions } from "../../scripts/lib/gen.ts";
 import { pendingMigrations } from "../../scripts/lib/d1-migrations.ts";
@@ -9,18 +9,21 @@ import { readWranglerConfig } from "../../scripts/lib/wrangler-api.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
 import { splitDocuments, validateDocuments } from "../../shared/resources/parse.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
+
+afterAll(removeTempDirs);
 
 const FIXTURE = resolve("test/fixtures/all-bindings");
 
 /** A temporary folder holding a manifest (and, optionally, copies of app projects). */
 function meshDir(manifest: string, apps: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "isomesh-gen-projects-"));
+  const dir = tempDir("isomesh-gen-projects");
   for (const [to, from] of Object.entries(apps)) cpSync(from, join(dir, to), { recursive: true });
   writeFileSync(join(dir, "mesh.yaml"), manifest);
   return dir;
 }
 const gen = (dir: string, opts: Partial<GenOptions> = {}) =>
-  generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), ...opts });
+  generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS, ...opts });
 const written = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
 const ALL = `name: m
@@ -297,12 +300,14 @@ describe("finding the app", () => {
       kind: "entry",
       entry: resolve("workers/bookinfo/ratings/index.ts"),
     });
+    // Run from the repo's root, the working directory is the repo: each folder is named once.
+    expect(() => findApp("nope", dir)).toThrow(`"nope" not found (looked relative to ${dir} and ${process.cwd()})`);
   });
 });
 
 describe("D1 migrations", () => {
   it("are applied in wrangler's order (by name, then numeric prefix), skipping the applied", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-migrations-"));
+    const dir = tempDir("isomesh-migrations");
     for (const f of ["0010_c.sql", "0002_b.sql", "0001_a.sql", "notes.txt", "0003_x.sql"])
       writeFileSync(join(dir, f), "");
     expect(pendingMigrations(dir, new Set(["0003_x.sql"]))).toEqual(["0001_a.sql", "0002_b.sql", "0010_c.sql"]);
@@ -311,8 +316,8 @@ describe("D1 migrations", () => {
 
 describe("examples/shop", () => {
   it("generates (each service an ordinary wrangler project) and every resource file passes analyze against it", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-shop-gen-"));
-    const mesh = generate("examples/shop/mesh.yaml", { outDir: join(dir, "gen") });
+    const dir = tempDir("isomesh-shop-gen");
+    const mesh = generate("examples/shop/mesh.yaml", { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS });
     expect(mesh.workers.filter((w) => w.role === "app").map((w) => [w.name, w.build.kind])).toEqual([
       ["catalog-v1", "wrangler"],
       ["catalog-v2", "wrangler"],

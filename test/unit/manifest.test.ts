@@ -64,6 +64,26 @@ describe("manifest", () => {
   it.each(bad)("rejects %s, naming the file and field", (_label, text, message) => {
     expect(() => parseManifest(text, "mesh.yaml")).toThrow(message);
   });
+
+  it("says what a misspelled field was meant to be, as the resources do, and not also that the meant one is missing", () => {
+    const error = (text: string) => {
+      try {
+        parseManifest(text, "mesh.yaml");
+      } catch (e) {
+        return (e as Error).message.split("\n");
+      }
+      throw new Error("accepted");
+    };
+    expect(error("name: x\nservices:\n  - name: a\n    versoins: [{ name: v1, echo: true }]\n")).toEqual([
+      "mesh.yaml: services[0].versoins: unknown field `versoins` (did you mean `versions`?)",
+    ]);
+    expect(error("name: x\nservices:\n  - { name: a, versions: [{ name: v1, echo: true }], cals: [a] }\n")).toEqual([
+      "mesh.yaml: services[0].cals: unknown field `cals` (did you mean `calls`?)",
+    ]);
+    expect(error("name: x\nservices:\n  - { name: a, versions: [{ name: v1, ehco: true }] }\n")).toContain(
+      "mesh.yaml: services[0].versions[0].ehco: unknown field `ehco` (did you mean `echo`?)",
+    );
+  });
 });
 
 describe("durations (Gateway API)", () => {

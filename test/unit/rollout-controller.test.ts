@@ -20,7 +20,7 @@ spec:
   analysis: { minRequests: 10, successRate: 99 }
 `);
 
-const healthy: CanaryMetrics = { requests: 100, successRate: 1, p99: 20 };
+const healthy: CanaryMetrics = { requests: 100, failures: 0, successRate: 1, p99: 20 };
 const INTERVAL = 30_000;
 
 let t: TestConfig;
@@ -110,13 +110,15 @@ describe("rollout controller", () => {
 
   it("waits for traffic without a version, history entry or If-Match race", async () => {
     await t.config.apply(rollout(), { by: "alice" });
-    metrics = async () => ({ requests: 3, successRate: 1, p99: 10 });
+    const started = status().status.stepStartedAt;
+    metrics = async () => ({ requests: 3, failures: 0, successRate: 1, p99: 10 });
     for (let i = 0; i < 5; i++) await fireAlarm();
     expect(status().status).toMatchObject({
       phase: "Progressing",
       step: 1,
-      stepStartedAt: t.clock.now(),
-      message: "waiting: 3 of 10 canary requests in the last interval",
+      stepStartedAt: started, // the sample keeps growing from the step's start
+      inconclusive: 5,
+      message: "waiting: 3 of 10 canary requests since step 1 began (inconclusive 5 of 5)",
     });
     expect(t.config.version()).toBe(1);
     expect(t.config.history()).toHaveLength(1);
@@ -131,11 +133,30 @@ spec: { targetRefs: [{ kind: Service, name: web }], concurrencyLimit: 5 }
       ),
     ).toMatchObject({ ok: true, version: 2 });
     expect(alarm).toBe(t.clock.now() + INTERVAL);
+    // A sixth interval without its minRequests: the step has waited all it may (inconclusiveLimit 5).
+    await fireAlarm();
+    expect(status().status).toMatchObject({
+      phase: "RolledBack",
+      weight: 0,
+      message: "rolled back: 3 of 10 canary requests after 6 intervals (inconclusiveLimit 5)",
+    });
+    expect(t.config.version()).toBe(3);
+  });
+
+  it("asks every analysis of a waiting step for the canary's requests since the step began", async () => {
+    await t.config.apply(rollout(), { by: "alice" });
+    const started = status().status.stepStartedAt;
+    const asked: number[] = [];
+    metrics = async (_s, _c, since) => (asked.push(since), { requests: 3, failures: 0, successRate: 1, p99: 10 });
+    await fireAlarm();
+    await fireAlarm();
+    expect(asked).toEqual([started, started]);
+    expect(alarm).toBe(started + 3 * INTERVAL);
   });
 
   it("rolls a failing canary back to 0% as a version", async () => {
     await t.config.apply(rollout(), { by: "alice" });
-    metrics = async () => ({ requests: 100, successRate: 0.5, p99: 10 });
+    metrics = async () => ({ requests: 100, failures: 50, successRate: 0.5, p99: 10 });
     await fireAlarm();
     expect(status().status).toMatchObject({
       phase: "RolledBack",

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import { analyze } from "../../shared/analyze/index.ts";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import { callBindings } from "../../shared/manifest/schema.ts";
@@ -8,9 +9,11 @@ import { exportedMethodNames, exportsMethod } from "../../shared/rpc/exports.ts"
 import { fullMethodName, isRpcMethodName, isRpcMethodPattern, parseMethodName } from "../../shared/rpc/method.ts";
 import { namesMethod, prepareRpcMatch, rpcMatchRank, rpcTarget } from "../../shared/rpc/match.ts";
 import { generate } from "../../scripts/lib/gen.ts";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
+
+afterAll(removeTempDirs);
 
 // Workers RPC in the mesh's configuration: method names, the manifest's calls to named
 // entrypoints, the resource fields (validated strictly) and analyze's warnings.
@@ -80,7 +83,7 @@ services:
   });
 
   it("gen: the caller's bindings carry the entrypoint in their props; the callee's edge binds each version's entrypoints; control reaches EdgeControl", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-rpc-gen-"));
+    const dir = tempDir("isomesh-rpc-gen");
     const path = join(dir, "mesh.yaml");
     writeFileSync(
       path,
@@ -94,6 +97,7 @@ services:
 `,
     );
     const mesh = generate(path, {
+      beaconKeys: TEST_BEACON_KEYS,
       outDir: join(dir, "gen"),
       exports: { ratings: { v1: { default: ["getRating"], Admin: ["reset"] } } },
     });

@@ -1,9 +1,10 @@
-import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BEACON_SHARDS, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { SnapshotSource } from "../../workers/dataplane/snapshot-source.ts";
+import { TEST_BEACON_KEYS, testSignedBeacon } from "../helpers/beacon-keys.ts";
 
 // The Workers Cache API, for running the edge's snapshot source in Node.
 const store = new Map<string, Response>();
@@ -24,6 +25,8 @@ type World = {
   beacon: { version: number; shards: string[] };
   controlDown: boolean;
   kvDown: boolean;
+  /** The snapshot the ConfigStore holds for the edge (what CONTROL.snapshot serves). */
+  stored?: { hash: string; body: string };
 };
 let world: World;
 
@@ -31,13 +34,19 @@ function env() {
   return {
     EDGE_NAME: EDGE,
     MESH_NAME: "m",
+    BEACON_KEYS: TEST_BEACON_KEYS,
     REFRESH_INTERVAL_MS: "0",
     SNAPSHOTS: {
       get: async (k: string) => (world.kvDown ? Promise.reject(new Error("kv down")) : (world.kv.get(k) ?? null)),
     },
     CONTROL: {
-      beacon: async () => (world.controlDown ? Promise.reject(new Error("control down")) : world.beacon),
-      snapshot: async () => null,
+      // Signed as the control plane signs: issued now, for mesh "m".
+      beacon: async () =>
+        world.controlDown
+          ? Promise.reject(new Error("control down"))
+          : testSignedBeacon({ ...world.beacon, mesh: "m", issuedAt: Date.now() }),
+      snapshot: async (_edge: string, hash: string) =>
+        world.stored && (!hash || world.stored.hash === hash) ? world.stored.body : null,
     },
   } as never;
 }
@@ -46,6 +55,7 @@ function env() {
 async function publish(version: number, body: string, hash?: string) {
   const h = hash ?? (await sha256Hex(body));
   world.kv.set(snapshotKey(EDGE, h), body);
+  world.stored = { hash: h, body };
   const manifest = JSON.stringify({ edges: { [EDGE]: h } });
   const mh = await sha256Hex(manifest);
   world.kv.set(shardKey(mh), manifest);
@@ -136,7 +146,8 @@ describe("edge snapshot source: static stability", () => {
     await publish(2, JSON.stringify(snap(2, 0)));
     await source.check(true); // a nudge: version 2, read from the control plane
     // Another isolate's read of version 1 lands in the location's cache after ours.
-    await caches.default.put(new Request("https://isomesh.internal/beacon/m"), new Response(JSON.stringify(older)));
+    const replay = await testSignedBeacon({ ...older, mesh: "m", issuedAt: Date.now() });
+    await caches.default.put(new Request("https://isomesh.internal/beacon/m"), new Response(replay));
     await source.check(false);
     expect((await source.get(ctx)).snapshot.version).toBe(2);
     expect(source.report("i").version).toBe(2);
@@ -214,5 +225,202 @@ describe("edge snapshot source: nudges", () => {
     await Promise.all([first, second]);
     expect(source.report("i").version).toBe(3);
     expect(source.snapshot?.version).toBe(3);
+  });
+});
+
+describe("edge snapshot source: trust (issue 25)", () => {
+  const KEY = new Request("https://isomesh.internal/beacon/m");
+  const make = (e = env()) =>
+    new SnapshotSource(
+      e,
+      (s) => s.version,
+      () => {},
+    );
+  /** What an app on the zone can do: put any text under the beacon's cache key. */
+  const poison = (text: string) => caches.default.put(KEY, new Response(text));
+  const signed = (over: Partial<{ version: number; shards: string[]; mesh: string; issuedAt: number }> = {}) =>
+    testSignedBeacon({ ...world.beacon, mesh: "m", issuedAt: Date.now(), ...over });
+  afterEach(() => vi.useRealTimers());
+
+  it("ignores a forged cached beacon (the old plain JSON, version 999999), reads the control plane and reports it", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    await poison(JSON.stringify({ ...world.beacon, version: 999_999 }));
+    await source.check(false);
+    expect(source.snapshot?.version).toBe(2);
+    expect(source.report("i")).toMatchObject({
+      version: 2,
+      state: "synced",
+      error: expect.stringMatching(/refused the cached beacon: not a signed beacon/),
+    });
+    // Its own read replaced the forgery in the cache.
+    expect(await (await caches.default.match(KEY))!.text()).toMatch(/^ey/);
+  });
+
+  it("refuses a signed beacon whose claims were edited (version 999999, the signature kept)", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    const [header, , signature] = (await signed()).split(".");
+    const claims = Buffer.from(
+      JSON.stringify({ ...world.beacon, mesh: "m", issuedAt: Date.now(), version: 999_999 }),
+    ).toString("base64url");
+    await poison(`${header}.${claims}.${signature}`);
+    await source.check(false);
+    expect(source.report("i")).toMatchObject({
+      version: 1,
+      state: "synced",
+      error: expect.stringMatching(/signature invalid/),
+    });
+    await publish(2, JSON.stringify(snap(2, 0)));
+    await source.check(false); // the next version still gets through
+    expect(source.report("i").version).toBe(2);
+  });
+
+  it("never installs a replayed older beacon, even one validly signed, and is not held back by it", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const old = await signed(); // captured by an app before the change
+    const source = make();
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    await source.check(true);
+    await publish(3, JSON.stringify(snap(3, 2)));
+    await poison(old); // kept in the cache by the app, long max-age
+    await source.check(false);
+    expect(source.snapshot?.version).toBe(3); // behind what it holds: the control plane was asked
+  });
+
+  it("refuses a beacon issued more than 30 s ago: a cold isolate cannot be fed an old config", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const stale = await signed({ issuedAt: Date.now() - 31_000 });
+    world.controlDown = true;
+    const bootstrap = JSON.stringify(snap(0, 5));
+    const source = new SnapshotSource(
+      env(),
+      (s) => s.defaultBackends,
+      () => {},
+      undefined,
+      bootstrap,
+    );
+    await poison(stale);
+    expect((await source.get(ctx)).snapshot.version).toBe(0); // the bootstrap, not version 1
+    expect(source.report("i").error).toMatch(/issued 31 s ago, beyond the 30 s bound/);
+  });
+
+  it("keeps its version when the control plane itself goes back (a forced check after a nudge)", async () => {
+    await publish(5, JSON.stringify(snap(5, 1)));
+    const source = make();
+    await source.get(ctx);
+    await publish(3, JSON.stringify(snap(3, 0))); // a reset or restored store
+    await source.check(true);
+    expect(source.snapshot?.version).toBe(5);
+    expect(source.report("i")).toMatchObject({
+      version: 5,
+      state: "synced",
+      error: expect.stringMatching(/version 3, older than the 5/),
+    });
+  });
+
+  it.each([
+    ["another mesh's beacon", () => signed({ mesh: "other" }), /for mesh other, not m/],
+    [
+      "a beacon signed by a key the data plane does not hold",
+      async () => {
+        const { generateKeyPair, exportJWK, CompactSign } = await import("jose");
+        const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+        void exportJWK;
+        const claims = JSON.stringify({ ...world.beacon, version: 9, mesh: "m", issuedAt: Date.now() });
+        return new CompactSign(new TextEncoder().encode(claims))
+          .setProtectedHeader({ alg: "EdDSA", kid: "attacker", typ: "isomesh-beacon+jws" })
+          .sign(privateKey);
+      },
+      /signed by a key this data plane does not hold/,
+    ],
+  ])("refuses %s", async (_n, forge, error) => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    await poison(await forge());
+    await source.check(false);
+    expect(source.report("i")).toMatchObject({ version: 1, error: expect.stringMatching(error) });
+  });
+
+  it("does not read a huge cached value (any Worker may put one): refused past 64 KiB", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(new Uint8Array(16 * 1024).fill(0x61));
+      },
+    });
+    store.set(KEY.url, new Response(endless));
+    await source.check(false);
+    expect(source.report("i")).toMatchObject({ version: 1, error: expect.stringMatching(/not a signed beacon/) });
+    expect(pulled).toBeLessThan(10);
+  });
+
+  it("refuses every beacon without BEACON_KEYS: it keeps its bootstrap and says why", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const bootstrap = JSON.stringify(snap(0, 5));
+    const source = new SnapshotSource(
+      { ...(env() as object), BEACON_KEYS: undefined } as never,
+      (s) => s,
+      () => {},
+      undefined,
+      bootstrap,
+    );
+    expect((await source.get(ctx)).snapshot.version).toBe(0);
+    expect(source.report("i").error).toMatch(/no beacon keys \(BEACON_KEYS\)/);
+  });
+
+  it("installs nothing an app wrote to KV: a shard manifest that is not its hash's is read from the control plane", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    // An inline app holds the KV binding: it points the edge's shard at a snapshot of its own.
+    const forged = JSON.stringify({
+      ...snap(2, 0),
+      defaultBackends: [{ service: "web", version: "v1", weight: 1 }],
+      version: 99,
+    });
+    const forgedHash = await sha256Hex(forged);
+    world.kv.set(snapshotKey(EDGE, forgedHash), forged);
+    world.kv.set(shardKey(world.beacon.shards[shardOf(EDGE)]), JSON.stringify({ edges: { [EDGE]: forgedHash } }));
+    await source.check(false);
+    expect(source.snapshot?.version).toBe(2);
+    expect(source.snapshot?.defaultBackends).toHaveLength(2);
+    expect(source.report("i").error).toMatch(/KV holds another text under shard\//);
+  });
+
+  it("a snapshot KV holds under another text's hash is read from the control plane", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    world.kv.set(snapshotKey(EDGE, world.stored!.hash), JSON.stringify(snap(2, 7)));
+    await source.check(false);
+    expect(source.snapshot?.defaultBackends[1].weight).toBe(0);
+    expect(source.report("i")).toMatchObject({
+      version: 2,
+      state: "synced",
+      error: expect.stringMatching(/KV holds another text under snap\//),
+    });
+  });
+
+  it("a manifest KV has not yet is read from the control plane (the snapshot it names now)", async () => {
+    await publish(1, JSON.stringify(snap(1, 1)));
+    const source = make();
+    await source.get(ctx);
+    await publish(2, JSON.stringify(snap(2, 0)));
+    world.kv.delete(shardKey(world.beacon.shards[shardOf(EDGE)]));
+    await source.check(false);
+    expect(source.report("i")).toMatchObject({ version: 2, state: "synced" });
+    expect(source.report("i").error).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, tempDir } from "../helpers/temp-dir.ts";
 import type { z } from "zod";
 import { parseManifest } from "../../shared/manifest/parse.ts";
 import { KINDS } from "../../shared/resources/index.ts";
@@ -12,6 +12,8 @@ import { splitDocuments, validateDocuments } from "../../shared/resources/parse.
 import { pruneStoredDocument } from "../../shared/resources/stored.ts";
 import { closestName } from "../../shared/resources/unknown-fields.ts";
 import { loadDefaults } from "../../scripts/lib/gen.ts";
+
+afterAll(removeTempDirs);
 
 // Unknown fields are errors at every depth of every kind, as kubectl's strict field validation,
 // with a did-you-mean drawn from the schema's own keys at that path.
@@ -440,7 +442,7 @@ describe("did you mean", () => {
 
 describe("defaults files", () => {
   it("refuse unknown fields, naming the file and the path", () => {
-    const dir = mkdtempSync(join(tmpdir(), "isomesh-defaults-"));
+    const dir = tempDir("isomesh-defaults");
     writeFileSync(
       join(dir, "routes.yaml"),
       "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: web }\nspec:\n  parentRefs: [{ name: gateway }]\n  rules: [{ backendRef: [{ name: web }] }]\n",

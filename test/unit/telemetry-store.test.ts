@@ -86,6 +86,7 @@ describe("metric store", () => {
     store.ingest([series({ version: "v2", count: 90 })], t0 - 2 * WINDOW_MS); // before the step
     expect(canaryMetricsOf(store.query(t0 - 3 * WINDOW_MS), "web", "v2", t0 + 1)).toMatchObject({
       requests: 10,
+      failures: 2,
       successRate: 0.8,
     });
   });

@@ -4,6 +4,7 @@ import { golden } from "../../shared/telemetry/aggregate.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
 import { prometheusText } from "../../shared/telemetry/prometheus.ts";
 import { continueTrace } from "../../workers/dataplane/trace.ts";
+import { duplicateSeries, parseExposition } from "../helpers/exposition.ts";
 
 /** The width of the bucket holding `v`: the most a bucketed quantile can be off by. */
 const bucketError = (v: number) => {
@@ -88,25 +89,38 @@ describe("exports", () => {
     retries: 1,
     flags: { retried: 1 },
   };
-  it("writes cumulative histogram buckets ending in +Inf = count", () => {
+  it("writes cumulative histogram buckets in seconds, ending in +Inf = count", () => {
     const text = prometheusText([series], [{ edge: "r-edge", version: 4 }], 4);
-    expect(text).toContain(
-      'isomesh_request_duration_milliseconds_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="+Inf"} 3',
-    );
-    expect(text).toContain(
-      'isomesh_request_duration_milliseconds_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="3"} 0',
-    );
-    // Milliseconds, as Istio's istio_request_duration_milliseconds.
-    expect(text).toContain(
-      'isomesh_request_duration_milliseconds_bucket{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200",le="4"} 3',
-    );
-    expect(text).toContain(
-      'isomesh_request_duration_milliseconds_sum{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200"} 12',
-    );
+    const labels =
+      'reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",route="x",response_code="200"';
+    expect(text).toContain(`isomesh_request_duration_seconds_bucket{${labels},le="+Inf"} 3`);
+    expect(text).toContain(`isomesh_request_duration_seconds_bucket{${labels},le="0.003"} 0`);
+    // Seconds, Prometheus' base unit (OpenTelemetry's http.server.request.duration): 4 ms is le="0.004".
+    expect(text).toContain(`isomesh_request_duration_seconds_bucket{${labels},le="0.004"} 3`);
+    expect(text).toContain(`isomesh_request_duration_seconds_bucket{${labels},le="0.0005"} 0`);
+    expect(text).toContain(`isomesh_request_duration_seconds_bucket{${labels},le="0.013"} 3`);
+    expect(text).toContain(`isomesh_request_duration_seconds_sum{${labels}} 0.012`);
+    expect(text).toContain("# TYPE isomesh_request_duration_seconds histogram");
+    expect(text).not.toContain("milliseconds");
     expect(text).toContain(
       'isomesh_request_flags_total{reporter="r-edge",source_workload="a",destination_service="r",destination_version="v1",flag="retried"} 1',
     );
     expect(text).toContain('isomesh_edge_config_version{edge="r-edge"} 4');
+  });
+  it("writes every (name, labels) once: series that differ only in labels a metric lacks are added up", () => {
+    // The flags counter has no route or response_code label: a retried 200 and a retried 503 are one series.
+    const failed = { ...series, code: 503, count: 1, sumMs: 30, flags: { retried: 1 } };
+    const text = prometheusText([series, failed, { ...series, route: "y" }], [], 1);
+    const samples = parseExposition(text);
+    expect(duplicateSeries(samples)).toEqual([]);
+    expect(
+      samples.filter((s) => s.name === "isomesh_request_flags_total").map((s) => [s.labels.flag, s.value]),
+    ).toEqual([["retried", 3]]);
+    // Identical full label sets (the same series from two reports) add up too, histogram and all.
+    const twice = parseExposition(prometheusText([series, series], [], 1));
+    expect(duplicateSeries(twice)).toEqual([]);
+    expect(twice.find((s) => s.name === "isomesh_requests_total")!.value).toBe(6);
+    expect(twice.find((s) => s.name === "isomesh_request_duration_seconds_sum")!.value).toBe(0.024);
   });
   it("labels a mirror's copies mirror=\"true\" and leaves every other series' labels as Istio's", () => {
     const text = prometheusText([series, { ...series, version: "v2", mirror: true }], [], 1);

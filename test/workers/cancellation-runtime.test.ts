@@ -1,4 +1,5 @@
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { ownedMiniflare } from "../../scripts/lib/scratch-dir.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import { eventually } from "../helpers/eventually.ts";
 
@@ -41,7 +42,7 @@ export default { async fetch(request, env) {
 
 const instances: Miniflare[] = [];
 function runtime(flags: string[]) {
-  const mf = new Miniflare({
+  const mf = ownedMiniflare({
     workers: [
       { name: "a", modules: true, script: caller, compatibilityDate: "2025-04-01", serviceBindings: { B: "b" } },
       {

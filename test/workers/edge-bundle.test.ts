@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { config } from "zod";
 import { en } from "zod/locales";
@@ -10,6 +10,7 @@ import { BOOTSTRAP_MODULE, bundleEdge, INLINE_MODULE } from "../../scripts/lib/b
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { SNAPSHOT_SCHEMA, Snapshot } from "../../shared/snapshot/schema.ts";
 import { versionBinding } from "../../shared/names.ts";
+import { ownedMiniflare } from "../../scripts/lib/scratch-dir.ts";
 
 // The production edge bundle (the one `isomesh gen` builds and every edge uploads) validating
 // snapshots in workerd with zod/mini alone: a snapshot the control plane compiles is served, and a
@@ -77,7 +78,7 @@ beforeAll(async () => {
     kvNamespaces: { SNAPSHOTS: "snapshots" },
     serviceBindings: { CONTROL: { name: "control", entrypoint: "MeshControl" }, [versionBinding("v1")]: "app" },
   });
-  mf = new Miniflare({
+  mf = ownedMiniflare({
     cf: false,
     workers: [
       edge("valid", JSON.stringify(compiled)),

@@ -1,4 +1,5 @@
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { ownedMiniflare } from "../../scripts/lib/scratch-dir.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // What workerd does with a Workers RPC call that crosses a forwarding entrypoint (caller → edge →
@@ -176,7 +177,7 @@ let mf: Miniflare;
 const get = async (path: string) => (await mf.dispatchFetch(`http://caller${path}`)).json();
 
 beforeAll(async () => {
-  mf = new Miniflare({
+  mf = ownedMiniflare({
     workers: [
       {
         name: "caller",

@@ -16,6 +16,8 @@ export type ControlEnv = {
   ADMIN_OIDC?: string;
   /** A single editor token, for simple setups. */
   ADMIN_TOKEN?: string;
+  /** The private key beacons are signed with: an Ed25519 JWK as JSON (a wrangler secret; shared/snapshot/signature.ts). */
+  BEACON_SIGNING_KEY?: string;
   /** Seconds an edge isolate counts as alive after its last report. */
   STATUS_WINDOW_S?: string;
   /** OTLP/HTTP JSON traces endpoint, e.g. http://collector:4318/v1/traces. */

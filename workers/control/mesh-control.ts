@@ -1,7 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { TelemetryBatch } from "../../shared/control-api.ts";
-import type { Beacon } from "../../shared/snapshot/distribution.ts";
+import { ControlCaller, TelemetryBatch } from "../../shared/control-api.ts";
+import { Topology } from "../../shared/manifest/topology.ts";
 import type { ControlEnv } from "./env.ts";
+import { signedBeacon } from "./beacon-signer.ts";
+import { admit, reportScope, type ReportScope } from "./report-scope.ts";
 import { principalOf } from "./api/auth.ts";
 import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
@@ -31,25 +33,56 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
 
 const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
 
-/** The RPC entrypoint edges reach through their CONTROL binding (never the admin API). */
-export class MeshControl extends WorkerEntrypoint<ControlEnv> {
-  beacon(): Promise<Beacon> {
-    return configStore(this.env).beacon();
+let topology: { text: string; value: Topology; services: ReadonlySet<string> } | undefined;
+/** The mesh's topology and service names, parsed once per isolate (TOPOLOGY is fixed at deploy). */
+const parsedTopology = (env: ControlEnv) => {
+  if (topology?.text !== env.TOPOLOGY) {
+    const value = Topology.parse(JSON.parse(env.TOPOLOGY));
+    topology = { text: env.TOPOLOGY, value, services: new Set(value.services.map((s) => s.name)) };
+  }
+  return topology;
+};
+const topologyOf = (env: ControlEnv) => parsedTopology(env).value;
+const serviceNames = (env: ControlEnv) => parsedTopology(env).services;
+
+/**
+ * The RPC entrypoint edges reach through their CONTROL binding (never the admin API). Who calls is
+ * the binding's props (`isomesh gen` sets them); in inline mode the binding sits in an app's Worker,
+ * where the app's own code can call it too, so everything here is held to that identity's scope.
+ */
+export class MeshControl extends WorkerEntrypoint<ControlEnv, ControlCaller> {
+  /** The signed beacon: the version and shard hashes, nothing an app could not read from the cache anyway. */
+  async beacon(): Promise<string> {
+    return signedBeacon(this.env, topologyOf(this.env).mesh, await configStore(this.env).beacon());
   }
 
-  snapshot(edge: string, hash: string): Promise<string | null> {
+  /** A snapshot of an edge whose snapshot the caller holds (an app cannot read another service's config here). */
+  async snapshot(edge: string, hash: string): Promise<string | null> {
+    const scope = this.scope();
+    if (!scope.edges.has(edge)) throw new Error(`isomesh not_in_scope: ${scope.who} holds no snapshot of ${edge}`);
     return configStore(this.env).snapshotBody(edge, hash);
   }
 
   async report(input: TelemetryBatch): Promise<void> {
-    const batch = TelemetryBatch.parse(input);
+    const scope = this.scope();
+    const { admitted: batch, refused } = admit(scope, TelemetryBatch.parse(input));
+    if (refused.length)
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "report refused: outside what its binding may send",
+          from: scope.who,
+          refused: refused.length,
+          first: [...new Set(refused)].slice(0, 5),
+        }),
+      );
     const byShard = new Map<string, TelemetryBatch["series"]>();
     for (const s of batch.series) {
-      const shard = s.mirror ? MIRRORS : shardOf(s);
+      const shard = s.mirror ? MIRRORS : shardOf(s, serviceNames(this.env));
       byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
     }
     await Promise.all([
-      ...[batch.report, ...(batch.reports ?? [])].map((r) => configStore(this.env).report(r)),
+      ...batch.reports.map((r) => configStore(this.env).report(r)),
       ...[...byShard].map(([shard, series]) =>
         (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart),
       ),
@@ -61,7 +94,16 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv> {
     if (this.env.ANALYTICS) for (const s of batch.series) this.env.ANALYTICS.writeDataPoint(dataPoint(s));
   }
 
+  /** Yes or no for a whole token (no more than a failed admin API call says), memoized by edges for a minute. */
   async verifyDebugToken(token: string): Promise<boolean> {
     return (await principalOf(this.env, token)) !== undefined;
+  }
+
+  /** What this binding's holder may send and read; a binding without (valid) props may send nothing. */
+  private scope(): ReportScope {
+    const caller = ControlCaller.safeParse(this.ctx.props);
+    return caller.success
+      ? reportScope(topologyOf(this.env), caller.data)
+      : { who: "a binding without isomesh props", edges: new Set() };
   }
 }

@@ -1,6 +1,6 @@
 import type { MetricSeries } from "../../shared/control-api.ts";
 import type { Topology } from "../../shared/manifest/topology.ts";
-import { EGRESS } from "../../shared/names.ts";
+import { EGRESS, GATEWAY } from "../../shared/names.ts";
 import type { ControlEnv } from "./env.ts";
 
 // The control plane's Durable Objects, by name: one ConfigStore, one Telemetry object per
@@ -8,10 +8,16 @@ import type { ControlEnv } from "./env.ts";
 
 export const configStore = (env: ControlEnv) => env.CONFIG_STORE.getByName("config");
 export const telemetryOf = (env: ControlEnv, service: string) => env.TELEMETRY.getByName(`service:${service}`);
-/** Series are kept by destination service; calls to ExternalServices in the egress edge's own shard (their names are not services). */
-export const shardOf = (s: MetricSeries) => (s.reporter === EGRESS ? EGRESS : s.destination);
+/**
+ * Series are kept by destination service; calls to ExternalServices in the egress edge's own shard
+ * (their names are not services); and what names no service of the mesh in the gateway's: requests
+ * it refused before choosing one (404 no_route, 401, 403, 429: destination "unknown"), which a
+ * shard per destination would otherwise keep where no read looks.
+ */
+export const shardOf = (s: MetricSeries, services: ReadonlySet<string>) =>
+  s.reporter === EGRESS ? EGRESS : services.has(s.destination) ? s.destination : GATEWAY;
 /** Every shard a mesh's series can be in. */
-export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), ...(t.egress ? [EGRESS] : [])];
+export const shardsOf = (t: Topology) => [...t.services.map((s) => s.name), GATEWAY, ...(t.egress ? [EGRESS] : [])];
 export const traceStore = (env: ControlEnv) => env.TELEMETRY.getByName("traces");
 /**
  * RequestMirror copies of the whole mesh, in one object of their own: counted apart from real

@@ -11,6 +11,8 @@ export type EdgeEnv = {
   ACCESS_LOG?: string;
   /** Share of new traces recorded as spans, 0..1 (default 1; a continued trace keeps its caller's decision). */
   TRACE_SAMPLING?: string;
+  /** The public keys beacons are verified with (a JWKS, shared/snapshot/signature.ts), baked in by `isomesh gen`. */
+  BEACON_KEYS?: string;
   SNAPSHOTS: KVNamespace;
   CONTROL: Fetcher<MeshControlApi>;
   /** Durable Object namespace for `mode: global` rate limits (in the control worker). */

@@ -34,12 +34,20 @@ export const APP_MESH_BINDINGS: MeshBindingNames = {
 /** The mesh's bindings in an app's (or the gateway's) Worker, as an edge of `edge` would have them. */
 export function edgeEnvOf(
   raw: Record<string, unknown>,
-  o: { mesh: string; edge: string; refreshIntervalMs?: number; accessLog?: string; traceSampling?: string },
+  o: {
+    mesh: string;
+    edge: string;
+    beaconKeys?: string;
+    refreshIntervalMs?: number;
+    accessLog?: string;
+    traceSampling?: string;
+  },
   names: MeshBindingNames = APP_MESH_BINDINGS,
 ): EdgeEnv {
   return {
     EDGE_NAME: o.edge,
     MESH_NAME: o.mesh,
+    BEACON_KEYS: o.beaconKeys,
     SNAPSHOTS: raw[names.snapshots] as KVNamespace,
     CONTROL: raw[names.control] as EdgeEnv["CONTROL"],
     RATE_LIMITER: raw[names.rateLimiter] as EdgeEnv["RATE_LIMITER"],

@@ -1,6 +1,15 @@
 import type { EdgeReport } from "../../shared/control-api.ts";
-import { Beacon, ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
+import { ShardManifest, shardKey, shardOf, snapshotKey } from "../../shared/snapshot/distribution.ts";
 import { sha256Hex } from "../../shared/snapshot/hash.ts";
+import { boundedText } from "./bounded-text.ts";
+import {
+  MAX_BEACON_BYTES,
+  type BeaconClaims,
+  BeaconRefused,
+  beaconKeySet,
+  beaconVerifier,
+  type BeaconVerifier,
+} from "../../shared/snapshot/signature.ts";
 import { Snapshot } from "../../shared/snapshot/schema.ts";
 import { config } from "zod/mini";
 import { en } from "zod/locales";
@@ -11,6 +20,8 @@ config(en());
 
 const BEACON_URL = "https://isomesh.internal/beacon/";
 const CHECK_TIMEOUT_MS = 250;
+/** How long a refused beacon (or a KV value that failed its hash) stays in this isolate's reports. */
+const REFUSAL_REPORTED_MS = 60_000;
 
 /**
  * Holds this isolate's snapshot. Warm requests never wait: a snapshot older than the refresh
@@ -24,6 +35,10 @@ export class SnapshotSource<T> {
   private inflight?: Promise<void>;
   private followUp?: Promise<void>;
   private rejection?: { hash: string; error: string };
+  /** Issue time of the newest beacon this isolate accepted: a cached one issued before it is behind. */
+  private issuedAt = 0;
+  private refusal?: { error: string; at: number };
+  private verifier?: BeaconVerifier;
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
 
@@ -81,7 +96,10 @@ export class SnapshotSource<T> {
       version: Math.max(this.version, this.current?.snapshot.version ?? 0),
       hash: this.current?.hash ?? "",
       state: this.rejection ? "rejected" : "synced",
-      error: this.rejection?.error,
+      // A refused beacon leaves the isolate synced (it read the control plane instead), but shows in status.
+      error:
+        this.rejection?.error ??
+        (this.refusal && Date.now() - this.refusal.at < REFUSAL_REPORTED_MS ? this.refusal.error : undefined),
     };
   }
 
@@ -97,9 +115,14 @@ export class SnapshotSource<T> {
     try {
       const beacon = await this.readBeacon(force);
       this.checkedAt = Date.now();
-      // A cached beacon may be older than what this isolate runs (another isolate's read of the
-      // control plane can land in the cache after a newer one): never go back to it.
-      if (!force && beacon.version <= this.version) return;
+      // Never go back in time, even when the control plane says so (a store reset or restored):
+      // an older cached beacon never gets here (readBeacon asks the control plane instead).
+      if (beacon.version < this.version)
+        return this.refuse(
+          `the control plane serves version ${beacon.version}, older than the ${this.version} this isolate runs: kept ${this.version} (a reset control plane needs its data plane redeployed)`,
+        );
+      this.issuedAt = Math.max(this.issuedAt, beacon.issuedAt);
+      if (!force && beacon.version === this.version) return;
       // Version 0 is a store that has never accepted a change: the bootstrap (compiled from the
       // manifest's defaults, about to be applied as version 1) is newer than its empty config.
       if (beacon.version === 0 && this.current) {
@@ -108,15 +131,17 @@ export class SnapshotSource<T> {
       }
       const edge = this.env.EDGE_NAME;
       const shardHash = beacon.shards[shardOf(edge)];
-      const manifest = shardHash ? ShardManifest.parse(await this.readKv(shardKey(shardHash), null)) : { edges: {} };
-      const hash = manifest.edges[edge];
+      const manifest = shardHash ? await this.readManifest(shardHash) : { edges: {} };
+      // KV has not the shard's manifest yet, or holds another text under its hash: ask the control plane.
+      const direct = manifest ? undefined : await this.currentSnapshot(edge);
+      const hash = manifest ? manifest.edges[edge] : direct?.hash;
       if (!hash) {
         // The store has never compiled this edge (empty config): bootstrap remains correct.
         this.version = beacon.version;
         return;
       }
       if (hash !== this.current?.hash) {
-        const body = await this.readSnapshotBody(edge, hash);
+        const body = direct?.body ?? (await this.readSnapshotBody(edge, hash));
         if (!(await this.install(body, hash))) return;
       }
       this.version = beacon.version;
@@ -159,31 +184,83 @@ export class SnapshotSource<T> {
     }
   }
 
-  private async readBeacon(force: boolean): Promise<Beacon> {
+  /**
+   * The beacon, verified. The location's cache is shared by every Worker on the zone, so a cached
+   * beacon counts only when its signature holds and it is not behind what this isolate accepted;
+   * otherwise (refused, a replay, a racing put) the control plane is asked, and its answer cached.
+   */
+  private async readBeacon(force: boolean): Promise<BeaconClaims> {
     const cache = caches.default;
     const key = new Request(BEACON_URL + encodeURIComponent(this.env.MESH_NAME));
     if (!force) {
       const hit = await cache.match(key);
-      if (hit) return Beacon.parse(await hit.json());
+      if (hit)
+        try {
+          const cached = await this.verify(await boundedText(hit, MAX_BEACON_BYTES));
+          if (cached.version >= this.version && cached.issuedAt >= this.issuedAt) return cached;
+        } catch (e) {
+          if (!(e instanceof BeaconRefused)) throw e;
+          this.refuse(`refused the cached beacon: ${e.message}`);
+        }
     }
-    const beacon = Beacon.parse(await this.env.CONTROL.beacon());
+    const signed = await this.env.CONTROL.beacon();
+    let beacon: BeaconClaims;
+    try {
+      beacon = await this.verify(signed);
+    } catch (e) {
+      if (e instanceof BeaconRefused) this.refuse(`refused the control plane's beacon: ${e.message}`);
+      throw e;
+    }
     // One read per location per second reaches the control plane, however many isolates ask.
-    await cache.put(key, new Response(JSON.stringify(beacon), { headers: { "cache-control": "max-age=1" } }));
+    await cache.put(key, new Response(signed, { headers: { "cache-control": "max-age=1" } }));
     return beacon;
+  }
+
+  private verify(token: unknown): Promise<BeaconClaims> {
+    this.verifier ??= beaconVerifier(beaconKeySet(this.env.BEACON_KEYS), this.env.MESH_NAME);
+    return this.verifier(token, Date.now());
+  }
+
+  /** Keeps the last good config and says why in the isolate's reports and log (once a minute per reason). */
+  private refuse(error: string): void {
+    const now = Date.now();
+    const repeated = this.refusal?.error === error && now - this.refusal.at < REFUSAL_REPORTED_MS;
+    if (!repeated) {
+      this.refusal = { error: error.slice(0, 500), at: now };
+      console.warn(JSON.stringify({ level: "warn", edge: this.env.EDGE_NAME, msg: "beacon refused", error }));
+      this.onChange();
+    }
+  }
+
+  /** A shard manifest from KV, if KV holds it intact (its SHA-256 is the hash the signed beacon names). */
+  private async readManifest(hash: string): Promise<ShardManifest | undefined> {
+    const text = await this.env.SNAPSHOTS.get(shardKey(hash));
+    if (text === null) return undefined;
+    if ((await sha256Hex(text)) !== hash) {
+      this.refuse(`KV holds another text under shard/${hash.slice(0, 12)}: read from the control plane`);
+      return undefined;
+    }
+    return ShardManifest.parse(JSON.parse(text));
+  }
+
+  /** The snapshot the control plane has for `edge` now (undefined: it has none). */
+  private async currentSnapshot(edge: string): Promise<{ hash: string; body: string } | undefined> {
+    const body = await this.env.CONTROL.snapshot(edge, "");
+    return body === null ? undefined : { hash: await sha256Hex(body), body };
   }
 
   private async readSnapshotBody(edge: string, hash: string): Promise<string> {
     const fromKv = await this.env.SNAPSHOTS.get(snapshotKey(edge, hash));
-    if (fromKv !== null) return fromKv;
-    // Not in this location's KV yet (eventual consistency): ask the control plane directly.
+    if (fromKv !== null && (await sha256Hex(fromKv)) === hash) return fromKv;
+    // Not in this location's KV yet (eventual consistency), or not intact: ask the control plane directly.
     const direct = await this.env.CONTROL.snapshot(edge, hash);
-    if (direct === null) throw new Error(`snapshot ${hash.slice(0, 12)} not found`);
-    return direct;
-  }
-
-  private async readKv(key: string, fallback: unknown): Promise<unknown> {
-    const text = await this.env.SNAPSHOTS.get(key);
-    return text === null ? fallback : JSON.parse(text);
+    if (direct !== null) {
+      if (fromKv !== null)
+        this.refuse(`KV holds another text under snap/${edge}/${hash.slice(0, 12)}: read from the control plane`);
+      return direct;
+    }
+    if (fromKv !== null) return fromKv; // install() rejects it (checksum mismatch) and reports it
+    throw new Error(`snapshot ${hash.slice(0, 12)} not found`);
   }
 }
 

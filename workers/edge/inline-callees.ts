@@ -23,7 +23,12 @@ export function inlineCallees(plane: DataPlane, env: EdgeEnv, callees: InlineCal
   const targets = new Map<string, Target>();
   const refreshIntervalMs = env.REFRESH_INTERVAL_MS === undefined ? undefined : Number(env.REFRESH_INTERVAL_MS);
   for (const c of callees) {
-    const settings = { accessLog: env.ACCESS_LOG, traceSampling: env.TRACE_SAMPLING, refreshIntervalMs };
+    const settings = {
+      accessLog: env.ACCESS_LOG,
+      traceSampling: env.TRACE_SAMPLING,
+      refreshIntervalMs,
+      beaconKeys: env.BEACON_KEYS,
+    };
     const calleeEnv = edgeEnvOf(env, { mesh: env.MESH_NAME, edge: c.edge, ...settings }, GATEWAY_BINDINGS);
     const half = () =>
       plane.half(`out:${c.edge}`, calleeEnv, c.bootstrap, buildOutbound, calleeReach(env, c.service), true);

@@ -17,6 +17,8 @@ export type InlineConfig = {
   refreshIntervalMs?: number;
   accessLog?: string;
   traceSampling?: string;
+  /** The public keys beacons are verified with (`BEACON_KEYS` at an edge). */
+  beaconKeys: string;
   /** An inline version with static assets: its own settings, applied after the inbound half (assets.ts). */
   assets?: InlineAssets;
 };

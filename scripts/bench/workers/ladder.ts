@@ -28,6 +28,7 @@ import { telemetry } from "../../../workers/dataplane/stages/telemetry.ts";
 import { telemetrySink } from "../../../workers/dataplane/telemetry/sink.ts";
 import { bindingTarget, upstreamFor } from "../../../workers/dataplane/upstream.ts";
 import { forwardRpc } from "../../../workers/edge/rpc-forwarding.ts";
+import { importSigningKey, signBeacon } from "../../../shared/snapshot/signature.ts";
 
 type Env = EdgeEnv & { RUNG: string; SNAPSHOT: string; APP: Fetcher };
 // Prefixes of the chain are not orders the compiler knows: composed here without its checks.
@@ -126,9 +127,11 @@ forwardRpc(LadderRpc, () => Promise.reject(new Error("no RPC here")));
 export { LadderRpc };
 
 /** The control plane as the ladder's edges see it: an empty store (the bootstrap snapshot stays), reports accepted. */
-export class Control extends WorkerEntrypoint {
-  beacon() {
-    return { version: 0, shards: Array.from({ length: 64 }, () => "") };
+export class Control extends WorkerEntrypoint<{ BEACON_SIGNING_KEY: string }> {
+  // Signed as the real one signs, so an edge's check verifies it as in production.
+  async beacon() {
+    const claims = { version: 0, shards: Array.from({ length: 64 }, () => ""), mesh: "bench", issuedAt: Date.now() };
+    return signBeacon(claims, await importSigningKey(this.env.BEACON_SIGNING_KEY));
   }
   snapshot() {
     return null;

@@ -11,6 +11,33 @@ import { c, printStructured } from "../output.ts";
 
 type Issue = { resource: string; path: string; message: string };
 
+const identity = (doc: unknown) => {
+  const d = doc as { kind?: unknown; metadata?: { name?: unknown } } | null;
+  return `${String(d?.kind)}/${String(d?.metadata?.name)}`;
+};
+
+/**
+ * `analyze --local`: the files checked against the manifest alone, over its `defaults` as a mesh
+ * started from it holds them. A file's resource replaces the default of the same kind and name,
+ * as applying it would (the shop's catalog-rpc.yaml changes the default HTTPRoute/catalog).
+ */
+export function analyzeLocally(manifestFile: string, text: string): { errors: Issue[]; warnings: Issue[] } {
+  const manifest = loadManifest(manifestFile);
+  const split = splitDocuments(text);
+  const named = new Set(split.docs.map(identity));
+  const defaults = loadDefaults(manifest, manifestFile).filter((d) => !named.has(identity(d)));
+  const { parsed, errors, warnings } = validateDocuments([...defaults, ...split.docs]);
+  const checked =
+    errors.length || split.errors.length
+      ? { errors: [...split.errors, ...errors], warnings: [] }
+      : analyze(
+          topologyOf(adoptProjects(manifest, manifestFile).manifest), // the apps' own bindings are calls too
+          parsed.map((p) => p.resource),
+          { full: true },
+        );
+  return { ...checked, warnings: [...warnings, ...checked.warnings] };
+}
+
 /** Runs the control plane's checks: against the admin API, or `--local` against a manifest alone. */
 export function registerAnalyze(program: Command) {
   program
@@ -26,19 +53,7 @@ export function registerAnalyze(program: Command) {
       const text = (o.file ?? []).map((f) => readFileSync(f === "-" ? 0 : f, "utf8")).join("\n---\n");
       let result: { errors: Issue[]; warnings: Issue[] };
       if (o.local) {
-        const file = manifestPath(o.manifest);
-        const manifest = loadManifest(file);
-        const split = splitDocuments(text);
-        const { parsed, errors, warnings } = validateDocuments([...loadDefaults(manifest, file), ...split.docs]);
-        const checked =
-          errors.length || split.errors.length
-            ? { errors: [...split.errors, ...errors], warnings: [] }
-            : analyze(
-                topologyOf(adoptProjects(manifest, file).manifest), // the apps' own bindings are calls too
-                parsed.map((p) => p.resource),
-                { full: true },
-              );
-        result = { ...checked, warnings: [...warnings, ...checked.warnings] };
+        result = analyzeLocally(manifestPath(o.manifest), text);
       } else result = await AdminClient.from(cmd.optsWithGlobals()).call("POST", "/v1/analyze", text || undefined);
       if (!printStructured(o.output, result)) {
         for (const e of result.errors)

@@ -60,12 +60,15 @@ export function registerConfigCommands(program: Command) {
           ...(o.dryRun ? { dryRun: "true" } : {}),
           ...(o.wait ? { wait: "true", timeout: o.timeout } : {}),
         });
-        const res = await clientOf(cmd).request(
+        const client = clientOf(cmd);
+        const res = await client.request(
           "POST",
           `/v1/apply?${q}`,
           readFiles(o.file),
           o.ifMatch ? { "if-match": o.ifMatch } : {},
         );
+        const refused = client.refusal(res.status, res.body);
+        if (refused) throw new CliError(`apply: ${refused}; nothing was stored`);
         if (res.status !== 200 && res.status !== 202) {
           if (!printStructured(o.output, res.body) && res.body?.errors)
             for (const e of res.body.errors) console.error(`${c.red("error")} ${describeIssue(e)}`);

@@ -9,13 +9,16 @@ import { CliError } from "../client.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 import { c } from "../output.ts";
 import type { WranglerConfig } from "../../lib/wrangler-config.ts";
+import { SIGNING_SECRET, signingKey } from "../../lib/beacon-keys.ts";
+import { dataPlaneKeys, KEYS_OPTION } from "./keys.ts";
 
-/** Runs wrangler; returns its output, or undefined (having printed why) when it failed. */
-function run(args: string[], label: string): string | undefined {
+/** Runs wrangler (`input` on its stdin); returns its output, or undefined (having printed why) when it failed. */
+function run(args: string[], label: string, input?: string): string | undefined {
   const started = Date.now();
   process.stdout.write(`${c.cyan("→")} ${label} … `);
   const r = spawnSync(process.execPath, [WRANGLER_BIN, ...args], {
     encoding: "utf8",
+    input,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
   if (r.status !== 0) {
@@ -64,6 +67,7 @@ export function registerDeploy(program: Command) {
     )
     .option("--dry-run", "build every worker without uploading")
     .option(...DATA_PLANE_OPTION)
+    .option(...KEYS_OPTION)
     .action(
       async (o: {
         manifest?: string;
@@ -72,13 +76,16 @@ export function registerDeploy(program: Command) {
         dryRun?: boolean;
         traceSampling: string;
         dataPlane?: string;
+        keys?: string;
       }) => {
+        const keys = await dataPlaneKeys(o);
         // The apps' exports (for Workers RPC) are read from their builds, as `isomesh gen` does.
         const warn = (line: string) => console.log(c.dim(`note: ${line}`));
         const mesh = await generateWithExports(
           manifestPath(o.manifest),
           {
             outDir: o.out,
+            beaconKeys: keys.beaconKeys,
             kvId: o.kvId,
             traceSampling: samplingRate(o.traceSampling),
             dataPlane: dataPlaneOption(o.dataPlane),
@@ -118,6 +125,22 @@ export function registerDeploy(program: Command) {
           throw new CliError(`deploy stopped at ${failed[0]}: the workers after it in the plan were not deployed`);
         if (failed.length)
           throw new CliError(`${failed.length} of ${order.length} workers failed: ${failed.join(", ")}`);
+        // Last, once every data-plane Worker holds the key set: after a rotation the control plane
+        // signs with the new key only when nothing still verifies with the old set alone.
+        const control = mesh.workers.find((w) => w.role === "control")!.config.name;
+        const signer = signingKey(keys.file);
+        if (o.dryRun)
+          console.log(c.dim(`note: a deploy then sets ${control}'s ${SIGNING_SECRET} secret to key ${signer.kid}`));
+        else if (
+          run(
+            ["secret", "put", SIGNING_SECRET, "--name", control],
+            `${control} ${c.dim(`(${SIGNING_SECRET}: key ${signer.kid} of ${keys.path})`)}`,
+            JSON.stringify(signer),
+          ) === undefined
+        )
+          throw new CliError(
+            `the workers are deployed but ${control} has not its signing key: rerun isomesh deploy (until it has, edges keep their config)`,
+          );
         console.log(c.green(`${o.dryRun ? "built" : "deployed"} ${order.length} workers`));
       },
     );

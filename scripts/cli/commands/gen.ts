@@ -4,6 +4,7 @@ import { generate } from "../../lib/gen.ts";
 import { generateWithExports } from "../../lib/app-exports.ts";
 import { c } from "../output.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import { dataPlaneKeys, KEYS_OPTION } from "./keys.ts";
 
 export function registerGen(program: Command) {
   program
@@ -15,6 +16,7 @@ export function registerGen(program: Command) {
     .option("--otlp <url>", "OTLP/HTTP collector for spans")
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .option(...DATA_PLANE_OPTION)
+    .option(...KEYS_OPTION)
     .option(
       "--no-exports",
       "do not build the apps to read what they export for Workers RPC (the edges then forward every method unchecked)",
@@ -28,9 +30,12 @@ export function registerGen(program: Command) {
         traceSampling: string;
         dataPlane?: string;
         exports: boolean;
+        keys?: string;
       }) => {
+        const keys = await dataPlaneKeys(o);
         const options = {
           outDir: o.out,
+          beaconKeys: keys.beaconKeys,
           kvId: o.kvId,
           otlpEndpoint: o.otlp,
           traceSampling: samplingRate(o.traceSampling),
@@ -47,6 +52,12 @@ export function registerGen(program: Command) {
           );
         for (const w of mesh.workers) console.log(`${c.green("wrote")} ${w.configPath} ${c.dim(`(${w.role})`)}`);
         for (const note of mesh.notes) console.log(c.dim(`note: ${note}`));
+        const control = mesh.workers.find((w) => w.role === "control")!.config.name;
+        console.log(
+          c.dim(
+            `note: the data plane verifies config with the keys of ${keys.path}; deployed with wrangler rather than isomesh deploy, give ${control} its signing key: npx isomesh keys secret --keys ${keys.path} | npx wrangler secret put BEACON_SIGNING_KEY --name ${control}`,
+          ),
+        );
       },
     );
 }

@@ -29,7 +29,15 @@ type External = Golden & { name: string; callers: (Golden & { caller: string })[
 /** Requests, with how many of them the caller gave up on first (code 0), when any. */
 const requests = (g: Golden) => (g.cancelled ? `${g.requests} ${c.yellow(`(${g.cancelled} cancelled)`)}` : g.requests);
 
-function statTable(stats: { services: Stat[]; externals?: External[] }): string {
+/** The gateway's row: what arrived from outside, with the requests it refused before reaching any service. */
+const ingress = (g: Golden & { refused: number }) =>
+  g.refused ? `${g.requests} ${c.yellow(`(${g.refused} refused at the gateway)`)}` : g.requests;
+
+export function statTable(stats: {
+  gateway?: Golden & { refused: number };
+  services: Stat[];
+  externals?: External[];
+}): string {
   const rows: (string | number)[][] = [];
   const row = (first: string, second: string, g: Golden) => [
     first,
@@ -41,6 +49,8 @@ function statTable(stats: { services: Stat[]; externals?: External[] }): string 
     ms(g.p99),
     requests(g),
   ];
+  if (stats.gateway)
+    rows.push([...row(c.bold("gateway"), c.dim("(ingress)"), stats.gateway).slice(0, -1), ingress(stats.gateway)]);
   for (const s of stats.services) {
     rows.push(row(c.bold(s.service), "*", s));
     for (const v of s.versions) rows.push(row("", v.version, v));

@@ -6,7 +6,7 @@ import { serviceGraph } from "../../../shared/telemetry/graph.ts";
 import { timeline } from "../../../shared/telemetry/timeline.ts";
 import { prometheusText } from "../../../shared/telemetry/prometheus.ts";
 import type { ControlEnv } from "../env.ts";
-import { EGRESS } from "../../../shared/names.ts";
+import { EGRESS, GATEWAY } from "../../../shared/names.ts";
 import { configStore, mirrorStore, shardsOf, telemetryOf, traceStore } from "../objects.ts";
 import { requireRole } from "./auth.ts";
 import { type AppEnv, apiError } from "./context.ts";
@@ -87,7 +87,24 @@ observeRoutes.get("/v1/stats", requireRole("viewer"), async (c) => {
         routes: [...byRoute].map(([route, g]) => ({ route, ...g })),
       };
     });
-  return c.json({ window: w.label, at: new Date().toISOString(), services, externals });
+  // What arrived from outside, as the gateway counted it: refusals before any service was chosen
+  // (404 no_route, 401, 403, 429 at the gateway: destination "unknown") are in no service's figures.
+  const ingress = only ? [] : all.filter((s) => s.reporter === GATEWAY && !s.mirror);
+  const gateway = only
+    ? undefined
+    : {
+        ...golden(ingress, w.seconds),
+        refused: ingress
+          .filter((s) => !services.some((x) => x.service === s.destination))
+          .reduce((n, s) => n + s.count, 0),
+      };
+  return c.json({
+    window: w.label,
+    at: new Date().toISOString(),
+    ...(gateway ? { gateway } : {}),
+    services,
+    externals,
+  });
 });
 
 // The Telemetry DO keeps 10 s windows: the finest step a history can have.
@@ -100,15 +117,18 @@ observeRoutes.get("/v1/stats/history", requireRole("viewer"), async (c) => {
   const now = Date.now();
   const since = now - w.seconds * 1000;
   const topology = topologyOf(c.env);
-  const rows = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since))))
-    .flat()
-    .filter(reportedByServiceEdge);
+  const all = (await Promise.all(shardsOf(topology).map((shard) => telemetryOf(c.env, shard).query(since)))).flat();
+  const rows = all.filter(reportedByServiceEdge);
   const names = topology.services.map((s) => s.name);
   const points = timeline(rows, (s) => s.destination, names, since, now, HISTORY_STEP_MS);
+  // The gateway's own line: what arrived from outside, refusals included (see /v1/stats' gateway).
+  const ingress = all.filter((s) => s.reporter === GATEWAY && !s.mirror);
+  const gateway = timeline(ingress, () => GATEWAY, [GATEWAY], since, now, HISTORY_STEP_MS).get(GATEWAY) ?? [];
   return c.json({
     window: w.label,
     stepSeconds: HISTORY_STEP_MS / 1000,
     at: new Date(now).toISOString(),
+    gateway: { points: gateway },
     services: names.map((service) => ({ service, points: points.get(service) ?? [] })),
   });
 });

@@ -37,7 +37,7 @@ export class ConfigStore extends DurableObject<ControlEnv> {
       transaction: (fn) => ctx.storage.transactionSync(fn),
       kv: env.SNAPSHOTS,
       topology: this.topology,
-      nudge: (edges) => this.edges.track(nudgeEdges(env, edges)),
+      nudge: (edges) => this.edges.track(nudgeEdges(env, this.topology, edges)),
       afterWrite: () => this.rollouts.arm(),
     });
     this.rollouts = new RolloutController({

@@ -5,7 +5,9 @@ import type { EdgeReport } from "../../../shared/control-api.ts";
  * `synced` every live isolate runs the edge's current snapshot; `stale` one runs an older one (or,
  * none being live, a nudge is starting one to load it);
  * `rejected` one refused a snapshot (an xDS NACK); `idle` no isolate reported within the window
- * (none is running: the next to start loads the current snapshot).
+ * (none is running: the next to start loads the current snapshot). `error` says why one rejected,
+ * or what a synced one refused lately (a beacon that failed its signature, a replay, a KV value
+ * that failed its hash), which it did not install.
  */
 export type EdgeState = "synced" | "stale" | "rejected" | "idle";
 export type EdgeStatus = {
@@ -63,6 +65,8 @@ export function edgeStates(
           ? "stale"
           : "synced";
     const lastSeen = Math.max(0, ...seen.map((r) => r.last_seen));
+    // A synced isolate may still report what it refused (a forged or replayed beacon): shown, not a state.
+    const error = rejected?.error ?? live.find((r) => r.error)?.error;
     return {
       edge,
       version: live.length ? Math.min(...live.map((r) => r.version)) : null,
@@ -70,7 +74,7 @@ export function edgeStates(
       lastSeen: lastSeen ? new Date(lastSeen).toISOString() : null,
       isolates: live.length,
       hash: want,
-      ...(rejected?.error ? { error: rejected.error } : {}),
+      ...(error ? { error } : {}),
       ...(inline.has(edge) ? { inline: live.map((r) => r.isolate).sort() } : {}),
     };
   });

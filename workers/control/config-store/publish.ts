@@ -8,7 +8,8 @@ import {
   snapshotKey,
 } from "../../../shared/snapshot/distribution.ts";
 import type { Topology } from "../../../shared/manifest/topology.ts";
-import { edgeBinding } from "../../../shared/names.ts";
+import { edgeBinding, GATEWAY } from "../../../shared/names.ts";
+import { holderCaller, reportAllowed, reportScope } from "../report-scope.ts";
 import { compileSnapshot, type StoredResource } from "../../../shared/snapshot/compile.ts";
 import { sha256Hex } from "../../../shared/snapshot/hash.ts";
 import type { ResourceIssue } from "../../../shared/resources/issues.ts";
@@ -129,6 +130,7 @@ export async function publish(input: {
  */
 export function nudgeEdges(
   env: Record<string, unknown>,
+  topology: Topology,
   edges: string[],
 ): Map<string, Promise<EdgeReport | EdgeReport[]>> {
   const answers = new Map<string, Promise<EdgeReport | EdgeReport[]>>();
@@ -140,7 +142,13 @@ export function nudgeEdges(
     let answer = nudged.get(b);
     if (!answer) {
       const binding = env[b] as { refreshInline?: () => Promise<EdgeReport[]> } | undefined;
-      answer = typeof binding?.refreshInline === "function" ? binding.refreshInline() : Promise.resolve([]);
+      // An app's Worker answers from the app's own isolate: only what its binding's holder may report counts.
+      const caller = holderCaller(topology, b, edgeBinding(GATEWAY));
+      const scope = caller && reportScope(topology, caller);
+      answer =
+        typeof binding?.refreshInline === "function" && scope
+          ? binding.refreshInline().then((reports) => reports.filter((r) => reportAllowed(scope, r)))
+          : Promise.resolve([]);
       nudged.set(b, answer);
     }
     return answer;

@@ -1,5 +1,5 @@
 import type { RolloutStatus } from "../../../shared/resources/rollout.ts";
-import { type CanaryMetrics, nextRolloutState } from "../../../shared/rollout/decide.ts";
+import { analysisDueAt, type CanaryMetrics, nextRolloutState } from "../../../shared/rollout/decide.ts";
 import type { ApplyResult, RolloutDecision, RolloutEntry, VersionedConfig } from "../config-store/versions.ts";
 
 export type RolloutAction = "pause" | "resume" | "abort";
@@ -24,12 +24,13 @@ const terminal = (s: RolloutStatus) => s.phase === "Promoted" || s.phase === "Ro
 function operatorDecision(s: RolloutStatus, action: RolloutAction, by: string, now: number): RolloutDecision {
   if (terminal(s)) return { refused: { status: 409, path: "status.phase", message: `rollout already ${s.phase}` } };
   const lastTransition = new Date(now).toISOString();
+  const { inconclusive: _, ...fresh } = s; // a resumed step starts a new sample
   const status: RolloutStatus =
     action === "pause"
       ? { ...s, phase: "Paused", lastTransition, message: `paused by ${by} at ${s.weight}%` }
       : action === "resume"
         ? {
-            ...s,
+            ...fresh,
             phase: "Progressing",
             stepStartedAt: now,
             lastTransition,
@@ -43,16 +44,21 @@ function operatorDecision(s: RolloutStatus, action: RolloutAction, by: string, n
 function nextAnalysisAt(rollouts: RolloutEntry[]): number | undefined {
   const due = rollouts
     .filter((r) => r.status.phase === "Progressing")
-    .map((r) => r.status.stepStartedAt + r.resource.spec.interval);
+    .map((r) => analysisDueAt(r.resource.spec, r.status));
   return due.length ? Math.min(...due) : undefined;
 }
 
 const sameStep = (a: RolloutStatus, b: RolloutStatus) =>
-  a.phase === b.phase && a.step === b.step && a.weight === b.weight && a.stepStartedAt === b.stepStartedAt;
+  a.phase === b.phase &&
+  a.step === b.step &&
+  a.weight === b.weight &&
+  a.stepStartedAt === b.stepStartedAt &&
+  a.inconclusive === b.inconclusive;
 
 /**
- * Drives Rollouts like Flagger: at the end of each step's interval, reads the canary's metrics and
- * takes the next step, waits, promotes or rolls back (shared/rollout/decide.ts decides). Runs from
+ * Drives Rollouts like Flagger: at the end of each step's interval, reads the canary's metrics
+ * since the step began and takes the next step, waits, promotes or rolls back
+ * (shared/rollout/decide.ts decides). Runs from
  * the ConfigStore's alarm; every status change goes through the config's serialized update.
  */
 export class RolloutController {
@@ -69,7 +75,7 @@ export class RolloutController {
       for (const r of this.deps.config.rollouts()) {
         const analyzed = r.status;
         const spec = r.resource.spec;
-        if (analyzed.phase !== "Progressing" || this.now() < analyzed.stepStartedAt + spec.interval) continue;
+        if (analyzed.phase !== "Progressing" || this.now() < analysisDueAt(spec, analyzed)) continue;
         const name = r.resource.metadata.name;
         try {
           const metrics = await this.deps.metrics(spec.targetRef.name, spec.canary, analyzed.stepStartedAt);

@@ -1,6 +1,7 @@
 import { edgeName } from "../../../shared/names.ts";
 import type { CanaryMetrics } from "../../../shared/rollout/decide.ts";
 import { golden } from "../../../shared/telemetry/aggregate.ts";
+import { succeeded } from "../../../shared/telemetry/outcome.ts";
 import type { ControlEnv } from "../env.ts";
 import { telemetryOf } from "../objects.ts";
 import { type SeriesRow, WINDOW_MS } from "../telemetry/metric-store.ts";
@@ -11,7 +12,8 @@ export function canaryMetricsOf(rows: SeriesRow[], service: string, canary: stri
     (r) => r.reporter === edgeName(service) && r.version === canary && r.window + WINDOW_MS > sinceMs,
   );
   const g = golden(mine, 1);
-  return { requests: g.requests, successRate: g.successRate, p99: g.p99 };
+  const failures = mine.filter((r) => !succeeded(r.code)).reduce((n, r) => n + r.count, 0);
+  return { requests: g.requests, failures, successRate: g.successRate, p99: g.p99 };
 }
 
 /** The same, read from the service's Telemetry object. */

@@ -1,4 +1,5 @@
-import { $, ago, clock } from "./format.ts";
+import { $ } from "./dom.ts";
+import { ago, clock } from "./format.ts";
 
 /**
  * Whether the page's data is live. The first failed poll shows a banner with the age of the data

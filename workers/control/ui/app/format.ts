@@ -40,5 +40,3 @@ export const clock = (at: unknown) => {
   const t = typeof at === "string" ? Date.parse(at) : at;
   return finite(t) ? new Date(t).toLocaleTimeString() : DASH;
 };
-
-export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;

@@ -22,11 +22,18 @@ export type GraphEdge = {
 };
 export type Graph = { nodes: GraphNode[]; edges: GraphEdge[] };
 
-const FONT = "12px Helvetica, Arial, sans-serif";
+const NODE_FONT_PX = 14;
+const EDGE_FONT_PX = 13;
+const FONT = `${NODE_FONT_PX}px Helvetica, Arial, sans-serif`;
 const PAD_X = 14;
-const LINE = 16;
+const LINE = 18;
 /** Edge labels are shown only on graphs this small (or a focused neighbourhood), and only when none collides. */
 const EDGE_LABELS_UP_TO = 12;
+/** Up to this many nodes both orientations are laid out and the one that draws bigger kept (dagre takes ~1 ms a node). */
+const ORIENT_UP_TO = 40;
+/** A fitted small graph is not blown up past this. */
+const FIT_MAX_ZOOM = 1.6;
+const FIT_PADDING = 24;
 
 let measurer: CanvasRenderingContext2D | null = null;
 const textWidth = (text: string) => {
@@ -79,13 +86,13 @@ export class GraphView {
             "border-width": 2,
             "border-color": "data(color)",
             label: "data(label)",
-            color: "#dfe6f3",
-            "font-size": 12,
+            color: "#eef2fa",
+            "font-size": NODE_FONT_PX,
             "font-family": "Helvetica, Arial, sans-serif",
             "text-wrap": "wrap",
             "text-valign": "center",
             "text-halign": "center",
-            "line-height": LINE / 12,
+            "line-height": LINE / NODE_FONT_PX,
             "min-zoomed-font-size": 6,
           },
         },
@@ -94,7 +101,7 @@ export class GraphView {
           style: { shape: "ellipse", "background-color": "#222b3f" },
         },
         { selector: "node[kind = 'gateway']", style: { shape: "hexagon" } },
-        { selector: "node.idle", style: { "border-style": "dashed", color: "#8a96b0" } },
+        { selector: "node.idle", style: { "border-style": "dashed", color: "#b4bfd4" } },
         {
           selector: "edge",
           style: {
@@ -110,14 +117,17 @@ export class GraphView {
           selector: "edge.labelled",
           style: {
             label: "data(label)",
-            "font-size": 10,
-            color: "#8a96b0",
-            "text-background-color": "#171e2e",
+            "font-size": EDGE_FONT_PX,
+            "font-family": "Helvetica, Arial, sans-serif",
+            color: "#c9d3e6",
+            "text-background-color": "#131a28",
             "text-background-opacity": 1,
             "text-background-padding": "2px",
             "text-rotation": "autorotate",
           },
         },
+        // Top to bottom, edges run (nearly) vertically: their labels stay horizontal.
+        { selector: "edge.labelled.vertical", style: { "text-rotation": "none" } },
         { selector: ".faded", style: { opacity: 0.15 } },
         { selector: "node.match", style: { "border-width": 4, "border-color": COLORS.info } },
         { selector: ".hidden", style: { display: "none" } },
@@ -220,27 +230,47 @@ export class GraphView {
       }
     });
     const visible = cy.elements().not(".hidden");
-    if (relayout && visible.length) {
-      // Small graphs get room between ranks for edge labels; big ones stay compact.
-      const rankSep = visible.edges().length <= EDGE_LABELS_UP_TO ? 130 : 70;
-      visible
-        .layout({
-          name: "dagre",
-          rankDir: "LR",
-          nodeSep: 18,
-          rankSep,
-          edgeSep: 12,
-          nodeDimensionsIncludeLabels: true,
-          fit: true,
-          padding: 24,
-          animate: false,
-        } as cytoscape.LayoutOptions)
-        .run();
-    }
+    if (relayout && visible.length) this.layout(visible);
     this.placeEdgeLabels();
     const matches = cy.nodes(".match");
     if (this.query && matches.length) cy.fit(matches.closedNeighborhood(), 40);
-    else if (relayout && visible.length) cy.fit(visible, 24);
+    else if (relayout && visible.length) this.fit();
+  }
+
+  /**
+   * dagre, left to right (Kiali's way) or top to bottom, whichever the panel shows bigger: a chain
+   * of five services left to right fills a wide panel's width and a sixth of its height, its
+   * labels shrunk to ~8 px; top to bottom it fills the height at full size.
+   */
+  private layout(visible: cytoscape.Collection): void {
+    const small = visible.edges().length <= EDGE_LABELS_UP_TO;
+    const run = (rankDir: "LR" | "TB") => {
+      visible
+        .layout({
+          name: "dagre",
+          rankDir,
+          // Room between ranks (and, top to bottom, between siblings) for the edges' labels on small graphs.
+          nodeSep: rankDir === "TB" && small ? 150 : 18,
+          rankSep: rankDir === "LR" ? (small ? 110 : 70) : small ? 64 : 40,
+          edgeSep: 12,
+          nodeDimensionsIncludeLabels: true,
+          fit: false,
+          animate: false,
+        } as cytoscape.LayoutOptions)
+        .run();
+      const box = visible.boundingBox({});
+      return Math.min(
+        (this.cy.width() - 2 * FIT_PADDING) / Math.max(1, box.w),
+        (this.cy.height() - 2 * FIT_PADDING) / Math.max(1, box.h),
+      );
+    };
+    let vertical = false;
+    if (visible.nodes().length > ORIENT_UP_TO) run("LR");
+    else if (run("TB") > run("LR")) {
+      run("TB"); // laid out again: the last run is what is shown
+      vertical = true;
+    }
+    visible.edges().toggleClass("vertical", vertical);
   }
 
   /** Edge labels where they fit: on small graphs only, and none if any would cover a node or another label. */
@@ -267,7 +297,13 @@ export class GraphView {
         if (overlap(boxes[i], boxes[j])) return void edges.removeClass("labelled");
   }
 
+  /** Fits what is shown to the panel, without blowing a tiny graph up past FIT_MAX_ZOOM. */
   fit(): void {
-    this.cy.fit(this.cy.elements().not(".hidden"), 24);
+    const visible = this.cy.elements().not(".hidden");
+    this.cy.fit(visible, FIT_PADDING);
+    if (this.cy.zoom() > FIT_MAX_ZOOM) {
+      this.cy.zoom(FIT_MAX_ZOOM);
+      this.cy.center(visible);
+    }
   }
 }

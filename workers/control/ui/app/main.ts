@@ -1,13 +1,14 @@
 import { Api, ConnectionLost, Unauthorized } from "./api.ts";
 import { Connection } from "./connection.ts";
 import { renderEdges, type Status } from "./edges.ts";
-import { $, esc } from "./format.ts";
+import { $ } from "./dom.ts";
+import { esc } from "./format.ts";
 import { type Graph, GraphView } from "./graph.ts";
 import { type HistoryEntry, type HistoryList, renderDiff, renderHistory } from "./history.ts";
 import { Pager } from "./pager.ts";
 import { type Rollouts, renderRollouts } from "./rollouts.ts";
 import { type History, renderServices, type Splits, type Stats } from "./services.ts";
-import { renderTraces, renderWaterfall, type Trace, type TraceList } from "./traces.ts";
+import { nextTraceRows, renderTraces, renderWaterfall, type Trace, type TraceList, type TraceRow } from "./traces.ts";
 
 // The token arrives in the fragment (#token=…), is kept in sessionStorage and removed from the URL.
 const fragment = new URLSearchParams(location.hash.slice(1));
@@ -34,6 +35,11 @@ const state = {
   status: null as Status | null,
   changes: null as HistoryList | null,
   openDiffs: new Set<number>(),
+  /** The trace list as shown, the trace open in the waterfall, and whether the pointer is on the list. */
+  traceRows: null as TraceRow[] | null,
+  traceList: null as TraceRow[] | null,
+  selectedTrace: null as string | null,
+  pointerOnTraces: false,
   diffs: new Map<number, string>(),
 };
 const servicesPager = new Pager(15, "services", () => drawServices());
@@ -91,7 +97,16 @@ document.addEventListener("click", async (e) => {
     drawEdges();
   }
   const trace = el.closest<HTMLElement>(".trace-row");
-  if (trace) void showTrace(trace.dataset.trace!);
+  if (trace) {
+    state.selectedTrace = trace.dataset.trace!;
+    drawTraces();
+    void showTrace(state.selectedTrace);
+  }
+  if (el.id === "close-trace") {
+    state.selectedTrace = null;
+    $("waterfall").innerHTML = "";
+    drawTraces();
+  }
   const diff = el.closest<HTMLElement>(".show-diff");
   if (diff) void toggleDiff(Number(diff.dataset.version));
   const rollback = el.closest<HTMLElement>(".rollback");
@@ -135,6 +150,24 @@ async function toggleDiff(version: number) {
   drawHistory();
 }
 
+// The list holds still under the pointer: a row does not move away from a click.
+$("traces-panel").addEventListener("mouseenter", () => {
+  state.pointerOnTraces = true;
+  drawTraces();
+});
+$("traces-panel").addEventListener("mouseleave", () => {
+  state.pointerOnTraces = false;
+  drawTraces();
+});
+
+function drawTraces() {
+  if (!state.traceList) return;
+  const paused = state.pointerOnTraces || state.selectedTrace !== null;
+  const { rows, newer } = nextTraceRows(state.traceRows, state.traceList, paused);
+  state.traceRows = rows;
+  $("traces").innerHTML = renderTraces(rows, { selected: state.selectedTrace, paused, newer });
+}
+
 function drawServices() {
   if (!state.stats) return;
   const { html } = renderServices(state.stats, state.splits, state.history, state.query, servicesPager);
@@ -171,7 +204,10 @@ async function refresh() {
     }),
     api.call<Graph>(`/v1/graph?window=${w}`).then((g) => graph.update(g)),
     api.call<Stats>(`/v1/stats?window=${w}`).then((s) => (state.stats = s)),
-    api.call<TraceList>("/v1/traces?limit=8").then((t) => ($("traces").innerHTML = renderTraces(t))),
+    api.call<TraceList>("/v1/traces?limit=8").then((t) => {
+      state.traceList = t.traces;
+      drawTraces();
+    }),
     api.call<Rollouts>("/v1/rollouts").then((r) => ($("rollouts").innerHTML = renderRollouts(r))),
     api.call<HistoryList>("/v1/history?limit=8").then((h) => {
       state.changes = h;

@@ -12,6 +12,8 @@ type Golden = {
 };
 export type Stats = {
   window: string;
+  /** What arrived from outside, as the gateway counted it: `refused` never reached a service (404, 401, 403, 429). */
+  gateway?: Golden & { refused: number };
   services: (Golden & { service: string; versions: (Golden & { version: string })[] })[];
 };
 export type Splits = {
@@ -21,7 +23,12 @@ export type Splits = {
     rules: { source: string; match: string; weights: { version: string; percent: number }[] }[];
   }[];
 };
-export type History = { window: string; stepSeconds: number; services: { service: string; points: Point[] }[] };
+export type History = {
+  window: string;
+  stepSeconds: number;
+  gateway?: { points: Point[] };
+  services: { service: string; points: Point[] }[];
+};
 
 const HUES = ["#6ea8fe", "#3ecf8e", "#f5b83d", "#c084fc", "#f0616d", "#5eead4"];
 
@@ -74,9 +81,19 @@ export function renderServices(
       return `<tr data-service="${esc(s.service)}"><td><button class="link focus-service" data-service="${esc(s.service)}">${esc(s.service)}</button></td><td class="num">${rps(s.rps)}</td><td class="num ${health(s.successRate)}">${pct(s.successRate)}</td><td class="num wide-only">${ms(s.p50)}</td><td class="num">${ms(s.p99)}</td><td>${sparkline(points, (p) => p.rps, `${s.service} requests/s, last ${trend}`)}</td><td class="wide-only">${sparkline(points, (p) => p.p99, `${s.service} p99, last ${trend}`)}</td><td class="versions">${versionsCell(s, splitOf.get(s.service))}</td></tr>`;
     })
     .join("");
+  // The gateway first: every request from outside, those refused before reaching a service too.
+  const g = stats.gateway;
+  const gatewayPoints = history?.gateway?.points ?? [];
+  const ingress =
+    g && !q
+      ? `<tr data-service="gateway" class="ingress"><td><button class="link focus-service" data-service="gateway">gateway</button> <span class="dim small">ingress</span></td><td class="num">${rps(g.rps)}</td><td class="num ${health(g.successRate)}">${pct(g.successRate)}</td><td class="num wide-only">${ms(g.p50)}</td><td class="num">${ms(g.p99)}</td><td>${sparkline(gatewayPoints, (p) => p.rps, `gateway requests/s, last ${trend}`)}</td><td class="wide-only">${sparkline(gatewayPoints, (p) => p.p99, `gateway p99, last ${trend}`)}</td><td class="small">${g.requests} requests${g.refused ? `, <span class="warn">${g.refused} refused at the gateway</span> (no route, authentication, authorization, rate limit)` : ""}</td></tr>`
+      : "";
   const head = `<tr><th>service</th><th class="num">rps</th><th class="num">success</th><th class="num wide-only">p50</th><th class="num">p99</th><th>rps, last ${esc(trend)}</th><th class="wide-only">p99, last ${esc(trend)}</th><th>versions: <span class="legend cfg">configured</span> · <span class="legend obs">observed</span></th></tr>`;
   const empty = rows.length
     ? ""
     : `<div class="empty">${q ? `no service matches “${esc(query)}”` : "no services"}</div>`;
-  return { html: `<table id="services-table">${head}${body}</table>${empty}${page.controls}`, count: rows.length };
+  return {
+    html: `<table id="services-table">${head}${ingress}${body}</table>${empty}${page.controls}`,
+    count: rows.length,
+  };
 }

@@ -1,16 +1,35 @@
 import { COLORS, ago, esc, ms, num, statusClass } from "./format.ts";
 
-export type TraceList = {
-  traces: {
-    traceId: string;
-    at: string;
-    spans: number;
-    root: string | null;
-    name: string | null;
-    durationMs: number | null;
-    status: number | null;
-  }[];
+export type TraceRow = {
+  traceId: string;
+  at: string;
+  spans: number;
+  root: string | null;
+  name: string | null;
+  durationMs: number | null;
+  status: number | null;
 };
+export type TraceList = { traces: TraceRow[] };
+
+/** Newest first by when the trace began, then by id: the same traces always come in the same order. */
+const byStart = (a: TraceRow, b: TraceRow) => b.at.localeCompare(a.at) || a.traceId.localeCompare(b.traceId);
+
+/**
+ * The rows the list shows after a poll. While `paused` (the pointer is on the list, or a trace is
+ * open) the rows shown stay exactly as they are, so what is clicked is what was seen; the traces
+ * that arrived meanwhile are only counted (`newer`) until the pause ends.
+ */
+export function nextTraceRows(
+  shown: TraceRow[] | null,
+  fresh: TraceRow[],
+  paused: boolean,
+): { rows: TraceRow[]; newer: number } {
+  if (paused && shown) {
+    const ids = new Set(shown.map((t) => t.traceId));
+    return { rows: shown, newer: fresh.filter((t) => !ids.has(t.traceId)).length };
+  }
+  return { rows: [...fresh].sort(byStart), newer: 0 };
+}
 export type Trace = {
   traceId: string;
   spans: {
@@ -25,16 +44,25 @@ export type Trace = {
   }[];
 };
 
-/** Recent traces; the status column is coloured by class (2xx, 3xx, 4xx, 5xx), not just "5xx or not". */
-export function renderTraces(list: TraceList): string {
-  if (!list.traces.length) return `<div class="empty">no traces yet</div>`;
-  const rows = list.traces
+/**
+ * Recent traces; the status column is coloured by class (2xx, 3xx, 4xx, 5xx), not just "5xx or
+ * not"; the open trace is marked, and a paused list says so and how many newer traces wait.
+ */
+export function renderTraces(
+  rows: TraceRow[],
+  view: { selected: string | null; paused: boolean; newer: number } = { selected: null, paused: false, newer: 0 },
+): string {
+  if (!rows.length) return `<div class="empty">no traces yet</div>`;
+  const body = rows
     .map(
       (t) =>
-        `<tr class="trace-row" data-trace="${esc(t.traceId)}"><td><code>${esc(t.traceId.slice(0, 12))}…</code></td><td>${esc(t.name ?? t.root ?? "(no root span yet)")}</td><td class="num">${num(t.spans)}</td><td class="num">${ms(t.durationMs)}</td><td class="num status ${statusClass(t.status)}">${num(t.status)}</td><td class="dim wide-only">${ago(t.at)}</td></tr>`,
+        `<tr class="trace-row${t.traceId === view.selected ? " selected" : ""}" data-trace="${esc(t.traceId)}"><td><code>${esc(t.traceId.slice(0, 12))}…</code></td><td>${esc(t.name ?? t.root ?? "(no root span yet)")}</td><td class="num">${num(t.spans)}</td><td class="num">${ms(t.durationMs)}</td><td class="num status ${statusClass(t.status)}">${num(t.status)}</td><td class="dim wide-only">${ago(t.at)}</td></tr>`,
     )
     .join("");
-  return `<table id="traces-table"><tr><th>trace</th><th>root</th><th class="num">spans</th><th class="num">duration</th><th class="num">status</th><th class="wide-only">when</th></tr>${rows}</table>`;
+  const note = view.paused
+    ? `<div class="paused dim small" id="traces-paused">paused while ${view.selected ? "a trace is open" : "the pointer is on the list"}${view.newer ? ` · ${view.newer} newer` : ""}${view.selected ? ` <button class="secondary" id="close-trace">close trace</button>` : ""}</div>`
+    : "";
+  return `${note}<table id="traces-table"><tr><th>trace</th><th>root</th><th class="num">spans</th><th class="num">duration</th><th class="num">status</th><th class="wide-only">when</th></tr>${body}</table>`;
 }
 
 /** One trace as a waterfall: spans nested under their parents on a shared time axis. */
