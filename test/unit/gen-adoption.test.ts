@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { generate, type GenOptions } from "../../scripts/lib/gen.ts";
 import { bindingProps } from "../../scripts/cli/commands/deploy.ts";
 import { topologyOf } from "../../shared/manifest/topology.ts";
+import { TEST_BEACON_KEYS } from "../helpers/beacon-keys.ts";
 
 // Adoption (DESIGN §2): an app's own service bindings to Workers the manifest meshes are mesh calls.
 const FRONT = resolve("test/fixtures/adoption/front");
@@ -18,7 +19,7 @@ function meshDir(manifest: string) {
   return dir;
 }
 const gen = (dir: string, opts: Partial<GenOptions> = {}) =>
-  generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), ...opts });
+  generate(join(dir, "mesh.yaml"), { outDir: join(dir, "gen"), beaconKeys: TEST_BEACON_KEYS, ...opts });
 const MESH = `name: m
 services:
   - name: front
