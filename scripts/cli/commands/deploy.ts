@@ -8,6 +8,7 @@ import { WRANGLER_BIN } from "../../lib/wrangler-api.ts";
 import { CliError } from "../client.ts";
 import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
 import { c } from "../output.ts";
+import type { WranglerConfig } from "../../lib/wrangler-config.ts";
 import { SIGNING_SECRET, signingKey } from "../../lib/beacon-keys.ts";
 import { dataPlaneKeys, KEYS_OPTION } from "./keys.ts";
 
@@ -38,6 +39,17 @@ export function bindingsTable(out: string): string {
   return lines
     .slice(start + 1, end === -1 ? undefined : end)
     .map((l) => `  ${l}`)
+    .join("\n");
+}
+
+/** The props each service binding carries (the mesh's caller identity), which wrangler's table does not show. */
+export function bindingProps(config: WranglerConfig): string {
+  return (config.services ?? [])
+    .filter((b) => b.props && Object.keys(b.props).length)
+    .map(
+      (b) =>
+        `  env.${b.binding} → ${b.service}${b.entrypoint ? `#${b.entrypoint}` : ""} props ${JSON.stringify(b.props)}`,
+    )
     .join("\n");
 }
 
@@ -103,7 +115,11 @@ export function registerDeploy(program: Command) {
             failed.push(w.config.name);
             // A worker others bind must exist before they deploy: stop rather than fail each of them.
             if (!o.dryRun) break;
-          } else if (o.dryRun) console.log(bindingsTable(out));
+          } else if (o.dryRun) {
+            console.log(bindingsTable(out));
+            const props = bindingProps(w.config);
+            if (props) console.log(props);
+          }
         }
         if (failed.length && !o.dryRun)
           throw new CliError(`deploy stopped at ${failed[0]}: the workers after it in the plan were not deployed`);
