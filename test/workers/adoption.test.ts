@@ -78,7 +78,7 @@ describe.each(["edge", "inline"] as const)("%s data plane", (dataPlane) => {
     const graph = await eventually(
       async () => (await mesh.admin("/v1/graph")).json(),
       (g) => g.edges.some((e: { source: string; target: string }) => e.source === "front" && e.target === "payments"),
-      15_000,
+      { ms: 15_000, what: "the graph to show front → payments" },
     );
     expect(graph.nodes.map((n: { id: string }) => n.id)).toEqual(expect.arrayContaining(["front", "payments"]));
     const series = (await mesh.admin("/metrics")).body.split("\n");
