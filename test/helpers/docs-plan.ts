@@ -187,7 +187,7 @@ export const NOT_RUN: Record<string, string> = {
   "npx isomesh keys list -m mesh.yaml": KEYS,
   "node --import tsx scripts/bench/beacon.ts": "a benchmark: `npm run bench` runs it (BENCHMARKS.md, section 3)",
   "npx wrangler kv namespace create bookinfo-snapshots": ACCOUNT,
-  "npx isomesh deploy -m examples/bookinfo/mesh.yaml --kv-id <id> --trace-sampling 0.01": ACCOUNT,
+  "npx isomesh deploy -m examples/bookinfo/mesh.yaml --kv-id <id>": ACCOUNT,
   "npx wrangler secret put ADMIN_TOKENS --name bookinfo-control": ACCOUNT,
   "npx wrangler secret put API_KEY --name shop-orders-v1": ACCOUNT,
   "npx wrangler mtls-certificate upload --cert cert.pem --key key.pem --name partner": ACCOUNT,

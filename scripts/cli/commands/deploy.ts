@@ -6,7 +6,16 @@ import { generateWithExports } from "../../lib/app-exports.ts";
 import { deployPlan, withoutBindingsTo } from "../../lib/deploy-plan.ts";
 import { WRANGLER_BIN } from "../../lib/wrangler-api.ts";
 import { CliError } from "../client.ts";
-import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import {
+  DATA_PLANE_OPTION,
+  dataPlaneOption,
+  MANIFEST_OPTION,
+  manifestPath,
+  samplingRate,
+  accessLogMode,
+  TRACE_SAMPLING_OPTION,
+  ACCESS_LOG_OPTION,
+} from "../options.ts";
 import { c } from "../output.ts";
 import type { WranglerConfig } from "../../lib/wrangler-config.ts";
 import { SIGNING_SECRET, signingKey } from "../../lib/beacon-keys.ts";
@@ -60,11 +69,8 @@ export function registerDeploy(program: Command) {
     .option(...MANIFEST_OPTION)
     .option("--out <dir>", "generated configs folder", ".isomesh/gen")
     .option("--kv-id <id>", "KV namespace id for snapshots")
-    .option(
-      "--trace-sampling <rate>",
-      "share of new traces recorded as spans, 0..1 (Istio's default profile: 0.01)",
-      "1",
-    )
+    .option(...TRACE_SAMPLING_OPTION)
+    .option(...ACCESS_LOG_OPTION)
     .option("--dry-run", "build every worker without uploading")
     .option(...DATA_PLANE_OPTION)
     .option(...KEYS_OPTION)
@@ -75,6 +81,7 @@ export function registerDeploy(program: Command) {
         kvId?: string;
         dryRun?: boolean;
         traceSampling: string;
+        accessLog: string;
         dataPlane?: string;
         keys?: string;
       }) => {
@@ -88,6 +95,7 @@ export function registerDeploy(program: Command) {
             beaconKeys: keys.beaconKeys,
             kvId: o.kvId,
             traceSampling: samplingRate(o.traceSampling),
+            accessLog: accessLogMode(o.accessLog),
             dataPlane: dataPlaneOption(o.dataPlane),
           },
           join(o.out, "..", "build"),

@@ -7,7 +7,15 @@ import { loadDefaults, loadManifest } from "../../lib/gen.ts";
 import { LogLevel } from "miniflare";
 import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
-import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import {
+  DATA_PLANE_OPTION,
+  dataPlaneOption,
+  MANIFEST_OPTION,
+  manifestPath,
+  samplingRate,
+  accessLogMode,
+  ACCESS_LOG_OPTION,
+} from "../options.ts";
 
 /** Where each mesh's state folder goes by default: `.isomesh/<mesh name>`. */
 const STATE_ROOT = ".isomesh";
@@ -74,7 +82,7 @@ export function registerDev(program: Command) {
     .option("--state <dir>", "state folder (config, telemetry, generated configs; default: .isomesh/<mesh name>)")
     .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
-    .option("--access-log <mode>", "access logs: on, off or a sampling rate", "on")
+    .option(...ACCESS_LOG_OPTION)
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .option(...DATA_PLANE_OPTION)
     .action(async (o: DevOptions) => {
@@ -107,7 +115,7 @@ export function registerDev(program: Command) {
         adminToken: token,
         // Miniflare's own info lines name its internal entry socket, which is not for users.
         logLevel: LogLevel.WARN,
-        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling, dataPlane },
+        gen: { otlpEndpoint: o.otlp, accessLog: accessLogMode(o.accessLog), traceSampling, dataPlane },
         ready: "manual", // the defaults are stored before anything is served
         onLog: (line) => (held ? held.push(line) : print(line)),
       }).catch((e: Error) => {
