@@ -14,6 +14,28 @@ export type Observation = Omit<MetricSeries, "count" | "sumMs" | "buckets" | "re
   flags: Iterable<string>;
 };
 
+type SeriesLabels = Pick<
+  MetricSeries,
+  "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method"
+>;
+
+/** A series with these labels and nothing counted yet. */
+const emptySeries = (o: SeriesLabels): MetricSeries => ({
+  reporter: o.reporter,
+  source: o.source,
+  destination: o.destination,
+  version: o.version,
+  route: o.route,
+  code: o.code,
+  count: 0,
+  sumMs: 0,
+  buckets: emptyBuckets(),
+  retries: 0,
+  flags: {},
+  ...(o.mirror ? { mirror: true } : {}),
+  ...(o.method !== undefined ? { method: o.method } : {}),
+});
+
 const spread = (ms: number) => (ms > FLUSH_INTERVAL_MS ? ms * (0.5 + Math.random()) : ms);
 
 /**
@@ -125,28 +147,12 @@ export class TelemetryRecorder {
   }
 
   /** The series an observation adds to, created on first use; undefined past the cap. */
-  private seriesFor(
-    o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">,
-  ): MetricSeries | undefined {
+  private seriesFor(o: SeriesLabels): MetricSeries | undefined {
     const key = seriesKey(o);
     let s = this.series.get(key);
     if (!s) {
       if (this.series.size >= MAX_SERIES) return undefined;
-      s = {
-        reporter: o.reporter,
-        source: o.source,
-        destination: o.destination,
-        version: o.version,
-        route: o.route,
-        code: o.code,
-        count: 0,
-        sumMs: 0,
-        buckets: emptyBuckets(),
-        retries: 0,
-        flags: {},
-        ...(o.mirror ? { mirror: true } : {}),
-        ...(o.method !== undefined ? { method: o.method } : {}),
-      };
+      s = emptySeries(o);
       this.series.set(key, s);
     }
     return s;
@@ -157,20 +163,7 @@ export class TelemetryRecorder {
     const key = o.mirror ? "overflow|mirror" : "overflow";
     let s = this.series.get(key);
     if (!s) {
-      s = {
-        reporter: o.reporter,
-        source: "other",
-        destination: o.destination,
-        version: "other",
-        route: "other",
-        code: o.code,
-        count: 0,
-        sumMs: 0,
-        buckets: emptyBuckets(),
-        retries: 0,
-        flags: {},
-        ...(o.mirror ? { mirror: true } : {}),
-      };
+      s = emptySeries({ ...o, source: "other", version: "other", route: "other", method: undefined });
       this.series.set(key, s);
     }
     s.count++;
