@@ -93,7 +93,31 @@ ${[...old, now].join("\n")}
  * added as here; after: the commit named. Both `node --import tsx scripts/bench/ladder.ts 1000 1 instructions`,
  * 2000 warm-up requests, then 1000 counted.
  */
-export const INSTRUCTION_LADDERS: { commit: string; what: string; rows: { rung: string; k: number }[] }[] = [];
+export const INSTRUCTION_LADDERS: { commit: string; what: string; rows: { rung: string; k: number }[] }[] = [
+  {
+    commit: "86c96b0",
+    what: "Before: the pipeline as it was (the edge's fetch chain, the hand-written RPC pipeline, the inline runtime)",
+    rows: [],
+  },
+  {
+    commit: "cf064f0",
+    what: "After: the one core (workers/dataplane/)",
+    rows: [
+      { rung: "bare pass-through", k: 755.3 },
+      { rung: "observing floor (await, count status, stamp a copy, AbortSignal.timeout)", k: 811.1 },
+      { rung: "+ edge entrypoint (WorkerEntrypoint, RPC forwarding) and snapshot source", k: 800.2 },
+      { rung: "+ exchange (who calls, trace context, request id, deadline, host)", k: 824.0 },
+      { rung: "+ telemetry stage (recorder, flusher, the abort listener)", k: 896.7 },
+      { rung: "+ respond (stamped response copy)", k: 906.2 },
+      { rung: "+ errors, normalize", k: 924.7 },
+      { rung: "+ authn, authz", k: 927.2 },
+      { rung: "+ route (and its deadline)", k: 921.5 },
+      { rung: "+ filters, fault, ratelimit, outlier, split, backendFilters, mirror, concurrency", k: 938.8 },
+      { rung: "+ forward, upstream (try loop, timer, the next hop's headers): the whole pipeline", k: 1022.1 },
+      { rung: "the edge Worker itself (workers/edge/index.ts)", k: 1046.5 },
+    ],
+  },
+];
 
 /** The ladder section: this run's CPU ladder, and the instruction ladders before and after the core. */
 export function ladderSection(cpu: LadderRow[], command: string): string {
@@ -105,15 +129,17 @@ export function ladderSection(cpu: LadderRow[], command: string): string {
         `| ${r.rung} | ${f(r.cpuUsPerReq, 1)} | ${i ? signed(r.cpuUsPerReq - cpu[i - 1].cpuUsPerReq) : "–"} | ${i ? signed(r.cpuUsPerReq - bare) : "–"} |`,
     )
     .join("\n");
-  const ladders = INSTRUCTION_LADDERS.map((l) => {
-    const b = l.rows[0].k;
-    return `${l.what} (commit ${l.commit}):
+  const ladders = INSTRUCTION_LADDERS.filter((l) => l.rows.length)
+    .map((l) => {
+      const b = l.rows[0].k;
+      return `${l.what} (commit ${l.commit}):
 
 | rung | k instructions / request | this rung | over bare |
 | --- | --- | --- | --- |
 ${l.rows.map((r, i) => `| ${r.rung} | ${f(r.k, 1)} | ${i ? signedK(r.k - l.rows[i - 1].k) : "–"} | ${i ? signedK(r.k - b) : "–"} |`).join("\n")}
 `;
-  }).join("\n");
+    })
+    .join("\n");
   return `### Where a hop's CPU goes: the ladder
 
 Each rung is a pass-through with one more part of the edge than the rung below (\`scripts/bench/workers/ladder.ts\`), in its own
