@@ -97,7 +97,20 @@ export const INSTRUCTION_LADDERS: { commit: string; what: string; rows: { rung: 
   {
     commit: "86c96b0",
     what: "Before: the pipeline as it was (the edge's fetch chain, the hand-written RPC pipeline, the inline runtime)",
-    rows: [],
+    rows: [
+      { rung: "bare pass-through", k: 753 },
+      { rung: "observing floor (await, count status, stamp a copy, AbortSignal.timeout)", k: 797 },
+      { rung: "+ edge entrypoint (WorkerEntrypoint, RPC proxy) and snapshot source", k: 811 },
+      { rung: "+ exchange (headers, URL, trace, facts)", k: 923 },
+      { rung: "+ telemetry stage (recorder, flusher)", k: 976 },
+      { rung: "+ respond (stamped response copy)", k: 975 },
+      { rung: "+ errors, normalize", k: 963 },
+      { rung: "+ authn, authz", k: 976 },
+      { rung: "+ route (and its deadline)", k: 975 },
+      { rung: "+ filters, fault, ratelimit, outlier, split, backendFilters, mirror, concurrency", k: 984 },
+      { rung: "+ forward, upstream (try loop, timers, headers): the whole pipeline", k: 1097 },
+      { rung: "the edge Worker itself (workers/edge/index.ts)", k: 1130 },
+    ],
   },
   {
     commit: "cf064f0",
