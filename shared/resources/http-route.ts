@@ -81,13 +81,16 @@ function checkFilters(
   ctx: z.RefinementCtx,
 ) {
   const types = filters.map((f) => f.type);
-  const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
+  const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "CORS"] as const;
   for (const t of once)
     if (types.filter((x) => x === t).length > 1)
       ctx.addIssue({ code: "custom", path, message: `filter ${t} may appear at most once per ${where}` });
   if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
     ctx.addIssue({ code: "custom", path, message: "RequestRedirect and URLRewrite cannot be used together" });
   filters.forEach((f, i) => {
+    // A preflight is answered before any backend is picked: CORS belongs to the rule.
+    if (f.type === "CORS" && where === "backendRef")
+      ctx.addIssue({ code: "custom", path: [...path, i], message: "a CORS filter applies to a rule, not a backendRef" });
     const mod =
       f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
     if (mod?.type !== "ReplacePrefixMatch") return;
