@@ -4,6 +4,7 @@ import { checkGroup, envelope } from "./metadata.ts";
 import { HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RpcMatch } from "./route-match.ts";
 import { BackendRef, RouteFilter } from "./route-filter.ts";
 import { regexIssues } from "../regex/validate.ts";
+import { SessionPersistence } from "./session-persistence.ts";
 
 export { BackendRef, HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RouteFilter, RpcMatch };
 
@@ -58,6 +59,7 @@ export const RouteRule = z
     backendRefs: z.array(BackendRef).max(64).default([]),
     timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
+    sessionPersistence: SessionPersistence.optional(),
   })
   .superRefine((rule, ctx) => {
     checkFilters(rule.filters, rule.matches, ["filters"], "rule", ctx);
