@@ -92,7 +92,11 @@ function checkFilters(
   filters.forEach((f, i) => {
     // A preflight is answered before any backend is picked: CORS belongs to the rule.
     if (f.type === "CORS" && where === "backendRef")
-      ctx.addIssue({ code: "custom", path: [...path, i], message: "a CORS filter applies to a rule, not a backendRef" });
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, i],
+        message: "a CORS filter applies to a rule, not a backendRef",
+      });
     const mod =
       f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
     if (mod?.type !== "ReplacePrefixMatch") return;
