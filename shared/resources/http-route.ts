@@ -4,6 +4,7 @@ import { checkGroup, envelope } from "./metadata.ts";
 import { HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RpcMatch } from "./route-match.ts";
 import { BackendRef, RouteFilter } from "./route-filter.ts";
 import { regexIssues } from "../regex/validate.ts";
+import { corsIssues } from "./cors-filter.ts";
 import { SessionPersistence } from "./session-persistence.ts";
 
 export { BackendRef, HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RouteFilter, RpcMatch };
@@ -97,6 +98,9 @@ function checkFilters(
         path: [...path, i],
         message: "a CORS filter applies to a rule, not a backendRef",
       });
+    if (f.type === "CORS")
+      for (const issue of corsIssues(f.cors))
+        ctx.addIssue({ code: "custom", ...issue, path: [...path, i, ...issue.path] });
     const mod =
       f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
     if (mod?.type !== "ReplacePrefixMatch") return;

@@ -128,20 +128,13 @@ export function actualResponseEdit(c: CompiledCors, origin: string, allowed: boo
   const value = allowOriginValue(c, origin);
   return (h) => {
     h.set(ALLOW_ORIGIN, value);
-    if (!c.anyOrigin) appendVary(h, "Origin");
+    if (!c.anyOrigin) h.append("vary", "Origin");
     if (c.policy.allowCredentials) h.set("access-control-allow-credentials", "true");
     else h.delete("access-control-allow-credentials");
     if (c.expose === "*" && c.policy.allowCredentials)
       h.set("access-control-expose-headers", [...h.keys()].filter((n) => !n.startsWith("access-control-")).join(", "));
     else if (c.expose) h.set("access-control-expose-headers", c.expose);
   };
-}
-
-function appendVary(h: Headers, name: string): void {
-  const vary = h.get("vary");
-  if (!vary) h.set("vary", name);
-  else if (!vary.split(",").some((v) => v.trim().toLowerCase() === name.toLowerCase() || v.trim() === "*"))
-    h.set("vary", `${vary}, ${name}`);
 }
 
 /** What explain shows: the origin, whether it is allowed, and whether the edge answered a preflight. */
@@ -151,12 +144,6 @@ export function describeCors(
   allowed: boolean,
   preflight: boolean,
 ): Decision {
-  const what = preflight
-    ? allowed
-      ? "answered the preflight here (the app is not called)"
-      : "answered the preflight without CORS headers (origin not allowed)"
-    : allowed
-      ? "allowed: the response carries Access-Control-Allow-Origin"
-      : "origin not allowed: the response carries no CORS headers";
-  return { stage: "cors", decision: `${origin} ${what}`, route: entry.route, rule: entry.rule, origin, allowed };
+  const what = `${allowed ? "allowed" : "not allowed: no CORS headers"}${preflight ? "; preflight answered here" : ""}`;
+  return { stage: "cors", decision: `origin ${origin} ${what}`, route: entry.route, rule: entry.rule, origin, allowed };
 }

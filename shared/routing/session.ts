@@ -1,5 +1,4 @@
 import * as z from "zod/mini";
-import { parse } from "hono/utils/cookie";
 import type { Decision } from "../explain/record.ts";
 import type { SessionPersistence } from "../resources/session-persistence.ts";
 import { backendLabel, type CompiledBackend, hashUnit } from "./split.ts";
@@ -54,7 +53,20 @@ const MAX_TOKEN = 256;
 export function tokenOf(s: CompiledSession, headers: Headers): string | undefined {
   if (s.header) return headers.get(s.name) ?? undefined;
   const cookie = headers.get("cookie");
-  return cookie === null ? undefined : parse(cookie, s.name)[s.name];
+  return cookie === null ? undefined : cookieValue(cookie, s.name);
+}
+
+/**
+ * The value of one cookie in a Cookie header (RFC 6265 5.4: `name=value` pairs joined by `; `).
+ * Written here rather than taken from hono's parser, which would add its weight to every edge's
+ * bundle (a budget every cold isolate pays) for this one lookup; the edge's tokens need no decoding.
+ */
+function cookieValue(header: string, name: string): string | undefined {
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** Seconds since the epoch in base 36, as the edge writes them. */
@@ -122,18 +134,18 @@ export function sessionResponse(
 }
 
 const WHY: Record<SessionOutcome["reason"], string> = {
-  new: "no session yet: picked by weight, session started",
-  kept: "kept on the session's backend",
-  expired: "the session passed its absoluteTimeout: re-balanced, new session",
-  idle: "the session passed its idleTimeout: re-balanced, new session",
-  unavailable: "the session's backend takes no traffic now (gone, weight 0 or ejected): re-balanced, new session",
-  invalid: "the session token is not one this edge wrote: re-balanced, new session",
+  new: "started",
+  kept: "kept",
+  expired: "past absoluteTimeout: re-balanced",
+  idle: "past idleTimeout: re-balanced",
+  unavailable: "its backend takes no traffic now: re-balanced",
+  invalid: "not a token of this edge: re-balanced",
 };
 
 /** What explain shows of a session's decision. */
 export const describeSession = (s: CompiledSession, outcome: SessionOutcome, picked: CompiledBackend): Decision => ({
   stage: "split",
-  decision: `session ${s.name}: ${WHY[outcome.reason]} (${backendLabel(picked)})`,
+  decision: `session ${s.name} ${WHY[outcome.reason]}: ${backendLabel(picked)}`,
   session: s.name,
   outcome: outcome.reason,
 });

@@ -136,7 +136,7 @@ export const SCENARIOS: Scenario[] = [
       {
         command:
           "npx isomesh explain -X OPTIONS -H 'Origin: https://app.shop.example' -H 'Access-Control-Request-Method: POST' http://127.0.0.1:8787/cart/items",
-        out: /answered the preflight here/,
+        out: /preflight answered here/,
       },
       { command: "npx isomesh apply -f examples/shop/tasks/catalog-sessions.yaml --wait" },
       {

@@ -252,7 +252,7 @@ spec:
     const mesh = testMesh(manifest, routes);
     await mesh.request("/cors-1", { ...preflight("https://www.foo.com"), explain: true });
     expect(mesh.gateway.decisions.find((d) => d.stage === "cors")).toMatchObject({
-      decision: "https://www.foo.com answered the preflight here (the app is not called)",
+      decision: "origin https://www.foo.com allowed; preflight answered here",
       route: "cors",
       rule: 0,
       allowed: true,
