@@ -1,11 +1,22 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
+import { INTERNAL_PREFIX } from "../headers.ts";
 
 // Gateway API session persistence on an HTTPRoute rule (GEP-1619, the v1.1-v1.4 HTTPRouteRule field):
 // the edge keeps a client on the backend it first picked (shared/routing/session.ts).
 
 /** Browsers keep no cookie longer than 400 days (RFC 6265bis): a longer Permanent lifetime would be a promise not kept. */
 const MAX_COOKIE_MS = 400 * 24 * 3_600_000;
+/** Headers HTTP or the mesh already give a meaning: a session token cannot travel in them. */
+const TAKEN = new Set([
+  "authorization",
+  "connection",
+  "content-length",
+  "content-type",
+  "cookie",
+  "host",
+  "set-cookie",
+]);
 
 export const SessionPersistence = z
   .strictObject({
@@ -24,6 +35,11 @@ export const SessionPersistence = z
   .superRefine((s, ctx) => {
     for (const key of ["absoluteTimeout", "idleTimeout"] as const)
       if (s[key] === 0) ctx.addIssue({ code: "custom", path: [key], message: `${key} must be longer than 0` });
+    const name = s.sessionName?.toLowerCase();
+    if (name?.startsWith(INTERNAL_PREFIX))
+      ctx.addIssue({ code: "custom", path: ["sessionName"], message: `${INTERNAL_PREFIX}* names are the mesh's own` });
+    else if (s.type === "Header" && name && TAKEN.has(name))
+      ctx.addIssue({ code: "custom", path: ["sessionName"], message: `the ${name} header already has a meaning` });
     if (s.type === "Header" && s.cookieConfig)
       ctx.addIssue({ code: "custom", path: ["cookieConfig"], message: "cookieConfig applies only to type: Cookie" });
     if (s.cookieConfig?.lifetimeType !== "Permanent") return;

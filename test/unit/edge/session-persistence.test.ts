@@ -46,6 +46,8 @@ describe("sessionPersistence validation", () => {
     [{ sessionName: "a b" }, "sessionName", /HTTP token/],
     [{ sessionName: "x".repeat(129) }, "sessionName", /./],
     [{ idleTimeout: "0s" }, "idleTimeout", /longer than 0/],
+    [{ sessionName: "X-Isomesh-Backend" }, "sessionName", /the mesh's own/],
+    [{ type: "Header", sessionName: "Authorization" }, "sessionName", /already has a meaning/],
     [{ absoluteTimeout: "soon" }, "absoluteTimeout", /invalid duration/],
     [{ cookieConfig: { lifetime: "Session" } }, "cookieConfig.lifetime", /unknown field/],
     [{ sessionname: "x" }, "sessionname", /did you mean `sessionName`/],
