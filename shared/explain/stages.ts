@@ -14,6 +14,7 @@ import { judgeClaims, rulesForIssuer } from "../security/authn.ts";
 import { authorize, describeAuthz, requestOf, rpcRequestOf } from "../security/authorize.ts";
 import { applyDerivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
 import { principalOf } from "../security/jwt.ts";
+import { corsExplainer } from "./cors.ts";
 import type { Explainer, HopState } from "./synthetic.ts";
 
 // Each stage of the edge, as synthetic explain runs it: the same decisions the edge's stage makes
@@ -284,6 +285,7 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   respond: nothing,
   errors: nothing,
   normalize,
+  cors: corsExplainer,
   authn,
   authz,
   route,
