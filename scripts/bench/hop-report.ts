@@ -166,9 +166,11 @@ so a real isolate's once-a-second beacon check and telemetry flush are not in th
 ${table}
 
 CPU time on a shared machine moves by ±10–20 µs per rung from run to run. The same ladder in instructions (each rung's
-workerd under valgrind's callgrind, every thread, counted over 1000 requests after 2000 of warm-up) does not move (about
-0.1% between runs), so it shows parts a few µs apart; on this machine 1 k instructions is about 0.4 µs. Measured once each,
-outside this run (\`node --import tsx scripts/bench/ladder.ts 1000 1 instructions\`, about half an hour under valgrind):
+workerd under valgrind's callgrind, every thread, counted over 1000 requests after 2000 of warm-up) does not depend on what
+else the machine does, but still moves by up to about 5% between runs of the same code (the isolate's JIT and garbage
+collection): a single rung's step of 10–30 k is within that, the whole edge over the bare hop is not. On this machine 1 k
+instructions is about 0.4 µs. Measured once each, outside this run (\`node --import tsx scripts/bench/ladder.ts 1000 1 instructions\`,
+about half an hour under valgrind; \`… 1000 3 instructions 0,11\` takes the median of three runs of chosen rungs):
 
 ${ladders}`;
 }
