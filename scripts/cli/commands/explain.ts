@@ -160,16 +160,28 @@ function parseClaims(text: string | undefined): Record<string, unknown> | undefi
   throw new CliError(`--claims must be a JSON object, e.g. '{"iss":"https://login.example","sub":"jason"}'`);
 }
 
-/** Decision records reach the control plane with the edges' next telemetry flush (about a second). */
+/**
+ * Decision records reach the control plane with each isolate's next telemetry flush, through its
+ * collector, which passes them on at most once a second: the hops of one request land up to about
+ * a second apart. So the tree is read until no hop has landed for QUIET_MS (or MAX_MS have passed).
+ */
+const QUIET_MS = 1500;
+const MAX_MS = 10_000;
 async function pollExplain(client: AdminClient, id: string): Promise<{ hops: Hop[] }> {
-  const deadline = Date.now() + 5000;
+  const started = Date.now();
+  let last: { hops: Hop[] } | undefined;
+  let changedAt = started;
   for (;;) {
     const res = await client.request("GET", `/v1/explain/${id}`);
+    const now = Date.now();
     if (res.status === 200) {
-      await new Promise((r) => setTimeout(r, 300)); // let later hops' records land too
-      return (await client.call("GET", `/v1/explain/${id}`)) as { hops: Hop[] };
-    }
-    if (Date.now() > deadline) throw new CliError(`no decision record for ${id} after 5 s`);
-    await new Promise((r) => setTimeout(r, 150));
+      const tree = res.body as { hops: Hop[] };
+      if (!last || countHops(tree.hops) !== countHops(last.hops)) changedAt = now;
+      last = tree;
+      if (now - changedAt >= QUIET_MS || now - started >= MAX_MS) return last;
+    } else if (now - started > 5000) throw new CliError(`no decision record for ${id} after 5 s`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+const countHops = (hops: Hop[]): number => hops.reduce((n, h) => n + 1 + countHops(h.children), 0);
