@@ -13,6 +13,8 @@ export const STAGES = {
   errors: "both",
   normalize: "both",
   authn: "inbound",
+  /** CUSTOM AuthorizationPolicies: the provider is asked before DENY and ALLOW are judged (Istio's order). */
+  extAuthz: "inbound",
   authz: "inbound",
   route: "outbound",
   egress: "outbound",
@@ -39,6 +41,7 @@ const EDGE = [
   "errors",
   "normalize",
   "authn",
+  "extAuthz",
   "authz",
   "route",
   "filters",
@@ -106,7 +109,7 @@ export const INLINE_PIPELINES = {
     "concurrency",
     "forward",
   ],
-  inbound: ["errors", "normalize", "authn", "authz", "ratelimit", "app"],
+  inbound: ["errors", "normalize", "authn", "extAuthz", "authz", "ratelimit", "app"],
 } as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;
 
 /**
@@ -116,6 +119,7 @@ export const INLINE_PIPELINES = {
  */
 export const RPC_PIPELINE = [
   "telemetry",
+  "extAuthz",
   "authz",
   "route",
   "fault",
@@ -130,5 +134,5 @@ export type RpcStageName = (typeof RPC_PIPELINE)[number];
 /** The inline data plane's halves of a Workers RPC call (RPC_PIPELINE split as INLINE_PIPELINES splits a fetch's). */
 export const RPC_INLINE_PIPELINES = {
   outbound: ["telemetry", "route", "fault", "outlier", "split", "concurrency", "forward"],
-  inbound: ["authz", "ratelimit", "app"],
+  inbound: ["extAuthz", "authz", "ratelimit", "app"],
 } as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;
