@@ -23,6 +23,7 @@ import {
 import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts";
 import type { ControlCaller } from "../../shared/control-api.ts";
 import { writeInlineEntry } from "./gen-inline.ts";
+import { inlineProviderBindings } from "./gen-ext-authz.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
@@ -88,6 +89,8 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
     ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
   };
   const services = [
+    // CUSTOM policies' providers, asked by this service's inbound half.
+    ...(self ? inlineProviderBindings(ctx.manifest, s.name, version, ctx.workerName) : []),
     // The props name the version: the app's own code can reach this binding, so the control plane holds it to them.
     {
       binding: INLINE_CONTROL,

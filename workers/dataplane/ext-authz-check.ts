@@ -66,15 +66,24 @@ export async function askProvider(
       ? `https://${x.host}${p.pathPrefix}${x.path}${x.search}`
       : `https://${service}${p.pathPrefix}/${x.call.fullName}`;
   const method = x.kind === "fetch" ? x.method : "POST";
+  // The timer ends the wait whatever the binding does with the signal (it also cancels the call).
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error(`no answer in ${p.timeoutMs}ms`)), p.timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = new Error(`timeout: no answer in ${p.timeoutMs}ms`);
+      abort.abort(e);
+      reject(e);
+    }, p.timeoutMs);
+  });
   let res: Response;
   try {
-    res = await target.fetch(
+    const sent = target.fetch(
       url,
       { method, headers, body: body?.bytes ?? null, signal: abort.signal, redirect: "manual" },
       x.ctx,
     );
+    res = await Promise.race([sent, late]);
   } catch (e) {
     return { failed: abort.signal.aborted ? `timeout: no answer in ${p.timeoutMs}ms` : String(e) };
   } finally {
