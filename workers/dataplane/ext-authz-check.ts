@@ -58,6 +58,7 @@ export async function askProvider(
 ): Promise<CheckOutcome> {
   if (!target) return { failed: `no binding to the provider's service ${p.service}` };
   const headers = x.kind === "fetch" ? checkHeaders(p, x.headers) : new Headers();
+  if (x.kind === "fetch") headers.set("host", x.host); // Envoy's check carries the request's :authority
   headers.set(H.requestId, x.requestId);
   headers.set(H.deadline, String(p.timeoutMs));
   if (body) headers.set(PARTIAL_BODY, String(body.cut));

@@ -133,6 +133,21 @@ describe("ext_authz: allowed (2xx)", () => {
     expect(echo.headers).not.toHaveProperty("x-user");
   });
 
+  it("keeps what the gateway's check of the same provider set; an app's copies go", async () => {
+    const { edge } = edgeWith({
+      yaml: custom("[{ to: [{ operation: { paths: [/admin] } }] }]"),
+      answer: allowWith({}),
+    });
+    const vouched = { "x-user": "ann", "x-isomesh-ext-authz": "p" };
+    const fromGateway = (await (await edge.request("/public", { headers: vouched })).json()) as Echo;
+    expect(fromGateway.headers["x-user"]).toBe("ann");
+    const fromApp = (await (await edge.request("/public", { headers: vouched, caller: "front" })).json()) as Echo;
+    expect(fromApp.headers).not.toHaveProperty("x-user");
+    const otherProvider = { "x-user": "ann", "x-isomesh-ext-authz": "q" };
+    const notVouched = (await (await edge.request("/public", { headers: otherProvider })).json()) as Echo;
+    expect(notVouched.headers).not.toHaveProperty("x-user");
+  });
+
   it("any 2xx allows; headersToDownstreamOnAllow reach the client", async () => {
     const { edge } = edgeWith({
       answer: () => {

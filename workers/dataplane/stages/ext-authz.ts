@@ -1,6 +1,12 @@
 import { MeshError } from "../../../shared/errors.ts";
 import { requestOf, rpcRequestOf } from "../../../shared/security/authorize.ts";
-import { checkCalledFor, describeExtAuthz, headerListed } from "../../../shared/security/ext-authz.ts";
+import { H } from "../../../shared/headers.ts";
+import {
+  checkCalledFor,
+  type CompiledExtAuthzProvider,
+  describeExtAuthz,
+  headerListed,
+} from "../../../shared/security/ext-authz.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { askProvider, bodyPrefix } from "../ext-authz-check.ts";
 import { type Authenticated, type FetchExchange, skip, type Stage } from "../exchange.ts";
@@ -24,7 +30,7 @@ export const extAuthz = <T extends Authenticated, R>(snapshot: Snapshot, reach: 
   const service = snapshot.service ?? snapshot.edge;
   let target: Target | undefined | null = null; // resolved on first use, once per snapshot
   return async (x, next) => {
-    if (x.kind === "fetch") dropOwnedHeaders(x, p.upstreamOnAllow);
+    if (x.kind === "fetch") dropOwnedHeaders(x, p);
     const r = x.kind === "rpc" ? rpcRequestOf(x.caller, x.call) : requestOf(x.caller, x.identity, x);
     const matched = checkCalledFor(extAuthz, r);
     if (!matched) {
@@ -69,10 +75,9 @@ export const extAuthz = <T extends Authenticated, R>(snapshot: Snapshot, reach: 
       );
     }
     if (x.kind === "fetch") {
-      if (outcome.upstream.length) {
-        const h = x.ownHeaders();
-        for (const [name, value] of outcome.upstream) h.set(name, value);
-      }
+      const h = x.ownHeaders();
+      for (const [name, value] of outcome.upstream) h.set(name, value);
+      h.set(H.extAuthz, p.name);
       const down = outcome.downstream;
       if (down.length) x.onResponse((h) => down.forEach(([name, value]) => h.append(name, value)));
     }
@@ -93,9 +98,13 @@ async function checkedBody(x: FetchExchange, limit: { maxBytes: number; partial:
   return body;
 }
 
-/** The client may not send what the provider vouches for: its copies go, whether or not this request is checked. */
-function dropOwnedHeaders(x: FetchExchange, owned: readonly string[]) {
-  if (owned.length === 0) return;
+/**
+ * The client may not send what the provider vouches for: its copies go, whether or not this request
+ * is checked, unless the gateway says the same provider set them (it checked the request first).
+ */
+function dropOwnedHeaders(x: FetchExchange, p: CompiledExtAuthzProvider) {
+  const owned = p.upstreamOnAllow;
+  if (owned.length === 0 || (x.trustedCaller && x.headers.get(H.extAuthz) === p.name)) return;
   let found: string[] | undefined;
   for (const name of x.headers.keys()) if (headerListed(owned, name)) (found ??= []).push(name);
   if (!found) return;
