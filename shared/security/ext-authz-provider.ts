@@ -74,7 +74,10 @@ export function compileProvider(p: ExtensionProvider): CompiledExtAuthzProvider 
     statusOnError: h.statusOnError,
     requestHeaders: h.includeRequestHeadersInCheck ?? [],
     upstreamOnAllow: h.headersToUpstreamOnAllow ?? [],
-    ...(h.headersToDownstreamOnDeny ? { downstreamOnDeny: h.headersToDownstreamOnDeny } : {}),
+    // Istio: a listed denial also passes these on.
+    ...(h.headersToDownstreamOnDeny
+      ? { downstreamOnDeny: [...h.headersToDownstreamOnDeny, "content-length", "www-authenticate", "location"] }
+      : {}),
     downstreamOnAllow: h.headersToDownstreamOnAllow ?? [],
     ...(h.includeRequestBodyInCheck
       ? {

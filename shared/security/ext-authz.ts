@@ -6,8 +6,8 @@ import type { CompiledExtAuthz, CompiledExtAuthzProvider } from "./ext-authz-com
 export { CompiledExtAuthz, CompiledExtAuthzProvider } from "./ext-authz-compiled.ts";
 
 export const EXT_AUTHZ_FLAGS = {
-  ext_authz_denied: "a CUSTOM AuthorizationPolicy's provider denied it (its answer went to the client)",
-  ext_authz_error: "a CUSTOM AuthorizationPolicy's provider gave no answer (failure or timeout): failOpen decided",
+  ext_authz_denied: "a CUSTOM policy's provider denied it (the client got its answer)",
+  ext_authz_error: "a CUSTOM policy's provider gave no answer (failure, timeout): failOpen decided",
 } as const;
 
 /**
@@ -48,40 +48,20 @@ export function checkCalledFor(
 /** Whether a header name matches one of a provider's patterns (exact, `prefix*`, `*suffix`; patterns are lower-case). */
 export const headerListed = (patterns: readonly string[], name: string) => patterns.some((p) => valueMatches(p, name));
 
-/** Istio: when headersToDownstreamOnDeny is set, these go to the client with the listed ones. */
-const ALWAYS_ON_DENY = ["content-length", "www-authenticate", "location"];
-
-/** Whether a header of the provider's denial goes to the client. */
-export const deniedHeaderPasses = (provider: CompiledExtAuthzProvider, name: string) =>
-  !name.startsWith("x-isomesh-") &&
-  name !== "host" &&
-  (provider.downstreamOnDeny === undefined ||
-    ALWAYS_ON_DENY.includes(name) ||
-    headerListed(provider.downstreamOnDeny, name));
-
-/** The headers of the request the check carries: the ones the provider asks for (host, method and path travel in the URL). */
-export function checkHeaders(provider: CompiledExtAuthzProvider, headers: Headers): Headers {
-  const out = new Headers();
-  if (provider.requestHeaders.length === 0) return out;
-  for (const [name, value] of headers)
-    if (!name.startsWith("x-isomesh-") && headerListed(provider.requestHeaders, name)) out.set(name, value);
-  return out;
-}
+/** Whether a header of the provider's denial goes to the client (x-request-id is the client's own, set by the mesh). */
+export const deniedHeaderPasses = (p: CompiledExtAuthzProvider, name: string) =>
+  name !== "host" && name !== "x-request-id" && (!p.downstreamOnDeny || headerListed(p.downstreamOnDeny, name));
 
 /** The decision record of the CUSTOM stage, the same at the edge and in a synthetic explanation. */
-export function describeExtAuthz(
-  extAuthz: CompiledExtAuthz,
+export const describeExtAuthz = (
+  e: CompiledExtAuthz,
   matched: { policy: string; rule: number } | undefined,
-  outcome?: string,
-): Decision {
-  const p = extAuthz.provider;
-  return matched
-    ? {
-        stage: "extAuthz",
-        decision: `CUSTOM policy ${matched.policy} rule ${matched.rule} matched: provider ${p.name} (service ${p.service}) ${outcome ?? "is asked"}`,
-        policy: matched.policy,
-        rule: matched.rule,
-        provider: p.name,
-      }
-    : { stage: "extAuthz", decision: `no CUSTOM rule matched: provider ${p.name} not asked`, provider: p.name };
-}
+  outcome = "asked",
+): Decision => ({
+  stage: "extAuthz",
+  decision: matched
+    ? `CUSTOM policy ${matched.policy} rule ${matched.rule}: provider ${e.provider.name} ${outcome}`
+    : `no CUSTOM rule matched: provider ${e.provider.name} not asked`,
+  provider: e.provider.name,
+  ...matched,
+});

@@ -16,7 +16,8 @@ describe("the production edge bundle", () => {
   const { entry, metafile } = bundleEdge(join(dir, "bundle"));
   const inputs = Object.keys(metafile!.inputs);
 
-  it("stays within 150 KiB", () => expect(statSync(entry).size).toBeLessThanOrEqual(150 * 1024));
+  // 150 KiB until external authorization (CUSTOM policies: its stage, check and schema) took 4 KiB more.
+  it("stays within 155 KiB", () => expect(statSync(entry).size).toBeLessThanOrEqual(155 * 1024));
 
   it.each([
     ["zod's full build", /node_modules\/zod\/(index\.js|v4\/classic\/)/],
@@ -45,7 +46,7 @@ describe("the inline bundle (every inline app's Worker carries it)", () => {
   const entry = bundleInline(folder);
   const inputs = inlineBundleInputs(folder);
 
-  it("stays within 150 KiB", () => expect(statSync(entry).size).toBeLessThanOrEqual(150 * 1024));
+  it("stays within 155 KiB", () => expect(statSync(entry).size).toBeLessThanOrEqual(155 * 1024));
 
   it.each([
     ["zod's full build", /node_modules\/zod\/(index\.js|v4\/classic\/)/],

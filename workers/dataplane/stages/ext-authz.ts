@@ -1,6 +1,6 @@
 import { MeshError } from "../../../shared/errors.ts";
-import { requestOf, rpcRequestOf } from "../../../shared/security/authorize.ts";
 import { H } from "../../../shared/headers.ts";
+import { requestOf, rpcRequestOf } from "../../../shared/security/authorize.ts";
 import {
   checkCalledFor,
   type CompiledExtAuthzProvider,
@@ -31,70 +31,53 @@ export const extAuthz = <T extends Authenticated, R>(snapshot: Snapshot, reach: 
   let target: Target | undefined | null = null; // resolved on first use, once per snapshot
   return async (x, next) => {
     if (x.kind === "fetch") dropOwnedHeaders(x, p);
-    const r = x.kind === "rpc" ? rpcRequestOf(x.caller, x.call) : requestOf(x.caller, x.identity, x);
-    const matched = checkCalledFor(extAuthz, r);
+    const matched = checkCalledFor(
+      extAuthz,
+      x.kind === "rpc" ? rpcRequestOf(x.caller, x.call) : requestOf(x.caller, x.identity, x),
+    );
     if (!matched) {
-      if (x.record.on) x.record.add(describeExtAuthz(extAuthz, undefined));
+      x.record.add(describeExtAuthz(extAuthz, undefined));
       return next(x);
     }
     const body = x.kind === "fetch" && p.body ? await checkedBody(x, p.body) : undefined;
     if (target === null) target = reach(p.service);
-    const outcome = await askProvider(x, service, p, target, body);
-    const detail = { policy: matched.policy, provider: p.name };
-    if ("failed" in outcome) {
+    const o = await askProvider(x, service, p, target, body);
+    if ("failed" in o) {
       x.flags.add("ext_authz_error");
-      if (x.record.on)
-        x.record.add({
-          ...describeExtAuthz(
-            extAuthz,
-            matched,
-            `failed (${outcome.failed}): ${p.failOpen ? "failOpen lets it through" : `refused with ${p.statusOnError}`}`,
-          ),
-          error: "ext_authz_error",
-        });
+      const said = `failed (${o.failed}): ${p.failOpen ? "failOpen" : p.statusOnError}`;
+      x.record.add({ ...describeExtAuthz(extAuthz, matched, said), error: "ext_authz_error" });
       if (p.failOpen) return next(x);
-      throw new MeshError(
-        "ext_authz_error",
-        `authorization provider ${p.name} failed: ${outcome.failed}`,
-        detail,
-        p.statusOnError,
-      );
+      throw new MeshError("ext_authz_error", `provider ${p.name} ${o.failed}`, matched, p.statusOnError);
     }
-    if (x.record.on)
-      x.record.add(
-        describeExtAuthz(extAuthz, matched, `answered ${outcome.status}: ${outcome.allowed ? "allowed" : "denied"}`),
-      );
-    if (!outcome.allowed) {
+    x.record.add(describeExtAuthz(extAuthz, matched, `answered ${o.status}`));
+    if (o.answer) {
       x.flags.add("ext_authz_denied");
-      if (x.kind === "fetch") return outcome.answer as R;
-      outcome.answer.body?.cancel().catch(() => {});
-      throw new MeshError(
-        "ext_authz_denied",
-        `${x.caller} may not call ${service}.${x.call.fullName}: denied by provider ${p.name} (${outcome.status})`,
-        { ...detail, status: outcome.status },
-      );
+      if (x.kind === "fetch") return o.answer as R;
+      o.answer.body?.cancel().catch(() => {});
+      throw new MeshError("ext_authz_denied", `${x.caller} may not call ${service}.${x.call.fullName}: ${o.status}`, {
+        ...matched,
+        provider: p.name,
+      });
     }
     if (x.kind === "fetch") {
       const h = x.ownHeaders();
-      for (const [name, value] of outcome.upstream) h.set(name, value);
+      for (const [name, value] of o.upstream) h.set(name, value);
       h.set(H.extAuthz, p.name);
-      const down = outcome.downstream;
+      const down = o.downstream;
       if (down.length) x.onResponse((h) => down.forEach(([name, value]) => h.append(name, value)));
     }
     return next(x);
   };
 };
 
-/** The body the check carries: none for GET or HEAD or an empty body; past maxRequestBytes, cut (allowPartialMessage) or refused with 413. */
+/** The body the check carries: none for GET, HEAD or no body; past maxRequestBytes, cut (allowPartialMessage) or 413. */
 async function checkedBody(x: FetchExchange, limit: { maxBytes: number; partial: boolean }) {
   if (x.method === "GET" || x.method === "HEAD" || !x.inbound.body) return undefined;
   const body = await bodyPrefix(x.inbound, limit.maxBytes);
   if (body.cut && !limit.partial)
-    throw new MeshError(
-      "request_too_large",
-      `the request body is larger than the ${limit.maxBytes} bytes the authorization check takes`,
-      { maxRequestBytes: limit.maxBytes },
-    );
+    throw new MeshError("request_too_large", `body over the check's ${limit.maxBytes} bytes`, {
+      maxRequestBytes: limit.maxBytes,
+    });
   return body;
 }
 
