@@ -186,7 +186,7 @@ describe("ext_authz: denied (anything else)", () => {
     expect(res.headers.get("x-isomesh-backend")).toBeNull();
     expect(edge.sent).toHaveLength(0);
     expect(edge.decisions.find((d) => d.stage === "extAuthz")).toMatchObject({ policy: "ext", provider: "p" });
-    expect(JSON.stringify(edge.decisions)).toMatch(/CUSTOM policy ext rule 0: provider p answered 401/);
+    expect(JSON.stringify(edge.decisions)).toMatch(/CUSTOM policy ext rule 0: provider p denied \(401\)/);
   });
 
   it("without headersToDownstreamOnDeny, every header of the denial but the mesh's own goes to the client", async () => {

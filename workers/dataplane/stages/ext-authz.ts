@@ -49,7 +49,7 @@ export const extAuthz = <T extends Authenticated, R>(snapshot: Snapshot, reach: 
       if (p.failOpen) return next(x);
       throw new MeshError("ext_authz_error", `provider ${p.name} ${o.failed}`, matched, p.statusOnError);
     }
-    x.record.add(describeExtAuthz(extAuthz, matched, `answered ${o.status}`));
+    x.record.add(describeExtAuthz(extAuthz, matched, `${o.answer ? "denied" : "allowed"} (${o.status})`));
     if (o.answer) {
       x.flags.add("ext_authz_denied");
       if (x.kind === "fetch") return o.answer as R;
