@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MeshError } from "../../../shared/errors.ts";
+import { explainSynthetic, SyntheticRequest } from "../../../shared/explain/synthetic.ts";
 import { compileFor, testEdge } from "../../helpers/edge.ts";
 import { buildEdge } from "../../../workers/dataplane/pipelines.ts";
 import { callExchange } from "../../../workers/dataplane/request.ts";
@@ -323,5 +324,27 @@ describe("ext_authz: Workers RPC", () => {
     expect(called).toEqual([]);
     expect(await call()).toEqual({ value: 5 });
     expect(called).toEqual(["getRating(1)"]);
+  });
+});
+
+describe("ext_authz: synthetic explain", () => {
+  const snapshot = compileFor(manifest(BASE), "web-edge", custom("[{ to: [{ operation: { paths: [/admin] } }] }]"));
+  const explain = (path: string) =>
+    explainSynthetic(SyntheticRequest.parse({ service: "web", caller: "gateway", path }), (e) =>
+      e === "web-edge" ? snapshot : undefined,
+    )[0].decisions.filter((d) => d.stage === "extAuthz");
+
+  it("says whether the provider would be asked, without asking it", () => {
+    expect(explain("/admin")).toEqual([
+      expect.objectContaining({
+        policy: "ext",
+        rule: 0,
+        provider: "p",
+        decision: expect.stringMatching(/would be asked/),
+      }),
+    ]);
+    expect(explain("/public")).toEqual([
+      expect.objectContaining({ decision: "no CUSTOM rule matched: provider p not asked" }),
+    ]);
   });
 });
