@@ -88,13 +88,16 @@ export const ControlCaller = z.union([
 ]);
 export type ControlCaller = z.infer<typeof ControlCaller>;
 
+/** The control plane's answer to a report: how often this isolate should flush from now on (shared/telemetry/pacing.ts). */
+export type ReportAnswer = { flushIntervalMs: number };
+
 /** What edges call on the control worker through their CONTROL service binding (RPC). */
 export interface MeshControlApi extends Rpc.WorkerEntrypointBranded {
   /** The version beacon, signed (a compact JWS of shared/snapshot/signature.ts's BeaconClaims). */
   beacon(): Promise<string>;
   /** A snapshot KV does not have yet (eventual consistency), or not intact: the body for edge and hash ("": the current one). */
   snapshot(edge: string, hash: string): Promise<string | null>;
-  report(batch: TelemetryBatch): Promise<void>;
+  report(batch: TelemetryBatch): Promise<ReportAnswer>;
   /** Whether a debug token (x-isomesh-debug) belongs to an operator (viewer or editor). */
   verifyDebugToken(token: string): Promise<boolean>;
 }

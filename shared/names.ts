@@ -40,12 +40,17 @@ export const INLINE_PREFIX = "ISOMESH_";
 export const INLINE_SNAPSHOTS = "ISOMESH_SNAPSHOTS";
 export const INLINE_CONTROL = "ISOMESH_CONTROL";
 export const INLINE_RATE_LIMITER = "ISOMESH_RATE_LIMITER";
+/** An inline version's assets when the app names no binding for them (workers/inline/assets.ts). */
+export const INLINE_ASSETS = "ISOMESH_ASSETS";
 /** `isomesh dev` only: the secret inline callers show a version when Miniflare's assets router drops props. */
 export const INLINE_DEV_GUARD = "ISOMESH_DEV_APP_GUARD";
 
 /** The binding through which an inline callee's client (in the caller's isolate) reaches one of its versions. */
 export const inlineVersionBinding = (service: string, version: string, entrypoint?: string) =>
   `${INLINE_PREFIX}V_${ident(service)}__${ident(version)}${entrypoint ? `__${ident(entrypoint)}` : ""}`;
+
+/** The named entrypoint of an app's Worker that its own env's inline call bindings loop back to (workers/inline/loopback.ts). */
+export const INLINE_OUTBOUND_ENTRYPOINT = "IsomeshOutbound";
 
 /** The named entrypoint of an inline app's Worker that the control plane nudges (refresh). */
 export const INLINE_CONTROL_ENTRYPOINT = "IsomeshInlineControl";

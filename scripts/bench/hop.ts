@@ -168,12 +168,23 @@ export async function hopOverhead(opts: {
         serviceBindings: { APP: "app" },
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },
+      // The bare chain with as many binding hops as gateway → edge → app.
+      {
+        name: "passthrough2",
+        modules: true,
+        modulesRoot: dir,
+        scriptPath: passScript,
+        compatibilityDate: "2025-04-01",
+        serviceBindings: { APP: "passthrough" },
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+      },
     ],
   });
   await mf.ready;
   // Every port here is picked by workerd (port 0) and read back: a probed port can be taken by another process before we bind it.
   const directUrl = (await mf.unsafeGetDirectURL("app")).origin;
   const passUrl = (await mf.unsafeGetDirectURL("passthrough")).origin;
+  const pass2Url = (await mf.unsafeGetDirectURL("passthrough2")).origin;
   const directPort = Number(new URL(directUrl).port);
 
   // `front` is the pass-through app as a mesh caller (env.APP.fetch(request)), reached directly: the
@@ -239,6 +250,7 @@ spec:
   const targets: Target[] = [
     { name: "direct", url: `${directUrl}/app`, processes: ["workerd"] },
     { name: "pass-through binding hop", url: `${passUrl}/app`, processes: ["workerd"] },
+    { name: "two pass-through binding hops", url: `${pass2Url}/app`, processes: ["workerd"] },
     { name: "isomesh service edge (edge → app)", url: `${edgeUrl}/app`, processes: ["workerd"] },
     { name: "isomesh (gateway → edge → app)", url: `${mesh.gatewayUrl}/app`, processes: ["workerd"] },
     { name: "isomesh inline (gateway → app)", url: `${inline.gatewayUrl}/app`, processes: ["workerd"] },

@@ -5,9 +5,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { WebSocket } from "undici";
 import { REPO_ROOT } from "../lib/paths.ts";
 import { startMesh } from "../lib/runtime.ts";
+import { inspectorSessions } from "./inspector.ts";
 import { constantRate } from "./load.ts";
 
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] };
@@ -37,26 +37,9 @@ await fetch(`${mesh.adminUrl}/v1/apply?wait=true`, {
   body: "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: app }\nspec:\n  parentRefs: [{ name: gateway }]\n  rules:\n    - backendRefs: [{ name: app }]\n      retry: { codes: [503], attempts: 1 }\n",
 });
 
-const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
-  webSocketDebuggerUrl: string;
-}[];
-const target = targets.find((t) => t.webSocketDebuggerUrl.endsWith(`core:user:${worker}`));
-if (!target)
-  throw new Error(
-    `no worker ${worker}; have ${targets.map((t) => t.webSocketDebuggerUrl.split("/").pop()).join(", ")}`,
-  );
-const ws = new WebSocket(target.webSocketDebuggerUrl);
-await new Promise((r) => ws.addEventListener("open", r));
-let nextId = 0;
-const pending = new Map<number, (v: unknown) => void>();
-ws.addEventListener("message", (e) => {
-  const m = JSON.parse(String(e.data));
-  if (m.id) pending.get(m.id)?.(m.result);
-});
-const send = <T>(method: string, params = {}) =>
-  new Promise<T>(
-    (r) => (pending.set(++nextId, r as (v: unknown) => void), ws.send(JSON.stringify({ id: nextId, method, params }))),
-  );
+const [session] = await inspectorSessions(inspectorPort, [mesh.workerName(worker)]);
+if (!session) throw new Error(`no worker ${worker} in this mesh`);
+const send = session.send;
 
 const url = `${mesh.gatewayUrl}/`;
 await constantRate(url, { rate: Number(rate), seconds: 1 });
@@ -90,6 +73,6 @@ console.log(`${worker}: ${profile.samples.length} samples\nself time\n${top(self
 const out = join(dir, `${worker}.cpuprofile`);
 writeFileSync(out, JSON.stringify(profile));
 console.log(`profile written to ${out}`);
-ws.close();
+session.close();
 await mesh.dispose();
 process.exit(0);

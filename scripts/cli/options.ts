@@ -12,6 +12,27 @@ export function samplingRate(text: string): number {
   return rate;
 }
 
+/** `--access-log`: on, off or a share from 0 to 1 of requests logged, or a one-line reason why not. */
+export function accessLogMode(text: string): string {
+  if (text === "on" || text === "off") return text;
+  const rate = Number(text);
+  if (text.trim() === "" || !(rate >= 0 && rate <= 1))
+    throw new CliError(`--access-log must be on, off or a number from 0 to 1 (got ${JSON.stringify(text)})`);
+  return text;
+}
+
+/** Production's defaults (Istio's default profile samples 1% of traces; access logs are opt-in at scale). */
+export const TRACE_SAMPLING_OPTION = [
+  "--trace-sampling <rate>",
+  "share of new traces recorded as spans, 0..1 (Istio's default profile: 0.01)",
+  "0.01",
+] as const;
+export const ACCESS_LOG_OPTION = [
+  "--access-log <mode>",
+  "JSON access-log lines: on, off or the share of requests logged",
+  "off",
+] as const;
+
 export const MANIFEST_OPTION = ["-m, --manifest <file>", "mesh manifest (default: ./mesh.yaml)"] as const;
 
 /** `-m`, else ./mesh.yaml (as wrangler reads ./wrangler.json); a missing manifest is a one-line reason. */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
@@ -38,8 +39,10 @@ export type DiscoveredExports = {
   unknown: { service: string; version: string; reason: string }[];
 };
 
-/** The module that lists a build's entrypoints and their methods (runs in workerd). */
-const LISTER = (entry: string) => `import { WorkerEntrypoint } from "cloudflare:workers";
+const STARTING = JSON.stringify({ error: { code: "starting", message: "isomesh is reading the apps' exports" } });
+
+/** The module that lists a build's entrypoints and their methods (runs in workerd). Its socket answers only this start. */
+const LISTER = (entry: string, secret: string) => `import { WorkerEntrypoint } from "cloudflare:workers";
 const OWN = new Set(Object.getOwnPropertyNames(WorkerEntrypoint.prototype));
 function methodsOf(cls) {
   const names = new Set();
@@ -48,7 +51,9 @@ function methodsOf(cls) {
   return [...names].sort();
 }
 export default {
-  async fetch() {
+  async fetch(request) {
+    if (request.headers.get("x-isomesh-exports") !== ${JSON.stringify(secret)})
+      return new Response(${JSON.stringify(STARTING)}, { status: 503, headers: { "content-type": "application/json", "x-isomesh-error": "starting" } });
     let app;
     try { app = await import(${JSON.stringify(entry)}); }
     catch (e) { return Response.json({ error: String(e && e.message || e) }); }
@@ -98,12 +103,13 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
   if (pending.length === 0) return result;
 
   // Versions built from one bundle share one lister.
+  const secret = randomBytes(16).toString("hex");
   const distinct = [...new Map(pending.map((p) => [p.key, p])).values()];
   const workers: WorkerOptions[] = distinct.map(({ app, key }) => {
     const lister = join(dir, `${key}.lister.mjs`);
     // The lister sits in its own folder; the build is imported by its path relative to the build root.
     const entry = relative(dir, app.scriptPath).split(sep).join("/");
-    writeFileSync(lister, LISTER(entry.startsWith(".") ? entry : `./${entry}`));
+    writeFileSync(lister, LISTER(entry.startsWith(".") ? entry : `./${entry}`, secret));
     return {
       name: `exports-${key}`,
       modules: true,
@@ -122,7 +128,11 @@ export async function discoverExports(apps: BuiltApp[], buildRoot: string): Prom
     mf = ownedMiniflare({ workers, log: new Log(LogLevel.NONE), cf: false });
     await mf.ready;
     for (const { app, key } of pending) {
-      const res = await (await mf.getWorker(`exports-${key}`)).fetch("http://exports/");
+      const res = await (
+        await mf.getWorker(`exports-${key}`)
+      ).fetch("http://exports/", {
+        headers: { "x-isomesh-exports": secret },
+      });
       const body = (await res.json()) as { entrypoints?: unknown; error?: string };
       const listed = body.error !== undefined ? { error: body.error } : VersionExports.safeParse(body.entrypoints);
       const value =

@@ -12,7 +12,9 @@ import {
   edgeName,
   EGRESS,
   EGRESS_BINDING,
+  INLINE_ASSETS,
   INLINE_CONTROL,
+  INLINE_OUTBOUND_ENTRYPOINT,
   INLINE_PREFIX,
   INLINE_RATE_LIMITER,
   INLINE_SNAPSHOTS,
@@ -22,9 +24,10 @@ import {
 } from "../../shared/names.ts";
 import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts";
 import type { ControlCaller } from "../../shared/control-api.ts";
+import type { MeshAdoption } from "../../shared/manifest/adoption.ts";
 import { writeInlineEntry } from "./gen-inline.ts";
 import { inlineProviderBindings } from "./gen-ext-authz.ts";
-import { appBindings, findApp, keptConfig, readApp, type AppSource } from "./app-project.ts";
+import { appBindings, findApp, keptConfig, readApp, type AppProject, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 
@@ -50,6 +53,10 @@ export type AppContext = {
   kvId: string;
   accessLog?: string;
   traceSampling?: number;
+  /** The versions' projects, read once (adopt.ts), by `service/version`. */
+  projects: Map<string, AppProject>;
+  /** What became of each version's own service bindings (adopted, self, outside, claimed by `calls`). */
+  adoption: MeshAdoption;
 };
 
 /**
@@ -58,7 +65,8 @@ export type AppContext = {
  * sees (ISOMESH_*: snapshots, control plane, rate limiter; each inline callee's versions).
  */
 function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
-  const calls = calledServices(s).filter((c) => ctx.inline.has(c));
+  const inlineCalls = callBindings(s, version).filter((c) => ctx.inline.has(c.service));
+  const calls = [...new Set(inlineCalls.map((c) => c.service))];
   if (!ctx.inline.has(s.name) && calls.length === 0) return undefined;
   const self = ctx.inline.get(s.name);
   // The named entrypoints of this app that callers bind: meshed as its default export is (Workers RPC).
@@ -71,7 +79,6 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
       ),
     ),
   ].sort();
-  const inlineCalls = callBindings(s).filter((c) => ctx.inline.has(c.service));
   const config: InlineConfig = {
     mesh: ctx.manifest.name,
     service: s.name,
@@ -88,6 +95,7 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
     ...(ctx.accessLog ? { accessLog: ctx.accessLog } : {}),
     ...(ctx.traceSampling !== undefined ? { traceSampling: String(ctx.traceSampling) } : {}),
   };
+  const ownWorker = ctx.workerName(versionWorkerName(s.name, version));
   const services = [
     // CUSTOM policies' providers, asked by this service's inbound half.
     ...(self ? inlineProviderBindings(ctx.manifest, s.name, version, ctx.workerName) : []),
@@ -98,6 +106,14 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
       entrypoint: "MeshControl",
       props: { service: s.name, version } satisfies ControlCaller,
     },
+    // The Worker's own env (import { env }, Durable Objects, ctx.exports) reaches each inline call
+    // through a loopback to its own client (workers/inline/loopback.ts); the handler's env has the client itself.
+    ...inlineCalls.map((c) => ({
+      binding: c.binding,
+      service: ownWorker,
+      entrypoint: INLINE_OUTBOUND_ENTRYPOINT,
+      props: { binding: c.binding },
+    })),
     ...calls.flatMap((c) => {
       // Workers RPC to a named entrypoint of an inline callee reaches that entrypoint of the picked version.
       const named = [...new Set(inlineCalls.filter((b) => b.service === c && b.entrypoint).map((b) => b.entrypoint!))];
@@ -145,7 +161,7 @@ export function appVersion(
     // A named entrypoint of the callee travels in the props too: the callee's edge (one bundle, one
     // default entrypoint for every caller) reads it to call that entrypoint of the picked version.
     // An inline callee is a client in this app's isolate instead (its bindings are in `part`).
-    ...callBindings(s)
+    ...callBindings(s, v.name)
       .filter((c) => !part || !ctx.inline.has(c.service))
       .map((c) => ({
         binding: c.binding,
@@ -233,7 +249,7 @@ export function appVersion(
       },
     };
   }
-  const project = readApp(source.configPath);
+  const project = ctx.projects.get(`${s.name}/${v.name}`) ?? readApp(source.configPath);
   const name = v.deployed ?? workerName(app.name);
   if (!project.config.main)
     throw new Error(
@@ -263,8 +279,13 @@ export function appVersion(
       `${s.name}/${v.name} needs its secrets on its own Worker: ${secrets.map((k) => `npx wrangler secret put ${k} --name ${name}`).join("; ")}`,
     );
   const bindings = appBindings(project);
+  // The app's own service bindings to meshed Workers are mesh calls (adopt.ts): a `calls` entry may
+  // name one for the same service; its binding to its own Worker reaches the same version.
+  const adoption = ctx.adoption.get(s.name)!.get(v.name)!;
+  const meshed = new Set([...adoption.claimed, ...adoption.adopted.map((c) => c.binding)]);
+  const self = new Set(adoption.self);
   for (const [owned, what] of meshOwnedNames(s, v.name))
-    if (bindings.has(owned))
+    if (bindings.has(owned) && !adoption.claimed.includes(owned))
       throw new Error(
         `${at}.worker: ${bindings.get(owned)} binding "${owned}" in ${source.configPath} collides with the mesh's ${what.what}: rename it in the app`,
       );
@@ -280,6 +301,17 @@ export function appVersion(
         throw new Error(
           `${at}.worker: ${source.configPath} sets ${k}: the inline data plane bundles the app into its entry module, so ${s.name} needs its app bundled (or dataPlane: edge)`,
         );
+    if (ctx.inline.has(s.name) && project.raw.assets?.directory) {
+      // Every request reaches the wrapper, which runs the inbound half before the app's own asset
+      // routing (workers/inline/assets.ts); an array of rules keeps the asset worker's reading of them.
+      const own = project.raw.assets;
+      part.config.assets = { binding: own.binding ?? INLINE_ASSETS, runWorkerFirst: own.run_worker_first ?? false };
+      kept.assets = {
+        ...(kept.assets as object),
+        binding: part.config.assets.binding,
+        run_worker_first: Array.isArray(own.run_worker_first) ? ["/*"] : true,
+      };
+    }
     const dir = join(out, name);
     main = relative(dir, entryOf(resolve(dir, main)));
   }
@@ -295,7 +327,12 @@ export function appVersion(
       workers_dev: false,
       preview_urls: false,
       vars: { ...(project.raw.vars ?? {}), ...v.vars, SERVICE: s.name, VERSION: v.name },
-      services: [...(project.raw.services ?? []), ...meshServices],
+      services: [
+        ...(project.raw.services ?? [])
+          .filter((b) => !meshed.has(b.binding))
+          .map((b) => (self.has(b.binding) ? { ...b, service: name, props: { caller: s.name, version: v.name } } : b)),
+        ...meshServices,
+      ],
       ...(part
         ? {
             kv_namespaces: [...(project.raw.kv_namespaces ?? []), ...part.kv],

@@ -31,6 +31,7 @@ import { splitDocuments, validateDocuments, type Document } from "../../shared/r
 import { compileSnapshot } from "../../shared/snapshot/compile.ts";
 import { edgesOf } from "../../shared/snapshot/scope.ts";
 import { readApp } from "./app-project.ts";
+import { adoptProjects } from "./adopt.ts";
 import { BOOTSTRAP_MODULE, bundleEdge } from "./bundle.ts";
 import { appVersion, type AppContext } from "./gen-app.ts";
 import { REPO_ROOT, WORKER_ENTRY } from "./paths.ts";
@@ -79,6 +80,8 @@ export type GeneratedMesh = {
   inlineBundle?: string;
   defaults: Document[];
   notes: string[];
+  /** The version (`service/version`) whose own config names each Worker name: what a binding to it meant. */
+  projectWorkers: Map<string, string>;
 };
 
 export function loadManifest(path: string): Manifest {
@@ -106,7 +109,9 @@ export function loadDefaults(manifest: Manifest, manifestPath: string): Document
  * a Workers project keeps its whole config; the mesh adds only its own bindings and vars.
  */
 export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh {
-  const manifest = loadManifest(manifestPath);
+  // The apps' own service bindings to meshed Workers are mesh calls, as `calls` entries (adopt.ts).
+  const adopted = adoptProjects(loadManifest(manifestPath), manifestPath);
+  const manifest = adopted.manifest;
   const defaults = loadDefaults(manifest, manifestPath);
   const topology = topologyOf(manifest, opts.exports, opts.dataPlane);
   const parsedDefaults = validateDocuments(defaults).parsed;
@@ -151,7 +156,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     bindings: [{ name: "RATE_LIMITER", class_name: "RateLimiter", script_name: workerName(CONTROL) }],
   };
   const workers: Omit<GeneratedWorker, "configPath">[] = [];
-  const notes: string[] = [];
+  const notes: string[] = [...adopted.notes];
   const esbuild = (entry: string) => ({ kind: "esbuild" as const, entry });
 
   const edgeVars = (edge: string) => ({
@@ -186,18 +191,20 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   const holders = new Map<string, Set<string>>();
   const hold = (service: string, binding: string) =>
     (holders.get(edgeName(service)) ?? holders.set(edgeName(service), new Set()).get(edgeName(service))!).add(binding);
-  const wrapped = (s: ServiceSpec) => inline.has(s.name) || calledServices(s).some((c) => inline.has(c));
+  // A version is wrapped when its service is inline or it calls one (its own calls: adopted bindings are per version).
+  const inlineCallees = (s: ServiceSpec, version: string) =>
+    [...new Set(callBindings(s, version).map((c) => c.service))].filter((c) => inline.has(c));
   const appHolders: { binding: string; worker: string }[] = [];
-  for (const s of manifest.services) {
-    if (!wrapped(s)) continue;
+  for (const s of manifest.services)
     for (const v of s.versions) {
+      const callees = inlineCallees(s, v.name);
+      if (!inline.has(s.name) && callees.length === 0) continue;
       const worker = workerName(versionWorkerName(s.name, v.name));
       const binding = inlineHolderBinding(versionWorkerName(s.name, v.name));
       appHolders.push({ binding, worker });
       if (inline.has(s.name)) hold(s.name, binding);
-      for (const c of calledServices(s)) if (inline.has(c)) hold(c, binding);
+      for (const c of callees) hold(c, binding);
     }
-  }
   for (const service of inline.keys()) hold(service, edgeBinding(GATEWAY));
 
   workers.push({
@@ -228,9 +235,13 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
           { name: "TELEMETRY", class_name: "Telemetry" },
           { name: "EXPLAIN", class_name: "ExplainStore" },
           { name: "RATE_LIMITER", class_name: "RateLimiter" },
+          { name: "COLLECTORS", class_name: "TelemetryCollector" },
         ],
       },
-      migrations: [{ tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] }],
+      migrations: [
+        { tag: "v1", new_sqlite_classes: ["ConfigStore", "Telemetry", "ExplainStore", "RateLimiter"] },
+        { tag: "v2", new_sqlite_classes: ["TelemetryCollector"] },
+      ],
       // The edge's default entrypoint belongs to the apps' RPC methods: the nudge goes to a named one.
       services: [
         ...edgesOf(topology)
@@ -321,6 +332,8 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
     kvId: kv[0].id,
     accessLog: opts.accessLog,
     traceSampling: opts.traceSampling,
+    projects: adopted.projects,
+    adoption: adopted.adoption,
   };
   manifest.services.forEach((s, i) => {
     const short = edgeName(s.name);
@@ -376,7 +389,16 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
   });
   // wrangler reads every generated file back: what it would reject fails here, with its message.
   if (opts.validate !== false) for (const w of written) readApp(w.configPath);
-  return { manifest, manifestPath, workers: written, edgeBundle, inlineBundle, defaults, notes };
+  return {
+    manifest,
+    manifestPath,
+    workers: written,
+    edgeBundle,
+    inlineBundle,
+    defaults,
+    notes,
+    projectWorkers: adopted.projectWorkers,
+  };
 }
 
 /**
@@ -387,7 +409,7 @@ function checkInline(manifest: Manifest, inline: Map<string, unknown>, manifestP
   manifest.services.forEach((s, i) =>
     s.versions.forEach((v, j) => {
       if (v.deployed === undefined) return;
-      const callee = calledServices(s).find((c) => inline.has(c));
+      const callee = callBindings(s, v.name).find((c) => inline.has(c.service))?.service;
       if (inline.has(s.name) || callee)
         throw new Error(
           `${manifestPath}: services[${i}].versions[${j}].deployed: ${inline.has(s.name) ? `${s.name} runs the inline data plane` : `${s.name} calls ${callee}, which runs the inline data plane`}, whose stages isomesh builds into the app; a Worker your own pipeline deploys cannot have them: set dataPlane: edge on ${inline.has(s.name) ? s.name : callee}`,

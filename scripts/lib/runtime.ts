@@ -5,12 +5,14 @@ import type { Readable } from "node:stream";
 import { Log, LogLevel, type Miniflare, type WorkerOptions } from "miniflare";
 import type { Unstable_Config } from "wrangler";
 import { BOOTSTRAP_MODULE, bundleWorker, INLINE_MODULE } from "./bundle.ts";
-import { type Guard, guardedEntry, guardModule } from "./entry-guard.ts";
+import { DEV_START_HEADER, type Guard, guardedEntry, guardModule, READY_PATH } from "./entry-guard.ts";
 import { applyD1Migrations, type AppliedMigrations, type D1Target } from "./d1-migrations.ts";
 import { generate, type GeneratedMesh, type GenOptions } from "./gen.ts";
 import { readWranglerConfig, wrangler } from "./wrangler-api.ts";
 import { buildWithWrangler } from "./wrangler-build.ts";
 import { appExportsOf } from "./app-exports.ts";
+import { assetsPerWorker } from "./assets-per-worker.ts";
+import { lockState } from "./state-lock.ts";
 import { ownedMiniflare } from "./scratch-dir.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
 import { devKeyFile, loadOrCreateKeys, publicKeys, SIGNING_SECRET, signingKey } from "./beacon-keys.ts";
@@ -34,6 +36,12 @@ export type MeshRuntimeOptions = {
   onLog?: (line: string) => void;
   /** Extra workers to serve on their own port (0: workerd picks; read it with `miniflare.unsafeGetDirectURL`), by short name (benchmarks call a service edge directly). */
   expose?: Record<string, number>;
+  /**
+   * `auto` (default): the gateway and the admin API serve once the apps are built and pending D1
+   * migrations applied, before `startMesh` returns. `manual`: they answer 503 `starting` until
+   * `ready()` (calls made with `startHeaders` get through before: `isomesh dev` applies the defaults).
+   */
+  ready?: "auto" | "manual";
 };
 
 export type MeshRuntime = {
@@ -47,6 +55,10 @@ export type MeshRuntime = {
   workerName(short: string): string;
   /** Where this start's time went (ms): generating the configs (and the edge bundle), bundling and converting every worker's config, workerd starting every worker. */
   timings: { generateMs: number; workersMs: number; workerdMs: number };
+  /** Headers that let a call through the gateway or the admin API before the mesh is ready (`ready: "manual"`). */
+  startHeaders: Record<string, string>;
+  /** Opens the gateway and the admin API (once; `ready: "auto"` has done it). */
+  ready(): Promise<void>;
   dispose(): Promise<void>;
 };
 
@@ -60,6 +72,22 @@ export type MeshRuntime = {
 export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const state = resolve(o.stateDir);
   const started = performance.now();
+  // One isomesh dev per state folder (state-lock.ts): a second one is refused before anything starts.
+  const unlock = lockState(state, relative(process.cwd(), o.manifestPath) || o.manifestPath);
+  try {
+    return await startLocked(o, state, started, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+async function startLocked(
+  o: MeshRuntimeOptions,
+  state: string,
+  started: number,
+  unlock: () => void,
+): Promise<MeshRuntime> {
   // The beacon keys live with the state they sign for: a restart keeps them, a new state makes its own.
   const keys = (await loadOrCreateKeys(devKeyFile(state))).file;
   const genOptions = {
@@ -107,6 +135,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const d1: D1Target[][] = mesh.workers.map(() => []);
   const builds: string[] = [];
   const appGuard = randomBytes(16).toString("hex"); // what an edge shows its apps (entry-guard.ts)
+  const startSecret = randomBytes(16).toString("hex"); // what the CLI shows the gates while starting
 
   const workers: WorkerOptions[] = await Promise.all(
     mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
@@ -117,12 +146,16 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // Miniflare's own entry socket reaches any worker by name: all but the gateway and the admin
       // API answer only requests that came through a mesh binding (entry-guard.ts says why).
       // An inline app refuses by itself what no mesh binding brought (its inbound wants the binding's props).
-      const open = w.role === "gateway" || w.role === "control" || w.inlineInbound || o.expose?.[w.name] !== undefined;
-      const guard: Guard | undefined = open
-        ? undefined
-        : w.role === "app"
-          ? { kind: "secret", secret: appGuard }
-          : { kind: "props" };
+      // The gateway and the admin API answer 503 `starting` until the mesh is ready (entry-guard.ts).
+      const open = w.inlineInbound || o.expose?.[w.name] !== undefined;
+      const guard: Guard | undefined =
+        w.role === "gateway" || w.role === "control"
+          ? { kind: "gate", secret: startSecret }
+          : open
+            ? undefined
+            : w.role === "app"
+              ? { kind: "secret", secret: appGuard }
+              : { kind: "props" };
       const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
@@ -131,7 +164,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       // props Miniflare's assets router drops (entry-guard.ts), in isomesh dev only.
       if (w.role === "app" && config.services?.some((b) => b.binding === INLINE_CONTROL))
         opts.bindings = { ...opts.bindings, [INLINE_DEV_GUARD]: appGuard };
-      opts.serviceBindings = serviceBindingsOf(w, config, names, warn);
+      opts.serviceBindings = serviceBindingsOf(w, config, names, mesh.projectWorkers, warn);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
       for (const db of config.d1_databases ?? []) {
@@ -183,6 +216,7 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
   const gateway = workerName(GATEWAY);
   workers.sort((a: WorkerOptions, b: WorkerOptions) => Number(b.name === gateway) - Number(a.name === gateway));
 
+  assetsPerWorker(); // each version serves its own project's files (assets-per-worker.ts says why)
   const miniflare = ownedMiniflare({
     host: "127.0.0.1",
     port: 0,
@@ -206,6 +240,17 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
     const migrations = await applyD1Migrations(miniflare, d1.flat());
     const gatewayUrl = (await miniflare.unsafeGetDirectURL(gateway)).origin;
     const adminUrl = (await miniflare.unsafeGetDirectURL(workerName(CONTROL))).origin;
+    const startHeaders = { [DEV_START_HEADER]: startSecret };
+    let opened: Promise<void> | undefined;
+    const ready = () =>
+      (opened ??= Promise.all(
+        [gatewayUrl, adminUrl].map(async (url) => {
+          const res = await fetch(url + READY_PATH, { method: "POST", headers: startHeaders });
+          if (res.status !== 204)
+            throw new Error(`isomesh dev: ${url} did not open (${res.status} ${await res.text()})`);
+        }),
+      ).then(() => undefined));
+    if ((o.ready ?? "auto") === "auto") await ready();
     return {
       mesh,
       gatewayUrl,
@@ -214,7 +259,9 @@ export async function startMesh(o: MeshRuntimeOptions): Promise<MeshRuntime> {
       migrations,
       workerName,
       timings,
-      dispose,
+      startHeaders,
+      ready,
+      dispose: () => dispose().finally(unlock),
     };
   } catch (e) {
     await dispose().catch(() => undefined);
@@ -280,11 +327,14 @@ async function scriptOf(
  * Service bindings as the config declares them, props included (wrangler's conversion drops them,
  * and the mesh's caller identity is a prop). A binding to a Worker that is not part of this mesh has
  * nothing to reach locally: it answers 503 `service_not_local` instead of failing the whole start.
+ * (An app's binding to a Worker the mesh runs is a mesh call already: only a brownfield version's
+ * own config, kept as written, can name a meshed version's Worker by its project's name.)
  */
 function serviceBindingsOf(
   w: GeneratedWorker,
   config: Unstable_Config,
   names: Set<string>,
+  projectWorkers: Map<string, string>,
   warn: (l: string) => void,
 ): WorkerOptions["serviceBindings"] {
   const out: NonNullable<WorkerOptions["serviceBindings"]> = {};
@@ -293,10 +343,11 @@ function serviceBindingsOf(
       out[s.binding] = { name: s.service, entrypoint: s.entrypoint, props: s.props };
       continue;
     }
-    warn(
-      `isomesh dev: ${w.config.name}'s binding ${s.binding} names the Worker "${s.service}", which is not in this mesh: locally it answers 503`,
-    );
-    const message = `"${s.service}" is not part of this mesh, so isomesh dev cannot run it (add it to the manifest as a service)`;
+    const version = projectWorkers.get(s.service);
+    const message = version
+      ? `${w.name}'s binding ${s.binding} names "${s.service}", the Worker of ${version}'s project, which this mesh runs only as a mesh service: ${w.name} is deployed by your own pipeline with its config as written, so add the service bindings \`isomesh gen\` prints for it`
+      : `${w.name}'s binding ${s.binding} names the Worker "${s.service}", which is not part of this mesh, so isomesh dev cannot run it (add its project to the manifest as a service version: the binding then becomes a mesh call)`;
+    warn(`isomesh dev: ${message}; locally it answers 503 service_not_local`);
     out[s.binding] = async () =>
       Response.json(
         { error: { code: "service_not_local", message } },

@@ -240,7 +240,7 @@ export function meshOwnedNames(
     ["SERVICE", { what: "var SERVICE (the service's name)", value: s.name }],
     ["VERSION", { what: "var VERSION (the version's name)", value: version }],
   ]);
-  callBindings(s).forEach((c, i) =>
+  callBindings({ calls: s.calls }).forEach((c, i) =>
     owned.set(c.binding, { what: `binding for calls[${i}] "${c.service}${c.entrypoint ? `.${c.entrypoint}` : ""}"` }),
   );
   if (s.egress) owned.set(EGRESS_BINDING, { what: "binding EGRESS (egress: true)" });
@@ -249,8 +249,20 @@ export function meshOwnedNames(
 
 /** A service's east-west bindings, short forms expanded: which callee, which of its entrypoints, under what name. */
 export type CallBinding = { service: string; entrypoint?: string; binding: string };
-export function callBindings(s: { calls: ServiceSpec["calls"] }): CallBinding[] {
-  return s.calls.map((c) => {
+
+/**
+ * The calls each version's app already makes through its own service bindings (adoption.ts), by
+ * version; set on a service once its versions' projects are read (`isomesh gen`), never by users.
+ */
+export type AdoptedCalls = Record<string, CallBinding[]>;
+type Calling = { calls: ServiceSpec["calls"]; adopted?: AdoptedCalls };
+
+/**
+ * A service's east-west bindings: its `calls`, then the bindings its apps already had to meshed
+ * Workers (adopted): those of one version, or, without one, of every version (each binding once).
+ */
+export function callBindings(s: Calling, version?: string): CallBinding[] {
+  const declared = s.calls.map((c) => {
     const call = typeof c === "string" ? { service: c } : c;
     const entrypoint = call.entrypoint === DEFAULT_ENTRYPOINT ? undefined : call.entrypoint;
     const binding =
@@ -258,12 +270,19 @@ export function callBindings(s: { calls: ServiceSpec["calls"] }): CallBinding[] 
       (entrypoint ? `${serviceBinding(call.service)}_${serviceBinding(entrypoint)}` : serviceBinding(call.service));
     return { service: call.service, ...(entrypoint ? { entrypoint } : {}), binding };
   });
+  const adopted = version !== undefined ? (s.adopted?.[version] ?? []) : Object.values(s.adopted ?? {}).flat();
+  const seen = new Set(declared.map(callKey));
+  for (const c of adopted) {
+    if (seen.has(callKey(c))) continue;
+    seen.add(callKey(c));
+    declared.push(c);
+  }
+  return declared;
 }
+const callKey = (c: CallBinding) => `${c.binding}\0${c.service}\0${c.entrypoint ?? ""}`;
 
-/** The services a service calls (each once), whatever entrypoints it binds. */
-export const calledServices = (s: { calls: ServiceSpec["calls"] }) => [
-  ...new Set(callBindings(s).map((c) => c.service)),
-];
+/** The services a service calls (each once), whatever entrypoints it binds, declared or adopted. */
+export const calledServices = (s: Calling) => [...new Set(callBindings(s).map((c) => c.service))];
 
 /** Generated Worker names are prefixed by the mesh, unique, and within Cloudflare's 63 characters. */
 function checkWorkerNames(

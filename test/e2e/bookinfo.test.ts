@@ -26,7 +26,6 @@ beforeAll(async () => {
   dev = await startDev({
     manifest: "examples/bookinfo/mesh.yaml",
     state: join(dir, "state"),
-    extra: ["--access-log", "off"],
   });
 });
 afterAll(async () => {
@@ -54,6 +53,8 @@ describe("Bookinfo on isomesh", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 40 && seen.size < 3; i++) seen.add(starColor((await page()).body));
     expect([...seen].sort()).toEqual(["black", "none", "red"]);
+    // By default the terminal stays quiet: no JSON access-log line for any of these page views.
+    expect(dev.output()).not.toMatch(/"requestId":/);
   });
 
   it("routes the user jason to reviews v2 and everyone else to v1 (Istio's request-routing task)", async () => {

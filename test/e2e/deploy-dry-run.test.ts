@@ -10,9 +10,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it("keeps every binding of an app's own config in the generated file and in wrangler's build", () => {
   cpSync(resolve("test/fixtures/all-bindings"), join(dir, "app"), { recursive: true });
+  // The app already calls the api service through a binding of its own: adopted, no `calls:`.
+  const config = join(dir, "app/wrangler.jsonc");
+  writeFileSync(
+    config,
+    readFileSync(config, "utf8").replace('"services": [', '"services": [{ "binding": "API", "service": "api" }, '),
+  );
   writeFileSync(
     join(dir, "mesh.yaml"),
-    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n    calls: [api]\n  - name: api\n    versions: [{ name: v1, echo: true }]\ndefaults: [defaults.yaml]\n",
+    "name: dry\nservices:\n  - name: web\n    versions: [{ name: v1, worker: app }]\n  - name: api\n    versions: [{ name: v1, echo: true }]\ndefaults: [defaults.yaml]\n",
   );
   writeFileSync(
     join(dir, "defaults.yaml"),
@@ -75,6 +81,11 @@ it("keeps every binding of an app's own config in the generated file and in wran
     "VERSION",
   ])
     expect(table, name).toContain(`env.${name}`);
+  // The adopted binding is a mesh call (props shown, which wrangler's table does not); AUTH stays outside, said in one line.
+  expect(out.slice(from)).toContain('env.API → dry-api-edge props {"caller":"web","version":"v1"}');
+  expect(out).toContain(
+    "note: service bindings to Workers outside the mesh, kept as written (not meshed): web/v1 AUTH → auth-outside-the-mesh",
+  );
   expect(out).toMatch(/built \d+ workers/);
   // What wrangler would upload for every edge: the same bundle, and only the bootstrap differs.
   const uploaded = ["dry-gateway", "dry-web-edge", "dry-api-edge"].map((w) => ({

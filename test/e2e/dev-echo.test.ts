@@ -16,7 +16,8 @@ const admin = (path: string, init: { method?: string; body?: string } = {}) =>
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "isomesh-e2e-"));
   writeFileSync(join(dir, "mesh.yaml"), echoManifest({ web: ["v1", "v2"], api: ["v1"] }));
-  dev = await startDev({ manifest: join(dir, "mesh.yaml"), state: join(dir, "state") });
+  // Access logs are off by default (a quiet terminal); this mesh asks for them.
+  dev = await startDev({ manifest: join(dir, "mesh.yaml"), state: join(dir, "state"), extra: ["--access-log", "on"] });
 });
 afterAll(async () => {
   await dev?.stop();
@@ -52,7 +53,7 @@ describe("isomesh dev, end to end over HTTP", () => {
     expect((await http(`http://127.0.0.1:${dev.port}/hello`, { headers: { host: "other.example" } })).status).toBe(404);
   });
 
-  it("writes one JSON access-log line per request on its output", async () => {
+  it("with --access-log on, writes one JSON access-log line per request on its output", async () => {
     await http(`http://127.0.0.1:${dev.port}/logged`, {
       headers: { host: "api.example", "x-request-id": "e2e-log-1" },
     });

@@ -84,7 +84,7 @@ for (const scenario of SCENARIOS)
       command
         .replaceAll("http://127.0.0.1:8787", gateway)
         .replaceAll("http://127.0.0.1:8788", admin)
-        .replaceAll("--persist-to .isomesh", `--persist-to ${state}`);
+        .replace(/--persist-to \.isomesh\/[a-z0-9-]+/g, `--persist-to ${state}`); // a mesh's default state: .isomesh/<name>
 
     it.each(scenario.steps.map((s) => [s.command, s] as const))(
       "%s",

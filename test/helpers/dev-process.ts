@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { TEST_DATA_PLANE } from "./data-plane.ts";
 
 export type DevProcess = {
@@ -18,22 +19,23 @@ export type DevProcess = {
  */
 export async function startDev(args: {
   manifest: string;
-  state: string;
+  /** Default: none given (`isomesh dev` picks `.isomesh/<mesh name>` under `cwd`). */
+  state?: string;
   token?: string;
   extra?: string[];
+  cwd?: string;
 }): Promise<DevProcess> {
   const token = args.token ?? "e2e-token-0123456789abcdef";
   const proc = spawn(
     process.execPath,
     [
-      "scripts/isomesh.mjs",
+      resolve("scripts/isomesh.mjs"),
       "dev",
       "--manifest",
       args.manifest,
       "--port",
       "0",
-      "--state",
-      args.state,
+      ...(args.state !== undefined ? ["--state", args.state] : []),
       "--admin-token",
       token,
       ...(TEST_DATA_PLANE && !args.extra?.includes("--data-plane") ? ["--data-plane", TEST_DATA_PLANE] : []),
@@ -42,6 +44,7 @@ export async function startDev(args: {
     {
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
+      cwd: args.cwd,
     },
   );
   let out = "";

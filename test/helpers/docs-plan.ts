@@ -103,7 +103,7 @@ export const SCENARIOS: Scenario[] = [
       { command: "curl -s -H 'x-user: ann' http://127.0.0.1:8787/receipts", out: /orderIds/ },
       {
         command:
-          'npx wrangler d1 execute shop-catalog --local --persist-to .isomesh -c examples/shop/catalog/wrangler.jsonc --command "SELECT id, name, price_cents FROM products"',
+          'npx wrangler d1 execute shop-catalog --local --persist-to .isomesh/shop -c examples/shop/catalog/wrangler.jsonc --command "SELECT id, name, price_cents FROM products"',
         out: /Burr grinder/,
       },
       { command: "npx isomesh apply -f examples/shop/security/catalog-read-only.yaml --wait" },
@@ -169,8 +169,10 @@ export const NOT_RUN: Record<string, string> = {
   "npm run typecheck": "the first step of `npm test` (CI)",
   "npm run format": "rewrites files; `npm run typecheck` checks them (CI)",
   "npm run build:ui": "rebuilds the committed bundle; test/unit/dashboard-bundle.test.ts fails when it is stale",
-  "node --import tsx scripts/bench/start-time.ts examples/bookinfo/mesh.yaml /productpage 3":
+  "node --import tsx scripts/bench/start-time.ts examples/bookinfo/mesh.yaml /productpage 1":
     "a benchmark (minutes): its figures are in the README with this command",
+  "node --import tsx scripts/bench/first-start.ts":
+    "a benchmark (a clone, npm ci and a first start: minutes): its figures are in the README with this command",
   "npm start -- --port 9000": "a fixed port: tests never take one (`npm start` is run with --port 0)",
   "npm start -- --data-plane inline": "`npm run test:inline` runs every mesh suite inline (CI)",
   "npx isomesh dev -m examples/shop/mesh.yaml --data-plane inline":
@@ -201,7 +203,7 @@ export const NOT_RUN: Record<string, string> = {
   "npx isomesh keys list -m mesh.yaml": KEYS,
   "node --import tsx scripts/bench/beacon.ts": "a benchmark: `npm run bench` runs it (BENCHMARKS.md, section 3)",
   "npx wrangler kv namespace create bookinfo-snapshots": ACCOUNT,
-  "npx isomesh deploy -m examples/bookinfo/mesh.yaml --kv-id <id> --trace-sampling 0.01": ACCOUNT,
+  "npx isomesh deploy -m examples/bookinfo/mesh.yaml --kv-id <id>": ACCOUNT,
   "npx wrangler secret put ADMIN_TOKENS --name bookinfo-control": ACCOUNT,
   "npx wrangler secret put API_KEY --name shop-orders-v1": ACCOUNT,
   "npx wrangler mtls-certificate upload --cert cert.pem --key key.pem --name partner": ACCOUNT,

@@ -39,3 +39,18 @@ export async function testState(storage?: TestStorage): Promise<TestState> {
   } as unknown as DurableObjectState;
   return { ctx, storage: s, alarm: () => alarm, ready: async () => void (await Promise.all(blocked)) };
 }
+
+/**
+ * A Durable Object stub as workerd gives one: every method call answers a promise, and a throw
+ * becomes a rejection (code that calls `.then`/`.catch` on a stub's answer runs in process too).
+ */
+export function rpcStub<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(t, name) {
+      const v = Reflect.get(t, name) as unknown;
+      return typeof v === "function"
+        ? (...args: unknown[]) => Promise.resolve().then(() => (v as (...a: unknown[]) => unknown).apply(t, args))
+        : v;
+    },
+  });
+}

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { EdgeStatusBoard, edgeStates, type IsolateRow } from "../../workers/control/config-store/edge-status.ts";
+import {
+  EdgeStatusBoard,
+  edgeStates,
+  type IsolateRow,
+  type StatusGroup,
+} from "../../workers/control/config-store/edge-status.ts";
 import { migrate } from "../../workers/control/config-store/migrations.ts";
 import { fakeClock } from "../helpers/config-store.ts";
 import { testStorage } from "../helpers/sql-storage.ts";
@@ -114,5 +119,79 @@ describe("edge status board", () => {
     });
     clock.advance(20 * WINDOW);
     expect(board.status(5, ["e"], new Map([["e", "h5"]])).edges[0]).toMatchObject({ state: "idle", lastSeen: null }); // forgotten after 10 windows
+  });
+});
+
+describe("edge status from telemetry collectors' groups", () => {
+  const group = (extra: Partial<StatusGroup> = {}): StatusGroup => ({
+    edge: "e",
+    version: 3,
+    hash: "h1",
+    state: "synced",
+    isolates: 1,
+    lastSeen: NOW - 1,
+    ids: ["a"],
+    ...extra,
+  });
+  const wanted = new Map([["e", "h1"]]);
+
+  it("counts every isolate of every collector's groups, and their states decide the edge's", () => {
+    const synced = edgeStates(["e"], wanted, [], NOW - WINDOW, undefined, undefined, [
+      group({ isolates: 6000, ids: ["a", "b"] }),
+      group({ isolates: 4000, ids: ["c"] }),
+    ]).edges[0];
+    expect(synced).toMatchObject({ state: "synced", isolates: 10_000, version: 3 });
+    const stale = edgeStates(["e"], wanted, [], NOW - WINDOW, undefined, undefined, [
+      group({ isolates: 6000 }),
+      group({ version: 2, hash: "h0", isolates: 5 }),
+    ]).edges[0];
+    expect(stale).toMatchObject({ state: "stale", isolates: 6005, version: 2 });
+    const rejected = edgeStates(["e"], wanted, [], NOW - WINDOW, undefined, undefined, [
+      group({ state: "rejected", error: "bad snapshot" }),
+    ]).edges[0];
+    expect(rejected).toMatchObject({ state: "rejected", error: "bad snapshot" });
+    const idle = edgeStates(["e"], wanted, [], NOW - WINDOW, undefined, undefined, [
+      group({ lastSeen: NOW - WINDOW - 1 }),
+    ]).edges[0];
+    expect(idle).toMatchObject({ state: "idle", isolates: 0 });
+  });
+
+  it("counts an isolate a nudge answered and a collector lists once, by its newer report", () => {
+    const nudged = [row("e", "a", "h2", 0, { version: 4 })];
+    const newer = edgeStates(["e"], new Map([["e", "h2"]]), nudged, NOW - WINDOW, undefined, undefined, [
+      group({ isolates: 3, ids: ["a", "b", "c"] }),
+    ]).edges[0];
+    expect(newer).toMatchObject({ isolates: 3, state: "stale", version: 3 }); // a runs h2 (nudge), b and c h1
+    const older = edgeStates(
+      ["e"],
+      wanted,
+      [row("e", "a", "h0", 5000, { version: 2 })],
+      NOW - WINDOW,
+      undefined,
+      undefined,
+      [group({ isolates: 3, ids: ["a", "b", "c"] })],
+    ).edges[0];
+    expect(older).toMatchObject({ isolates: 3, state: "synced", version: 3 });
+  });
+
+  it("lists an inline service's isolates from the groups", () => {
+    const [e] = edgeStates(["e"], wanted, [], NOW - WINDOW, undefined, new Set(["e"]), [
+      group({ isolates: 2, ids: ["web/v1#b", "web/v1#a"] }),
+    ]).edges;
+    expect(e.inline).toEqual(["web/v1#a", "web/v1#b"]);
+  });
+
+  it("keeps each collector's latest groups only, and forgets them as it forgets isolates", async () => {
+    const { sql } = await testStorage();
+    migrate(sql);
+    const clock = fakeClock(NOW);
+    const board = new EdgeStatusBoard(sql, WINDOW, clock.now);
+    board.collectorReport("collector:e:0", [group({ isolates: 5, lastSeen: NOW })]);
+    board.collectorReport("collector:e:1", [group({ isolates: 2, lastSeen: NOW })]);
+    board.collectorReport("collector:e:0", [group({ isolates: 4, lastSeen: NOW })]);
+    expect(board.status(3, ["e"], wanted).edges[0]).toMatchObject({ state: "synced", isolates: 6 });
+    clock.advance(20 * WINDOW);
+    expect(board.status(3, ["e"], wanted).edges[0]).toMatchObject({ state: "idle", lastSeen: null });
+    expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM collector_status").one().n).toBe(0);
   });
 });

@@ -47,6 +47,13 @@ describe("isomesh gen --data-plane inline", () => {
         entrypoint: "MeshControl",
         props: { service: "reviews", version: "v2" },
       },
+      // The Worker's own env (import { env }, Durable Objects) loops RATINGS back to its client.
+      {
+        binding: "RATINGS",
+        service: "bookinfo-reviews-v2",
+        entrypoint: "IsomeshOutbound",
+        props: { binding: "RATINGS" },
+      },
       {
         binding: "ISOMESH_V_RATINGS__V1",
         service: "bookinfo-ratings-v1",

@@ -71,11 +71,13 @@ it("a service binding to a Worker outside the mesh answers 503 service_not_local
   expect(res.status).toBe(503);
   expect(res.json().error).toMatchObject({
     code: "service_not_local",
-    message: expect.stringContaining('"auth-outside-the-mesh" is not part of this mesh'),
+    message: expect.stringContaining(
+      'binding AUTH names the Worker "auth-outside-the-mesh", which is not part of this mesh',
+    ),
   });
   expect(
     mesh.logs.some((l) =>
-      l.includes('binding AUTH names the Worker "auth-outside-the-mesh", which is not in this mesh'),
+      l.includes('binding AUTH names the Worker "auth-outside-the-mesh", which is not part of this mesh'),
     ),
   ).toBe(true);
   expect(mesh.logs.some((l) => l.includes('tail consumer "all-bindings-tail" is not in this mesh'))).toBe(true);

@@ -5,6 +5,7 @@ export { ConfigStore } from "./config-store/config-store.ts";
 export { Telemetry } from "./telemetry/telemetry.ts";
 export { MeshControl } from "./mesh-control.ts";
 export { ExplainStore } from "./explain/explain-store.ts";
+export { TelemetryCollector } from "./telemetry/collector.ts";
 export { RateLimiter } from "./rate-limiter.ts";
 
 const app = createAdminApi();

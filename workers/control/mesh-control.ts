@@ -1,12 +1,13 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { ControlCaller, TelemetryBatch } from "../../shared/control-api.ts";
+import { ControlCaller, type ReportAnswer, TelemetryBatch } from "../../shared/control-api.ts";
 import { Topology } from "../../shared/manifest/topology.ts";
 import type { ControlEnv } from "./env.ts";
 import { signedBeacon } from "./beacon-signer.ts";
 import { admit, reportScope, type ReportScope } from "./report-scope.ts";
 import { principalOf } from "./api/auth.ts";
-import { configStore, explainStore, mirrorStore, shardOf, telemetryOf, traceStore } from "./objects.ts";
+import { collectorOf, configStore } from "./objects.ts";
 import { toOtlp } from "../../shared/telemetry/otlp.ts";
+import { FLUSH_INTERVAL_MS } from "../../shared/telemetry/pacing.ts";
 import type { MetricSeries, Span } from "../../shared/control-api.ts";
 
 /** Spans go to the OTLP/HTTP collector in batches, off every request path; failures are only logged. */
@@ -31,8 +32,6 @@ const dataPoint = (s: MetricSeries): AnalyticsEngineDataPoint => ({
   doubles: [s.count, s.sumMs, s.retries],
 });
 
-const MIRRORS = "\u0000mirrors"; // a shard key no service name can be
-
 let topology: { text: string; value: Topology; services: ReadonlySet<string> } | undefined;
 /** The mesh's topology and service names, parsed once per isolate (TOPOLOGY is fixed at deploy). */
 const parsedTopology = (env: ControlEnv) => {
@@ -43,7 +42,13 @@ const parsedTopology = (env: ControlEnv) => {
   return topology;
 };
 const topologyOf = (env: ControlEnv) => parsedTopology(env).value;
-const serviceNames = (env: ControlEnv) => parsedTopology(env).services;
+
+/** The Worker a binding's props name (an edge, or an app's `service/version`), whose collectors its isolates report to. */
+function reporterOf(props: unknown): string | undefined {
+  const caller = ControlCaller.safeParse(props);
+  if (!caller.success) return undefined;
+  return "edge" in caller.data ? caller.data.edge : `${caller.data.service}/${caller.data.version}`;
+}
 
 /**
  * The RPC entrypoint edges reach through their CONTROL binding (never the admin API). Who calls is
@@ -63,9 +68,11 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv, ControlCaller> {
     return configStore(this.env).snapshotBody(edge, hash);
   }
 
-  async report(input: TelemetryBatch): Promise<void> {
+  /** An isolate's batch, held to its binding's scope, goes whole to one of the binding's collectors (objects.ts). */
+  async report(input: TelemetryBatch): Promise<ReportAnswer> {
     const scope = this.scope();
-    const { admitted: batch, refused } = admit(scope, TelemetryBatch.parse(input));
+    const parsed = TelemetryBatch.parse(input);
+    const { admitted: batch, refused } = admit(scope, parsed);
     if (refused.length)
       console.warn(
         JSON.stringify({
@@ -76,22 +83,14 @@ export class MeshControl extends WorkerEntrypoint<ControlEnv, ControlCaller> {
           first: [...new Set(refused)].slice(0, 5),
         }),
       );
-    const byShard = new Map<string, TelemetryBatch["series"]>();
-    for (const s of batch.series) {
-      const shard = s.mirror ? MIRRORS : shardOf(s, serviceNames(this.env));
-      byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
-    }
-    await Promise.all([
-      ...batch.reports.map((r) => configStore(this.env).report(r)),
-      ...[...byShard].map(([shard, series]) =>
-        (shard === MIRRORS ? mirrorStore(this.env) : telemetryOf(this.env, shard)).ingest(series, batch.windowStart),
-      ),
-      batch.spans.length ? traceStore(this.env).addSpans(batch.spans) : undefined,
-      batch.explains.length ? explainStore(this.env).add(batch.explains) : undefined,
-    ]);
+    const reporter = reporterOf(this.ctx.props);
+    if (!reporter) return { flushIntervalMs: FLUSH_INTERVAL_MS }; // nothing of it was admitted
+    const collector = collectorOf(this.env, reporter, parsed.report.isolate);
+    const answer = await collector.stub.add(collector.name, parsed.report.isolate, batch);
     if (this.env.OTLP_ENDPOINT && batch.spans.length)
       this.ctx.waitUntil(exportSpans(this.env.OTLP_ENDPOINT, batch.spans));
     if (this.env.ANALYTICS) for (const s of batch.series) this.env.ANALYTICS.writeDataPoint(dataPoint(s));
+    return answer;
   }
 
   /** Yes or no for a whole token (no more than a failed admin API call says), memoized by edges for a minute. */

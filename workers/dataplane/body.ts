@@ -15,17 +15,26 @@ export async function bufferBody(request: Request, limit = REPLAY_LIMIT_BYTES): 
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > limit) return once(request.body);
   const reader = request.body.getReader();
+  const read = await readUpTo(reader, limit);
+  if (!read.ended) return once(prepend(read.chunks, reader));
+  const bytes = concat(read.chunks, read.size);
+  return { replayable: true, take: () => bytes };
+}
+
+/** Reads a stream to its end, or until more than `limit` bytes were read (the rest left unread). */
+export async function readUpTo(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limit: number,
+): Promise<{ chunks: Uint8Array[]; size: number; ended: boolean }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return { chunks, size, ended: true };
     chunks.push(value);
     size += value.byteLength;
-    if (size > limit) return once(prepend(chunks, reader));
+    if (size > limit) return { chunks, size, ended: false };
   }
-  const bytes = concat(chunks, size);
-  return { replayable: true, take: () => bytes };
 }
 
 function once(stream: ReadableStream): ReplayableBody {
@@ -54,7 +63,7 @@ function prepend(chunks: Uint8Array[], rest: ReadableStreamDefaultReader<Uint8Ar
   });
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
+export function concat(chunks: Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) {

@@ -1,3 +1,5 @@
+import { concat, readUpTo } from "./body.ts";
+
 /**
  * A response's text, or undefined past `limit` bytes (read no further): what another Worker put in
  * the shared cache may be any size, and every isolate reads it on every check.
@@ -10,23 +12,10 @@ export async function boundedText(res: Response, limit: number): Promise<string 
   }
   if (!res.body) return "";
   const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
+  const read = await readUpTo(reader, limit);
+  if (!read.ended) {
+    reader.cancel().catch(() => {});
+    return undefined;
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  return new TextDecoder().decode(concat(read.chunks, read.size));
 }

@@ -1,5 +1,6 @@
 import { H, INTERNAL_PREFIX } from "../../shared/headers.ts";
 import { type CompiledExtAuthzProvider, deniedHeaderPasses, headerListed } from "../../shared/security/ext-authz.ts";
+import { concat, readUpTo } from "./body.ts";
 import type { CallExchange, FetchExchange } from "./exchange.ts";
 import type { Target } from "./upstream.ts";
 
@@ -12,17 +13,9 @@ export type CheckOutcome =
 /** The first `limit` bytes of a request's body, read from a copy (the request keeps all of it for the upstream); `cut`: it had more. */
 export async function bodyPrefix(request: Request, limit: number): Promise<{ bytes: Uint8Array; cut: boolean }> {
   const reader = request.clone().body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size <= limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-  }
+  const read = await readUpTo(reader, limit);
   reader.cancel().catch(() => {}); // only the copy: the original's branch keeps the rest
-  const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
-  return { bytes: bytes.subarray(0, limit), cut: size > limit };
+  return { bytes: concat(read.chunks, read.size).subarray(0, limit), cut: !read.ended };
 }
 
 /**

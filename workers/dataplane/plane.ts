@@ -1,4 +1,4 @@
-import type { EdgeReport, TelemetryBatch } from "../../shared/control-api.ts";
+import type { EdgeReport, ReportAnswer, TelemetryBatch } from "../../shared/control-api.ts";
 import { DecisionLog, NO_RECORD } from "../../shared/explain/record.ts";
 import { MeshError } from "../../shared/errors.ts";
 import { H } from "../../shared/headers.ts";
@@ -57,7 +57,7 @@ export class DataPlane {
 
   constructor(
     private readonly isolate: () => string,
-    send: (batch: TelemetryBatch) => Promise<void>,
+    send: (batch: TelemetryBatch) => Promise<ReportAnswer | void>,
     settings: { accessLog?: string; traceSampling?: string },
   ) {
     this.accessLogRate = rate(settings.accessLog);

@@ -170,7 +170,7 @@ function write(headers: Headers, writes: [string, string][]): void {
 }
 
 /** An app (or an external host) cannot speak for the mesh: x-isomesh-* headers in its response are dropped. */
-function withoutInternalHeaders(res: Response): Response {
+export function withoutInternalHeaders(res: Response): Response {
   let internal: string[] | undefined;
   for (const name of res.headers.keys()) if (name.startsWith(INTERNAL_PREFIX)) (internal ??= []).push(name);
   if (!internal || res.status === 101) return res;

@@ -1,4 +1,5 @@
 import type { InlineCallee } from "../dataplane/inline-env.ts";
+import type { InlineAssets } from "./assets.ts";
 
 /** What `isomesh gen` writes into an app's generated entry module (scripts/lib/gen-inline.ts). */
 export type InlineConfig = {
@@ -18,6 +19,8 @@ export type InlineConfig = {
   traceSampling?: string;
   /** The public keys beacons are verified with (`BEACON_KEYS` at an edge). */
   beaconKeys: string;
+  /** An inline version with static assets: its own settings, applied after the inbound half (assets.ts). */
+  assets?: InlineAssets;
 };
 
 export type { InlineCallee };

@@ -1,4 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import type { ReportAnswer } from "../../shared/control-api.ts";
 import { MeshError } from "../../shared/errors.ts";
 import { H } from "../../shared/headers.ts";
 import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX, inlineExtAuthzBinding } from "../../shared/names.ts";
@@ -14,6 +15,8 @@ import { randomHex } from "../dataplane/trace.ts";
 import { bindingTarget, DEV_GUARD_HEADER } from "../dataplane/upstream.ts";
 import type { InlineConfig } from "./config.ts";
 import { rpcClient, rpcReceiver } from "./rpc.ts";
+import { outboundEntrypoint } from "./loopback.ts";
+import { assetsRouter } from "./assets.ts";
 
 export type { InlineConfig } from "./config.ts";
 
@@ -41,14 +44,15 @@ export function inlineApp(inner: unknown, config: InlineConfig): unknown {
   if (!inner || typeof inner !== "object") return inner; // nothing workerd could call either
   const app = inner as Record<string, Handler | undefined>;
   const wrapped: Record<string, unknown> = Object.create(inner);
-  if (typeof app.fetch === "function")
+  // A Worker with assets and no fetch handler still serves them, after the inbound half (assets.ts).
+  if (typeof app.fetch === "function" || mesh.hasAssets)
     wrapped.fetch = (request: Request, env: Env, ctx: Ctx) => {
       mesh.bind(env);
-      return mesh.inbound(
-        request,
-        ctx,
-        (r) => app.fetch!.call(inner, r, mesh.appEnv(env, ctx, r), ctx) as Promise<Response>,
-      );
+      const worker =
+        typeof app.fetch === "function"
+          ? (w: Request) => app.fetch!.call(inner, w, mesh.appEnv(env, ctx, w), ctx) as Promise<Response>
+          : undefined;
+      return mesh.inbound(request, ctx, (r) => mesh.viaAssets(r, worker));
     };
   for (const name of OTHER_HANDLERS)
     if (typeof app[name] === "function")
@@ -90,10 +94,12 @@ function meshedEntrypoint(App: AppClass, mesh: AppMesh, entrypoint: string | und
   if (hasFetch)
     Object.defineProperty(Meshed.prototype, "fetch", {
       value(this: WorkerEntrypoint & { ctx: Ctx; env: Env }, request: Request) {
-        return mesh.inbound(request, this.ctx, (r) => {
-          mesh.serving(this.env, r);
-          return App.prototype.fetch!.call(this, r);
-        });
+        return mesh.inbound(request, this.ctx, (r) =>
+          mesh.viaAssets(r, (w) => {
+            mesh.serving(this.env, w);
+            return App.prototype.fetch!.call(this, w);
+          }),
+        );
       },
       writable: true,
       configurable: true,
@@ -111,6 +117,15 @@ export function inlineControl(config: InlineConfig) {
       return mesh.plane.refresh(this.ctx);
     }
   };
+}
+
+/** What the app's own env (`import { env }`, Durable Objects, ctx.exports) reaches for each inline call (loopback.ts). */
+export function inlineOutbound(config: InlineConfig) {
+  const mesh = AppMesh.of(config);
+  return outboundEntrypoint((env, ctx, binding) => {
+    mesh.bind(env);
+    return mesh.client(binding, { ctx: ctx as Ctx });
+  });
 }
 
 const NOT_VIA_MESH = () =>
@@ -137,7 +152,7 @@ class AppMesh {
     AppMesh.all.set(config, this);
     this.plane = new DataPlane(
       () => (this.isolateId ??= `${config.service}/${String(this.env?.VERSION ?? "?")}#${randomHex(4)}`),
-      (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<void> }).report(batch),
+      (batch) => (this.env![INLINE_CONTROL] as { report(b: unknown): Promise<ReportAnswer> }).report(batch),
       config,
     );
   }
@@ -165,6 +180,18 @@ class AppMesh {
     if (call) call.signal = request.signal;
   }
   private readonly calls = new WeakMap<Env, Call>();
+
+  /** After the inbound half: the app's own assets or its Worker, as the platform's asset router would choose (assets.ts). */
+  viaAssets(request: Request, worker: ((r: Request) => Promise<Response>) | undefined): Promise<Response> {
+    if (!this.hasAssets) return worker!(request);
+    this.assets ??= assetsRouter(this.config.assets!);
+    return this.assets(request, this.env!, worker);
+  }
+  private assets?: ReturnType<typeof assetsRouter>;
+  /** Whether this version's own assets are served after its inbound half (`gen` made every request reach it). */
+  get hasAssets(): boolean {
+    return this.config.assets !== undefined && this.config.inbound !== undefined;
+  }
 
   /** Whether this service is inline: its own inbound half runs here. */
   get inline(): boolean {
@@ -246,8 +273,9 @@ class AppMesh {
     );
   }
 
-  private client(binding: string, call: Call) {
-    const entrypoint = this.config.calls[binding]!.entrypoint;
+  client(binding: string, call: Call) {
+    if (!this.config.calls[binding]) throw new Error(`${binding} is not an inline mesh call of ${this.config.service}`);
+    const entrypoint = this.config.calls[binding].entrypoint;
     const props: EdgeProps = {
       caller: this.config.service,
       version: String(this.env?.VERSION ?? ""),

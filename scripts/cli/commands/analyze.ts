@@ -4,6 +4,7 @@ import { analyze } from "../../../shared/analyze/index.ts";
 import { topologyOf } from "../../../shared/manifest/topology.ts";
 import { splitDocuments, validateDocuments } from "../../../shared/resources/parse.ts";
 import { loadDefaults, loadManifest } from "../../lib/gen.ts";
+import { adoptProjects } from "../../lib/adopt.ts";
 import { AdminClient, CliError } from "../client.ts";
 import { manifestPath } from "../options.ts";
 import { c, printStructured } from "../output.ts";
@@ -30,7 +31,7 @@ export function analyzeLocally(manifestFile: string, text: string): { errors: Is
     errors.length || split.errors.length
       ? { errors: [...split.errors, ...errors], warnings: [] }
       : analyze(
-          topologyOf(manifest),
+          topologyOf(adoptProjects(manifest, manifestFile).manifest), // the apps' own bindings are calls too
           parsed.map((p) => p.resource),
           { full: true },
         );

@@ -6,8 +6,18 @@ import { generateWithExports } from "../../lib/app-exports.ts";
 import { deployPlan, withoutBindingsTo } from "../../lib/deploy-plan.ts";
 import { WRANGLER_BIN } from "../../lib/wrangler-api.ts";
 import { CliError } from "../client.ts";
-import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import {
+  DATA_PLANE_OPTION,
+  dataPlaneOption,
+  MANIFEST_OPTION,
+  manifestPath,
+  samplingRate,
+  accessLogMode,
+  TRACE_SAMPLING_OPTION,
+  ACCESS_LOG_OPTION,
+} from "../options.ts";
 import { c } from "../output.ts";
+import type { WranglerConfig } from "../../lib/wrangler-config.ts";
 import { SIGNING_SECRET, signingKey } from "../../lib/beacon-keys.ts";
 import { dataPlaneKeys, KEYS_OPTION } from "./keys.ts";
 
@@ -41,6 +51,17 @@ export function bindingsTable(out: string): string {
     .join("\n");
 }
 
+/** The props each service binding carries (the mesh's caller identity), which wrangler's table does not show. */
+export function bindingProps(config: WranglerConfig): string {
+  return (config.services ?? [])
+    .filter((b) => b.props && Object.keys(b.props).length)
+    .map(
+      (b) =>
+        `  env.${b.binding} → ${b.service}${b.entrypoint ? `#${b.entrypoint}` : ""} props ${JSON.stringify(b.props)}`,
+    )
+    .join("\n");
+}
+
 export function registerDeploy(program: Command) {
   program
     .command("deploy")
@@ -48,11 +69,8 @@ export function registerDeploy(program: Command) {
     .option(...MANIFEST_OPTION)
     .option("--out <dir>", "generated configs folder", ".isomesh/gen")
     .option("--kv-id <id>", "KV namespace id for snapshots")
-    .option(
-      "--trace-sampling <rate>",
-      "share of new traces recorded as spans, 0..1 (Istio's default profile: 0.01)",
-      "1",
-    )
+    .option(...TRACE_SAMPLING_OPTION)
+    .option(...ACCESS_LOG_OPTION)
     .option("--dry-run", "build every worker without uploading")
     .option(...DATA_PLANE_OPTION)
     .option(...KEYS_OPTION)
@@ -63,6 +81,7 @@ export function registerDeploy(program: Command) {
         kvId?: string;
         dryRun?: boolean;
         traceSampling: string;
+        accessLog: string;
         dataPlane?: string;
         keys?: string;
       }) => {
@@ -76,6 +95,7 @@ export function registerDeploy(program: Command) {
             beaconKeys: keys.beaconKeys,
             kvId: o.kvId,
             traceSampling: samplingRate(o.traceSampling),
+            accessLog: accessLogMode(o.accessLog),
             dataPlane: dataPlaneOption(o.dataPlane),
           },
           join(o.out, "..", "build"),
@@ -103,7 +123,11 @@ export function registerDeploy(program: Command) {
             failed.push(w.config.name);
             // A worker others bind must exist before they deploy: stop rather than fail each of them.
             if (!o.dryRun) break;
-          } else if (o.dryRun) console.log(bindingsTable(out));
+          } else if (o.dryRun) {
+            console.log(bindingsTable(out));
+            const props = bindingProps(w.config);
+            if (props) console.log(props);
+          }
         }
         if (failed.length && !o.dryRun)
           throw new CliError(`deploy stopped at ${failed[0]}: the workers after it in the plan were not deployed`);

@@ -7,13 +7,24 @@ import { loadDefaults, loadManifest } from "../../lib/gen.ts";
 import { LogLevel } from "miniflare";
 import { AdminClient, CliError } from "../client.ts";
 import { c } from "../output.ts";
-import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import {
+  DATA_PLANE_OPTION,
+  dataPlaneOption,
+  MANIFEST_OPTION,
+  manifestPath,
+  samplingRate,
+  accessLogMode,
+  ACCESS_LOG_OPTION,
+} from "../options.ts";
+
+/** Where each mesh's state folder goes by default: `.isomesh/<mesh name>`. */
+const STATE_ROOT = ".isomesh";
 
 type DevOptions = {
   manifest?: string;
   port: string;
   adminPort?: string;
-  state: string;
+  state?: string;
   adminToken?: string;
   otlp?: string;
   accessLog: string;
@@ -68,19 +79,26 @@ export function registerDev(program: Command) {
     .option(...MANIFEST_OPTION)
     .option("-p, --port <port>", "gateway port (0: any free port)", "8787")
     .option("--admin-port <port>", "admin API port (default: port + 1; any free port when --port is 0)")
-    .option("--state <dir>", "state folder (config, telemetry, generated configs)", ".isomesh")
+    .option("--state <dir>", "state folder (config, telemetry, generated configs; default: .isomesh/<mesh name>)")
     .option("--admin-token <token>", "editor token for the admin API (default: generated, kept in the state folder)")
     .option("--otlp <url>", "export spans as OTLP/HTTP JSON to this collector")
-    .option("--access-log <mode>", "access logs: on, off or a sampling rate", "on")
+    .option(...ACCESS_LOG_OPTION)
     .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
     .option(...DATA_PLANE_OPTION)
     .action(async (o: DevOptions) => {
-      const started = Date.now();
       const manifestFile = manifestPath(o.manifest);
       const port = portOption(o.port, "--port");
       const adminPort = o.adminPort ? portOption(o.adminPort, "--admin-port") : undefined;
-      const { token, generated } = devToken(o.state, o.adminToken);
       const manifest = loadManifest(manifestFile);
+      // Each mesh has its own state (DESIGN §3): two manifests never share a config store.
+      const state = o.state ?? join(STATE_ROOT, manifest.name);
+      if (o.state === undefined && existsSync(join(STATE_ROOT, "v3")))
+        process.stdout.write(
+          c.dim(
+            `note: ${STATE_ROOT}/ holds the state of an isomesh dev from before each mesh had its own folder; this one uses ${state} (to keep the old state, move ${STATE_ROOT}/v3 there, or pass --state ${STATE_ROOT})\n`,
+          ),
+        );
+      const { token, generated } = devToken(state, o.adminToken);
       const traceSampling = samplingRate(o.traceSampling);
       const dataPlane = dataPlaneOption(o.dataPlane);
       process.stdout.write(
@@ -93,11 +111,12 @@ export function registerDev(program: Command) {
         manifestPath: manifestFile,
         port,
         adminPort,
-        stateDir: o.state,
+        stateDir: state,
         adminToken: token,
         // Miniflare's own info lines name its internal entry socket, which is not for users.
         logLevel: LogLevel.WARN,
-        gen: { otlpEndpoint: o.otlp, accessLog: o.accessLog, traceSampling, dataPlane },
+        gen: { otlpEndpoint: o.otlp, accessLog: accessLogMode(o.accessLog), traceSampling, dataPlane },
+        ready: "manual", // the defaults are stored before anything is served
         onLog: (line) => (held ? held.push(line) : print(line)),
       }).catch((e: Error) => {
         for (const line of withoutBindFailure(held ?? [])) print(line);
@@ -129,22 +148,24 @@ export function registerDev(program: Command) {
       const defaults = loadDefaults(manifest, manifestFile);
       const client = new AdminClient(mesh.adminUrl, token);
       if (defaults.length) {
-        const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults));
+        const res = await client.call("POST", "/v1/apply?defaults=true", JSON.stringify(defaults), mesh.startHeaders);
         if (res.version)
           process.stdout.write(c.dim(`applied ${res.changes.length} new default resources (version ${res.version})\n`));
       }
       // Restarted with a changed manifest, stored resources may name services or versions it no longer has.
-      const analysis = await client.call("POST", "/v1/analyze", "");
+      const analysis = await client.call("POST", "/v1/analyze", "", mesh.startHeaders);
       for (const e of analysis.errors ?? [])
         process.stdout.write(
           c.yellow(`warning: ${e.resource} ${e.path}: ${e.message} (the manifest changed: fix or delete it)\n`),
         );
+      await mesh.ready();
+      // Timed from the process's start, loading the CLI included: what the user waited.
       console.log(`
-${c.bold("isomesh")} ${c.green("ready")} in ${Date.now() - started} ms
+${c.bold("isomesh")} ${c.green("ready")} in ${Math.round(process.uptime() * 1000)} ms
   gateway    ${mesh.gatewayUrl}
   admin API  ${mesh.adminUrl}
   dashboard  ${mesh.adminUrl}/ui#token=${token}
-  token      ${token}${generated ? c.dim(` (kept in ${join(o.state, "admin-token")})`) : ""}
+  token      ${token}${generated ? c.dim(` (kept in ${join(state, "admin-token")})`) : ""}
 
   export ISOMESH_ADMIN=${mesh.adminUrl} ISOMESH_TOKEN=${token}
 `);

@@ -3,7 +3,16 @@ import { join } from "node:path";
 import { generate } from "../../lib/gen.ts";
 import { generateWithExports } from "../../lib/app-exports.ts";
 import { c } from "../output.ts";
-import { DATA_PLANE_OPTION, dataPlaneOption, MANIFEST_OPTION, manifestPath, samplingRate } from "../options.ts";
+import {
+  DATA_PLANE_OPTION,
+  dataPlaneOption,
+  MANIFEST_OPTION,
+  manifestPath,
+  samplingRate,
+  accessLogMode,
+  TRACE_SAMPLING_OPTION,
+  ACCESS_LOG_OPTION,
+} from "../options.ts";
 import { dataPlaneKeys, KEYS_OPTION } from "./keys.ts";
 
 export function registerGen(program: Command) {
@@ -14,7 +23,8 @@ export function registerGen(program: Command) {
     .option("--out <dir>", "output folder", ".isomesh/gen")
     .option("--kv-id <id>", "KV namespace id for snapshots (production)")
     .option("--otlp <url>", "OTLP/HTTP collector for spans")
-    .option("--trace-sampling <rate>", "share of new traces recorded as spans, 0..1", "1")
+    .option(...TRACE_SAMPLING_OPTION)
+    .option(...ACCESS_LOG_OPTION)
     .option(...DATA_PLANE_OPTION)
     .option(...KEYS_OPTION)
     .option(
@@ -28,6 +38,7 @@ export function registerGen(program: Command) {
         kvId?: string;
         otlp?: string;
         traceSampling: string;
+        accessLog: string;
         dataPlane?: string;
         exports: boolean;
         keys?: string;
@@ -39,6 +50,7 @@ export function registerGen(program: Command) {
           kvId: o.kvId,
           otlpEndpoint: o.otlp,
           traceSampling: samplingRate(o.traceSampling),
+          accessLog: accessLogMode(o.accessLog),
           dataPlane: dataPlaneOption(o.dataPlane),
         };
         const warn = (line: string) => console.log(c.dim(`note: ${line}`));

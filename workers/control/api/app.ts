@@ -13,6 +13,8 @@ export function createAdminApi() {
   const app = new Hono<AppEnv>();
   app.get("/", (c) => c.redirect("/ui"));
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Ready once it runs; under `isomesh dev` the start gate answers 503 until the mesh is (scripts/lib/entry-guard.ts).
+  app.get("/readyz", (c) => c.json({ status: "ready" }));
   app.route("/", configRoutes);
   app.route("/", explainRoutes);
   app.route("/", observeRoutes);

@@ -8,7 +8,8 @@ import { edgesOf } from "../../../shared/snapshot/scope.ts";
 import type { ControlEnv } from "../env.ts";
 import { RolloutController, type RolloutAction } from "../rollout/controller.ts";
 import { canaryMetrics } from "../rollout/metrics.ts";
-import { EdgeStatusBoard, type StatusReport } from "./edge-status.ts";
+import { Pacer } from "../../../shared/telemetry/pacing.ts";
+import { EdgeStatusBoard, type StatusGroup, type StatusReport } from "./edge-status.ts";
 import { builtInDefaults } from "./manifest-defaults.ts";
 import { migrate } from "./migrations.ts";
 import { nudgeEdges } from "./publish.ts";
@@ -26,12 +27,16 @@ export class ConfigStore extends DurableObject<ControlEnv> {
   private readonly config: VersionedConfig;
   private readonly edges: EdgeStatusBoard;
   private readonly rollouts: RolloutController;
+  /** Every telemetry collector reports status here: each is given a pace (shared/telemetry/pacing.ts). */
+  private readonly collectors: Pacer;
 
   constructor(ctx: DurableObjectState, env: ControlEnv) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     this.topology = Topology.parse(JSON.parse(env.TOPOLOGY));
-    this.edges = new EdgeStatusBoard(sql, Number(env.STATUS_WINDOW_S ?? 60) * 1000);
+    const windowMs = Number(env.STATUS_WINDOW_S ?? 60) * 1000;
+    this.edges = new EdgeStatusBoard(sql, windowMs);
+    this.collectors = new Pacer(windowMs);
     this.config = new VersionedConfig({
       sql,
       transaction: (fn) => ctx.storage.transactionSync(fn),
@@ -110,6 +115,12 @@ export class ConfigStore extends DurableObject<ControlEnv> {
 
   report(r: EdgeReport): void {
     this.edges.report(r);
+  }
+
+  /** A telemetry collector's status groups; answers when it may send the next (ms). */
+  collectorStatus(collector: string, groups: StatusGroup[]): { nextInMs: number } {
+    this.edges.collectorReport(collector, groups);
+    return { nextInMs: this.collectors.heard(collector, Date.now()) };
   }
 
   status(): StatusReport {

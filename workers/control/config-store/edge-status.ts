@@ -22,6 +22,21 @@ export type EdgeStatus = {
   inline?: string[];
 };
 export type StatusReport = { version: number; edges: EdgeStatus[]; converged: number };
+/**
+ * What a telemetry collector reports of the isolates it heard from in the window: one group per
+ * (edge, version, hash, state), with its count and the first few isolate ids (an isolate reports
+ * to one collector only, so groups of different collectors never count one twice).
+ */
+export type StatusGroup = {
+  edge: string;
+  version: number;
+  hash: string;
+  state: "synced" | "rejected";
+  error?: string;
+  isolates: number;
+  lastSeen: number;
+  ids: string[];
+};
 export type IsolateRow = {
   edge: string;
   isolate: string;
@@ -34,6 +49,41 @@ export type IsolateRow = {
 
 /** Isolates' reports are kept this many windows, so an idle edge still says when it was last seen. */
 const KEEP_WINDOWS = 10;
+
+/** An edge's isolates as the status sees them: one isolate's row (a nudge's answer) or a collector's group. */
+type Entry = Omit<StatusGroup, "edge">;
+
+/**
+ * One edge's entries: its isolates' own rows and its collectors' groups. An isolate a nudge
+ * answered and a collector also lists is counted once, by its newer report.
+ */
+function entriesOf(rows: IsolateRow[], groups: StatusGroup[]): Entry[] {
+  const byIsolate = new Map(rows.map((r) => [r.isolate, r]));
+  const fromGroups = groups.map((g): Entry => {
+    let isolates = g.isolates;
+    const ids = g.ids.filter((id) => {
+      const row = byIsolate.get(id);
+      if (!row) return true;
+      if (row.version > g.version || (row.version === g.version && row.last_seen >= g.lastSeen)) {
+        isolates--;
+        return false;
+      }
+      byIsolate.delete(id);
+      return true;
+    });
+    return { ...g, isolates, ids };
+  });
+  const fromRows = [...byIsolate.values()].map((r): Entry => ({
+    version: r.version,
+    hash: r.hash,
+    state: r.state as Entry["state"],
+    ...(r.error ? { error: r.error } : {}),
+    isolates: 1,
+    lastSeen: r.last_seen,
+    ids: [r.isolate],
+  }));
+  return [...fromRows, ...fromGroups];
+}
 
 /**
  * Each edge's state from its isolates' reports: only reports within the window count as live;
@@ -49,10 +99,14 @@ export function edgeStates(
   since: number,
   nudged: Set<string> = new Set(),
   inline: Set<string> = new Set(),
+  groups: StatusGroup[] = [],
 ): { edges: EdgeStatus[]; converged: number } {
   const statuses = edges.map((edge): EdgeStatus => {
-    const seen = rows.filter((r) => r.edge === edge);
-    const live = seen.filter((r) => r.last_seen >= since);
+    const seen = entriesOf(
+      rows.filter((r) => r.edge === edge),
+      groups.filter((g) => g.edge === edge),
+    );
+    const live = seen.filter((r) => r.lastSeen >= since && r.isolates > 0);
     const want = wanted.get(edge) ?? "";
     const rejected = live.find((r) => r.state === "rejected");
     const state: EdgeState = rejected
@@ -64,7 +118,7 @@ export function edgeStates(
         : live.some((r) => r.hash !== want)
           ? "stale"
           : "synced";
-    const lastSeen = Math.max(0, ...seen.map((r) => r.last_seen));
+    const lastSeen = Math.max(0, ...seen.map((r) => r.lastSeen));
     // A synced isolate may still report what it refused (a forged or replayed beacon): shown, not a state.
     const error = rejected?.error ?? live.find((r) => r.error)?.error;
     return {
@@ -72,10 +126,10 @@ export function edgeStates(
       version: live.length ? Math.min(...live.map((r) => r.version)) : null,
       state,
       lastSeen: lastSeen ? new Date(lastSeen).toISOString() : null,
-      isolates: live.length,
+      isolates: live.reduce((n, r) => n + r.isolates, 0),
       hash: want,
       ...(error ? { error } : {}),
-      ...(inline.has(edge) ? { inline: live.map((r) => r.isolate).sort() } : {}),
+      ...(inline.has(edge) ? { inline: live.flatMap((r) => r.ids).sort() } : {}),
     };
   });
   const counted = statuses.filter((e) => e.state !== "idle");
@@ -85,7 +139,22 @@ export function edgeStates(
   };
 }
 
-/** What edge isolates report running (like `istioctl proxy-status`), kept in the edge_status table. */
+type GroupRow = {
+  collector: string;
+  edge: string;
+  version: number;
+  hash: string;
+  state: StatusGroup["state"];
+  error: string | null;
+  isolates: number;
+  ids: string;
+  last_seen: number;
+};
+
+/**
+ * What edge isolates report running (like `istioctl proxy-status`): the groups each telemetry
+ * collector reports (collector_status), and the isolates that answered a nudge (edge_status).
+ */
 export class EdgeStatusBoard {
   /** Edges nudged and not answered yet: the nudge each waits on, and when it was sent. */
   private readonly nudged = new Map<string, { answer: Promise<unknown>; at: number }>();
@@ -132,11 +201,44 @@ export class EdgeStatusBoard {
     );
   }
 
+  /** A collector's groups replace what it reported before. */
+  collectorReport(collector: string, groups: StatusGroup[]): void {
+    this.sql.exec("DELETE FROM collector_status WHERE collector = ?", collector);
+    for (const g of groups)
+      this.sql.exec(
+        "INSERT OR REPLACE INTO collector_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        collector,
+        g.edge,
+        g.version,
+        g.hash,
+        g.state,
+        g.error ?? null,
+        g.isolates,
+        JSON.stringify(g.ids),
+        g.lastSeen,
+      );
+  }
+
   status(version: number, edges: string[], wanted: Map<string, string>, inline?: Set<string>): StatusReport {
     const now = this.now();
-    this.sql.exec("DELETE FROM edge_status WHERE last_seen < ?", now - KEEP_WINDOWS * this.windowMs);
+    const keepSince = now - KEEP_WINDOWS * this.windowMs;
+    this.sql.exec("DELETE FROM edge_status WHERE last_seen < ?", keepSince);
+    this.sql.exec("DELETE FROM collector_status WHERE last_seen < ?", keepSince);
     const rows = this.sql.exec<IsolateRow>("SELECT * FROM edge_status").toArray();
+    const groups = this.sql
+      .exec<GroupRow>("SELECT * FROM collector_status")
+      .toArray()
+      .map((g): StatusGroup => ({
+        edge: g.edge,
+        version: g.version,
+        hash: g.hash,
+        state: g.state,
+        ...(g.error ? { error: g.error } : {}),
+        isolates: g.isolates,
+        lastSeen: g.last_seen,
+        ids: JSON.parse(g.ids) as string[],
+      }));
     const loading = new Set([...this.nudged].filter(([, n]) => n.at >= now - this.windowMs).map(([edge]) => edge));
-    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs, loading, inline) };
+    return { version, ...edgeStates(edges, wanted, rows, now - this.windowMs, loading, inline, groups) };
   }
 }

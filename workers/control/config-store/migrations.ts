@@ -21,6 +21,10 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE history DROP COLUMN changes;
    INSERT INTO meta (key, value)
      SELECT 'defaults', json_group_array(c.kind || '/' || c.name) FROM history h JOIN history_changes c ON c.version = h.version WHERE h.note = 'defaults';`,
+  // Edges' status as telemetry collectors report it: groups of isolates, replaced per collector.
+  `CREATE TABLE collector_status (collector TEXT NOT NULL, edge TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL,
+     state TEXT NOT NULL, error TEXT, isolates INTEGER NOT NULL, ids TEXT NOT NULL, last_seen INTEGER NOT NULL,
+     PRIMARY KEY (collector, edge, version, hash, state));`,
 ];
 
 /** Applies the migrations not yet applied, each in order, recording how far it got. */

@@ -1,40 +1,42 @@
+import { BoundedMap } from "../../../shared/bounded-map.ts";
 import { TokenBucket } from "../../../shared/ratelimit/token-bucket.ts";
 import { type CompiledOutlierDetection, OutlierDetector } from "../../../shared/resilience/outlier-detection.ts";
 import { type CompiledRetryBudget, RetryBudget } from "../../../shared/resilience/retry-budget.ts";
 
+/** How many of each an isolate keeps (docs/observability.md#memory). */
+export const RESILIENCE_LIMITS = { budgets: 1024, detectors: 1024, buckets: 50_000 };
+
 /**
  * Per-isolate resilience state that must survive snapshot changes (a config push must not reset
  * a breaker or refill a bucket). Each piece is keyed by what it protects and by its config, so
- * a changed policy starts fresh state and an unchanged one keeps it.
+ * a changed policy starts fresh state and an unchanged one keeps it. Each kind is bounded, the
+ * least recently used dropped first (RESILIENCE_LIMITS): config changes leave old keys behind, and
+ * local rate limits are keyed by request data.
  */
 export class ResilienceState {
-  private readonly budgets = new Map<string, RetryBudget>();
-  private readonly detectors = new Map<string, OutlierDetector>();
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly budgets: BoundedMap<string, RetryBudget>;
+  private readonly detectors: BoundedMap<string, OutlierDetector>;
+  private readonly buckets: BoundedMap<string, TokenBucket>;
   private readonly inflight = new Map<string, number>();
+
+  constructor(limits = RESILIENCE_LIMITS) {
+    this.budgets = new BoundedMap(limits.budgets);
+    this.detectors = new BoundedMap(limits.detectors);
+    this.buckets = new BoundedMap(limits.buckets);
+  }
 
   budget(backend: string, config: CompiledRetryBudget): RetryBudget {
     const key = `${backend}|${config.percent}|${config.minRetriesPerSecond}`;
-    let b = this.budgets.get(key);
-    if (!b) this.budgets.set(key, (b = new RetryBudget(config)));
-    return b;
+    return this.budgets.use(key, () => new RetryBudget(config));
   }
 
   outliers(scope: string, config: CompiledOutlierDetection): OutlierDetector {
-    const key = `${scope}|${JSON.stringify(config)}`;
-    let d = this.detectors.get(key);
-    if (!d) this.detectors.set(key, (d = new OutlierDetector(config)));
-    return d;
+    return this.detectors.use(`${scope}|${JSON.stringify(config)}`, () => new OutlierDetector(config));
   }
 
-  /** A bucket per limit and key; the map is bounded so unique keys cannot grow memory without end. */
+  /** A bucket per limit and key (a key past the bound starts full again when it returns). */
   bucket(key: string, capacity: number, periodMs: number, now: number): TokenBucket {
-    let b = this.buckets.get(key);
-    if (!b) {
-      if (this.buckets.size >= 50_000) this.buckets.delete(this.buckets.keys().next().value!);
-      this.buckets.set(key, (b = new TokenBucket(capacity, periodMs, now)));
-    }
-    return b;
+    return this.buckets.use(key, () => new TokenBucket(capacity, periodMs, now));
   }
 
   acquire(backend: string, limit: number): boolean {

@@ -1,5 +1,6 @@
-import { H, INTERNAL_PREFIX } from "../../../shared/headers.ts";
+import { H } from "../../../shared/headers.ts";
 import type { Authenticated, CallExchange, Called, Exchange, FetchExchange, Stage } from "../exchange.ts";
+import { withoutInternalHeaders } from "../upstream.ts";
 
 /** What the app threw: it leaves the inline inbound as the app threw it, as it would leave a Worker without the mesh. */
 export class AppFailure {
@@ -47,10 +48,5 @@ async function serve(x: FetchExchange, handler: AppHandler): Promise<Response> {
   } catch (e) {
     throw new AppFailure(e);
   }
-  let internal: string[] | undefined;
-  for (const name of res.headers.keys()) if (name.startsWith(INTERNAL_PREFIX)) (internal ??= []).push(name);
-  if (!internal || res.status === 101) return res;
-  const clean = new Response(res.body, res);
-  for (const name of internal) clean.headers.delete(name);
-  return clean;
+  return withoutInternalHeaders(res);
 }

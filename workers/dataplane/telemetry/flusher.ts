@@ -1,4 +1,4 @@
-import type { EdgeReport, TelemetryBatch } from "../../../shared/control-api.ts";
+import type { EdgeReport, ReportAnswer, TelemetryBatch } from "../../../shared/control-api.ts";
 import type { TelemetryRecorder } from "./recorder.ts";
 
 type Ctx = Pick<ExecutionContext, "waitUntil">;
@@ -34,7 +34,7 @@ export class TelemetryFlusher {
   constructor(
     private readonly recorder: TelemetryRecorder,
     private readonly report: () => EdgeReport | undefined,
-    private readonly send: (batch: TelemetryBatch) => Promise<void>,
+    private readonly send: (batch: TelemetryBatch) => Promise<ReportAnswer | void>,
     private readonly clock: FlushClock = realClock,
   ) {}
 
@@ -78,7 +78,8 @@ export class TelemetryFlusher {
 
   private async deliver(ctx: Ctx, batch: TelemetryBatch): Promise<void> {
     try {
-      await this.send(batch);
+      const answer = await this.send(batch);
+      if (answer) this.recorder.pace(answer.flushIntervalMs);
       this.failures = 0;
     } catch (e) {
       const failures = ++this.failures;

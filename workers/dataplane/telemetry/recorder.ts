@@ -1,8 +1,9 @@
 import type { MetricSeries, Span, TelemetryBatch } from "../../../shared/control-api.ts";
 import { bucketIndex, emptyBuckets } from "../../../shared/histogram.ts";
 import type { HopRecord } from "../../../shared/explain/record.ts";
+import { FLUSH_INTERVAL_MS, MAX_FLUSH_INTERVAL_MS } from "../../../shared/telemetry/pacing.ts";
+import { seriesKey } from "../../../shared/telemetry/series-key.ts";
 
-const FLUSH_INTERVAL_MS = 1000;
 const MAX_SERIES = 500;
 const MAX_SPANS = 200;
 const MAX_EXPLAINS = 50;
@@ -12,6 +13,30 @@ export type Observation = Omit<MetricSeries, "count" | "sumMs" | "buckets" | "re
   retries: number;
   flags: Iterable<string>;
 };
+
+type SeriesLabels = Pick<
+  MetricSeries,
+  "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method"
+>;
+
+/** A series with these labels and nothing counted yet. */
+const emptySeries = (o: SeriesLabels): MetricSeries => ({
+  reporter: o.reporter,
+  source: o.source,
+  destination: o.destination,
+  version: o.version,
+  route: o.route,
+  code: o.code,
+  count: 0,
+  sumMs: 0,
+  buckets: emptyBuckets(),
+  retries: 0,
+  flags: {},
+  ...(o.mirror ? { mirror: true } : {}),
+  ...(o.method !== undefined ? { method: o.method } : {}),
+});
+
+const spread = (ms: number) => (ms > FLUSH_INTERVAL_MS ? ms * (0.5 + Math.random()) : ms);
 
 /**
  * Aggregates this isolate's requests in memory (counters and histograms per series) and hands
@@ -24,6 +49,10 @@ export class TelemetryRecorder {
   private windowStart = Date.now();
   private lastFlush = Date.now();
   private dirty = true;
+  /** How often batches go: what the control plane last asked for (shared/telemetry/pacing.ts). */
+  private pacedMs = FLUSH_INTERVAL_MS;
+  /** This interval's length: the pace, spread ±50% past a second so isolates paced together do not flush together. */
+  private intervalMs = FLUSH_INTERVAL_MS;
 
   observe(o: Observation): void {
     const s = this.seriesFor(o);
@@ -53,7 +82,14 @@ export class TelemetryRecorder {
 
   /** How long until a batch is due (0: now). */
   dueIn(now = Date.now()): number {
-    return Math.max(0, this.lastFlush + FLUSH_INTERVAL_MS - now);
+    return Math.max(0, this.lastFlush + this.intervalMs - now);
+  }
+
+  /** Flush every `ms` from now on (1 to 10 s): the control plane's collector asks for longer when it is busy. */
+  pace(ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    this.pacedMs = Math.min(MAX_FLUSH_INTERVAL_MS, Math.max(FLUSH_INTERVAL_MS, ms));
+    this.intervalMs = spread(this.pacedMs);
   }
 
   /**
@@ -85,7 +121,7 @@ export class TelemetryRecorder {
   /** Whether a batch is due: the interval elapsed (or buffers are large) and there is something to say. */
   due(now = Date.now()): boolean {
     const elapsed = now - this.lastFlush;
-    if (elapsed < FLUSH_INTERVAL_MS && this.series.size < MAX_SERIES && this.explains.length === 0) return false;
+    if (elapsed < this.intervalMs && this.series.size < MAX_SERIES && this.explains.length === 0) return false;
     return this.dirty || elapsed >= 10 * FLUSH_INTERVAL_MS;
   }
 
@@ -105,33 +141,18 @@ export class TelemetryRecorder {
     this.explains = [];
     this.windowStart = now;
     this.lastFlush = now;
+    this.intervalMs = spread(this.pacedMs);
     this.dirty = false;
     return batch;
   }
 
   /** The series an observation adds to, created on first use; undefined past the cap. */
-  private seriesFor(
-    o: Pick<MetricSeries, "reporter" | "source" | "destination" | "version" | "route" | "code" | "mirror" | "method">,
-  ): MetricSeries | undefined {
-    const key = `${o.reporter}|${o.source}|${o.destination}|${o.version}|${o.route}|${o.code}${o.mirror ? "|mirror" : ""}${o.method !== undefined ? `|rpc:${o.method}` : ""}`;
+  private seriesFor(o: SeriesLabels): MetricSeries | undefined {
+    const key = seriesKey(o);
     let s = this.series.get(key);
     if (!s) {
       if (this.series.size >= MAX_SERIES) return undefined;
-      s = {
-        reporter: o.reporter,
-        source: o.source,
-        destination: o.destination,
-        version: o.version,
-        route: o.route,
-        code: o.code,
-        count: 0,
-        sumMs: 0,
-        buckets: emptyBuckets(),
-        retries: 0,
-        flags: {},
-        ...(o.mirror ? { mirror: true } : {}),
-        ...(o.method !== undefined ? { method: o.method } : {}),
-      };
+      s = emptySeries(o);
       this.series.set(key, s);
     }
     return s;
@@ -142,20 +163,7 @@ export class TelemetryRecorder {
     const key = o.mirror ? "overflow|mirror" : "overflow";
     let s = this.series.get(key);
     if (!s) {
-      s = {
-        reporter: o.reporter,
-        source: "other",
-        destination: o.destination,
-        version: "other",
-        route: "other",
-        code: o.code,
-        count: 0,
-        sumMs: 0,
-        buckets: emptyBuckets(),
-        retries: 0,
-        flags: {},
-        ...(o.mirror ? { mirror: true } : {}),
-      };
+      s = emptySeries({ ...o, source: "other", version: "other", route: "other", method: undefined });
       this.series.set(key, s);
     }
     s.count++;

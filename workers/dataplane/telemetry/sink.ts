@@ -3,6 +3,7 @@ import { backendLabel } from "../../../shared/routing/split.ts";
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import type { Flag } from "../../../shared/telemetry/flags.ts";
 import { CANCELLED_STATUS } from "../../../shared/telemetry/outcome.ts";
+import { spanName } from "../../../shared/telemetry/span-name.ts";
 import type { Exchange, FetchExchange } from "../exchange.ts";
 import type { TraceContext } from "../trace.ts";
 import { methodLabel } from "./method-label.ts";
@@ -64,7 +65,7 @@ export function telemetrySink(
           parentSpanId: x.trace.parentSpanId,
           service,
           edge: snapshot.edge,
-          name: rpc ? `RPC ${rpc.call.fullName}` : `${fetch!.method} ${fetch!.url.pathname}`,
+          name: rpc ? `RPC ${rpc.call.fullName}` : spanName(fetch!.method, fetch!.url.pathname),
           startMs: x.startedAt,
           durationMs,
           status,
@@ -153,7 +154,7 @@ export function telemetrySink(
           parentSpanId: copy.trace.parentSpanId, // the span of the request it copies
           service,
           edge: snapshot.edge,
-          name: `${x.method} ${x.url.pathname}`,
+          name: spanName(x.method, x.url.pathname),
           startMs: copy.startedAt,
           durationMs,
           status: copy.status,

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 
-// Checkout: reads the user's cart through the cart service's Checkout entrypoint (Workers RPC, the
-// manifest's `calls: [{ service: cart, entrypoint: Checkout }]`), queues the order for fulfillment.
+// Checkout: reads the user's cart through the cart Worker's Checkout entrypoint (Workers RPC, its own
+// service binding CART_CHECKOUT, which the mesh adopts as a call to the cart service), queues the order.
 type CheckoutApi = {
   items(user: string): Promise<Pick<Order, "items" | "totalCents">>;
   clear(user: string): Promise<void>;
