@@ -124,6 +124,7 @@ async function startLocked(
   const mesh = exports ? generate(o.manifestPath, { ...genOptions, exports }) : first;
   generateMs += performance.now() - regenerating; // waiting for the builds counts as the workers' time, as before
   const names = new Set(mesh.workers.map((w) => w.config.name));
+  const versionNames = new Set(mesh.workers.filter((w) => w.role === "app").map((w) => w.config.name));
   const byShort = new Map(mesh.workers.map((w) => [w.name, w.config.name]));
   const workerName = (short: string) => byShort.get(short) ?? meshWorkerName(mesh.manifest.name, short);
   const control = workerName(CONTROL);
@@ -137,6 +138,11 @@ async function startLocked(
   const appGuard = randomBytes(16).toString("hex"); // what an edge shows its apps (entry-guard.ts)
   const startSecret = randomBytes(16).toString("hex"); // what the CLI shows the gates while starting
 
+  // Services with a version that serves assets: Miniflare's assets router drops props on the way to
+  // those versions, so their edge shows them this run's secret instead (entry-guard.ts). The others'
+  // edges reach their versions with props, as the edges themselves are reached: no header is written
+  // on the hop, so what isomesh dev (and npm run bench) runs costs what production runs.
+  const assetServices = new Set(mesh.workers.filter((w) => w.role === "app" && w.config.assets).map((w) => w.service));
   const workers: WorkerOptions[] = await Promise.all(
     mesh.workers.map(async (w, i): Promise<WorkerOptions> => {
       const config = readWranglerConfig(w.configPath);
@@ -153,18 +159,20 @@ async function startLocked(
           ? { kind: "gate", secret: startSecret }
           : open
             ? undefined
-            : w.role === "app"
+            : w.role === "app" && assetServices.has(w.service)
               ? { kind: "secret", secret: appGuard }
               : { kind: "props" };
       const entry = await scriptOf(w, built[i], state, guard, workerOptions.modulesRules); // the second generation lists the same workers in the same order
       if (entry.built) builds.push(entry.built);
       const opts: WorkerOptions = { ...workerOptions, name: w.config.name, ...entry.options };
-      if (w.role === "edge" || w.role === "gateway") opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
+      if (w.role === "gateway" || (w.role === "edge" && assetServices.has(w.service)))
+        opts.bindings = { ...opts.bindings, DEV_APP_GUARD: appGuard };
       // Inline callers (apps, the gateway) call versions directly: the same secret stands in for the
       // props Miniflare's assets router drops (entry-guard.ts), in isomesh dev only.
       if (w.role === "app" && config.services?.some((b) => b.binding === INLINE_CONTROL))
         opts.bindings = { ...opts.bindings, [INLINE_DEV_GUARD]: appGuard };
       opts.serviceBindings = serviceBindingsOf(w, config, names, mesh.projectWorkers, warn);
+      if (w.role === "edge" && !assetServices.has(w.service)) withEdgeProps(w, opts.serviceBindings, versionNames);
       keepLocalTargets(w, opts, names, warn);
       stableControlObjects(w, opts, control);
       for (const db of config.d1_databases ?? []) {
@@ -330,6 +338,16 @@ async function scriptOf(
  * (An app's binding to a Worker the mesh runs is a mesh call already: only a brownfield version's
  * own config, kept as written, can name a meshed version's Worker by its project's name.)
  */
+/** isomesh dev only: an edge's bindings to its versions carry props naming it (what their entry guard admits). */
+function withEdgeProps(w: GeneratedWorker, bindings: WorkerOptions["serviceBindings"], versions: Set<string>) {
+  for (const [name, b] of Object.entries(bindings ?? {})) {
+    if (typeof b !== "object" || b === null || !("name" in b) || typeof b.name !== "string") continue;
+    const binding = b as { name: string; props?: unknown };
+    if (versions.has(binding.name) && binding.props === undefined)
+      bindings![name] = { ...binding, props: { caller: w.name } } as typeof b;
+  }
+}
+
 function serviceBindingsOf(
   w: GeneratedWorker,
   config: Unstable_Config,
