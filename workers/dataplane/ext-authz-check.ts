@@ -35,6 +35,7 @@ export async function askProvider(
   if (!target) return { failed: `no binding to ${p.service}` };
   const fetch = x.kind === "fetch";
   const headers = new Headers(fetch ? listed(x.headers, p.requestHeaders) : undefined);
+  if (fetch) headers.set("host", x.host); // Envoy's check carries the request's :authority
   headers.set(H.requestId, x.requestId);
   headers.set(H.deadline, String(p.timeoutMs));
   if (body) headers.set("x-envoy-auth-partial-body", String(body.cut));

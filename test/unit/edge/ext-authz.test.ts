@@ -87,6 +87,7 @@ describe("ext_authz: the check", () => {
     expect(checks).toHaveLength(1);
     expect(checks[0].method).toBe("DELETE");
     expect(checks[0].url).toBe("https://web/check/items/7?q=1");
+    expect(checks[0].headers.host).toBe("web");
     expect(checks[0].headers).toMatchObject({ authorization: "Bearer t", "x-ctx-tenant": "acme" });
     expect(checks[0].headers).not.toHaveProperty("cookie");
     expect(checks[0].headers).not.toHaveProperty("x-other");
