@@ -158,3 +158,28 @@ describe("at a service, east-west", () => {
     );
   });
 });
+
+describe("at apply", () => {
+  it("a CUSTOM policy naming a provider the manifest does not declare is a 422 naming the field; nothing is stored", async () => {
+    const res = await mesh.admin("/v1/apply", {
+      method: "POST",
+      body: `apiVersion: isomesh.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: typo }
+spec:
+  targetRefs: [{ kind: Service, name: web }]
+  action: CUSTOM
+  provider: { name: test-authz-typo }
+`,
+    });
+    expect(res.status).toBe(422);
+    expect(res.json().errors).toEqual([
+      {
+        resource: "AuthorizationPolicy/typo",
+        path: "spec.provider.name",
+        message: expect.stringMatching(/unknown provider "test-authz-typo" \(known: test-authz, broken-authz/),
+      },
+    ]);
+    expect((await mesh.admin("/v1/resources/AuthorizationPolicy/typo")).status).toBe(404);
+  });
+});
