@@ -12,6 +12,8 @@ export const STAGES = {
   respond: "both",
   errors: "both",
   normalize: "both",
+  /** A rule's CORS filter: answers preflights before authentication (the route is matched for it). */
+  cors: "outbound",
   authn: "inbound",
   /** CUSTOM AuthorizationPolicies: the provider is asked before DENY and ALLOW are judged (Istio's order). */
   extAuthz: "inbound",
@@ -40,6 +42,7 @@ const EDGE = [
   "respond",
   "errors",
   "normalize",
+  "cors",
   "authn",
   "extAuthz",
   "authz",
@@ -98,6 +101,7 @@ export const INLINE_PIPELINES = {
     "respond",
     "errors",
     "normalize",
+    "cors",
     "identity",
     "route",
     "filters",

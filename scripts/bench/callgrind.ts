@@ -1,6 +1,7 @@
-// Instructions per request in workerd, counted by valgrind's callgrind: the same count (to about
-// 0.1%) whatever else the machine does, so two variants a few µs apart can be told apart on a
-// shared, noisy machine where CPU time cannot (±20–30 µs per rung). Used by the ladder and the
+// Instructions per request in workerd, counted by valgrind's callgrind: a count that does not
+// depend on what else the machine does (CPU time moves by ±20–30 µs per rung on a shared machine),
+// though runs of the same code still differ by up to about 5% (the isolate's JIT and garbage
+// collection), so A/B comparisons take the median of several runs. Used by the ladder and the
 // primitives table (scripts/bench/ladder.ts, primitives.ts).
 import { execFileSync } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";

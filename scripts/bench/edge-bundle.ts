@@ -11,7 +11,9 @@ const PARTS: [string, RegExp][] = [
   ["zod/mini (snapshot validation)", /node_modules\/zod\//],
   ["jose (JWT verification)", /node_modules\/jose\//],
   ["other packages", /node_modules\//],
-  ["workers/edge (stages, pipeline, snapshot source)", /^workers\/edge\//],
+  ["workers/dataplane (the core: exchange, stages, upstream, snapshot source, telemetry)", /^workers\/dataplane\//],
+  ["workers/edge (the edge host)", /^workers\/edge\//],
+  ["shared/regex (the linear-time matcher)", /^shared\/regex\//],
   ["shared/resources (the schemas snapshots embed)", /^shared\/resources\//],
   ["shared/ (decisions, snapshot schema, names)", /^shared\//],
 ];

@@ -1,10 +1,11 @@
 // What BENCHMARKS.md says about the hop: issue 27's targets from this run's rows, the history of the
 // headline figures across runs (appended by every `npm run bench`), and the ladder before and after.
 import type { HopRow } from "./hop.ts";
-import type { InstructionRow, LadderRow } from "./ladder.ts";
+import type { LadderRow } from "./ladder.ts";
 
 const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 const signed = (us: number) => (Number.isFinite(us) ? `${us >= 0 ? "+" : ""}${f(us)} µs` : "–");
+const signedK = (k: number) => `${k >= 0 ? "+" : "−"}${f(Math.abs(k), 1)}`;
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 
 /** One mesh row against the bare row with as many binding hops: µs of p50 and of CPU per request. */
@@ -85,46 +86,91 @@ ${[...old, now].join("\n")}
 }
 
 /**
- * The ladder before issue 27's core: commit 86c96b0 (the old pipeline moved into workers/dataplane/, no
- * behaviour change), its own ladder worker with this run's gateway front added, 1000 requests per rung
- * under callgrind. Measured once (not by this run): `git checkout 86c96b0`, the front added as here,
- * `node --import tsx scripts/bench/ladder.ts 1000 1 instructions`.
+ * The ladder in instructions, before and after issue 27's core, each measured once outside `npm run
+ * bench` (deterministic: callgrind counts the same whatever else the machine does; each run takes
+ * about half an hour under valgrind on this machine). Before: commit 86c96b0 (the old pipeline moved
+ * into workers/dataplane/, no behaviour change) with its own ladder worker and the gateway front
+ * added as here; after: the commit named. Both `node --import tsx scripts/bench/ladder.ts 1000 1 instructions`,
+ * 2000 warm-up requests, then 1000 counted.
  */
-export const LADDER_BEFORE: { rung: string; k: number }[] = [];
+export const INSTRUCTION_LADDERS: { commit: string; what: string; rows: { rung: string; k: number }[] }[] = [
+  {
+    commit: "86c96b0",
+    what: "Before: the pipeline as it was (the edge's fetch chain, the hand-written RPC pipeline, the inline runtime)",
+    rows: [
+      { rung: "bare pass-through", k: 753 },
+      { rung: "observing floor (await, count status, stamp a copy, AbortSignal.timeout)", k: 797 },
+      { rung: "+ edge entrypoint (WorkerEntrypoint, RPC proxy) and snapshot source", k: 811 },
+      { rung: "+ exchange (headers, URL, trace, facts)", k: 923 },
+      { rung: "+ telemetry stage (recorder, flusher)", k: 976 },
+      { rung: "+ respond (stamped response copy)", k: 975 },
+      { rung: "+ errors, normalize", k: 963 },
+      { rung: "+ authn, authz", k: 976 },
+      { rung: "+ route (and its deadline)", k: 975 },
+      { rung: "+ filters, fault, ratelimit, outlier, split, backendFilters, mirror, concurrency", k: 984 },
+      { rung: "+ forward, upstream (try loop, timers, headers): the whole pipeline", k: 1097 },
+      { rung: "the edge Worker itself (workers/edge/index.ts)", k: 1130 },
+    ],
+  },
+  {
+    commit: "cf064f0",
+    what: "After: the one core (workers/dataplane/)",
+    rows: [
+      { rung: "bare pass-through", k: 755.3 },
+      { rung: "observing floor (await, count status, stamp a copy, AbortSignal.timeout)", k: 811.1 },
+      { rung: "+ edge entrypoint (WorkerEntrypoint, RPC forwarding) and snapshot source", k: 800.2 },
+      { rung: "+ exchange (who calls, trace context, request id, deadline, host)", k: 824.0 },
+      { rung: "+ telemetry stage (recorder, flusher, the abort listener)", k: 896.7 },
+      { rung: "+ respond (stamped response copy)", k: 906.2 },
+      { rung: "+ errors, normalize", k: 924.7 },
+      { rung: "+ authn, authz", k: 927.2 },
+      { rung: "+ route (and its deadline)", k: 921.5 },
+      { rung: "+ filters, fault, ratelimit, outlier, split, backendFilters, mirror, concurrency", k: 938.8 },
+      { rung: "+ forward, upstream (try loop, timer, the next hop's headers): the whole pipeline", k: 1022.1 },
+      { rung: "the edge Worker itself (workers/edge/index.ts)", k: 1046.5 },
+    ],
+  },
+];
 
-/** The ladder section: this run's rungs (instructions when valgrind is here, else CPU), and the rungs before. */
-export function ladderSection(after: { instructions?: InstructionRow[]; cpu?: LadderRow[] }, command: string): string {
-  const rows = after.instructions
-    ? after.instructions.map((r) => ({ rung: r.rung, value: r.instructionsPerReq / 1000 }))
-    : (after.cpu ?? []).map((r) => ({ rung: r.rung, value: r.cpuUsPerReq }));
-  if (!rows.length) return "";
-  const unit = after.instructions ? "k instructions" : "µs CPU";
-  const bare = rows[0].value;
-  const table = rows
+/** The ladder section: this run's CPU ladder, and the instruction ladders before and after the core. */
+export function ladderSection(cpu: LadderRow[], command: string): string {
+  if (!cpu.length) return "";
+  const bare = cpu[0].cpuUsPerReq;
+  const table = cpu
     .map(
       (r, i) =>
-        `| ${r.rung} | ${f(r.value, 1)} | ${i ? `+${f(r.value - rows[i - 1].value, 1)}` : "–"} | ${i ? `+${f(r.value - bare, 1)}` : "–"} |`,
+        `| ${r.rung} | ${f(r.cpuUsPerReq, 1)} | ${i ? signed(r.cpuUsPerReq - cpu[i - 1].cpuUsPerReq) : "–"} | ${i ? signed(r.cpuUsPerReq - bare) : "–"} |`,
     )
-    .join("\n")
-    .replaceAll("+-", "−");
-  const beforeBare = LADDER_BEFORE[0]?.k ?? NaN;
-  const before = LADDER_BEFORE.length
-    ? `Before the core (commit 86c96b0, the old pipeline; same harness and front, not this run):
+    .join("\n");
+  const ladders = INSTRUCTION_LADDERS.filter((l) => l.rows.length)
+    .map((l) => {
+      const b = l.rows[0].k;
+      return `${l.what} (commit ${l.commit}):
 
-| rung | k instructions / request | over bare |
-| --- | --- | --- |
-${LADDER_BEFORE.map((r, i) => `| ${r.rung} | ${f(r.k, 1)} | ${i ? `+${f(r.k - beforeBare, 1)}` : "–"} |`).join("\n")}
-`
-    : "";
+| rung | k instructions / request | this rung | over bare |
+| --- | --- | --- | --- |
+${l.rows.map((r, i) => `| ${r.rung} | ${f(r.k, 1)} | ${i ? signedK(r.k - l.rows[i - 1].k) : "–"} | ${i ? signedK(r.k - b) : "–"} |`).join("\n")}
+`;
+    })
+    .join("\n");
   return `### Where a hop's CPU goes: the ladder
 
 Each rung is a pass-through with one more part of the edge than the rung below (\`scripts/bench/workers/ladder.ts\`), in its own
 workerd, behind what the gateway sends a service edge (\`scripts/bench/workers/gateway-front.ts\`: request id, trace context,
-deadline, props naming the gateway). ${after.instructions ? "Each rung's workerd runs under valgrind's callgrind: instructions per request, every thread, counted only over the measured requests after a warm-up; the count does not depend on what else the machine does (about 2.5 instructions per ns on this machine, so 1 k instructions ≈ 0.4 µs)." : "CPU is each rung's workerd's own CPU time over the requests it served (valgrind was not installed, so no instruction counts)."} The snapshot is re-checked once an hour here, so the once-a-second beacon check and telemetry flush of a real isolate are not in the figures. \`${command}\`:
+deadline, props naming the gateway), so the front's own cost is in every rung. The snapshot is re-checked once an hour there,
+so a real isolate's once-a-second beacon check and telemetry flush are not in the figures. This run, in CPU time
+(each rung's workerd's own CPU over the requests it served, median of three runs; \`${command}\`):
 
-| rung | ${unit} / request | this rung | over bare |
+| rung | µs CPU / request | this rung | over bare |
 | --- | --- | --- | --- |
 ${table}
 
-${before}`;
+CPU time on a shared machine moves by ±10–20 µs per rung from run to run. The same ladder in instructions (each rung's
+workerd under valgrind's callgrind, every thread, counted over 1000 requests after 2000 of warm-up) does not depend on what
+else the machine does, but still moves by up to about 5% between runs of the same code (the isolate's JIT and garbage
+collection): a single rung's step of 10–30 k is within that, the whole edge over the bare hop is not. On this machine 1 k
+instructions is about 0.4 µs. Measured once each, outside this run (\`node --import tsx scripts/bench/ladder.ts 1000 1 instructions\`,
+about half an hour under valgrind; \`… 1000 3 instructions 0,11\` takes the median of three runs of chosen rungs):
+
+${ladders}`;
 }

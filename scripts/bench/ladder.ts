@@ -6,7 +6,7 @@
 // - instructions: each rung's workerd under valgrind's callgrind, instructions per request (every
 //   thread): the same count whatever else the machine does, so rungs a few µs apart can be told apart
 //   on a shared machine (scripts/bench/callgrind.ts).
-//   node --import tsx scripts/bench/ladder.ts [requests=4000] [runs=3] [cpu|instructions]
+//   node --import tsx scripts/bench/ladder.ts [requests=4000] [runs=3] [cpu|instructions] [rungs, e.g. 10,11]
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -177,31 +177,47 @@ export async function hopLadder(opts: {
   return rows;
 }
 
-/** The ladder in instructions: each rung alone, its workerd under callgrind. */
+/**
+ * The ladder in instructions: each rung alone, its workerd under callgrind, `runs` times (the
+ * median; a run's count still moves by a few percent with the isolate's JIT and GC, so A/B
+ * comparisons take several). `only`: the rungs to count (indexes into RUNGS), all by default.
+ */
 export async function instructionLadder(opts: {
   requests: number;
+  runs?: number;
+  only?: number[];
   log: (s: string) => void;
 }): Promise<InstructionRow[]> {
   const s = await build();
   const rows: InstructionRow[] = [];
   for (let i = 0; i < RUNGS.length; i++) {
-    const n = await instructionsPerRequest(
-      rungOptions(i, s),
-      async (mf) => `${(await mf.unsafeGetDirectURL("front")).origin}/app`,
-      {
-        requests: opts.requests,
-        dir: s.dir,
-      },
-    );
+    if (opts.only && !opts.only.includes(i)) continue;
+    const counts: number[] = [];
+    for (let run = 0; run < (opts.runs ?? 1); run++)
+      counts.push(
+        await instructionsPerRequest(
+          rungOptions(i, s),
+          async (mf) => `${(await mf.unsafeGetDirectURL("front")).origin}/app`,
+          { requests: opts.requests, dir: s.dir },
+        ),
+      );
+    const n = median(counts);
     rows.push({ rung: RUNGS[i], instructionsPerReq: n });
-    opts.log(`  ${(n / 1000).toFixed(1).padStart(7)} k instructions  ${RUNGS[i]}`);
+    const each = counts.length > 1 ? `  (runs: ${counts.map((c) => (c / 1000).toFixed(1)).join(", ")})` : "";
+    opts.log(`  ${(n / 1000).toFixed(1).padStart(7)} k instructions  ${RUNGS[i]}${each}`);
   }
   return rows;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [requests = "4000", runs = "3", mode = "cpu"] = process.argv.slice(2);
-  if (mode === "instructions") await instructionLadder({ requests: Number(requests), log: console.log });
+  const [requests = "4000", runs = "3", mode = "cpu", rungs] = process.argv.slice(2);
+  if (mode === "instructions")
+    await instructionLadder({
+      requests: Number(requests),
+      runs: Number(runs),
+      only: rungs?.split(",").map(Number),
+      log: console.log,
+    });
   else await hopLadder({ requests: Number(requests), runs: Number(runs), log: console.log });
   process.exit(0);
 }

@@ -15,6 +15,7 @@ import { authorize, describeAuthz, requestOf, rpcRequestOf } from "../security/a
 import { checkCalledFor, describeExtAuthz } from "../security/ext-authz.ts";
 import { applyDerivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
 import { principalOf } from "../security/jwt.ts";
+import { corsExplainer } from "./cors.ts";
 import type { Explainer, HopState } from "./synthetic.ts";
 
 // Each stage of the edge, as synthetic explain runs it: the same decisions the edge's stage makes
@@ -299,6 +300,7 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   respond: nothing,
   errors: nothing,
   normalize,
+  cors: corsExplainer,
   authn,
   extAuthz,
   authz,

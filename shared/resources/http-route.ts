@@ -4,6 +4,8 @@ import { checkGroup, envelope } from "./metadata.ts";
 import { HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RpcMatch } from "./route-match.ts";
 import { BackendRef, RouteFilter } from "./route-filter.ts";
 import { regexIssues } from "../regex/validate.ts";
+import { corsIssues } from "./cors-filter.ts";
+import { SessionPersistence } from "./session-persistence.ts";
 
 export { BackendRef, HeaderMatch, isCatchAllPath, Method, PathMatch, QueryParamMatch, RouteFilter, RpcMatch };
 
@@ -58,6 +60,7 @@ export const RouteRule = z
     backendRefs: z.array(BackendRef).max(64).default([]),
     timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
+    sessionPersistence: SessionPersistence.optional(),
   })
   .superRefine((rule, ctx) => {
     checkFilters(rule.filters, rule.matches, ["filters"], "rule", ctx);
@@ -81,13 +84,23 @@ function checkFilters(
   ctx: z.RefinementCtx,
 ) {
   const types = filters.map((f) => f.type);
-  const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
+  const once = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "CORS"] as const;
   for (const t of once)
     if (types.filter((x) => x === t).length > 1)
       ctx.addIssue({ code: "custom", path, message: `filter ${t} may appear at most once per ${where}` });
   if (types.includes("RequestRedirect") && types.includes("URLRewrite"))
     ctx.addIssue({ code: "custom", path, message: "RequestRedirect and URLRewrite cannot be used together" });
   filters.forEach((f, i) => {
+    // A preflight is answered before any backend is picked: CORS belongs to the rule.
+    if (f.type === "CORS" && where === "backendRef")
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, i],
+        message: "a CORS filter applies to a rule, not a backendRef",
+      });
+    if (f.type === "CORS")
+      for (const issue of corsIssues(f.cors))
+        ctx.addIssue({ code: "custom", ...issue, path: [...path, i, ...issue.path] });
     const mod =
       f.type === "RequestRedirect" ? f.requestRedirect.path : f.type === "URLRewrite" ? f.urlRewrite.path : undefined;
     if (mod?.type !== "ReplacePrefixMatch") return;

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { CorsFilter } from "./cors-filter.ts";
 import { HeaderName } from "./route-match.ts";
 
 // HTTPRoute filters, as users write them and as compiled snapshots carry them (zod/mini: see route-match.ts).
@@ -66,6 +67,7 @@ export const RouteFilter = z.discriminatedUnion("type", [
       fraction: z.optional(z.strictObject({ numerator: Int(0), denominator: z._default(Int(1), 100) })),
     }),
   }),
+  CorsFilter,
 ]);
 
 export type RouteFilter = z.infer<typeof RouteFilter>;

@@ -6,6 +6,7 @@ import type { Rollout, RolloutStatus } from "../resources/rollout.ts";
 import { rolloutSource, splitByRollout } from "../rollout/ownership.ts";
 import { CompiledRetry, compileRetry } from "../resilience/retry.ts";
 import { CompiledTimeouts } from "./request-timeout.ts";
+import { CompiledSession, compileSession } from "./session.ts";
 import { CompiledBackend } from "./split.ts";
 
 /** One (rule, match) pair of one route: the unit of Gateway API precedence. */
@@ -26,6 +27,8 @@ export const CompiledRoute = z.object({
   weightsFrom: z.optional(z.string()),
   timeouts: CompiledTimeouts,
   retry: z.optional(CompiledRetry),
+  /** Gateway API session persistence (GEP-1619): absent when the rule has none. */
+  session: z.optional(CompiledSession),
 });
 export type CompiledRoute = z.infer<typeof CompiledRoute>;
 
@@ -101,6 +104,7 @@ function compileRoute(
         backends,
         timeouts: compileTimeouts(rule.timeouts),
         retry: compileRetry(rule.retry),
+        ...compileSession(rule.sessionPersistence, service ?? "gateway", r.metadata.name, ruleIndex),
       };
       // Gateway API precedence: exact path, longest prefix, method, most headers, most query params,
       // oldest route, route name, rule order (then match order within the rule).

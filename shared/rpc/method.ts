@@ -14,16 +14,14 @@ export const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 export const MAX_METHOD_NAME = 128;
 
 /**
- * Names no call may forward: the handlers workerd looks up on every entrypoint instance (an edge
- * that answered them would claim the handler: see test/workers/rpc-runtime.test.ts), and the
- * names every object has. workerd never sends these as RPC calls to a service binding.
+ * The handlers workerd looks up on every entrypoint instance besides `fetch` (an entrypoint that
+ * answered them would claim the handler: see test/workers/rpc-runtime.test.ts).
  */
-export const RESERVED_METHODS: ReadonlySet<string> = new Set([
-  "fetch",
+export const ENTRYPOINT_HANDLERS = [
   "connect",
   "tail",
-  "tailStream",
   "trace",
+  "tailStream",
   "scheduled",
   "alarm",
   "test",
@@ -33,6 +31,15 @@ export const RESERVED_METHODS: ReadonlySet<string> = new Set([
   "webSocketClose",
   "webSocketError",
   "self",
+] as const;
+
+/**
+ * Names no call may forward: `fetch` and the other handlers, and the names every object has.
+ * workerd never sends these as RPC calls to a service binding.
+ */
+export const RESERVED_METHODS: ReadonlySet<string> = new Set([
+  "fetch",
+  ...ENTRYPOINT_HANDLERS,
   "constructor",
   "then",
   "dup",

@@ -52,7 +52,7 @@ describe("the manifest of gen, deploy and dev", () => {
     copyFileSync("examples/echo/mesh.yaml", join(dir, "mesh.yaml"));
     const r = isomesh(dir, "deploy", "--dry-run");
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(r.status, r.stdout).toBe(0);
     // echo: 2 services × 2 versions, 2 edges, the gateway, the control plane.
     expect(r.stdout).toContain("built 8 workers");
     // One dist folder per generated Worker (gen's `_edge` folder is the bundle every edge uploads, not a Worker).

@@ -120,6 +120,35 @@ export const SCENARIOS: Scenario[] = [
       { command: "npx isomesh apply -f examples/shop/security/cart-checkout.yaml --wait" },
       { command: "npx isomesh explain --service cart --caller orders --rpc Checkout.items", out: /ALLOW/ },
       { command: "npx isomesh graph", out: /cart/ },
+      // docs/traffic.md: CORS and session persistence, on the shop.
+      { command: "npx isomesh apply -f examples/shop/tasks/storefront-cors.yaml --wait" },
+      {
+        command:
+          "curl -s -i -X OPTIONS -H 'Origin: https://app.shop.example' -H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type, x-user' http://127.0.0.1:8787/cart/items",
+        out: /^HTTP\/1\.1 200[^]*access-control-allow-origin: https:\/\/app\.shop\.example[^]*access-control-allow-credentials: true/im,
+      },
+      {
+        command:
+          "curl -s -i -H 'Origin: https://evil.example' http://127.0.0.1:8787/catalog/products | grep -ci '^access-control-'",
+        code: 1,
+        out: /^0\s*$/,
+      },
+      {
+        command:
+          "npx isomesh explain -X OPTIONS -H 'Origin: https://app.shop.example' -H 'Access-Control-Request-Method: POST' http://127.0.0.1:8787/cart/items",
+        out: /preflight answered here/,
+      },
+      { command: "npx isomesh apply -f examples/shop/tasks/catalog-sessions.yaml --wait" },
+      {
+        command: "curl -s -i -c /tmp/shop-cookies http://127.0.0.1:8787/catalog/products | grep -i '^set-cookie'",
+        out: /^set-cookie: catalog-version=catalog\/v[12]\.[0-9a-z]+\.[0-9a-z]+; Path=\/; HttpOnly; SameSite=Lax/im,
+      },
+      {
+        command:
+          "for i in 1 2 3 4 5; do curl -s -i -b /tmp/shop-cookies http://127.0.0.1:8787/catalog/products | grep -i '^x-isomesh-backend'; done",
+        // Five times the same version: the cookie keeps the session on it.
+        out: /^x-isomesh-backend: (catalog\/v[12])\s*(?:^x-isomesh-backend: \1\s*){4}$/im,
+      },
     ],
   },
   {

@@ -12,6 +12,7 @@ import { type AuthnState, authenticate } from "./stages/authenticate.ts";
 import { authorize } from "./stages/authorize.ts";
 import { backendFilters } from "./stages/backend-filters.ts";
 import { concurrency } from "./stages/concurrency.ts";
+import { cors } from "./stages/cors.ts";
 import { egress } from "./stages/egress.ts";
 import { extAuthz, type ProviderReach } from "./stages/ext-authz.ts";
 import { errors } from "./stages/errors.ts";
@@ -107,6 +108,7 @@ export function buildEdge(snapshot: Snapshot, s: Services): Pipelines {
     .then("respond", respond(snapshot))
     .then("errors", errors())
     .then("normalize", normalize(snapshot))
+    .then("cors", cors(snapshot, p.table))
     .then("authn", authenticate(snapshot, s.authn))
     .then("extAuthz", extAuthz(snapshot, s.provider ?? NO_PROVIDER))
     .then("authz", authorize(snapshot))
@@ -149,6 +151,7 @@ export function buildOutbound(snapshot: Snapshot, s: Services): Pipelines {
     .then("respond", respond(snapshot))
     .then("errors", errors())
     .then("normalize", normalize(snapshot))
+    .then("cors", cors(snapshot, p.table))
     .then("identity", identity(snapshot))
     .then("route", route(snapshot, p.table))
     .then("filters", filters())

@@ -1,23 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { isRpcMethodName } from "../../shared/rpc/method.ts";
+import { ENTRYPOINT_HANDLERS, isRpcMethodName } from "../../shared/rpc/method.ts";
 import type { RpcInvocation } from "../dataplane/rpc/invocation.ts";
-
-/** Every handler name workerd reads on each new entrypoint instance (test/workers/rpc-runtime.test.ts). */
-const HANDLERS = [
-  "connect",
-  "tail",
-  "trace",
-  "tailStream",
-  "scheduled",
-  "alarm",
-  "test",
-  "queue",
-  "email",
-  "webSocketMessage",
-  "webSocketClose",
-  "webSocketError",
-  "self",
-];
 
 type Instance = WorkerEntrypoint<unknown, unknown>;
 
@@ -44,7 +27,7 @@ export function forwardRpc<I extends Instance>(
   invoke: (instance: I, call: RpcInvocation) => Promise<unknown>,
 ): void {
   const prototype = Entrypoint.prototype as object;
-  for (const name of HANDLERS)
+  for (const name of ENTRYPOINT_HANDLERS)
     if (!(name in prototype))
       Object.defineProperty(prototype, name, { value: undefined, writable: true, configurable: true });
   const behind = Object.create(Object.getPrototypeOf(prototype) ?? WorkerEntrypoint.prototype) as object;

@@ -4,6 +4,7 @@ import { backendLabel, pickBackend, splitUnit } from "../../../shared/routing/sp
 import type { Snapshot } from "../../../shared/snapshot/schema.ts";
 import { type Admitted, carry, type Picked, type Stage } from "../exchange.ts";
 import { keyFactsOf } from "./rate-limit.ts";
+import { keepsSessions, persistence } from "./session.ts";
 
 /**
  * The split (shared/routing/split.ts): picks one of the admitted backends by weight, by a hash of
@@ -12,6 +13,7 @@ import { keyFactsOf } from "./rate-limit.ts";
  */
 export const split = <T extends Admitted, R>(snapshot: Snapshot): Stage<T, Picked<T>, R> => {
   const sticky = snapshot.policy?.stickySession;
+  const sessions = keepsSessions(snapshot);
   return (x, next) => {
     const backends = x.admission.backends;
     const entry = x.route.entry;
@@ -22,13 +24,16 @@ export const split = <T extends Admitted, R>(snapshot: Snapshot): Stage<T, Picke
       });
     const stickyKey = sticky ? requestKey(sticky.hashOn, keyFactsOf(x)) : undefined;
     const unit = splitUnit(stickyKey);
-    const picked = pickBackend(backends, unit);
+    // A rule's session persistence (GEP-1619) keeps a client on its backend while it may take traffic.
+    const session = sessions ? persistence(x, backends) : undefined;
+    const picked = session?.kept ?? pickBackend(backends, unit);
     if (!picked)
       throw new MeshError("no_backend", "every backendRef of the matched rule has weight 0", {
         route: entry?.route,
         rule: entry?.rule,
       });
     x.admission.picked(picked);
+    session?.picked(picked);
     if (x.record.on) {
       const weightsFrom = x.route.weightsFrom;
       x.record.note("split", `picked ${backendLabel(picked)}${weightsFrom ? `, weights set by ${weightsFrom}` : ""}`, {
