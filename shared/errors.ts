@@ -19,6 +19,12 @@ export const ERROR_STATUS = {
   invalid_path: 400,
   /** An inline app reached other than through a mesh binding (no props): nothing of the mesh vouches for the caller. */
   not_via_mesh: 403,
+  /** A CUSTOM AuthorizationPolicy's provider denied a Workers RPC call (a fetch gets the provider's own answer). */
+  ext_authz_denied: 403,
+  /** A CUSTOM AuthorizationPolicy's provider gave no answer and failOpen is false (status: the provider's statusOnError). */
+  ext_authz_error: 403,
+  /** A body larger than the provider's includeRequestBodyInCheck.maxRequestBytes, without allowPartialMessage. */
+  request_too_large: 413,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

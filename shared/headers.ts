@@ -14,6 +14,8 @@ export const H = {
   explain: "x-isomesh-explain",
   /** On a RequestMirror's copy (Envoy marks its copies with a `-shadow` host instead). */
   mirror: "x-isomesh-mirror",
+  /** Set by an edge whose CUSTOM policy's provider allowed the request: the provider that vouches for its headers. */
+  extAuthz: "x-isomesh-ext-authz",
 } as const;
 
 export const INTERNAL_PREFIX = "x-isomesh-";

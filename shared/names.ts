@@ -57,3 +57,9 @@ export const INLINE_CONTROL_ENTRYPOINT = "IsomeshInlineControl";
 
 /** Binding the control plane uses to nudge an app version's Worker that runs inline stages. */
 export const inlineHolderBinding = (worker: string) => `INLINE_${ident(worker)}`;
+
+/** Binding a service edge asks an external authorization provider's service through (props { caller }). */
+export const extAuthzBinding = (service: string) => `EXT_AUTHZ_${ident(service)}`;
+
+/** The same in an inline service's app Worker (its inbound half asks; the app's `env` never shows it). */
+export const inlineExtAuthzBinding = (service: string) => `${INLINE_PREFIX}EXT_AUTHZ_${ident(service)}`;

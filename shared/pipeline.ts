@@ -15,6 +15,8 @@ export const STAGES = {
   /** A rule's CORS filter: answers preflights before authentication (the route is matched for it). */
   cors: "outbound",
   authn: "inbound",
+  /** CUSTOM AuthorizationPolicies: the provider is asked before DENY and ALLOW are judged (Istio's order). */
+  extAuthz: "inbound",
   authz: "inbound",
   route: "outbound",
   egress: "outbound",
@@ -42,6 +44,7 @@ const EDGE = [
   "normalize",
   "cors",
   "authn",
+  "extAuthz",
   "authz",
   "route",
   "filters",
@@ -110,7 +113,7 @@ export const INLINE_PIPELINES = {
     "concurrency",
     "forward",
   ],
-  inbound: ["errors", "normalize", "authn", "authz", "ratelimit", "app"],
+  inbound: ["errors", "normalize", "authn", "extAuthz", "authz", "ratelimit", "app"],
 } as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;
 
 /**
@@ -120,6 +123,7 @@ export const INLINE_PIPELINES = {
  */
 export const RPC_PIPELINE = [
   "telemetry",
+  "extAuthz",
   "authz",
   "route",
   "fault",
@@ -134,5 +138,5 @@ export type RpcStageName = (typeof RPC_PIPELINE)[number];
 /** The inline data plane's halves of a Workers RPC call (RPC_PIPELINE split as INLINE_PIPELINES splits a fetch's). */
 export const RPC_INLINE_PIPELINES = {
   outbound: ["telemetry", "route", "fault", "outlier", "split", "concurrency", "forward"],
-  inbound: ["authz", "ratelimit", "app"],
+  inbound: ["extAuthz", "authz", "ratelimit", "app"],
 } as const satisfies Record<"outbound" | "inbound", readonly StageName[]>;

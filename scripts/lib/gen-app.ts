@@ -26,6 +26,7 @@ import type { InlineCallee, InlineConfig } from "../../workers/inline/config.ts"
 import type { ControlCaller } from "../../shared/control-api.ts";
 import type { MeshAdoption } from "../../shared/manifest/adoption.ts";
 import { writeInlineEntry } from "./gen-inline.ts";
+import { inlineProviderBindings } from "./gen-ext-authz.ts";
 import { appBindings, findApp, keptConfig, readApp, type AppProject, type AppSource } from "./app-project.ts";
 import { WORKER_ENTRY } from "./paths.ts";
 import type { GeneratedWorker } from "./wrangler-config.ts";
@@ -96,6 +97,8 @@ function inlinePart(ctx: AppContext, s: ServiceSpec, version: string) {
   };
   const ownWorker = ctx.workerName(versionWorkerName(s.name, version));
   const services = [
+    // CUSTOM policies' providers, asked by this service's inbound half.
+    ...(self ? inlineProviderBindings(ctx.manifest, s.name, version, ctx.workerName) : []),
     // The props name the version: the app's own code can reach this binding, so the control plane holds it to them.
     {
       binding: INLINE_CONTROL,

@@ -36,6 +36,7 @@ import { BOOTSTRAP_MODULE, bundleEdge } from "./bundle.ts";
 import { appVersion, type AppContext } from "./gen-app.ts";
 import { REPO_ROOT, WORKER_ENTRY } from "./paths.ts";
 import { bundleInline, INLINE_DIR } from "./gen-inline.ts";
+import { checkProviders, edgeProviderBindings } from "./gen-ext-authz.ts";
 import { INLINE_MODULE } from "./bundle.ts";
 import type { InlineCallee } from "../../workers/inline/config.ts";
 import type { GeneratedWorker, WranglerConfig } from "./wrangler-config.ts";
@@ -135,6 +136,7 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
         bootstrap: JSON.stringify(compileSnapshot(topology, edgeName(s.name), stored, 0)),
       });
   checkInline(manifest, inline, manifestPath);
+  checkProviders(manifest, inline, manifestPath);
   const inlineBundle = inline.size ? bundleInline(join(out, INLINE_DIR)) : undefined;
   const base = {
     compatibility_date: manifest.compatibilityDate,
@@ -350,7 +352,11 @@ export function generate(manifestPath: string, opts: GenOptions): GeneratedMesh 
           vars: edgeVars(short),
           kv_namespaces: kv,
           durable_objects: rateLimiter,
-          services: [control(short), ...versionBindings(manifest, s)],
+          services: [
+            control(short),
+            ...versionBindings(manifest, s),
+            ...edgeProviderBindings(manifest, s.name, workerName),
+          ],
         },
       });
     s.versions.forEach((v, j) => {

@@ -1,6 +1,7 @@
 import type { Topology } from "../manifest/topology.ts";
 import type { Resource } from "../resources/index.ts";
 import type { ResourceIssue } from "../resources/issues.ts";
+import { checkExtAuthz } from "./ext-authz.ts";
 import { checkReferences } from "./references.ts";
 import { checkRolloutOwnership } from "./rollouts.ts";
 import { checkShadowing } from "./shadowing.ts";
@@ -23,7 +24,7 @@ export function analyze(
   opts: { full?: boolean } = {},
 ): { errors: ResourceIssue[]; warnings: ResourceIssue[] } {
   return {
-    errors: checkReferences(topology, resources),
+    errors: [...checkReferences(topology, resources), ...checkExtAuthz(topology, resources)],
     warnings: [
       ...checkShadowing(resources),
       ...checkPolicyConflicts(resources),

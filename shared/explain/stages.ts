@@ -12,6 +12,7 @@ import { describeTimeout, requestTimeoutOf } from "../routing/request-timeout.ts
 import { backendLabel, sharesOf } from "../routing/split.ts";
 import { judgeClaims, rulesForIssuer } from "../security/authn.ts";
 import { authorize, describeAuthz, requestOf, rpcRequestOf } from "../security/authorize.ts";
+import { checkCalledFor, describeExtAuthz } from "../security/ext-authz.ts";
 import { applyDerivedHeaders, outputHeadersOf } from "../security/claim-headers.ts";
 import { principalOf } from "../security/jwt.ts";
 import { corsExplainer } from "./cors.ts";
@@ -89,6 +90,20 @@ const authz: Explainer = (h) => {
   const decision = describeAuthz(d, r);
   h.decisions.push(d.allowed ? decision : { ...decision, error: "rbac_denied", status: 403 });
   if (!d.allowed) return "stop";
+};
+
+/** A synthetic request is never sent, so the provider is not asked: the record says whether it would be. */
+const extAuthz: Explainer = (h) => {
+  const e = h.snapshot.extAuthz;
+  if (!e) return;
+  const r = h.rpc ? rpcRequestOf(h.caller, h.rpc) : requestOf(h.caller, h.identity, h.facts);
+  h.decisions.push(
+    describeExtAuthz(
+      e,
+      checkCalledFor(e, r),
+      "would be asked (a synthetic request is not sent to it: its answer decides)",
+    ),
+  );
 };
 
 function routed(h: HopState, routing: Routing) {
@@ -287,6 +302,7 @@ export const EXPLAINERS: Record<StageName, Explainer> = {
   normalize,
   cors: corsExplainer,
   authn,
+  extAuthz,
   authz,
   route,
   egress,

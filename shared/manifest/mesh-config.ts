@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Duration } from "../duration.ts";
 import type { PathNormalization } from "../routing/normalize-path.ts";
+import { ExtensionProviders } from "../security/ext-authz-provider.ts";
 
 import { CompiledMeshConfig, DEFAULT_MESH_CONFIG, DEFAULT_REQUEST_TIMEOUT_MS } from "./compiled-mesh-config.ts";
 
@@ -33,6 +34,8 @@ export const MeshConfigSpec = z
       .prefault({}),
     /** Applied to every route that sets no timeouts.request of its own ("0s" turns the default off). */
     defaultTimeouts: z.strictObject({ request: Duration.default(DEFAULT_REQUEST_TIMEOUT_MS) }).prefault({}),
+    /** External authorization services CUSTOM AuthorizationPolicies name (Istio's extensionProviders; shared/security/ext-authz-provider.ts). */
+    extensionProviders: ExtensionProviders,
   })
   .prefault({});
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpec>;

@@ -193,6 +193,7 @@ export const Manifest = z
             });
       }),
     );
+    checkExtensionProviders(m, names, ctx);
     const bindings = m.egress?.mtlsCertificates.map((c) => c.binding) ?? [];
     bindings.forEach((b, i) => {
       if (bindings.indexOf(b) !== i)
@@ -209,6 +210,23 @@ export const Manifest = z
         });
     });
   });
+
+/** Each extension provider names a service of the mesh, once. */
+function checkExtensionProviders(m: { meshConfig: MeshConfigSpec }, services: Set<string>, ctx: z.RefinementCtx) {
+  const seen = new Set<string>();
+  m.meshConfig.extensionProviders.forEach((p, i) => {
+    const path = ["meshConfig", "extensionProviders", i];
+    if (seen.has(p.name))
+      ctx.addIssue({ code: "custom", path: [...path, "name"], message: `duplicate provider "${p.name}"` });
+    seen.add(p.name);
+    if (!services.has(p.envoyExtAuthzHttp.service))
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, "envoyExtAuthzHttp", "service"],
+        message: `unknown service "${p.envoyExtAuthzHttp.service}": a provider is a service of this mesh`,
+      });
+  });
+}
 
 /**
  * The names the mesh itself puts in an app version's env: a binding per `calls` entry, EGRESS, and

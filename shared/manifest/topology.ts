@@ -3,6 +3,8 @@ import { calledServices, type Manifest } from "./schema.ts";
 import { ServiceExports } from "../rpc/exports.ts";
 import { CompiledMeshConfig, compileMeshConfig } from "./mesh-config.ts";
 import { type DataPlane, dataPlaneOf } from "./data-plane.ts";
+import { CompiledExtAuthzProvider } from "../security/ext-authz-compiled.ts";
+import { compileProvider } from "../security/ext-authz-provider.ts";
 
 /**
  * What the control plane knows of the mesh's shape: services, their versions and who calls whom.
@@ -26,6 +28,8 @@ export const Topology = z.object({
   egress: z.object({ certificates: z.array(z.string()) }).optional(),
   /** The manifest's meshConfig as edges run it; absent means the defaults. */
   meshConfig: z.optional(CompiledMeshConfig),
+  /** The manifest's external authorization providers (CUSTOM AuthorizationPolicies name them). */
+  extensionProviders: z.array(CompiledExtAuthzProvider).optional(),
 });
 export type Topology = z.infer<typeof Topology>;
 
@@ -46,6 +50,9 @@ export function topologyOf(m: Manifest, exports: Record<string, ServiceExports> 
     })),
     ...(hasEgress(m) ? { egress: { certificates: m.egress?.mtlsCertificates.map((c) => c.binding) ?? [] } } : {}),
     meshConfig: compileMeshConfig(m.meshConfig),
+    ...(m.meshConfig.extensionProviders.length
+      ? { extensionProviders: m.meshConfig.extensionProviders.map(compileProvider) }
+      : {}),
   };
 }
 

@@ -16,7 +16,11 @@ export const AUTHZ_FLAGS = {
   audited: "an AUDIT policy matched",
 } as const;
 
-export function compileAuthz(list: AuthorizationPolicy[]): CompiledAuthz | undefined {
+/** ALLOW, DENY and AUDIT policies (CUSTOM ones ask their provider: shared/security/ext-authz.ts). */
+export function compileAuthz(all: AuthorizationPolicy[]): CompiledAuthz | undefined {
+  const list = all.flatMap((p) =>
+    p.spec.action === "CUSTOM" ? [] : [{ ...p, spec: { ...p.spec, action: p.spec.action } }],
+  );
   if (list.length === 0) return undefined;
   return {
     policies: list.map((p) => ({
@@ -28,7 +32,7 @@ export function compileAuthz(list: AuthorizationPolicy[]): CompiledAuthz | undef
 }
 
 /** Policy hosts compare with the request's normalized host, so they are normalized alike (case, port, trailing dot). */
-function withNormalizedHosts(rule: AuthorizationRule): AuthorizationRule {
+export function withNormalizedHosts(rule: AuthorizationRule): AuthorizationRule {
   if (!rule.to?.some(({ operation: o }) => o.hosts || o.notHosts)) return rule;
   const norm = (hosts: string[] | undefined) => hosts?.map(normalizeHost);
   return {

@@ -16,6 +16,7 @@ import { compileTimeouts } from "../routing/request-timeout.ts";
 import { compileVirtualHosts, type OwningRollout } from "../routing/routes.ts";
 import { compileAuthn } from "../security/authn.ts";
 import { compileAuthz } from "../security/authorize.ts";
+import { compileExtAuthz } from "../security/ext-authz.ts";
 import { type CompiledPolicy, SNAPSHOT_SCHEMA, type Snapshot } from "./schema.ts";
 import { snapshotRegexes } from "./regexes.ts";
 import { attachedEdges, edgesFedBy } from "./scope.ts";
@@ -75,11 +76,18 @@ export function compileSnapshot(topology: Topology, edge: string, inputs: Stored
     // The egress edge's callers are mesh apps: it authenticates no end user.
     authn: role === "egress" ? undefined : compileAuthn(ofKind("RequestAuthentication")),
     authz: compileAuthz(ofKind("AuthorizationPolicy")),
+    ...extAuthzOf(role, ofKind("AuthorizationPolicy"), topology, service?.name),
     ...(role === "egress" ? { externals: compileExternals(externals) } : {}),
     ...rpcMethodsOf(service),
     ...snapshotRegexes(vhosts, compiledPolicy),
     meshConfig,
   };
+}
+
+/** The egress edge asks no provider (the admin API refuses CUSTOM there). */
+function extAuthzOf(role: string, policies: ResourceOf<"AuthorizationPolicy">[], topology: Topology, service?: string) {
+  const extAuthz = role === "egress" ? undefined : compileExtAuthz(policies, topology.extensionProviders, service);
+  return extAuthz ? { extAuthz } : {};
 }
 
 function compilePolicy(p: ResourceOf<"TrafficPolicy">): CompiledPolicy {

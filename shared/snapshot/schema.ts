@@ -12,6 +12,7 @@ import { VirtualHost } from "../routing/routes.ts";
 import { CompiledBackend, CompiledStickySession } from "../routing/split.ts";
 import { CompiledAuthn } from "../security/authn.ts";
 import { CompiledAuthz } from "../security/authorize.ts";
+import { CompiledExtAuthz } from "../security/ext-authz-compiled.ts";
 
 // The snapshot an edge runs: each part is the compiled form its concern declares beside its
 // decision (shared/<domain>/<concern>.ts); this file only puts them together. Every edge validates
@@ -21,7 +22,7 @@ import { CompiledAuthz } from "../security/authorize.ts";
 // the very schemas the admin API validates users' documents with.
 
 /** Bumped when the compiled form changes: the ConfigStore recompiles every edge on start, and an older edge keeps its last good snapshot. */
-export const SNAPSHOT_SCHEMA = 4;
+export const SNAPSHOT_SCHEMA = 5;
 
 /** The TrafficPolicy that targets the edge, one part per concern. */
 export const CompiledPolicy = z.object({
@@ -58,6 +59,8 @@ const SnapshotFields = z.object({
   retryBudgets: z.optional(z.record(z.string(), DestinationBudget)),
   authn: z.optional(CompiledAuthn),
   authz: z.optional(CompiledAuthz),
+  /** CUSTOM AuthorizationPolicies and their provider (external authorization), asked before `authz`. */
+  extAuthz: z.optional(CompiledExtAuthz),
   /** The egress edge's allow-list: one entry per ExternalService. */
   externals: z.optional(z.array(CompiledExternal)),
   /**

@@ -1,5 +1,6 @@
 import { AUTHN_FLAGS } from "../security/authn.ts";
 import { AUTHZ_FLAGS } from "../security/authorize.ts";
+import { EXT_AUTHZ_FLAGS } from "../security/ext-authz.ts";
 import { CONCURRENCY_FLAGS } from "../resilience/concurrency.ts";
 import { FAULT_FLAGS } from "../resilience/fault.ts";
 import { OUTLIER_FLAGS } from "../resilience/outlier-detection.ts";
@@ -22,6 +23,7 @@ export const FLAGS = {
   ...CONCURRENCY_FLAGS,
   ...RATE_LIMIT_FLAGS,
   ...AUTHZ_FLAGS,
+  ...EXT_AUTHZ_FLAGS,
   ...AUTHN_FLAGS,
   ...NORMALIZE_FLAGS,
   ...FAULT_FLAGS,

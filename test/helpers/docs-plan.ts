@@ -163,6 +163,22 @@ export const SCENARIOS: Scenario[] = [
       { command: "npx isomesh stat" },
     ],
   },
+  {
+    name: "Bookinfo with external authorization (security guide)",
+    start: "npx isomesh dev -m examples/bookinfo/mesh-ext-authz.yaml",
+    steps: [
+      { command: "npx isomesh apply -f examples/bookinfo/security/ext-authz.yaml --wait" },
+      { command: "curl -s http://127.0.0.1:8787/productpage", out: /denied by ext_authz for not found header/ },
+      {
+        command: "curl -s -o /dev/null -w '%{http_code}\\n' -H 'x-ext-authz: allow' http://127.0.0.1:8787/productpage",
+        out: /^200$/m,
+      },
+      {
+        command: "npx isomesh explain --service productpage --caller gateway http://productpage/productpage",
+        out: /sample-ext-authz-http/,
+      },
+    ],
+  },
 ];
 
 const CI = "CI runs it (.ci/run)";

@@ -13,6 +13,7 @@ import { bindingTarget } from "../../workers/dataplane/upstream.ts";
 import { externalTarget } from "../../workers/edge/external.ts";
 import { ResilienceState } from "../../workers/dataplane/resilience/state.ts";
 import type { GlobalLimiter } from "../../workers/dataplane/stages/rate-limit.ts";
+import type { ProviderReach } from "../../workers/dataplane/stages/ext-authz.ts";
 import { TelemetryRecorder } from "../../workers/dataplane/telemetry/recorder.ts";
 import { docs } from "./config-store.ts";
 
@@ -86,6 +87,8 @@ export function testEdge(
     resilience?: ResilienceState;
     globalLimiter?: GlobalLimiter;
     env?: Record<string, unknown>;
+    /** How the edge reaches CUSTOM policies' providers (by service). */
+    provider?: ProviderReach;
   } = {},
 ): TestEdge {
   const backend = opts.backend ?? echoBackend(snapshot);
@@ -116,6 +119,7 @@ export function testEdge(
     resilience: opts.resilience ?? new ResilienceState(),
     authn: { remotes: new Map(), fetcher: () => Promise.reject(new Error("no network in tests")) },
     globalLimiter: opts.globalLimiter,
+    provider: opts.provider,
     // As the edge host reaches backends: by service at the gateway, by version at a service edge.
     reach: (b, s) => {
       if (s.role === "egress") return externalTarget(env as EdgeEnv, s, b);

@@ -14,6 +14,7 @@ import { backendFilters } from "./stages/backend-filters.ts";
 import { concurrency } from "./stages/concurrency.ts";
 import { cors } from "./stages/cors.ts";
 import { egress } from "./stages/egress.ts";
+import { extAuthz, type ProviderReach } from "./stages/ext-authz.ts";
 import { errors } from "./stages/errors.ts";
 import { fault } from "./stages/fault.ts";
 import { filters } from "./stages/filters.ts";
@@ -46,6 +47,8 @@ export type Services = {
   globalLimiter?: GlobalLimiter;
   /** How this host reaches a backend's Worker (injected: the core never asks which host it runs in). */
   reach: Reach;
+  /** How this host reaches an external authorization provider's service (CUSTOM policies); absent: none is reachable. */
+  provider?: ProviderReach;
   /** isomesh dev only: the secret a service edge shows its apps (scripts/lib/entry-guard.ts). */
   devGuard?: string;
 };
@@ -59,6 +62,8 @@ function parts(snapshot: Snapshot, s: Services) {
     s.resilience.budget(`${snapshot.edge}|${b.service}`, budgetFor(snapshot, b.service).budget);
   return { table, upstream, sink, budget };
 }
+
+const NO_PROVIDER: ProviderReach = () => undefined;
 
 const refuseCalls =
   (snapshot: Snapshot): CallPipeline =>
@@ -105,6 +110,7 @@ export function buildEdge(snapshot: Snapshot, s: Services): Pipelines {
     .then("normalize", normalize(snapshot))
     .then("cors", cors(snapshot, p.table))
     .then("authn", authenticate(snapshot, s.authn))
+    .then("extAuthz", extAuthz(snapshot, s.provider ?? NO_PROVIDER))
     .then("authz", authorize(snapshot))
     .then("route", route(snapshot, p.table))
     .then("filters", filters())
@@ -120,6 +126,7 @@ export function buildEdge(snapshot: Snapshot, s: Services): Pipelines {
   if (snapshot.role !== "service") return { fetch, call: refuseCalls(snapshot) };
   const call = chain<CallExchange, Called, typeof RPC_PIPELINE>(RPC_PIPELINE)
     .then("telemetry", telemetry(p.sink))
+    .then("extAuthz", extAuthz(snapshot, s.provider ?? NO_PROVIDER))
     .then("authz", authorize(snapshot))
     .then("route", route(snapshot, p.table))
     .then("fault", fault(snapshot))
@@ -174,11 +181,13 @@ export function buildInbound(snapshot: Snapshot, s: Services, handler: (x: Excha
     .then("errors", errors())
     .then("normalize", normalize(snapshot))
     .then("authn", authenticate(snapshot, s.authn))
+    .then("extAuthz", extAuthz(snapshot, s.provider ?? NO_PROVIDER))
     .then("authz", authorize(snapshot))
     .then("ratelimit", rateLimit(snapshot, s.resilience, s.globalLimiter))
     .then("app", app(handler))
     .build();
   const call = chain<CallExchange, Called, typeof RPC_INLINE_PIPELINES.inbound>(RPC_INLINE_PIPELINES.inbound)
+    .then("extAuthz", extAuthz(snapshot, s.provider ?? NO_PROVIDER))
     .then("authz", authorize(snapshot))
     .then("ratelimit", rateLimit(snapshot, s.resilience, s.globalLimiter))
     .then("app", app(handler))

@@ -9,6 +9,7 @@ import type { EdgeEnv, EdgeProps } from "./env.ts";
 import { explainRequested } from "./explain.ts";
 import { globalLimiter } from "./global-limiter.ts";
 import type { Pipelines, Services } from "./pipelines.ts";
+import type { ProviderReach } from "./stages/ext-authz.ts";
 import { callExchange, fetchExchange } from "./request.ts";
 import { ResilienceState } from "./resilience/state.ts";
 import type { RpcInvocation } from "./rpc/invocation.ts";
@@ -81,7 +82,15 @@ export class DataPlane {
    * `apply --wait` confirmed is what it sees (an inline half first used in a warm isolate; an edge's
    * first isolate is started by the control plane's nudge instead).
    */
-  half(key: string, env: EdgeEnv, bootstrap: string | undefined, build: Build, reach: Reach, fresh = false): Half {
+  half(
+    key: string,
+    env: EdgeEnv,
+    bootstrap: string | undefined,
+    build: Build,
+    reach: Reach,
+    fresh = false,
+    provider?: ProviderReach,
+  ): Half {
     let half = this.halves.get(key);
     if (half) return half;
     const services: Services = {
@@ -92,6 +101,7 @@ export class DataPlane {
       globalLimiter: globalLimiter(env),
       authn: this.authn,
       reach,
+      provider,
       devGuard: typeof env.DEV_APP_GUARD === "string" ? env.DEV_APP_GUARD : undefined,
     };
     half = new SnapshotSource(

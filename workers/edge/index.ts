@@ -1,6 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { EdgeReport } from "../../shared/control-api.ts";
-import { CONTROL, serviceBinding, versionBinding } from "../../shared/names.ts";
+import { CONTROL, extAuthzBinding, GATEWAY, serviceBinding, versionBinding } from "../../shared/names.ts";
 import type { CompiledBackend } from "../../shared/routing/split.ts";
 import type { Snapshot } from "../../shared/snapshot/schema.ts";
 import { type EdgeEnv, type EdgeProps, isFetcher } from "../dataplane/env.ts";
@@ -39,7 +39,13 @@ function edgeOf(env: EdgeEnv): { plane: DataPlane; own: Half } {
       ? bindingTarget(binding, (ep) => env[versionBinding(backend.version ?? "", ep)])
       : undefined;
   };
-  const own = plane.half(`edge:${env.EDGE_NAME}`, env, bootstrap, buildEdge, reach);
+  // CUSTOM policies' providers: the gateway asks through its binding to each service, a service edge through its own.
+  const provider = (service: string): Target | undefined => {
+    const name = env.EDGE_NAME === GATEWAY ? serviceBinding(service) : extAuthzBinding(service);
+    const binding = env[name];
+    return inline.get(name) ?? (isFetcher(binding) ? bindingTarget(binding) : undefined);
+  };
+  const own = plane.half(`edge:${env.EDGE_NAME}`, env, bootstrap, buildEdge, reach, false, provider);
   return (edge = { plane, own });
 }
 

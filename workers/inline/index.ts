@@ -2,9 +2,9 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import type { ReportAnswer } from "../../shared/control-api.ts";
 import { MeshError } from "../../shared/errors.ts";
 import { H } from "../../shared/headers.ts";
-import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX } from "../../shared/names.ts";
+import { INLINE_CONTROL, INLINE_DEV_GUARD, INLINE_PREFIX, inlineExtAuthzBinding } from "../../shared/names.ts";
 import { callerError } from "../../shared/rpc/outcome.ts";
-import type { EdgeProps } from "../dataplane/env.ts";
+import { type EdgeProps, isFetcher } from "../dataplane/env.ts";
 import type { Exchange } from "../dataplane/exchange.ts";
 import { calleeReach, edgeEnvOf } from "../dataplane/inline-env.ts";
 import { buildInbound, buildOutbound } from "../dataplane/pipelines.ts";
@@ -12,7 +12,7 @@ import { DataPlane, type Half } from "../dataplane/plane.ts";
 import type { RpcInvocation } from "../dataplane/rpc/invocation.ts";
 import type { AppHandler } from "../dataplane/stages/app.ts";
 import { randomHex } from "../dataplane/trace.ts";
-import { DEV_GUARD_HEADER } from "../dataplane/upstream.ts";
+import { bindingTarget, DEV_GUARD_HEADER } from "../dataplane/upstream.ts";
 import type { InlineConfig } from "./config.ts";
 import { rpcClient, rpcReceiver } from "./rpc.ts";
 import { outboundEntrypoint } from "./loopback.ts";
@@ -250,8 +250,15 @@ class AppMesh {
       (s, services) => buildInbound(s, services, this.app),
       NO_BACKENDS,
       true,
+      this.provider,
     );
   }
+
+  /** CUSTOM policies' providers, through the hidden bindings gen adds (props { caller: this service, version }). */
+  private readonly provider = (service: string) => {
+    const binding = this.env![inlineExtAuthzBinding(service)];
+    return isFetcher(binding) ? bindingTarget(binding) : undefined;
+  };
 
   private outboundHalf(binding: string): Half {
     const callee = this.config.calls[binding]!;
