@@ -56,10 +56,11 @@ export function hopTargetRows(rows: HopRow[]): string {
 }
 
 const HISTORY_HEADING = "## History of the hop";
-const HISTORY_HEADER = `| date | commit | edge hop p50 | edge hop CPU | inline east-west p50 | inline east-west CPU | north-south edge p50 | north-south edge CPU | north-south inline p50 | north-south inline CPU |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`;
+const HISTORY_HEADER = `| date | commit | bare hop CPU | edge hop p50 | edge hop CPU | inline east-west p50 | inline east-west CPU | north-south edge p50 | north-south edge CPU | north-south inline p50 | north-south inline CPU |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`;
 // The run before issue 27 (BENCHMARKS.md of 2026-12-01, commit 30ce07a): it had no bare two-hop chain.
-const FIRST_ROW = "| 2026-12-01 | 30ce07a | +192 µs | +180 µs | +189 µs | +215 µs | – | – | +298 µs | +253 µs |";
+const FIRST_ROW =
+  "| 2026-12-01 | 30ce07a | 165 µs | +192 µs | +180 µs | +189 µs | +215 µs | – | – | +298 µs | +253 µs |";
 
 /** The history table: the rows of the previous BENCHMARKS.md (or the first run on record), then this run's. */
 export function historySection(previous: string, date: string, commit: string, rows: HopRow[]): string {
@@ -73,12 +74,14 @@ export function historySection(previous: string, date: string, commit: string, r
           .filter((l) => /^\| \d{4}-\d\d-\d\d \|/.test(l));
   const c = hopComparisons(rows);
   const cell = (o: Over | undefined, k: keyof Over) => signed(o ? o[k] : NaN);
-  const now = `| ${date} | ${commit} | ${cell(c.edgeHop, "p50Us")} | ${cell(c.edgeHop, "cpuUs")} | ${cell(c.inlineEastWest, "p50Us")} | ${cell(c.inlineEastWest, "cpuUs")} | ${cell(c.northSouthEdge, "p50Us")} | ${cell(c.northSouthEdge, "cpuUs")} | ${cell(c.northSouthInline, "p50Us")} | ${cell(c.northSouthInline, "cpuUs")} |`;
+  const bare = rows.find((r) => r.name.startsWith("pass-through binding hop"));
+  const now = `| ${date} | ${commit} | ${bare ? `${f(bare.cpuUsPerReq)} µs` : "–"} | ${cell(c.edgeHop, "p50Us")} | ${cell(c.edgeHop, "cpuUs")} | ${cell(c.inlineEastWest, "p50Us")} | ${cell(c.inlineEastWest, "cpuUs")} | ${cell(c.northSouthEdge, "p50Us")} | ${cell(c.northSouthEdge, "cpuUs")} | ${cell(c.northSouthInline, "p50Us")} | ${cell(c.northSouthInline, "cpuUs")} |`;
   return `${HISTORY_HEADING}
 
 Every \`npm run bench\` adds a row (figures over the bare chain with as many binding hops, from section 1 of its run), so a
 change that makes the hop dearer shows as a step here. Rows of different runs come from different moments of a shared machine:
-read a step, not a few µs.
+read a step, not a few µs. The bare hop's own CPU per request (the pass-through row) says how fast the machine was in that run:
+when it doubles, so do the figures over it.
 
 ${HISTORY_HEADER}
 ${[...old, now].join("\n")}

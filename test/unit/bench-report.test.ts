@@ -41,7 +41,7 @@ describe("the hop's report in BENCHMARKS.md", () => {
   it("keeps every earlier run's row and appends this run's", () => {
     const first = historySection("", "2026-12-06", "abc1234", rows);
     expect(first).toContain("| 2026-12-01 | 30ce07a |");
-    expect(first).toContain("| 2026-12-06 | abc1234 | +20 µs | +30 µs |");
+    expect(first).toContain("| 2026-12-06 | abc1234 | 160 µs | +20 µs | +30 µs |");
     const second = historySection(`# isomesh benchmarks\n\n${first}`, "2026-12-07", "def5678", rows);
     const dated = second.split("\n").filter((l) => /^\| \d{4}-/.test(l));
     expect(dated.map((l) => l.split(" | ")[1])).toEqual(["30ce07a", "abc1234", "def5678"]);
