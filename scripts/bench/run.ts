@@ -236,7 +236,7 @@ ${hopTargetRows(hop.rows)}
 | cached JWT check ≤ 2 µs | ${f(jwt.cachedUs, 2)} µs | ${met(jwt.cachedUs <= 2)} |
 | production edge bundle ≤ 150 KiB uncompressed | ${f(bundle.bytes / 1024)} KiB (gzip ${f(bundle.gzipBytes / 1024)} KiB), one bundle for every edge | ${met(bundle.bytes <= 150 * 1024)} |
 ${meshTargets(meshRows)}
-| workerd RSS under ${soaked.requests.toLocaleString("en-US")} random requests plateaus within ${PLATEAU_MB} MB of its level after warm-up | ${soaked.peakMb - soaked.warmupMb >= 0 ? "+" : ""}${f(soaked.peakMb - soaked.warmupMb, 0)} MB (${f(soaked.warmupMb, 0)} → highest ${f(soaked.peakMb, 0)} MB); a bare Miniflare under the same requests ${soaked.bare.peakMb - soaked.bare.warmupMb >= 0 ? "+" : ""}${f(soaked.bare.peakMb - soaked.bare.warmupMb, 0)} MB; the mesh's retained JS heap ${soaked.heapAfterMb - soaked.heapBeforeMb >= 0 ? "+" : ""}${f(soaked.heapAfterMb - soaked.heapBeforeMb, 1)} MB (section 11) | ${met(soaked.peakMb - soaked.warmupMb <= PLATEAU_MB)} |
+| workerd RSS under ${soaked.requests.toLocaleString("en-US")} random requests plateaus within ${PLATEAU_MB} MB of its level after warm-up | ${soaked.peakMb - soaked.warmupMb >= 0 ? "+" : ""}${f(soaked.peakMb - soaked.warmupMb, 0)} MB (${f(soaked.warmupMb, 0)} → highest ${f(soaked.peakMb, 0)} MB); a bare Miniflare under the same requests ${soaked.bare.peakMb - soaked.bare.warmupMb >= 0 ? "+" : ""}${f(soaked.bare.peakMb - soaked.bare.warmupMb, 0)} MB; the mesh's retained JS heap ${soaked.heapAfterMb - soaked.heapBeforeMb >= 0 ? "+" : ""}${f(soaked.heapAfterMb - soaked.heapBeforeMb, 1)} MB (section 12) | ${met(soaked.peakMb - soaked.warmupMb <= PLATEAU_MB)} |
 | no Durable Object past ${tscale.world.objectLimitPerS} calls/s at ${tscale.world.locations} locations × ${tscale.world.isolatesPerLocation} isolates × ${tscale.world.services} services (simulated) | busiest ${busiest(tscale.after)}/s with collectors (${busiest(tscale.before)}/s before; section 4) | ${met(tscale.after.loads.every((l) => l.overLimit === 0))} |
 
 ## 1. Hop overhead
@@ -428,7 +428,7 @@ ${soakMarkdown(soaked, "npm run bench")}
 ## Rerun
 
 \`\`\`sh
-npm run bench             # the full run (the soak of section 11 is most of it), rewrites this file and docs/img/bench-latency.svg
+npm run bench             # the full run (the soak of section 12 is most of it), rewrites this file and docs/img/bench-latency.svg
 npm run bench -- --smoke  # a short run that checks the harness works (CI)
 \`\`\`
 `;
