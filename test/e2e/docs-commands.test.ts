@@ -27,12 +27,20 @@ function group(command: string, args: string[], env: NodeJS.ProcessEnv) {
     proc,
     output: () => out,
     exited,
+    // SIGINT first (isomesh dev shuts down cleanly on it). A bash loop may outlive it: bash goes on
+    // when its foreground child (curl) exits by itself on SIGINT rather than dying of it, so the
+    // group is killed if it is still there after 10 s.
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
-        try {
-          process.kill(-proc.pid!, "SIGINT");
-        } catch {}
+        const signal = (s: NodeJS.Signals) => {
+          try {
+            process.kill(-proc.pid!, s);
+          } catch {}
+        };
+        signal("SIGINT");
+        const late = setTimeout(() => signal("SIGKILL"), 10_000);
         await exited;
+        clearTimeout(late);
       }
     },
   };
